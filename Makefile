@@ -1,0 +1,47 @@
+# eokit — `make demo` runs the main job on built-in data; `make test` installs and runs the tests.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint format install clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (eokit needs Python >= 3.11; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed-all: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[all]"
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[all,test]"
+	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[all,test,bench]"
+	@touch $@
+
+install: $(VENV)/.installed-all
+
+demo: $(VENV)/.installed-all
+	$(VENV)/bin/eokit demo --out demo-output
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
+
+test: lint
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/run_all.py --out benchmarks/results/latest.jsonl
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,123 @@
+"""Settings read from ``EOKIT_*`` environment variables, with scoped overrides.
+
+>>> from eokit.config import get_settings, override
+>>> with override(block_size=256):
+...     get_settings().block_size
+256
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from eokit.errors import ConfigError
+
+__all__ = ["Settings", "get_settings", "override"]
+
+_DEFAULT_GDAL_ENV: dict[str, str] = {
+    "GDAL_NUM_THREADS": "1",
+    "GDAL_CACHEMAX": "256",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """eokit's run-time settings.
+
+    Each field ``name`` is read from the environment variable ``EOKIT_NAME``
+    (upper case) when :func:`get_settings` is first called.
+    """
+
+    block_size: int = 1024
+    """Edge length in pixels of the square blocks of block-wise raster work."""
+    workers: int = 0
+    """Parallel workers for block work; 0 means one per CPU core."""
+    scheduler: str = "threads"
+    """``threads``, ``processes``, ``synchronous``, ``local`` (a Dask LocalCluster) or ``tcp://HOST:PORT``."""
+    http_timeout: float = 60.0
+    """Seconds before an HTTP connect/read gives up."""
+    http_retries: int = 5
+    """Retries of an HTTP request after a transient failure."""
+    cdse_catalogue_url: str = "https://catalogue.dataspace.copernicus.eu/odata/v1"
+    cdse_identity_url: str = (
+        "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
+    )
+    cdse_download_url: str = "https://download.dataspace.copernicus.eu/odata/v1"
+    compress: str = "deflate"
+    """Compression of GeoTIFFs eokit writes."""
+    gdal_env: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(_DEFAULT_GDAL_ENV))
+    """GDAL configuration options applied around raster I/O and carried to workers."""
+
+    def __post_init__(self) -> None:
+        if self.block_size < 16:
+            raise ConfigError(f"block_size must be >= 16 pixels, got {self.block_size}")
+        if self.workers < 0:
+            raise ConfigError(f"workers must be >= 0, got {self.workers}")
+        if self.http_timeout <= 0:
+            raise ConfigError(f"http_timeout must be > 0 seconds, got {self.http_timeout}")
+
+    @property
+    def n_workers(self) -> int:
+        """``workers`` with 0 resolved to the CPU count."""
+        return self.workers or (os.cpu_count() or 1)
+
+
+def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
+    name = f"EOKIT_{field.name.upper()}"
+    default = field.default if field.default is not dataclasses.MISSING else None
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a valid {type(default).__name__}") from None
+    if field.name == "gdal_env":
+        pairs = [p for p in raw.split(",") if p.strip()]
+        try:
+            return dict(p.split("=", 1) for p in pairs)
+        except ValueError:
+            raise ConfigError(f"{name} must look like KEY=VALUE,KEY=VALUE; got {raw!r}") from None
+    return raw
+
+
+def _from_environment(environ: Mapping[str, str]) -> Settings:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        raw = environ.get(f"EOKIT_{field.name.upper()}")
+        if raw is not None:
+            values[field.name] = _coerce(field, raw)
+    return Settings(**values)
+
+
+_current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("eokit_settings", default=None)
+
+
+def get_settings() -> Settings:
+    """The settings in force: the innermost :func:`override`, else the environment."""
+    current = _current.get()
+    if current is None:
+        current = _from_environment(os.environ)
+    return current
+
+
+@contextlib.contextmanager
+def override(**changes: Any) -> Iterator[Settings]:
+    """Temporarily change settings in this context (thread- and task-local)."""
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    new = dataclasses.replace(get_settings(), **changes)
+    token = _current.set(new)
+    try:
+        yield new
+    finally:
+        _current.reset(token)

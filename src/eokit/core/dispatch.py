@@ -1,0 +1,135 @@
+"""Dispatch of block work to threads, processes or a Dask distributed scheduler.
+
+``scheduler`` values:
+
+- ``"synchronous"``: run in the calling thread (debugging, tiny inputs);
+- ``"threads"``: a thread pool (numba/GDAL release the GIL, so this is the default);
+- ``"processes"``: a process pool (pure-Python work);
+- ``"local"``: a ``dask.distributed.LocalCluster`` started for the run;
+- ``"tcp://HOST:PORT"`` (or any ``scheme://``): an existing Dask scheduler.
+
+GDAL configuration (``Settings.gdal_env``) is applied around each task on the
+worker that runs it, so workers read rasters with the caller's settings.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from eokit.config import get_settings
+from eokit.errors import InvalidInputError, MissingDependencyError
+
+__all__ = ["Executor", "open_executor"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _with_env(func: Callable[..., R], gdal_env: Mapping[str, str], *args: Any) -> R:
+    import rasterio
+
+    # rasterio.Env sets GDAL options thread-locally, so concurrent tasks do not race.
+    with rasterio.Env(**gdal_env):
+        return func(*args)
+
+
+class Executor:
+    """A minimal, uniform ``map``/``submit`` over the supported schedulers."""
+
+    def __init__(self, kind: str, pool: Any, gdal_env: Mapping[str, str], workers: int) -> None:
+        self.kind = kind
+        self._pool = pool
+        self._env = dict(gdal_env)
+        self.workers = workers
+
+    def imap_unordered(self, func: Callable[[T], R], items: Iterable[T], *, max_pending: int = 0) -> Iterator[R]:
+        """Apply ``func`` to each item; yield results as they complete.
+
+        At most ``max_pending`` tasks (default: twice the workers) are in flight,
+        so results never pile up beyond that: memory stays bounded by the block
+        size, not by the number of blocks.
+        """
+        wrapped = functools.partial(_with_env, func, self._env)
+        limit = max_pending or 2 * max(self.workers, 1)
+        iterator = iter(items)
+        if self.kind == "synchronous":
+            for item in iterator:
+                yield wrapped(item)
+            return
+        if self.kind == "dask":
+            from distributed import as_completed
+
+            first = [self._pool.submit(wrapped, item, pure=False) for item in itertools.islice(iterator, limit)]
+            queue = as_completed(first)
+            for future in queue:
+                yield future.result()
+                for item in itertools.islice(iterator, 1):
+                    queue.add(self._pool.submit(wrapped, item, pure=False))
+            return
+        pending = {self._pool.submit(wrapped, item) for item in itertools.islice(iterator, limit)}
+        try:
+            while pending:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                for item in itertools.islice(iterator, len(done)):
+                    pending.add(self._pool.submit(wrapped, item))
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def map(self, func: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Apply ``func`` to each item; results in input order."""
+        indexed = list(enumerate(items))
+        results: dict[int, R] = {}
+        for i, value in self.imap_unordered(_Indexed(func), indexed):
+            results[i] = value
+        return [results[i] for i in range(len(indexed))]
+
+
+class _Indexed:
+    """Picklable ``(i, x) -> (i, func(x))``."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def __call__(self, pair: tuple[int, Any]) -> tuple[int, Any]:
+        return pair[0], self.func(pair[1])
+
+
+@contextlib.contextmanager
+def open_executor(scheduler: str | None = None, workers: int | None = None) -> Iterator[Executor]:
+    """Open the executor named by ``scheduler`` (default: the ``scheduler`` setting)."""
+    settings = get_settings()
+    scheduler = scheduler or settings.scheduler
+    n = workers or settings.n_workers
+    env = settings.gdal_env
+    if scheduler == "synchronous":
+        yield Executor("synchronous", None, env, 1)
+    elif scheduler == "threads":
+        with cf.ThreadPoolExecutor(n) as pool:
+            yield Executor("threads", pool, env, n)
+    elif scheduler == "processes":
+        with cf.ProcessPoolExecutor(n) as pool:
+            yield Executor("processes", pool, env, n)
+    elif scheduler == "local" or "://" in scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise MissingDependencyError("distributed", extra="dask", purpose="a Dask scheduler") from None
+        if scheduler == "local":
+            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+                with Client(cluster) as client:
+                    yield Executor("dask", client, env, n)
+        else:
+            with Client(scheduler, timeout=settings.http_timeout) as client:
+                yield Executor("dask", client, env, n)
+    else:
+        raise InvalidInputError(
+            f"unknown scheduler {scheduler!r}: use threads, processes, synchronous, local or tcp://HOST:PORT"
+        )

@@ -1,0 +1,259 @@
+"""Raster I/O: checked opens, atomic tiled/compressed GeoTIFF (or COG) writes,
+and block-wise read -> compute -> write over rasters larger than memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from eokit.config import get_settings
+from eokit.core.blocks import Block, iter_blocks
+from eokit.core.dispatch import open_executor
+from eokit.errors import GridMismatchError, InputNotFoundError, OutputError, UnreadableInputError
+from eokit.io.atomic import atomic_path
+
+__all__ = [
+    "RasterWriter",
+    "open_raster",
+    "process_raster_blocks",
+    "read_raster",
+    "require_same_grid",
+    "write_raster",
+]
+
+Progress = Callable[[int], Any]
+
+
+def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> rasterio.DatasetReader:
+    """Open a raster for reading, with a clear eokit error when it cannot be.
+
+    Raises :class:`InputNotFoundError` for a missing path and
+    :class:`UnreadableInputError` for anything GDAL cannot decode.
+    """
+    p = os.fspath(path)
+    if "://" not in p and not p.startswith("/vsi") and not os.path.exists(p):
+        raise InputNotFoundError("no such file", path=p)
+    try:
+        return rasterio.open(p, mode, **kwargs)
+    except rasterio.errors.RasterioIOError as exc:
+        raise UnreadableInputError(f"not a readable raster ({exc})", path=p) from None
+
+
+def read_raster(
+    path: str | os.PathLike[str], *, bands: Sequence[int] | int | None = None, masked: bool = False
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Read a whole raster: ``(array, profile)``; ``bands`` 1-based, an int gives a 2-D array."""
+    with open_raster(path) as ds:
+        try:
+            data = ds.read(bands, masked=masked)
+        except rasterio.errors.RasterioIOError as exc:
+            raise UnreadableInputError(f"cannot read pixels ({exc})", path=path) from None
+        return data, dict(ds.profile)
+
+
+def require_same_grid(*datasets: Any, names: Sequence[str] | None = None) -> None:
+    """Raise :class:`GridMismatchError` unless all datasets share shape, transform and CRS."""
+    if len(datasets) < 2:
+        return
+    names = list(names or [getattr(d, "name", f"input {i + 1}") for i, d in enumerate(datasets)])
+    ref = datasets[0]
+    for ds, name in zip(datasets[1:], names[1:], strict=True):
+        problems = []
+        if (ds.height, ds.width) != (ref.height, ref.width):
+            problems.append(f"shape {ds.height}x{ds.width} != {ref.height}x{ref.width}")
+        if not ds.transform.almost_equals(ref.transform):
+            problems.append("transform differs")
+        if ds.crs != ref.crs:
+            problems.append(f"CRS {ds.crs} != {ref.crs}")
+        if problems:
+            raise GridMismatchError(f"grid differs from {names[0]}: {'; '.join(problems)}", path=name)
+
+
+def _gtiff_profile(profile: dict[str, Any], block: int = 512) -> dict[str, Any]:
+    out = {k: v for k, v in profile.items() if k not in {"blockxsize", "blockysize", "tiled", "compress"}}
+    out["driver"] = "GTiff"
+    width, height = int(out["width"]), int(out["height"])
+    if width >= 16 and height >= 16:
+        bs = min(block, max(16, (min(width, height) // 16) * 16))
+        out.update(tiled=True, blockxsize=bs, blockysize=bs)
+    else:
+        out["tiled"] = False
+    out["compress"] = get_settings().compress
+    if np.dtype(out["dtype"]).kind == "f" and out["compress"] in {"deflate", "lzw", "zstd"}:
+        out["predictor"] = 3
+    elif out["compress"] in {"deflate", "lzw", "zstd"}:
+        out["predictor"] = 2
+    out.setdefault("BIGTIFF", "IF_SAFER")
+    return out
+
+
+class RasterWriter:
+    """Write a GeoTIFF block by block; it appears under its final name only when complete.
+
+    >>> from affine import Affine
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.tif"
+    >>> prof = dict(width=4, height=3, count=1, dtype="uint8", crs="EPSG:3857", transform=Affine(10, 0, 0, 0, -10, 0))
+    >>> with RasterWriter(path, prof) as w:
+    ...     w.write(np.ones((3, 4), "uint8"))
+    >>> path.exists()
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike[str], profile: dict[str, Any], *, cog: bool = False) -> None:
+        self.path = Path(path)
+        self.profile = _gtiff_profile(dict(profile))
+        self.cog = cog
+        self._stack = contextlib.ExitStack()
+        self._ds: Any = None
+
+    def __enter__(self) -> RasterWriter:
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._tmp = tmp
+        try:
+            self._ds = self._stack.enter_context(rasterio.open(tmp, "w", **self.profile))
+        except (rasterio.errors.RasterioIOError, OSError) as exc:
+            self._stack.close()
+            raise OutputError(f"cannot create raster ({exc})", path=self.path) from None
+        return self
+
+    @property
+    def dataset(self) -> Any:
+        """The open (temporary) dataset, for tags, descriptions and colour tables."""
+        return self._ds
+
+    def write(self, data: np.ndarray, *, window: tuple[tuple[int, int], tuple[int, int]] | None = None) -> None:
+        """Write ``data`` (2-D for one band or ``(bands, rows, cols)``) at ``window`` (default: whole)."""
+        win = Window.from_slices(*window) if window is not None else None
+        if data.ndim == 2:
+            self._ds.write(data, 1, window=win)
+        else:
+            self._ds.write(data, window=win)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self._ds.close()
+            if self.cog:
+                self._convert_to_cog()
+        else:
+            self._ds.close()
+        self._stack.__exit__(exc_type, exc, tb)
+
+    def _convert_to_cog(self) -> None:
+        from rasterio.shutil import copy as rio_copy
+
+        plain = self._tmp.with_name(self._tmp.name + ".plain.tif")
+        shutil.move(self._tmp, plain)
+        try:
+            rio_copy(plain, self._tmp, driver="COG", compress=self.profile["compress"].upper(), BIGTIFF="IF_SAFER")
+        finally:
+            plain.unlink(missing_ok=True)
+
+
+def write_raster(
+    path: str | os.PathLike[str],
+    data: np.ndarray,
+    *,
+    transform: Any,
+    crs: Any,
+    nodata: float | None = None,
+    cog: bool = False,
+    tags: dict[str, Any] | None = None,
+    band_descriptions: Sequence[str] | None = None,
+) -> Path:
+    """Write a whole array as a tiled, compressed GeoTIFF (or COG), atomically."""
+    arr = data if data.ndim == 3 else data[np.newaxis]
+    profile = dict(
+        width=arr.shape[2], height=arr.shape[1], count=arr.shape[0], dtype=arr.dtype.name,
+        crs=crs, transform=transform, nodata=nodata,
+    )
+    with RasterWriter(path, profile, cog=cog) as writer:
+        writer.write(arr)
+        if tags:
+            writer.dataset.update_tags(**tags)
+        for i, desc in enumerate(band_descriptions or (), start=1):
+            writer.dataset.set_band_description(i, desc)
+    return Path(path)
+
+
+@dataclasses.dataclass(frozen=True)
+class _BlockTask:
+    paths: tuple[str, ...]
+    bands: tuple[int, ...] | None
+    block: Block
+    func: Callable[..., np.ndarray]
+
+    def __call__(self) -> tuple[Block, np.ndarray]:
+        arrays = []
+        with contextlib.ExitStack() as stack:
+            for p in self.paths:
+                ds = stack.enter_context(rasterio.open(p))
+                win = Window.from_slices(*self.block.read)
+                arrays.append(ds.read(list(self.bands) if self.bands else None, window=win))
+        result = self.func(*arrays, block=self.block)
+        if result.ndim == 2:
+            result = result[np.newaxis]
+        r, c = self.block.inner
+        return self.block, np.ascontiguousarray(result[:, r, c])
+
+
+def _run(task: _BlockTask) -> tuple[Block, np.ndarray]:
+    return task()
+
+
+def process_raster_blocks(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    target: str | os.PathLike[str],
+    func: Callable[..., np.ndarray],
+    *,
+    count: int | None = None,
+    dtype: Any = None,
+    nodata: float | None = None,
+    halo: int = 0,
+    block_size: int | None = None,
+    bands: Sequence[int] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cog: bool = False,
+) -> Path:
+    """Stream ``func`` over aligned rasters block by block and write the result atomically.
+
+    ``func(*arrays, block=Block)`` receives one ``(bands, rows, cols)`` array per
+    source covering the block's read window (core plus ``halo``) and returns a
+    2-D or 3-D array of the same spatial shape; only its core is kept. Memory is
+    bounded by the block size times the number of workers. ``progress`` is
+    called with the number of pixels finished after each block.
+    """
+    paths = [os.fspath(sources)] if isinstance(sources, (str, os.PathLike)) else [os.fspath(p) for p in sources]
+    datasets = [open_raster(p) for p in paths]
+    try:
+        require_same_grid(*datasets, names=paths)
+        ref = datasets[0]
+        profile = dict(ref.profile)
+        height, width = ref.height, ref.width
+    finally:
+        for ds in datasets:
+            ds.close()
+    profile.update(count=count or profile["count"], dtype=np.dtype(dtype or profile["dtype"]).name, nodata=nodata)
+    size = block_size or get_settings().block_size
+    tasks: Iterator[_BlockTask] = (
+        _BlockTask(tuple(paths), tuple(bands) if bands else None, b, func)
+        for b in iter_blocks((height, width), size, halo=halo)
+    )
+    with RasterWriter(target, profile, cog=cog) as writer, open_executor(scheduler, workers) as ex:
+        for block, data in ex.imap_unordered(_run, tasks):
+            writer.write(data.astype(profile["dtype"], copy=False), window=block.window())
+            if progress is not None:
+                progress(block.height * block.width)
+    return Path(target)
