@@ -44,9 +44,7 @@ class Settings:
     http_retries: int = 5
     """Retries of an HTTP request after a transient failure."""
     cdse_catalogue_url: str = "https://catalogue.dataspace.copernicus.eu/odata/v1"
-    cdse_identity_url: str = (
-        "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
-    )
+    cdse_identity_url: str = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
     cdse_download_url: str = "https://download.dataspace.copernicus.eu/odata/v1"
     compress: str = "deflate"
     """Compression of GeoTIFFs eokit writes."""

@@ -20,7 +20,7 @@ from eokit.errors import InvalidInputError, MissingCRSError
 __all__ = ["cell_areas_km2", "ellipsoid_of", "pixel_sizes_m", "require_crs", "to_pyproj"]
 
 
-def to_pyproj(crs: Any):  # noqa: ANN201 - pyproj.CRS, imported lazily
+def to_pyproj(crs: Any):
     """Any CRS-like value (rasterio CRS, pyproj CRS, EPSG int, WKT/PROJ string) as ``pyproj.CRS``."""
     import pyproj
 
@@ -65,9 +65,8 @@ def pixel_sizes_m(transform: Affine, crs: Any, height: int) -> tuple[np.ndarray,
     north-south size. For a projected CRS they are constant.
     """
     pcrs = require_crs(crs, purpose="pixel sizes in metres")
-    if transform.b != 0 or transform.d != 0:
-        if pcrs.is_geographic:
-            raise InvalidInputError("rotated geographic grids are not supported for metric pixel sizes")
+    if (transform.b != 0 or transform.d != 0) and pcrs.is_geographic:
+        raise InvalidInputError("rotated geographic grids are not supported for metric pixel sizes")
     if not pcrs.is_geographic:
         factor = _linear_factor(pcrs)
         dx = np.hypot(transform.a, transform.d) * factor

@@ -174,8 +174,13 @@ def write_raster(
     """Write a whole array as a tiled, compressed GeoTIFF (or COG), atomically."""
     arr = data if data.ndim == 3 else data[np.newaxis]
     profile = dict(
-        width=arr.shape[2], height=arr.shape[1], count=arr.shape[0], dtype=arr.dtype.name,
-        crs=crs, transform=transform, nodata=nodata,
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=arr.shape[0],
+        dtype=arr.dtype.name,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     )
     with RasterWriter(path, profile, cog=cog) as writer:
         writer.write(arr)

@@ -35,7 +35,9 @@ def write_vector(gdf: Any, path: str | os.PathLike[str], *, layer: str | None = 
     if driver is None:
         from eokit.errors import InvalidInputError
 
-        raise InvalidInputError(f"unknown vector format {target.suffix!r}; use one of {', '.join(_DRIVERS)}", path=target)
+        raise InvalidInputError(
+            f"unknown vector format {target.suffix!r}; use one of {', '.join(_DRIVERS)}", path=target
+        )
     if driver == "ESRI Shapefile":
         gdf.to_file(target, driver=driver, engine="pyogrio")  # several sidecar files: written in place
         return target

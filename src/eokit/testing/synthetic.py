@@ -61,8 +61,14 @@ def write_test_raster(
     arr = data if data.ndim == 3 else data[np.newaxis]
     transform = transform or Affine(30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)
     profile: dict[str, Any] = dict(
-        driver="GTiff", width=arr.shape[2], height=arr.shape[1], count=arr.shape[0],
-        dtype=arr.dtype.name, crs=crs, transform=transform, nodata=nodata,
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=arr.shape[0],
+        dtype=arr.dtype.name,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     )
     if tiled:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
