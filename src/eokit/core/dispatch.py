@@ -34,7 +34,8 @@ def _with_env(func: Callable[..., R], gdal_env: Mapping[str, str], *args: Any) -
     import rasterio
 
     # rasterio.Env sets GDAL options thread-locally, so concurrent tasks do not race.
-    with rasterio.Env(**gdal_env):
+    options = {k: int(v) if str(v).isdigit() else v for k, v in gdal_env.items()}
+    with rasterio.Env(**options):
         return func(*args)
 
 
