@@ -1,0 +1,1 @@
+"""``eokit demo``: every capability end to end on a small generated world."""
