@@ -41,27 +41,41 @@ def _csv_preview(path: Path, rows: int = 8) -> str:
 
 
 def _section(result: StepResult, root: Path) -> str:
-    parts = [f"<section id='{result.name}'><h2>{html.escape(result.title)} "
-             f"<span class='{result.status}'>{result.status}</span></h2>"]
+    parts = [
+        f"<section id='{result.name}'><h2>{html.escape(result.title)} "
+        f"<span class='{result.status}'>{result.status}</span></h2>"
+    ]
     if result.message:
         parts.append(f"<p>{html.escape(result.message)}</p>")
     if result.facts:
-        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in result.facts.items())
+        rows = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in result.facts.items()
+        )
         parts.append(f"<table>{rows}</table>")
     for path in result.outputs:
         rel = _rel(path, root)
         suffix = Path(path).suffix.lower()
         if suffix == ".png":
-            parts.append(f"<figure><img src='{html.escape(rel)}' alt='{html.escape(Path(path).name)}'><figcaption>{html.escape(rel)}</figcaption></figure>")
+            parts.append(
+                f"<figure><img src='{html.escape(rel)}' alt='{html.escape(Path(path).name)}'><figcaption>{html.escape(rel)}</figcaption></figure>"
+            )
         elif suffix == ".html" and "map" in Path(path).name:
-            parts.append(f"<p>Interactive map: <a href='{html.escape(rel)}'>{html.escape(rel)}</a></p><iframe src='{html.escape(rel)}' loading='lazy'></iframe>")
+            parts.append(
+                f"<p>Interactive map: <a href='{html.escape(rel)}'>{html.escape(rel)}</a></p><iframe src='{html.escape(rel)}' loading='lazy'></iframe>"
+            )
         elif suffix == ".csv":
-            parts.append(f"<p>Preview of <a href='{html.escape(rel)}'>{html.escape(rel)}</a></p>{_csv_preview(Path(path))}")
+            parts.append(
+                f"<p>Preview of <a href='{html.escape(rel)}'>{html.escape(rel)}</a></p>{_csv_preview(Path(path))}"
+            )
     if result.detail:
         parts.append(f"<details><summary>traceback</summary><pre>{html.escape(result.detail)}</pre></details>")
-    files = "".join(f"<li><a href='{html.escape(_rel(p, root))}'>{html.escape(_rel(p, root))}</a></li>" for p in result.outputs)
+    files = "".join(
+        f"<li><a href='{html.escape(_rel(p, root))}'>{html.escape(_rel(p, root))}</a></li>" for p in result.outputs
+    )
     if files:
-        parts.append(f"<details open><summary>{len(result.outputs)} file(s)</summary><ul class='files'>{files}</ul></details>")
+        parts.append(
+            f"<details open><summary>{len(result.outputs)} file(s)</summary><ul class='files'>{files}</ul></details>"
+        )
     parts.append("</section>")
     return "".join(parts)
 

@@ -44,7 +44,9 @@ class Step:
     depends: tuple[str, ...] = ()
 
 
-def run_steps(steps: list[Step], context: dict[str, Any], *, announce: Callable[[str], None] | None = None) -> list[StepResult]:
+def run_steps(
+    steps: list[Step], context: dict[str, Any], *, announce: Callable[[str], None] | None = None
+) -> list[StepResult]:
     """Run ``steps`` in order; return one :class:`StepResult` per step."""
     results: dict[str, StepResult] = {}
     for step in steps:

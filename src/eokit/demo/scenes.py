@@ -37,7 +37,9 @@ def _utm_epsg(lon: float, lat: float) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
-def _cover_reflectance(shape: tuple[int, int], pixel_m: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _cover_reflectance(
+    shape: tuple[int, int], pixel_m: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = shape
     rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64)
     dist_km = np.hypot(rr - rows / 2, cc - cols / 2) * pixel_m / 1000.0
@@ -88,10 +90,22 @@ def _landsat(root: Path, lon: float, lat: float, size: int, rng: np.random.Gener
     pan = ndimage.zoom(refl[3] * 0.5 + refl[2] * 0.3 + refl[1] * 0.2, 2, order=1)
     pan += ndimage.gaussian_filter(rng.normal(0, 0.01, pan.shape), 0.7)
     pan_tf = Affine(15.0, 0, transform.c, 0, -15.0, transform.f)
-    write_raster(folder / f"{name}_B8.TIF", np.round((np.clip(pan, 0, 1) + 0.2) / 2.75e-5).astype(np.uint16), transform=pan_tf, crs=crs, nodata=0)
+    write_raster(
+        folder / f"{name}_B8.TIF",
+        np.round((np.clip(pan, 0, 1) + 0.2) / 2.75e-5).astype(np.uint16),
+        transform=pan_tf,
+        crs=crs,
+        nodata=0,
+    )
     sza, saa, vza, vaa = _angles(transform, epsg, (size, size), when, nadir_col=size * 0.3, max_vza=7.5)
     for tag, arr in (("SZA", sza), ("SAA", saa), ("VZA", vza), ("VAA", vaa)):
-        write_raster(folder / f"{name}_{tag}.TIF", np.round(arr * 100).astype(np.int16), transform=transform, crs=crs, nodata=-32768)
+        write_raster(
+            folder / f"{name}_{tag}.TIF",
+            np.round(arr * 100).astype(np.int16),
+            transform=transform,
+            crs=crs,
+            nodata=-32768,
+        )
     (folder / f"{name}_MTL.txt").write_text(_mtl(name, when, lat, lon, float(np.mean(sza)), float(np.mean(saa))))
     return folder
 
@@ -137,7 +151,13 @@ def _sentinel2(root: Path, lon: float, lat: float, size: int, rng: np.random.Gen
         write_raster(folder / f"{band}_10m.tif", dn, transform=t10, crs=crs, nodata=0)
     for band, idx in {"B11": 5, "B12": 6}.items():
         coarse = refl[idx].reshape(size // 2, 2, size // 2, 2).mean(axis=(1, 3))
-        write_raster(folder / f"{band}_20m.tif", np.round(coarse * 10000 + 1000).astype(np.uint16), transform=t20, crs=crs, nodata=0)
+        write_raster(
+            folder / f"{band}_20m.tif",
+            np.round(coarse * 10000 + 1000).astype(np.uint16),
+            transform=t20,
+            crs=crs,
+            nodata=0,
+        )
     scl_map = np.array([5, 4, 4, 6, 9], np.uint8)  # built-up->5 (bare), veg->4, water->6, cloud->9
     scl = scl_map[cover][::2, ::2]
     write_raster(folder / "SCL_20m.tif", scl, transform=t20, crs=crs, nodata=0)

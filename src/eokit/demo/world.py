@@ -98,7 +98,9 @@ def build_world(out: Path, *, country: str = "KAZ", quick: bool = False, seed: i
     rows = (transform.f - local["y"].to_numpy()) / CELL_M
     pop = _population(n, rows, cols, local["population"].to_numpy(float), rng)
     world_dir = out / "world"
-    population = write_raster(world_dir / "population.tif", pop.astype(np.float32), transform=transform, crs=crs, nodata=-1.0)
+    population = write_raster(
+        world_dir / "population.tif", pop.astype(np.float32), transform=transform, crs=crs, nodata=-1.0
+    )
 
     city_pts = gpd.GeoDataFrame(
         local[["name", "population"]].assign(city_id=[f"C{i:02d}" for i in range(len(local))]),
@@ -136,7 +138,13 @@ def build_world(out: Path, *, country: str = "KAZ", quick: bool = False, seed: i
         season = 1.0 + 0.1 * np.cos(2 * np.pi * m / 12)
         lights = trend * season * np.power(density, 0.7) * 0.05 + rng.gamma(1.0, 0.05, pop.shape)
         ntl.append(
-            write_raster(world_dir / "ntl" / f"ntl_2024_{m + 1:02d}.tif", lights.astype(np.float32), transform=transform, crs=crs, nodata=-1.0)
+            write_raster(
+                world_dir / "ntl" / f"ntl_2024_{m + 1:02d}.tif",
+                lights.astype(np.float32),
+                transform=transform,
+                crs=crs,
+                nodata=-1.0,
+            )
         )
 
     fric = _friction(n, rows, cols, density)
@@ -149,9 +157,20 @@ def build_world(out: Path, *, country: str = "KAZ", quick: bool = False, seed: i
     with atomic_path(world_dir / "world.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2))
     return World(
-        root=world_dir, country=country, crs=crs, transform=transform, shape=(n, n), population=population,
-        districts=districts, cities=cities, ntl=tuple(ntl), built_up=built_up, friction=friction,
-        scenes=tuple(scenes), center_lonlat=(lon0, lat0), city_table=local,
+        root=world_dir,
+        country=country,
+        crs=crs,
+        transform=transform,
+        shape=(n, n),
+        population=population,
+        districts=districts,
+        cities=cities,
+        ntl=tuple(ntl),
+        built_up=built_up,
+        friction=friction,
+        scenes=tuple(scenes),
+        center_lonlat=(lon0, lat0),
+        city_table=local,
     )
 
 
@@ -193,7 +212,7 @@ def _friction(n: int, rows: np.ndarray, cols: np.ndarray, density: np.ndarray) -
 
 def utc(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
     """A UTC datetime."""
-    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.timezone.utc)
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 def zip_product(folder: Path, target: Path) -> Path:
