@@ -284,6 +284,7 @@ class CdseBackend:
                 "$filter": flt + extra_filter if flt else extra_filter[5:] or None,
                 "$orderby": orderby,
                 "$top": top,
+                "$expand": "Attributes",
             }
             if skip:
                 params["$skip"] = skip
