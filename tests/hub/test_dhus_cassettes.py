@@ -281,7 +281,7 @@ def test_download_all_matches_classic_client(cassettes: Path, tmp_path: Path, na
         dl, triggered, failed = api.download_all(ids_, target, max_attempts=2)
         return sorted(dl), sorted(triggered), sorted(failed)
 
-    downloaded, _, failed = _run(cassettes, [name], scenario)
+    downloaded, _, _failed = _run(cassettes, [name], scenario)
     assert downloaded
     for f in tmp_path.rglob("*.zip"):
         assert not f.name.endswith(".incomplete")
