@@ -119,7 +119,10 @@ def _geometry_wkt(geometry: Mapping[str, Any], decimals: int) -> str:
     if gtype not in _WKT_NAMES:
         raise HubInputError(f"unsupported GeoJSON geometry type {gtype!r}")
     coords = _strip_coords(geometry.get("coordinates"), gtype)
-    body = _coords_wkt(coords, _DEPTH[gtype], decimals)
+    if gtype == "MultiPoint":
+        body = "(" + ",".join("(" + _coords_wkt(c, 0, decimals) + ")" for c in coords) + ")"
+    else:
+        body = _coords_wkt(coords, _DEPTH[gtype], decimals)
     if gtype == "Point":
         body = f"({body})"
     return _WKT_NAMES[gtype] + body

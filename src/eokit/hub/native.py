@@ -94,9 +94,10 @@ class Product:
             end = self.end if self.end.tzinfo else self.end.replace(tzinfo=UTC)
             props["start_datetime"] = dt.isoformat().replace("+00:00", "Z")
             props["end_datetime"] = end.isoformat().replace("+00:00", "Z")
-        item = pystac.Item(
-            id=self.id, geometry=geom, bbox=bbox, datetime=dt, properties=props, collection=self.collection
-        )
+        if self.collection and "constellation" not in props:
+            props["constellation"] = str(self.collection).lower()
+        # no "collection" field: STAC requires a matching link, which a search result does not have
+        item = pystac.Item(id=self.id, geometry=geom, bbox=bbox, datetime=dt, properties=props)
         for key, asset in self.assets.items():
             extra: dict[str, Any] = {}
             if asset.size is not None:
