@@ -1,0 +1,389 @@
+"""The CDSE backend of :class:`~eokit.hub.SentinelAPI`: OData catalogue, OIDC, download host.
+
+Classic keywords are translated by :mod:`eokit.hub.cdse_filter`; results are
+converted to the classic ``{uuid: {property: value}}`` shape so scripts written
+for the old hub keep working. Pages hold up to 1000 products; when ``$skip``
+would pass the server's limit, paging continues by acquisition time (keyset).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from eokit.hub.cdse_filter import area_predicate, build_filter
+from eokit.hub.dhus_query import parse_order_by
+from eokit.hub.exceptions import HubInputError, InvalidKeyError, LTAError, ServerError, UnauthorizedError
+
+__all__ = ["CdseBackend", "cdse_product_to_classic", "format_size"]
+
+log = logging.getLogger(__name__)
+
+# classic order-by field -> CDSE $orderby field
+_SERVER_ORDER = {
+    "beginposition": "ContentDate/Start",
+    "date": "ContentDate/Start",
+    "endposition": "ContentDate/End",
+    "ingestiondate": "PublicationDate",
+    "identifier": "Name",
+    "title": "Name",
+    "filename": "Name",
+}
+# CDSE attribute name -> classic property name
+_CLASSIC_NAMES = {
+    "productType": "producttype",
+    "cloudCover": "cloudcoverpercentage",
+    "orbitDirection": "orbitdirection",
+    "relativeOrbitNumber": "relativeorbitnumber",
+    "orbitNumber": "orbitnumber",
+    "polarisationChannels": "polarisationmode",
+    "operationalMode": "sensoroperationalmode",
+    "swathIdentifier": "swathidentifier",
+    "instrumentShortName": "instrumentshortname",
+    "platformSerialIdentifier": "platformserialidentifier",
+    "productClass": "productclass",
+    "processingLevel": "processinglevel",
+    "processingBaseline": "processingbaseline",
+    "timeliness": "timeliness",
+    "tileId": "tileid",
+    "sliceNumber": "slicenumber",
+    "datatakeID": "missiondatatakeid",
+}
+
+
+def format_size(nbytes: int) -> str:
+    """Bytes -> the classic size string (``'7.1 GB'``, ``'599.5 KB'``)."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if nbytes >= factor:
+            return f"{nbytes / factor:.2f} {unit}"
+    return f"{nbytes} B"
+
+
+def parse_cdse_time(value: str | None) -> datetime | None:
+    """``2024-01-01T05:51:04.507Z`` (any fraction length) -> naive UTC datetime."""
+    if not value:
+        return None
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", value)
+    if not m:
+        return None
+    dt = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    return dt.replace(microsecond=int(frac))
+
+
+def footprint_wkt(product: dict[str, Any]) -> str | None:
+    fp = product.get("Footprint")
+    if isinstance(fp, str) and ";" in fp:
+        return fp.split(";", 1)[1].rstrip("'")
+    geo = product.get("GeoFootprint")
+    if geo:
+        import shapely.geometry
+
+        return shapely.geometry.shape(geo).wkt
+    return None
+
+
+def _strip_ext(name: str) -> str:
+    return re.sub(r"\.(SAFE|SEN3|nc|EOF|zip|tar|TGZ)$", "", name, flags=re.I)
+
+
+def _attributes(product: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for attr in product.get("Attributes") or []:
+        value = attr.get("Value")
+        if attr.get("ValueType") == "DateTimeOffset" and isinstance(value, str):
+            value = parse_cdse_time(value)
+        out[attr["Name"]] = value
+    return out
+
+
+def cdse_product_to_classic(
+    product: dict[str, Any], *, download_url: str, catalogue_url: str
+) -> tuple[str, dict[str, Any]]:
+    """One CDSE OData product -> ``(uuid, classic properties)``."""
+    pid = product["Id"]
+    name = product["Name"]
+    attrs = _attributes(product)
+    size = int(product.get("ContentLength") or 0)
+    begin = parse_cdse_time((product.get("ContentDate") or {}).get("Start"))
+    platform = attrs.get("platformShortName") or name[:2]
+    m = re.match(r"SENTINEL-?(\d)", str(platform), re.I) or re.match(r"S(\d)", name)
+    props: dict[str, Any] = {
+        "title": _strip_ext(name),
+        "link": f"{download_url}/Products({pid})/$value",
+        "link_alternative": f"{catalogue_url}/Products({pid})",
+        "link_icon": f"{catalogue_url}/Products({pid})?$expand=Assets",
+        "summary": "",
+        "beginposition": begin,
+        "endposition": parse_cdse_time((product.get("ContentDate") or {}).get("End")),
+        "ingestiondate": parse_cdse_time(product.get("PublicationDate")),
+        "footprint": footprint_wkt(product),
+        "gmlfootprint": None,
+        "identifier": _strip_ext(name),
+        "filename": name,
+        "size": format_size(size),
+        "contentlength": size,
+        "online": bool(product.get("Online", True)),
+        "status": "ONLINE" if product.get("Online", True) else "OFFLINE",
+        "platformname": f"Sentinel-{m.group(1)}" if m else str(platform),
+        "uuid": pid,
+    }
+    for cname, value in attrs.items():
+        props[_CLASSIC_NAMES.get(cname, cname.lower())] = value
+    for cs in product.get("Checksum") or []:
+        if cs.get("Algorithm") and cs.get("Value"):
+            props[cs["Algorithm"].lower()] = cs["Value"]
+    props["summary"] = (
+        f"Date: {begin.isoformat() if begin else '?'}, Instrument: {props.get('instrumentshortname', '?')}, "
+        f"Satellite: {props['platformname']}, Size: {props['size']}"
+    )
+    return pid, props
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (1, "")
+    if isinstance(value, int | float):
+        return (0, value)
+    return (0, str(value) if not isinstance(value, datetime) else value.isoformat())
+
+
+class CdseBackend:
+    """Talks to the CDSE catalogue, identity and download endpoints."""
+
+    kind = "cdse"
+    page_size = 1000
+    max_skip = 10000
+
+    def __init__(
+        self,
+        catalogue_url: str,
+        download_url: str,
+        session: requests.Session,
+        auth: Any,
+        timeout: float | None,
+    ) -> None:
+        self.catalogue_url = catalogue_url.rstrip("/")
+        self.download_url_root = download_url.rstrip("/")
+        self.session = session
+        self.auth = auth
+        self.timeout = timeout
+        self.last_query: str | None = None
+
+    def _get(self, url: str, params: dict[str, Any] | None = None, *, auth: bool = False) -> requests.Response:
+        try:
+            r = self.session.get(url, params=params, timeout=self.timeout, auth=self.auth if auth else None)
+        except requests.RequestException as exc:
+            raise ServerError(f"cannot reach {url.split('?')[0]}: {type(exc).__name__}") from None
+        if r.status_code == 401:
+            raise UnauthorizedError("the CDSE server refused the credentials", r)
+        if r.status_code == 404:
+            raise InvalidKeyError(f"not found: {url.split('?')[0]}", r)
+        if r.status_code == 400:
+            detail = ""
+            try:
+                detail = str(r.json().get("detail") or r.json().get("error") or "")
+            except ValueError:
+                detail = r.text[:200]
+            raise HubInputError(f"the CDSE catalogue rejected the query: {detail}")
+        if not r.ok:
+            raise ServerError("the CDSE catalogue answered with an error", r)
+        return r
+
+    def _page(self, params: dict[str, Any]) -> dict[str, Any]:
+        r = self._get(f"{self.catalogue_url}/Products", params)
+        try:
+            return r.json()
+        except ValueError:
+            raise ServerError("the CDSE catalogue answered with invalid JSON", r) from None
+
+    def build(self, area: Any, date: Any, raw: Any, area_relation: str, keywords: dict[str, Any]) -> str:
+        return build_filter(area, date, raw, area_relation, **keywords)
+
+    def search(
+        self,
+        area: Any,
+        date: Any,
+        raw: Any,
+        area_relation: str,
+        keywords: dict[str, Any],
+        order_by: str | None,
+        limit: int | None,
+        offset: int,
+        progress: Any = None,
+    ) -> tuple[OrderedDict[str, dict[str, Any]], int]:
+        flt = self.build(area, date, raw, area_relation, keywords)
+        self.last_query = flt
+        order = parse_order_by(order_by)
+        keep = area_predicate(area, area_relation)
+        server_order = None
+        if len(order) == 1 and order[0][0].lower() in _SERVER_ORDER:
+            server_order = f"{_SERVER_ORDER[order[0][0].lower()]} {'desc' if order[0][1] else 'asc'}"
+        client_sort = bool(order) and server_order is None
+        if keep is not None or client_sort:
+            want = None  # must see everything to filter/sort, then cut
+        else:
+            want = limit
+        orderby = server_order or "ContentDate/Start asc"
+        raw_products, total = self._collect(
+            flt, orderby, want, 0 if want is None and (keep or client_sort) else offset, progress
+        )
+        out: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        for prod in raw_products:
+            pid, props = cdse_product_to_classic(
+                prod, download_url=self.download_url_root, catalogue_url=self.catalogue_url
+            )
+            if keep is not None and not keep(props["footprint"]):
+                continue
+            out[pid] = props
+        if keep is not None:
+            total = len(out)
+        if client_sort:
+            items = list(out.items())
+            for field, desc in reversed(order):
+                items.sort(key=lambda kv, f=field.lower(): _sort_key(kv[1].get(f)), reverse=desc)
+            out = OrderedDict(items)
+        if want is None and (keep is not None or client_sort):
+            items = list(out.items())[offset:]
+            if limit is not None:
+                items = items[:limit]
+            out = OrderedDict(items)
+        return out, total
+
+    def _collect(
+        self, flt: str, orderby: str, limit: int | None, offset: int, progress: Any
+    ) -> tuple[list[dict[str, Any]], int]:
+        products: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        skip = offset
+        extra_filter = ""
+        total: int | None = None
+        keyset_field = orderby.split(" ")[0]
+        descending = orderby.endswith("desc")
+        while True:
+            remaining = None if limit is None else limit - len(products)
+            if remaining is not None and remaining <= 0:
+                break
+            top = self.page_size if remaining is None else min(self.page_size, remaining)
+            if skip + top > self.max_skip and keyset_field == "ContentDate/Start" and products:
+                last = products[-1]["ContentDate"]["Start"]
+                op = "le" if descending else "ge"
+                extra_filter = f" and ContentDate/Start {op} {last}"
+                skip = 0
+            elif skip + top > self.max_skip:
+                top = max(0, self.max_skip - skip)
+                if top == 0:
+                    log.warning("CDSE paging stops at $skip=%d; refine the query or order by date", self.max_skip)
+                    break
+            params = {
+                "$filter": flt + extra_filter if flt else extra_filter[5:] or None,
+                "$orderby": orderby,
+                "$top": top,
+                "$expand": "Attributes",
+            }
+            if skip:
+                params["$skip"] = skip
+            if total is None:
+                params["$count"] = "true"
+            params = {k: v for k, v in params.items() if v is not None}
+            data = self._page(params)
+            if total is None:
+                total = int(data.get("@odata.count", 0))
+            page = data.get("value", [])
+            fresh = [p for p in page if p["Id"] not in seen]
+            for p in fresh:
+                seen.add(p["Id"])
+            products += fresh
+            if progress is not None:
+                progress(len(products))
+            if len(page) < top or not fresh:
+                break
+            skip += len(page)
+        return products, total or 0
+
+    def count(self, area: Any, date: Any, raw: Any, area_relation: str, keywords: dict[str, Any]) -> int:
+        flt = self.build(area, date, raw, area_relation, keywords)
+        self.last_query = flt
+        if area_relation.lower() != "intersects" and area is not None:
+            return len(self.search(area, date, raw, area_relation, keywords, None, None, 0)[0])
+        params = {"$filter": flt or None, "$top": 0, "$count": "true"}
+        data = self._page({k: v for k, v in params.items() if v is not None})
+        return int(data.get("@odata.count", 0))
+
+    def product_json(self, uuid: str, expand: str | None = None) -> dict[str, Any]:
+        if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", str(uuid)):
+            raise InvalidKeyError(f"Invalid key ({uuid!r}) to access Products: not a product id")
+        params = {"$expand": expand} if expand else None
+        return self._get(f"{self.catalogue_url}/Products({uuid})", params).json()
+
+    def get_product_odata(self, uuid: str, full: bool = False) -> dict[str, Any]:
+        p = self.product_json(uuid, "Attributes" if full else None)
+        name = p["Name"]
+        title = _strip_ext(name)
+        out: dict[str, Any] = {"id": p["Id"], "title": title, "size": int(p.get("ContentLength") or 0)}
+        for cs in p.get("Checksum") or []:
+            if cs.get("Algorithm") and cs.get("Value"):
+                out[cs["Algorithm"].lower()] = cs["Value"]
+        out.update(
+            {
+                "date": parse_cdse_time((p.get("ContentDate") or {}).get("Start")),
+                "footprint": footprint_wkt(p),
+                "url": f"{self.download_url_root}/Products({p['Id']})/$value",
+                "Online": bool(p.get("Online", True)),
+                "Creation Date": parse_cdse_time(p.get("OriginDate")),
+                "Ingestion Date": parse_cdse_time(p.get("PublicationDate")),
+                "filename": name,
+            }
+        )
+        if full:
+            for key, value in _attributes(p).items():
+                out[key] = value
+        root = name if re.search(r"\.(SAFE|SEN3)$", name) else title + (".SEN3" if title.startswith("S3") else ".SAFE")
+        out["manifest_name"] = "xfdumanifest.xml" if title.startswith("S3") else "manifest.safe"
+        out["product_root_dir"] = root
+        out["quicklook_url"] = None
+        return out
+
+    def is_online(self, uuid: str) -> bool:
+        return bool(self.product_json(uuid).get("Online", True))
+
+    def filename(self, info: dict[str, Any]) -> str:
+        name = info.get("filename") or info["title"]
+        return _strip_ext(name) + ".zip" if re.search(r"\.(SAFE|SEN3)$", name) or "." not in name else name
+
+    def checksums(self, info: dict[str, Any]) -> dict[str, str]:
+        return {k: info[k] for k in ("md5", "sha3-256", "blake3") if k in info}
+
+    def trigger_offline_retrieval(self, uuid: str) -> bool:
+        if self.is_online(uuid):
+            return False
+        raise LTAError(
+            f"product {uuid} is offline on CDSE; CDSE has no client-side retrieval trigger (it restores products on its own)"
+        )
+
+    def download_url(self, uuid: str) -> str:
+        return f"{self.download_url_root}/Products({uuid})/$value"
+
+    def quicklook_url(self, uuid: str) -> str | None:
+        p = self.product_json(uuid, "Assets")
+        for asset in p.get("Assets") or []:
+            if str(asset.get("Type", "")).upper() == "QUICKLOOK" and asset.get("DownloadLink"):
+                return asset["DownloadLink"]
+        return None
+
+    def node_url(self, info: dict[str, Any], path: str, urltype: str = "") -> str:
+        nodes = "/".join(f"Nodes({p})" for p in path.split("/"))
+        suffix = {"value": "/$value", "json": "", "": ""}[urltype]
+        return f"{self.download_url_root}/Products({info['id']})/Nodes({info['product_root_dir']})/{nodes}{suffix}"
+
+    def manifest_size(self, info: dict[str, Any]) -> int | None:
+        return None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

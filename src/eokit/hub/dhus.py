@@ -1,0 +1,221 @@
+"""The DHuS backend of :class:`~eokit.hub.SentinelAPI`: Solr OpenSearch + OData v1.
+
+Requests are the ones the classic client made (same paths, query strings and
+``Range`` headers), so any DHuS instance still running — or a recording of one —
+answers them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from eokit.hub.dhus_query import format_order_by, parse_odata_product, parse_opensearch_entries
+from eokit.hub.exceptions import (
+    InvalidKeyError,
+    LTAError,
+    QueryLengthError,
+    QuerySyntaxError,
+    SentinelAPIError,
+    ServerError,
+    UnauthorizedError,
+)
+from eokit.hub.http import content_disposition_filename
+
+__all__ = ["DhusBackend", "check_response"]
+
+log = logging.getLogger(__name__)
+
+
+def _html_to_text(text: str) -> str:
+    text = re.sub(r"(?is)<(script|style).*?</\1>", "", text)
+    text = re.sub(r"(?s)<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def check_response(response: requests.Response, *, test_json: bool = True, query_string: str | None = None) -> None:
+    """Raise the classic exception for an error response (2xx and valid JSON pass)."""
+    from eokit.hub.dhus_query import check_query_length
+
+    response.encoding = "utf-8"
+    try:
+        response.raise_for_status()
+        if test_json:
+            response.json()
+        return
+    except (requests.HTTPError, ValueError):
+        pass
+    msg = None
+    try:
+        msg = response.json()["error"]["message"]["value"]
+    except Exception:
+        msg = response.headers.get("cause-message")
+        if msg is None and not response.text.lstrip().startswith("{"):
+            msg = _html_to_text(response.text) or None
+    if response.status_code == 401:
+        raise UnauthorizedError("Invalid user name or password", response)
+    if msg is None:
+        raise ServerError("Invalid API response", response)
+    if "Request Entity Too Large" in msg or "Request-URI Too Long" in msg:
+        text = "Server was unable to process the query due to its excessive length"
+        if query_string is not None:
+            text += (
+                f" (approximately {check_query_length(query_string):.3}x times the maximum allowed). "
+                "Consider using SentinelAPI.check_query_length() for client-side validation of the query string length."
+            )
+        raise QueryLengthError(text, response)
+    if "Invalid key" in msg:
+        raise InvalidKeyError(msg.split(" : ", 1)[-1], response)
+    if 500 <= response.status_code < 600 or msg:
+        raise ServerError(msg, response)
+    raise SentinelAPIError(msg, response)  # pragma: no cover - msg is always truthy here
+
+
+class DhusBackend:
+    """Talks to one DHuS instance rooted at ``api_url`` (ending in ``/``)."""
+
+    kind = "dhus"
+    page_size = 100
+
+    def __init__(self, api_url: str, session: requests.Session, timeout: float | None) -> None:
+        self.api_url = api_url if api_url.endswith("/") else api_url + "/"
+        self.session = session
+        self.timeout = timeout
+        self._online_attribute_used = True
+        self.last_query: str | None = None
+
+    # -- search ---------------------------------------------------------------------------------------------------
+
+    def _subquery(self, query: str, order_by: str | None, limit: int | None, offset: int) -> tuple[list[Any], int]:
+        self.last_query = query
+        rows = self.page_size if limit is None else min(limit, self.page_size)
+        url = f"search?format=json&rows={rows}&start={offset}"
+        if order_by:
+            url += f"&orderby={order_by}"
+        try:
+            q = query.encode("latin1")
+        except UnicodeEncodeError:
+            from eokit.hub.exceptions import HubInputError
+
+            raise HubInputError("DHuS queries accept only Latin-1 characters; the query contains others") from None
+        response = self.session.get(urljoin(self.api_url, url), params={"q": q}, timeout=self.timeout)
+        check_response(response, query_string=query)
+        try:
+            feed = response.json()["feed"]
+            if "error" in feed:
+                message = feed["error"]["message"].replace("org.apache.solr.search.SyntaxError: ", "")
+                raise QuerySyntaxError(message, response)
+            total = int(feed["opensearch:totalResults"])
+        except (ValueError, KeyError):
+            raise ServerError("API response not valid. JSON decoding failed.", response) from None
+        entries = feed.get("entry", [])
+        return ([entries] if isinstance(entries, dict) else entries), total
+
+    def search(
+        self, query: str, order_by: str | None, limit: int | None, offset: int, progress: Any = None
+    ) -> tuple[OrderedDict[str, dict[str, Any]], int]:
+        formatted = format_order_by(order_by)
+        entries, total = self._subquery(query, formatted, limit, offset)
+        max_offset = total if limit is None else min(total, offset + limit)
+        for new_offset in range(offset + self.page_size, max_offset, self.page_size):
+            new_limit = None if limit is None else limit - new_offset + offset
+            entries += self._subquery(query, formatted, new_limit, new_offset)[0]
+            if progress is not None:
+                progress(len(entries))
+        return parse_opensearch_entries(entries), total
+
+    def count(self, query: str) -> int:
+        return self._subquery(query, None, 0, 0)[1]
+
+    # -- products -------------------------------------------------------------------------------------------------
+
+    def odata_url(self, uuid: str, suffix: str = "") -> str:
+        return self.api_url + f"odata/v1/Products('{uuid}')" + suffix
+
+    def get_product_odata(self, uuid: str, full: bool = False) -> dict[str, Any]:
+        url = self.odata_url(uuid, "?$format=json")
+        if full:
+            url += "&$expand=Attributes"
+        response = self.session.get(url, timeout=self.timeout)
+        check_response(response)
+        values = parse_odata_product(response.json()["d"])
+        if values["title"].startswith("S3"):
+            values["manifest_name"] = "xfdumanifest.xml"
+            values["product_root_dir"] = values["title"] + ".SEN3"
+        else:
+            values["manifest_name"] = "manifest.safe"
+            values["product_root_dir"] = values["title"] + ".SAFE"
+        values["quicklook_url"] = self.odata_url(uuid, "/Products('Quicklook')/$value")
+        return values
+
+    def is_online(self, uuid: str) -> bool:
+        if not self._online_attribute_used:
+            return True
+        r = self.session.get(self.odata_url(uuid, "/Online/$value"), timeout=self.timeout)
+        try:
+            check_response(r)
+        except ServerError as e:
+            if "Could not find property with name: 'Online'" in e.msg:
+                self._online_attribute_used = False
+                return True
+            raise
+        return bool(r.json())
+
+    def filename(self, info: dict[str, Any]) -> str:
+        if info.get("Online", True):
+            r = self.session.head(info["url"], timeout=self.timeout)
+            check_response(r, test_json=False)
+            name = content_disposition_filename(r.headers)
+            if name:
+                return name
+        r = self.session.get(info["url"].replace("$value", "Attributes('Filename')/Value/$value"), timeout=self.timeout)
+        check_response(r, test_json=False)
+        return r.text.replace(".SAFE", ".zip").replace(".SEN3", ".zip")
+
+    def checksums(self, info: dict[str, Any]) -> dict[str, str]:
+        return {k: info[k] for k in ("md5", "sha3-256", "blake3") if k in info}
+
+    def trigger_offline_retrieval(self, uuid: str) -> bool:
+        r = self.session.get(self.odata_url(uuid, "/$value"), headers={"Range": "bytes=0-1"}, timeout=self.timeout)
+        r.close()
+        cause = r.headers.get("cause-message")
+        if r.status_code in (200, 206):
+            return False
+        if r.status_code == 202:
+            return True
+        if r.status_code == 403 and cause and "concurrent flows" in cause:
+            return False
+        if r.status_code == 403:
+            raise LTAError(f"User quota exceeded: {cause}", r)
+        if r.status_code == 503:
+            raise LTAError(f"Request not accepted: {cause}", r)
+        if r.status_code < 400:
+            raise ServerError(f"Unexpected response {r.status_code}: {cause}", r)
+        check_response(r, test_json=False)
+        return False  # pragma: no cover
+
+    def download_url(self, uuid: str) -> str:
+        return self.odata_url(uuid, "/$value")
+
+    def node_url(self, info: dict[str, Any], path: str, urltype: str = "") -> str:
+        nodes = "/".join(f"Nodes('{p}')" for p in path.split("/"))
+        suffix = {"value": "/$value", "json": "?$format=json", "": ""}[urltype]
+        return self.odata_url(info["id"], f"/Nodes('{info['product_root_dir']}')/{nodes}{suffix}")
+
+    def manifest_size(self, info: dict[str, Any]) -> int:
+        r = self.session.get(self.node_url(info, info["manifest_name"], "json"), timeout=self.timeout)
+        check_response(r)
+        return int(r.json()["d"]["ContentLength"])
+
+    def dhus_version(self) -> str:
+        r = self.session.get(self.api_url + "api/stub/version", timeout=self.timeout)
+        if r.status_code >= 400:
+            alt = re.sub("apihub/$", "dhus/", self.api_url)
+            r = self.session.get(alt + "api/stub/version", timeout=self.timeout)
+        check_response(r)
+        return r.json()["value"]

@@ -1,0 +1,630 @@
+"""The download engine: parallel, resumable, verified while streaming.
+
+* N products in parallel (``workers``) under a per-host connection cap;
+* HTTP ``Range`` resume from ``<name>.incomplete`` (also across runs);
+* checksums (MD5, SHA3-256, BLAKE3, ...) computed on the bytes as they arrive;
+* retries with exponential backoff and jitter, honouring ``Retry-After``;
+* a 401 mid-download refreshes the token (if the auth can) and resumes;
+* the final name appears only by an atomic rename of a verified file;
+* server-supplied file names are sanitised (no traversal, no absolute paths);
+* a ledger (``.eokit-downloads.json``) in the target folder records verified
+  files, so a rerun skips them without re-reading and resumes partial ones.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import random
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from eokit.errors import InvalidInputError, OutputError, ProviderError
+from eokit.hub.checksums import MultiHasher, file_checksums, pick_checksums
+from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, SentinelAPIError, ServerError, UnauthorizedError
+from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
+from eokit.io.atomic import ensure_writable_dir, safe_join
+
+__all__ = [
+    "LEDGER_NAME",
+    "DownloadEngine",
+    "DownloadRequest",
+    "DownloadResult",
+    "Ledger",
+    "ProgressReporter",
+    "sanitize_filename",
+]
+
+log = logging.getLogger(__name__)
+
+LEDGER_NAME = ".eokit-downloads.json"
+_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class ProgressReporter(Protocol):
+    """What the engine reports progress to (the CLI passes tqdm bars)."""
+
+    def start(self, key: str, title: str, total: int | None, initial: int) -> None: ...
+
+    def update(self, key: str, n: int) -> None: ...
+
+    def finish(self, key: str, ok: bool) -> None: ...
+
+
+@dataclasses.dataclass
+class DownloadRequest:
+    """One file to fetch.
+
+    Attributes
+    ----------
+    url : str
+        Where the bytes are.
+    key : str
+        A stable identifier (product UUID) recorded in the ledger.
+    filename : str, optional
+        Final file name; None asks the server (``Content-Disposition``) or uses the URL.
+        Always sanitised to a single safe path component.
+    size : int, optional
+        Expected size in bytes, when known.
+    checksums : dict
+        ``{algorithm: hex}`` with ``md5``, ``sha3-256``, ``blake3``, ``sha256``...
+    title : str, optional
+        Shown on progress bars.
+    subdir : str, optional
+        A relative sub-folder of the target folder (sanitised), e.g. for product nodes.
+    """
+
+    url: str
+    key: str
+    filename: str | None = None
+    size: int | None = None
+    checksums: dict[str, str] = dataclasses.field(default_factory=dict)
+    title: str | None = None
+    subdir: str | None = None
+
+
+@dataclasses.dataclass
+class DownloadResult:
+    """What happened to one :class:`DownloadRequest`."""
+
+    key: str
+    url: str
+    path: Path | None
+    status: str
+    """``downloaded``, ``skipped`` (already complete and verified) or ``failed``."""
+    size: int = 0
+    transferred: int = 0
+    """Body bytes received over the network in this run (retries included)."""
+    resumed_from: int = 0
+    """Bytes already on disk in ``.incomplete`` when this run started."""
+    attempts: int = 0
+    checksums: dict[str, str] = dataclasses.field(default_factory=dict)
+    verified: bool = False
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("downloaded", "skipped")
+
+
+_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+def sanitize_filename(name: str | None, *, fallback: str = "download") -> str:
+    """Reduce an untrusted (server-supplied) name to one safe file-name component.
+
+    Directories, drive letters and ``..`` are dropped; control and reserved
+    characters become ``_``; leading dots are removed (no hidden/relative names).
+
+    >>> sanitize_filename("../../etc/passwd")
+    'passwd'
+    >>> sanitize_filename("C:\\\\temp\\\\S2A.zip")
+    'S2A.zip'
+    """
+    text = unicodedata.normalize("NFC", unquote(name or "")).replace("\\", "/")
+    base = text.rsplit("/", 1)[-1]
+    base = base.split(":")[-1] if re.match(r"^[A-Za-z]:", base) else base
+    base = _BAD_CHARS.sub("_", base).strip().lstrip(".").strip()
+    if base in ("", ".", ".."):
+        base = _BAD_CHARS.sub("_", fallback).lstrip(".") or "download"
+    return base[:240]
+
+
+class Ledger:
+    """The record of verified downloads in one folder (thread-safe, atomic writes)."""
+
+    _locks: dict[str, threading.Lock] = {}
+    _locks_guard = threading.Lock()
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / LEDGER_NAME
+        with Ledger._locks_guard:
+            self._lock = Ledger._locks.setdefault(str(self.path.resolve()), threading.Lock())
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else {"files": {}}
+        except (OSError, ValueError):
+            return {"files": {}}
+
+    def get(self, relpath: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._load()["files"].get(relpath)
+
+    def record(self, relpath: str, entry: dict[str, Any]) -> None:
+        with self._lock:
+            data = self._load()
+            data["version"] = 1
+            data["files"][relpath] = entry
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def forget(self, relpath: str) -> None:
+        with self._lock:
+            data = self._load()
+            if data["files"].pop(relpath, None) is not None:
+                tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, self.path)
+
+
+class _Restart(Exception):
+    """Internal: the partial file is unusable; start from byte 0."""
+
+
+class DownloadEngine:
+    """Parallel, resumable, verifying downloader.
+
+    Parameters
+    ----------
+    session : requests.Session, optional
+        Shared session (e.g. with proxies). Default: a :class:`HubSession`.
+    auth : requests auth, optional
+        A ``(user, password)`` tuple or an ``AuthBase``; if it has a ``refresh()``
+        method, a 401 refreshes it once per attempt and the download resumes.
+    workers : int
+        Products fetched in parallel by :meth:`download_all`.
+    per_host : int
+        Maximum simultaneous connections to one host.
+    max_attempts : int
+        Attempts per file (transfers that make progress are not counted against it).
+    backoff, max_backoff : float
+        Exponential backoff base and cap (seconds); ±50 % jitter is applied.
+    max_retry_after : float
+        The longest ``Retry-After`` honoured (seconds).
+    chunk_size : int
+        Read size in bytes.
+    verify : bool
+        Check sizes and checksums; a mismatch discards the file and retries.
+    timeout : float
+        Connect/read timeout (seconds).
+    progress : ProgressReporter, optional
+        Receives per-file start/update/finish events.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        auth: Any = None,
+        workers: int = 4,
+        per_host: int = 4,
+        max_attempts: int = 10,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        max_retry_after: float = 300.0,
+        chunk_size: int = 1 << 20,
+        verify: bool = True,
+        timeout: float = 60.0,
+        progress: ProgressReporter | None = None,
+        fail_fast: bool = False,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if workers < 1 or per_host < 1 or max_attempts < 1:
+            raise InvalidInputError("workers, per_host and max_attempts must be >= 1")
+        self.session = session or HubSession(pool_size=max(workers, per_host) * 2)
+        self.auth = auth
+        self.workers = workers
+        self.per_host = per_host
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.chunk_size = chunk_size
+        self.verify = verify
+        self.timeout = timeout
+        self.progress = progress
+        self.fail_fast = fail_fast
+        self._stop = threading.Event()
+        self._sleep = sleep
+        self._host_locks: dict[str, threading.BoundedSemaphore] = {}
+        self._host_guard = threading.Lock()
+        self._auth_lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask running downloads to stop at the next chunk (partial files are kept)."""
+        self._stop.set()
+
+    def download(self, request: DownloadRequest, directory: str | os.PathLike[str]) -> DownloadResult:
+        """Fetch one file into ``directory``; raise the last error if it cannot be completed."""
+        result = self._download_one(request, Path(directory))
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def download_all(
+        self, requests_: Iterable[DownloadRequest], directory: str | os.PathLike[str]
+    ) -> list[DownloadResult]:
+        """Fetch many files in parallel; failures are reported in the results (or raised with ``fail_fast``)."""
+        items = list(requests_)
+        directory = Path(directory)
+        results: dict[int, DownloadResult] = {}
+        if not items:
+            return []
+        pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(self.workers, len(items)), thread_name_prefix="eokit-dl"
+        )
+        try:
+            futures = {pool.submit(self._download_one, item, directory): i for i, item in enumerate(items)}
+            for fut in concurrent.futures.as_completed(futures):
+                res = fut.result()
+                results[futures[fut]] = res
+                if res.error is not None and self.fail_fast:
+                    self._stop.set()
+                    raise res.error
+        except BaseException:
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        return [results[i] for i in range(len(items))]
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _host_lock(self, url: str) -> threading.BoundedSemaphore:
+        parts = urlsplit(url)
+        host = f"{parts.hostname}:{parts.port}"
+        with self._host_guard:
+            return self._host_locks.setdefault(host, threading.BoundedSemaphore(self.per_host))
+
+    def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif self._stop.wait(seconds):
+            raise concurrent.futures.CancelledError()
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        base = min(self.max_backoff, self.backoff * 2 ** max(0, attempt - 1))
+        return base * (0.5 + random.random())
+
+    def _get(self, url: str, headers: dict[str, str], *, method: str = "GET") -> requests.Response:
+        return self.session.request(
+            method, url, headers=headers, stream=True, timeout=self.timeout, auth=self.auth, allow_redirects=True
+        )
+
+    def _refresh_auth(self) -> bool:
+        refresh = getattr(self.auth, "refresh", None)
+        if refresh is None:
+            return False
+        with self._auth_lock:
+            refresh()
+        return True
+
+    def _resolve_filename(self, request: DownloadRequest) -> str:
+        if request.filename:
+            return sanitize_filename(request.filename, fallback=request.key)
+        name = None
+        with self._host_lock(request.url):
+            try:
+                r = self._get(request.url, {}, method="HEAD")
+                with contextlib.closing(r):
+                    if r.ok:
+                        name = content_disposition_filename(r.headers)
+            except _NETWORK_ERRORS:
+                name = None
+        if not name:
+            name = urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+        return sanitize_filename(name, fallback=request.key)
+
+    def _download_one(self, request: DownloadRequest, directory: Path) -> DownloadResult:
+        result = DownloadResult(key=request.key, url=request.url, path=None, status="failed")
+        try:
+            self._run(request, directory, result)
+        except concurrent.futures.CancelledError as exc:
+            result.error = exc
+        except Exception as exc:
+            result.error = exc
+            log.warning("download of %s failed: %s", request.title or request.key, exc)
+        if result.error is not None:
+            result.status = "failed"
+        if self.progress is not None:
+            self.progress.finish(request.key, result.ok)
+        return result
+
+    def _run(self, request: DownloadRequest, directory: Path, result: DownloadResult) -> None:
+        root = ensure_writable_dir(directory)
+        target_dir = root
+        if request.subdir:
+            target_dir = safe_join(root, request.subdir)
+            target_dir.mkdir(parents=True, exist_ok=True)
+        filename = self._resolve_filename(request)
+        final = safe_join(target_dir, filename)
+        rel = final.relative_to(root.resolve()).as_posix()
+        result.path = final
+        ledger = Ledger(root)
+        expected = pick_checksums(request.checksums)
+        if final.exists() and self._already_complete(final, rel, request, expected, ledger, result):
+            result.status = "skipped"
+            result.size = final.stat().st_size
+            return
+        temp = final.with_name(final.name + ".incomplete")
+        self._fetch(request, temp, expected, result)
+        try:
+            os.replace(temp, final)
+        except OSError as exc:
+            raise OutputError(f"cannot move the verified download into place ({exc})", path=final) from None
+        ledger.record(
+            rel,
+            {
+                "key": request.key,
+                "size": result.size,
+                "checksums": result.checksums,
+                "verified": result.verified,
+                "completed": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+        result.status = "downloaded"
+
+    def _already_complete(
+        self,
+        final: Path,
+        rel: str,
+        request: DownloadRequest,
+        expected: dict[str, str],
+        ledger: Ledger,
+        result: DownloadResult,
+    ) -> bool:
+        size = final.stat().st_size
+        entry = ledger.get(rel)
+        if entry is not None and entry.get("size") == size:
+            known = entry.get("checksums") or {}
+            if all(known.get(a) == v for a, v in expected.items() if a in known) and (
+                request.size is None or request.size == size
+            ):
+                result.checksums = dict(known)
+                result.verified = bool(entry.get("verified"))
+                return True
+        if request.size is not None and request.size != size:
+            log.warning("%s exists with %d bytes, expected %d: downloading again", final, size, request.size)
+            return False
+        if self.verify and expected:
+            digests = file_checksums(final, list(expected))
+            if any(not _digest_matches(digests[a], v) for a, v in expected.items()):
+                log.warning("%s exists but its checksum does not match: downloading again", final)
+                return False
+            result.checksums, result.verified = digests, True
+        ledger.record(
+            rel, {"key": request.key, "size": size, "checksums": result.checksums, "verified": result.verified}
+        )
+        return True
+
+    def _fetch(self, request: DownloadRequest, temp: Path, expected: dict[str, str], result: DownloadResult) -> None:
+        algorithms = list(expected) if self.verify else []
+        offset = temp.stat().st_size if temp.exists() else 0
+        if request.size is not None and offset > request.size:
+            log.warning("%s is larger than the expected %d bytes: restarting", temp, request.size)
+            temp.unlink()
+            offset = 0
+        hasher = MultiHasher(algorithms)
+        if offset and algorithms:
+            with open(temp, "rb") as f:  # the resumed prefix; new bytes are hashed as they arrive
+                while chunk := f.read(self.chunk_size):
+                    hasher.update(chunk)
+        result.resumed_from = offset
+        if self.progress is not None:
+            self.progress.start(request.key, request.title or request.key, request.size, offset)
+        failures = 0
+        last_error: BaseException | None = None
+        refreshed = False
+        while True:
+            if self._stop.is_set():
+                raise concurrent.futures.CancelledError()
+            if failures >= self.max_attempts or result.attempts >= self.max_attempts * 20:
+                raise last_error or ServerError(f"giving up on {request.title or request.key}")
+            result.attempts += 1
+            retry_after: float | None = None
+            progressed = False
+            try:
+                headers = {"Range": f"bytes={offset}-"} if offset else {}
+                if request.size is not None and offset == request.size and offset > 0:
+                    done = True
+                else:
+                    done, offset, progressed, hasher = self._transfer(
+                        request, temp, offset, headers, hasher, algorithms, result
+                    )
+                if done:
+                    self._verify(request, temp, offset, hasher, expected, result)
+                    return
+                last_error = ServerError(f"transfer of {request.title or request.key} ended early at byte {offset}")
+            except _Restart:
+                temp.unlink(missing_ok=True)
+                offset, hasher = 0, MultiHasher(algorithms)
+                progressed = False
+                last_error = ServerError("server ignored the resume request")
+            except UnauthorizedError as exc:
+                if refreshed or not self._refresh_auth():
+                    raise
+                refreshed = True
+                last_error = exc
+                continue
+            except InvalidChecksumError as exc:
+                progressed = False
+                temp.unlink(missing_ok=True)
+                offset, hasher = 0, MultiHasher(algorithms)
+                last_error = exc
+                log.warning("%s; downloading it again", exc)
+            except ProviderError as exc:
+                if exc.status_code not in _RETRY_STATUS:
+                    raise
+                retry_after = exc.retry_after
+                last_error = exc
+            except _NETWORK_ERRORS as exc:
+                last_error = ServerError(f"connection problem while downloading {request.title or request.key}: {exc}")
+            if progressed:
+                failures = 0
+                refreshed = False
+            failures += 1
+            if failures < self.max_attempts:
+                wait = self._backoff(failures, retry_after)
+                log.info("retrying %s in %.2fs (%s)", request.title or request.key, wait, last_error)
+                self._wait(wait)
+
+    def _transfer(
+        self,
+        request: DownloadRequest,
+        temp: Path,
+        offset: int,
+        headers: dict[str, str],
+        hasher: MultiHasher,
+        algorithms: list[str],
+        result: DownloadResult,
+    ) -> tuple[bool, int, bool, MultiHasher]:
+        progressed = False
+        with self._host_lock(request.url):
+            response = self._get(request.url, headers)
+            with contextlib.closing(response):
+                self._check_status(response, request)
+                if offset and response.status_code == 200:
+                    log.info("server ignored Range for %s: restarting from 0", request.title or request.key)
+                    temp.unlink(missing_ok=True)
+                    offset, hasher = 0, MultiHasher(algorithms)
+                    if self.progress is not None:
+                        self.progress.start(request.key, request.title or request.key, request.size, 0)
+                elif response.status_code == 206:
+                    start = _content_range_start(response.headers.get("Content-Range"))
+                    if start is not None and start != offset:
+                        raise _Restart()
+                elif response.status_code == 416:
+                    raise _Restart()
+                total = request.size
+                if total is None:
+                    total = _total_size(response, offset)
+                    request.size = total
+                temp.parent.mkdir(parents=True, exist_ok=True)
+                with open(temp, "ab" if offset else "wb") as f:
+                    for chunk in response.iter_content(chunk_size=self.chunk_size):
+                        if self._stop.is_set():
+                            raise concurrent.futures.CancelledError()
+                        if not chunk:
+                            continue
+                        f.write(chunk)
+                        hasher.update(chunk)
+                        n = len(chunk)
+                        offset += n
+                        result.transferred += n
+                        progressed = True
+                        if self.progress is not None:
+                            self.progress.update(request.key, n)
+                        if total is not None and offset > total:
+                            raise _Restart()
+        done = total is None or offset == total
+        return done, offset, progressed, hasher
+
+    def _check_status(self, response: requests.Response, request: DownloadRequest) -> None:
+        code = response.status_code
+        if code in (200, 206, 416):
+            return
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        what = request.title or request.key
+        if code == 401:
+            raise UnauthorizedError(f"the server refused the credentials while downloading {what}", response)
+        if code == 404:
+            raise InvalidKeyError(f"{what} was not found on the server", response)
+        if code == 202:
+            raise SentinelAPIError(f"{what} is offline (retrieval accepted but not yet available)", response)
+        err = ServerError(f"unexpected answer while downloading {what}", response)
+        err.retry_after = retry_after
+        err.status_code = code
+        raise err
+
+    def _verify(
+        self,
+        request: DownloadRequest,
+        temp: Path,
+        offset: int,
+        hasher: MultiHasher,
+        expected: dict[str, str],
+        result: DownloadResult,
+    ) -> None:
+        if not temp.exists() and offset == 0:
+            temp.touch()
+        result.size = offset
+        if not self.verify:
+            return
+        if request.size is not None and temp.stat().st_size != request.size:
+            raise InvalidChecksumError(
+                f"File corrupt: {request.title or request.key} has {temp.stat().st_size} bytes, expected {request.size}"
+            )
+        digests = hasher.hexdigests()
+        bad = [a for a, v in expected.items() if not _digest_matches(digests.get(a), v)]
+        if bad:
+            raise InvalidChecksumError(
+                f"File corrupt: checksums do not match ({', '.join(bad)}) for {request.title or request.key}"
+            )
+        result.checksums = digests
+        result.verified = bool(expected)
+
+
+def _digest_matches(actual: str | None, expected: str) -> bool:
+    """Equal digests; a truncated expected digest (multihash allows it, >= 64 bits) matches its prefix."""
+    if actual is None:
+        return False
+    if len(expected) < len(actual):
+        return len(expected) >= 16 and actual.startswith(expected)
+    return actual == expected
+
+
+def _content_range_start(value: str | None) -> int | None:
+    if not value:
+        return None
+    m = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", value)
+    return int(m.group(1)) if m else None
+
+
+def _total_size(response: requests.Response, offset: int) -> int | None:
+    cr = response.headers.get("Content-Range")
+    if cr:
+        m = re.match(r"bytes\s+\d+-\d+/(\d+)", cr)
+        if m:
+            return int(m.group(1))
+    cl = response.headers.get("Content-Length")
+    if cl and cl.isdigit() and response.headers.get("Content-Encoding") in (None, "identity"):
+        return int(cl) + (offset if response.status_code == 206 else 0)
+    return None

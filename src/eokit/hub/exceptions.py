@@ -1,0 +1,139 @@
+"""Exceptions of the hub capability, compatible with the classic ``sentinelsat`` ones.
+
+Every class is an :class:`~eokit.errors.EokitError`, so the ``eokit`` CLI reports
+it in one line, and keeps the attributes old scripts rely on (``.msg``,
+``.response``). Secrets never appear in messages: URLs are stripped of
+credentials and query strings carrying tokens are not echoed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eokit.errors import ChecksumError, InvalidInputError, ProviderError
+
+__all__ = [
+    "HubInputError",
+    "InvalidChecksumError",
+    "InvalidKeyError",
+    "LTAError",
+    "LTATriggered",
+    "QueryLengthError",
+    "QuerySyntaxError",
+    "SentinelAPIError",
+    "ServerError",
+    "UnauthorizedError",
+]
+
+
+class HubInputError(InvalidInputError):
+    """A search argument (geometry, date, keyword, order) is invalid; also a ``ValueError``."""
+
+
+class SentinelAPIError(ProviderError):
+    """Invalid response from a data hub; base class of the more specific errors.
+
+    Attributes
+    ----------
+    msg : str
+        The error message.
+    response : requests.Response or None
+        The server's response, when there was one.
+    """
+
+    def __init__(self, msg: str = "", response: Any = None) -> None:
+        self.msg = msg
+        self.response = response
+        status = getattr(response, "status_code", None)
+        retry = None
+        if response is not None:
+            raw = getattr(response, "headers", {}).get("Retry-After")
+            try:
+                retry = float(raw) if raw is not None else None
+            except ValueError:
+                retry = None
+        url = _safe_url(getattr(response, "url", None))
+        ProviderError.__init__(self, msg, status_code=status, retry_after=retry, url=url)
+
+    def __str__(self) -> str:
+        if self.response is None:
+            return self.msg
+        reason = getattr(self.response, "reason", "") or ""
+        reason = f" {reason}" if reason else ""
+        sep = "\n" if "\n" in self.msg else ""
+        return f"HTTP status {self.response.status_code}{reason}: {sep}{self.msg}"
+
+
+class LTAError(SentinelAPIError):
+    """Retrieving a product from the Long Term Archive failed (quota, overload)."""
+
+
+class LTATriggered(SentinelAPIError):
+    """The product is offline; its retrieval from the Long Term Archive was triggered."""
+
+    def __init__(self, uuid: str) -> None:
+        self.uuid = uuid
+        super().__init__(f"Product {uuid} is not online. Triggered retrieval from the Long Term Archive.")
+
+
+class ServerError(SentinelAPIError):
+    """The server answered in an unexpected way (maintenance, 5xx, invalid JSON)."""
+
+
+class UnauthorizedError(SentinelAPIError):
+    """The credentials were refused (HTTP 401) or a token could not be obtained."""
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class QuerySyntaxError(SentinelAPIError, SyntaxError):
+    """The server could not parse the query string."""
+
+    def __init__(self, msg: str, response: Any = None) -> None:
+        SentinelAPIError.__init__(self, msg, response)
+        SyntaxError.__init__(self, msg)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class QueryLengthError(SentinelAPIError):
+    """The query string is too long for the server."""
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class InvalidKeyError(SentinelAPIError, KeyError):
+    """No product with the given id exists on the server."""
+
+    def __init__(self, msg: str, response: Any = None) -> None:
+        SentinelAPIError.__init__(self, msg, response)
+        KeyError.__init__(self, msg)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class InvalidChecksumError(SentinelAPIError, ChecksumError):
+    """The checksum of downloaded bytes does not match the one the server publishes."""
+
+    def __init__(self, msg: str = "", response: Any = None) -> None:
+        SentinelAPIError.__init__(self, msg, response)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+def _safe_url(url: str | None) -> str | None:
+    """``url`` without user info and without a query string (which may carry tokens)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -1,0 +1,510 @@
+"""Provider-neutral search and download over ``cdse``, ``dhus`` and ``stac``.
+
+>>> from eokit import hub                                   # doctest: +SKIP
+>>> found = hub.search("stac", url="https://earth-search.aws.element84.com/v1",
+...                    collection="sentinel-2-l2a", area=(5.9, 45.8, 10.5, 47.8),
+...                    date=("2024-06-01", "2024-06-30"), limit=10)
+>>> found.to_geodataframe(); found.to_stac()
+>>> hub.download(found, "data/", assets=["red", "nir"])
+
+Every result is a :class:`Product`; a :class:`ProductCollection` converts to
+GeoJSON, pandas, GeoPandas and a STAC ItemCollection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from eokit.hub.checksums import parse_multihash
+from eokit.hub.engine import DownloadEngine, DownloadRequest, DownloadResult, ProgressReporter
+from eokit.hub.exceptions import HubInputError
+
+__all__ = ["Asset", "Hub", "Product", "ProductCollection", "download", "search"]
+
+PROVIDERS = ("cdse", "dhus", "stac")
+
+
+@dataclasses.dataclass
+class Asset:
+    """One downloadable file of a product."""
+
+    href: str
+    title: str | None = None
+    type: str | None = None
+    roles: tuple[str, ...] = ()
+    size: int | None = None
+    checksums: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Product:
+    """A product found by any provider.
+
+    ``assets`` holds the downloadable files: for CDSE/DHuS one ``product``
+    asset (the zip), for STAC the item's assets.
+    """
+
+    id: str
+    title: str
+    provider: str
+    geometry: dict[str, Any] | None
+    start: datetime | None
+    end: datetime | None
+    online: bool = True
+    size: int | None = None
+    collection: str | None = None
+    properties: dict[str, Any] = dataclasses.field(default_factory=dict)
+    assets: dict[str, Asset] = dataclasses.field(default_factory=dict)
+
+    def to_feature(self) -> dict[str, Any]:
+        """A GeoJSON Feature (dates as ISO strings)."""
+        props = {k: _jsonable(v) for k, v in self.properties.items() if k not in ("footprint", "gmlfootprint")}
+        props.update(
+            {
+                "title": self.title,
+                "provider": self.provider,
+                "start": _jsonable(self.start),
+                "end": _jsonable(self.end),
+                "online": self.online,
+                "size": self.size,
+                "collection": self.collection,
+            }
+        )
+        return {"type": "Feature", "id": self.id, "geometry": self.geometry, "properties": props}
+
+    def to_stac_item(self) -> Any:
+        """A :class:`pystac.Item` (assets keep ``file:checksum``/``file:size``)."""
+        import pystac
+        import shapely.geometry
+
+        geom = self.geometry
+        bbox = list(shapely.geometry.shape(geom).bounds) if geom else None
+        dt = self.start or datetime(1970, 1, 1, tzinfo=UTC)
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        props = {
+            k: _jsonable(v) for k, v in self.properties.items() if k not in ("footprint", "gmlfootprint", "datetime")
+        }
+        if self.end:
+            end = self.end if self.end.tzinfo else self.end.replace(tzinfo=UTC)
+            props["start_datetime"] = dt.isoformat().replace("+00:00", "Z")
+            props["end_datetime"] = end.isoformat().replace("+00:00", "Z")
+        if self.collection and "constellation" not in props:
+            props["constellation"] = str(self.collection).lower()
+        # no "collection" field: STAC requires a matching link, which a search result does not have
+        item = pystac.Item(id=self.id, geometry=geom, bbox=bbox, datetime=dt, properties=props)
+        for key, asset in self.assets.items():
+            extra: dict[str, Any] = {}
+            if asset.size is not None:
+                extra["file:size"] = asset.size
+            for algo, value in asset.checksums.items():
+                from eokit.hub.checksums import to_multihash
+
+                try:
+                    extra["file:checksum"] = to_multihash(algo, value)
+                    break
+                except (KeyError, ValueError):
+                    continue
+            item.add_asset(
+                key,
+                pystac.Asset(
+                    href=asset.href,
+                    title=asset.title,
+                    media_type=asset.type,
+                    roles=list(asset.roles) or None,
+                    extra_fields=extra,
+                ),
+            )
+        return item
+
+
+class ProductCollection(Sequence[Product]):
+    """Search results with conversions."""
+
+    def __init__(self, products: Iterable[Product], *, total: int | None = None) -> None:
+        self._products = list(products)
+        self.total = total if total is not None else len(self._products)
+
+    def __len__(self) -> int:
+        return len(self._products)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._products[index]
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self._products)
+
+    def __repr__(self) -> str:
+        return f"ProductCollection({len(self)} products of {self.total})"
+
+    def to_geojson(self) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": [p.to_feature() for p in self]}
+
+    def to_dataframe(self) -> Any:
+        import pandas as pd
+
+        rows = {p.id: {k: v for k, v in p.to_feature()["properties"].items()} for p in self}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def to_geodataframe(self) -> Any:
+        import geopandas as gpd
+        import shapely.geometry
+
+        if not self._products:
+            return gpd.GeoDataFrame(crs="EPSG:4326", geometry=[])
+        df = self.to_dataframe()
+        geoms = [shapely.geometry.shape(p.geometry) if p.geometry else None for p in self]
+        return gpd.GeoDataFrame(df, geometry=geoms, crs="EPSG:4326")
+
+    def to_stac(self) -> Any:
+        """A :class:`pystac.ItemCollection`."""
+        import pystac
+
+        return pystac.ItemCollection([p.to_stac_item() for p in self])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        v = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return v.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _wkt_to_geojson(wkt: str | None) -> dict[str, Any] | None:
+    if not wkt:
+        return None
+    import shapely.geometry
+    from shapely import wkt as shapely_wkt
+
+    return _lists(shapely.geometry.mapping(shapely_wkt.loads(wkt)))
+
+
+def _lists(obj: Any) -> Any:
+    if isinstance(obj, tuple | list):
+        return [_lists(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _lists(v) for k, v in obj.items()}
+    return obj
+
+
+def _area_to_wkt(area: Any) -> str | None:
+    if area is None:
+        return None
+    if isinstance(area, str):
+        return area
+    if isinstance(area, dict):
+        from eokit.hub.geo import geojson_to_wkt
+
+        return geojson_to_wkt(area, decimals=6)
+    if isinstance(area, Sequence) and len(area) == 4:
+        from eokit.hub.geo import validate_lonlat
+
+        w, s, e, n = (float(v) for v in area)
+        validate_lonlat(w, s)
+        validate_lonlat(e, n)
+        if w >= e or s >= n:
+            raise HubInputError(
+                f"bbox {tuple(area)} must be (west, south, east, north) with west < east, south < north"
+            )
+        return f"POLYGON(({w} {s},{e} {s},{e} {n},{w} {n},{w} {s}))"
+    if hasattr(area, "__geo_interface__"):
+        return _area_to_wkt(area.__geo_interface__)
+    raise HubInputError(
+        f"area must be WKT, GeoJSON, a (west, south, east, north) bbox or a geometry; got {type(area).__name__}"
+    )
+
+
+def _classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Product:
+    size = props.get("contentlength")
+    checksums = {k: props[k] for k in ("md5", "blake3", "sha3-256") if props.get(k)}
+    assets = {}
+    if props.get("link"):
+        assets["product"] = Asset(
+            href=props["link"],
+            title=props.get("filename") or props.get("title"),
+            type="application/zip",
+            roles=("data",),
+            size=size,
+            checksums=checksums,
+        )
+    online = props.get("online", props.get("status", "ONLINE") != "ARCHIVED")
+    return Product(
+        id=pid,
+        title=props.get("title") or pid,
+        provider=provider,
+        geometry=_wkt_to_geojson(props.get("footprint")),
+        start=props.get("beginposition"),
+        end=props.get("endposition"),
+        online=bool(online),
+        size=size,
+        collection=props.get("platformname"),
+        properties=dict(props),
+        assets=assets,
+    )
+
+
+def _stac_to_product(item: Any) -> Product:
+    d = item.to_dict() if hasattr(item, "to_dict") else item
+    props = d.get("properties", {})
+    from eokit.hub.cdse import parse_cdse_time
+
+    start = parse_cdse_time(props.get("start_datetime") or props.get("datetime"))
+    end = parse_cdse_time(props.get("end_datetime")) if props.get("end_datetime") else None
+    assets = {}
+    for key, a in (d.get("assets") or {}).items():
+        checksums = {}
+        if a.get("file:checksum"):
+            try:
+                algo, hexd = parse_multihash(a["file:checksum"])
+                checksums[algo] = hexd
+            except HubInputError:
+                pass
+        assets[key] = Asset(
+            href=a["href"],
+            title=a.get("title"),
+            type=a.get("type"),
+            roles=tuple(a.get("roles") or ()),
+            size=a.get("file:size"),
+            checksums=checksums,
+        )
+    return Product(
+        id=d["id"],
+        title=d["id"],
+        provider="stac",
+        geometry=d.get("geometry"),
+        start=start,
+        end=end,
+        online=True,
+        size=None,
+        collection=d.get("collection"),
+        properties=dict(props),
+        assets=assets,
+    )
+
+
+class Hub:
+    """One provider connection: ``Hub("cdse", user=..., password=...)``, ``Hub("stac", url=...)``.
+
+    Parameters
+    ----------
+    provider : {'cdse', 'dhus', 'stac'}
+    url : str, optional
+        DHuS root URL, STAC API root, or a CDSE catalogue URL (default: settings).
+    user, password : str, optional
+        Credentials (``None``: environment / ``~/.netrc``).
+    catalogue_url, identity_url, download_url : str, optional
+        CDSE endpoints.
+    timeout : float
+    """
+
+    def __init__(
+        self,
+        provider: str = "cdse",
+        *,
+        url: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        catalogue_url: str | None = None,
+        identity_url: str | None = None,
+        download_url: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        if provider not in PROVIDERS:
+            raise HubInputError(f"provider must be one of {', '.join(PROVIDERS)}; got {provider!r}")
+        self.provider = provider
+        self.url = url
+        self.timeout = timeout
+        self.api: Any = None
+        if provider in ("cdse", "dhus"):
+            if provider == "dhus" and not url:
+                raise HubInputError("the dhus provider needs url= (the DHuS root, e.g. https://host/dhus/)")
+            from eokit.hub.api import SentinelAPI
+
+            self.api = SentinelAPI(
+                user,
+                password,
+                url,
+                show_progressbars=False,
+                timeout=timeout,
+                provider=provider,
+                catalogue_url=catalogue_url,
+                identity_url=identity_url,
+                download_url=download_url,
+            )
+        elif not url:
+            raise HubInputError("the stac provider needs url= (the STAC API root)")
+
+    def __repr__(self) -> str:
+        return f"Hub({self.provider!r}, url={self.url!r})"
+
+    def search(
+        self,
+        *,
+        area: Any = None,
+        date: Any = None,
+        collection: str | None = None,
+        limit: int | None = None,
+        order_by: str | None = None,
+        area_relation: str = "Intersects",
+        **keywords: Any,
+    ) -> ProductCollection:
+        """Search; ``collection`` is the platform (``Sentinel-2``) or the STAC collection id."""
+        wkt = _area_to_wkt(area)
+        if self.provider == "stac":
+            return self._search_stac(wkt, date, collection, limit, keywords)
+        if collection:
+            keywords["platformname"] = collection
+        found = self.api.query(wkt, date, area_relation=area_relation, order_by=order_by, limit=limit, **keywords)
+        return ProductCollection(_classic_to_product(pid, props, self.provider) for pid, props in found.items())
+
+    def _search_stac(
+        self, wkt: str | None, date_: Any, collection: str | None, limit: int | None, keywords: dict[str, Any]
+    ) -> ProductCollection:
+        from pystac_client import Client
+
+        from eokit.hub.cdse_filter import resolve_date
+
+        kwargs: dict[str, Any] = {}
+        if collection:
+            kwargs["collections"] = [collection]
+        if wkt:
+            from shapely import wkt as shapely_wkt
+
+            from eokit.hub.cdse_filter import normalise_area_wkt
+
+            kwargs["intersects"] = _lists(shapely_wkt.loads(normalise_area_wkt(wkt)).__geo_interface__)
+        if date_ is not None:
+            if isinstance(date_, str) and "/" in date_:
+                kwargs["datetime"] = date_
+            else:
+                start, end = (resolve_date(d) for d in date_)
+                fmt = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ") if d else ".."  # noqa: E731
+                kwargs["datetime"] = f"{fmt(start)}/{fmt(end)}"
+        if limit is not None:
+            kwargs["max_items"] = limit
+        if keywords:
+            kwargs["query"] = {k: {"eq": v} if not isinstance(v, dict) else v for k, v in keywords.items()}
+        try:
+            client = Client.open(self.url, timeout=self.timeout) if _accepts_timeout() else Client.open(self.url)
+            search = client.search(**kwargs)
+            items = list(search.items_as_dicts())
+        except Exception as exc:
+            from eokit.hub.exceptions import ServerError
+
+            raise ServerError(f"STAC search at {self.url} failed: {type(exc).__name__}: {exc}") from None
+        return ProductCollection(_stac_to_product(i) for i in items)
+
+    def download(
+        self,
+        products: Iterable[Product] | Product,
+        directory: str | os.PathLike[str] = ".",
+        *,
+        assets: Sequence[str] | None = None,
+        workers: int = 4,
+        per_host: int = 4,
+        checksum: bool = True,
+        max_attempts: int = 10,
+        progress: ProgressReporter | None = None,
+    ) -> list[DownloadResult]:
+        """Download products (or, for STAC, the chosen ``assets``) into ``directory``.
+
+        Returns one :class:`DownloadResult` per file; failures are in the results.
+        """
+        items = [products] if isinstance(products, Product) else list(products)
+        requests_ = []
+        for p in items:
+            if p.provider in ("cdse", "dhus") and self.provider in ("cdse", "dhus"):
+                info = self.api.get_product_odata(p.id)
+                requests_.append(
+                    DownloadRequest(
+                        url=info["url"],
+                        key=p.id,
+                        filename=self.api._get_filename(info),
+                        size=info.get("size"),
+                        checksums=self.api._backend.checksums(info),
+                        title=p.title,
+                    )
+                )
+                continue
+            keys = (
+                list(assets)
+                if assets is not None
+                else [k for k, a in p.assets.items() if "data" in a.roles] or list(p.assets)
+            )
+            for key in keys:
+                if key not in p.assets:
+                    raise HubInputError(f"product {p.id} has no asset {key!r}; it has {', '.join(p.assets)}")
+                a = p.assets[key]
+                name = Path(urlsplit(a.href).path).name or key
+                requests_.append(
+                    DownloadRequest(
+                        url=a.href,
+                        key=f"{p.id}/{key}",
+                        filename=name,
+                        size=a.size,
+                        checksums=a.checksums,
+                        title=f"{p.id} {key}",
+                        subdir=p.id,
+                    )
+                )
+        engine = DownloadEngine(
+            session=self.api.session if self.api is not None else None,
+            auth=self.api._auth if self.api is not None else None,
+            workers=workers,
+            per_host=per_host,
+            verify=checksum,
+            max_attempts=max_attempts,
+            timeout=self.timeout,
+            progress=progress,
+        )
+        return engine.download_all(requests_, directory)
+
+
+def _accepts_timeout() -> bool:
+    import inspect
+
+    from pystac_client import Client
+
+    return "timeout" in inspect.signature(Client.open).parameters
+
+
+def search(provider: str = "cdse", **kwargs: Any) -> ProductCollection:
+    """Search a provider: ``search("cdse", area=..., date=(..., ...), collection="Sentinel-2", limit=10)``.
+
+    Connection arguments (``url``, ``user``, ``password``, ``catalogue_url``,
+    ``identity_url``, ``download_url``, ``timeout``) go to :class:`Hub`; the rest
+    to :meth:`Hub.search`.
+    """
+    conn = {
+        k: kwargs.pop(k)
+        for k in ("url", "user", "password", "catalogue_url", "identity_url", "download_url", "timeout")
+        if k in kwargs
+    }
+    return Hub(provider, **conn).search(**kwargs)
+
+
+def download(
+    products: Iterable[Product] | Product,
+    directory: str | os.PathLike[str] = ".",
+    *,
+    provider: str | None = None,
+    **kwargs: Any,
+) -> list[DownloadResult]:
+    """Download products found by :func:`search` (connection arguments as :func:`search`)."""
+    items = [products] if isinstance(products, Product) else list(products)
+    provider = provider or (items[0].provider if items else "stac")
+    conn = {
+        k: kwargs.pop(k)
+        for k in ("url", "user", "password", "catalogue_url", "identity_url", "download_url", "timeout")
+        if k in kwargs
+    }
+    if provider == "stac" and "url" not in conn:
+        conn["url"] = "about:stac"
+    return Hub(provider, **conn).download(items, directory, **kwargs)

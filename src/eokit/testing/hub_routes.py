@@ -1,0 +1,542 @@
+"""Request handling of :class:`eokit.testing.hub_server.LocalHub` (CDSE, DHuS, STAC, files)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from eokit.testing.hub_odata import ODataSyntaxError, compile_filter, compile_solr, parse_time
+
+__all__ = ["HubHandler"]
+
+
+class HubHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    hub: Any = None
+    role = "main"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def _record(self, status: int) -> None:
+        with self.hub.lock:
+            self.hub.stats["requests"].append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "range": self.headers.get("Range"),
+                    "status": status,
+                    "role": self.role,
+                    "auth": "bearer" if str(self.headers.get("Authorization", "")).startswith("Bearer") else None,
+                }
+            )
+
+    def _send(
+        self,
+        status: int,
+        body: bytes | str | Any = b"",
+        ctype: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if not isinstance(body, bytes | str):
+            body = json.dumps(body, default=str)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self._record(status)
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _params(self) -> dict[str, str]:
+        query = urlsplit(self.path).query
+        return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True, encoding="latin-1").items()}
+
+    def _body(self) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _basic_ok(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except Exception:
+            return False
+        return self.hub.users.get(user) == password
+
+    # -- dispatch -------------------------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._route()
+
+    def do_HEAD(self) -> None:
+        self._route()
+
+    def do_POST(self) -> None:
+        self._route()
+
+    def _route(self) -> None:
+        path = unquote(urlsplit(self.path).path, encoding="utf-8")
+        try:
+            if self.role == "zipper":
+                return self._cdse_download(path, zipper=True)
+            if path.startswith("/auth/"):
+                return self._token()
+            if path.startswith("/odata/v1/"):
+                return self._cdse_catalogue(path[len("/odata/v1/") :])
+            if path.startswith("/download/odata/v1/"):
+                return self._cdse_download(path[len("/download/odata/v1/") :], zipper=False)
+            if path.startswith("/dhus/"):
+                return self._dhus(path[len("/dhus/") :])
+            if path.startswith("/stac"):
+                return self._stac(path[len("/stac") :].strip("/"))
+            if path.startswith("/files/"):
+                _, pid, _name = path.split("/", 3)[1:] if path.count("/") >= 3 else ("", "", "")
+                p = self.hub.products.get(pid)
+                if p is None:
+                    return self._send(404, {"detail": "not found"})
+                return self._serve_product(p, None)
+            return self._send(404, {"detail": f"no route {path}"})
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    # -- CDSE -----------------------------------------------------------------------------------------------------
+
+    def _token(self) -> None:
+        if self.command != "POST":
+            return self._send(405, {"error": "method not allowed"})
+        form = {k: v[-1] for k, v in parse_qs(self._body().decode()).items()}
+        hub = self.hub
+        if form.get("client_id") != "cdse-public":
+            return self._send(401, {"error": "invalid_client"})
+        with hub.lock:
+            if form.get("grant_type") == "password":
+                hub.stats["password_grants"] += 1
+                if hub.users.get(form.get("username")) != form.get("password"):
+                    return self._send(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"})
+                return self._send(200, hub._issue())
+            if form.get("grant_type") == "refresh_token":
+                hub.stats["refresh_grants"] += 1
+                expiry = hub.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                if expiry is None or time.monotonic() >= expiry:
+                    return self._send(400, {"error": "invalid_grant", "error_description": "Token is not active"})
+                return self._send(200, hub._issue())
+        return self._send(400, {"error": "unsupported_grant_type"})
+
+    def _cdse_catalogue(self, rest: str) -> None:
+        hub = self.hub
+        params = self._params()
+        expand = params.get("$expand", "")
+        m = re.fullmatch(r"Products\(([^)]*)\)", rest)
+        if m:
+            p = hub.products.get(m.group(1).strip("'"))
+            if p is None:
+                return self._send(404, {"detail": {"message": f"Product {m.group(1)} not found"}})
+            return self._send(200, hub.cdse_json(p, expand))
+        if rest != "Products":
+            return self._send(404, {"detail": "unknown entity"})
+        try:
+            keep = compile_filter(params.get("$filter"))
+            top = int(params.get("$top", 20))
+            skip = int(params.get("$skip", 0))
+        except (ODataSyntaxError, ValueError) as exc:
+            return self._send(400, {"detail": f"Invalid filter/paging: {exc}"})
+        if top > hub.max_top or top < 0:
+            return self._send(400, {"detail": f"$top must be between 0 and {hub.max_top}"})
+        if skip > hub.max_skip or skip < 0:
+            return self._send(400, {"detail": f"$skip must be between 0 and {hub.max_skip}"})
+        with hub.lock:
+            products = list(hub.products.values())
+        matched = [p for p in products if keep(hub.filter_record(p))]
+        order = params.get("$orderby", "")
+        if order:
+            field, _, direction = order.partition(" ")
+            getter = {
+                "ContentDate/Start": lambda p: p.start,
+                "ContentDate/End": lambda p: p.end,
+                "PublicationDate": lambda p: p.published,
+                "Name": lambda p: p.name,
+            }.get(field)
+            if getter is None:
+                return self._send(400, {"detail": f"cannot order by {field}"})
+            matched.sort(key=lambda p: (_sortable(getter(p)), p.id), reverse=direction.strip() == "desc")
+        page = matched[skip : skip + top]
+        body: dict[str, Any] = {
+            "@odata.context": "$metadata#Products",
+            "value": [hub.cdse_json(p, expand) for p in page],
+        }
+        if params.get("$count") == "true":
+            body["@odata.count"] = len(matched)
+        if skip + top < len(matched):
+            nxt = dict(params, **{"$skip": str(skip + top)})
+            body["@odata.nextLink"] = f"{hub.cdse_urls['catalogue_url']}/Products?{urlencode(nxt)}"
+        return self._send(200, body)
+
+    def _cdse_download(self, rest: str, *, zipper: bool) -> None:
+        hub = self.hub
+        if zipper:
+            rest = rest[len("/odata/v1/") :] if rest.startswith("/odata/v1/") else rest.lstrip("/")
+        m = re.fullmatch(r"(Products|Assets)\(([^)]*)\)/\$value", rest)
+        if not m:
+            return self._send(404, {"detail": "unknown download path"})
+        if not hub.token_valid(self.headers.get("Authorization")):
+            return self._send(401, {"detail": "Expired signature or missing token"})
+        p = hub.products.get(m.group(2))
+        if p is None or p.raw_json is not None:
+            return self._send(404, {"detail": "product not found"})
+        if m.group(1) == "Assets":
+            if not p.quicklook:
+                return self._send(404, {"detail": "no quicklook"})
+            return self._send(200, p.quicklook, "image/jpeg")
+        if not zipper and hub.redirect_downloads:
+            self._record(307)
+            self.send_response(307)
+            self.send_header("Location", f"{hub.zipper_url}/odata/v1/{rest}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if not p.online:
+            return self._send(422, {"detail": "Product is offline; it will be restored by the service"})
+        return self._serve_product(p, "bearer")
+
+    # -- product bytes with Range and faults ----------------------------------------------------------------------
+
+    def _serve_product(self, p: Any, auth: str | None) -> None:
+        hub = self.hub
+        size = p.size
+        start, end = 0, size - 1
+        status = 200
+        rng = self.headers.get("Range")
+        if rng:
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng.strip())
+            if not m:
+                return self._send(416, b"", headers={"Content-Range": f"bytes */{size}"})
+            start = int(m.group(1))
+            end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+            if start >= size:
+                return self._send(416, b"", headers={"Content-Range": f"bytes */{size}"})
+            status = 206
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f'inline;filename="{p.filename}"',
+            "ETag": p.checksums["md5"],
+        }
+        if self.command == "HEAD":
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            self._record(200)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(end - start + 1))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            return None
+        fault = hub._next_fault(p.id)
+        if fault in ("429", "503", "500"):
+            extra = {"Retry-After": hub.faults.retry_after} if fault != "500" else {}
+            return self._send(int(fault), {"detail": f"injected {fault}"}, headers=extra)
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        self._record(status)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(end - start + 1))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        length = end - start + 1
+        cut = length // 2 if fault in ("drop", "expire") else None
+        flip = start + length // 2 if fault == "corrupt" else None
+        with hub.lock:
+            hub._active_downloads += 1
+            hub.stats["max_concurrent_downloads"] = max(hub.stats["max_concurrent_downloads"], hub._active_downloads)
+        sent = 0
+        try:
+            pos = start
+            for chunk in p.iter_bytes(start, end, 256 * 1024):
+                if cut is not None and sent + len(chunk) > cut:
+                    chunk = chunk[: cut - sent]
+                if flip is not None and pos <= flip < pos + len(chunk):
+                    b = bytearray(chunk)
+                    b[flip - pos] ^= 0xFF
+                    chunk = bytes(b)
+                self.wfile.write(chunk)
+                sent += len(chunk)
+                pos += len(chunk)
+                if fault == "slow":
+                    time.sleep(hub.faults.slow_delay)
+                if cut is not None and sent >= cut:
+                    if fault == "expire":
+                        hub.expire_tokens()
+                    from eokit.testing.hub_server import _drop
+
+                    _drop(self)
+                    return None
+        finally:
+            with hub.lock:
+                hub._active_downloads -= 1
+                hub.stats["bytes_sent"] += sent
+                hub.stats["bytes_by_product"][p.id] += sent
+        return None
+
+    # -- DHuS -----------------------------------------------------------------------------------------------------
+
+    def _dhus(self, rest: str) -> None:
+        hub = self.hub
+        if rest == "api/stub/version":
+            return self._send(200, {"value": "3.0.0-eokit"})
+        if not self._basic_ok():
+            return self._send(
+                401,
+                "<html><body>Unauthorized</body></html>",
+                "text/html",
+                {"WWW-Authenticate": 'Basic realm="OData service"'},
+            )
+        params = self._params()
+        if rest == "search":
+            return self._dhus_search(params)
+        m = re.fullmatch(r"odata/v1/Products\('([^']*)'\)(.*)", rest)
+        if not m:
+            return self._send(404, {"error": {"code": None, "message": {"lang": "en", "value": "Not found"}}})
+        p = hub.products.get(m.group(1))
+        tail = m.group(2)
+        if p is None or p.raw_json is not None:
+            return self._send(
+                404,
+                {
+                    "error": {
+                        "code": None,
+                        "message": {"lang": "en", "value": f"Invalid key ({m.group(1)}) to access Products"},
+                    }
+                },
+            )
+        if tail in ("", "/"):
+            return self._send(200, hub.dhus_odata(p, "Attributes" in params.get("$expand", "")))
+        if tail == "/Online/$value":
+            return self._send(200, "true" if p.online else "false", "text/plain")
+        if tail == "/Attributes('Filename')/Value/$value":
+            return self._send(200, p.name + p.extension, "text/plain")
+        if tail == "/Products('Quicklook')/$value":
+            if not p.quicklook:
+                return self._send(404, {"error": {"message": {"value": "No quicklook"}}})
+            return self._send(200, p.quicklook, "image/jpeg")
+        if tail == "/$value":
+            if not p.online:
+                with hub.lock:
+                    ready = hub._lta_ready.setdefault(p.id, time.monotonic() + hub.lta_delay)
+                if time.monotonic() >= ready:
+                    p.online = True
+                else:
+                    return self._send(202, b"", "text/plain", {"cause-message": "Product retrieval accepted"})
+            return self._serve_product(p, "basic")
+        nm = re.fullmatch(
+            r"/Nodes\('([^']*)'\)((?:/Nodes\('[^']*'\))+)(\?\$format=json|/\$value)?",
+            tail + ("?$format=json" if params.get("$format") == "json" and "?" not in tail else ""),
+        )
+        if nm and p.nodes:
+            rel = "/".join(re.findall(r"Nodes\('([^']*)'\)", nm.group(2)))
+            data = p.nodes.get(rel)
+            if data is None:
+                return self._send(404, {"error": {"message": {"value": "No node"}}})
+            if nm.group(3) == "/$value":
+                return self._send(
+                    200,
+                    data,
+                    "application/octet-stream",
+                    {"Content-Disposition": f'inline;filename="{rel.rsplit("/", 1)[-1]}"'},
+                )
+            return self._send(200, {"d": {"Id": rel, "Name": rel.rsplit("/", 1)[-1], "ContentLength": str(len(data))}})
+        return self._send(404, {"error": {"message": {"value": f"unknown resource {tail}"}}})
+
+    def _dhus_search(self, params: dict[str, str]) -> None:
+        hub = self.hub
+        try:
+            keep = compile_solr(params.get("q", ""))
+            rows = int(params.get("rows", 10))
+            start = int(params.get("start", 0))
+        except (ODataSyntaxError, ValueError) as exc:
+            return self._send(200, {"feed": {"error": {"message": f"org.apache.solr.search.SyntaxError: {exc}"}}})
+        with hub.lock:
+            products = [p for p in hub.products.values() if p.raw_json is None]
+        matched = [p for p in products if keep(hub.dhus_props(p))]
+        for part in reversed([s for s in params.get("orderby", "").split(",") if s.strip()]):
+            field, _, direction = part.strip().partition(" ")
+            matched.sort(
+                key=lambda p, f=field.lower(): _sortable(hub.dhus_props(p).get(f)), reverse=direction == "desc"
+            )
+        page = matched[start : start + rows]
+        feed: dict[str, Any] = {
+            "opensearch:totalResults": str(len(matched)),
+            "opensearch:startIndex": str(start),
+            "opensearch:itemsPerPage": str(rows),
+        }
+        if page:
+            entries = [hub.dhus_entry(p) for p in page]
+            feed["entry"] = entries if len(entries) > 1 else entries[0]
+        return self._send(200, {"feed": feed})
+
+    # -- STAC -----------------------------------------------------------------------------------------------------
+
+    def _stac(self, rest: str) -> None:
+        hub = self.hub
+        root = hub.stac_url
+        conforms = [
+            "https://api.stacspec.org/v1.0.0/core",
+            "https://api.stacspec.org/v1.0.0/item-search",
+            "https://api.stacspec.org/v1.0.0/ogcapi-features",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        ]
+        items = hub.all_stac_items()
+        collections = sorted({i.get("collection") for i in items if i.get("collection")})
+        if rest == "":
+            links = [
+                {"rel": "self", "href": root, "type": "application/json"},
+                {"rel": "root", "href": root, "type": "application/json"},
+                {"rel": "conformance", "href": f"{root}/conformance"},
+                {"rel": "data", "href": f"{root}/collections"},
+                {"rel": "search", "href": f"{root}/search", "method": "GET", "type": "application/geo+json"},
+                {"rel": "search", "href": f"{root}/search", "method": "POST", "type": "application/geo+json"},
+            ]
+            links += [{"rel": "child", "href": f"{root}/collections/{c}"} for c in collections]
+            return self._send(
+                200,
+                {
+                    "type": "Catalog",
+                    "stac_version": "1.0.0",
+                    "id": "eokit-local-hub",
+                    "description": "eokit local test hub",
+                    "conformsTo": conforms,
+                    "links": links,
+                },
+            )
+        if rest == "conformance":
+            return self._send(200, {"conformsTo": conforms})
+        if rest == "collections":
+            return self._send(200, {"collections": [self._collection(c) for c in collections], "links": []})
+        m = re.fullmatch(r"collections/([^/]+)(/items(?:/([^/]+))?)?", rest)
+        if m:
+            cid = m.group(1)
+            if cid not in collections:
+                return self._send(404, {"code": "NotFound", "description": f"no collection {cid}"})
+            if not m.group(2):
+                return self._send(200, self._collection(cid))
+            if m.group(3):
+                for i in items:
+                    if i["id"] == m.group(3) and i.get("collection") == cid:
+                        return self._send(200, i, "application/geo+json")
+                return self._send(404, {"code": "NotFound", "description": "no item"})
+            params = dict(self._params(), collections=cid)
+            return self._stac_search(items, params, f"{root}/collections/{cid}/items")
+        if rest == "search":
+            if self.command == "POST":
+                try:
+                    params = json.loads(self._body() or b"{}")
+                except ValueError:
+                    return self._send(400, {"code": "BadRequest", "description": "invalid JSON"})
+            else:
+                params = self._params()
+            return self._stac_search(items, params, f"{root}/search")
+        return self._send(404, {"code": "NotFound", "description": rest})
+
+    def _collection(self, cid: str) -> dict[str, Any]:
+        root = self.hub.stac_url
+        return {
+            "type": "Collection",
+            "stac_version": "1.0.0",
+            "id": cid,
+            "description": f"{cid} products of the local hub",
+            "license": "proprietary",
+            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+            "links": [
+                {"rel": "self", "href": f"{root}/collections/{cid}"},
+                {"rel": "root", "href": root},
+                {"rel": "items", "href": f"{root}/collections/{cid}/items"},
+            ],
+        }
+
+    def _stac_search(self, items: list[dict[str, Any]], params: dict[str, Any], base: str) -> None:
+        import shapely.geometry
+
+        colls = params.get("collections")
+        if isinstance(colls, str):
+            colls = colls.split(",")
+        bbox = params.get("bbox")
+        if isinstance(bbox, str):
+            bbox = [float(v) for v in bbox.split(",")]
+        inter = params.get("intersects")
+        if isinstance(inter, str):
+            inter = json.loads(inter)
+        area = (
+            shapely.geometry.box(*bbox[:4] if len(bbox) == 4 else (bbox[0], bbox[1], bbox[3], bbox[4]))
+            if bbox
+            else None
+        )
+        if inter:
+            area = shapely.geometry.shape(inter)
+        lo = hi = None
+        if params.get("datetime"):
+            parts = str(params["datetime"]).split("/")
+            lo = None if parts[0] in ("", "..") else parse_time(parts[0])
+            hi = (None if parts[-1] in ("", "..") else parse_time(parts[-1])) if len(parts) > 1 else lo
+        ids = params.get("ids")
+        if isinstance(ids, str):
+            ids = ids.split(",")
+        out = []
+        for item in items:
+            if colls and item.get("collection") not in colls:
+                continue
+            if ids and item["id"] not in ids:
+                continue
+            if area is not None and not shapely.geometry.shape(item["geometry"]).intersects(area):
+                continue
+            if lo or hi:
+                props = item["properties"]
+                t0 = parse_time(props.get("start_datetime") or props.get("datetime"))
+                t1 = parse_time(props.get("end_datetime") or props.get("datetime"))
+                if (hi and t0 > hi) or (lo and t1 < lo):
+                    continue
+            out.append(item)
+        limit = int(params.get("limit", 10))
+        token = int(params.get("token", 0) or 0)
+        page = out[token : token + limit]
+        links: list[dict[str, Any]] = [{"rel": "root", "href": self.hub.stac_url}]
+        if token + limit < len(out):
+            if self.command == "POST":
+                body = dict(params, token=token + limit)
+                links.append({"rel": "next", "href": base, "method": "POST", "body": body, "merge": False})
+            else:
+                q = dict(self._params(), token=str(token + limit))
+                links.append({"rel": "next", "href": f"{base}?{urlencode(q)}", "method": "GET"})
+        body = {
+            "type": "FeatureCollection",
+            "features": page,
+            "links": links,
+            "numberMatched": len(out),
+            "numberReturned": len(page),
+        }
+        return self._send(200, body, "application/geo+json")
+
+
+def _sortable(value: Any) -> Any:
+    if value is None:
+        return (1, "")
+    if isinstance(value, datetime):
+        return (0, (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat())
+    if isinstance(value, int | float):
+        return (0, f"{value:020.6f}")
+    return (0, str(value))

@@ -1,0 +1,246 @@
+"""The download engine against the local hub: faults, resume, ledger, tokens, names."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eokit.hub import DownloadEngine, DownloadRequest, SentinelAPI, sanitize_filename
+from eokit.hub.auth import TokenManager
+from eokit.hub.engine import LEDGER_NAME
+from eokit.hub.exceptions import InvalidChecksumError, UnauthorizedError
+from eokit.hub.http import HubSession, parse_retry_after
+from eokit.io.atomic import safe_join
+from eokit.testing.hub_server import Faults, HubProduct, LocalHub
+
+from .conftest import make_products
+
+
+def _cdse(hub: LocalHub, **kw) -> SentinelAPI:
+    api = SentinelAPI("user", "password", show_progressbars=False, **hub.cdse_urls, **kw)
+    api.dl_retry_delay = 0.02
+    return api
+
+
+def _download_requests(hub: LocalHub) -> list[dict]:
+    return [
+        r
+        for r in hub.stats["requests"]
+        if r["role"] == "zipper" or "/files/" in r["path"] or r["path"].endswith("$value")
+    ]
+
+
+def test_fifty_products_with_faults_all_end_verified(tmp_path: Path) -> None:
+    products = make_products(50, size=30_000, seed=3)
+    faults = Faults(every=3, retry_after="0", slow_delay=0.001)
+    with LocalHub(products, faults=faults) as hub:
+        api = _cdse(hub)
+        dl, triggered, failed = api.download_all([p.id for p in products], tmp_path, n_concurrent_dl=4)
+        assert not failed and not triggered and len(dl) == 50
+        kinds = {k for _, k in hub.stats["faults"]}
+        assert {"drop", "corrupt", "429", "503", "500", "expire"} <= kinds
+        assert len(hub.stats["faults"]) >= 50 // 3
+        # the token expired mid-transfer and was refreshed, never re-logged in
+        assert hub.stats["password_grants"] == 1 and hub.stats["refresh_grants"] >= 1
+        for p in products:
+            path = tmp_path / p.filename
+            assert hashlib.md5(path.read_bytes()).hexdigest() == p.checksums["md5"]
+        assert not list(tmp_path.glob("*.incomplete"))
+        # a rerun re-downloads nothing
+        before = len(_download_requests(hub))
+        sent = hub.stats["bytes_sent"]
+        dl2, _, failed2 = api.download_all([p.id for p in products], tmp_path)
+        assert len(dl2) == 50 and not failed2
+        assert hub.stats["bytes_sent"] == sent
+        assert len(_download_requests(hub)) == before
+        assert hub.stats["max_concurrent_downloads"] <= 4
+
+
+def _file_request(hub: LocalHub, p: HubProduct, **kw) -> DownloadRequest:
+    return DownloadRequest(
+        url=f"{hub.url}/files/{p.id}/{p.filename}",
+        key=p.id,
+        checksums={"sha256": p.checksums["sha256"]},
+        size=p.size,
+        **kw,
+    )
+
+
+def test_retry_after_is_honoured(tmp_path: Path) -> None:
+    (p,) = make_products(1)
+    waits: list[float] = []
+    with LocalHub([p], faults=Faults(plan=[(p.id, "429"), (p.id, "503")], retry_after="7", burst=1)) as hub:
+        engine = DownloadEngine(sleep=waits.append, backoff=0.01)
+        result = engine.download(_file_request(hub, p, filename=p.filename), tmp_path)
+    assert waits == [7.0, 7.0]
+    assert result.verified and result.attempts == 3
+
+
+def test_backoff_grows_with_jitter() -> None:
+    engine = DownloadEngine(backoff=1.0, max_backoff=8.0)
+    for attempt, base in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (6, 8.0)]:
+        for _ in range(20):
+            assert 0.5 * base <= engine._backoff(attempt, None) <= 1.5 * base
+    assert engine._backoff(3, 2.5) == 2.5
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=0) > 1e9
+    assert parse_retry_after("soon") is None
+
+
+def test_resume_from_incomplete_transfers_only_the_rest(tmp_path: Path) -> None:
+    (p,) = make_products(1, size=200_000)
+    data = b"".join(p.iter_bytes(0, None))
+    (tmp_path / (p.filename + ".incomplete")).write_bytes(data[:123_456])
+    with LocalHub([p]) as hub:
+        result = DownloadEngine().download(_file_request(hub, p, filename=p.filename), tmp_path)
+        assert hub.stats["requests"][-1]["range"] == "bytes=123456-"
+    assert result.resumed_from == 123_456 and result.transferred == len(data) - 123_456
+    assert (tmp_path / p.filename).read_bytes() == data
+
+
+def test_persistent_corruption_raises_and_leaves_no_final_file(tmp_path: Path) -> None:
+    (p,) = make_products(1)
+    with LocalHub([p], faults=Faults(plan=[(p.id, "corrupt")] * 3)) as hub:
+        engine = DownloadEngine(max_attempts=3, backoff=0.0)
+        with pytest.raises(InvalidChecksumError):
+            engine.download(_file_request(hub, p, filename=p.filename), tmp_path)
+    assert not (tmp_path / p.filename).exists()
+
+
+def test_ledger_skips_verified_files_without_reading(tmp_path: Path) -> None:
+    (p,) = make_products(1)
+    with LocalHub([p]) as hub:
+        engine = DownloadEngine()
+        engine.download(_file_request(hub, p, filename=p.filename), tmp_path)
+        assert (tmp_path / LEDGER_NAME).exists()
+        n = len(hub.stats["requests"])
+        again = engine.download(_file_request(hub, p, filename=p.filename), tmp_path)
+        assert again.status == "skipped" and again.verified and len(hub.stats["requests"]) == n
+        # a file of the right name but wrong content (not in the ledger) is replaced
+        os.remove(tmp_path / LEDGER_NAME)
+        (tmp_path / p.filename).write_bytes(b"x" * p.size)
+        fixed = engine.download(_file_request(hub, p, filename=p.filename), tmp_path)
+        assert fixed.status == "downloaded"
+        assert hashlib.sha256((tmp_path / p.filename).read_bytes()).hexdigest() == p.checksums["sha256"]
+
+
+def test_server_supplied_names_are_sanitised(tmp_path: Path) -> None:
+    p = HubProduct("S2A_EVIL", data=b"payload" * 100, filename="../../../etc/evil.zip")
+    target = tmp_path / "dl"
+    with LocalHub([p]) as hub:
+        result = DownloadEngine().download(DownloadRequest(url=f"{hub.url}/files/{p.id}/x", key=p.id), target)
+    assert result.path == (target / "evil.zip").resolve() or result.path == target / "evil.zip"
+    assert (target / "evil.zip").read_bytes() == b"payload" * 100
+    assert not (tmp_path / "etc").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=0, max_size=60))
+def test_sanitize_filename_never_escapes(name: str) -> None:
+    clean = sanitize_filename(name, fallback="k")
+    assert clean and "/" not in clean and "\\" not in clean and not clean.startswith(".")
+    assert "\x00" not in clean
+    root = Path("/tmp/eokit-root")
+    assert safe_join(root, clean).parent == root.resolve()
+
+
+def test_bearer_survives_redirect_to_trusted_host_only() -> None:
+    import requests
+
+    session = HubSession(trusted_hosts=["download.example.eu"])
+
+    def rebuilt(from_url: str, to_url: str) -> str | None:
+        prep = requests.Request("GET", to_url, headers={"Authorization": "Bearer tok"}).prepare()
+        resp = requests.Response()
+        resp.request = requests.Request("GET", from_url).prepare()
+        session.rebuild_auth(prep, resp)
+        return prep.headers.get("Authorization")
+
+    assert rebuilt("https://download.example.eu/x", "https://zipper.download.example.eu/y") == "Bearer tok"
+    assert rebuilt("https://download.example.eu/x", "https://evil.example.com/y") is None
+
+
+def test_cdse_download_keeps_token_across_redirect_and_refreshes(tmp_path: Path) -> None:
+    (p,) = make_products(1)
+    with LocalHub([p], faults=Faults(plan=[(p.id, "expire")])) as hub:
+        api = _cdse(hub)
+        info = api.download(p.id, tmp_path)
+        zipper = [r for r in hub.stats["requests"] if r["role"] == "zipper"]
+        assert zipper and all(r["auth"] == "bearer" for r in zipper)
+        assert any(r["status"] == 401 for r in hub.stats["requests"])  # the expired token was refused once
+        assert hub.stats["password_grants"] == 1 and hub.stats["refresh_grants"] == 1
+    assert hashlib.md5(Path(info["path"]).read_bytes()).hexdigest() == p.checksums["md5"]
+
+
+def test_token_manager_uses_refresh_token_until_it_expires() -> None:
+    now = [0.0]
+    with LocalHub([], access_ttl=100, refresh_ttl=1000) as hub:
+        tm = TokenManager(hub.cdse_urls["identity_url"], "user", "password", clock=lambda: now[0])
+        first = tm.token()
+        assert tm.token() == first and tm.password_grants == 1
+        now[0] = 80.0  # within the 30 s margin: refresh
+        second = tm.token()
+        assert second != first and tm.refresh_grants == 1 and tm.password_grants == 1
+        now[0] = 5000.0  # refresh token expired too: log in again
+        tm.token()
+        assert tm.password_grants == 2
+        assert "password" not in repr(tm).replace("password_grants", "")
+
+
+def test_wrong_cdse_credentials(tmp_path: Path) -> None:
+    (p,) = make_products(1)
+    with LocalHub([p]) as hub:
+        api = SentinelAPI("user", "s3cret-wrong", show_progressbars=False, **hub.cdse_urls)
+        with pytest.raises(UnauthorizedError) as err:
+            api.download(p.id, tmp_path)
+    assert "s3cret-wrong" not in str(err.value) and "s3cret-wrong" not in repr(api)
+
+
+RESUME_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from eokit.hub import SentinelAPI
+    api = SentinelAPI("user", "password", show_progressbars=False)
+    api.download_all(sys.argv[2:], sys.argv[1], n_concurrent_dl=3)
+    """
+)
+
+
+@pytest.mark.slow
+def test_killed_downloader_resumes_with_little_retransfer(tmp_path: Path) -> None:
+    products = make_products(3, size=3_000_000)
+    faults = Faults(plan=[(None, "slow")] * 3, slow_delay=0.15)
+    with LocalHub(products, faults=faults) as hub:
+        env = {**os.environ, **hub.env(), "PYTHONPATH": os.pathsep.join(sys.path)}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RESUME_SCRIPT, str(tmp_path), *[p.id for p in products]], env=env
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            parts = list(tmp_path.glob("*.incomplete"))
+            if len(parts) == 3 and all(f.stat().st_size > 300_000 for f in parts):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        partial = sum(f.stat().st_size for f in tmp_path.glob("*.incomplete"))
+        assert partial > 0
+        sent_before = hub.stats["bytes_sent"]
+        api = _cdse(hub)
+        dl, _, failed = api.download_all([p.id for p in products], tmp_path)
+        assert len(dl) == 3 and not failed
+        total = sum(p.size for p in products)
+        retransferred = hub.stats["bytes_sent"] - sent_before - (total - partial)
+        assert retransferred <= 0.01 * total
+        for p in products:
+            assert hashlib.md5((tmp_path / p.filename).read_bytes()).hexdigest() == p.checksums["md5"]
