@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from eokit.catalog.build import BuildResult, CollectionInfo, build_catalog
 from eokit.catalog.item import assemble_item, create_item, read_asset
 from eokit.catalog.records import AssetRecord, ReadOptions
 
-__all__ = ["AssetRecord", "ReadOptions", "assemble_item", "create_item", "read_asset"]
+__all__ = [
+    "AssetRecord",
+    "BuildResult",
+    "CollectionInfo",
+    "ReadOptions",
+    "assemble_item",
+    "build_catalog",
+    "create_item",
+    "read_asset",
+]

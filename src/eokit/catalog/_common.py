@@ -46,7 +46,8 @@ MEDIA = {
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".nc", ".img", ".hdf", ".h5", ".png", ".jpg", ".jpeg")
 POINTCLOUD_SUFFIXES = (".las", ".laz")
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb")
+CRAWL_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img", ".nc", *POINTCLOUD_SUFFIXES, *VECTOR_SUFFIXES)
 ALL_SUFFIXES = RASTER_SUFFIXES + POINTCLOUD_SUFFIXES + VECTOR_SUFFIXES
 
 # multihash function codes (https://github.com/multiformats/multicodec)
@@ -149,6 +150,8 @@ def densified_box(bounds: Sequence[float], wkt: str, *, points_per_edge: int = 2
     seg = max(right - left, top - bottom) / max(points_per_edge - 1, 1)
     dense = shapely.segmentize(ring, seg)
     out = to_wgs84(wkt, dense)
+    # drop the interpolated vertices where the projection is locally linear (tolerance ~1 cm)
+    out = out.simplify(1e-7, preserve_topology=True)
     if not math.isfinite(sum(out.bounds)):
         raise InvalidInputError("footprint could not be reprojected to EPSG:4326 (coordinates out of the CRS's area)")
     return out
