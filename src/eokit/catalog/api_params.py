@@ -114,9 +114,10 @@ def parse_limit(value: Any) -> int:
         limit = int(value)
     except (TypeError, ValueError, OverflowError):
         raise _bad(f"limit must be an integer between 1 and {MAX_LIMIT}") from None
-    if not 1 <= limit <= MAX_LIMIT:
+    if limit < 1:
         raise _bad(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-    return limit
+    # STAC API / OGC Features: a limit above the maximum is served as the maximum
+    return min(limit, MAX_LIMIT)
 
 
 def parse_token(value: Any) -> int:

@@ -64,8 +64,11 @@ def _epoch(value: Any) -> float | None:
     return when.timestamp() if when else None
 
 
+_INDEX_VERSION = "3"
+
+
 def _fingerprint(catalog_dir: Path) -> str:
-    parts = []
+    parts = [f"v{_INDEX_VERSION}"]
     for name in ("catalog.json", "collection.json", ".eokit-state.json", "index.geojson"):
         with contextlib.suppress(OSError):
             st = (catalog_dir / name).stat()
@@ -409,10 +412,10 @@ def _template_collection(coll: dict[str, Any]) -> dict[str, Any]:
     kept = [ln for ln in coll.get("links", []) if isinstance(ln, dict) and ln.get("rel") not in _LOCAL_RELS]
     kept = [ln for ln in kept if "://" in str(ln.get("href", ""))]
     doc["links"] = [
-        {"rel": "self", "href": f"{BASE}/collections/{c}", "type": "application/json"},
-        {"rel": "parent", "href": f"{BASE}/", "type": "application/json"},
-        {"rel": "root", "href": f"{BASE}/", "type": "application/json"},
-        {"rel": "items", "href": f"{BASE}/collections/{c}/items", "type": "application/geo+json"},
+        {"rel": "self", "href": f"{BASE}/collections/{c}", "type": "application/json", "title": "This collection"},
+        {"rel": "parent", "href": f"{BASE}/", "type": "application/json", "title": "Landing page"},
+        {"rel": "root", "href": f"{BASE}/", "type": "application/json", "title": "Landing page"},
+        {"rel": "items", "href": f"{BASE}/collections/{c}/items", "type": "application/geo+json", "title": "Items"},
         *kept,
     ]
     return doc

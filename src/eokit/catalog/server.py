@@ -10,7 +10,6 @@ crawl root eokit recorded, or an explicit ``asset_roots`` folder) are ever serve
 ...     requests.get(f"{url}/search", params={"limit": 5}).json()
 """
 
-
 import base64
 import contextlib
 import logging
@@ -156,18 +155,25 @@ def create_app(
     def landing(request: Request) -> JSONResponse:
         base = base_of(request)
         links = [
-            {"rel": "self", "href": f"{base}/", "type": "application/json"},
-            {"rel": "root", "href": f"{base}/", "type": "application/json"},
-            {"rel": "conformance", "href": f"{base}/conformance", "type": "application/json"},
-            {"rel": "data", "href": f"{base}/collections", "type": "application/json"},
-            {"rel": "search", "href": f"{base}/search", "type": GEOJSON, "method": "GET"},
-            {"rel": "search", "href": f"{base}/search", "type": GEOJSON, "method": "POST"},
-            {"rel": "service-desc", "href": f"{base}/api", "type": OPENAPI},
-            {"rel": "service-doc", "href": f"{base}/api.html", "type": "text/html"},
+            {"rel": "self", "href": f"{base}/", "type": "application/json", "title": "Landing page"},
+            {"rel": "root", "href": f"{base}/", "type": "application/json", "title": "Landing page"},
+            {"rel": "conformance", "href": f"{base}/conformance", "type": "application/json", "title": "Conformance"},
+            {"rel": "data", "href": f"{base}/collections", "type": "application/json", "title": "Collections"},
+            {"rel": "search", "href": f"{base}/search", "type": GEOJSON, "method": "GET", "title": "Item search"},
+            {"rel": "search", "href": f"{base}/search", "type": GEOJSON, "method": "POST", "title": "Item search"},
+            {"rel": "service-desc", "href": f"{base}/api", "type": OPENAPI, "title": "OpenAPI document"},
+            {"rel": "service-doc", "href": f"{base}/api.html", "type": "text/html", "title": "API documentation"},
             {"rel": "alternate", "href": f"{base}/map.html", "type": "text/html", "title": "Map of items"},
         ]
         for coll in index.collections(base):
-            links.append({"rel": "child", "href": f"{base}/collections/{coll['id']}", "type": "application/json"})
+            links.append(
+                {
+                    "rel": "child",
+                    "href": f"{base}/collections/{coll['id']}",
+                    "type": "application/json",
+                    "title": coll.get("title") or coll["id"],
+                }
+            )
         return json_response(
             {
                 "type": "Catalog",
@@ -338,7 +344,8 @@ def create_app(
         params = (body or SearchBody()).model_dump(exclude_none=True)
         return run_search(request, base_of(request), params, path="/search", post=True)
 
-    @app.api_route("/assets/{collection_id}/{item_id}/{key}", methods=["GET", "HEAD"], summary="Asset bytes")
+    @app.head("/assets/{collection_id}/{item_id}/{key}", include_in_schema=False, operation_id="head_asset")
+    @app.get("/assets/{collection_id}/{item_id}/{key}", summary="Asset bytes (HTTP Range)", operation_id="get_asset")
     def asset(request: Request, collection_id: str, item_id: str, key: str) -> FileResponse:
         base_of(request)
         found = index.asset(collection_id, item_id, key)
