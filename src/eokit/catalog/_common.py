@@ -154,6 +154,12 @@ def densified_box(bounds: Sequence[float], wkt: str, *, points_per_edge: int = 2
     out = out.simplify(1e-7, preserve_topology=True)
     if not math.isfinite(sum(out.bounds)):
         raise InvalidInputError("footprint could not be reprojected to EPSG:4326 (coordinates out of the CRS's area)")
+    w, s, e, n = out.bounds
+    if w < -180.0 - 1e-9 or e > 180.0 + 1e-9 or s < -90.0 - 1e-9 or n > 90.0 + 1e-9:
+        raise InvalidInputError(
+            f"bounds {[left, bottom, right, top]} fall outside longitude/latitude limits in EPSG:4326: "
+            "the file's CRS does not match its coordinates"
+        )
     return out
 
 

@@ -122,6 +122,8 @@ def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None 
         ds_ctx = rasterio.open(path)
     except RasterioIOError as exc:
         raise UnreadableInputError(f"not a readable raster: {exc}", path=path) from None
+    except OSError as exc:
+        raise UnreadableInputError(f"I/O error: {exc.strerror or exc}", path=path) from None
     with ds_ctx as ds:
         crs = ds.crs
         if crs is None:
