@@ -13,7 +13,7 @@ import laspy
 import numpy as np
 import pytest
 import rasterio
-from pyproj import CRS, Geod
+from pyproj import CRS
 from rasterio.warp import transform_bounds
 
 from eokit.catalog import create_item

@@ -89,7 +89,7 @@ def _data_footprint(ds: Any, wkt: str, limit: int) -> Any:
     mask = ds.dataset_mask(out_shape=(h, w))
     if not mask.any():
         return None
-    transform = ds.transform * ds.transform.scale(ds.width / w, ds.height / h)
+    transform = ds.transform @ ds.transform.scale(ds.width / w, ds.height / h)
     polys = [shapely.geometry.shape(g) for g, v in shapes((mask > 0).astype(np.uint8), transform=transform) if v == 1]
     outline = shapely.union_all(polys)
     pixel = max(abs(transform.a), abs(transform.e))
