@@ -74,7 +74,9 @@ def test_landing_and_conformance(api: str) -> None:
 
 def test_offline_api_validator(api: str, shared_dir: Path, tmp_path: Path) -> None:
     tool = shared_dir / "tools" / "offline_api_validator.py"
-    geometry = json.dumps({"type": "Polygon", "coordinates": [[[-124, 39], [-122, 39], [-122, 41], [-124, 41], [-124, 39]]]})
+    geometry = json.dumps(
+        {"type": "Polygon", "coordinates": [[[-124, 39], [-122, 39], [-122, 41], [-124, 41], [-124, 39]]]}
+    )
     args = [sys.executable, str(tool), "--root-url", api, "--collection", "collection", "--geometry", geometry]
     for c in ("core", "item-search", "features", "collections"):
         args += ["--conformance", c]
@@ -253,10 +255,9 @@ def test_nothing_outside_catalog_is_served(tmp_path: Path) -> None:
         "extent": {"spatial": {"bbox": [[0, 0, 1, 1]]}, "temporal": {"interval": [[None, None]]}},
         "links": [{"rel": "item", "href": "./items/x.json"}],
     }  # fmt: skip
-    (cat / "catalog.json").write_text(
-        json.dumps({"type": "Catalog", "stac_version": "1.1.0", "id": "r", "description": "d",
-                    "links": [{"rel": "child", "href": "./collection.json"}]})  # fmt: skip
-    )
+    root_doc = {"type": "Catalog", "stac_version": "1.1.0", "id": "r", "description": "d"}
+    root_doc["links"] = [{"rel": "child", "href": "./collection.json"}]
+    (cat / "catalog.json").write_text(json.dumps(root_doc))
     (cat / "collection.json").write_text(json.dumps(coll))
     client = TestClient(create_app(cat, db_path=tmp_path / "i.sqlite"))
     served = client.get("/collections/c/items/x").json()
