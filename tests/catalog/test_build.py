@@ -237,6 +237,18 @@ def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
         return real_open(path, *a, **k)
 
     monkeypatch.setattr(rasterio, "open", flaky)
+    import builtins
+
+    import eokit.catalog._tiff as fast_tiff
+
+    real_builtin_open = builtins.open
+
+    def flaky_file(path, *a, **k):
+        if "000002" in str(path) and "orthomosaic" in str(path):
+            raise OSError(121, "Remote I/O error")
+        return real_builtin_open(path, *a, **k)
+
+    monkeypatch.setattr(fast_tiff, "open", flaky_file, raising=False)
     result = build_catalog(root, tmp_path / "o", group_by=SEED_GROUP)
     assert result.n_items == 2
     (skip,) = result.skipped

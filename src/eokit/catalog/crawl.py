@@ -181,13 +181,37 @@ def read_files(
         return
     # rasterio.Env wants integers for numeric GDAL options (GDAL_CACHEMAX='256' raises TypeError)
     env = {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in get_settings().gdal_env.items()}
-    with override(gdal_env=env), open_executor(scheduler or "threads", workers) as ex:
-        for path, record, reason, kind in ex.imap_unordered(
-            _read_task, [(p, options) for p in paths], max_pending=4 * max(ex.workers, 1)
-        ):
-            if progress is not None:
-                progress(1)
-            if record is None:
-                yield path, None, Skipped(path, reason, kind)
-            else:
-                yield path, record, None
+    tasks = [(p, options) for p in paths]
+    if scheduler in (None, "threads"):
+        # one GDAL environment per worker thread instead of one per file: opening small files is the hot path
+        import concurrent.futures as cf
+
+        n = workers or get_settings().n_workers
+        with cf.ThreadPoolExecutor(n, initializer=_enter_env, initargs=(env,)) as pool:
+            for path, record, reason, kind in pool.map(_read_task, tasks, chunksize=16):
+                yield _outcome(path, record, reason, kind, progress)
+        return
+    with override(gdal_env=env), open_executor(scheduler, workers) as ex:
+        for path, record, reason, kind in ex.imap_unordered(_read_task, tasks, max_pending=4 * max(ex.workers, 1)):
+            yield _outcome(path, record, reason, kind, progress)
+
+
+_thread_envs: list[Any] = []
+
+
+def _enter_env(env: dict[str, Any]) -> None:
+    import rasterio
+
+    ctx = rasterio.Env(**env)
+    ctx.__enter__()  # stays active for the life of this worker thread
+    _thread_envs.append(ctx)
+
+
+def _outcome(
+    path: str, record: Any, reason: str, kind: str, progress: Callable[[float], None] | None
+) -> tuple[str, AssetRecord | None, Skipped | None]:
+    if progress is not None:
+        progress(1)
+    if record is None:
+        return path, None, Skipped(path, reason, kind)
+    return path, record, None

@@ -101,6 +101,8 @@ def assemble_item(
     pointclouds: list[AssetRecord] = []
     for rec in sorted(records, key=lambda r: r.path):
         key = keys.get(rec.path) or asset_key_of(rec.path)
+        if key == item_id:  # one file per item: a stable key keeps assets uniform across items
+            key = "data"
         base, n = key, 1
         while key in used:
             n += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eokit.catalog._common import (
@@ -98,18 +100,92 @@ def _data_footprint(ds: Any, wkt: str, limit: int) -> Any:
     return to_wgs84(wkt, dense)
 
 
+@dataclass
+class _View:
+    """The header facts an asset is made of, from rasterio or from the fast TIFF parser."""
+
+    wkt: str
+    transform: Any
+    width: int
+    height: int
+    dtypes: list[str]
+    nodatavals: list[float | None]
+    scales: list[float]
+    offsets: list[float]
+    units: list[str | None]
+    descriptions: list[str | None]
+    colorinterp: list[str]
+    tags: dict[str, str]
+    media_type: str | None
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        from rasterio.transform import array_bounds
+
+        west, south, east, north = array_bounds(self.height, self.width, self.transform)
+        return west, south, east, north
+
+    @classmethod
+    def of_dataset(cls, ds: Any, wkt: str) -> _View:
+        return cls(
+            wkt=wkt,
+            transform=ds.transform,
+            width=ds.width,
+            height=ds.height,
+            dtypes=list(ds.dtypes),
+            nodatavals=list(ds.nodatavals),
+            scales=list(ds.scales),
+            offsets=list(ds.offsets),
+            units=list(ds.units or [None] * ds.count),
+            descriptions=list(ds.descriptions),
+            colorinterp=[ci.name for ci in ds.colorinterp],
+            tags=ds.tags(),
+            media_type=raster_media_type(ds),
+        )
+
+    @classmethod
+    def of_header(cls, h: Any) -> _View:
+        from affine import Affine
+
+        one_tile = max(h.width, h.height) <= max(h.block)
+        cog = h.cog_layout or (h.tiled and (one_tile or h.has_overviews))
+        tags = dict(h.tags)
+        if h.datetime:
+            tags["TIFFTAG_DATETIME"] = h.datetime
+        return cls(
+            wkt=_epsg_wkt(h.epsg),
+            transform=Affine(*h.transform),
+            width=h.width,
+            height=h.height,
+            dtypes=[h.dtype] * h.count,
+            nodatavals=[h.nodata] * h.count,
+            scales=h.scales,
+            offsets=h.offsets,
+            units=h.units,
+            descriptions=h.descriptions,
+            colorinterp=h.colorinterp,
+            tags=tags,
+            media_type=MEDIA["cog"] if cog else MEDIA["geotiff"],
+        )
+
+
+@lru_cache(maxsize=512)
+def _epsg_wkt(code: int) -> str:
+    from pyproj import CRS
+
+    return CRS.from_epsg(code).to_wkt()
+
+
 def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None = None) -> AssetRecord:
     """Read a raster's header (and, if asked, a decimated copy) into an asset record.
+
+    Plain GeoTIFFs with EPSG-coded CRSs are parsed directly (no GDAL open) when no pixel
+    reads are needed; everything else goes through rasterio.
 
     Raises
     ------
     InputNotFoundError, UnreadableInputError, MissingCRSError
     """
-    import rasterio
-    import shapely
-    from rasterio.crs import CRS
-    from rasterio.errors import RasterioIOError
-
     options = options or ReadOptions()
     path = os.fspath(path)
     try:
@@ -118,6 +194,21 @@ def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None 
         raise InputNotFoundError("file does not exist (or is a broken link)", path=path) from None
     except OSError as exc:
         raise UnreadableInputError(f"cannot stat: {exc.strerror or exc}", path=path) from None
+    simple = options.footprint == "bbox" and not (options.statistics or options.histogram)
+    if simple and path.lower().endswith((".tif", ".tiff")):
+        from eokit.catalog._tiff import read_header
+
+        header = read_header(path)
+        if header is not None:
+            return _record(path, st, _View.of_header(header), options, None)
+    return _read_with_rasterio(path, st, options)
+
+
+def _read_with_rasterio(path: str, st: os.stat_result, options: ReadOptions) -> AssetRecord:
+    import rasterio
+    from rasterio.crs import CRS
+    from rasterio.errors import RasterioIOError
+
     try:
         ds_ctx = rasterio.open(path)
     except RasterioIOError as exc:
@@ -132,61 +223,60 @@ def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None 
             crs = CRS.from_user_input(options.default_crs)
         if ds.transform.is_identity and not ds.gcps[0]:
             raise MissingCRSError("raster has no georeferencing (identity transform)", path=path)
-        wkt = crs.to_wkt()
-        t = ds.transform
-        bounds = ds.bounds
         try:
-            footprint = densified_box(bounds, wkt)
-            if options.footprint == "data":
-                traced = _data_footprint(ds, wkt, options.max_decimated)
-                if traced is not None and not traced.is_empty:
-                    footprint = traced
-            elif options.footprint != "bbox":
-                raise InvalidInputError(f"unknown footprint mode {options.footprint!r}: use 'bbox' or 'data'")
+            return _record(path, st, _View.of_dataset(ds, crs.to_wkt()), options, ds)
         except RasterioIOError as exc:
             raise UnreadableInputError(f"pixel data cannot be read: {exc}", path=path) from None
-        except InvalidInputError as exc:
-            raise InvalidInputError(exc.message, path=path) from None
-        centre_lat = footprint.centroid.y
-        res = [math.hypot(t.a, t.d), math.hypot(t.b, t.e)]
-        gsd = gsd_metres(min(res), wkt, centre_lat)
-        asset: dict[str, Any] = {"type": raster_media_type(ds), "roles": ["data"]}
-        asset.update(crs_fields(wkt))
-        asset["proj:shape"] = [ds.height, ds.width]
-        asset["proj:transform"] = [t.a, t.b, t.c, t.d, t.e, t.f]
-        asset["proj:bbox"] = [bounds.left, bounds.bottom, bounds.right, bounds.top]
-        asset["gsd"] = gsd
-        bands = []
-        stats = None
-        if options.statistics or options.histogram:
-            try:
-                stats = _band_stats(ds, _decimated_shape(ds, options.max_decimated), histogram=options.histogram)
-            except RasterioIOError as exc:
-                raise UnreadableInputError(f"pixel data cannot be read: {exc}", path=path) from None
-        eo_bands = []
-        for i in range(ds.count):
-            band: dict[str, Any] = {"data_type": ds.dtypes[i], "spatial_resolution": float(min(res))}
-            nodata = ds.nodatavals[i]
-            if nodata is not None:
-                band["nodata"] = clean_number(float(nodata))
-            if ds.scales[i] not in (None, 1.0):
-                band["scale"] = float(ds.scales[i])
-            if ds.offsets[i] not in (None, 0.0):
-                band["offset"] = float(ds.offsets[i])
-            if ds.units and ds.units[i]:
-                band["unit"] = ds.units[i]
-            if stats:
-                band.update(stats[i])
-            bands.append(band)
-            eo = _eo_band(ds, i)
-            eo_bands.append(eo)
-        asset["raster:bands"] = bands
-        extensions = [EXT["proj"], EXT["raster"], EXT["file"]]
-        if any("common_name" in b for b in eo_bands):
-            asset["eo:bands"] = eo_bands
-            extensions.append(EXT["eo"])
-        tags = ds.tags()
-        when = parse_datetime(tags.get("TIFFTAG_DATETIME") or tags.get("ACQUISITIONDATETIME"))
+
+
+def _record(path: str, st: os.stat_result, v: _View, options: ReadOptions, ds: Any) -> AssetRecord:
+    import shapely
+
+    t, wkt = v.transform, v.wkt
+    bounds = v.bounds
+    try:
+        footprint = densified_box(bounds, wkt)
+        if options.footprint == "data":
+            traced = _data_footprint(ds, wkt, options.max_decimated)
+            if traced is not None and not traced.is_empty:
+                footprint = traced
+        elif options.footprint != "bbox":
+            raise InvalidInputError(f"unknown footprint mode {options.footprint!r}: use 'bbox' or 'data'")
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.message, path=path) from None
+    res = [math.hypot(t.a, t.d), math.hypot(t.b, t.e)]
+    gsd = gsd_metres(min(res), wkt, footprint.centroid.y)
+    asset: dict[str, Any] = {"type": v.media_type, "roles": ["data"]}
+    asset.update(crs_fields(wkt))
+    asset["proj:shape"] = [v.height, v.width]
+    asset["proj:transform"] = [t.a, t.b, t.c, t.d, t.e, t.f]
+    asset["proj:bbox"] = list(bounds)
+    asset["gsd"] = gsd
+    stats = None
+    if options.statistics or options.histogram:
+        stats = _band_stats(ds, _decimated_shape(ds, options.max_decimated), histogram=options.histogram)
+    bands, eo_bands = [], []
+    for i, dtype in enumerate(v.dtypes):
+        band: dict[str, Any] = {"data_type": dtype, "spatial_resolution": float(min(res))}
+        nodata = v.nodatavals[i]
+        if nodata is not None:
+            band["nodata"] = clean_number(float(nodata))
+        if v.scales[i] not in (None, 1.0):
+            band["scale"] = float(v.scales[i])
+        if v.offsets[i] not in (None, 0.0):
+            band["offset"] = float(v.offsets[i])
+        if v.units[i]:
+            band["unit"] = v.units[i]
+        if stats:
+            band.update(stats[i])
+        bands.append(band)
+        eo_bands.append(_eo_band(v, i))
+    asset["raster:bands"] = bands
+    extensions = [EXT["proj"], EXT["raster"], EXT["file"]]
+    if any("common_name" in b for b in eo_bands):
+        asset["eo:bands"] = eo_bands
+        extensions.append(EXT["eo"])
+    when = parse_datetime(v.tags.get("TIFFTAG_DATETIME") or v.tags.get("ACQUISITIONDATETIME"))
     asset["file:size"] = st.st_size
     if options.checksum:
         asset["file:checksum"] = multihash(path, options.checksum)
@@ -203,14 +293,12 @@ def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None 
     )
 
 
-def _eo_band(ds: Any, i: int) -> dict[str, Any]:
-    from rasterio.enums import ColorInterp
-
-    entry: dict[str, Any] = {"name": ds.descriptions[i] or f"b{i + 1}"}
-    desc = (ds.descriptions[i] or "").strip().lower()
-    ci = ds.colorinterp[i] if ds.colorinterp else None
+def _eo_band(v: _View, i: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": v.descriptions[i] or f"b{i + 1}"}
+    desc = (v.descriptions[i] or "").strip().lower()
+    ci = v.colorinterp[i] if i < len(v.colorinterp) else None
     if desc in _COMMON_NAMES:
         entry["common_name"] = desc
-    elif ci in (ColorInterp.red, ColorInterp.green, ColorInterp.blue):
-        entry["common_name"] = ci.name
+    elif ci in ("red", "green", "blue"):
+        entry["common_name"] = ci
     return entry
