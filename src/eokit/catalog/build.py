@@ -1,0 +1,494 @@
+"""``build_catalog``: crawl a data store into a STAC catalog + collection, index.geojson, items.parquet.
+
+The whole output folder is built beside the target and swapped in at the end, so an
+interrupted build leaves the previous catalog intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import posixpath
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from eokit.catalog._common import EXT, STAC_VERSION, utc_iso
+from eokit.catalog.crawl import FoundFile, Skipped, discover, group_files, read_files
+from eokit.catalog.item import assemble_item
+from eokit.catalog.records import AssetRecord, ReadOptions
+from eokit.errors import EokitError, InvalidInputError, OutputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BuildResult", "CollectionInfo", "build_catalog", "CATALOG_TYPES", "STATE_FILE"]
+
+CATALOG_TYPES = ("self-contained", "relative-published", "absolute-published")
+STATE_FILE = ".eokit-state.json"
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """Collection-level fields (``--collection-id --title --description --license --provider --doi --citation``).
+
+    ``providers`` are STAC provider objects (``{"name", "roles", "url", "description"}``).
+    """
+
+    id: str = "collection"
+    title: str | None = None
+    description: str = "Geospatial assets catalogued by eokit."
+    license: str = "other"
+    providers: Sequence[Mapping[str, Any]] = ()
+    doi: str | None = None
+    citation: str | None = None
+    keywords: Sequence[str] = ()
+    catalog_id: str = "catalog"
+    catalog_title: str | None = None
+    catalog_description: str = "STAC catalog built by eokit."
+
+
+@dataclass
+class BuildResult:
+    """What a build did. ``skipped`` lists every file left out, with its reason."""
+
+    out: Path
+    n_items: int = 0
+    n_files: int = 0
+    n_reused: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    ungrouped: list[str] = field(default_factory=list)
+    unmatched_metadata: list[str] = field(default_factory=list)
+    items_without_metadata: list[str] = field(default_factory=list)
+
+
+def _options_digest(options: ReadOptions) -> str:
+    return hashlib.sha256(json.dumps(asdict(options), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _load_state(out: Path, digest: str) -> dict[str, dict[str, Any]]:
+    try:
+        state = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if state.get("version") != _STATE_VERSION or state.get("options") != digest:
+        return {}
+    return state.get("files", {})
+
+
+def _dumps(obj: Any, indent: int | None = None) -> str:
+    return json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+class _Hrefs:
+    """Where documents and assets live, per catalog type."""
+
+    def __init__(self, root: Path, out: Path, catalog_type: str, public_url: str | None, catalog_url: str | None):
+        if catalog_type not in CATALOG_TYPES:
+            raise InvalidInputError(f"unknown catalog type {catalog_type!r}: use one of {', '.join(CATALOG_TYPES)}")
+        self.root, self.out, self.type = root, out, catalog_type
+        self.public_url = public_url.rstrip("/") if public_url else None
+        if catalog_url is None and catalog_type != "self-contained":
+            if self.public_url and (out == root or root in out.parents):
+                catalog_url = f"{self.public_url}/{quote(out.relative_to(root).as_posix())}".rstrip("/.")
+            else:
+                raise InvalidInputError(
+                    f"a {catalog_type} catalog needs its public address: pass --catalog-url "
+                    "(or --public-url with --out inside the crawl root)"
+                )
+        self.catalog_url = catalog_url.rstrip("/") if catalog_url else None
+
+    def asset(self, path: str, rel: str) -> str:
+        # Asset hrefs are decided here, before any link is made relative: a published URL stays absolute.
+        if self.public_url:
+            return f"{self.public_url}/{quote(rel)}"
+        if self.type == "absolute-published":
+            return Path(path).resolve().as_posix()
+        return Path(os.path.relpath(Path(path).resolve(), self.out / "items")).as_posix()
+
+    def doc(self, name: str, *, from_items: bool = False) -> str:
+        """Href of ``name`` (relative to the output folder) as linked from the root or from items/."""
+        if self.type == "absolute-published":
+            return f"{self.catalog_url}/{name}"
+        return f"../{name}" if from_items else f"./{name}"
+
+    def self_link(self, name: str, *, is_root: bool) -> list[dict[str, str]]:
+        if self.type == "absolute-published" or (self.type == "relative-published" and is_root):
+            return [{"rel": "self", "href": f"{self.catalog_url}/{name}", "type": "application/json"}]
+        return []
+
+
+def build_catalog(
+    root: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    group_by: str = "stem",
+    metadata: str | os.PathLike[str] | None = None,
+    metadata_key: str = "id",
+    metadata_geometry: bool = True,
+    collection: CollectionInfo | None = None,
+    catalog_type: str = "self-contained",
+    public_url: str | None = None,
+    catalog_url: str | None = None,
+    read_options: ReadOptions | None = None,
+    incremental: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> BuildResult:
+    """Crawl ``root`` and write a STAC catalog to ``out``.
+
+    Outputs: ``catalog.json``, ``collection.json``, ``items/<id>.json``, ``index.geojson``
+    (FeatureCollection of the items), ``items.parquet`` (stac-geoparquet), ``errors.json``
+    (skipped files with reasons, unmatched metadata rows, items without metadata) and
+    ``.eokit-state.json`` (what ``incremental`` reuses: files unchanged in size and mtime
+    are not read again).
+
+    Parameters
+    ----------
+    root, out : path
+    group_by : str
+        ``stem``, ``parent`` or ``regex:PATTERN`` (named group ``id``), see :func:`~eokit.catalog.crawl.group_key`.
+    metadata, metadata_key : optional
+        A CSV / GeoPackage joined on ``metadata_key`` = item id; columns become properties.
+    metadata_geometry : bool
+        Let a metadata table's geometry replace the item footprint.
+    collection : CollectionInfo
+    catalog_type : {"self-contained", "relative-published", "absolute-published"}
+    public_url : str, optional
+        URL of ``root``: asset hrefs become ``public_url/<path relative to root>``.
+    catalog_url : str, optional
+        URL where ``out`` will be published (published catalog types).
+    read_options : ReadOptions
+    incremental : bool
+    scheduler, workers : optional
+        Where files are read (threads by default; ``local`` / ``tcp://...`` for Dask).
+    progress : callable, optional
+        Called with 1 per file read.
+    """
+    from eokit.catalog.metadata import read_metadata
+
+    root_path = Path(root).resolve()
+    out_path = Path(out).resolve()
+    collection = collection or CollectionInfo()
+    options = read_options or ReadOptions()
+    hrefs = _Hrefs(root_path, out_path, catalog_type, public_url, catalog_url)
+    if (
+        out_path.exists()
+        and any(out_path.iterdir())
+        and not (out_path / STATE_FILE).exists()
+        and not (out_path / "catalog.json").exists()
+    ):
+        raise OutputError("output folder is not empty and holds no eokit catalog; refusing to replace it", path=out)
+    table = read_metadata(metadata, metadata_key) if metadata is not None else None
+
+    result = BuildResult(out=out_path)
+    files, skipped = discover(root_path, exclude=[out_path])
+    groups, ungrouped = group_files(files, group_by)
+    result.ungrouped = [f.rel for f in ungrouped]
+    wanted = {f.path: f for fs in groups.values() for f in fs}
+    digest = _options_digest(options)
+    previous = _load_state(out_path, digest) if incremental else {}
+    records: dict[str, AssetRecord] = {}
+    to_read = []
+    for f in wanted.values():
+        old = previous.get(f.rel)
+        if old and old.get("size") == f.size and old.get("mtime_ns") == f.mtime_ns:
+            rec = AssetRecord.from_json(old)
+            rec.path = f.path
+            records[f.path] = rec
+            result.n_reused += 1
+        else:
+            to_read.append(f.path)
+    for path, rec, skip in read_files(to_read, options, scheduler=scheduler, workers=workers, progress=progress):
+        if rec is not None:
+            records[path] = rec
+        elif skip is not None:
+            skipped.append(skip)
+    result.skipped = sorted(skipped, key=lambda s: s.path)
+    result.n_files = len(records)
+
+    items = _make_items(groups, records, hrefs, collection, table, metadata_geometry, result)
+    _write_outputs(out_path, hrefs, collection, items, records, wanted, result, digest)
+    return result
+
+
+def _make_items(
+    groups: Mapping[str, list[FoundFile]],
+    records: Mapping[str, AssetRecord],
+    hrefs: _Hrefs,
+    collection: CollectionInfo,
+    table: Any,
+    metadata_geometry: bool,
+    result: BuildResult,
+) -> list[dict[str, Any]]:
+    items = []
+    for item_id in sorted(groups):
+        files = [f for f in groups[item_id] if f.path in records]
+        if not files:
+            continue
+        recs = [records[f.path] for f in files]
+        props = when = geometry = None
+        if table is not None:
+            if item_id in table.rows:
+                props = dict(table.rows[item_id])
+                when = table.item_datetime(item_id)
+                if table.datetime_column:
+                    props.pop(table.datetime_column, None)
+                if metadata_geometry:
+                    geometry = table.geometries.get(item_id)
+            else:
+                result.items_without_metadata.append(item_id)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            item = assemble_item(
+                item_id,
+                recs,
+                hrefs={f.path: hrefs.asset(f.path, f.rel) for f in files},
+                properties=props,
+                datetime=when,
+                geometry=geometry,
+                collection=collection.id,
+            )
+        for w in caught:
+            log.info("%s", w.message)
+        item["links"] = [
+            {"rel": "root", "href": hrefs.doc("catalog.json", from_items=True), "type": "application/json"},
+            {"rel": "parent", "href": hrefs.doc("collection.json", from_items=True), "type": "application/json"},
+            {"rel": "collection", "href": hrefs.doc("collection.json", from_items=True), "type": "application/json"},
+            *hrefs.self_link(f"items/{quote(item_id)}.json", is_root=False),
+        ]
+        items.append(item)
+    if table is not None:
+        have = set(groups)
+        result.unmatched_metadata = sorted(k for k in table.rows if k not in have)
+    result.n_items = len(items)
+    return items
+
+
+def _collection_doc(hrefs: _Hrefs, info: CollectionInfo, items: list[dict[str, Any]]) -> dict[str, Any]:
+    if items:
+        bboxes = [it["bbox"] for it in items]
+        bbox = [
+            min(b[0] for b in bboxes),
+            min(b[1] for b in bboxes),
+            max(b[2] for b in bboxes),
+            max(b[3] for b in bboxes),
+        ]
+        starts = [it["properties"].get("start_datetime") or it["properties"]["datetime"] for it in items]
+        ends = [it["properties"].get("end_datetime") or it["properties"]["datetime"] for it in items]
+        interval = [min(starts), max(ends)]
+    else:
+        bbox, interval = [-180.0, -90.0, 180.0, 90.0], [utc_iso(dt.datetime.now(dt.UTC)), None]
+    doc: dict[str, Any] = {
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": info.id,
+        "description": info.description,
+        "license": info.license,
+        "extent": {"spatial": {"bbox": [bbox]}, "temporal": {"interval": [interval]}},
+        "links": [],
+    }
+    if info.title:
+        doc["title"] = info.title
+    if info.keywords:
+        doc["keywords"] = list(info.keywords)
+    if info.providers:
+        doc["providers"] = [dict(p) for p in info.providers]
+    if info.doi or info.citation:
+        doc["stac_extensions"].append(EXT["sci"])
+        if info.doi:
+            doc["sci:doi"] = info.doi
+            doc["links"].append({"rel": "cite-as", "href": f"https://doi.org/{info.doi}"})
+        if info.citation:
+            doc["sci:citation"] = info.citation
+    gsds = sorted({it["properties"]["gsd"] for it in items if "gsd" in it["properties"]})
+    codes = sorted({it["properties"]["proj:code"] for it in items if it["properties"].get("proj:code")})
+    summaries: dict[str, Any] = {}
+    if gsds:
+        summaries["gsd"] = {"minimum": gsds[0], "maximum": gsds[-1]}
+    if codes:
+        summaries["proj:code"] = codes
+    if summaries:
+        doc["summaries"] = summaries
+    doc["links"] = [
+        {"rel": "root", "href": hrefs.doc("catalog.json"), "type": "application/json"},
+        {"rel": "parent", "href": hrefs.doc("catalog.json"), "type": "application/json"},
+        *hrefs.self_link("collection.json", is_root=False),
+        *doc["links"],
+        *(
+            {"rel": "item", "href": hrefs.doc(f"items/{quote(it['id'])}.json"), "type": "application/geo+json"}
+            for it in items
+        ),
+    ]
+    if not doc["stac_extensions"]:
+        del doc["stac_extensions"]
+    return doc
+
+
+def _catalog_doc(hrefs: _Hrefs, info: CollectionInfo) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "type": "Catalog",
+        "stac_version": STAC_VERSION,
+        "id": info.catalog_id,
+        "description": info.catalog_description,
+        "links": [
+            {"rel": "root", "href": hrefs.doc("catalog.json"), "type": "application/json"},
+            *hrefs.self_link("catalog.json", is_root=True),
+            {"rel": "child", "href": hrefs.doc("collection.json"), "type": "application/json"},
+        ],
+    }
+    if info.catalog_title:
+        doc["title"] = info.catalog_title
+    return doc
+
+
+def _write_outputs(
+    out: Path,
+    hrefs: _Hrefs,
+    info: CollectionInfo,
+    items: list[dict[str, Any]],
+    records: Mapping[str, AssetRecord],
+    wanted: Mapping[str, FoundFile],
+    result: BuildResult,
+    digest: str,
+) -> None:
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=out) from None
+    try:
+        (staging / "items").mkdir()
+        old_items = out / "items"
+        item_texts = []
+        for it in items:
+            text = _dumps(it)
+            item_texts.append(text)
+            name = f"{it['id']}.json"
+            old = old_items / name
+            if _same_text(old, text):
+                try:
+                    os.link(old, staging / "items" / name)
+                    continue
+                except OSError:
+                    pass
+            (staging / "items" / name).write_text(text, encoding="utf-8")
+        all_digest = hashlib.sha256("\n".join(item_texts).encode()).hexdigest()
+        (staging / "catalog.json").write_text(_dumps(_catalog_doc(hrefs, info), 2), encoding="utf-8")
+        (staging / "collection.json").write_text(_dumps(_collection_doc(hrefs, info, items), 2), encoding="utf-8")
+        old_state = _read_json(out / STATE_FILE) or {}
+        reuse_indexes = old_state.get("items_digest") == all_digest
+        for name in ("index.geojson", "items.parquet"):
+            if reuse_indexes and (out / name).exists():
+                with contextlib.suppress(OSError):
+                    os.link(out / name, staging / name)
+        if not (staging / "index.geojson").exists() or not (staging / "items.parquet").exists():
+            rebased = [_rebase(it) for it in items]
+            if not (staging / "index.geojson").exists():
+                with open(staging / "index.geojson", "w", encoding="utf-8") as fh:
+                    fh.write('{"type": "FeatureCollection", "features": [\n')
+                    fh.write(",\n".join(_dumps(it) for it in rebased))
+                    fh.write("\n]}\n")
+            if not (staging / "items.parquet").exists() and items:
+                _write_parquet(rebased, staging / "items.parquet")
+        errors = {
+            "skipped": [s.to_json() for s in result.skipped],
+            "ungrouped": result.ungrouped,
+            "unmatched_metadata": result.unmatched_metadata,
+            "items_without_metadata": result.items_without_metadata,
+        }
+        (staging / "errors.json").write_text(_dumps(errors, 2), encoding="utf-8")
+        state = {
+            "version": _STATE_VERSION,
+            "options": digest,
+            "root": hrefs.root.as_posix(),
+            "items_digest": all_digest,
+            "files": {f.rel: records[p].to_json() for p, f in wanted.items() if p in records},
+        }
+        (staging / STATE_FILE).write_text(_dumps(state), encoding="utf-8")
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _rebase(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as seen from the output folder (index.geojson, items.parquet): relative hrefs re-based."""
+
+    def fix(href: str) -> str:
+        if "://" in href or href.startswith("/"):
+            return href
+        return posixpath.normpath(posixpath.join("items", href))
+
+    out = dict(item)
+    out["assets"] = {k: {**a, "href": fix(a["href"])} for k, a in item["assets"].items()}
+    out["links"] = [{**link, "href": fix(link["href"])} for link in item["links"]]
+    return out
+
+
+def _write_parquet(items: list[dict[str, Any]], target: Path) -> None:
+    try:
+        import stac_geoparquet.arrow as sga
+    except ImportError:
+        from eokit.errors import MissingDependencyError
+
+        raise MissingDependencyError("stac-geoparquet", purpose="items.parquet") from None
+    try:
+        sga.to_parquet(sga.parse_stac_items_to_arrow(items), target)
+    except Exception as exc:  # arrow schema inference errors have no common base
+        if isinstance(exc, EokitError):
+            raise
+        raise OutputError(f"cannot write items.parquet: {exc}", path=target) from None
+
+
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        if path.stat().st_size != len(text.encode("utf-8")):
+            return False
+        return path.read_text(encoding="utf-8") == text
+    except OSError:
+        return False
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging`` with two renames; the old catalog is removed only after."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{os.urandom(3).hex()}"
+        os.replace(out, old)
+    try:
+        os.replace(staging, out)
+    except OSError as exc:
+        if old is not None:
+            os.replace(old, out)
+        raise OutputError(f"cannot move the new catalog into place: {exc.strerror or exc}", path=out) from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json_atomic(path: str | os.PathLike[str], doc: Any) -> Path:
+    """Write one JSON document atomically (temporary name beside it, then rename)."""
+    from eokit.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(_dumps(doc, 2), encoding="utf-8")
+    return Path(path)

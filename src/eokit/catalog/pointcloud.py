@@ -1,0 +1,133 @@
+"""LAS / LAZ / COPC point clouds -> :class:`AssetRecord`, from the header only (laspy + lazrs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+from typing import Any
+
+from eokit.catalog._common import EXT, MEDIA, crs_fields, crs_is_geographic, densified_box, metres_per_unit, multihash
+from eokit.catalog.records import AssetRecord, ReadOptions
+from eokit.errors import InputNotFoundError, InvalidInputError, MissingCRSError, UnreadableInputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["read_pointcloud_asset", "pointcloud_schemas"]
+
+_KIND = {"SignedInteger": "signed", "UnsignedInteger": "unsigned", "FloatingPoint": "floating", "BitField": "unsigned"}
+
+
+def pointcloud_schemas(point_format: Any) -> list[dict[str, Any]]:
+    """``pc:schemas`` of a laspy point format. X/Y/Z are reported as scaled doubles (8-byte floating)."""
+    out = []
+    for dim in point_format.dimensions:
+        if dim.name in ("X", "Y", "Z"):
+            out.append({"name": dim.name, "size": 8, "type": "floating"})
+            continue
+        size = max(1, (dim.num_bits * dim.num_elements + 7) // 8)
+        out.append({"name": dim.name, "size": int(size), "type": _KIND.get(dim.kind.name, "unsigned")})
+    return out
+
+
+def _is_copc(header: Any) -> bool:
+    return any(getattr(v, "user_id", "") == "copc" and getattr(v, "record_id", None) == 1 for v in header.vlrs)
+
+
+def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | None = None) -> AssetRecord:
+    """Read a LAS/LAZ/COPC header into an asset record (no points are decoded).
+
+    Fills ``pc:count``, ``pc:type``, ``pc:encoding``, ``pc:schemas``, ``pc:density``
+    (points per square metre of the header's bounding box), projection fields and
+    the footprint (bounding box densified and reprojected).
+    """
+    import laspy
+    import shapely
+    from laspy.errors import LaspyException
+    from pyproj import CRS
+
+    options = options or ReadOptions()
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputNotFoundError("file does not exist (or is a broken link)", path=path) from None
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot stat: {exc.strerror or exc}", path=path) from None
+    try:
+        with laspy.open(path) as reader:
+            header = reader.header
+    except PermissionError as exc:
+        raise UnreadableInputError(f"permission denied: {exc.strerror or exc}", path=path) from None
+    except (LaspyException, ValueError, EOFError, OSError) as exc:
+        raise UnreadableInputError(f"not a readable LAS/LAZ file: {exc}", path=path) from None
+    try:
+        crs = header.parse_crs()
+    except Exception as exc:  # laspy raises assorted errors on malformed CRS records
+        log.debug("CRS records of %s unreadable: %s", path, exc)
+        crs = None
+    if crs is None:
+        if options.default_crs is None:
+            raise MissingCRSError("point cloud has no CRS record (WKT or GeoTIFF keys)", path=path)
+        crs = CRS.from_user_input(options.default_crs)
+    if crs.is_compound:
+        horizontal = next((c for c in crs.sub_crs_list if c.is_projected or c.is_geographic), crs)
+    else:
+        horizontal = crs
+    wkt = horizontal.to_wkt()
+    mins = [float(v) for v in header.mins]
+    maxs = [float(v) for v in header.maxs]
+    count = int(header.point_count)
+    try:
+        footprint = densified_box([mins[0], mins[1], maxs[0], maxs[1]], wkt)
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.message, path=path) from None
+    area = _area_m2(mins, maxs, wkt, footprint)
+    copc = _is_copc(header)
+    compressed = bool(header.are_points_compressed) or path.lower().endswith(".laz")
+    encoding = "COPC" if copc else ("LASzip" if compressed else "LAS")
+    pc = {
+        "pc:count": count,
+        "pc:type": "lidar",
+        "pc:encoding": encoding,
+        "pc:schemas": pointcloud_schemas(header.point_format),
+    }
+    if area > 0:
+        pc["pc:density"] = count / area
+    asset: dict[str, Any] = {
+        "type": MEDIA["copc"] if copc else (MEDIA["laz"] if compressed else MEDIA["las"]),
+        "roles": ["data"],
+    }
+    asset.update(crs_fields(wkt))
+    asset["proj:bbox"] = [mins[0], mins[1], mins[2], maxs[0], maxs[1], maxs[2]]
+    asset.update(pc)
+    asset["file:size"] = st.st_size
+    if options.checksum:
+        asset["file:checksum"] = multihash(path, options.checksum)
+    when = None
+    created = header.creation_date
+    if isinstance(created, dt.date) and created.year >= 1990:
+        when = dt.datetime(created.year, created.month, created.day, tzinfo=dt.UTC)
+    return AssetRecord(
+        path=path,
+        kind="pointcloud",
+        asset=asset,
+        geometry=shapely.geometry.mapping(footprint),
+        datetime=when,
+        datetime_source="las-header" if when else None,
+        properties=dict(pc),
+        extensions=[EXT["proj"], EXT["pc"], EXT["file"]],
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+    )
+
+
+def _area_m2(mins: list[float], maxs: list[float], wkt: str, footprint: Any) -> float:
+    if crs_is_geographic(wkt):
+        from pyproj import Geod
+
+        return abs(Geod(ellps="WGS84").geometry_area_perimeter(footprint)[0])
+    k = metres_per_unit(wkt)
+    area = (maxs[0] - mins[0]) * (maxs[1] - mins[1]) * k * k
+    return area if math.isfinite(area) else 0.0
