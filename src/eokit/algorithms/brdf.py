@@ -96,9 +96,7 @@ def ross_thick(sun_zenith: Any, view_zenith: Any, relative_azimuth: Any) -> Any:
     return ((np.pi / 2 - xi) * cos_xi + np.sin(xi)) / (np.cos(ti) + np.cos(tv)) - np.pi / 4
 
 
-def li_sparse_r(
-    sun_zenith: Any, view_zenith: Any, relative_azimuth: Any, *, br: float = 1.0, hb: float = 2.0
-) -> Any:
+def li_sparse_r(sun_zenith: Any, view_zenith: Any, relative_azimuth: Any, *, br: float = 1.0, hb: float = 2.0) -> Any:
     """LiSparse-Reciprocal geometric kernel (Lucht et al. 2000, eqs. 39-44); angles in degrees."""
     ti, tv, phi = np.radians(sun_zenith), np.radians(view_zenith), np.radians(relative_azimuth)
     tan_i = br * np.tan(ti)

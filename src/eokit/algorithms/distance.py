@@ -30,7 +30,7 @@ def distance_halo(transform: Affine, crs: Any, height: int, radius: float) -> tu
     """Rows and columns of halo a block needs so its capped distances are exact."""
     y, dx = row_metrics(transform, crs, height)
     dy_min = float(np.min(np.diff(y))) if height > 1 else float(radius) + 1.0
-    return int(math.ceil(radius / dy_min)) + 1, int(math.ceil(radius / float(dx.min()))) + 1
+    return math.ceil(radius / dy_min) + 1, math.ceil(radius / float(dx.min())) + 1
 
 
 def _distance_kernel(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, *, radius: float) -> np.ndarray:
@@ -85,7 +85,7 @@ def distance_to_mask(
     if not radius > 0:
         raise InvalidInputError(f"radius must be > 0 metres, got {radius!r}")
     arr = arr.astype(bool)
-    height, width = arr.shape
+    height, _width = arr.shape
     inside = None
     if geometry is not None:
         geom = to_raster_crs(geometry, geometry_crs if geometry_crs is not None else crs, crs)

@@ -70,7 +70,6 @@ def solar_position(time_utc: Any, lat: Any, lon: Any) -> tuple[np.ndarray, np.nd
 
     l0 = np.mod(280.46646 + jc * (36000.76983 + jc * 0.0003032), 360.0)
     m = 357.52911 + jc * (35999.05029 - 0.0001537 * jc)
-    ecc = 0.016708634 - jc * (0.000042037 + 0.0000001267 * jc)
     mr = np.radians(m)
     center = (
         np.sin(mr) * (1.914602 - jc * (0.004817 + 0.000014 * jc))
@@ -91,14 +90,14 @@ def solar_position(time_utc: Any, lat: Any, lon: Any) -> tuple[np.ndarray, np.nd
     phi = np.radians(lat)
     cos_z = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour_angle)
     zenith = np.degrees(np.arccos(np.clip(cos_z, -1.0, 1.0)))
-    azimuth = np.degrees(
-        np.arctan2(np.sin(hour_angle), np.cos(hour_angle) * np.sin(phi) - np.tan(decl) * np.cos(phi))
-    )
+    azimuth = np.degrees(np.arctan2(np.sin(hour_angle), np.cos(hour_angle) * np.sin(phi) - np.tan(decl) * np.cos(phi)))
     azimuth = np.mod(azimuth + 180.0, 360.0)
     return zenith, azimuth
 
 
-def pixel_lonlat(transform: Any, crs: Any, shape: tuple[int, int], *, row: int = 0, col: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def pixel_lonlat(
+    transform: Any, crs: Any, shape: tuple[int, int], *, row: int = 0, col: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude (degrees, WGS84) of pixel centres of a window of a grid."""
     from pyproj import CRS, Transformer
 
