@@ -145,3 +145,20 @@ def scale_factors(mtl: dict[str, Any]) -> dict[str, tuple[float, float]]:
     if not out:
         raise InvalidInputError("MTL has no Level-2 scale factors (is it a Level-1 product?)")
     return out
+
+
+def summary(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Key facts of an MTL: product id, spacecraft, acquisition time, sun angles, Level-2 scale factors."""
+    mtl = read_mtl(path)
+    out: dict[str, Any] = {
+        "product_id": _find(mtl, "LANDSAT_PRODUCT_ID"),
+        "spacecraft": spacecraft(mtl),
+        "acquired": acquisition_time(mtl).isoformat(),
+        "sun_azimuth": _find(mtl, "SUN_AZIMUTH"),
+        "sun_elevation": _find(mtl, "SUN_ELEVATION"),
+    }
+    try:
+        out["scale_factors"] = {k: {"mult": m, "add": a} for k, (m, a) in scale_factors(mtl).items()}
+    except InvalidInputError:
+        out["scale_factors"] = {}
+    return out

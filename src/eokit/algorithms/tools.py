@@ -549,3 +549,51 @@ def pansharpen_file(
                 r, c = b.inner
                 writer.write(np.ascontiguousarray(out[:, r, c]), window=b.window())
     return Path(target)
+
+
+def load_geometry(value: str) -> tuple[Any, Any]:
+    """``(geometry, crs)`` from a vector file path (union of its features), GeoJSON text or WKT (crs None)."""
+    import json
+
+    import shapely
+    from shapely.geometry import shape
+
+    if os.path.exists(value):
+        from eokit.io import read_vector
+
+        gdf = read_vector(value)
+        if len(gdf) == 0:
+            raise InvalidInputError("vector file has no features", path=value)
+        return shapely.union_all(gdf.geometry.values), gdf.crs
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"geometry is not valid GeoJSON: {exc}") from None
+        if obj.get("type") == "FeatureCollection":
+            return shapely.union_all([shape(f["geometry"]) for f in obj["features"]]), "EPSG:4326"
+        return shape(obj.get("geometry", obj)), "EPSG:4326"
+    try:
+        return shapely.from_wkt(text), None
+    except shapely.errors.GEOSException:
+        raise InvalidInputError(f"geometry {value[:40]!r} is neither a file, GeoJSON nor WKT") from None
+
+
+def index_band_refs(
+    name: str, roles: Mapping[str, str], extra: Mapping[str, str], sensor: str | None
+) -> dict[str, str]:
+    """Band references for an index: explicit roles/extras, else the ``sensor``'s band names."""
+    info = indices.index_info(name)
+    refs: dict[str, str] = {}
+    if sensor:
+        mapping = indices.band_mapping(sensor)
+        inverse = {v: k for k, v in indices.COMMON_NAMES.items()}
+        for short in info["bands"]:
+            common = inverse.get(short)
+            if common in mapping:
+                refs[short] = mapping[common]
+    for role, ref in roles.items():
+        refs[indices.COMMON_NAMES.get(role, role)] = ref
+    refs.update(extra)
+    return refs
