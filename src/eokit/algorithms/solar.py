@@ -19,11 +19,12 @@ import numpy as np
 
 from eokit.errors import InvalidInputError
 
-__all__ = ["landsat_geometry", "pixel_lonlat", "solar_position", "to_datetime64"]
+__all__ = ["landsat_geometry", "landsat_imaging_window", "pixel_lonlat", "solar_position", "to_datetime64"]
 
 log = logging.getLogger(__name__)
 
 _J2000 = np.datetime64("2000-01-01T12:00:00", "ns")
+_PARALLAX = 8.794 / 3600.0  # degrees
 _DELTA_T = 69.0  # TT - UT in seconds (2000-2030: 64-70 s); its effect on the angles is < 0.001 deg
 
 
@@ -90,6 +91,8 @@ def solar_position(time_utc: Any, lat: Any, lon: Any) -> tuple[np.ndarray, np.nd
     phi = np.radians(lat)
     cos_z = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour_angle)
     zenith = np.degrees(np.arccos(np.clip(cos_z, -1.0, 1.0)))
+    # Topocentric correction: solar parallax (8.794 arcsec at 1 au) lowers the sun seen from the surface.
+    zenith = zenith + _PARALLAX * np.sin(np.radians(zenith))
     azimuth = np.degrees(np.arctan2(np.sin(hour_angle), np.cos(hour_angle) * np.sin(phi) - np.tan(decl) * np.cos(phi)))
     azimuth = np.mod(azimuth + 180.0, 360.0)
     return zenith, azimuth
@@ -173,3 +176,24 @@ def landsat_geometry(ang: str | os.PathLike[str] | dict[str, Any], lon: Any, lat
         "view_zenith": vz.reshape(lon.shape),
         "view_azimuth": vaz.reshape(lon.shape),
     }
+
+
+def landsat_imaging_window(ang: str | os.PathLike[str] | dict[str, Any], band: str = "01") -> tuple[Any, Any]:
+    """First and last imaging instants (``datetime64[ns]``) of a band from a Landsat ``*_ANG.txt``.
+
+    From ``BANDnn_START_TIME`` plus (L1R lines / lines per scan) x ``BANDnn_LINE_TIME``.
+    """
+    from eokit.algorithms.metadata import read_ang
+
+    tree = read_ang(ang) if not isinstance(ang, dict) else ang
+    rpc = tree.get(f"RPC_BAND{band}")
+    eph = tree["EPHEMERIS"]
+    if not rpc or not rpc.get(f"BAND{band}_LINE_TIME"):
+        raise InvalidInputError(f"ANG file has no timing for band {band}")
+    start = float(rpc[f"BAND{band}_START_TIME"])
+    scans = float(rpc[f"BAND{band}_NUM_L1R_LINES"]) / float(rpc.get(f"BAND{band}_LINES_PER_SCAN", 1))
+    end = start + scans * float(rpc[f"BAND{band}_LINE_TIME"])
+    day = np.datetime64(f"{int(eph['EPHEMERIS_EPOCH_YEAR']):04d}-01-01", "ns") + np.timedelta64(
+        int(eph["EPHEMERIS_EPOCH_DAY"]) - 1, "D"
+    )
+    return day + np.timedelta64(int(start * 1e9), "ns"), day + np.timedelta64(int(end * 1e9), "ns")
