@@ -61,6 +61,8 @@ def map_overlap_multi(
     first = next(a for a in arrays if is_dask(a))
     darrs = [a if is_dask(a) else da.from_array(np.asarray(a), chunks=first.chunks) for a in arrays]
     darrs = [a.rechunk(first.chunks) for a in darrs]
+    # a halo never needs to reach further than the array itself
+    depth = (min(depth[0], max(first.shape[0] - 1, 0)), min(depth[1], max(first.shape[1] - 1, 0)))
     return da.map_overlap(
         kernel, *darrs, depth={0: depth[0], 1: depth[1]}, boundary="none", trim=True, dtype=dtype, **kwargs
     )
