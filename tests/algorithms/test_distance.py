@@ -32,7 +32,9 @@ def test_closed_form_7x7_30m_radius_50():
     expected = np.minimum(30 * np.hypot(rr - 3, cc - 3), 50)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
     assert got[3, 3] == 0 and got[3, 4] == 30 and got[4, 4] == pytest.approx(30 * 2**0.5) and got[3, 5] == 50
-    np.testing.assert_allclose(distance_to_mask(mask, transform=T30, radius=50, normalize=True), expected / 50, rtol=1e-6)
+    np.testing.assert_allclose(
+        distance_to_mask(mask, transform=T30, radius=50, normalize=True), expected / 50, rtol=1e-6
+    )
 
 
 def test_no_mask_gives_radius():
@@ -163,7 +165,9 @@ def test_euclidean_sum_and_medoid_brute_force():
     a, b = coll[0], coll[2]
     np.testing.assert_allclose(euclidean_distance(a, b), np.sqrt(((a - b) ** 2).sum(0)))
     np.testing.assert_allclose(euclidean_distance(a, b, bands=[0, 2]), np.sqrt(((a - b)[[0, 2]] ** 2).sum(0)))
-    np.testing.assert_allclose(sum_distance(a, [coll[2], coll[3]]), euclidean_distance(a, coll[2]) + euclidean_distance(a, coll[3]))
+    np.testing.assert_allclose(
+        sum_distance(a, [coll[2], coll[3]]), euclidean_distance(a, coll[2]) + euclidean_distance(a, coll[3])
+    )
     got = medoid(coll)
     for r in range(6):
         for c in range(7):

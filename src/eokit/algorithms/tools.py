@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from eokit.algorithms import brdf, distance, indices, landsat, pansharpen, solar
+from eokit.algorithms import brdf, distance, indices, landsat, solar
 from eokit.algorithms._common import geometry_inside, row_metrics, to_raster_crs
 from eokit.algorithms._kernels import capped_distance
+from eokit.algorithms.pansharpen import kernel_size
+from eokit.algorithms.pansharpen import pansharpen as run_pansharpen
 from eokit.core.blocks import Block
 from eokit.errors import GridMismatchError, InvalidInputError
 from eokit.io import open_raster, process_raster_blocks
@@ -175,7 +177,9 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str]) -> dict[
     """
     profs = [_profile(s) for s in sources]
     out: dict[str, tuple[int, int]] = {}
-    for role, ref in refs.items():
+    aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
+    for key, ref in refs.items():
+        role = f"{aliases[key]} ({key})" if key in aliases else key
         ref_s = str(ref)
         hits = [
             (i, j + 1)
@@ -199,7 +203,7 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str]) -> dict[
             )
         if len(set(hits)) > 1:
             raise InvalidInputError(f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)")
-        out[role] = hits[0]
+        out[key] = hits[0]
     return out
 
 
@@ -534,7 +538,7 @@ def pansharpen_file(
             from eokit.core.crs import pixel_sizes_m
 
             px = float(np.mean(pixel_sizes_m(pds.transform, pds.crs, pds.height)[0]))
-        k = pansharpen.kernel_size(px, window_m) if method == "kernel" else 1
+        k = kernel_size(px, window_m) if method == "kernel" else 1
         halo = k // 2
         profile = dict(pds.profile, count=len(sel), dtype="float32", nodata=float("nan"))
         with WarpedVRT(mds, crs=pds.crs, transform=pds.transform, width=pds.width, height=pds.height,
@@ -544,8 +548,8 @@ def pansharpen_file(
                 win = Window.from_slices(*b.read)
                 p = _to_float(pds.read(1, window=win), pds.nodata)
                 m = vrt.read(sel, window=win)
-                out = pansharpen.pansharpen(m, p, method=method, pixel_size=px, window_m=window_m) \
-                    if method == "kernel" else pansharpen.pansharpen(m, p, method=method)  # fmt: skip
+                out = run_pansharpen(m, p, method=method, pixel_size=px, window_m=window_m) \
+                    if method == "kernel" else run_pansharpen(m, p, method=method)  # fmt: skip
                 r, c = b.inner
                 writer.write(np.ascontiguousarray(out[:, r, c]), window=b.window())
     return Path(target)
