@@ -35,10 +35,12 @@ def test_kernel_method_independent_formula(scene):
     k = 7
     mean = ms.astype(float).mean(0)
     ones = np.ones_like(mean)
-    box = lambda a: (
-        ndimage.correlate(a, np.ones((k, k)), mode="constant")
-        / ndimage.correlate(ones, np.ones((k, k)), mode="constant")
-    )  # noqa: E731
+
+    def box(a):
+        return ndimage.correlate(a, np.ones((k, k)), mode="constant") / ndimage.correlate(
+            ones, np.ones((k, k)), mode="constant"
+        )
+
     gain = box(mean) / box(pan.astype(float))
     expected = ms / mean * pan * gain
     np.testing.assert_allclose(got, expected, rtol=1e-4)

