@@ -1,0 +1,141 @@
+"""Pansharpening on the panchromatic grid: kernel-mean ratio, HSV (IHS) swap and Brovey.
+
+All functions take the multispectral bands already on the pan grid
+(``(bands, rows, cols)``) and the pan band ``(rows, cols)``; the file tool
+:func:`eokit.algorithms.tools.pansharpen_file` resamples with rasterio first.
+NaN is nodata and propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from eokit.algorithms._common import as_array
+from eokit.core.arrays import is_dask, map_overlap
+from eokit.errors import InvalidInputError
+
+__all__ = ["kernel_size", "pansharpen", "pansharpen_brovey", "pansharpen_hsv", "pansharpen_kernel"]
+
+log = logging.getLogger(__name__)
+
+
+def kernel_size(pixel_size: float, window_m: float = 90.0) -> int:
+    """Odd window width in pixels covering ``window_m`` metres (at least 3).
+
+    >>> kernel_size(15.0)
+    7
+    """
+    if not pixel_size > 0:
+        raise InvalidInputError(f"pixel_size must be > 0 metres, got {pixel_size!r}")
+    k = round(window_m / pixel_size)
+    k = max(3, k)
+    return k if k % 2 == 1 else k + 1
+
+
+def _check(ms: Any, pan: Any) -> tuple[Any, Any]:
+    ms, pan = as_array(ms), as_array(pan)
+    if ms.ndim == 2:
+        ms = ms[None]
+    if pan.ndim == 3 and pan.shape[0] == 1:
+        pan = pan[0]
+    if ms.ndim != 3 or pan.ndim != 2:
+        raise InvalidInputError(f"expected ms (bands, rows, cols) and pan (rows, cols), got {ms.shape} and {pan.shape}")
+    if ms.shape[1:] != pan.shape:
+        raise InvalidInputError(f"ms grid {ms.shape[1:]} differs from pan grid {pan.shape}; resample ms onto pan first")
+    f = np.float32
+    return (ms if ms.dtype == f else ms.astype(f)), (pan if pan.dtype == f else pan.astype(f))
+
+
+def _local_mean(x: np.ndarray, k: int) -> np.ndarray:
+    valid = np.isfinite(x)
+    filled = np.where(valid, x, 0.0).astype(np.float64)
+    s = ndimage.uniform_filter(filled, size=k, mode="constant", cval=0.0)
+    n = ndimage.uniform_filter(valid.astype(np.float64), size=k, mode="constant", cval=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1e-9, s / n, np.nan)
+
+
+def _kernel_block(block: np.ndarray, *, k: int) -> np.ndarray:
+    ms, pan = block[:-1], block[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms_mean = ms.mean(axis=0)
+        gain = _local_mean(ms_mean, k) / _local_mean(pan, k)
+        out = ms / ms_mean * pan * gain
+    out = np.where(np.isfinite(out), out, np.nan)
+    return np.concatenate([out, block[-1:]], axis=0).astype(np.float32)
+
+
+def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float = 90.0) -> Any:
+    """Kernel-mean ratio pansharpening (geetools ``pansharpenKernel``).
+
+    ``sharp_i = ms_i / mean(ms) * pan * gain`` with ``gain = local_mean(mean(ms)) /
+    local_mean(pan)`` over a square window of ``window_m`` metres (odd pixel width
+    from ``pixel_size``, the pan pixel size in metres). Local means ignore NaN.
+    """
+    ms, pan = _check(ms, pan)
+    k = kernel_size(pixel_size, window_m)
+    xp = _xp(ms, pan)
+    stack = xp.concatenate([ms, pan[None]], axis=0)
+    if is_dask(stack):
+        stack = stack.rechunk({0: -1})
+    out = map_overlap(_kernel_block, stack, depth=k // 2, dtype=np.float32, k=k)
+    return out[:-1]
+
+
+def _xp(*arrays: Any) -> Any:
+    if any(is_dask(a) for a in arrays):
+        import dask.array as da
+
+        return da
+    return np
+
+
+def pansharpen_hsv(rgb: Any, pan: Any) -> Any:
+    """HSV swap fusion (geetools ``pansharpenIhsFusion``): keep hue and saturation, take value from pan.
+
+    With V = max(r, g, b), HSV -> RGB is linear in V for fixed H and S, so the
+    swap equals ``rgb * pan / max(rgb)`` (exact, no colour-space round trip).
+    ``rgb`` must have 3 bands in the same units as ``pan``.
+    """
+    rgb, pan = _check(rgb, pan)
+    if rgb.shape[0] != 3:
+        raise InvalidInputError(f"HSV fusion needs exactly 3 bands (red, green, blue), got {rgb.shape[0]}")
+    value = rgb.max(axis=0)
+    xp = _xp(rgb, pan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = xp.where(value > 0, pan / value, np.float32(0.0))
+    grey = xp.where(value > 0, np.float32(0.0), pan)  # black pixels: S=0, so all channels = pan
+    return (rgb * ratio + grey).astype(np.float32)
+
+
+def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = None) -> Any:
+    """Brovey transform: ``ms_i * pan / (sum(w_i * ms_i) / sum(w_i))`` (equal weights by default)."""
+    ms, pan = _check(ms, pan)
+    nb = ms.shape[0]
+    w = np.ones(nb, np.float32) if weights is None else np.asarray(weights, np.float32)
+    if w.shape != (nb,) or not np.all(w >= 0) or w.sum() <= 0:
+        raise InvalidInputError(f"weights must be {nb} non-negative numbers with a positive sum, got {weights!r}")
+    xp = _xp(ms, pan)
+    intensity = (ms * w[:, None, None]).sum(axis=0) / np.float32(w.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = xp.where(intensity != 0, pan / intensity, np.float32(np.nan))
+    return (ms * ratio).astype(np.float32)
+
+
+def pansharpen(ms: Any, pan: Any, *, method: str = "kernel", pixel_size: float | None = None, **kw: Any) -> Any:
+    """Dispatch to :func:`pansharpen_kernel` (needs ``pixel_size``), :func:`pansharpen_hsv` or :func:`pansharpen_brovey`."""
+    method = method.lower()
+    if method == "kernel":
+        if pixel_size is None:
+            raise InvalidInputError("the kernel method needs pixel_size (pan pixel size in metres)")
+        return pansharpen_kernel(ms, pan, pixel_size=pixel_size, **kw)
+    if method in {"hsv", "ihs"}:
+        return pansharpen_hsv(ms, pan)
+    if method == "brovey":
+        return pansharpen_brovey(ms, pan, **kw)
+    raise InvalidInputError(f"method must be kernel, hsv or brovey, got {method!r}")

@@ -1,0 +1,293 @@
+"""``eokit algo``: Earth Engine image algorithms on local rasters (argument parsing only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from eokit.cli._options import out_option, progress_bar, scheduler_option, workers_option
+
+ROLE_OPTIONS = (
+    "aerosol",
+    "blue",
+    "green",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir2",
+    "swir1",
+    "swir2",
+    "thermal",
+)
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for v in values:
+        if "=" not in v:
+            raise click.BadParameter(f"{v!r} is not NAME=VALUE", param_hint=what)
+        k, _, val = v.partition("=")
+        out[k.strip()] = val.strip()
+    return out
+
+
+def _role_options(f: Any) -> Any:
+    for role in reversed(ROLE_OPTIONS):
+        f = click.option(f"--{role}", default=None, metavar="BAND", help=f"Band holding {role}.")(f)
+    return f
+
+
+@click.group()
+def algo() -> None:
+    """Earth Engine image algorithms on local rasters.
+
+    \b
+    Band references (BAND) match a band description, a file-name token
+    (..._B4.TIF) or, with one input file, a 1-based band number.
+    """
+
+
+@algo.command("indices")
+@click.option("--list", "list_", is_flag=True, help="List the catalogue (name, domain, bands, formula).")
+@click.option("--domain", default=None, help="Only indices of this application domain (vegetation, water...).")
+@click.option("--show", default=None, metavar="NAME", help="Show one index as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool) -> None:
+    """List the Awesome Spectral Indices catalogue."""
+    from eokit.algorithms import indices
+
+    if show:
+        click.echo(json.dumps(indices.index_info(show), indent=2))
+        return
+    for row in indices.list_indices(domain):
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(
+                f"{row['short_name']:<14} {row['application_domain']:<12} {','.join(row['bands']):<22} {row['formula']}"
+            )
+
+
+@algo.command("index")
+@click.argument("name")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@_role_options
+@click.option("--band", "extra", multiple=True, metavar="SHORT=BAND", help="Any catalogue band, e.g. N2=B8A.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Constant, e.g. L=0.5.")
+@click.option("--sensor", default=None, help="Default band references for landsat5/7/8/9 or sentinel2.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply digital numbers first.")
+@click.option("--offset", type=float, default=0.0, show_default=True, help="Then add this.")
+@workers_option
+@scheduler_option
+def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ...], params: tuple[str, ...],
+              sensor: str | None, scale: float, offset: float, workers: int | None, scheduler: str | None,
+              **roles: Any) -> None:  # fmt: skip
+    """Compute spectral index NAME (e.g. NDVI) from INPUTS into --out."""
+    from eokit.algorithms import tools
+
+    bands = tools.index_band_refs(name, {k: v for k, v in roles.items() if v}, _pairs(extra, "--band"), sensor)
+    with progress_bar(None, name) as bar:
+        tools.index_file(list(inputs), out, name, bands, params={k: float(v) for k, v in _pairs(params, "--param").items()},
+                         scale=scale, offset=offset, workers=workers, scheduler=scheduler, progress=bar)  # fmt: skip
+    click.echo(out)
+
+
+@algo.command("distance")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--radius", type=float, required=True, help="Cap in metres.")
+@click.option("--band", type=int, default=1, show_default=True)
+@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True)
+@click.option("--normalize", is_flag=True, help="Scale to 0..1.")
+@click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT to compute inside.")
+@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
+@workers_option
+@scheduler_option
+def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str, normalize: bool,
+                 geometry: str | None, geometry_crs: str | None, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
+    """Distance in metres to the nearest masked pixel, capped at --radius."""
+    from eokit.algorithms import tools
+
+    geom, gcrs = tools.load_geometry(geometry) if geometry else (None, None)
+    with progress_bar(None, "distance") as bar:
+        tools.distance_to_mask_file(source, out, radius=radius, band=band, mask_from=mask_from, normalize=normalize,
+                                    geometry=geom, geometry_crs=geometry_crs or gcrs, workers=workers,
+                                    scheduler=scheduler, progress=bar)  # fmt: skip
+    click.echo(out)
+
+
+@algo.command("mask-cover")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--band", type=int, default=1, show_default=True)
+@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nodata", show_default=True)
+@click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT.")
+@click.option("--geometry-crs", default=None)
+@click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
+def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None, geometry_crs: str | None,
+                   all_touched: bool) -> None:  # fmt: skip
+    """Print the percentage of masked pixels (inside --geometry)."""
+    from eokit.algorithms import tools
+
+    geom, gcrs = tools.load_geometry(geometry) if geometry else (None, None)
+    pct = tools.mask_cover_file(source, band=band, mask_from=mask_from, geometry=geom,
+                                geometry_crs=geometry_crs or gcrs, all_touched=all_touched)  # fmt: skip
+    click.echo(f"{pct:.4f}")
+
+
+@algo.command("pansharpen")
+@click.argument("ms", type=click.Path(exists=True, dir_okay=False))
+@click.argument("pan", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True)
+@click.option("--bands", default=None, help="1-based ms bands, comma-separated (hsv: red,green,blue).")
+@click.option("--window", type=float, default=90.0, show_default=True, help="Kernel window in metres.")
+@click.option("--resampling", default="bilinear", show_default=True)
+def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, window: float, resampling: str) -> None:
+    """Pansharpen MS with PAN onto the pan grid."""
+    from eokit.algorithms import tools
+
+    sel = [int(b) for b in bands.split(",")] if bands else None
+    tools.pansharpen_file(ms, pan, out, method=method, bands=sel, window_m=window, resampling=resampling)
+    click.echo(out)
+
+
+@algo.command("harmonize")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@_role_options
+@click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8"]), default="l8_to_l7", show_default=True)
+@click.option("--method", type=click.Choice(["rma", "ols"]), default="rma", show_default=True)
+@click.option("--scale", type=float, default=1.0, show_default=True, help="1 for 0..1 data, 10000 for 0..10000.")
+@workers_option
+@scheduler_option
+def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str, scale: float,
+                  workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
+    """Harmonise Landsat 8 <-> 7 reflectance (Roy et al. 2016); one output layer per band option."""
+    from eokit.algorithms import tools
+
+    bands = {k: v for k, v in roles.items() if v}
+    tools.harmonize_file(list(inputs), out, bands, direction=direction, method=method, scale=scale,
+                         workers=workers, scheduler=scheduler)  # fmt: skip
+    click.echo(out)
+
+
+@algo.command("brdf")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--bands", "band_names", required=True, help="Name of each layer, e.g. blue,green,red,nir,swir1,swir2.")
+@click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True)
+@click.option("--angles", nargs=4, type=click.Path(exists=True), default=None,
+              help="Sun zenith, sun azimuth, view zenith, view azimuth rasters (same grid).")  # fmt: skip
+@click.option("--angle-scale", type=float, default=100.0, show_default=True, help="Angle rasters' units per degree.")
+@click.option(
+    "--ang", type=click.Path(exists=True), default=None, help="Landsat *_ANG.txt (per-pixel time, view angles)."
+)
+@click.option("--time", "time_", default=None, help="Acquisition time (ISO, UTC) when no angles are given.")
+@click.option("--sun-zenith-out", default="observed", show_default=True, help="observed, latitude, or degrees.")
+@workers_option
+@scheduler_option
+def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[str, ...] | None, angle_scale: float,
+             ang: str | None, time_: str | None, sun_zenith_out: str, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
+    """NBAR: correct reflectance to nadir view with the c-factor method."""
+    from eokit.algorithms import tools
+
+    szo: Any = None if sun_zenith_out == "observed" else sun_zenith_out
+    if szo not in (None, "latitude"):
+        try:
+            szo = float(szo)
+        except ValueError:
+            raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
+    tools.nbar_file(source, out, band_names=[b.strip() for b in band_names.split(",")], sensor=sensor,
+                    angles=list(angles) if angles else None, angle_scale=angle_scale, ang=ang, time=time_,
+                    sun_zenith_out=szo, workers=workers, scheduler=scheduler)  # fmt: skip
+    click.echo(out)
+
+
+@algo.command("rescale")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--from", "from_", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True)
+@click.option("--to", "to", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True)
+@click.option("--kind", type=click.Choice(["optical", "thermal"]), default="optical", show_default=True)
+@click.option("--max-raw", type=int, default=255, show_default=True, help="255 (Landsat 4-7) or 65535 (8/9).")
+def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: int) -> None:
+    """Rescale Collection 1 data between TOA, SR and RAW conventions."""
+    from eokit.algorithms import tools
+
+    tools.rescale_file(source, out, source_level=from_, target_level=to, kind=kind, max_raw=max_raw)
+    click.echo(out)
+
+
+@algo.command("scale")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--kind", type=click.Choice(["sr", "st"]), default="sr", show_default=True)
+@click.option("--mtl", type=click.Path(exists=True), default=None, help="Take factors from this *_MTL.txt.")
+@click.option("--band", default=None, help="MTL band key, e.g. SR_B4 (default: from the file name).")
+def scale_cmd(source: str, out: str, kind: str, mtl: str | None, band: str | None) -> None:
+    """Collection 2 Level-2 DN to reflectance (sr) or kelvin (st)."""
+    from eokit.algorithms import tools
+
+    tools.scale_collection2_file(source, out, kind=kind, mtl=mtl, band=band)
+    click.echo(out)
+
+
+@algo.command("mtl")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def mtl_cmd(path: str) -> None:
+    """Print a Landsat MTL's key facts (spacecraft, time, scale factors) as JSON."""
+    from eokit.algorithms import metadata
+
+    click.echo(json.dumps(metadata.summary(path), indent=2))
+
+
+@algo.command("qa-mask")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--fill/--no-fill", default=True, show_default=True)
+@click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True)
+@click.option("--cirrus/--no-cirrus", default=True, show_default=True)
+@click.option("--cloud/--no-cloud", default=True, show_default=True)
+@click.option("--shadow/--no-shadow", default=True, show_default=True)
+@click.option("--snow/--no-snow", default=False, show_default=True)
+@click.option("--water/--no-water", default=False, show_default=True)
+def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
+    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band."""
+    from eokit.algorithms import tools
+
+    tools.qa_mask_file(source, out, flags=flags)
+    click.echo(out)
+
+
+@algo.command("scl-mask")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option(
+    "--classes", default=None, help="Comma-separated SCL class names or codes (default: clouds, shadows, nodata)."
+)
+def scl_mask_cmd(source: str, out: str, classes: str | None) -> None:
+    """uint8 mask (1 = masked) from a Sentinel-2 SCL band."""
+    from eokit.algorithms import landsat, tools
+
+    chosen = (
+        [int(c) if c.strip().isdigit() else c.strip() for c in classes.split(",")] if classes else landsat.SCL_DEFAULT
+    )
+    tools.scl_mask_file(source, out, classes=chosen)
+    click.echo(out)
+
+
+@algo.command("slc-off")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--date", required=True, help="Acquisition date (YYYY-MM-DD).")
+def slc_off_cmd(source: str, out: str, date: str) -> None:
+    """Landsat 7 SLC-off stripes (all bands empty) become valid zeros."""
+    from eokit.algorithms import tools
+
+    tools.unmask_slc_off_file(source, out, date=date)
+    click.echo(out)

@@ -1,0 +1,126 @@
+"""BRDF kernels and c-factors against sen2nbar, closed forms, and NBAR on numpy and dask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eokit.algorithms import (
+    c_factor,
+    c_factor_legacy,
+    li_sparse_r,
+    nbar,
+    normalization_sun_zenith,
+    ross_thick,
+)
+from eokit.errors import InvalidInputError
+
+xr = pytest.importorskip("xarray")
+sen2nbar_kernels = pytest.importorskip("sen2nbar.kernels")
+sen2nbar_c = pytest.importorskip("sen2nbar.c_factor")
+
+
+@pytest.fixture(scope="module")
+def angles():
+    rng = np.random.default_rng(7)
+    n = 2000
+    return rng.uniform(0, 75, n), rng.uniform(0, 15, n), rng.uniform(-360, 360, n)
+
+
+def _x(a):
+    return xr.DataArray(a, dims="x")
+
+
+def test_kernels_match_sen2nbar(angles):
+    sz, vz, ra = angles
+    np.testing.assert_allclose(ross_thick(sz, vz, ra), sen2nbar_kernels.kvol(_x(sz), _x(vz), _x(ra)).values, atol=1e-6)
+    np.testing.assert_allclose(li_sparse_r(sz, vz, ra), sen2nbar_kernels.kgeo(_x(sz), _x(vz), _x(ra)).values, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("s2", "name"),
+    [("B02", "blue"), ("B03", "green"), ("B04", "red"), ("B05", "rededge1"), ("B06", "rededge2"),
+     ("B07", "rededge3"), ("B08", "nir"), ("B11", "swir1"), ("B12", "swir2")],
+)  # fmt: skip
+def test_c_factor_matches_sen2nbar(angles, s2, name):
+    sz, vz, ra = angles
+    ref = sen2nbar_c.c_factor(_x(sz), _x(vz), _x(ra)).sel(band=s2).values
+    np.testing.assert_allclose(c_factor(name, sz, vz, ra, sensor="sentinel2"), ref, atol=1e-6)
+    np.testing.assert_allclose(c_factor(s2, sz, vz, ra, sensor="sentinel2"), ref, atol=1e-6)
+    if name in {"blue", "green", "red", "nir", "swir1", "swir2"}:  # Roy 2016 Landsat = the same coefficients
+        np.testing.assert_allclose(c_factor(name, sz, vz, ra), ref, atol=1e-6)
+
+
+def test_kernel_closed_forms():
+    # Sun and view at nadir: phase angle 0 -> Kvol = (pi/2)/2 - pi/4 = 0;
+    # D = 0 -> cos t = 0, t = pi/2, overlap O = (1/pi)(pi/2)(2) = 1 -> Kgeo = 1 - 2 + 0.5*2 = 0.
+    assert ross_thick(0.0, 0.0, 0.0) == pytest.approx(0.0, abs=1e-12)
+    assert li_sparse_r(0.0, 0.0, 0.0) == pytest.approx(0.0, abs=1e-12)
+    # Reciprocity: swapping sun and view leaves both kernels unchanged.
+    assert ross_thick(30.0, 10.0, 40.0) == pytest.approx(ross_thick(10.0, 30.0, 40.0))
+    assert li_sparse_r(30.0, 10.0, 40.0) == pytest.approx(li_sparse_r(10.0, 30.0, 40.0))
+    # Hot spot (relative azimuth 0, sun = view = t): D = 0, O = sec(t), Kgeo = sec - 2 sec + sec^2
+    t = np.radians(30.0)
+    assert li_sparse_r(30.0, 30.0, 0.0) == pytest.approx(1 / np.cos(t) ** 2 - 1 / np.cos(t), rel=1e-9)
+
+
+def test_c_factor_nadir_is_one_and_observed_sun():
+    assert c_factor("red", 40.0, 0.0, 123.0) == pytest.approx(1.0)
+    # explicit normalisation zenith equal to the observed one gives the default
+    assert c_factor("nir", 40.0, 7.0, 30.0, sun_zenith_out=40.0) == pytest.approx(c_factor("nir", 40.0, 7.0, 30.0))
+
+
+def test_normalization_polynomial_closed_form():
+    lat = np.array([0.0, 10.0, -45.0, 60.0])
+    expected = (
+        31.0076 - 0.1272 * lat + 0.01187 * lat**2 + 2.40e-05 * lat**3 - 9.48e-07 * lat**4 - 1.95e-09 * lat**5
+        + 6.15e-11 * lat**6
+    )  # fmt: skip
+    np.testing.assert_allclose(normalization_sun_zenith(lat), expected)
+    with pytest.raises(InvalidInputError):
+        normalization_sun_zenith(100.0)
+
+
+def test_legacy_reproduces_seed_and_differs():
+    # The seed: f = fiso + 3*fvol*Kvol + 3*fgeo*Kvol, sun_zenith_out = poly(longitude in radians)
+    fiso, fgeo, fvol = 0.1690, 0.0227, 0.0574
+    lon = -55.0
+    szo = normalization_sun_zenith(np.radians(lon))
+    f = lambda sz, vz, ra: fiso + 3 * fvol * ross_thick(sz, vz, ra) + 3 * fgeo * ross_thick(sz, vz, ra)  # noqa: E731
+    expected = f(szo, 0.0, 0.0) / f(35.0, 6.0, 100.0)
+    got = c_factor_legacy("red", 35.0, 6.0, 100.0, center_lon_deg=lon)
+    assert got == pytest.approx(expected)
+    assert abs(got - c_factor("red", 35.0, 6.0, 100.0, sun_zenith_out=normalization_sun_zenith(-26.0))) > 1e-3
+
+
+def test_nbar_numpy_dask_and_nodata():
+    import dask.array as da
+
+    rng = np.random.default_rng(1)
+    red = rng.uniform(0.02, 0.3, (20, 30)).astype(np.float32)
+    red[3, 4] = np.nan
+    sz = rng.uniform(20, 60, (20, 30))
+    vz = rng.uniform(0, 7, (20, 30))
+    ra = rng.uniform(0, 360, (20, 30))
+    out = nbar({"red": red}, sun_zenith=sz, view_zenith=vz, relative_azimuth=ra)["red"]
+    np.testing.assert_allclose(out, red * c_factor("red", sz, vz, ra), rtol=1e-6)
+    assert np.isnan(out[3, 4])
+    dout = nbar(
+        {"red": da.from_array(red, chunks=7)},
+        sun_zenith=da.from_array(sz, chunks=7),
+        view_zenith=da.from_array(vz, chunks=7),
+        relative_azimuth=da.from_array(ra, chunks=7),
+    )["red"]
+    np.testing.assert_allclose(dout.compute(), out, rtol=1e-6, equal_nan=True)
+
+
+def test_nbar_bad_input():
+    ok = np.full((2, 2), 0.1)
+    with pytest.raises(InvalidInputError, match="not reflectance"):
+        nbar({"red": np.full((2, 2), 40000.0)}, sun_zenith=30.0, view_zenith=0.0, relative_azimuth=0.0)
+    with pytest.raises(InvalidInputError, match="all nodata"):
+        nbar({"red": np.full((2, 2), np.nan)}, sun_zenith=30.0, view_zenith=0.0, relative_azimuth=0.0)
+    with pytest.raises(InvalidInputError, match="no BRDF coefficients"):
+        nbar({"purple": ok}, sun_zenith=30.0, view_zenith=0.0, relative_azimuth=0.0)
+    with pytest.raises(InvalidInputError, match="relative_azimuth"):
+        nbar({"red": ok}, sun_zenith=30.0, view_zenith=0.0)

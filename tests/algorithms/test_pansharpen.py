@@ -1,0 +1,100 @@
+"""Pansharpening: closed forms, scikit-image HSV reference, numpy vs dask with small chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from eokit.algorithms import pansharpen, pansharpen_brovey, pansharpen_hsv, pansharpen_kernel
+from eokit.algorithms.pansharpen import kernel_size
+from eokit.errors import InvalidInputError
+from eokit.testing import assert_numpy_dask_equal
+
+
+@pytest.fixture(scope="module")
+def scene():
+    rng = np.random.default_rng(2)
+    ms = rng.uniform(0.05, 0.6, (3, 40, 50)).astype(np.float32)
+    pan = rng.uniform(0.05, 0.6, (40, 50)).astype(np.float32)
+    return ms, pan
+
+
+def test_kernel_size():
+    assert kernel_size(15.0) == 7  # 90 m / 15 m = 6 -> odd 7
+    assert kernel_size(30.0) == 3
+    assert kernel_size(10.0) == 9
+    assert kernel_size(100.0) == 3
+    with pytest.raises(InvalidInputError):
+        kernel_size(0)
+
+
+def test_kernel_method_independent_formula(scene):
+    ms, pan = scene
+    got = pansharpen_kernel(ms, pan, pixel_size=15.0)
+    k = 7
+    mean = ms.astype(float).mean(0)
+    ones = np.ones_like(mean)
+
+    def box(a):
+        return ndimage.correlate(a, np.ones((k, k)), mode="constant") / ndimage.correlate(
+            ones, np.ones((k, k)), mode="constant"
+        )
+
+    gain = box(mean) / box(pan.astype(float))
+    expected = ms / mean * pan * gain
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_kernel_constant_images_closed_form():
+    ms = np.stack([np.full((9, 9), v, np.float32) for v in (0.1, 0.2, 0.3)])
+    pan = np.full((9, 9), 0.4, np.float32)
+    got = pansharpen_kernel(ms, pan, pixel_size=30.0)
+    # gain = 0.2/0.4; sharp_i = ms_i / 0.2 * 0.4 * 0.5 = ms_i
+    np.testing.assert_allclose(got, ms, rtol=1e-6)
+
+
+def test_kernel_numpy_equals_dask_chunks_smaller_than_halo(scene):
+    ms, pan = scene
+    stack = np.concatenate([ms, pan[None]])
+
+    def run(s):
+        return pansharpen_kernel(s[:3], s[3], pixel_size=10.0)  # k = 9, halo 4
+
+    assert_numpy_dask_equal(run, stack, chunks=(4, 3, 3), rtol=1e-6)
+
+
+def test_hsv_against_skimage(scene):
+    color = pytest.importorskip("skimage.color")
+    ms, pan = scene
+    got = pansharpen_hsv(ms, pan)
+    hsv = color.rgb2hsv(np.moveaxis(ms, 0, -1).astype(float))
+    hsv[..., 2] = pan
+    expected = np.moveaxis(color.hsv2rgb(hsv), -1, 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(InvalidInputError):
+        pansharpen_hsv(ms[:2], pan)
+
+
+def test_brovey_closed_form_and_nodata(scene):
+    ms, pan = scene
+    ms = ms.copy()
+    ms[0, 1, 1] = np.nan
+    got = pansharpen_brovey(ms, pan)
+    expected = ms * pan / ms.mean(0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert np.isnan(got[:, 1, 1]).all()
+    w = pansharpen_brovey(ms, pan, weights=[1, 0, 0])
+    np.testing.assert_allclose(w[0], np.where(np.isnan(ms[0]), np.nan, pan), rtol=1e-5, equal_nan=True)
+    assert_numpy_dask_equal(lambda s: pansharpen_brovey(s[:3], s[3]), np.concatenate([ms, pan[None]]), chunks=(4, 7, 7))
+
+
+def test_dispatch_and_bad_input(scene):
+    ms, pan = scene
+    np.testing.assert_allclose(pansharpen(ms, pan, method="brovey"), pansharpen_brovey(ms, pan))
+    with pytest.raises(InvalidInputError):
+        pansharpen(ms, pan, method="kernel")
+    with pytest.raises(InvalidInputError):
+        pansharpen(ms, pan[:10], method="hsv")
+    with pytest.raises(InvalidInputError):
+        pansharpen(ms, pan, method="pca")
