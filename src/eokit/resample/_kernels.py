@@ -165,6 +165,8 @@ def resample_window(
     ncols: int,
     origin_row: float,
     origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
     out: np.ndarray,
     out_row0: int,
     out_col0: int,
@@ -176,7 +178,9 @@ def resample_window(
 
     ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
     uint8, non-zero valid (ignored unless ``use_src_mask``). Coordinates are
-    shifted by ``origin_row``/``origin_col`` before sampling. Results go to
+    shifted by ``origin_row``/``origin_col`` before sampling; ``src[:, 0, 0]`` is
+    the source pixel ``(src_row_off, src_col_off)`` (integer, so a window read
+    gives bit-identical results). Results go to
     ``out[:, out_row0 + i, out_col0 + j]`` (and ``out_mask`` when ``write_mask``).
     """
     nb, sh, sw = src.shape
@@ -228,8 +232,8 @@ def resample_window(
                     x = (1.0 - s) * c_a + s * c_b + origin_col
                 if valid:
                     if kind == KIND_NEAREST:
-                        iy = int(math.floor(y + 0.5))
-                        ix = int(math.floor(x + 0.5))
+                        iy = int(math.floor(y + 0.5)) - src_row_off
+                        ix = int(math.floor(x + 0.5)) - src_col_off
                         if iy < 0 or ix < 0 or iy >= sh or ix >= sw:
                             valid = False
                         elif use_src_mask and src_mask[iy, ix] == 0:
@@ -242,8 +246,8 @@ def resample_window(
                         fx0 = math.floor(x)
                         fy = y - fy0
                         fx = x - fx0
-                        y0 = int(fy0)
-                        x0 = int(fx0)
+                        y0 = int(fy0) - src_row_off
+                        x0 = int(fx0) - src_col_off
                         y1 = y0 + 1 if fy != 0.0 else y0
                         x1 = x0 + 1 if fx != 0.0 else x0
                         if y0 < 0 or x0 < 0 or y1 >= sh or x1 >= sw:
@@ -263,6 +267,12 @@ def resample_window(
                     elif kind == KIND_CUBIC:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _cubic_taps(y)
                         xlo, xhi, xb, wx0, wx1, wx2, wx3 = _cubic_taps(x)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        yb -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        xb -= src_col_off
                         if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
                             valid = False
                         else:
@@ -312,6 +322,12 @@ def resample_window(
                     else:
                         ylo, yhi, yb = _lanczos_taps(y, wy)
                         xlo, xhi, xb = _lanczos_taps(x, wx)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        yb -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        xb -= src_col_off
                         if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
                             valid = False
                         else:

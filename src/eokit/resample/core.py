@@ -371,13 +371,14 @@ def array_grid_resampling(
         if origin != (0.0, 0.0):
             raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
         if boundary_condition is not None and trust_padding:
+            offset = (0, 0)
             nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
             ext = source_extent(gr, gc, nv, (rr, rc), w, kind)
             if ext is not None and (ext[0] < 0 or ext[2] < 0 or ext[1] >= src.shape[1] or ext[3] >= src.shape[2]):
                 pad = K.MARGINS[kind]
                 src, mask = pad_source(src, mask, pad, boundary_condition)
-                origin = (float(pad), float(pad))
-            run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out)
+                offset = (-pad, -pad)
+            run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
             return _returns(ret, ret_mask)
     nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
     run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out)
@@ -404,6 +405,7 @@ def run(
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float | None,
+    src_offset: tuple[int, int] = (0, 0),
 ) -> None:
     """Call the kernel on validated, contiguous inputs (shared by the array API and the chain)."""
     nd = 0.0 if nodata is None else float(nodata)
@@ -423,6 +425,8 @@ def run(
         int(win[1, 1] - win[1, 0] + 1),
         float(origin[0]),
         float(origin[1]),
+        int(src_offset[0]),
+        int(src_offset[1]),
         out,
         int(out_win[0, 0]),
         int(out_win[1, 0]),
