@@ -232,11 +232,9 @@ def resample_window(
                     x = (1.0 - s) * c_a + s * c_b + origin_col
                 if valid:
                     if kind == KIND_NEAREST:
-                        iy = int(math.floor(y + 0.5)) - src_row_off
-                        ix = int(math.floor(x + 0.5)) - src_col_off
-                        if iy < 0 or ix < 0 or iy >= sh or ix >= sw:
-                            valid = False
-                        elif use_src_mask and src_mask[iy, ix] == 0:
+                        iy = math.floor(y + 0.5) - src_row_off
+                        ix = math.floor(x + 0.5) - src_col_off
+                        if iy < 0 or ix < 0 or iy >= sh or ix >= sw or (use_src_mask and src_mask[iy, ix] == 0):
                             valid = False
                         else:
                             for band in range(nb):
@@ -250,13 +248,20 @@ def resample_window(
                         x0 = int(fx0) - src_col_off
                         y1 = y0 + 1 if fy != 0.0 else y0
                         x1 = x0 + 1 if fx != 0.0 else x0
-                        if y0 < 0 or x0 < 0 or y1 >= sh or x1 >= sw:
-                            valid = False
-                        elif use_src_mask and (
-                            src_mask[y0, x0] == 0
-                            or src_mask[y0, x1] == 0
-                            or src_mask[y1, x0] == 0
-                            or src_mask[y1, x1] == 0
+                        if (
+                            y0 < 0
+                            or x0 < 0
+                            or y1 >= sh
+                            or x1 >= sw
+                            or (
+                                use_src_mask
+                                and (
+                                    src_mask[y0, x0] == 0
+                                    or src_mask[y0, x1] == 0
+                                    or src_mask[y1, x0] == 0
+                                    or src_mask[y1, x1] == 0
+                                )
+                            )
                         ):
                             valid = False
                         else:

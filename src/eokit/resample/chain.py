@@ -26,6 +26,8 @@ from eokit.errors import InvalidInputError
 from eokit.resample import _kernels as K
 from eokit.resample.core import (
     BOUNDARY_CONDITIONS,
+    _resolution,
+    _window,
     grid_full_resolution_shape,
     interp_kind,
     node_validity,
@@ -33,7 +35,7 @@ from eokit.resample.core import (
     source_extent,
 )
 
-__all__ = ["basic_grid_resampling_chain", "parse_memory", "plan_tiles"]
+__all__ = ["basic_grid_resampling_chain", "parse_memory", "plan_tiles", "prepare_chain"]
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +289,7 @@ def auto_tile_shape(
     decimated when the grid is large), plus the kernel margins.
     """
     nr, nc = spec.grid_shape
-    step = max(1, int(math.ceil(math.sqrt(nr * nc / 250_000))))
+    step = max(1, math.ceil(math.sqrt(nr * nc / 250_000)))
     shape = (max(2, -(-nr // step)), max(2, -(-nc // step)))
     gr = grid_ds.read(spec.row_band, out_shape=shape).astype(np.float64)
     gc = grid_col_ds.read(spec.col_band, out_shape=shape).astype(np.float64)
@@ -341,6 +343,122 @@ def _io_mode(value: Any) -> str:
     if key in ("input", "1", "output", "2"):
         return "output" if key in ("output", "2") else "input"
     raise InvalidInputError(f"io_strip_size_target: expected INPUT or OUTPUT, got {value!r}")
+
+
+def prepare_chain(
+    grid_ds: Any,
+    grid_row_coords_band: int,
+    grid_col_coords_band: int,
+    grid_resolution: Sequence[int],
+    array_src_ds: Any,
+    array_src_bands: int | Sequence[int],
+    array_out_ds: Any,
+    interp: Any,
+    nodata_out: float,
+    *,
+    grid_col_ds: Any = None,
+    interp_kwargs: dict[str, Any] | None = None,
+    boundary_condition: str | None = None,
+    trust_padding: bool | None = False,
+    win: Any = None,
+    grid_shift: Sequence[float] | None = None,
+    array_src_mask_ds: Any = None,
+    array_src_mask_band: int | None = None,
+    array_src_mask_validity_pair: Sequence[int] | None = None,
+    mask_out_ds: Any = None,
+    grid_mask_in_ds: Any = None,
+    grid_mask_in_unmasked_value: int | None = None,
+    grid_mask_in_band: int | None = None,
+    array_src_geometry_pair: Any = None,
+) -> tuple[ChainSpec, np.ndarray]:
+    """Validate the chain's datasets and options; return the tile spec and the output window."""
+    if interp_kwargs:
+        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    if array_src_geometry_pair is not None:
+        raise InvalidInputError(
+            "array_src_geometry_pair: geometry masks are not supported by eokit; rasterize them to "
+            "array_src_mask_ds (e.g. with rasterio.features.rasterize)"
+        )
+    kind = interp_kind(interp)
+    rr, rc = _resolution(grid_resolution)
+    if boundary_condition is not None:
+        if boundary_condition not in BOUNDARY_CONDITIONS:
+            raise InvalidInputError(
+                f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS}"
+            )
+        if trust_padding is None:
+            raise InvalidInputError("trust_padding: must be True or False when boundary_condition is set")
+    gshape = (grid_ds.height, grid_ds.width)
+    if grid_col_ds is None:
+        grid_col_ds = grid_ds
+        if grid_ds.count < 2:
+            raise InvalidInputError(
+                f"grid_ds: expected at least 2 bands (row and column coordinates), got {grid_ds.count}"
+            )
+        if grid_row_coords_band == grid_col_coords_band:
+            raise InvalidInputError("grid_row_coords_band/grid_col_coords_band: must differ in a single grid dataset")
+    elif (grid_col_ds.height, grid_col_ds.width) != gshape:
+        raise InvalidInputError(
+            f"grid_col_ds: shape {(grid_col_ds.height, grid_col_ds.width)} differs from grid_ds {gshape}"
+        )
+    _band_list(grid_row_coords_band, grid_ds.count, "grid_row_coords_band")
+    _band_list(grid_col_coords_band, grid_col_ds.count, "grid_col_coords_band")
+    for ds, band in ((grid_ds, grid_row_coords_band), (grid_col_ds, grid_col_coords_band)):
+        if np.dtype(ds.dtypes[band - 1]).kind != "f":
+            raise InvalidInputError(f"grid: band {band} must hold float coordinates, got {ds.dtypes[band - 1]}")
+    bands = _band_list(array_src_bands, array_src_ds.count, "array_src_bands")
+    if grid_mask_in_ds is not None:
+        if (grid_mask_in_ds.height, grid_mask_in_ds.width) != gshape:
+            raise InvalidInputError(
+                f"grid_mask_in_ds: shape {(grid_mask_in_ds.height, grid_mask_in_ds.width)} differs from the grid {gshape}"
+            )
+        if grid_mask_in_unmasked_value is None:
+            raise InvalidInputError("grid_mask_in_unmasked_value: required with grid_mask_in_ds")
+        grid_mask_in_band = grid_mask_in_band or 1
+        _band_list(grid_mask_in_band, grid_mask_in_ds.count, "grid_mask_in_band")
+    src_shape = (array_src_ds.height, array_src_ds.width)
+    if array_src_mask_ds is not None:
+        if (array_src_mask_ds.height, array_src_mask_ds.width) != src_shape:
+            raise InvalidInputError(
+                f"array_src_mask_ds: shape {(array_src_mask_ds.height, array_src_mask_ds.width)} "
+                f"differs from the source {src_shape}"
+            )
+        array_src_mask_band = array_src_mask_band or 1
+        _band_list(array_src_mask_band, array_src_mask_ds.count, "array_src_mask_band")
+    full = grid_full_resolution_shape(gshape, (rr, rc))
+    window = _window(win, "win", full) if win is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
+    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
+    if (array_out_ds.height, array_out_ds.width) != oshape:
+        raise InvalidInputError(
+            f"array_out_ds: shape {(array_out_ds.height, array_out_ds.width)} does not match the output window {oshape}"
+        )
+    if array_out_ds.count != len(bands):
+        raise InvalidInputError(f"array_out_ds: has {array_out_ds.count} band(s), expected {len(bands)}")
+    if mask_out_ds is not None and (mask_out_ds.height, mask_out_ds.width) != oshape:
+        raise InvalidInputError(
+            f"mask_out_ds: shape {(mask_out_ds.height, mask_out_ds.width)} does not match the output window {oshape}"
+        )
+    out_dtype = np.dtype(array_out_ds.dtypes[0])
+    spec = ChainSpec(
+        kind=kind,
+        resolution=(rr, rc),
+        grid_shape=gshape,
+        src_shape=src_shape,
+        bands=bands,
+        row_band=int(grid_row_coords_band),
+        col_band=int(grid_col_coords_band),
+        grid_mask_band=grid_mask_in_band if grid_mask_in_ds is not None else None,
+        grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
+        src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
+        src_mask_pair=None if array_src_mask_validity_pair is None else tuple(array_src_mask_validity_pair),
+        grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
+        boundary_condition=boundary_condition,
+        trust_padding=bool(trust_padding),
+        nodata=float(nodata_out),
+        work_dtype="float32" if out_dtype == np.float32 else "float64",
+        out_dtype=out_dtype.name,
+    )
+    return spec, window
 
 
 def basic_grid_resampling_chain(
@@ -426,94 +544,35 @@ def basic_grid_resampling_chain(
     progress : callable, optional
         Called with the number of output pixels finished after each tile.
     """
-    if interp_kwargs:
-        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
-    if array_src_geometry_pair is not None:
-        raise InvalidInputError(
-            "array_src_geometry_pair: geometry masks are not supported by eokit; rasterize them to "
-            "array_src_mask_ds (e.g. with rasterio.features.rasterize)"
-        )
-    kind = interp_kind(interp)
-    from eokit.resample.core import _resolution, _window
-
-    rr, rc = _resolution(grid_resolution)
-    if boundary_condition is not None:
-        if boundary_condition not in BOUNDARY_CONDITIONS:
-            raise InvalidInputError(
-                f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS}"
-            )
-        if trust_padding is None:
-            raise InvalidInputError("trust_padding: must be True or False when boundary_condition is set")
-    gshape = (grid_ds.height, grid_ds.width)
-    if grid_col_ds is None:
-        grid_col_ds = grid_ds
-        if grid_ds.count < 2:
-            raise InvalidInputError(
-                f"grid_ds: expected at least 2 bands (row and column coordinates), got {grid_ds.count}"
-            )
-        if grid_row_coords_band == grid_col_coords_band:
-            raise InvalidInputError("grid_row_coords_band/grid_col_coords_band: must differ in a single grid dataset")
-    elif (grid_col_ds.height, grid_col_ds.width) != gshape:
-        raise InvalidInputError(
-            f"grid_col_ds: shape {(grid_col_ds.height, grid_col_ds.width)} differs from grid_ds {gshape}"
-        )
-    _band_list(grid_row_coords_band, grid_ds.count, "grid_row_coords_band")
-    _band_list(grid_col_coords_band, grid_col_ds.count, "grid_col_coords_band")
-    for ds, band in ((grid_ds, grid_row_coords_band), (grid_col_ds, grid_col_coords_band)):
-        if np.dtype(ds.dtypes[band - 1]).kind != "f":
-            raise InvalidInputError(f"grid: band {band} must hold float coordinates, got {ds.dtypes[band - 1]}")
-    bands = _band_list(array_src_bands, array_src_ds.count, "array_src_bands")
-    if grid_mask_in_ds is not None:
-        if (grid_mask_in_ds.height, grid_mask_in_ds.width) != gshape:
-            raise InvalidInputError(
-                f"grid_mask_in_ds: shape {(grid_mask_in_ds.height, grid_mask_in_ds.width)} differs from the grid {gshape}"
-            )
-        if grid_mask_in_unmasked_value is None:
-            raise InvalidInputError("grid_mask_in_unmasked_value: required with grid_mask_in_ds")
-        grid_mask_in_band = grid_mask_in_band or 1
-        _band_list(grid_mask_in_band, grid_mask_in_ds.count, "grid_mask_in_band")
-    src_shape = (array_src_ds.height, array_src_ds.width)
-    if array_src_mask_ds is not None:
-        if (array_src_mask_ds.height, array_src_mask_ds.width) != src_shape:
-            raise InvalidInputError(
-                f"array_src_mask_ds: shape {(array_src_mask_ds.height, array_src_mask_ds.width)} "
-                f"differs from the source {src_shape}"
-            )
-        array_src_mask_band = array_src_mask_band or 1
-        _band_list(array_src_mask_band, array_src_mask_ds.count, "array_src_mask_band")
-    full = grid_full_resolution_shape(gshape, (rr, rc))
-    window = _window(win, "win", full) if win is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
-    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
-    if (array_out_ds.height, array_out_ds.width) != oshape:
-        raise InvalidInputError(
-            f"array_out_ds: shape {(array_out_ds.height, array_out_ds.width)} does not match the output window {oshape}"
-        )
-    if array_out_ds.count != len(bands):
-        raise InvalidInputError(f"array_out_ds: has {array_out_ds.count} band(s), expected {len(bands)}")
-    if mask_out_ds is not None and (mask_out_ds.height, mask_out_ds.width) != oshape:
-        raise InvalidInputError(
-            f"mask_out_ds: shape {(mask_out_ds.height, mask_out_ds.width)} does not match the output window {oshape}"
-        )
-    out_dtype = np.dtype(array_out_ds.dtypes[0])
-    spec = ChainSpec(
-        kind=kind,
-        resolution=(rr, rc),
-        grid_shape=gshape,
-        src_shape=src_shape,
-        bands=bands,
-        row_band=int(grid_row_coords_band),
-        col_band=int(grid_col_coords_band),
-        grid_mask_band=grid_mask_in_band if grid_mask_in_ds is not None else None,
-        grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
-        src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
-        src_mask_pair=None if array_src_mask_validity_pair is None else tuple(array_src_mask_validity_pair),
-        grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
+    spec, window = prepare_chain(
+        grid_ds,
+        grid_row_coords_band,
+        grid_col_coords_band,
+        grid_resolution,
+        array_src_ds,
+        array_src_bands,
+        array_out_ds,
+        interp,
+        nodata_out,
+        grid_col_ds=grid_col_ds,
+        interp_kwargs=interp_kwargs,
         boundary_condition=boundary_condition,
-        trust_padding=bool(trust_padding),
-        nodata=float(nodata_out),
-        work_dtype="float32" if out_dtype == np.float32 else "float64",
-        out_dtype=out_dtype.name,
+        trust_padding=trust_padding,
+        win=win,
+        grid_shift=grid_shift,
+        array_src_mask_ds=array_src_mask_ds,
+        array_src_mask_band=array_src_mask_band,
+        array_src_mask_validity_pair=array_src_mask_validity_pair,
+        mask_out_ds=mask_out_ds,
+        grid_mask_in_ds=grid_mask_in_ds,
+        grid_mask_in_unmasked_value=grid_mask_in_unmasked_value,
+        grid_mask_in_band=grid_mask_in_band,
+        array_src_geometry_pair=array_src_geometry_pair,
     )
+    grid_col_ds = grid_ds if grid_col_ds is None else grid_col_ds
+    rr = spec.resolution[0]
+    out_dtype = np.dtype(spec.out_dtype)
+    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
     ncpu = max(1, int(ncpu or 1))
     if max_memory is not None:
         th, tw = auto_tile_shape(spec, grid_ds, grid_col_ds, window, parse_memory(max_memory), ncpu)

@@ -325,9 +325,7 @@ def array_grid_resampling(
     else:
         out = array_out if array_out.ndim == 3 else array_out.reshape((1, *array_out.shape))
         if array_out.ndim not in (2, 3) or out.shape[0] != nb:
-            raise InvalidInputError(
-                f"array_out: expected {nb} band(s) of 2-D output, got shape {array_out.shape}"
-            )
+            raise InvalidInputError(f"array_out: expected {nb} band(s) of 2-D output, got shape {array_out.shape}")
         if out.dtype not in (np.float32, np.float64) or not out.flags.c_contiguous or not out.flags.writeable:
             raise InvalidInputError(
                 f"array_out: expected a writeable C-contiguous float32/float64 array, got {out.dtype}"
@@ -336,8 +334,10 @@ def array_grid_resampling(
             ow = np.array([[0, h - 1], [0, wd - 1]])
         else:
             ow = _window(array_out_win, "array_out_win", out.shape[1:])
-        if (int(ow[0, 1] - ow[0, 0] + 1), int(ow[1, 1] - ow[1, 0] + 1)) != (h, wd) or ow[0, 1] >= out.shape[1] or (
-            ow[1, 1] >= out.shape[2]
+        if (
+            (int(ow[0, 1] - ow[0, 0] + 1), int(ow[1, 1] - ow[1, 0] + 1)) != (h, wd)
+            or ow[0, 1] >= out.shape[1]
+            or (ow[1, 1] >= out.shape[2])
         ):
             raise InvalidInputError(
                 f"array_out/array_out_win: a {h}x{wd} output region does not fit at {ow.tolist()} "
