@@ -148,8 +148,8 @@ def grid_node_validity(
     return out
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def resample_window(
+@njit(cache=True, nogil=True)
+def _resample_rows(
     kind: int,
     src: np.ndarray,
     src_mask: np.ndarray,
@@ -173,21 +173,15 @@ def resample_window(
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float,
+    first: int,
+    last: int,
 ) -> None:
-    """Resample the full-resolution window ``[row0, row0+nrows) x [col0, col0+ncols)``.
-
-    ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
-    uint8, non-zero valid (ignored unless ``use_src_mask``). Coordinates are
-    shifted by ``origin_row``/``origin_col`` before sampling; ``src[:, 0, 0]`` is
-    the source pixel ``(src_row_off, src_col_off)`` (integer, so a window read
-    gives bit-identical results). Results go to
-    ``out[:, out_row0 + i, out_col0 + j]`` (and ``out_mask`` when ``write_mask``).
-    """
+    """Rows ``first..last-1`` of the window (see :func:`resample_window`)."""
     nb, sh, sw = src.shape
     gnr, gnc = grid_row.shape
     jn0 = col0 // rc
     jn1 = min((col0 + ncols - 1) // rc, gnc - 1)
-    for ii in prange(nrows):
+    for ii in range(first, last):
         i = row0 + ii
         gi = i // rr
         t = (i - gi * rr) / rr
@@ -357,3 +351,53 @@ def resample_window(
                         out[band, orow, ocol] = nodata
                 if write_mask:
                     out_mask[orow, ocol] = 1 if valid else 0
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def resample_window(
+    kind: int,
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    rr: int,
+    rc: int,
+    row0: int,
+    col0: int,
+    nrows: int,
+    ncols: int,
+    origin_row: float,
+    origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
+    out: np.ndarray,
+    out_row0: int,
+    out_col0: int,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    nblocks: int,
+) -> None:
+    """Resample the full-resolution window ``[row0, row0+nrows) x [col0, col0+ncols)``.
+
+    ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
+    uint8, non-zero valid (ignored unless ``use_src_mask``). Coordinates are
+    shifted by ``origin_row``/``origin_col`` before sampling; ``src[:, 0, 0]`` is
+    the source pixel ``(src_row_off, src_col_off)`` (integer, so a window read
+    gives bit-identical results). Results go to
+    ``out[:, out_row0 + i, out_col0 + j]`` (and ``out_mask`` when ``write_mask``).
+    Rows are split into ``nblocks`` blocks processed in parallel.
+    """
+    # parallel over blocks of output rows; the row kernel is compiled once, serially,
+    # which keeps the parfor (and its compile time) tiny
+    nblocks = max(1, min(nrows, nblocks))
+    for blk in prange(nblocks):
+        first = blk * nrows // nblocks
+        last = (blk + 1) * nrows // nblocks
+        _resample_rows(
+            kind, src, src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, nrows,
+            ncols, origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask,
+            write_mask, nodata, first, last,
+        )  # fmt: skip

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
 from eokit.errors import InvalidInputError
@@ -433,4 +434,5 @@ def run(
         out_mask,
         write_mask,
         nd,
+        8 * numba.get_num_threads(),
     )
