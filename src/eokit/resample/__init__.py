@@ -1,0 +1,26 @@
+"""Grid resampling, compatible with CNES gridr 0.7.0 and faster.
+
+* :func:`array_grid_resampling` - numpy arrays in, numpy arrays out;
+* :func:`grid_full_resolution_shape` - output shape of a coarse grid;
+* :func:`basic_grid_resampling_chain` - rasterio datasets, strip/tile streaming;
+* :func:`resample_file` - paths in, a tiled GeoTIFF out (what the CLI calls).
+"""
+
+from eokit.resample.chain import basic_grid_resampling_chain
+from eokit.resample.core import (
+    BOUNDARY_CONDITIONS,
+    INTERPOLATORS,
+    array_grid_resampling,
+    grid_full_resolution_shape,
+)
+from eokit.resample.tool import output_shape, resample_file
+
+__all__ = [
+    "BOUNDARY_CONDITIONS",
+    "INTERPOLATORS",
+    "array_grid_resampling",
+    "basic_grid_resampling_chain",
+    "grid_full_resolution_shape",
+    "output_shape",
+    "resample_file",
+]

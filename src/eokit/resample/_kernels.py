@@ -1,0 +1,403 @@
+"""Numba kernels for grid resampling (numpy in, numpy out; no files, no CRS).
+
+Conventions (identical to CNES gridr 0.7.0):
+
+* source coordinate ``(0, 0)`` is the centre of the first source pixel;
+* coarse grid node ``(k, l)`` falls on output pixel ``(k * rr, l * rc)``; the
+  coordinates of the output pixels in between are bilinear in the four
+  surrounding nodes, computed on the fly (never materialised);
+* an output pixel is invalid when a grid node with non-zero bilinear weight is
+  invalid (masked, ``grid_nodata`` or NaN), or when a source tap with non-zero
+  interpolation weight lies outside the source array or is masked (mask 0).
+
+Kernels run in parallel over output rows (``prange``), release the GIL and
+read the source in its native dtype; accumulation is float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "KIND_CUBIC",
+    "KIND_LANCZOS3",
+    "KIND_LINEAR",
+    "KIND_NEAREST",
+    "MARGINS",
+    "grid_node_validity",
+    "resample_window",
+]
+
+KIND_NEAREST = 0
+KIND_LINEAR = 1
+KIND_CUBIC = 2
+KIND_LANCZOS3 = 3
+
+# Taps (before, after) the floor/round position that a kernel may touch, i.e.
+# the padding a boundary condition has to provide on each side.
+MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3}
+
+_KEYS_A = -0.5
+# Lanczos-3 constants for tap k = 0..5 at distance f + m, m = 2 - k
+_L_SHIFT = np.array([2.0, 1.0, 0.0, -1.0, -2.0, -3.0])
+_L_SIGN = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0]) * 3.0 / (math.pi * math.pi)
+_L_COS = np.cos(math.pi * _L_SHIFT / 3.0)
+_L_SIN = np.sin(math.pi * _L_SHIFT / 3.0)
+
+
+@njit(cache=True, nogil=True)
+def _keys(d: float) -> float:
+    """Keys cubic convolution weight (a = -0.5) at distance ``d`` (>= 0)."""
+    if d <= 1.0:
+        return ((_KEYS_A + 2.0) * d - (_KEYS_A + 3.0)) * d * d + 1.0
+    if d < 2.0:
+        return ((_KEYS_A * d - 5.0 * _KEYS_A) * d + 8.0 * _KEYS_A) * d - 4.0 * _KEYS_A
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def _lanczos3(d: float) -> float:
+    """Lanczos-3 windowed sinc weight at distance ``d`` (>= 0)."""
+    if d == 0.0:
+        return 1.0
+    if d >= 3.0:
+        return 0.0
+    px = math.pi * d
+    return 3.0 * math.sin(px) * math.sin(px / 3.0) / (px * px)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cubic_taps(x: float) -> tuple[int, int, int, float, float, float, float]:
+    """Keys taps at ``x``: (first, last) index with non-zero weight, the base index, 4 weights.
+
+    At an integer coordinate only the centre tap has a non-zero weight; the
+    four taps then all point at it (weights 0, 1, 0, 0) so reads stay in range.
+    """
+    fl = math.floor(x)
+    f = x - fl
+    i = int(fl)
+    if f == 0.0:
+        return i, i, i, 0.0, 1.0, 0.0, 0.0
+    g = 1.0 - f
+    # Keys (a = -0.5) in closed form for 0 < f < 1: a f g^2, 1.5 f^3 - 2.5 f^2 + 1, mirror, a g f^2
+    return (
+        i - 1,
+        i + 2,
+        i - 1,
+        _KEYS_A * f * g * g,
+        (1.5 * f - 2.5) * f * f + 1.0,
+        (1.5 * g - 2.5) * g * g + 1.0,
+        _KEYS_A * g * f * f,
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lanczos_taps(x: float, w: np.ndarray) -> tuple[int, int, int]:
+    """Lanczos-3 taps at ``x`` into ``w`` (6 normalised weights); (first, last, base)."""
+    fl = math.floor(x)
+    f = x - fl
+    i = int(fl)
+    if f == 0.0:
+        for k in range(6):
+            w[k] = 0.0
+        w[2] = 1.0
+        return i, i, i - 2
+    # sin(pi (f + m)) = (-1)^m sin(pi f); sin(pi (f + m) / 3) by angle addition
+    a = math.pi * f / 3.0
+    sa = math.sin(a)
+    ca = math.cos(a)
+    sp = sa * (3.0 - 4.0 * sa * sa)  # sin(3a) = sin(pi f)
+    tot = 0.0
+    for k in range(6):
+        d = f + _L_SHIFT[k]  # distance of tap k
+        v = _L_SIGN[k] * sp * (sa * _L_COS[k] + ca * _L_SIN[k]) / (d * d)
+        w[k] = v
+        tot += v
+    inv = 1.0 / tot
+    for k in range(6):
+        w[k] *= inv
+    return i - 2, i + 3, i - 2
+
+
+@njit(cache=True, nogil=True)
+def grid_node_validity(
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    grid_mask: np.ndarray,
+    use_grid_mask: bool,
+    grid_mask_valid_value: int,
+    grid_nodata: float,
+    use_grid_nodata: bool,
+) -> np.ndarray:
+    """uint8 validity of every coarse node: finite, not ``grid_nodata`` (either grid), mask valid."""
+    nr, nc = grid_row.shape
+    out = np.empty((nr, nc), np.uint8)
+    for i in range(nr):
+        for j in range(nc):
+            r = grid_row[i, j]
+            c = grid_col[i, j]
+            ok = math.isfinite(r) and math.isfinite(c)
+            if ok and use_grid_nodata and (r == grid_nodata or c == grid_nodata):
+                ok = False
+            if ok and use_grid_mask and grid_mask[i, j] != grid_mask_valid_value:
+                ok = False
+            out[i, j] = 1 if ok else 0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _resample_rows(
+    kind: int,
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    rr: int,
+    rc: int,
+    row0: int,
+    col0: int,
+    nrows: int,
+    ncols: int,
+    origin_row: float,
+    origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
+    out: np.ndarray,
+    out_row0: int,
+    out_col0: int,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    first: int,
+    last: int,
+) -> None:
+    """Rows ``first..last-1`` of the window (see :func:`resample_window`)."""
+    nb, sh, sw = src.shape
+    gnr, gnc = grid_row.shape
+    jn0 = col0 // rc
+    jn1 = min((col0 + ncols - 1) // rc, gnc - 1)
+    for ii in range(first, last):
+        i = row0 + ii
+        gi = i // rr
+        t = (i - gi * rr) / rr
+        gi1 = gi + 1 if (t > 0.0 and gi + 1 < gnr) else gi
+        lr = np.empty(gnc)
+        lc = np.empty(gnc)
+        lv = np.zeros(gnc, np.bool_)
+        kend = min(jn1 + 1, gnc - 1)
+        for k in range(jn0, kend + 1):
+            if t == 0.0:
+                lr[k] = grid_row[gi, k]
+                lc[k] = grid_col[gi, k]
+                lv[k] = node_valid[gi, k] != 0
+            else:
+                lr[k] = (1.0 - t) * grid_row[gi, k] + t * grid_row[gi1, k]
+                lc[k] = (1.0 - t) * grid_col[gi, k] + t * grid_col[gi1, k]
+                lv[k] = node_valid[gi, k] != 0 and node_valid[gi1, k] != 0
+        wy = np.empty(6)
+        wx = np.empty(6)
+        orow = out_row0 + ii
+        for k in range(jn0, jn1 + 1):
+            k1 = k + 1 if k + 1 < gnc else k
+            jstart = max(col0, k * rc)
+            jend = min(col0 + ncols, (k + 1) * rc)
+            r_a = lr[k]
+            r_b = lr[k1]
+            c_a = lc[k]
+            c_b = lc[k1]
+            v_a = lv[k]
+            v_ab = lv[k] and lv[k1]
+            for j in range(jstart, jend):
+                m = j - k * rc
+                ocol = out_col0 + j - col0
+                if m == 0:
+                    valid = v_a
+                    y = r_a + origin_row
+                    x = c_a + origin_col
+                else:
+                    s = m / rc
+                    valid = v_ab
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                if valid:
+                    if kind == KIND_NEAREST:
+                        iy = math.floor(y + 0.5) - src_row_off
+                        ix = math.floor(x + 0.5) - src_col_off
+                        if iy < 0 or ix < 0 or iy >= sh or ix >= sw or (use_src_mask and src_mask[iy, ix] == 0):
+                            valid = False
+                        else:
+                            for band in range(nb):
+                                out[band, orow, ocol] = src[band, iy, ix]
+                    elif kind == KIND_LINEAR:
+                        fy0 = math.floor(y)
+                        fx0 = math.floor(x)
+                        fy = y - fy0
+                        fx = x - fx0
+                        y0 = int(fy0) - src_row_off
+                        x0 = int(fx0) - src_col_off
+                        y1 = y0 + 1 if fy != 0.0 else y0
+                        x1 = x0 + 1 if fx != 0.0 else x0
+                        if (
+                            y0 < 0
+                            or x0 < 0
+                            or y1 >= sh
+                            or x1 >= sw
+                            or (
+                                use_src_mask
+                                and (
+                                    src_mask[y0, x0] == 0
+                                    or src_mask[y0, x1] == 0
+                                    or src_mask[y1, x0] == 0
+                                    or src_mask[y1, x1] == 0
+                                )
+                            )
+                        ):
+                            valid = False
+                        else:
+                            for band in range(nb):
+                                top = (1.0 - fx) * src[band, y0, x0] + fx * src[band, y0, x1]
+                                bot = (1.0 - fx) * src[band, y1, x0] + fx * src[band, y1, x1]
+                                out[band, orow, ocol] = (1.0 - fy) * top + fy * bot
+                    elif kind == KIND_CUBIC:
+                        ylo, yhi, yb, wy0, wy1, wy2, wy3 = _cubic_taps(y)
+                        xlo, xhi, xb, wx0, wx1, wx2, wx3 = _cubic_taps(x)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        yb -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        xb -= src_col_off
+                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
+                            valid = False
+                        else:
+                            if use_src_mask:
+                                for a in range(ylo, yhi + 1):
+                                    for b in range(xlo, xhi + 1):
+                                        if src_mask[a, b] == 0:
+                                            valid = False
+                            if valid:
+                                # at an integer coordinate all four taps are the centre one
+                                step_y = 1 if yhi > ylo else 0
+                                step_x = 1 if xhi > xlo else 0
+                                r0 = yb
+                                r1 = yb + step_y
+                                r2 = yb + 2 * step_y
+                                r3 = yb + 3 * step_y
+                                c0 = xb
+                                c1 = xb + step_x
+                                c2 = xb + 2 * step_x
+                                c3 = xb + 3 * step_x
+                                for band in range(nb):
+                                    s0 = (
+                                        wx0 * src[band, r0, c0]
+                                        + wx1 * src[band, r0, c1]
+                                        + wx2 * src[band, r0, c2]
+                                        + wx3 * src[band, r0, c3]
+                                    )
+                                    s1 = (
+                                        wx0 * src[band, r1, c0]
+                                        + wx1 * src[band, r1, c1]
+                                        + wx2 * src[band, r1, c2]
+                                        + wx3 * src[band, r1, c3]
+                                    )
+                                    s2 = (
+                                        wx0 * src[band, r2, c0]
+                                        + wx1 * src[band, r2, c1]
+                                        + wx2 * src[band, r2, c2]
+                                        + wx3 * src[band, r2, c3]
+                                    )
+                                    s3 = (
+                                        wx0 * src[band, r3, c0]
+                                        + wx1 * src[band, r3, c1]
+                                        + wx2 * src[band, r3, c2]
+                                        + wx3 * src[band, r3, c3]
+                                    )
+                                    out[band, orow, ocol] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+                    else:
+                        ylo, yhi, yb = _lanczos_taps(y, wy)
+                        xlo, xhi, xb = _lanczos_taps(x, wx)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        yb -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        xb -= src_col_off
+                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
+                            valid = False
+                        else:
+                            if use_src_mask:
+                                for a in range(ylo, yhi + 1):
+                                    for b in range(xlo, xhi + 1):
+                                        if src_mask[a, b] == 0:
+                                            valid = False
+                            if valid:
+                                for band in range(nb):
+                                    acc = 0.0
+                                    for a in range(6):
+                                        if wy[a] != 0.0:
+                                            racc = 0.0
+                                            for b in range(6):
+                                                if wx[b] != 0.0:
+                                                    racc += wx[b] * src[band, yb + a, xb + b]
+                                            acc += wy[a] * racc
+                                    out[band, orow, ocol] = acc
+                if not valid:
+                    for band in range(nb):
+                        out[band, orow, ocol] = nodata
+                if write_mask:
+                    out_mask[orow, ocol] = 1 if valid else 0
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def resample_window(
+    kind: int,
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    rr: int,
+    rc: int,
+    row0: int,
+    col0: int,
+    nrows: int,
+    ncols: int,
+    origin_row: float,
+    origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
+    out: np.ndarray,
+    out_row0: int,
+    out_col0: int,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    nblocks: int,
+) -> None:
+    """Resample the full-resolution window ``[row0, row0+nrows) x [col0, col0+ncols)``.
+
+    ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
+    uint8, non-zero valid (ignored unless ``use_src_mask``). Coordinates are
+    shifted by ``origin_row``/``origin_col`` before sampling; ``src[:, 0, 0]`` is
+    the source pixel ``(src_row_off, src_col_off)`` (integer, so a window read
+    gives bit-identical results). Results go to
+    ``out[:, out_row0 + i, out_col0 + j]`` (and ``out_mask`` when ``write_mask``).
+    Rows are split into ``nblocks`` blocks processed in parallel.
+    """
+    # parallel over blocks of output rows; the row kernel is compiled once, serially,
+    # which keeps the parfor (and its compile time) tiny
+    nblocks = max(1, min(nrows, nblocks))
+    for blk in prange(nblocks):
+        first = blk * nrows // nblocks
+        last = (blk + 1) * nrows // nblocks
+        _resample_rows(
+            kind, src, src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, nrows,
+            ncols, origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask,
+            write_mask, nodata, first, last,
+        )  # fmt: skip

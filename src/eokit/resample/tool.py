@@ -1,0 +1,300 @@
+"""Tool layer: paths in, a tiled GeoTIFF out (what ``eokit resample`` calls).
+
+In-process runs go through :func:`basic_grid_resampling_chain` (kernel threads
+plus read-ahead); ``scheduler="processes"``, ``"local"`` (Dask LocalCluster) or
+``"tcp://host:port"`` (Dask distributed) send output tiles to workers, each of
+which opens the files by path and reads only what its tile needs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import functools
+import logging
+import multiprocessing
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.errors import NotGeoreferencedWarning
+
+from eokit.config import get_settings
+from eokit.errors import InvalidInputError
+from eokit.io import RasterWriter, open_raster
+from eokit.resample.chain import (
+    ChainSpec,
+    Tile,
+    _Reader,
+    auto_tile_shape,
+    basic_grid_resampling_chain,
+    compute_tile,
+    convert,
+    parse_memory,
+    plan_tiles,
+    prepare_chain,
+)
+from eokit.resample.core import _resolution, grid_full_resolution_shape, interp_kind
+
+__all__ = ["output_shape", "resample_file"]
+
+log = logging.getLogger(__name__)
+_IN_PROCESS = (None, "threads")
+
+
+def output_shape(grid: str | os.PathLike[str], resolution: Sequence[int]) -> tuple[int, int]:
+    """Full-resolution output shape of the grid raster at ``grid`` for ``resolution``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        ds = open_raster(grid)
+    with ds:
+        return grid_full_resolution_shape((ds.height, ds.width), resolution)
+
+
+def _output_transform(grid_ds: Any, resolution: tuple[int, int], r0: int, c0: int) -> Affine | None:
+    """Geotransform of the output when the grid raster is georeferenced (node k = output pixel k*res)."""
+    t = grid_ds.transform
+    if t == Affine.identity() or grid_ds.crs is None:
+        return None
+    rr, rc = resolution
+    # pixel centres coincide: T * (k + 1/2) == To * (k * res + 1/2)
+    to = t * Affine.translation(0.5, 0.5) * Affine.scale(1.0 / rc, 1.0 / rr) * Affine.translation(-0.5, -0.5)
+    return to * Affine.translation(c0, r0)
+
+
+@functools.lru_cache(maxsize=8)
+def _open_cached(path: str) -> Any:
+    return rasterio.open(path)
+
+
+def _remote_tile(args: tuple[ChainSpec, dict[str, str | None], Tile]) -> tuple[Tile, np.ndarray, np.ndarray]:
+    """Worker task: open the inputs by path (cached per process), read and compute one tile."""
+    spec, paths, tile = args
+    ds = {k: (_open_cached(v) if v else None) for k, v in paths.items()}
+    reader = _Reader(spec, ds["grid"], ds["grid_col"] or ds["grid"], ds["src"], ds["src_mask"], ds["grid_mask"])
+    out, mask = compute_tile(spec, reader.read(tile), tile)
+    return tile, convert(out, spec.out_dtype), mask
+
+
+def resample_file(
+    src: str | os.PathLike[str],
+    grid: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    resolution: Sequence[int],
+    interp: str = "linear",
+    grid_col: str | os.PathLike[str] | None = None,
+    row_band: int = 1,
+    col_band: int | None = None,
+    bands: Sequence[int] | None = None,
+    nodata: float = 0.0,
+    dtype: str | None = None,
+    mask_out: str | os.PathLike[str] | None = None,
+    grid_mask: str | os.PathLike[str] | None = None,
+    grid_mask_valid: int = 1,
+    src_mask: str | os.PathLike[str] | None = None,
+    src_mask_validity: Sequence[int] | None = None,
+    window: Sequence[int] | None = None,
+    boundary_condition: str | None = None,
+    trust_padding: bool = False,
+    max_memory: int | str | None = "512MB",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> Path:
+    """Resample ``src`` through the grid raster ``grid`` into a tiled GeoTIFF ``out`` (atomically).
+
+    Parameters
+    ----------
+    src, grid, out : path
+        Source raster, grid raster (row coordinates in ``row_band``, column
+        coordinates in ``col_band``, default 2, or band 1 of ``grid_col``),
+        output GeoTIFF.
+    resolution : (int, int)
+        Output pixels per grid step.
+    interp : str
+        nearest, linear, cubic or lanczos3.
+    bands : list of int, optional
+        1-based source bands (default all).
+    nodata : float
+        Value of invalid output pixels (also set as the file's nodata).
+    dtype : str, optional
+        Output dtype (default float32, or float64 for a float64 source).
+    mask_out : path, optional
+        Also write the uint8 validity mask (1 valid).
+    grid_mask, grid_mask_valid : path, int
+        Grid node validity raster and its valid value.
+    src_mask, src_mask_validity : path, (valid, invalid)
+        Source validity raster; pixels equal to the valid value are valid.
+    window : (r0, r1, c0, c1), optional
+        Inclusive full-resolution output window.
+    boundary_condition, trust_padding :
+        As in :func:`eokit.resample.array_grid_resampling`.
+    max_memory : int or str
+        Working-set budget used to size the tiles (per worker).
+    workers : int, optional
+        Kernel threads in process, or worker count with a scheduler.
+    scheduler : str, optional
+        None/threads/synchronous (in process), processes, local or tcp://HOST:PORT.
+    progress : callable, optional
+        Called with the number of output pixels finished.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    res = _resolution(resolution)
+    interp_kind(interp)
+    out = Path(out)
+    settings = get_settings()
+    nworkers = workers or settings.n_workers
+    with contextlib.ExitStack() as stack:
+        # grid rasters and outputs of plain pixel grids carry no georeferencing
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        g = stack.enter_context(open_raster(grid))
+        gcol = stack.enter_context(open_raster(grid_col)) if grid_col is not None else None
+        s = stack.enter_context(open_raster(src))
+        sm = stack.enter_context(open_raster(src_mask)) if src_mask is not None else None
+        gm = stack.enter_context(open_raster(grid_mask)) if grid_mask is not None else None
+        cb = col_band if col_band is not None else (1 if gcol is not None else 2)
+        if gcol is None and g.count < 2:
+            raise InvalidInputError(
+                f"grid: expected 2 bands (row, column coordinates) or --grid-col, got {g.count} band(s)", path=grid
+            )
+        band_list = list(bands) if bands else list(range(1, s.count + 1))
+        full = grid_full_resolution_shape((g.height, g.width), res)
+        win = None
+        if window is not None:
+            if len(window) != 4:
+                raise InvalidInputError(f"window: expected R0 R1 C0 C1, got {window!r}")
+            win = np.array([[window[0], window[1]], [window[2], window[3]]])
+        r0, c0 = (0, 0) if win is None else (int(win[0, 0]), int(win[1, 0]))
+        oh = full[0] if win is None else int(win[0, 1] - win[0, 0] + 1)
+        ow = full[1] if win is None else int(win[1, 1] - win[1, 0] + 1)
+        src_dt = np.dtype(s.dtypes[band_list[0] - 1]) if 1 <= band_list[0] <= s.count else np.dtype("float32")
+        out_dtype = np.dtype(dtype) if dtype else np.dtype("float64" if src_dt == np.float64 else "float32")
+        profile: dict[str, Any] = dict(
+            width=max(ow, 1), height=max(oh, 1), count=len(band_list), dtype=out_dtype.name, nodata=nodata
+        )
+        transform = _output_transform(g, res, r0, c0)
+        if transform is not None:
+            profile.update(transform=transform, crs=g.crs)
+        mprofile = dict(profile, count=1, dtype="uint8", nodata=None)
+        kwargs: dict[str, Any] = dict(
+            grid_col_ds=gcol,
+            boundary_condition=boundary_condition,
+            trust_padding=trust_padding,
+            win=win,
+            array_src_mask_ds=sm,
+            array_src_mask_band=1 if sm is not None else None,
+            array_src_mask_validity_pair=tuple(src_mask_validity) if src_mask_validity else None,
+            grid_mask_in_ds=gm,
+            grid_mask_in_unmasked_value=grid_mask_valid if gm is not None else None,
+            grid_mask_in_band=1 if gm is not None else None,
+        )
+        writer = stack.enter_context(RasterWriter(out, profile))
+        mwriter = stack.enter_context(RasterWriter(mask_out, mprofile)) if mask_out is not None else None
+        if scheduler in _IN_PROCESS:
+            basic_grid_resampling_chain(
+                g,
+                row_band,
+                cb,
+                res,
+                s,
+                band_list,
+                writer.dataset,
+                interp,
+                nodata,
+                mask_out_ds=None if mwriter is None else mwriter.dataset,
+                ncpu=1 if scheduler == "synchronous" else nworkers,
+                max_memory=max_memory,
+                io_strip_size=0,
+                tile_shape=None,
+                progress=progress,
+                **kwargs,
+            )
+        else:
+            _distributed(
+                g, s, writer, mwriter, res, interp, nodata, row_band, cb, band_list, kwargs,
+                paths={
+                    "grid": str(grid),
+                    "grid_col": None if grid_col is None else str(grid_col),
+                    "src": str(src),
+                    "src_mask": None if src_mask is None else str(src_mask),
+                    "grid_mask": None if grid_mask is None else str(grid_mask),
+                },
+                max_memory=max_memory,
+                scheduler=scheduler,
+                workers=nworkers,
+                progress=progress,
+            )  # fmt: skip
+    return out
+
+
+@contextlib.contextmanager
+def _executor(scheduler: str | None, workers: int) -> Iterator[Any]:
+    """``open_executor``, except that worker processes are spawned, not forked.
+
+    Forking a process whose numba kernels already started OpenMP threads aborts
+    it (GNU OpenMP is not fork-safe), so ``processes`` uses a spawn context.
+    """
+    from eokit.core import open_executor
+    from eokit.core.dispatch import Executor
+
+    if scheduler != "processes":
+        with open_executor(scheduler, workers) as ex:
+            yield ex
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        yield Executor("processes", pool, get_settings().gdal_env, workers)
+
+
+def _distributed(
+    g: Any,
+    s: Any,
+    writer: RasterWriter,
+    mwriter: RasterWriter | None,
+    res: tuple[int, int],
+    interp: str,
+    nodata: float,
+    row_band: int,
+    col_band: int,
+    bands: list[int],
+    kwargs: dict[str, Any],
+    *,
+    paths: dict[str, str | None],
+    max_memory: int | str | None,
+    scheduler: str | None,
+    workers: int,
+    progress: Callable[[int], Any] | None,
+) -> None:
+    """Validate like the chain, then farm the tiles out to an executor."""
+    from eokit.config import override
+
+    spec, window = prepare_chain(
+        g, row_band, col_band, res, s, bands, writer.dataset, interp, nodata,
+        mask_out_ds=None if mwriter is None else mwriter.dataset, **kwargs,
+    )  # fmt: skip
+    gcol = kwargs["grid_col_ds"] or g
+    budget = parse_memory(max_memory) if max_memory is not None else 512 * 10**6
+    th, tw = auto_tile_shape(spec, g, gcol, window, budget, 1)
+    tiles = plan_tiles(window, strip_rows=th, tile_shape=(th, tw))
+    log.info("resampling %d tile(s) of %d x %d on %s", len(tiles), th, tw, scheduler)
+    # rasterio.Env wants integers for numeric options such as GDAL_CACHEMAX
+    env = {k: int(v) if str(v).isdigit() else v for k, v in get_settings().gdal_env.items()}
+    with override(gdal_env=env), _executor(scheduler, workers) as ex:
+        for tile, out, mask in ex.imap_unordered(_remote_tile, ((spec, paths, t) for t in tiles)):
+            wout = ((tile.out_row, tile.out_row + out.shape[1]), (tile.out_col, tile.out_col + out.shape[2]))
+            writer.write(out, window=wout)
+            if mwriter is not None:
+                mwriter.write(mask, window=wout)
+            if progress is not None:
+                progress(out.shape[1] * out.shape[2])

@@ -1,0 +1,227 @@
+"""basic_grid_resampling_chain: streaming equals the in-memory core, and equals gridr's chain."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning
+
+from eokit.errors import InvalidInputError
+from eokit.resample import array_grid_resampling, basic_grid_resampling_chain
+from eokit.resample.chain import parse_memory
+from eokit.testing.resample_grids import distorted_grid, write_grid
+
+RES = (4, 5)
+GSHAPE = (9, 9)
+OSHAPE = (33, 41)  # (9-1)*4+1, (9-1)*5+1
+
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+
+
+def _write(path, arr, dtype):
+    arr = np.asarray(arr)
+    arr = arr[None] if arr.ndim == 2 else arr
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(
+            path, "w", driver="GTiff", height=arr.shape[1], width=arr.shape[2], count=arr.shape[0], dtype=dtype
+        ) as ds:
+            ds.write(arr.astype(dtype))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("chain")
+    rng = np.random.default_rng(99)
+    src = (rng.random((2, 40, 45)) * 1000).astype(np.float32)
+    gr, gc = distorted_grid(GSHAPE, RES, origin=(-3.0, -2.0), angle=0.15, scale=1.1, noise=0.5, seed=4)
+    smask = (rng.random((40, 45)) > 0.03).astype(np.uint8) * 7  # 7 = valid, 0 = invalid
+    gmask = (rng.random(GSHAPE) > 0.1).astype(np.uint8)
+    _write(d / "src.tif", src, "float32")
+    write_grid(d / "grid.tif", gr, gc)
+    _write(d / "row.tif", gr, "float64")
+    _write(d / "col.tif", gc, "float64")
+    _write(d / "smask.tif", smask, "uint8")
+    _write(d / "gmask.tif", gmask, "uint8")
+    return {"dir": d, "src": src, "gr": gr, "gc": gc, "smask": smask, "gmask": gmask}
+
+
+def run_chain(files, fn=basic_grid_resampling_chain, *, shape=OSHAPE, dtype="float64", count=2, masks=False, **kw):
+    d = files["dir"]
+    out_path, mask_path = d / f"out_{id(kw)}.tif", d / f"mask_{id(kw)}.tif"
+    with contextlib.ExitStack() as st:
+        g = st.enter_context(rasterio.open(d / "grid.tif"))
+        s = st.enter_context(rasterio.open(d / "src.tif"))
+        o = st.enter_context(
+            rasterio.open(out_path, "w", driver="GTiff", height=shape[0], width=shape[1], count=count, dtype=dtype)
+        )
+        m = st.enter_context(
+            rasterio.open(mask_path, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype="uint8")
+        )
+        if masks:
+            kw.update(
+                array_src_mask_ds=st.enter_context(rasterio.open(d / "smask.tif")),
+                array_src_mask_band=1,
+                array_src_mask_validity_pair=(7, 0),
+                grid_mask_in_ds=st.enter_context(rasterio.open(d / "gmask.tif")),
+                grid_mask_in_band=1,
+                grid_mask_in_unmasked_value=1,
+            )
+        kw.setdefault("array_src_bands", [1, 2])
+        fn(
+            grid_ds=g, grid_row_coords_band=1, grid_col_coords_band=2, grid_resolution=RES, array_src_ds=s,
+            array_out_ds=o, nodata_out=-5.0, mask_out_ds=m, **kw,
+        )  # fmt: skip
+    with rasterio.open(out_path) as o, rasterio.open(mask_path) as m:
+        return o.read(), m.read(1)
+
+
+def core(files, interp, masks=False, **kw):
+    extra = {}
+    if masks:
+        extra = dict(array_in_mask=(files["smask"] == 7).astype(np.uint8), grid_mask=files["gmask"])
+    return array_grid_resampling(
+        interp, files["src"], files["gr"], files["gc"], RES, None, array_out_mask=True, nodata_out=-5.0,
+        **extra, **kw,
+    )  # fmt: skip
+
+
+TILINGS = [
+    dict(io_strip_size=0, tile_shape=None),
+    dict(io_strip_size=1, io_strip_size_target="output", tile_shape=None),
+    dict(io_strip_size=1, tile_shape=(1, 41)),
+    dict(io_strip_size=3, tile_shape=(33, 1)),
+    dict(io_strip_size=2, tile_shape=(5, 8)),  # 41 = 5 * 8 + 1
+    dict(io_strip_size=8, io_strip_size_target="output", tile_shape=(4, 10)),  # 33 = 8*4+1, 41 = 4*10+1
+    dict(io_strip_size=1000, tile_shape=(1000, 1000)),
+    dict(io_strip_size=5, tile_shape=(7, 3), ncpu=2),
+]
+
+
+@pytest.mark.parametrize("tiling", range(len(TILINGS)))
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
+def test_chain_equals_core_for_any_strip_and_tile(files, tiling, interp):
+    masks = tiling % 2 == 1
+    out, mask = run_chain(files, interp=interp, masks=masks, **TILINGS[tiling])
+    ref, ref_mask = core(files, interp, masks=masks)
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("mode", ["edge", "reflect", "wrap", "constant"])
+def test_chain_boundary_conditions_equal_core(files, mode):
+    out, mask = run_chain(
+        files, interp="cubic", boundary_condition=mode, trust_padding=True, io_strip_size=2, tile_shape=(6, 9)
+    )
+    ref, ref_mask = core(files, "cubic", boundary_condition=mode, trust_padding=True)
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_window_grid_col_ds_and_shift(files):
+    d = files["dir"]
+    win = np.array([[3, 20], [5, 33]])
+    with rasterio.open(d / "row.tif") as r, rasterio.open(d / "col.tif") as c:
+        out, mask = run_chain(
+            files,
+            interp="linear",
+            shape=(18, 29),
+            win=win,
+            grid_shift=(0.25, -0.5),
+            tile_shape=(5, 5),
+            io_strip_size=1,
+            fn=lambda **kw: basic_grid_resampling_chain(
+                **{**kw, "grid_ds": r, "grid_col_ds": c, "grid_col_coords_band": 1}
+            ),
+        )
+    ref, ref_mask = array_grid_resampling(
+        "linear", files["src"], files["gr"] + 0.25, files["gc"] - 0.5, RES, None, array_out_mask=True,
+        nodata_out=-5.0, win=win,
+    )  # fmt: skip
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("budget", ["20KB", "1MB", 10**9])
+def test_max_memory_automatic_mode_same_result(files, budget):
+    out, mask = run_chain(files, interp="cubic", masks=True, max_memory=budget, ncpu=2)
+    ref, ref_mask = core(files, "cubic", masks=True)
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_integer_and_float32_outputs(files):
+    out8, _ = run_chain(files, interp="linear", dtype="uint8", array_src_bands=1, count=1)
+    ref, _ = core(files, "linear")
+    np.testing.assert_array_equal(out8[0], np.clip(np.rint(ref[0]), 0, 255).astype(np.uint8))
+    out32, _ = run_chain(files, interp="linear", dtype="float32")
+    np.testing.assert_allclose(out32, ref, rtol=1e-6)
+
+
+def test_parse_memory():
+    assert parse_memory("512MB") == 512 * 10**6
+    assert parse_memory("1.5GiB") == int(1.5 * 2**30)
+    assert parse_memory(1000) == 1000
+    for bad in ("lots", "-3MB", 0, "12XB"):
+        with pytest.raises(InvalidInputError, match="max_memory"):
+            parse_memory(bad)
+
+
+@pytest.mark.parametrize(
+    "kw,shape,count,name",
+    [
+        ({}, (10, 41), 2, "array_out_ds"),
+        ({}, OSHAPE, 1, "array_out_ds"),
+        ({"win": np.array([[0, 40], [0, 3]])}, (41, 4), 2, "win"),
+        ({"interp": "quintic"}, OSHAPE, 2, "interp"),
+        ({"array_src_bands": [3]}, OSHAPE, 1, "array_src_bands"),
+        ({"boundary_condition": "edge", "trust_padding": None}, OSHAPE, 2, "trust_padding"),
+        ({"array_src_geometry_pair": ("POLYGON", None)}, OSHAPE, 2, "array_src_geometry_pair"),
+        ({"grid_resolution": (0, 5)}, OSHAPE, 2, "grid_resolution"),
+    ],
+)
+def test_chain_bad_input(files, kw, shape, count, name):
+    kw = {"interp": "linear", **kw}
+    if "grid_resolution" in kw:
+        res = kw.pop("grid_resolution")
+
+        def fn(**k):
+            return basic_grid_resampling_chain(**{**k, "grid_resolution": res})
+
+        kw["fn"] = fn
+    with pytest.raises(InvalidInputError, match=name):
+        run_chain(files, shape=shape, count=count, **kw)
+
+
+def test_single_band_grid_file_is_rejected(files):
+    d = files["dir"]
+    with rasterio.open(d / "row.tif") as g, rasterio.open(d / "src.tif") as s:
+        with rasterio.open(d / "x.tif", "w", driver="GTiff", height=33, width=41, count=1, dtype="float32") as o:
+            with pytest.raises(InvalidInputError, match="grid_ds"):
+                basic_grid_resampling_chain(g, 1, 2, RES, s, 1, o, "linear", 0)
+
+
+gridr_chain = pytest.importorskip("gridr.chain.grid_resampling_chain")
+
+
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(io_strip_size=2, tile_shape=(6, 9)),
+        dict(masks=True, io_strip_size=2, tile_shape=(6, 7)),
+        dict(boundary_condition="reflect", trust_padding=True, grid_shift=(0.3, -0.7)),
+    ],
+)
+def test_chain_equals_gridr_chain(files, interp, kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref, ref_mask = run_chain(files, fn=gridr_chain.basic_grid_resampling_chain, interp=interp, **dict(kw))
+    out, mask = run_chain(files, interp=interp, **dict(kw))
+    assert 0 < ref_mask.sum() < ref_mask.size
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)

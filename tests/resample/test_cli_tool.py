@@ -1,0 +1,155 @@
+"""resample_file and the ``eokit resample`` CLI, on synthetic data and the real RGB.byte.tif."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from eokit.cli.main import cli
+from eokit.resample import array_grid_resampling, output_shape, resample_file
+from eokit.testing.resample_grids import distorted_grid, rotation_grid, write_grid
+
+from ._reference import full_res_coords, sample
+
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+
+
+@pytest.fixture
+def rgb(samples):
+    path = samples / "rasterio" / "RGB.byte.tif"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tool")
+    rng = np.random.default_rng(5)
+    src = (rng.random((2, 30, 34)) * 60000).astype(np.uint16)
+    with rasterio.open(d / "src.tif", "w", driver="GTiff", height=30, width=34, count=2, dtype="uint16") as ds:
+        ds.write(src)
+    gr, gc = distorted_grid((6, 7), (5, 4), origin=(-2.0, -1.0), angle=0.1, noise=0.4, seed=2)
+    write_grid(d / "grid.tif", gr, gc)
+    return d, src, gr, gc
+
+
+def test_rgb_byte_through_a_rotation_grid(rgb, tmp_path):
+    with rasterio.open(rgb) as ds:
+        src = ds.read()
+        h, w = ds.shape
+    res = (8, 8)
+    gr, gc = rotation_grid((h, w), (70, 80), res, np.deg2rad(25.0))
+    write_grid(tmp_path / "grid.tif", gr, gc)
+    out = resample_file(
+        rgb, tmp_path / "grid.tif", tmp_path / "rot.tif", resolution=res, interp="cubic",
+        mask_out=tmp_path / "mask.tif", max_memory="256KB", workers=2,
+    )  # fmt: skip
+    with rasterio.open(out) as o, rasterio.open(tmp_path / "mask.tif") as m:
+        got, mask = o.read(), m.read(1).astype(bool)
+        assert o.dtypes[0] == "float32" and o.profile["tiled"]
+    assert got.shape == (3, *output_shape(tmp_path / "grid.tif", res)) == (3, 553, 633)
+    y, x, _ = full_res_coords(gr, gc, res)
+    for b in range(3):
+        ref, ok = sample(src[b], y, x, "cubic")
+        np.testing.assert_array_equal(mask, ok)
+        np.testing.assert_allclose(got[b][ok], ref[ok].astype(np.float32), rtol=1e-6, atol=1e-3)
+    assert 0.5 < mask.mean() < 1.0  # rotated corners fall outside the source
+
+
+@pytest.mark.parametrize("scheduler", [None, "synchronous", "processes"])
+def test_schedulers_give_identical_files(synthetic, tmp_path, scheduler):
+    d, src, gr, gc = synthetic
+    out = resample_file(
+        d / "src.tif", d / "grid.tif", tmp_path / "o.tif", resolution=(5, 4), interp="linear",
+        scheduler=scheduler, workers=2, max_memory="16KB", dtype="float64", nodata=-1,
+    )  # fmt: skip
+    ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None, nodata_out=-1)
+    with rasterio.open(out) as o:
+        np.testing.assert_array_equal(o.read(), ref)
+        assert o.nodata == -1
+
+
+@pytest.mark.slow
+def test_dask_local_cluster(synthetic, tmp_path):
+    pytest.importorskip("distributed")
+    d, src, gr, gc = synthetic
+    out = resample_file(
+        d / "src.tif", d / "grid.tif", tmp_path / "o.tif", resolution=(5, 4), interp="cubic",
+        scheduler="local", workers=2, max_memory="16KB", dtype="float64",
+    )  # fmt: skip
+    ref, _ = array_grid_resampling("cubic", src, gr, gc, (5, 4), None)
+    with rasterio.open(out) as o:
+        np.testing.assert_array_equal(o.read(), ref)
+
+
+def test_cli_resample_and_shape(synthetic, tmp_path):
+    d, src, gr, gc = synthetic
+    runner = CliRunner()
+    res = runner.invoke(cli, ["resample", "shape", "--grid", str(d / "grid.tif"), "--resolution", "5", "4"])
+    assert res.exit_code == 0, res.output
+    assert res.output.split() == ["26", "25"]
+    np.testing.assert_array_equal
+    sm = np.ones((30, 34), np.uint8) * 2
+    sm[10:14, 10:14] = 9
+    with rasterio.open(tmp_path / "sm.tif", "w", driver="GTiff", height=30, width=34, count=1, dtype="uint8") as ds:
+        ds.write(sm, 1)
+    res = runner.invoke(
+        cli,
+        [
+            "resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "5", "4",
+            "--interp", "cubic", "--nodata", "-3", "--mask-out", str(tmp_path / "m.tif"), "--bands", "2",
+            "--src-mask", str(tmp_path / "sm.tif"), "--src-mask-validity", "2", "9", "--window", "2", "20", "3", "17",
+            "--dtype", "float64", "--max-memory", "64KB", "--workers", "2",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ref, ref_mask = array_grid_resampling(
+        "cubic", src[1], gr, gc, (5, 4), None, nodata_out=-3, array_out_mask=True, win=[[2, 20], [3, 17]],
+        array_in_mask=(sm == 2).astype(np.uint8),
+    )  # fmt: skip
+    with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "m.tif") as m:
+        np.testing.assert_array_equal(o.read(1), ref)
+        np.testing.assert_array_equal(m.read(1), ref_mask)
+    assert 0 < ref_mask.mean() < 1
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--resolution", "0", "4"], "grid_resolution"),
+        (["--resolution", "5", "4", "--window", "0", "99", "0", "3"], "win"),
+        (["--resolution", "5", "4", "--bands", "7"], "array_src_bands"),
+    ],
+)
+def test_cli_bad_input_is_one_line_error(synthetic, tmp_path, args, needle):
+    d, *_ = synthetic
+    res = CliRunner().invoke(cli, ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), *args])
+    assert res.exit_code == 2
+    assert "eokit: error:" in res.output and needle in res.output
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_cli_single_band_grid_needs_grid_col(synthetic, tmp_path):
+    d, src, gr, gc = synthetic
+    for name, arr in (("row.tif", gr), ("col.tif", gc)):
+        with rasterio.open(tmp_path / name, "w", driver="GTiff", height=6, width=7, count=1, dtype="float64") as ds:
+            ds.write(arr, 1)
+    base = [
+        "resample",
+        str(d / "src.tif"),
+        str(tmp_path / "row.tif"),
+        str(tmp_path / "o.tif"),
+        "--resolution",
+        "5",
+        "4",
+    ]
+    res = CliRunner().invoke(cli, base)
+    assert res.exit_code == 2 and "2 bands" in res.output
+    res = CliRunner().invoke(cli, [*base, "--grid-col", str(tmp_path / "col.tif"), "--dtype", "float64"])
+    assert res.exit_code == 0, res.output
+    ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None)
+    with rasterio.open(tmp_path / "o.tif") as o:
+        np.testing.assert_array_equal(o.read(), ref)
