@@ -73,7 +73,9 @@ def read_population(path: str | os.PathLike[str], *, window: Any = None) -> tupl
     from eokit.io.raster import open_raster
 
     with open_raster(path) as ds:
-        require_crs(ds.crs, path=os.fspath(path), purpose="population density (people per km²)")
+        require_crs(
+            ds.crs.to_wkt() if ds.crs else None, path=os.fspath(path), purpose="population density (people per km²)"
+        )
         data = ds.read(1, window=window).astype(np.float64)
         if ds.nodata is not None:
             data[data == ds.nodata] = np.nan
@@ -112,5 +114,11 @@ def clusters_from_raster(
     if out is not None:
         from eokit.io.vector import write_vector
 
-        write_vector(gdf, Path(out))
+        write_vector(gdf, Path(out), layer=_layer(out))
     return gdf
+
+
+def _layer(path: Any) -> str | None:
+    """Layer name from the final file name (the atomic temporary name would be rejected)."""
+    p = Path(path)
+    return p.stem if p.suffix.lower() == ".gpkg" else None

@@ -230,7 +230,9 @@ def travel_time_matrix(
         if col not in gdf.columns:
             raise InvalidInputError(f"{name} have no column {col!r} (columns: {', '.join(map(str, gdf.columns))})")
     with open_raster(friction) as ds:
-        require_crs(ds.crs, path=os.fspath(friction), purpose="travel time (cell sizes in metres)")
+        require_crs(
+            ds.crs.to_wkt() if ds.crs else None, path=os.fspath(friction), purpose="travel time (cell sizes in metres)"
+        )
         f = prepare_friction(ds.read(1), nodata=ds.nodata, unit=unit, nonpositive=nonpositive)
         transform, crs, shape = ds.transform, ds.crs, (ds.height, ds.width)
     oc = points_to_cells(orig, transform=transform, crs=crs, shape=shape, id_col=id_col)
