@@ -43,7 +43,7 @@ def _folium_map(clusters: Any, centres: Any, adm: Any, admin_id: str, admin_name
     folium.TileLayer("OpenStreetMap", attr="© OpenStreetMap contributors").add_to(m)
     fields = [admin_id] + ([admin_name] if admin_name else [])
     folium.GeoJson(
-        adm4326[fields + ["geometry"]].to_json(),
+        adm4326[[*fields, "geometry"]].to_json(),
         name="districts",
         style_function=lambda _f: {"color": "#333333", "weight": 1, "fillOpacity": 0.0},
         popup=folium.GeoJsonPopup(fields=fields),
@@ -52,7 +52,7 @@ def _folium_map(clusters: Any, centres: Any, adm: Any, admin_id: str, admin_name
         if len(gdf) == 0:
             continue
         cols = [c for c in ("id", "name", "admin1", "class", "population", "area_km2", "density") if c in gdf]
-        g = gdf[cols + ["geometry"]].copy()
+        g = gdf[[*cols, "geometry"]].copy()
         for c in ("population", "area_km2", "density"):
             g[c] = g[c].round(1)
         folium.GeoJson(
