@@ -12,9 +12,9 @@ import pandas as pd
 
 from eokit.core.crs import require_crs
 from eokit.errors import InvalidInputError
-from eokit.urban.degurba import DegurbaParams, DegurbaResult, degree_of_urbanisation
+from eokit.urban.degurba import LEVEL2_NAMES, DegurbaParams, DegurbaResult, degree_of_urbanisation
 
-__all__ = ["cluster_polygons", "clusters_from_raster", "labels_to_polygons", "read_population"]
+__all__ = ["classify_raster", "cluster_polygons", "clusters_from_raster", "labels_to_polygons", "read_population"]
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +122,36 @@ def _layer(path: Any) -> str | None:
     """Layer name from the final file name (the atomic temporary name would be rejected)."""
     p = Path(path)
     return p.stem if p.suffix.lower() == ".gpkg" else None
+
+
+def classify_raster(
+    population: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    level1: str | os.PathLike[str] | None = None,
+    built_up: str | os.PathLike[str] | None = None,
+    land: str | os.PathLike[str] | None = None,
+    method: str = "ghsl",
+    params: DegurbaParams = DegurbaParams(),
+) -> DegurbaResult:
+    """Write the level-2 (and optionally level-1) degree-of-urbanisation raster of a population file.
+
+    ``built_up`` and ``land`` share rasters must be on the population grid.
+    """
+    from eokit.io.raster import open_raster, require_same_grid, write_raster
+
+    pop, meta = read_population(population)
+    extras = {}
+    for key, path in (("built_up", built_up), ("land", land)):
+        if path is not None:
+            with open_raster(population) as a, open_raster(path) as b:
+                require_same_grid(a, b, names=[os.fspath(population), os.fspath(path)])
+                extras[key] = b.read(1).astype(np.float64)
+    res = degree_of_urbanisation(
+        pop, transform=meta["transform"], crs=meta["crs"], method=method, params=params, **extras
+    )
+    tags = {"classes": ", ".join(f"{k}={v}" for k, v in sorted(LEVEL2_NAMES.items()))}
+    write_raster(out, res.level2, transform=meta["transform"], crs=meta["crs"], nodata=0, tags=tags)
+    if level1 is not None:
+        write_raster(level1, res.level1, transform=meta["transform"], crs=meta["crs"], nodata=0)
+    return res

@@ -311,7 +311,7 @@ def degree_of_urbanisation(
     >>> int(res.level2[10, 10]), round(float(res.centre_table.population[0]))
     (30, 200000)
     """
-    require_crs(crs, purpose="population density")
+    crs = require_crs(crs.to_wkt() if hasattr(crs, "to_wkt") else crs, purpose="population density")
     if method not in {"ghsl", "gost"}:
         raise InvalidInputError(f"method must be 'ghsl' or 'gost', got {method!r}")
     pop, n_invalid = clean_population(population, nodata=nodata)

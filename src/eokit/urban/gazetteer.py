@@ -25,7 +25,7 @@ import pandas as pd
 
 from eokit.errors import InvalidInputError, MissingDependencyError
 
-__all__ = ["ATTRIBUTION", "cities", "countries", "nearest", "to_unit_vectors"]
+__all__ = ["ATTRIBUTION", "cities", "countries", "nearest", "to_unit_vectors", "write_places"]
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +126,15 @@ def nearest(lat: np.ndarray, lon: np.ndarray, places: pd.DataFrame) -> tuple[np.
     chord, idx = tree.query(to_unit_vectors(lat, lon))
     km = 2.0 * np.arcsin(np.clip(chord / 2.0, 0, 1)) * 6371.0088
     return np.asarray(idx, dtype=np.int64), np.asarray(km, dtype=np.float64)
+
+
+def write_places(country: str, out: str | Path, *, min_population: int = 1000) -> pd.DataFrame:
+    """Write :func:`cities` of ``country`` as CSV (atomically), with the attribution as a comment line."""
+    from eokit.io.atomic import atomic_path
+
+    df = cities(country, min_population=min_population)
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(f"# {ATTRIBUTION}\n")
+            df.to_csv(fh, index=False)
+    return df

@@ -30,7 +30,7 @@ from affine import Affine
 
 from eokit.errors import InvalidInputError
 
-__all__ = ["DEFAULT_STATS", "ZoneIndex", "to_wide", "zonal_stats"]
+__all__ = ["DEFAULT_STATS", "ZoneIndex", "to_wide", "write_zonal_csv", "zonal_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -351,3 +351,23 @@ def to_wide(tidy: pd.DataFrame, *, sep: str = "_", upper: bool = False) -> pd.Da
     wide = t.pivot(index="zone", columns="col", values="value")
     cols = list(dict.fromkeys(t["col"]))
     return wide[cols]
+
+
+def write_zonal_csv(
+    zones: Any,
+    rasters: Sequence[Any],
+    out: str | os.PathLike[str],
+    *,
+    tidy: bool = False,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Run :func:`zonal_stats` and write the wide (default) or tidy table as CSV, atomically."""
+    from eokit.io.atomic import atomic_path
+
+    table = zonal_stats(zones, rasters, **kwargs)
+    frame = table if tidy else to_wide(table)
+    if not tidy and kwargs.get("id_col"):
+        frame.index.name = kwargs["id_col"]
+    with atomic_path(out) as tmp:
+        frame.to_csv(tmp, index=not tidy)
+    return frame
