@@ -109,7 +109,7 @@ def synthetic_country(
     rows = int(np.ceil((north - south) / res))
     transform = Affine(res, 0.0, west, 0.0, -res, north)
     inv = ~transform
-    c, r = inv * (cities.lon.to_numpy(), cities.lat.to_numpy())
+    c, r = inv @ (cities.lon.to_numpy(), cities.lat.to_numpy())
     cities["row"], cities["col"] = r, c
     cities["sigma_px"] = 1.2 + 2.0 * np.sqrt(cities.population.to_numpy() / 1e6)
     rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64) + 0.5

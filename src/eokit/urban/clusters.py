@@ -46,7 +46,7 @@ def cluster_polygons(result: DegurbaResult, *, kind: str, transform: Any, crs: A
     table = result.centre_table if kind == "centre" else result.cluster_table
     gdf = labels_to_polygons(labels, transform=transform, crs=crs)
     out = gdf.merge(table, on="id", how="left")
-    x, y = transform * (out["pop_col"].to_numpy(), out["pop_row"].to_numpy())
+    x, y = transform @ (out["pop_col"].to_numpy(), out["pop_row"].to_numpy())
     out["pop_x"] = np.asarray(x, dtype=np.float64)
     out["pop_y"] = np.asarray(y, dtype=np.float64)
     out["class"] = 30 if kind == "centre" else _cluster_class(result, labels, len(out))

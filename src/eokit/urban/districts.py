@@ -102,7 +102,7 @@ def weighted_centroids(index: ZoneIndex, population: np.ndarray, *, transform: A
 
     pop = np.nan_to_num(np.asarray(population, dtype=np.float64), nan=0.0)
     rows, cols = np.divmod(index.pixels, index.shape[1])
-    x, y = transform * (cols + 0.5, rows + 0.5)
+    x, y = transform @ (cols + 0.5, rows + 0.5)
     w = index.gather(np.maximum(pop, 0.0))
     n = index.n_zones
     wsum = np.bincount(index.zone, weights=w, minlength=n)

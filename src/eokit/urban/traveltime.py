@@ -188,7 +188,7 @@ def points_to_cells(points: Any, *, transform: Any, crs: Any, shape: tuple[int, 
     pts = points.to_crs(crs) if points.crs != crs else points
     geom = pts.geometry.representative_point() if not (pts.geom_type == "Point").all() else pts.geometry
     inv = ~transform
-    cols, rows = inv * (geom.x.to_numpy(), geom.y.to_numpy())
+    cols, rows = inv @ (geom.x.to_numpy(), geom.y.to_numpy())
     rows, cols = np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
     out = (rows < 0) | (rows >= shape[0]) | (cols < 0) | (cols >= shape[1])
     if out.any():

@@ -108,14 +108,14 @@ class ZoneIndex:
             if geom is None or geom.is_empty:
                 continue
             w, s, e, n = geom.bounds
-            xs, ys = inv * (np.array([w, e, w, e]), np.array([s, s, n, n]))
+            xs, ys = inv @ (np.array([w, e, w, e]), np.array([s, s, n, n]))
             c0, c1 = int(np.floor(xs.min())), int(np.ceil(xs.max()))
             r0, r1 = int(np.floor(ys.min())), int(np.ceil(ys.max()))
             c0, r0 = max(c0 - 1, 0), max(r0 - 1, 0)
             c1, r1 = min(c1 + 1, cols), min(r1 + 1, rows)
             if c1 <= c0 or r1 <= r0:
                 continue
-            wt = transform * Affine.translation(c0, r0)
+            wt = transform @ Affine.translation(c0, r0)
             mask = features.rasterize(
                 [(geom, 1)], out_shape=(r1 - r0, c1 - c0), transform=wt, fill=0, all_touched=all_touched, dtype="uint8"
             )
