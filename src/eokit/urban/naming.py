@@ -63,8 +63,10 @@ def name_clusters(
         for c in cols.values():
             out[c] = pd.Series(dtype="float64" if c.endswith("_km") else "object")
         return out
+    lat, lon = _centroids_lonlat(out)
     if places is None:
         w, s, e, nn = out.to_crs(4326).total_bounds
+        w, s, e, nn = min(w, lon.min()), min(s, lat.min()), max(e, lon.max()), max(nn, lat.max())
         places = cities(min_population=min_population, bbox=(w - 2, s - 2, e + 2, nn + 2))
         if len(places) == 0:
             places = cities(min_population=min_population)
@@ -80,7 +82,6 @@ def name_clusters(
     if len(joined):
         best = joined.sort_values(["_pop", "_pidx"], ascending=[False, True]).drop_duplicates("_cidx")
         chosen[best["_cidx"].to_numpy()] = best["_pidx"].to_numpy()
-    lat, lon = _centroids_lonlat(out)
     near_idx, _ = nearest(lat, lon, places)
     inside = chosen >= 0
     pidx = np.where(inside, chosen, near_idx)
