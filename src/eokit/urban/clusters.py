@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from eokit.core.crs import require_crs
 from eokit.errors import InvalidInputError
@@ -56,12 +55,14 @@ def cluster_polygons(result: DegurbaResult, *, kind: str, transform: Any, crs: A
 
 
 def _cluster_class(result: DegurbaResult, labels: np.ndarray, n: int) -> np.ndarray:
-    """Each cluster's class: 30 if it holds an urban centre, else its most frequent level-2 class."""
-    out = np.zeros(n, dtype=np.int16)
-    sel = labels > 0
-    df = pd.DataFrame({"id": labels[sel], "cls": result.level2[sel]})
-    top = df.groupby("id")["cls"].agg(lambda s: 30 if (s == 30).any() else int(s.mode().iloc[0]))
-    out[top.index.to_numpy() - 1] = top.to_numpy()
+    """Each cluster's class: 30 if it holds an urban-centre cell, else its most frequent level-2 class."""
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)
+    lab = flat[idx].astype(np.int64)
+    cls = result.level2.ravel()[idx].astype(np.int64)
+    counts = np.bincount(lab * 32 + cls, minlength=(n + 1) * 32).reshape(n + 1, 32)[1:]
+    out = np.argmax(counts, axis=1).astype(np.int16)
+    out[counts[:, 30] > 0] = 30
     return out
 
 

@@ -140,7 +140,11 @@ def population_density(
 
 
 def _component_sums(labels: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
-    return np.bincount(labels.ravel(), weights=values.ravel(), minlength=n + 1)
+    """Per-label sums of ``values`` (index 0 = background is left 0); only labelled cells are read."""
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)
+    vals = np.broadcast_to(values, labels.shape).ravel()[idx]
+    return np.bincount(flat[idx], weights=vals, minlength=n + 1)
 
 
 def _keep_large(labels: np.ndarray, n: int, pop: np.ndarray, min_pop: float) -> tuple[np.ndarray, int]:
@@ -199,14 +203,18 @@ def fill_holes(labels: np.ndarray, cell_area_km2: np.ndarray, *, max_area_km2: f
 
 
 def _table(labels: np.ndarray, n: int, pop: np.ndarray, areas: np.ndarray, kind: str) -> pd.DataFrame:
-    cell_area = np.broadcast_to(areas, labels.shape)
-    popsum = _component_sums(labels, n, pop)[1:]
-    area = _component_sums(labels, n, cell_area)[1:]
-    cells = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    rows, cols = np.indices(labels.shape)
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat)
+    lab = flat[idx]
+    rows, cols = np.divmod(idx, labels.shape[1])
+    p = pop.ravel()[idx]
+    a = np.broadcast_to(areas, labels.shape).ravel()[idx]
+    popsum = np.bincount(lab, weights=p, minlength=n + 1)[1:]
+    area = np.bincount(lab, weights=a, minlength=n + 1)[1:]
+    cells = np.bincount(lab, minlength=n + 1)[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
-        prow = _component_sums(labels, n, pop * rows)[1:] / popsum
-        pcol = _component_sums(labels, n, pop * cols)[1:] / popsum
+        prow = np.bincount(lab, weights=p * rows, minlength=n + 1)[1:] / popsum
+        pcol = np.bincount(lab, weights=p * cols, minlength=n + 1)[1:] / popsum
     return pd.DataFrame(
         {
             "id": np.arange(1, n + 1, dtype=np.int32),

@@ -57,13 +57,17 @@ class _Merger:
         lab, n = ndimage.label(mask, structure=structure_for(self.connectivity))
         lab = lab.astype(np.int64)
         if n:
+            # scipy numbers components in raster order of their first cell, so the first
+            # cells are where the running maximum of the labels increases
             flat = lab.ravel()
-            ids, first_idx = np.unique(flat, return_index=True)
-            keep = ids > 0
-            rr, cc = np.divmod(first_idx[keep], block.width)
-            gfirst = (rr + block.row) * self.shape[1] + (cc + block.col)
-            order = np.argsort(ids[keep])
-            self.first.append(gfirst[order].astype(np.int64))
+            idx = np.flatnonzero(flat)
+            vals = flat[idx]
+            rising = np.empty(vals.size, dtype=bool)
+            rising[0] = True
+            np.greater(vals[1:], vals[:-1], out=rising[1:])
+            rising[1:] &= vals[1:] > np.maximum.accumulate(vals)[:-1]
+            rr, cc = np.divmod(idx[rising], block.width)
+            self.first.append(((rr + block.row) * self.shape[1] + (cc + block.col)).astype(np.int64))
             lab[lab > 0] += self.next_label - 1
             self.next_label += n
         self._link(block, lab)
