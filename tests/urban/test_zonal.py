@@ -74,7 +74,7 @@ def test_many_rasters_one_index_and_tidy_shape(scene, tmp_path):
                 nodata=-9999.0,
             )
         )
-    tidy = zonal_stats(zones, paths, stats=["sum", "mean"], block_rows=7)
+    tidy = zonal_stats(zones, paths, stats=["sum", "mean"], block_rows=7, max_memory=0)
     assert list(tidy.columns) == ["zone", "raster", "stat", "value"]
     assert len(tidy) == len(zones) * 3 * 2
     wide = to_wide(tidy)

@@ -72,6 +72,7 @@ class ZoneIndex:
     zone: np.ndarray
     n_zones: int
     zone_ids: np.ndarray
+    _row_order: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_labels(cls, labels: np.ndarray, *, zone_ids: Sequence[int] | None = None) -> ZoneIndex:
@@ -96,17 +97,19 @@ class ZoneIndex:
         shape: tuple[int, int],
         all_touched: bool = False,
         zone_ids: Sequence[Any] | None = None,
+        workers: int | None = None,
     ) -> ZoneIndex:
-        """Zones from shapely geometries in the grid's CRS, each rasterised on its own window."""
+        """Zones from shapely geometries in the grid's CRS, each rasterised on its own window
+        (in ``workers`` threads; default one per core)."""
         from rasterio import features
 
         rows, cols = shape
         inv = ~transform
-        pix_parts: list[np.ndarray] = []
-        zone_parts: list[np.ndarray] = []
-        for i, geom in enumerate(geometries):
+
+        def one(item: tuple[int, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+            i, geom = item
             if geom is None or geom.is_empty:
-                continue
+                return None
             w, s, e, n = geom.bounds
             xs, ys = inv @ (np.array([w, e, w, e]), np.array([s, s, n, n]))
             c0, c1 = int(np.floor(xs.min())), int(np.ceil(xs.max()))
@@ -114,15 +117,29 @@ class ZoneIndex:
             c0, r0 = max(c0 - 1, 0), max(r0 - 1, 0)
             c1, r1 = min(c1 + 1, cols), min(r1 + 1, rows)
             if c1 <= c0 or r1 <= r0:
-                continue
+                return None
             wt = transform @ Affine.translation(c0, r0)
             mask = features.rasterize(
                 [(geom, 1)], out_shape=(r1 - r0, c1 - c0), transform=wt, fill=0, all_touched=all_touched, dtype="uint8"
             )
-            rr, cc = np.nonzero(mask)
-            if rr.size:
-                pix_parts.append((rr + r0).astype(np.int64) * cols + (cc + c0))
-                zone_parts.append(np.full(rr.size, i, dtype=np.int64))
+            flat = np.flatnonzero(mask)
+            if flat.size == 0:
+                return None
+            rr, cc = np.divmod(flat, c1 - c0)
+            return (rr + r0) * cols + (cc + c0), np.full(flat.size, i, dtype=np.int64)
+
+        items = list(enumerate(geometries))
+        if workers != 1 and len(items) > 64:
+            import concurrent.futures as cf
+
+            from eokit.config import get_settings
+
+            with cf.ThreadPoolExecutor(workers or get_settings().n_workers) as pool:
+                parts = [p for p in pool.map(one, items, chunksize=16) if p is not None]
+        else:
+            parts = [p for p in map(one, items) if p is not None]
+        pix_parts = [p[0] for p in parts]
+        zone_parts = [p[1] for p in parts]
         pixels = np.concatenate(pix_parts) if pix_parts else np.empty(0, np.int64)
         zone = np.concatenate(zone_parts) if zone_parts else np.empty(0, np.int64)
         ids = np.arange(len(geometries)) if zone_ids is None else np.asarray(zone_ids)
@@ -140,9 +157,11 @@ class ZoneIndex:
         out = np.empty(self.pixels.size, dtype=np.float64)
         if self.pixels.size == 0:
             return out
-        row_of = self.pixels // cols
-        order = np.argsort(row_of, kind="stable")
-        srow = row_of[order]
+        if self._row_order is None:
+            row_of = self.pixels // cols
+            order = np.argsort(row_of, kind="stable")
+            self._row_order = (order, row_of[order])
+        order, srow = self._row_order
         for r0 in range(0, rows, block_rows):
             r1 = min(rows, r0 + block_rows)
             a, b = np.searchsorted(srow, [r0, r1])
@@ -169,18 +188,21 @@ class ZoneIndex:
         """
         stats = _check_stats(stats)
         v = self.gather(data) if values is None else values
-        v = np.asarray(v, dtype=np.float64)
-        bad = np.isnan(v)
+        v = np.asarray(v)
+        bad = np.isnan(v) if v.dtype.kind == "f" else np.zeros(v.shape, dtype=bool)
         if nodata is not None and not np.isnan(nodata):
             bad |= v == nodata
         n = self.n_zones
         result: dict[str, np.ndarray] = {}
         if "nodata" in stats:
             result["nodata"] = np.bincount(self.zone[bad], minlength=n).astype(np.int64)
-        ok = ~bad
         if min_value is not None:
-            ok &= v >= min_value
-        vz, vv = self.zone[ok], v[ok]
+            bad |= v < min_value
+        if bad.any():
+            ok = ~bad
+            vz, vv = self.zone[ok], v[ok].astype(np.float64)
+        else:
+            vz, vv = self.zone, v.astype(np.float64, copy=False)
         count = np.bincount(vz, minlength=n)
         has = count > 0
         total = np.bincount(vz, weights=vv, minlength=n)
@@ -260,6 +282,8 @@ def zonal_stats(
     names: Sequence[str] | None = None,
     band: int = 1,
     block_rows: int = 1024,
+    max_memory: int = 1 << 30,
+    workers: int | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> pd.DataFrame:
     """Zonal statistics of one or more rasters: a tidy table (zone x raster x stat).
@@ -276,6 +300,8 @@ def zonal_stats(
     id_col : zone id column (default: the row position 0..n-1, or the label value).
     names : raster names in the table (default: file stems).
     band : band to read (1-based).
+    block_rows, max_memory : a raster larger than ``max_memory`` bytes is read in strips of ``block_rows``.
+    workers : threads over rasters (default: one per core; 1 = sequential).
 
     Returns
     -------
@@ -297,32 +323,53 @@ def zonal_stats(
             zones = ds.read(1)
     gdf = None if label_zones else _zones_frame(zones, id_col)
     cache: dict[Any, ZoneIndex] = {}
-    frames = []
-    for path, name in zip(paths, names):
+    for path in paths:  # one zone index per distinct grid, built once
         with open_raster(path) as ds:
-            key = (ds.transform, ds.width, ds.height, ds.crs.to_wkt() if ds.crs else None)
+            key = _grid_key(ds)
             if key not in cache:
                 cache[key] = _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path)
-            idx = cache[key]
 
-            def read(r0: int, r1: int, c0: int, c1: int, ds: Any = ds) -> np.ndarray:
-                from rasterio.windows import Window
+    def one(item: tuple[Any, str]) -> pd.DataFrame:
+        path, name = item
+        with open_raster(path) as ds:
+            idx = cache[_grid_key(ds)]
+            if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
+                vals = idx.gather(ds.read(band))
+            else:
 
-                return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
+                def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+                    from rasterio.windows import Window
 
-            vals = idx.gather_blocks(read, block_rows)
+                    return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
+
+                vals = idx.gather_blocks(read, block_rows)
             table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
         long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
         long.insert(1, "raster", name)
-        frames.append(long)
         if progress:
             progress(1)
+        return long
+
+    items = list(zip(paths, names))
+    if len(items) > 1 and (workers or 0) != 1:
+        import concurrent.futures as cf
+
+        from eokit.config import get_settings
+
+        with cf.ThreadPoolExecutor(workers or get_settings().n_workers) as pool:
+            frames = list(pool.map(one, items))
+    else:
+        frames = [one(it) for it in items]
     out = pd.concat(frames, ignore_index=True)
     order = {s: i for i, s in enumerate(_check_stats(stats))}
     out["_o"] = out["stat"].map(order)
     out["_r"] = out["raster"].map({n: i for i, n in enumerate(names)})
     out = out.sort_values(["zone", "_r", "_o"], kind="stable").drop(columns=["_o", "_r"]).reset_index(drop=True)
     return out
+
+
+def _grid_key(ds: Any) -> tuple[Any, ...]:
+    return (tuple(ds.transform), ds.width, ds.height, ds.crs.to_wkt() if ds.crs else None)
 
 
 def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIndex:
