@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import geopandas as gpd
 import numpy as np
-from _harness import compare
 from affine import Affine
 from shapely.geometry import Point
 
+from _harness import compare
 from eokit.testing import write_test_raster
 from eokit.urban.zonal import to_wide, zonal_stats
 
@@ -41,12 +41,17 @@ def main() -> None:
     rasters = []
     base = (rng.random((SIZE, SIZE)) * 100).astype("float32")
     for m in range(MONTHS):
-        rasters.append(write_test_raster(tmp / f"m{m:02d}.tif", base * (1 + 0.01 * m), crs="EPSG:32633",
-                                         transform=TR, nodata=-1.0, tiled=True))
+        rasters.append(
+            write_test_raster(
+                tmp / f"m{m:02d}.tif", base * (1 + 0.01 * m), crs="EPSG:32633", transform=TR, nodata=-1.0, tiled=True
+            )
+        )
     extent = SIZE * 100.0
     radius = extent / np.sqrt(ZONES) / 2.5
-    geoms = [Point(300000 + rng.random() * extent, 6000000 - rng.random() * extent).buffer(radius * (0.5 + rng.random()))
-             for _ in range(ZONES)]
+    geoms = [
+        Point(300000 + rng.random() * extent, 6000000 - rng.random() * extent).buffer(radius * (0.5 + rng.random()))
+        for _ in range(ZONES)
+    ]
     zones = gpd.GeoDataFrame({"zid": range(ZONES)}, geometry=geoms, crs=32633)
     zpath = tmp / "zones.gpkg"
     zones.to_file(zpath)
@@ -61,21 +66,38 @@ def main() -> None:
     one = rasters[0]
     ours = to_wide(zonal_stats(zones, one, stats=STATS, names=["r"]))
     ref = rasterstats.zonal_stats(zones, str(one), stats=STATS)
-    err = max(abs(ours["r_sum"].iloc[i] - (r["sum"] or 0.0)) / max(1.0, abs(r["sum"] or 0.0)) for i, r in enumerate(ref))
+    err = max(
+        abs(ours["r_sum"].iloc[i] - (r["sum"] or 0.0)) / max(1.0, abs(r["sum"] or 0.0)) for i, r in enumerate(ref)
+    )
     grid = f"{SIZE}x{SIZE}, {ZONES} zones"
-    compare(f"zonal sum/min/max/mean {grid}", eokit=lambda: zonal_stats(zones, one, stats=STATS),
-            peer=f"rasterstats {rasterstats.__version__}", peer_fn=lambda: rasterstats.zonal_stats(zones, str(one), stats=STATS),
-            repeat=REPEAT, warmup=False, extra={"max_rel_diff_sum": float(err)})
+    compare(
+        f"zonal sum/min/max/mean {grid}",
+        eokit=lambda: zonal_stats(zones, one, stats=STATS),
+        peer=f"rasterstats {rasterstats.__version__}",
+        peer_fn=lambda: rasterstats.zonal_stats(zones, str(one), stats=STATS),
+        repeat=REPEAT,
+        warmup=False,
+        extra={"max_rel_diff_sum": float(err)},
+    )
     if exactextract is not None:
         ver = getattr(exactextract, "__version__", "?")
-        compare(f"zonal sum/min/max/mean {grid}", eokit=lambda: zonal_stats(zones, one, stats=STATS),
-                peer=f"exactextract {ver}",
-                peer_fn=lambda: exactextract.exact_extract(str(one), zones, STATS, output="pandas"),
-                repeat=REPEAT, warmup=False, extra={"note": "exactextract weights partial cells (coverage fractions)"})
-    compare(f"zonal {MONTHS} monthly rasters {grid}", eokit=lambda: zonal_stats(zones, rasters, stats=STATS),
-            peer=f"rasterstats {rasterstats.__version__} (one call per raster)",
-            peer_fn=lambda: [rasterstats.zonal_stats(zones, str(r), stats=STATS) for r in rasters],
-            repeat=1, warmup=False)
+        compare(
+            f"zonal sum/min/max/mean {grid}",
+            eokit=lambda: zonal_stats(zones, one, stats=STATS),
+            peer=f"exactextract {ver}",
+            peer_fn=lambda: exactextract.exact_extract(str(one), zones, STATS, output="pandas"),
+            repeat=REPEAT,
+            warmup=False,
+            extra={"note": "exactextract weights partial cells (coverage fractions)"},
+        )
+    compare(
+        f"zonal {MONTHS} monthly rasters {grid}",
+        eokit=lambda: zonal_stats(zones, rasters, stats=STATS),
+        peer=f"rasterstats {rasterstats.__version__} (one call per raster)",
+        peer_fn=lambda: [rasterstats.zonal_stats(zones, str(r), stats=STATS) for r in rasters],
+        repeat=1,
+        warmup=False,
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,43 @@ __all__ = ["DEFAULT_STATS", "ZoneIndex", "to_wide", "write_zonal_csv", "zonal_st
 log = logging.getLogger(__name__)
 
 DEFAULT_STATS = ("count", "min", "max", "mean")
+_FAST = {"count", "sum", "mean", "min", "max", "range", "nodata"}
 _SIMPLE = {"count", "sum", "mean", "min", "max", "std", "range", "nodata", "median", "majority", "minority", "unique"}
+
+
+def _scanline_index(geometries: Sequence[Any], transform: Affine, shape: tuple[int, int]):
+    """Cell-centre rasterisation of (multi)polygons with the numba scanline kernel (GDAL's rule);
+    None when a geometry is not polygonal."""
+    import shapely
+
+    from eokit.urban._kernels import fill_polygons
+
+    geoms = np.array([g if g is not None else shapely.Polygon() for g in geometries], dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    if not np.isin(kinds, (3, 6)).all():  # Polygon, MultiPolygon
+        return None
+    parts, part_geom = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_geom = part_geom[ring_part]
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(coord_ring, minlength=len(rings))
+    ring_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    inv = ~transform
+    px = inv.a * coords[:, 0] + inv.b * coords[:, 1] + inv.c
+    py = inv.d * coords[:, 0] + inv.e * coords[:, 1] + inv.f
+    (pix, zone), nh = fill_polygons(
+        np.ascontiguousarray(px),
+        np.ascontiguousarray(py),
+        ring_start,
+        ring_geom.astype(np.int64),
+        len(geoms),
+        int(shape[0]),
+        int(shape[1]),
+    )
+    if nh:
+        pairs = np.unique(np.stack([zone, pix], axis=1), axis=0)
+        zone, pix = pairs[:, 0], pairs[:, 1]
+    return pix, zone
 
 
 def _check_stats(stats: Sequence[str]) -> list[str]:
@@ -104,6 +140,11 @@ class ZoneIndex:
         from rasterio import features
 
         rows, cols = shape
+        if not all_touched and transform.b == 0 and transform.d == 0:
+            fast = _scanline_index(geometries, transform, shape)
+            if fast is not None:
+                ids = np.arange(len(geometries)) if zone_ids is None else np.asarray(zone_ids)
+                return cls((int(rows), int(cols)), fast[0], fast[1], len(geometries), ids)
         inv = ~transform
 
         def one(item: tuple[int, Any]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -187,13 +228,15 @@ class ZoneIndex:
         values below ``min_value``. Zones with no valid cell get NaN (count 0).
         """
         stats = _check_stats(stats)
+        n = self.n_zones
+        result: dict[str, np.ndarray] = {}
+        if set(stats) <= _FAST:
+            return self._fast_stats(data, values, nodata, stats, min_value)
         v = self.gather(data) if values is None else values
         v = np.asarray(v)
         bad = np.isnan(v) if v.dtype.kind == "f" else np.zeros(v.shape, dtype=bool)
         if nodata is not None and not np.isnan(nodata):
             bad |= v == nodata
-        n = self.n_zones
-        result: dict[str, np.ndarray] = {}
         if "nodata" in stats:
             result["nodata"] = np.bincount(self.zone[bad], minlength=n).astype(np.int64)
         if min_value is not None:
@@ -231,6 +274,40 @@ class ZoneIndex:
             elif s in {"median", "majority", "minority", "unique"} or s.startswith("percentile_"):
                 result[s] = self._sorted_stat(s, vz, vv, count, starts, n)
         return pd.DataFrame(result, index=pd.Index(self.zone_ids, name="zone"))[[s for s in stats]]
+
+    def _fast_stats(self, data, values, nodata, stats, min_value) -> pd.DataFrame:
+        """count/sum/mean/min/max/range/nodata in one compiled pass (no intermediate arrays)."""
+        from eokit.urban._kernels import zonal_reduce
+
+        if values is None:
+            if tuple(data.shape[-2:]) != self.shape:
+                raise InvalidInputError(f"raster shape {data.shape} differs from the zone grid {self.shape}")
+            flat, pix = np.ascontiguousarray(data).ravel(), self.pixels
+        else:
+            flat, pix = np.asarray(values), np.arange(len(values), dtype=np.int64)
+        use_nd = nodata is not None and not np.isnan(nodata)
+        count, total, vmin, vmax, nod = zonal_reduce(
+            flat,
+            pix,
+            self.zone,
+            self.n_zones,
+            float(nodata) if use_nd else 0.0,
+            use_nd,
+            float(min_value) if min_value is not None else 0.0,
+            min_value is not None,
+        )
+        has = count > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols = {
+                "count": count,
+                "sum": np.where(has, total, np.nan),
+                "mean": np.where(has, total / np.maximum(count, 1), np.nan),
+                "min": vmin,
+                "max": vmax,
+                "range": vmax - vmin,
+                "nodata": nod,
+            }
+        return pd.DataFrame({s: cols[s] for s in stats}, index=pd.Index(self.zone_ids, name="zone"))
 
     @staticmethod
     def _sorted_stat(s: str, vz, vv, count, starts, n) -> np.ndarray:
@@ -334,7 +411,8 @@ def zonal_stats(
         with open_raster(path) as ds:
             idx = cache[_grid_key(ds)]
             if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
-                vals = idx.gather(ds.read(band))
+                table = idx.stats(ds.read(band), nodata=ds.nodata, stats=stats, min_value=min_value)
+                vals = None
             else:
 
                 def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
@@ -343,7 +421,8 @@ def zonal_stats(
                     return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
 
                 vals = idx.gather_blocks(read, block_rows)
-            table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
+            if vals is not None:
+                table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
         long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
         long.insert(1, "raster", name)
         if progress:
