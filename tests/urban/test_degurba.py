@@ -194,3 +194,18 @@ def test_missing_crs_and_bad_method():
         run(np.zeros((3, 3)), method="nope")
     with pytest.raises(InvalidInputError):
         run(np.zeros((3, 3)), land=np.ones((2, 2)))
+
+
+def test_numpy_dask_and_block_sizes_agree():
+    pytest.importorskip("dask.array")
+    from eokit.testing import assert_numpy_dask_equal, gaussian_cities
+
+    pop = gaussian_cities((60, 70), [(15, 15), (40, 50), (45, 20)], [400_000, 90_000, 20_000], sigmas=[4, 3, 2])
+    pop += 5.0
+
+    def level2(a, **kw):
+        return degree_of_urbanisation(a, transform=KM, crs=EQUAL_AREA, **kw).level2
+
+    whole = assert_numpy_dask_equal(level2, pop, chunks=(9, 11))
+    np.testing.assert_array_equal(level2(pop, block_shape=7), whole)
+    assert set(np.unique(whole).tolist()) == {11, 12, 21, 22, 23, 30}

@@ -128,3 +128,21 @@ def test_bad_inputs(scene):
         zonal_stats(zones, [])
     with pytest.raises(InvalidInputError):
         ZoneIndex.from_labels(np.ones((2, 2), int)).stats(np.ones((3, 3)))
+
+
+def test_scanline_edge_cases_match_rasterstats(tmp_path):
+    from shapely.geometry import MultiPolygon, Polygon
+
+    tr = Affine(1.0, 0, 0.0, 0, -1.0, 40.0)
+    data = np.arange(1600.0).reshape(40, 40)
+    path = write_test_raster(tmp_path / "g.tif", data, crs="EPSG:3857", transform=tr)
+    donut = Point(20, 20).buffer(12).difference(Point(20, 20).buffer(5))
+    # vertices exactly on cell centres: horizontal edges on the scanlines
+    on_centres = Polygon([(2.5, 37.5), (10.5, 37.5), (10.5, 30.5), (6.5, 33.5), (2.5, 30.5)])
+    multi = MultiPolygon([box(30, 30, 33.2, 38.7), box(34.1, 1.1, 39.9, 6.6)])
+    tilted = Polygon([(1, 1), (9, 3.5), (7.5, 12.25), (0.2, 8)])
+    zones = gpd.GeoDataFrame({"k": range(4)}, geometry=[donut, on_centres, multi, tilted], crs=3857)
+    wide = to_wide(zonal_stats(zones, path, stats=["sum", "count"], names=["g"]))
+    want = rasterstats.zonal_stats(zones, str(path), stats=["sum", "count"])
+    assert wide["g_count"].tolist() == [w["count"] for w in want]
+    np.testing.assert_allclose(wide["g_sum"].to_numpy(), [w["sum"] for w in want], rtol=1e-12)
