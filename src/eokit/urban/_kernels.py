@@ -1,0 +1,431 @@
+"""numba kernels for eokit.urban: numpy in, numpy out; no CRS, no files.
+
+- :func:`dijkstra_grid`: single-origin accumulated cost over an 8-neighbour
+  grid whose step cost is the mean of the two cells' friction times the step
+  length in metres (row-dependent cell sizes), with early stop.
+- :func:`majority_fill_pass`: one pass of the GHSL conditional majority rule.
+- :func:`union_find_*`: a tiny disjoint-set forest used by the block labeller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["dijkstra_grid", "majority_fill_pass", "uf_find", "uf_union_pairs"]
+
+_DR = np.array([-1, -1, -1, 0, 0, 1, 1, 1], dtype=np.int64)
+_DC = np.array([-1, 0, 1, -1, 1, -1, 0, 1], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def dijkstra_grid(friction, dx, dy, origins, targets, max_cost):
+    """Accumulated cost from ``origins`` (flat indices) over an 8-neighbour grid.
+
+    Parameters
+    ----------
+    friction : float64 (rows, cols)
+        Cost per metre; ``inf`` or NaN cells are impassable.
+    dx, dy : float64 (rows,)
+        East-west and north-south cell sizes in metres for each row.
+    origins : int64 (k,)
+        Flat indices of the start cells (cost 0).
+    targets : int64 (m,)
+        Flat indices; the search stops once all are settled (empty: no early stop).
+    max_cost : float
+        Cells costlier than this are not expanded (``inf``: no limit).
+
+    Returns
+    -------
+    cost : float64 (rows, cols), ``inf`` where unreached
+    length : float64 (rows, cols), metres along the chosen path
+    pred : int64 (rows, cols), flat index of the predecessor, -1 for origins/unreached
+
+    The priority queue is a binary heap with lazy deletion, inlined (no array
+    returns in the hot loop).
+    """
+    rows, cols = friction.shape
+    n = rows * cols
+    cost = np.full(n, np.inf)
+    length = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    fr = friction.ravel()
+    is_target = np.zeros(n, dtype=np.bool_)
+    remaining = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            remaining += 1
+    # step lengths: horizontal in row r; vertical and diagonal between rows r and r+1
+    vstep = np.empty(max(rows - 1, 1))
+    dstep = np.empty(max(rows - 1, 1))
+    for r in range(rows - 1):
+        sx = 0.5 * (dx[r] + dx[r + 1])
+        sy = 0.5 * (dy[r] + dy[r + 1])
+        vstep[r] = sy
+        dstep[r] = np.sqrt(sx * sx + sy * sy)
+    cap = 4096
+    hk = np.empty(cap, dtype=np.float64)
+    hv = np.empty(cap, dtype=np.int64)
+    size = 0
+    for o in origins:
+        if np.isfinite(fr[o]) and cost[o] > 0.0:
+            cost[o] = 0.0
+            length[o] = 0.0
+            if size >= cap:
+                cap *= 2
+                nk = np.empty(cap, dtype=np.float64)
+                nv = np.empty(cap, dtype=np.int64)
+                nk[:size] = hk[:size]
+                nv[:size] = hv[:size]
+                hk = nk
+                hv = nv
+            i = size
+            size += 1
+            while i > 0:
+                p = (i - 1) >> 1
+                if hk[p] <= 0.0:
+                    break
+                hk[i] = hk[p]
+                hv[i] = hv[p]
+                i = p
+            hk[i] = 0.0
+            hv[i] = o
+    while size > 0:
+        # pop the minimum
+        c = hk[0]
+        u = hv[0]
+        size -= 1
+        if size > 0:
+            lk = hk[size]
+            lv = hv[size]
+            i = 0
+            while True:
+                left = 2 * i + 1
+                if left >= size:
+                    break
+                small = left
+                if left + 1 < size and hk[left + 1] < hk[left]:
+                    small = left + 1
+                if lk <= hk[small]:
+                    break
+                hk[i] = hk[small]
+                hv[i] = hv[small]
+                i = small
+            hk[i] = lk
+            hv[i] = lv
+        if done[u] or c > cost[u]:
+            continue
+        if c > max_cost:
+            break
+        done[u] = True
+        if is_target[u]:
+            remaining -= 1
+            if remaining == 0:
+                break
+        r = u // cols
+        q = u - r * cols
+        fu = fr[u]
+        lu = length[u]
+        for k in range(8):
+            dr = _DR[k]
+            dc = _DC[k]
+            rr = r + dr
+            cc = q + dc
+            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                continue
+            v = u + dr * cols + dc
+            if done[v]:
+                continue
+            fv = fr[v]
+            if not np.isfinite(fv):
+                continue
+            if dr == 0:
+                step = dx[r]
+            elif dc == 0:
+                step = vstep[min(r, rr)]
+            else:
+                step = dstep[min(r, rr)]
+            nc = c + 0.5 * (fu + fv) * step
+            if nc < cost[v]:
+                cost[v] = nc
+                length[v] = lu + step
+                pred[v] = u
+                if size >= cap:
+                    cap *= 2
+                    nk = np.empty(cap, dtype=np.float64)
+                    nv = np.empty(cap, dtype=np.int64)
+                    nk[:size] = hk[:size]
+                    nv[:size] = hv[:size]
+                    hk = nk
+                    hv = nv
+                i = size
+                size += 1
+                while i > 0:
+                    p = (i - 1) >> 1
+                    if hk[p] <= nc:
+                        break
+                    hk[i] = hk[p]
+                    hv[i] = hv[p]
+                    i = p
+                hk[i] = nc
+                hv[i] = v
+    return cost.reshape(rows, cols), length.reshape(rows, cols), pred.reshape(rows, cols)
+
+
+@njit(cache=True, nogil=True)
+def trace_length(pred, dx, dy, target):
+    """Length in metres of the predecessor path ending at flat index ``target`` (NaN if unreached)."""
+    rows, cols = pred.shape
+    pf = pred.ravel()
+    total = 0.0
+    u = target
+    steps = 0
+    while pf[u] >= 0:
+        v = pf[u]
+        r, q = u // cols, u % cols
+        rv, qv = v // cols, v % cols
+        if r == rv:
+            total += dx[r]
+        elif q == qv:
+            total += 0.5 * (dy[r] + dy[rv])
+        else:
+            sx = 0.5 * (dx[r] + dx[rv])
+            sy = 0.5 * (dy[r] + dy[rv])
+            total += np.sqrt(sx * sx + sy * sy)
+        u = v
+        steps += 1
+        if steps > rows * cols:
+            return np.nan
+    return total
+
+
+@njit(cache=True, nogil=True)
+def majority_fill_pass(labels, candidate, min_votes):
+    """One pass of the conditional majority rule.
+
+    A cell with ``labels == 0`` and ``candidate`` True takes label ``L`` when at
+    least ``min_votes`` of its 8 neighbours carry ``L``. All decisions read the
+    input labels (a synchronous pass). Returns ``(new_labels, changed)``.
+    """
+    rows, cols = labels.shape
+    out = labels.copy()
+    changed = 0
+    vals = np.zeros(8, dtype=labels.dtype)
+    for r in range(rows):
+        for c in range(cols):
+            if labels[r, c] != 0 or not candidate[r, c]:
+                continue
+            m = 0
+            for k in range(8):
+                rr = r + _DR[k]
+                cc = c + _DC[k]
+                if 0 <= rr < rows and 0 <= cc < cols and labels[rr, cc] != 0:
+                    vals[m] = labels[rr, cc]
+                    m += 1
+            if m < min_votes:
+                continue
+            for i in range(m):
+                cnt = 0
+                for j in range(m):
+                    if vals[j] == vals[i]:
+                        cnt += 1
+                if cnt >= min_votes:
+                    out[r, c] = vals[i]
+                    changed += 1
+                    break
+    return out, changed
+
+
+@njit(cache=True)
+def uf_find(parent, x):
+    """Root of ``x`` with path halving."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True)
+def uf_union_pairs(parent, a, b):
+    """Union every ``(a[i], b[i])`` pair (smaller root wins)."""
+    for i in range(a.shape[0]):
+        ra = uf_find(parent, a[i])
+        rb = uf_find(parent, b[i])
+        if ra != rb:
+            if ra < rb:
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+
+
+@njit(cache=True)
+def uf_flatten(parent):
+    """Point every node at its root."""
+    for i in range(parent.shape[0]):
+        parent[i] = uf_find(parent, i)
+    return parent
+
+
+@njit(cache=True, nogil=True)
+def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
+    """Cells whose centre is inside each polygon, by GDAL's scanline rule.
+
+    ``px``/``py`` are vertex coordinates in fractional pixel units (column, row)
+    of closed rings; ring ``k`` spans ``ring_start[k]:ring_start[k+1]`` and
+    belongs to geometry ``ring_geom[k]`` (rings grouped by geometry). The rule
+    is GDAL's ``GDALdllImageFilledPolygon`` (used by ``rasterio.features.rasterize``
+    and so by rasterstats): on the scanline through each row's cell centres,
+    edge crossings are taken half-open (``y1 <= y < y2``), sorted and paired;
+    a pair ``(x0, x1)`` fills columns ``floor(x0 + .5) .. floor(x1 + .5) - 1``;
+    horizontal edges lying exactly on the scanline are filled when they run
+    right to left. Returns ``((flat_pixel_index, geometry_index), n_horizontal)``;
+    when ``n_horizontal > 0`` a pixel may be listed twice for one geometry.
+    """
+    nh = 0
+    cap = 1 << 12
+    runs = np.empty((cap, 4), dtype=np.int64)  # row, x_start, x_end, geometry
+    m = 0
+    n_rings = ring_start.shape[0] - 1
+    ints = np.empty(64, dtype=np.float64)
+    k0 = 0
+    for g in range(n_geoms):
+        k1 = k0
+        while k1 < n_rings and ring_geom[k1] == g:
+            k1 += 1
+        if k1 == k0:
+            continue
+        a = ring_start[k0]
+        b = ring_start[k1]
+        ymin = np.inf
+        ymax = -np.inf
+        for i in range(a, b):
+            if py[i] < ymin:
+                ymin = py[i]
+            if py[i] > ymax:
+                ymax = py[i]
+        r0 = max(int(np.floor(ymin - 0.5)), 0)
+        r1 = min(int(np.floor(ymax - 0.5)) + 1, rows - 1)
+        if b - a > ints.shape[0]:
+            ints = np.empty(b - a, dtype=np.float64)
+        for y in range(r0, r1 + 1):
+            dy = y + 0.5
+            nint = 0
+            for k in range(k0, k1):
+                s = ring_start[k]
+                e = ring_start[k + 1]
+                for i in range(s, e):
+                    if i == s:
+                        i1 = e - 1
+                        i2 = s
+                    else:
+                        i1 = i - 1
+                        i2 = i
+                    dy1 = py[i1]
+                    dy2 = py[i2]
+                    if (dy1 < dy and dy2 < dy) or (dy1 > dy and dy2 > dy):
+                        continue
+                    if dy1 < dy2:
+                        dx1 = px[i1]
+                        dx2 = px[i2]
+                    elif dy1 > dy2:
+                        dy2 = py[i1]
+                        dy1 = py[i2]
+                        dx2 = px[i1]
+                        dx1 = px[i2]
+                    else:
+                        if px[i1] > px[i2]:
+                            nh += 1
+                            hx1 = int(np.floor(px[i2] + 0.5))
+                            hx2 = int(np.floor(px[i1] + 0.5))
+                            hx1 = max(hx1, 0)
+                            hx2 = min(hx2, cols)
+                            if hx2 > hx1:
+                                if m >= cap:
+                                    cap *= 2
+                                    grown = np.empty((cap, 4), dtype=np.int64)
+                                    grown[:m] = runs[:m]
+                                    runs = grown
+                                runs[m, 0] = y
+                                runs[m, 1] = hx1
+                                runs[m, 2] = hx2
+                                runs[m, 3] = g
+                                m += 1
+                        continue
+                    if dy < dy2 and dy >= dy1:
+                        ints[nint] = (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1
+                        nint += 1
+            if nint < 2:
+                continue
+            srt = np.sort(ints[:nint])
+            for j in range(0, nint - 1, 2):
+                xs = int(np.floor(srt[j] + 0.5))
+                xe = int(np.floor(srt[j + 1] + 0.5))
+                xs = max(xs, 0)
+                xe = min(xe, cols)
+                if xe > xs:
+                    if m >= cap:
+                        cap *= 2
+                        grown = np.empty((cap, 4), dtype=np.int64)
+                        grown[:m] = runs[:m]
+                        runs = grown
+                    runs[m, 0] = y
+                    runs[m, 1] = xs
+                    runs[m, 2] = xe
+                    runs[m, 3] = g
+                    m += 1
+        k0 = k1
+    return _expand_runs(runs[:m], cols), nh
+
+
+@njit(cache=True, nogil=True)
+def _expand_runs(runs, cols):
+    total = 0
+    for i in range(runs.shape[0]):
+        total += runs[i, 2] - runs[i, 1]
+    pix = np.empty(total, dtype=np.int64)
+    geom = np.empty(total, dtype=np.int64)
+    m = 0
+    for i in range(runs.shape[0]):
+        base = runs[i, 0] * cols
+        g = runs[i, 3]
+        for x in range(runs[i, 1], runs[i, 2]):
+            pix[m] = base + x
+            geom[m] = g
+            m += 1
+    return pix, geom
+
+
+@njit(cache=True, nogil=True)
+def zonal_reduce(data, pixels, zone, n_zones, nodata, use_nodata, min_value, use_min):
+    """One pass over the zone entries: count, sum (float64), min, max and nodata count per zone.
+
+    ``data`` is the flat raster; entry ``i`` reads ``data[pixels[i]]`` for zone
+    ``zone[i]``. NaN (and ``nodata`` when ``use_nodata``) is nodata; values below
+    ``min_value`` (when ``use_min``) are skipped. min/max are NaN for empty zones.
+    """
+    count = np.zeros(n_zones, dtype=np.int64)
+    nod = np.zeros(n_zones, dtype=np.int64)
+    total = np.zeros(n_zones, dtype=np.float64)
+    vmin = np.full(n_zones, np.inf)
+    vmax = np.full(n_zones, -np.inf)
+    for i in range(pixels.shape[0]):
+        v = np.float64(data[pixels[i]])
+        z = zone[i]
+        if np.isnan(v) or (use_nodata and v == nodata):
+            nod[z] += 1
+            continue
+        if use_min and v < min_value:
+            continue
+        count[z] += 1
+        total[z] += v
+        if v < vmin[z]:
+            vmin[z] = v
+        if v > vmax[z]:
+            vmax[z] = v
+    for z in range(n_zones):
+        if count[z] == 0:
+            vmin[z] = np.nan
+            vmax[z] = np.nan
+    return count, total, vmin, vmax, nod

@@ -1,0 +1,249 @@
+"""The steps of :func:`eokit.urban.review.review` (each reads the previous steps' files)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from eokit.urban.degurba import DegurbaParams
+
+log = logging.getLogger(__name__)
+
+
+def urban_outputs(out: Path) -> dict[str, Path]:
+    return {
+        "level2": out / "degurba_level2.tif",
+        "centres_raster": out / "urban_centres.tif",
+        "clusters_raster": out / "urban_clusters.tif",
+        "centres_gpkg": out / "urban_centres.gpkg",
+        "centres_geojson": out / "urban_centres.geojson",
+        "clusters_gpkg": out / "urban_clusters.gpkg",
+        "clusters_geojson": out / "urban_clusters.geojson",
+        "clusters_csv": out / "urban_clusters.csv",
+        "urban_summary": out / "urban_summary.json",
+    }
+
+
+def run_urban(pop_path: Path, out: Path, method: str, params: DegurbaParams) -> None:
+    import json
+
+    from eokit.io.atomic import atomic_path
+    from eokit.io.raster import write_raster
+    from eokit.io.vector import write_vector
+    from eokit.urban.clusters import cluster_polygons, read_population
+    from eokit.urban.degurba import degree_of_urbanisation
+    from eokit.urban.naming import name_clusters
+
+    f = urban_outputs(out)
+    pop, meta = read_population(pop_path)
+    tr, crs = meta["transform"], meta["crs"]
+    res = degree_of_urbanisation(pop, transform=tr, crs=crs, method=method, params=params)
+    write_raster(f["level2"], res.level2, transform=tr, crs=crs, nodata=0)
+    write_raster(f["centres_raster"], res.centres, transform=tr, crs=crs, nodata=0)
+    write_raster(f["clusters_raster"], res.clusters, transform=tr, crs=crs, nodata=0)
+    for kind, gk, jk in (
+        ("centre", "centres_gpkg", "centres_geojson"),
+        ("cluster", "clusters_gpkg", "clusters_geojson"),
+    ):
+        gdf = name_clusters(cluster_polygons(res, kind=kind, transform=tr, crs=crs))
+        if kind == "cluster":
+            gdf["centre_id"] = _centre_of_cluster(res.clusters, res.centres, res.population, len(gdf))
+        gdf = gdf.to_crs(4326)
+        write_vector(gdf, f[gk], layer=_layer(f[gk]))
+        write_vector(gdf, f[jk], layer=_layer(f[jk]))
+        if kind == "cluster":
+            with atomic_path(f["clusters_csv"]) as tmp:
+                pd.DataFrame(gdf.drop(columns="geometry")).to_csv(tmp, index=False)
+    summary = {
+        "method": method,
+        "n_centres": int(res.centre_table.shape[0]),
+        "n_clusters": int(res.cluster_table.shape[0]),
+        "total_population": float(res.population.sum()),
+        "centre_population": float(res.centre_table.population.sum()),
+        "cluster_population": float(res.cluster_table.population.sum()),
+        "n_invalid_cells": int(res.n_invalid),
+        "level2_population": {
+            str(k): float(res.population[res.level2 == k].sum()) for k in np.unique(res.level2).tolist()
+        },
+    }
+    with atomic_path(f["urban_summary"]) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+
+
+def _centre_of_cluster(clusters: np.ndarray, centres: np.ndarray, pop: np.ndarray, n: int) -> np.ndarray:
+    """The centre holding most of each cluster's population (0: none)."""
+    sel = (clusters > 0) & (centres > 0)
+    out = np.zeros(n, dtype=np.int32)
+    if not sel.any():
+        return out
+    df = pd.DataFrame({"cl": clusters[sel], "ce": centres[sel], "p": pop[sel]})
+    best = df.groupby(["cl", "ce"])["p"].sum().reset_index().sort_values(["cl", "p"], ascending=[True, False])
+    best = best.drop_duplicates("cl")
+    out[best["cl"].to_numpy() - 1] = best["ce"].to_numpy()
+    return out
+
+
+def district_outputs(out: Path) -> dict[str, Path]:
+    return {
+        "district_summary": out / "district_summary.csv",
+        "admin_centroids": out / "admin_centroids.gpkg",
+        "cluster_admin": out / "cluster_admin.csv",
+        "centre_admin": out / "centre_admin.csv",
+    }
+
+
+def run_districts(pop_path: Path, adm: Any, admin_id: str, admin_name: str | None, out: Path) -> None:
+    import geopandas as gpd
+
+    from eokit.io.atomic import atomic_path
+    from eokit.io.raster import read_raster
+    from eokit.io.vector import write_vector
+    from eokit.urban.clusters import read_population
+    from eokit.urban.districts import admin_index, assign_clusters, district_summary, weighted_centroids
+
+    f = district_outputs(out)
+    pop, meta = read_population(pop_path)
+    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
+    centres, _ = read_raster(out / "urban_centres.tif", bands=1)
+    clusters, _ = read_raster(out / "urban_clusters.tif", bands=1)
+    idx = admin_index(adm, id_col=admin_id, transform=meta["transform"], crs=meta["crs"], shape=pop.shape)
+    summ = district_summary(idx, pop, centres=centres, clusters=clusters)
+    cent = weighted_centroids(idx, pop, transform=meta["transform"], crs=meta["crs"]).to_crs(4326)
+    summ["centroid_lon"] = cent.geometry.x.to_numpy()
+    summ["centroid_lat"] = cent.geometry.y.to_numpy()
+    if admin_name:
+        summ.insert(0, admin_name, adm.set_index(admin_id)[admin_name].reindex(summ.index).to_numpy())
+    with atomic_path(f["district_summary"]) as tmp:
+        summ.to_csv(tmp)
+    if admin_name:
+        cent[admin_name] = summ[admin_name].to_numpy()
+    write_vector(gpd.GeoDataFrame(cent, geometry="geometry"), f["admin_centroids"], layer="admin_centroids")
+    for lab, key, vec in (
+        (clusters, "cluster_admin", "urban_clusters.gpkg"),
+        (centres, "centre_admin", "urban_centres.gpkg"),
+    ):
+        n = int(lab.max()) if lab.size else 0
+        table = assign_clusters(idx, pop, lab, n)
+        names = gpd.read_file(out / vec, engine="pyogrio").set_index("id")["name"]
+        table.insert(0, "name", names.reindex(table.index).to_numpy())
+        with atomic_path(f[key]) as tmp:
+            table.to_csv(tmp)
+
+
+def zonal_outputs(out: Path, has_ntl: bool, has_ghsl: bool) -> dict[str, Path]:
+    files = {}
+    for kind, flag in (("ntl", has_ntl), ("ghsl", has_ghsl)):
+        if flag:
+            for zone in ("clusters", "centres", "districts"):
+                files[f"{kind}_{zone}"] = out / f"{kind}_{zone}.csv"
+            files[f"{kind}_tidy"] = out / f"{kind}_tidy.csv"
+    return files
+
+
+def run_zonal(out: Path, adm: Any, admin_id: str, ntl: list[Path], ghsl: list[Path], ntl_min: float | None) -> None:
+    import geopandas as gpd
+
+    from eokit.io.atomic import atomic_path
+    from eokit.urban.zonal import to_wide, zonal_stats
+
+    f = zonal_outputs(out, bool(ntl), bool(ghsl))
+    zones = {
+        "clusters": (gpd.read_file(out / "urban_clusters.gpkg", engine="pyogrio"), "id"),
+        "centres": (gpd.read_file(out / "urban_centres.gpkg", engine="pyogrio"), "id"),
+        "districts": (adm, admin_id),
+    }
+    for kind, paths, min_value in (("ntl", ntl, ntl_min), ("ghsl", ghsl, None)):
+        if not paths:
+            continue
+        names = [p.stem.removeprefix(f"{kind}_") for p in paths]
+        tidy_all = []
+        for zname, (gdf, col) in zones.items():
+            tidy = zonal_stats(
+                gdf, paths, stats=("sum", "min", "max", "mean"), min_value=min_value, id_col=col, names=names
+            )
+            tidy.insert(0, "zones", zname)
+            tidy_all.append(tidy)
+            wide = to_wide(tidy.drop(columns="zones"), upper=True)
+            wide.index.name = col
+            if "name" in gdf.columns:
+                wide.insert(0, "name", gdf.set_index(col)["name"].reindex(wide.index).to_numpy())
+            with atomic_path(f[f"{kind}_{zname}"]) as tmp:
+                wide.to_csv(tmp)
+        with atomic_path(f[f"{kind}_tidy"]) as tmp:
+            pd.concat(tidy_all, ignore_index=True).to_csv(tmp, index=False)
+
+
+def traveltime_outputs(out: Path) -> dict[str, Path]:
+    return {
+        "od_cities_minutes": out / "od_cities_minutes.csv",
+        "od_cities_km": out / "od_cities_km.csv",
+        "od_cities_districts_minutes": out / "od_cities_districts_minutes.csv",
+        "od_cities_districts_km": out / "od_cities_districts_km.csv",
+    }
+
+
+def run_traveltime(out: Path, friction: Path, unit: str, admin_id: str, workers: int | None) -> None:
+    import geopandas as gpd
+
+    from eokit.urban.traveltime import travel_time_matrix
+
+    f = traveltime_outputs(out)
+    cl = gpd.read_file(out / "urban_clusters.gpkg", engine="pyogrio")
+    pts = gpd.GeoDataFrame(
+        {"city": [f"{i}_{n}" for i, n in zip(cl["id"], cl["name"])]},
+        geometry=gpd.points_from_xy(cl["pop_x"], cl["pop_y"]),
+        crs=_grid_crs(out),
+    )
+    cent = gpd.read_file(out / "admin_centroids.gpkg", engine="pyogrio")
+    cent = cent[~cent.geometry.is_empty & cent.geometry.notna()]
+    kw = dict(unit=unit, nonpositive="impassable", workers=workers)
+    if len(pts):
+        travel_time_matrix(
+            friction, pts, id_col="city", out=f["od_cities_minutes"], distance_out=f["od_cities_km"], **kw
+        )
+        travel_time_matrix(
+            friction,
+            pts,
+            id_col="city",
+            destinations=cent,
+            dest_id_col="admin_id",
+            out=f["od_cities_districts_minutes"],
+            distance_out=f["od_cities_districts_km"],
+            **kw,
+        )
+    else:
+        for p in f.values():
+            p.write_text("city\n")
+
+
+def _grid_crs(out: Path) -> Any:
+    from eokit.io.raster import open_raster
+
+    with open_raster(out / "inputs" / "population.tif") as ds:
+        return ds.crs
+
+
+def report_outputs(out: Path) -> dict[str, Path]:
+    return {
+        "map_html": out / "map.html",
+        "clusters_png": out / "clusters_map.png",
+        "ntl_png": out / "ntl_by_city.png",
+        "report_md": out / "report.md",
+        "report_html": out / "report.html",
+    }
+
+
+def run_report(out: Path, adm: Any, admin_id: str, admin_name: str | None, files: dict[str, Path]) -> None:
+    from eokit.urban.report import write_report
+
+    write_report(out, adm, admin_id, admin_name, files, report_outputs(out))
+
+
+def _layer(path: Any) -> str | None:
+    """Layer name from the final file name (the atomic temporary name would be rejected)."""
+    p = Path(path)
+    return p.stem if p.suffix.lower() == ".gpkg" else None

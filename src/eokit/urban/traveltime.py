@@ -1,0 +1,277 @@
+"""Travel time over a friction surface: accumulated cost, OD matrices, isochrones.
+
+Friction is time per distance: minutes per metre (the Malaria Atlas Project /
+GOST convention, ``unit="min_per_m"``) or minutes per km (``unit="min_per_km"``).
+A step between two of the 8 neighbouring cells costs the mean friction of the
+two cells times the step length in metres, from the grid's real cell sizes
+(per row on geographic grids), exactly as scikit-image's ``MCP_Geometric``
+with ``sampling=(cell height, cell width)`` on projected grids.
+
+Friction cells that are NaN, infinite or nodata are **impassable**. Zero or
+negative friction is an error (:class:`~eokit.errors.InvalidInputError`),
+or impassable with ``nonpositive="impassable"``. Origins or destinations outside
+the grid raise :class:`InvalidInputError` naming them; those on impassable
+cells get NaN rows/columns (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from eokit.core.crs import pixel_sizes_m, require_crs
+from eokit.errors import InvalidInputError
+from eokit.urban._kernels import dijkstra_grid
+
+__all__ = [
+    "accumulated_cost",
+    "isochrones",
+    "od_matrix",
+    "points_to_cells",
+    "prepare_friction",
+    "travel_time_matrix",
+]
+
+log = logging.getLogger(__name__)
+
+UNITS = {"min_per_m": 1.0, "min_per_km": 1e-3}
+
+
+def prepare_friction(
+    friction: np.ndarray, *, nodata: float | None = None, unit: str = "min_per_m", nonpositive: str = "error"
+) -> np.ndarray:
+    """Friction as float64 minutes per metre with ``inf`` for impassable cells."""
+    if unit not in UNITS:
+        raise InvalidInputError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    f = np.array(friction, dtype=np.float64)
+    if f.ndim != 2:
+        raise InvalidInputError(f"friction must be 2-D, got shape {f.shape}")
+    imp = ~np.isfinite(f)
+    if nodata is not None and np.isfinite(nodata):
+        imp |= f == nodata
+    nonpos = (f <= 0) & ~imp
+    if nonpos.any():
+        if nonpositive == "error":
+            r, c = np.argwhere(nonpos)[0]
+            raise InvalidInputError(
+                f"friction has {int(nonpos.sum())} zero or negative cells (first at row {r}, col {c}); "
+                "travel time needs positive friction (pass nonpositive='impassable' to block them)"
+            )
+        if nonpositive != "impassable":
+            raise InvalidInputError(f"nonpositive must be 'error' or 'impassable', got {nonpositive!r}")
+        imp |= nonpos
+    f[imp] = np.inf
+    if imp.any():
+        log.info("%d friction cells are impassable (NaN, nodata or non-positive)", int(imp.sum()))
+    return f * UNITS[unit]
+
+
+def accumulated_cost(
+    friction: np.ndarray,
+    origins: Sequence[tuple[int, int]],
+    *,
+    transform: Any,
+    crs: Any,
+    max_cost: float = np.inf,
+    targets: Sequence[tuple[int, int]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimum accumulated cost (minutes) from the ``origins`` (row, col) cells.
+
+    ``friction`` comes from :func:`prepare_friction` (minutes per metre, ``inf``
+    impassable). Returns ``(cost, length_m, predecessor)``: ``inf`` where not
+    reached; ``length_m`` is the metres along each chosen path; ``predecessor``
+    the flat index of the previous cell (-1 at origins and unreached cells).
+    The search stops once every ``targets`` cell is settled or beyond ``max_cost``.
+    """
+    f = np.ascontiguousarray(friction, dtype=np.float64)
+    dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
+    o = _flat(origins, f.shape)
+    t = _flat(targets or [], f.shape)
+    return dijkstra_grid(f, dx, dy, o, t, float(max_cost))
+
+
+def _flat(cells: Sequence[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
+    arr = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
+    bad = (arr[:, 0] < 0) | (arr[:, 0] >= shape[0]) | (arr[:, 1] < 0) | (arr[:, 1] >= shape[1])
+    if bad.any():
+        raise InvalidInputError(f"cells outside the {shape[0]}x{shape[1]} grid: {arr[bad][:5].tolist()}")
+    return arr[:, 0] * shape[1] + arr[:, 1]
+
+
+class _OriginTask:
+    """Picklable single-origin run: minutes and km to every destination."""
+
+    def __init__(self, f: np.ndarray, dx: np.ndarray, dy: np.ndarray, dest: np.ndarray, max_cost: float) -> None:
+        self.f, self.dx, self.dy, self.dest, self.max_cost = f, dx, dy, dest, max_cost
+
+    def __call__(self, origin: int) -> tuple[np.ndarray, np.ndarray]:
+        cost, length, _ = dijkstra_grid(
+            self.f, self.dx, self.dy, np.array([origin], np.int64), self.dest, self.max_cost
+        )
+        c = cost.ravel()[self.dest]
+        km = length.ravel()[self.dest] / 1000.0
+        unreached = ~np.isfinite(c) | (c > self.max_cost)
+        c = np.where(unreached, np.nan, c)
+        km = np.where(unreached, np.nan, km)
+        return c, km
+
+
+def od_matrix(
+    friction: np.ndarray,
+    origins: Sequence[tuple[int, int]],
+    destinations: Sequence[tuple[int, int]] | None = None,
+    *,
+    transform: Any,
+    crs: Any,
+    max_cost: float = np.inf,
+    scheduler: str | None = "threads",
+    workers: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Travel-time (minutes) and route-length (km) matrices, origins x destinations.
+
+    One early-stopping Dijkstra per origin; origins run in parallel (threads by
+    default: the kernel releases the GIL; also processes or Dask). Unreached
+    pairs, or pairs beyond ``max_cost``, are NaN.
+    """
+    f = np.ascontiguousarray(friction, dtype=np.float64)
+    dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
+    o = _flat(origins, f.shape)
+    d = o if destinations is None else _flat(destinations, f.shape)
+    task = _OriginTask(f, dx, dy, d, float(max_cost))
+    minutes = np.full((o.size, d.size), np.nan)
+    km = np.full((o.size, d.size), np.nan)
+    items = list(enumerate(o.tolist()))
+    for i, (c, k) in _run_origins(_Indexed(task), items, scheduler, workers):
+        minutes[i], km[i] = c, k
+        if progress:
+            progress(1)
+    return minutes, km
+
+
+def _run_origins(func: Callable[[Any], Any], items: list[Any], scheduler: str | None, workers: int | None) -> Any:
+    """Yield ``func(item)`` over threads (the numba kernel releases the GIL), processes or Dask."""
+    import concurrent.futures as cf
+
+    from eokit.config import get_settings
+    from eokit.core.dispatch import open_executor
+
+    scheduler = scheduler or "threads"
+    n = workers or get_settings().n_workers
+    if scheduler == "synchronous" or n == 1 or len(items) == 1:
+        yield from map(func, items)
+    elif scheduler == "threads":
+        with cf.ThreadPoolExecutor(n) as pool:
+            yield from pool.map(func, items)
+    else:
+        with open_executor(scheduler, n) as ex:
+            yield from ex.imap_unordered(func, items)
+
+
+class _Indexed:
+    def __init__(self, func: Callable[[int], Any]) -> None:
+        self.func = func
+
+    def __call__(self, pair: tuple[int, int]) -> tuple[int, Any]:
+        return pair[0], self.func(pair[1])
+
+
+def points_to_cells(points: Any, *, transform: Any, crs: Any, shape: tuple[int, int], id_col: str) -> np.ndarray:
+    """(row, col) of each point (reprojected to ``crs``); raises naming the points outside the grid."""
+    if points.crs is None:
+        raise InvalidInputError("points have no CRS")
+    pts = points.to_crs(crs) if points.crs != crs else points
+    geom = pts.geometry.representative_point() if not (pts.geom_type == "Point").all() else pts.geometry
+    inv = ~transform
+    cols, rows = inv @ (geom.x.to_numpy(), geom.y.to_numpy())
+    rows, cols = np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
+    out = (rows < 0) | (rows >= shape[0]) | (cols < 0) | (cols >= shape[1])
+    if out.any():
+        ids = pts[id_col].to_numpy()[out][:10].tolist()
+        raise InvalidInputError(f"{int(out.sum())} points lie outside the friction grid: {id_col} {ids}")
+    return np.stack([rows, cols], axis=1)
+
+
+def travel_time_matrix(
+    friction: str | os.PathLike[str],
+    origins: Any,
+    *,
+    id_col: str,
+    destinations: Any = None,
+    dest_id_col: str | None = None,
+    unit: str = "min_per_m",
+    nonpositive: str = "error",
+    max_time: float = np.inf,
+    out: str | os.PathLike[str] | None = None,
+    distance_out: str | os.PathLike[str] | None = None,
+    scheduler: str | None = "threads",
+    workers: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """OD matrices (minutes, km) between point sets over a friction raster; optionally written as CSV.
+
+    ``origins``/``destinations`` are GeoDataFrames or vector files; rows are
+    indexed by ``id_col``, columns by ``dest_id_col`` (default ``id_col``).
+    """
+    from eokit.io.atomic import atomic_path
+    from eokit.io.raster import open_raster
+    from eokit.io.vector import read_vector
+
+    orig = read_vector(origins) if isinstance(origins, (str, os.PathLike)) else origins
+    dest = orig if destinations is None else destinations
+    dest = read_vector(dest) if isinstance(dest, (str, os.PathLike)) else dest
+    dcol = dest_id_col or id_col
+    for name, gdf, col in (("origins", orig, id_col), ("destinations", dest, dcol)):
+        if col not in gdf.columns:
+            raise InvalidInputError(f"{name} have no column {col!r} (columns: {', '.join(map(str, gdf.columns))})")
+    with open_raster(friction) as ds:
+        require_crs(
+            ds.crs.to_wkt() if ds.crs else None, path=os.fspath(friction), purpose="travel time (cell sizes in metres)"
+        )
+        f = prepare_friction(ds.read(1), nodata=ds.nodata, unit=unit, nonpositive=nonpositive)
+        transform, crs, shape = ds.transform, ds.crs, (ds.height, ds.width)
+    oc = points_to_cells(orig, transform=transform, crs=crs, shape=shape, id_col=id_col)
+    dc = points_to_cells(dest, transform=transform, crs=crs, shape=shape, id_col=dcol)
+    blocked = ~np.isfinite(f[oc[:, 0], oc[:, 1]])
+    if blocked.any():
+        log.warning("%d origins sit on impassable cells: their rows are NaN", int(blocked.sum()))
+    minutes, km = od_matrix(
+        f,
+        oc,
+        dc,
+        transform=transform,
+        crs=crs,
+        max_cost=max_time,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    )
+    rows = pd.Index(orig[id_col].to_numpy(), name=id_col)
+    cols = pd.Index(dest[dcol].to_numpy(), name=dcol)
+    tt = pd.DataFrame(minutes, index=rows, columns=cols)
+    dist = pd.DataFrame(km, index=rows, columns=cols)
+    for frame, target in ((tt, out), (dist, distance_out)):
+        if target is not None:
+            with atomic_path(target) as tmp:
+                frame.to_csv(tmp)
+    return tt, dist
+
+
+def isochrones(cost: np.ndarray, thresholds: Sequence[float], *, transform: Any, crs: Any) -> Any:
+    """Polygons of the cells reachable within each threshold (minutes): GeoDataFrame ``minutes``, geometry."""
+    import geopandas as gpd
+    from rasterio import features
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    rows = []
+    for t in sorted(thresholds):
+        mask = np.isfinite(cost) & (cost <= t)
+        parts = [shape(g) for g, v in features.shapes(mask.astype(np.uint8), mask=mask, transform=transform) if v]
+        rows.append({"minutes": float(t), "geometry": unary_union(parts) if parts else None})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)

@@ -1,0 +1,172 @@
+"""End-to-end urbanisation review on a generated country with known cities."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from eokit.cli.main import cli
+from eokit.errors import InvalidInputError
+from eokit.testing.urban_synthetic import synthetic_country
+from eokit.urban.review import review
+
+
+@pytest.fixture(scope="module")
+def country(tmp_path_factory):
+    return synthetic_country(tmp_path_factory.mktemp("country"), n_ntl=3, n_ghsl=2)
+
+
+@pytest.fixture(scope="module")
+def reviewed(country, tmp_path_factory):
+    out = tmp_path_factory.mktemp("review")
+    res = review(
+        country.population,
+        country.admin,
+        out,
+        admin_id=country.admin_id,
+        admin_name=country.admin_name,
+        ntl=country.ntl,
+        ghsl=country.ghsl,
+        friction=country.friction,
+    )
+    return out, res
+
+
+def test_every_output_exists(reviewed):
+    out, res = reviewed
+    assert res.ran == ["clip", "urban", "districts", "zonal", "traveltime", "report"]
+    expected = [
+        "urban_centres.gpkg",
+        "urban_centres.geojson",
+        "urban_clusters.gpkg",
+        "urban_clusters.geojson",
+        "urban_clusters.csv",
+        "degurba_level2.tif",
+        "urban_centres.tif",
+        "urban_clusters.tif",
+        "district_summary.csv",
+        "admin_centroids.gpkg",
+        "cluster_admin.csv",
+        "centre_admin.csv",
+        "ntl_clusters.csv",
+        "ntl_centres.csv",
+        "ntl_districts.csv",
+        "ntl_tidy.csv",
+        "ghsl_clusters.csv",
+        "ghsl_centres.csv",
+        "ghsl_districts.csv",
+        "ghsl_tidy.csv",
+        "od_cities_minutes.csv",
+        "od_cities_km.csv",
+        "od_cities_districts_minutes.csv",
+        "od_cities_districts_km.csv",
+        "map.html",
+        "clusters_map.png",
+        "ntl_by_city.png",
+        "report.md",
+        "report.html",
+        "review_manifest.json",
+    ]
+    for name in expected:
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "clusters_map.png").read_bytes()[:4] == b"\x89PNG"
+    html = (out / "map.html").read_text()
+    assert "leaflet" in html.lower() and "Brussels" in html and "GeoNames" in html
+    md = (out / "report.md").read_text()
+    assert "Brussels" in md and "CC BY 4.0" in md
+    assert "<table>" in (out / "report.html").read_text()
+
+
+def test_cities_found_and_named(reviewed, country):
+    out, _ = reviewed
+    centres = gpd.read_file(out / "urban_centres.geojson")
+    assert centres.crs.to_epsg() == 4326
+    assert sorted(centres.name) == sorted(country.cities.name)
+    for city in country.cities.itertuples():
+        row = centres[centres.name == city.name].iloc[0]
+        assert row.geometry.contains(gpd.points_from_xy([city.lon], [city.lat])[0])
+        # a centre holds most, never more, of its city's people (plus the thin background)
+        assert 0.5 * city.population < row.population < city.population + country.background * row.n_cells
+    clusters = pd.read_csv(out / "urban_clusters.csv")
+    assert {"id", "name", "population", "area_km2", "density", "class", "centre_id"} <= set(clusters.columns)
+
+
+def test_district_summary_totals(reviewed, country):
+    out, _ = reviewed
+    d = pd.read_csv(out / "district_summary.csv")
+    with rasterio.open(country.population) as ds:
+        pop = ds.read(1).astype(float)
+    total = pop[pop >= 0].sum()  # districts tile the grid; nodata cells excluded
+    assert d.total_pop.sum() == pytest.approx(total, rel=1e-9)
+    assert (d.urban_pop <= d.total_pop + 1e-6).all() and (d.centre_pop <= d.urban_pop + 1e-6).all()
+    assert d.centroid_lon.between(-180, 180).all() and d.centroid_lat.between(40, 60).all()  # lon/lat not swapped
+    summary = json.loads((out / "urban_summary.json").read_text())
+    assert summary["n_invalid_cells"] == country.n_invalid
+    assert summary["n_centres"] == len(country.cities)
+
+
+def test_night_lights_grow_over_time(reviewed):
+    out, _ = reviewed
+    ntl = pd.read_csv(out / "ntl_clusters.csv")
+    sums = [c for c in ntl.columns if c.endswith("_SUM")]
+    assert len(sums) == 3
+    assert (np.diff(ntl[sums].to_numpy(), axis=1) > 0).all()
+
+
+def test_od_matrices(reviewed, country):
+    out, _ = reviewed
+    tt = pd.read_csv(out / "od_cities_minutes.csv", index_col=0)
+    km = pd.read_csv(out / "od_cities_km.csv", index_col=0)
+    assert tt.shape == (len(country.cities), len(country.cities))
+    np.testing.assert_allclose(np.diag(tt.to_numpy()), 0.0)
+    off = ~np.eye(len(tt), dtype=bool)
+    assert (tt.to_numpy()[off] > 0).all()
+    # a route is never shorter than the straight line between the two cities' centroids (minus 2 cells)
+    assert (km.to_numpy()[off] > 10).all()
+    dist = pd.read_csv(out / "od_cities_districts_minutes.csv", index_col=0)
+    assert dist.shape == (len(country.cities), 6)
+
+
+def test_rerun_reuses_every_step(reviewed, country):
+    out, _ = reviewed
+    res = review(
+        country.population,
+        country.admin,
+        out,
+        admin_id=country.admin_id,
+        admin_name=country.admin_name,
+        ntl=country.ntl,
+        ghsl=country.ghsl,
+        friction=country.friction,
+    )
+    assert res.ran == [] and len(res.reused) == 6
+
+
+def test_cli_review_and_bad_admin_column(country, tmp_path):
+    runner = CliRunner()
+    args = [
+        "urban",
+        "review",
+        "--population",
+        str(country.population),
+        "--admin",
+        str(country.admin),
+        "--admin-id",
+        country.admin_id,
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.html").exists()
+    assert not (tmp_path / "r" / "od_cities_minutes.csv").exists()  # no friction given
+    bad = runner.invoke(cli, [*args[:6], "--admin-id", "nope", "--out", str(tmp_path / "r2")])
+    assert bad.exit_code == 2 and "nope" in bad.output
+    with pytest.raises(InvalidInputError):
+        review(country.population, country.admin, tmp_path / "r3", admin_id="nope")

@@ -1,0 +1,136 @@
+"""Travel time: equal to scikit-image MCP_Geometric; route lengths equal the traced paths."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+
+from eokit.errors import InvalidInputError
+from eokit.testing import write_test_raster
+from eokit.urban._kernels import trace_length
+from eokit.urban.traveltime import (
+    accumulated_cost,
+    isochrones,
+    od_matrix,
+    prepare_friction,
+    travel_time_matrix,
+)
+
+graph = pytest.importorskip("skimage.graph")
+
+TR = Affine(100.0, 0, 600000.0, 0, -70.0, 5000000.0)  # 100 m x 70 m cells
+CRS = "EPSG:32633"
+
+
+@pytest.fixture(scope="module")
+def friction():
+    rng = np.random.default_rng(7)
+    f = rng.random((60, 50)) * 0.01 + 0.0005
+    f[rng.random(f.shape) < 0.08] = np.inf
+    f[30, 20] = f[5, 5] = f[55, 45] = 0.0005
+    return f
+
+
+def test_costs_equal_mcp_geometric(friction):
+    cost, _, _ = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS)
+    mcp = graph.MCP_Geometric(friction, sampling=(70.0, 100.0))
+    want, _ = mcp.find_costs([(30, 20)])
+    reach = np.isfinite(want)
+    np.testing.assert_array_equal(np.isfinite(cost), reach)
+    np.testing.assert_allclose(cost[reach], want[reach], rtol=1e-9, atol=1e-9)
+
+
+def test_route_lengths_equal_traced_paths(friction):
+    cost, length, pred = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS)
+    dx, dy = np.full(60, 100.0), np.full(60, 70.0)
+    for flat in np.flatnonzero(np.isfinite(cost))[::37]:
+        assert length.ravel()[flat] == pytest.approx(trace_length(pred, dx, dy, flat), rel=1e-12)
+    # and independently: walk the predecessor chain in Python
+    flat = int(np.flatnonzero(np.isfinite(cost))[-1])
+    total, u = 0.0, flat
+    while pred.ravel()[u] >= 0:
+        v = pred.ravel()[u]
+        (r1, c1), (r2, c2) = divmod(u, 50), divmod(v, 50)
+        total += float(np.hypot((r1 - r2) * 70.0, (c1 - c2) * 100.0))
+        u = v
+    assert length.ravel()[flat] == pytest.approx(total, rel=1e-12)
+
+
+def test_od_matrix_matches_single_runs_and_early_stop(friction):
+    origins = [(30, 20), (5, 5), (55, 45)]
+    dests = [(10, 40), (50, 3)]
+    minutes, km = od_matrix(friction, origins, dests, transform=TR, crs=CRS, workers=2)
+    for i, o in enumerate(origins):
+        full, length, _ = accumulated_cost(friction, [o], transform=TR, crs=CRS)
+        for j, d in enumerate(dests):
+            want = full[d] if np.isfinite(full[d]) else np.nan  # unreached -> NaN
+            np.testing.assert_allclose(minutes[i, j], want, rtol=1e-12, equal_nan=True)
+            np.testing.assert_allclose(
+                km[i, j], length[d] / 1000.0 if np.isfinite(want) else np.nan, rtol=1e-12, equal_nan=True
+            )
+    seq, _ = od_matrix(friction, origins, dests, transform=TR, crs=CRS, scheduler="synchronous")
+    np.testing.assert_array_equal(seq, minutes)
+
+
+def test_max_cost_leaves_far_cells_unreached(friction):
+    cost, _, _ = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS)
+    limit = float(np.nanmedian(cost[np.isfinite(cost)]))
+    m, _ = od_matrix(
+        friction,
+        [(30, 20)],
+        [(30, 20), tuple(np.argwhere(cost > limit * 1.5)[0])],
+        transform=TR,
+        crs=CRS,
+        max_cost=limit,
+    )
+    assert m[0, 0] == 0.0 and np.isnan(m[0, 1])
+
+
+def test_geographic_steps_use_row_cell_sizes():
+    from eokit.core.crs import pixel_sizes_m
+
+    tr = Affine(0.01, 0, 10.0, 0, -0.01, 60.0)
+    f = np.full((3, 5), 1.0)
+    cost, _length, _ = accumulated_cost(f, [(1, 0)], transform=tr, crs="EPSG:4326")
+    dx, dy = pixel_sizes_m(tr, "EPSG:4326", 3)
+    assert cost[1, 4] == pytest.approx(4 * dx[1], rel=1e-12)
+    assert cost[0, 0] == pytest.approx((dy[0] + dy[1]) / 2, rel=1e-12)
+
+
+def test_friction_rules():
+    f = np.array([[1.0, 0.0], [np.nan, -3.0]])
+    with pytest.raises(InvalidInputError):
+        prepare_friction(f)
+    p = prepare_friction(f, nonpositive="impassable", unit="min_per_km")
+    assert p[0, 0] == pytest.approx(1e-3)
+    assert np.isinf(p[0, 1]) and np.isinf(p[1, 0]) and np.isinf(p[1, 1])
+    assert np.isinf(prepare_friction(np.array([[5.0, 2.0]]), nodata=5.0)[0, 0])
+    with pytest.raises(InvalidInputError):
+        prepare_friction(f, unit="furlongs")
+
+
+def test_isochrones_nested(friction):
+    cost, _, _ = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS)
+    iso = isochrones(cost, [5.0, 20.0], transform=TR, crs=CRS)
+    assert iso.geometry.iloc[1].contains(iso.geometry.iloc[0].buffer(-1))
+    assert iso.geometry.iloc[0].area == pytest.approx(((cost <= 5.0).sum()) * 7000.0)
+
+
+def test_travel_time_matrix_files(friction, tmp_path):
+    fp = write_test_raster(tmp_path / "f.tif", np.where(np.isinf(friction), np.nan, friction), crs=CRS, transform=TR)
+    xs, ys = TR @ (np.array([20.5, 5.5, 45.5]), np.array([30.5, 5.5, 55.5]))
+    pts = gpd.GeoDataFrame({"name": ["a", "b", "c"]}, geometry=gpd.points_from_xy(xs, ys), crs=CRS).to_crs(4326)
+    _tt, _km = travel_time_matrix(fp, pts, id_col="name", out=tmp_path / "tt.csv", distance_out=tmp_path / "km.csv")
+    df = pd.read_csv(tmp_path / "tt.csv", index_col=0)
+    assert list(df.index) == ["a", "b", "c"] and list(df.columns) == ["a", "b", "c"]
+    want, _ = od_matrix(friction, [(30, 20), (5, 5), (55, 45)], transform=TR, crs=CRS)
+    np.testing.assert_allclose(df.to_numpy(), want, rtol=1e-6)
+    assert (np.diag(pd.read_csv(tmp_path / "km.csv", index_col=0).to_numpy()) == 0).all()
+    outside = gpd.GeoDataFrame({"name": ["far"]}, geometry=gpd.points_from_xy([0.0], [0.0]), crs=CRS)
+    with pytest.raises(InvalidInputError, match="outside"):
+        travel_time_matrix(fp, outside, id_col="name")
+    with pytest.raises(InvalidInputError):
+        travel_time_matrix(fp, pts, id_col="nope")
