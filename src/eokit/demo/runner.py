@@ -71,7 +71,8 @@ def run_steps(
             result.detail = traceback.format_exc()
             log.debug("step %s failed", step.name, exc_info=True)
         result.seconds = time.perf_counter() - t0
-        result.outputs = [p for p in result.outputs if Path(p).exists()]
+        unique = dict.fromkeys(Path(p) for p in result.outputs)  # keeps order, drops repeats
+        result.outputs = [p for p in unique if p.exists()]
         if announce:
             tag = "[ ok ]" if result.status == "ok" else "[FAIL]"
             extra = f" — {result.message}" if result.message else ""

@@ -9,6 +9,7 @@ Products are folders of GeoTIFFs plus metadata, zipped.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -20,7 +21,21 @@ from scipy import ndimage
 from eokit.demo.world import utc, zip_product
 from eokit.io import write_raster
 
-__all__ = ["write_scenes"]
+__all__ = ["SceneProduct", "write_scenes"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneProduct:
+    """A zipped scene and the facts a hub publishes about it."""
+
+    path: Path
+    name: str
+    footprint_wkt: str
+    start: dt.datetime
+    product_type: str
+    platform: str
+    cloud_cover: float
+
 
 # surface reflectance per cover: coastal, blue, green, red, nir, swir1, swir2
 _COVERS = {
@@ -107,7 +122,13 @@ def _landsat(root: Path, lon: float, lat: float, size: int, rng: np.random.Gener
             nodata=-32768,
         )
     (folder / f"{name}_MTL.txt").write_text(_mtl(name, when, lat, lon, float(np.mean(sza)), float(np.mean(saa))))
-    return folder
+    facts = {
+        "start": when,
+        "product_type": "L2SP",
+        "platform": "Landsat-8",
+        "cloud_cover": float((cover == 4).mean() * 100),
+    }
+    return folder, _footprint(transform, size, epsg), facts
 
 
 def _mtl(name: str, when: dt.datetime, lat: float, lon: float, sza: float, saa: float) -> str:
@@ -167,20 +188,40 @@ def _sentinel2(root: Path, lon: float, lat: float, size: int, rng: np.random.Gen
     (folder / "metadata.txt").write_text(
         f"PRODUCT_ID={name}\nSENSING_TIME={when:%Y-%m-%dT%H:%M:%S}Z\nBOA_QUANTIFICATION_VALUE=10000\nBOA_ADD_OFFSET=-1000\n"
     )
-    return folder
+    facts = {
+        "start": when,
+        "product_type": "S2MSI2A",
+        "platform": "Sentinel-2",
+        "cloud_cover": float((cover == 4).mean() * 100),
+    }
+    return folder, _footprint(t10, size, epsg), facts
 
 
-def write_scenes(out: Path, lon: float, lat: float, *, quick: bool, seed: int) -> list[Path]:
-    """Write both scenes under ``out`` as zipped products; return the zip paths."""
+def _footprint(transform: Affine, size: int, epsg: int) -> str:
+    import shapely
+    from pyproj import Transformer
+
+    x0, y0 = transform.c, transform.f
+    x1, y1 = transform * (size, size)
+    ring = shapely.segmentize(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), (x1 - x0) / 8)
+    lonlat = shapely.transform(
+        ring, lambda xy: np.column_stack(Transformer.from_crs(epsg, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1]))
+    )
+    return shapely.to_wkt(lonlat, rounding_precision=6)
+
+
+def write_scenes(out: Path, lon: float, lat: float, *, quick: bool, seed: int) -> list[SceneProduct]:
+    """Write both scenes under ``out`` as zipped products; return what a hub publishes about them."""
     rng = np.random.default_rng(seed + 1)
     staging = Path(out) / ".staging"
     if staging.exists():
         shutil.rmtree(staging)
-    zips = []
-    for folder in (
+    products = []
+    for folder, footprint, facts in (
         _landsat(staging, lon, lat, 200 if quick else 400, rng),
         _sentinel2(staging, lon, lat, 400 if quick else 1000, rng),
     ):
-        zips.append(zip_product(folder, Path(out) / f"{folder.name}.zip"))
+        path = zip_product(folder, Path(out) / f"{folder.name}.zip")
+        products.append(SceneProduct(path=path, name=folder.name, footprint_wkt=footprint, **facts))
     shutil.rmtree(staging)
-    return zips
+    return products

@@ -53,7 +53,7 @@ class World:
     ntl: tuple[Path, ...]
     built_up: Path
     friction: Path
-    scenes: tuple[Path, ...]
+    scenes: tuple[Any, ...]
     center_lonlat: tuple[float, float]
     city_table: Any = dataclasses.field(repr=False, default=None)
 
@@ -69,8 +69,10 @@ def _place_sigma_km(pop: np.ndarray) -> np.ndarray:
     return 1.2 + np.sqrt(pop) / 350.0
 
 
-def build_world(out: Path, *, country: str = "KAZ", quick: bool = False, seed: int = 7) -> World:
-    """Generate the demo world under ``out`` and return its :class:`World`."""
+def build_world(
+    out: Path, *, country: str = "KAZ", quick: bool = False, seed: int = 7, products_dir: Path | None = None
+) -> World:
+    """Generate the demo world under ``out`` (scenes under ``products_dir``, default ``out/products``)."""
     import geopandas as gpd
     import shapely
     from pyproj import Transformer
@@ -152,7 +154,7 @@ def build_world(out: Path, *, country: str = "KAZ", quick: bool = False, seed: i
 
     from eokit.demo.scenes import write_scenes
 
-    scenes = write_scenes(out / "products", lon0, lat0, quick=quick, seed=seed)
+    scenes = write_scenes(Path(products_dir or out / "products"), lon0, lat0, quick=quick, seed=seed)
     meta = {"country": country, "crs": crs, "cells": [n, n], "cell_m": CELL_M, "places": len(local)}
     with atomic_path(world_dir / "world.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2))

@@ -39,11 +39,28 @@ def write_vector(gdf: Any, path: str | os.PathLike[str], *, layer: str | None = 
             f"unknown vector format {target.suffix!r}; use one of {', '.join(_DRIVERS)}", path=target
         )
     if driver == "ESRI Shapefile":
-        gdf.to_file(target, driver=driver, engine="pyogrio")  # several sidecar files: written in place
-        return target
+        return _write_shapefile(gdf, target)
     with atomic_path(target) as tmp:
         kwargs: dict[str, Any] = {"driver": driver, "engine": "pyogrio"}
-        if layer:
-            kwargs["layer"] = layer
+        if driver == "GPKG":
+            kwargs["layer"] = layer or target.stem  # not the temporary file's name
         gdf.to_file(tmp, **kwargs)
+    return target
+
+
+def _write_shapefile(gdf: Any, target: Path) -> Path:
+    """A shapefile is several files: write them in a temporary folder, then move each into place."""
+    import shutil
+    import tempfile
+
+    from eokit.io.atomic import ensure_writable_dir
+
+    parent = ensure_writable_dir(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=parent))
+    try:
+        gdf.to_file(staging / target.name, driver="ESRI Shapefile", engine="pyogrio")
+        for part in sorted(staging.iterdir(), key=lambda p: p.suffix == ".shp"):  # the .shp last
+            os.replace(part, parent / part.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
