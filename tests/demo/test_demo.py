@@ -1,0 +1,107 @@
+"""`eokit demo --quick` end to end: every output exists, opens, validates; the report links only real files."""
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from eokit.cli.main import cli
+
+pytestmark = pytest.mark.slow
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs = []
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("href", "src") and value and not value.startswith(("#", "http", "data:")):
+                self.refs.append(value)
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    result = CliRunner().invoke(cli, ["demo", "--quick", "--out", str(out)])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert "6/6 steps ok" in result.output
+    return out
+
+
+def test_report_links_only_existing_files(demo_out):
+    page = (demo_out / "index.html").read_text()
+    parser = _Links()
+    parser.feed(page)
+    assert len(parser.refs) > 40
+    for ref in parser.refs:
+        assert (demo_out / unquote(ref)).exists(), ref
+    assert "failed" not in re.findall(r"class='(\w+)'>(?:ok|failed|skipped)<", page)
+
+
+def test_every_output_opens(demo_out):
+    import geopandas as gpd
+    import pandas as pd
+
+    page = (demo_out / "index.html").read_text()
+    parser = _Links()
+    parser.feed(page)
+    files = {demo_out / unquote(r) for r in parser.refs}
+    kinds = {p.suffix.lower() for p in files}
+    assert {".tif", ".gpkg", ".csv", ".png", ".html", ".geojson", ".zip", ".json"} <= kinds
+    for path in files:
+        suffix = path.suffix.lower()
+        if suffix in (".tif", ".tiff"):
+            with rasterio.open(path) as ds:
+                assert ds.crs is not None, path
+                ds.read(1, window=((0, 1), (0, 1)))
+        elif suffix in (".gpkg", ".geojson"):
+            assert len(gpd.read_file(path)) >= 0
+        elif suffix == ".csv":
+            pd.read_csv(path)
+        elif suffix == ".json":
+            json.loads(path.read_text())
+        elif suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stac_outputs_validate_with_the_official_tool(demo_out, shared_dir):
+    pytest.importorskip("jsonschema")
+    tool = shared_dir / "tools" / "validate_offline.py"
+    proc = subprocess.run(
+        [sys.executable, str(tool), str(demo_out / "catalog" / "catalog.json"), "--recursive"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_demo_downloads_match_served_products(demo_out):
+    served = {p.name: p.read_bytes() for p in (demo_out / "hub" / "served").glob("*.zip")}
+    got = {p.name: p.read_bytes() for p in (demo_out / "hub" / "downloads").glob("*.zip")}
+    assert served and served == got
+    assert not list((demo_out / "hub" / "downloads").glob("*.incomplete"))
+
+
+def test_failing_step_is_reported_and_others_run(tmp_path, monkeypatch):
+    from eokit.demo import steps
+
+    def broken(ctx, r):
+        raise RuntimeError("hub unavailable")
+
+    monkeypatch.setattr(steps, "step_hub", broken)
+    monkeypatch.setattr(steps, "step_urban", lambda ctx, r: None)
+    monkeypatch.setattr(steps, "step_world", lambda ctx, r: ctx.update(world=None))
+    result = CliRunner().invoke(cli, ["demo", "--quick", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "hub: failed: RuntimeError: hub unavailable" in result.output
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert "skipped: depends on hub" in page
+    assert Path(tmp_path / "o" / "index.html").exists()
