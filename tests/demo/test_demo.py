@@ -78,7 +78,9 @@ def test_stac_outputs_validate_with_the_official_tool(demo_out, shared_dir):
     tool = shared_dir / "tools" / "validate_offline.py"
     proc = subprocess.run(
         [sys.executable, str(tool), str(demo_out / "catalog" / "catalog.json"), "--recursive"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
@@ -105,3 +107,39 @@ def test_failing_step_is_reported_and_others_run(tmp_path, monkeypatch):
     page = (tmp_path / "o" / "index.html").read_text()
     assert "skipped: depends on hub" in page
     assert Path(tmp_path / "o" / "index.html").exists()
+
+
+def test_report_renders_in_headless_chromium(demo_out, tmp_path):
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (`make test` installs Debian's chromium when it can)")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    url = (demo_out / "index.html").resolve().as_uri()
+    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "eokit demo" in dom.stdout and dom.stdout.count("<section") == 6
+    shot = tmp_path / "report.png"
+    proc = subprocess.run(
+        [browser, *flags, "--window-size=1200,1600", f"--screenshot={shot}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] == 1600 and pixels.shape[1] == 1200
+    assert pixels[..., :3].std() > 0.05  # text, tables and maps, not a blank page

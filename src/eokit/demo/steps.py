@@ -251,7 +251,7 @@ def step_catalog(ctx: dict[str, Any], r: StepResult) -> None:
     lon, lat = ctx["world"].center_lonlat
     with running_server(cat_dir, asset_roots=[data]) as url:
         found = search("stac", url=url, area=f"POINT({lon:.5f} {lat:.5f})", limit=50)
-        scene = next((p for p in found if p.id.startswith("S2")), None)
+        scene = next((p for p in found if "S2B_MSIL2A" in p.id), None)
         got = []
         if scene is not None:
             got = download([scene], out / "catalog" / "from-api", provider="stac", url=url, workers=2)
