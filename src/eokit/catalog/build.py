@@ -96,6 +96,7 @@ class _Hrefs:
         if catalog_type not in CATALOG_TYPES:
             raise InvalidInputError(f"unknown catalog type {catalog_type!r}: use one of {', '.join(CATALOG_TYPES)}")
         self.root, self.out, self.type = root, out, catalog_type
+        self._items_dir = os.fspath(out / "items")
         self.public_url = public_url.rstrip("/") if public_url else None
         if catalog_url is None and catalog_type != "self-contained":
             if self.public_url and (out == root or root in out.parents):
@@ -111,9 +112,10 @@ class _Hrefs:
         # Asset hrefs are decided here, before any link is made relative: a published URL stays absolute.
         if self.public_url:
             return f"{self.public_url}/{quote(rel)}"
+        full = os.path.join(self.root, rel)  # both already resolved: no per-file realpath
         if self.type == "absolute-published":
-            return Path(path).resolve().as_posix()
-        return Path(os.path.relpath(Path(path).resolve(), self.out / "items")).as_posix()
+            return Path(full).as_posix()
+        return Path(os.path.relpath(full, self._items_dir)).as_posix()
 
     def doc(self, name: str, *, from_items: bool = False) -> str:
         """Href of ``name`` (relative to the output folder) as linked from the root or from items/."""
