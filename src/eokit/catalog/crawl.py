@@ -82,7 +82,7 @@ def discover(
             lower = entry.name.lower()
             if not lower.endswith(suffixes) or lower.endswith(".aux.xml"):
                 continue
-            rel = Path(os.path.relpath(entry.path, root_path)).as_posix()
+            rel = entry.path[prefix:].replace(os.sep, "/")
             try:
                 st = entry.stat(follow_symlinks=True)
             except FileNotFoundError:
@@ -97,6 +97,7 @@ def discover(
         from eokit.errors import InputNotFoundError
 
         raise InputNotFoundError("crawl root is not a folder", path=root_path)
+    prefix = len(os.fspath(root_path).rstrip(os.sep)) + 1
     walk(os.fspath(root_path))
     return found, skipped
 
