@@ -94,7 +94,16 @@ def test_seed_layout_build(store: Path, tmp_path: Path, stac_validator) -> None:
     # stac-geoparquet holds the same items
     import pyarrow.parquet as pq
 
-    assert pq.read_table(out / "items.parquet").num_rows == 6
+    table = pq.read_table(out / "items.parquet")
+    assert table.num_rows == 6
+    # eokit's shortcut into stac-geoparquet builds the very table its public API builds
+    import stac_geoparquet.arrow as sga
+
+    from eokit.catalog.build import _items_to_arrow
+
+    features = json.loads((out / "index.geojson").read_text())["features"]
+    assert _items_to_arrow(features).equals(sga.parse_stac_items_to_arrow(features).read_all())
+    assert sorted(table.column("id").to_pylist()) == sorted(f["id"] for f in features)
 
 
 def test_cli_build_exit_code_counts_skipped(store: Path, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ new or changed files and rewrites only items whose inputs changed; the rest are 
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -103,8 +102,8 @@ def read_root(catalog_dir: Path) -> str | None:
         return None
 
 
-def summary_of(item: dict[str, Any]) -> str:
-    """The fields of an item the collection document needs, as JSON text."""
+def summary_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an item the collection document needs."""
     p = item["properties"]
     keep = {k: p[k] for k in ("datetime", "start_datetime", "end_datetime", "gsd", "proj:code") if k in p}
-    return json.dumps({"id": item["id"], "bbox": item["bbox"], "properties": keep})
+    return {"id": item["id"], "bbox": item["bbox"], "properties": keep}
