@@ -99,10 +99,10 @@ def test_seed_layout_build(store: Path, tmp_path: Path, stac_validator) -> None:
     # eokit's shortcut into stac-geoparquet builds the very table its public API builds
     import stac_geoparquet.arrow as sga
 
-    from eokit.catalog.build import _items_to_arrow
+    from eokit.catalog.documents import items_to_arrow
 
     features = json.loads((out / "index.geojson").read_text())["features"]
-    assert _items_to_arrow(features).equals(sga.parse_stac_items_to_arrow(features).read_all())
+    assert items_to_arrow(features).equals(sga.parse_stac_items_to_arrow(features).read_all())
     assert sorted(table.column("id").to_pylist()) == sorted(f["id"] for f in features)
 
 
@@ -140,7 +140,7 @@ def test_interrupted_build_keeps_previous_catalog(store: Path, tmp_path: Path, m
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build_module, "_write_parquet", boom)
+    monkeypatch.setattr(build_module, "write_parquet", boom)
     with pytest.raises(KeyboardInterrupt):
         build_catalog(store, out, group_by="stem")
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == snapshot
