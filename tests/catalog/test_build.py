@@ -233,7 +233,10 @@ def test_permission_error_is_recorded(tmp_path: Path) -> None:
     assert [Path(s.path).name for s in result.skipped] == ["orthomosaic.tif"]
 
 
-def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "exc", [OSError(121, "Remote I/O error"), PermissionError(13, "Permission denied")], ids=["eio", "eacces"]
+)
+def test_io_error_is_recorded(tmp_path: Path, monkeypatch, exc: OSError) -> None:
     import rasterio
 
     root = tmp_path / "r"
@@ -242,7 +245,7 @@ def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
 
     def flaky(path, *a, **k):
         if "000002" in str(path) and "orthomosaic" in str(path):
-            raise OSError(121, "Remote I/O error")
+            raise exc
         return real_open(path, *a, **k)
 
     monkeypatch.setattr(rasterio, "open", flaky)
@@ -254,14 +257,14 @@ def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
 
     def flaky_file(path, *a, **k):
         if "000002" in str(path) and "orthomosaic" in str(path):
-            raise OSError(121, "Remote I/O error")
+            raise exc
         return real_builtin_open(path, *a, **k)
 
     monkeypatch.setattr(fast_tiff, "open", flaky_file, raising=False)
     result = build_catalog(root, tmp_path / "o", group_by=SEED_GROUP)
     assert result.n_items == 2
     (skip,) = result.skipped
-    assert "Remote I/O error" in skip.reason
+    assert exc.strerror in skip.reason and skip.error == "UnreadableInputError"
 
 
 def test_dask_scheduler_build(tmp_path: Path) -> None:
