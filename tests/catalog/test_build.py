@@ -71,6 +71,7 @@ def test_seed_layout_build(store: Path, tmp_path: Path, stac_validator) -> None:
     assert errors["ungrouped"] == ["loose.tif"]
     assert errors["unmatched_metadata"] == ["999999"]
     assert errors["items_without_metadata"] == ["000005", "000006"]
+    assert errors["datetime_from_file_time"] == []  # metadata or TIFF tags dated every item
     item = json.loads((out / "items" / "000003.json").read_text())
     assert item["properties"]["datetime"] == "2022-06-03T09:30:00Z"  # from metadata, not the TIFF tag
     assert item["properties"]["pilot"] == "pilot2"
@@ -111,6 +112,13 @@ def test_cli_build_exit_code_counts_skipped(store: Path, tmp_path: Path) -> None
     res = CliRunner().invoke(cli, ["catalog", "build", str(store), "--out", str(out), "--group-by", SEED_GROUP])
     assert res.exit_code == 4, res.output
     assert "6 items" in res.output
+    # a tree without any dates: items fall back to file times and errors.json says which
+    bare = tmp_path / "bare"
+    from eokit.testing.catalog_tree import write_small_geotiff as w
+
+    w(bare / "a.tif", x0=500000, y0=4400000)
+    CliRunner().invoke(cli, ["catalog", "build", str(bare), "--out", str(tmp_path / "bare-out")])
+    assert json.loads((tmp_path / "bare-out" / "errors.json").read_text())["datetime_from_file_time"] == ["a"]
     res = CliRunner().invoke(cli, ["catalog", "validate", str(out)])
     assert res.exit_code == 0, res.output
     assert "0 invalid" in res.output

@@ -290,3 +290,20 @@ def test_index_follows_catalog_changes(tmp_path: Path) -> None:
     make_drone_tree(root, 5, laz_every=0, rasters=("ortho",))
     build_catalog(root, out, group_by=SEED_GROUP, incremental=True)
     assert client.get("/search").json()["numberMatched"] == 5
+
+
+def test_local_stac_api_helper_round_trip(tmp_path: Path) -> None:
+    """What a hub client does: search, download each asset, verify file:checksum and the digest header."""
+    import pystac_client
+
+    from eokit.testing.catalog_server import local_stac_api
+
+    with local_stac_api(tmp_path, n_missions=2) as api:
+        items = list(pystac_client.Client.open(api.url).search(collections=[api.collection]).items())
+        assert sorted(i.id for i in items) == ["000001", "000002"]
+        for item in items:
+            for asset in item.assets.values():
+                r = requests.get(asset.href, timeout=10)
+                digest = hashlib.sha256(r.content).hexdigest()
+                assert asset.extra_fields["file:checksum"] == "1220" + digest
+                assert r.headers["X-Checksum-Sha256"] == digest

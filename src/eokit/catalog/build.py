@@ -34,7 +34,7 @@ from eokit.catalog.documents import (
 from eokit.catalog.item import assemble_item
 from eokit.catalog.records import AssetRecord, ReadOptions
 from eokit.catalog.state import STATE_FILE, CrawlState, summary_of, write_state
-from eokit.errors import OutputError
+from eokit.errors import FallbackWarning, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class BuildResult:
     ungrouped: list[str] = field(default_factory=list)
     unmatched_metadata: list[str] = field(default_factory=list)
     items_without_metadata: list[str] = field(default_factory=list)
+    file_time_items: list[str] = field(default_factory=list)
 
 
 def _options_digest(options: ReadOptions) -> str:
@@ -232,7 +233,9 @@ def _plan_items(
     return plan
 
 
-def _assemble(entry: _Planned, records: Mapping[str, AssetRecord], collection_id: str) -> dict[str, Any]:
+def _assemble(
+    entry: _Planned, records: Mapping[str, AssetRecord], collection_id: str, result: BuildResult
+) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         item = assemble_item(
@@ -246,6 +249,8 @@ def _assemble(entry: _Planned, records: Mapping[str, AssetRecord], collection_id
         )
     for w in caught:
         log.info("%s", w.message)
+        if issubclass(w.category, FallbackWarning) and entry.id not in result.file_time_items:
+            result.file_time_items.append(entry.id)
     item["links"] = entry.links
     return item
 
@@ -292,7 +297,7 @@ def _write_outputs(
                             rec = AssetRecord.from_json(json.loads(texts[f.rel]))
                             rec.path = f.path
                             records[f.path] = rec  # type: ignore[index]
-            item = _assemble(entry, records, info.id)
+            item = _assemble(entry, records, info.id, result)
             fresh[entry.id] = item
             (staging / "items" / name).write_text(_dumps(item), encoding="utf-8")
             summary = summary_of(item)
@@ -323,6 +328,7 @@ def _write_outputs(
             "ungrouped": result.ungrouped,
             "unmatched_metadata": result.unmatched_metadata,
             "items_without_metadata": result.items_without_metadata,
+            "datetime_from_file_time": result.file_time_items,
         }
         (staging / "errors.json").write_text(_dumps(errors, 2), encoding="utf-8")
         old_texts = state.record_texts([f.rel for p, f in wanted.items() if p in reused and p not in records])
