@@ -285,3 +285,17 @@ def test_dask_scheduler_build(tmp_path: Path) -> None:
     a = json.loads((tmp_path / "t" / "items" / "000001.json").read_text())
     b = json.loads((tmp_path / "p" / "items" / "000001.json").read_text())
     assert a == b
+
+
+def test_output_inside_root_is_not_crawled(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    make_drone_tree(root, 2, laz_every=0, rasters=("ortho",))
+    out = root / "stac"
+    first = build_catalog(root, out, group_by=SEED_GROUP, catalog_type="relative-published",
+                          public_url="https://example.org/store")  # fmt: skip
+    second = build_catalog(root, out, group_by="stem", catalog_type="relative-published",
+                           public_url="https://example.org/store")  # fmt: skip
+    assert first.n_files == second.n_files == 2  # index.geojson / state of the catalog are not inputs
+    cat = json.loads((out / "catalog.json").read_text())
+    self_link = next(link for link in cat["links"] if link["rel"] == "self")
+    assert self_link["href"] == "https://example.org/store/stac/catalog.json"
