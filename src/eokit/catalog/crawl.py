@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +184,8 @@ def read_files(
     # rasterio.Env wants integers for numeric GDAL options (GDAL_CACHEMAX='256' raises TypeError)
     env = {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in get_settings().gdal_env.items()}
     tasks = [(p, options) for p in paths]
-    if scheduler in (None, "threads"):
+    scheduler = scheduler or get_settings().scheduler
+    if scheduler == "threads":
         # one GDAL environment per worker thread instead of one per file: opening small files is the hot path
         import concurrent.futures as cf
 
@@ -197,15 +199,15 @@ def read_files(
             yield _outcome(path, record, reason, kind, progress)
 
 
-_thread_envs: list[Any] = []
+_worker = threading.local()
 
 
 def _enter_env(env: dict[str, Any]) -> None:
     import rasterio
 
     ctx = rasterio.Env(**env)
-    ctx.__enter__()  # stays active for the life of this worker thread
-    _thread_envs.append(ctx)
+    ctx.__enter__()  # GDAL options are thread-local: active for the life of this worker thread
+    _worker.env = ctx
 
 
 def _outcome(
