@@ -163,6 +163,8 @@ def parse_str_list(value: Any, name: str) -> list[str] | None:
         items = list(value)
     else:
         raise _bad(f"{name} must be a list of strings")
+    if len(items) > MAX_LIMIT:
+        raise _bad(f"at most {MAX_LIMIT} {name} per request")
     return items or None
 
 
