@@ -266,3 +266,31 @@ def test_vector_item(tmp_path: Path, stac_validator) -> None:
     assert asset["proj:code"] == "EPSG:32610"
     expected = gdf.to_crs(4326).total_bounds
     assert item["bbox"] == pytest.approx(list(expected), abs=1e-5)
+
+
+def test_pointcloud_data_footprint_traces_points(tmp_path: Path, stac_validator) -> None:
+    from pyproj import Transformer
+    from shapely.geometry import MultiPoint, shape
+
+    rng = np.random.default_rng(3)
+    # an L: a 100 x 20 m strip along the bottom and a 20 x 100 m strip up the left side
+    a = np.column_stack([rng.uniform(0, 100, 3000), rng.uniform(0, 20, 3000)])
+    b = np.column_stack([rng.uniform(0, 20, 3000), rng.uniform(20, 100, 3000)])
+    pts = np.vstack([a, b]) + [500000, 4400000]
+    header = laspy.LasHeader(point_format=3, version="1.4")
+    header.scales = np.array([0.01, 0.01, 0.01])
+    header.offsets = np.array([500000.0, 4400000.0, 0.0])
+    header.add_crs(CRS.from_epsg(32610))
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = pts[:, 0], pts[:, 1], np.zeros(len(pts))
+    path = tmp_path / "ell.laz"
+    las.write(str(path))
+    traced = _quiet_item(path, footprint="data").to_dict()
+    boxed = _quiet_item(path).to_dict()
+    assert stac_validator(traced) == []
+    tr = Transformer.from_crs(32610, 4326, always_xy=True)
+    lon, lat = tr.transform(pts[:, 0], pts[:, 1])
+    outline = shape(traced["geometry"])
+    assert outline.buffer(1e-6).contains(MultiPoint(np.column_stack([lon, lat])))
+    # the L covers 36% of its bounding box; the traced outline stays close to that
+    assert outline.area < 0.5 * shape(boxed["geometry"]).area
