@@ -276,7 +276,7 @@ def test_pointcloud_data_footprint_traces_points(tmp_path: Path, stac_validator)
     # an L: a 100 x 20 m strip along the bottom and a 20 x 100 m strip up the left side
     a = np.column_stack([rng.uniform(0, 100, 3000), rng.uniform(0, 20, 3000)])
     b = np.column_stack([rng.uniform(0, 20, 3000), rng.uniform(20, 100, 3000)])
-    pts = np.vstack([a, b]) + [500000, 4400000]
+    pts = np.vstack([a, b]) + np.array([500000.0, 4400000.0])
     header = laspy.LasHeader(point_format=3, version="1.4")
     header.scales = np.array([0.01, 0.01, 0.01])
     header.offsets = np.array([500000.0, 4400000.0, 0.0])
