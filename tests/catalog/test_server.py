@@ -78,8 +78,9 @@ def test_offline_api_validator(api: str, shared_dir: Path, tmp_path: Path) -> No
         {"type": "Polygon", "coordinates": [[[-124, 39], [-122, 39], [-122, 41], [-124, 41], [-124, 39]]]}
     )
     args = [sys.executable, str(tool), "--root-url", api, "--collection", "collection", "--geometry", geometry]
-    for c in ("core", "item-search", "features", "collections"):
+    for c in ("core", "item-search", "features", "collections", "item-search#sort", "item-search#fields"):
         args += ["--conformance", c]
+    args += ["--fields-nested-property", "properties.gsd"]
     run = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     out = run.stdout + run.stderr
     assert "Errors: none" in out, out[-3000:]
@@ -157,11 +158,22 @@ def test_sort_and_fields(api: str, features) -> None:
     assert [f["id"] for f in r["features"]] == sorted((f["id"] for f in features), reverse=True)
     r = requests.post(api + "/search", json={"sortby": [{"field": "id", "direction": "asc"}], "limit": 3}).json()
     assert [f["id"] for f in r["features"]] == sorted(f["id"] for f in features)[:3]
-    r = requests.get(api + "/search", params={"fields": "id,properties.gsd", "limit": 2}, timeout=10).json()
+    # fields: include -> only those (+ type, stac_version, id, links); exclude only -> everything else;
+    # empty include -> the default set
+    r = requests.get(api + "/search", params={"fields": "properties.gsd", "limit": 2}, timeout=10).json()
     f0 = r["features"][0]
-    assert set(f0["properties"]) == {"gsd"} and "assets" not in f0
+    assert set(f0) == {"type", "stac_version", "id", "links", "properties"} and set(f0["properties"]) == {"gsd"}
     r = requests.post(api + "/search", json={"fields": {"exclude": ["assets", "geometry"]}, "limit": 2}).json()
-    assert "assets" not in r["features"][0] and "properties" in r["features"][0]
+    f0 = r["features"][0]
+    assert "assets" not in f0 and "geometry" not in f0 and "gsd" in f0["properties"] and "bbox" in f0
+    r = requests.post(api + "/search", json={"fields": {"include": [], "exclude": ["geometry"]}, "limit": 1}).json()
+    f0 = r["features"][0]
+    assert set(f0) == {"type", "stac_version", "id", "bbox", "links", "assets", "properties"}
+    assert set(f0["properties"]) == {"datetime"}
+    body = {"fields": {"exclude": ["properties"], "include": ["properties.gsd"]}, "limit": 1}
+    r = requests.post(api + "/search", json=body, timeout=10).json()
+    assert set(r["features"][0]["properties"]) == {"gsd"}
+    assert requests.post(api + "/search", json={"fields": None}, timeout=10).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -278,3 +290,20 @@ def test_index_follows_catalog_changes(tmp_path: Path) -> None:
     make_drone_tree(root, 5, laz_every=0, rasters=("ortho",))
     build_catalog(root, out, group_by=SEED_GROUP, incremental=True)
     assert client.get("/search").json()["numberMatched"] == 5
+
+
+def test_local_stac_api_helper_round_trip(tmp_path: Path) -> None:
+    """What a hub client does: search, download each asset, verify file:checksum and the digest header."""
+    import pystac_client
+
+    from eokit.testing.catalog_server import local_stac_api
+
+    with local_stac_api(tmp_path, n_missions=2) as api:
+        items = list(pystac_client.Client.open(api.url).search(collections=[api.collection]).items())
+        assert sorted(i.id for i in items) == ["000001", "000002"]
+        for item in items:
+            for asset in item.assets.values():
+                r = requests.get(asset.href, timeout=10)
+                digest = hashlib.sha256(r.content).hexdigest()
+                assert asset.extra_fields["file:checksum"] == "1220" + digest
+                assert r.headers["X-Checksum-Sha256"] == digest

@@ -9,7 +9,6 @@ import os
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from eokit.errors import FallbackWarning, InvalidInputError
@@ -70,11 +69,13 @@ def kind_of(path: str | os.PathLike[str]) -> str | None:
 
 def asset_key_of(path: str | os.PathLike[str]) -> str:
     """The asset key of a file: its name without (compound) suffixes, e.g. ``points`` for ``points.copc.laz``."""
-    name = Path(path).name
+    name = os.fspath(path).rsplit("/", 1)[-1]
+    lower = name.lower()
     for compound in (".copc.laz", ".aux.xml"):
-        if name.lower().endswith(compound):
+        if lower.endswith(compound):
             return name[: -len(compound)]
-    return Path(name).stem
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
 
 
 # ---------------------------------------------------------------- CRS helpers

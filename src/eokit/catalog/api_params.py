@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 __all__ = [
+    "DEFAULT_FIELDS",
     "StacApiError",
     "apply_fields",
     "parse_bbox",
@@ -162,6 +163,8 @@ def parse_str_list(value: Any, name: str) -> list[str] | None:
         items = list(value)
     else:
         raise _bad(f"{name} must be a list of strings")
+    if len(items) > MAX_LIMIT:
+        raise _bad(f"at most {MAX_LIMIT} {name} per request")
     return items or None
 
 
@@ -192,44 +195,64 @@ def parse_sortby(value: Any) -> list[tuple[str, bool]]:
     return out
 
 
-def parse_fields(value: Any) -> tuple[list[str], list[str]] | None:
-    if value is None or value == "":
+def parse_fields(value: Any) -> tuple[list[str] | None, list[str]] | None:
+    """``(include, exclude)``; ``include`` is None when not given at all (None overall: no fields parameter)."""
+    if value is None:
         return None
-    include: list[str] = []
-    exclude: list[str] = []
     if isinstance(value, str):
+        include: list[str] = []
+        exclude: list[str] = []
         for part in value.split(","):
             part = part.strip()
             if part.startswith("-"):
                 exclude.append(part[1:])
             elif part:
                 include.append(part.lstrip("+"))
-    elif isinstance(value, dict):
-        for name, bucket in (("include", include), ("exclude", exclude)):
-            got = value.get(name) or []
-            if not isinstance(got, list) or not all(isinstance(v, str) for v in got):
+        return (include if include or not exclude else None), exclude
+    if isinstance(value, dict):
+        out: dict[str, list[str] | None] = {}
+        for name in ("include", "exclude"):
+            got = value.get(name)
+            if got is not None and (not isinstance(got, list) or not all(isinstance(v, str) for v in got)):
                 raise _bad(f"fields.{name} must be a list of strings")
-            bucket += got
-    else:
-        raise _bad("fields must be a string or an object with include/exclude")
-    return include, exclude
+            out[name] = (got or []) if name in value else None
+        return out["include"], out["exclude"] or []
+    raise _bad("fields must be a string or an object with include/exclude")
 
 
-def apply_fields(item: dict[str, Any], fields: tuple[list[str], list[str]] | None) -> dict[str, Any]:
-    """Fields extension: keep ``include`` paths (plus id/type/stac_version/links), then drop ``exclude``."""
+DEFAULT_FIELDS = ("type", "stac_version", "id", "geometry", "bbox", "links", "assets", "properties.datetime")
+_ALWAYS = ("type", "stac_version", "id", "links")
+
+
+def apply_fields(item: dict[str, Any], fields: tuple[list[str] | None, list[str]] | None) -> dict[str, Any]:
+    """Fields extension.
+
+    - no ``fields``: the whole item;
+    - only ``exclude`` (no ``include`` at all): the whole item minus ``exclude``;
+    - empty/null ``include``: the default set (type, stac_version, id, geometry, bbox, links, assets,
+      properties.datetime) minus ``exclude``;
+    - ``include`` given: type, stac_version, id, links and the included paths, minus ``exclude``;
+      a path both included and excluded is included, and an excluded parent keeps its included
+      children (``-properties,+properties.gsd``).
+    """
     if fields is None:
         return item
     include, exclude = fields
-    if include:
-        out: dict[str, Any] = {k: item[k] for k in ("type", "stac_version", "id", "links") if k in item}
-        for path in include:
-            _copy_path(item, out, path.split("."))
-    else:
+    out: dict[str, Any] = {}
+    if include is None and exclude:
         out = json.loads(json.dumps(item))
+    else:
+        paths = (*_ALWAYS, *include) if include else DEFAULT_FIELDS
+        for path in paths:
+            _copy_path(item, out, path.split("."))
+    include = include or []
     for path in exclude:
         if path in include:
             continue
         _drop_path(out, path.split("."))
+        for inc in include:
+            if inc.startswith(path + "."):
+                _copy_path(item, out, inc.split("."))
     return out
 
 

@@ -12,49 +12,33 @@ import hashlib
 import json
 import logging
 import os
-import posixpath
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from eokit.catalog._common import EXT, STAC_VERSION, utc_iso
 from eokit.catalog.crawl import FoundFile, Skipped, discover, group_files, read_files
+from eokit.catalog.documents import (
+    CATALOG_TYPES,
+    CollectionInfo,
+    Hrefs,
+    catalog_doc,
+    collection_doc,
+    rebase,
+    write_parquet,
+)
 from eokit.catalog.item import assemble_item
 from eokit.catalog.records import AssetRecord, ReadOptions
-from eokit.errors import EokitError, InvalidInputError, OutputError
+from eokit.catalog.state import STATE_FILE, CrawlState, summary_of, write_state
+from eokit.errors import FallbackWarning, OutputError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BuildResult", "CollectionInfo", "build_catalog", "CATALOG_TYPES", "STATE_FILE"]
-
-CATALOG_TYPES = ("self-contained", "relative-published", "absolute-published")
-STATE_FILE = ".eokit-state.json"
-_STATE_VERSION = 1
-
-
-@dataclass(frozen=True)
-class CollectionInfo:
-    """Collection-level fields (``--collection-id --title --description --license --provider --doi --citation``).
-
-    ``providers`` are STAC provider objects (``{"name", "roles", "url", "description"}``).
-    """
-
-    id: str = "collection"
-    title: str | None = None
-    description: str = "Geospatial assets catalogued by eokit."
-    license: str = "other"
-    providers: Sequence[Mapping[str, Any]] = ()
-    doi: str | None = None
-    citation: str | None = None
-    keywords: Sequence[str] = ()
-    catalog_id: str = "catalog"
-    catalog_title: str | None = None
-    catalog_description: str = "STAC catalog built by eokit."
 
 
 @dataclass
@@ -69,62 +53,15 @@ class BuildResult:
     ungrouped: list[str] = field(default_factory=list)
     unmatched_metadata: list[str] = field(default_factory=list)
     items_without_metadata: list[str] = field(default_factory=list)
+    file_time_items: list[str] = field(default_factory=list)
 
 
 def _options_digest(options: ReadOptions) -> str:
     return hashlib.sha256(json.dumps(asdict(options), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _load_state(out: Path, digest: str) -> dict[str, dict[str, Any]]:
-    try:
-        state = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if state.get("version") != _STATE_VERSION or state.get("options") != digest:
-        return {}
-    return state.get("files", {})
-
-
 def _dumps(obj: Any, indent: int | None = None) -> str:
     return json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
-
-
-class _Hrefs:
-    """Where documents and assets live, per catalog type."""
-
-    def __init__(self, root: Path, out: Path, catalog_type: str, public_url: str | None, catalog_url: str | None):
-        if catalog_type not in CATALOG_TYPES:
-            raise InvalidInputError(f"unknown catalog type {catalog_type!r}: use one of {', '.join(CATALOG_TYPES)}")
-        self.root, self.out, self.type = root, out, catalog_type
-        self.public_url = public_url.rstrip("/") if public_url else None
-        if catalog_url is None and catalog_type != "self-contained":
-            if self.public_url and (out == root or root in out.parents):
-                catalog_url = f"{self.public_url}/{quote(out.relative_to(root).as_posix())}".rstrip("/.")
-            else:
-                raise InvalidInputError(
-                    f"a {catalog_type} catalog needs its public address: pass --catalog-url "
-                    "(or --public-url with --out inside the crawl root)"
-                )
-        self.catalog_url = catalog_url.rstrip("/") if catalog_url else None
-
-    def asset(self, path: str, rel: str) -> str:
-        # Asset hrefs are decided here, before any link is made relative: a published URL stays absolute.
-        if self.public_url:
-            return f"{self.public_url}/{quote(rel)}"
-        if self.type == "absolute-published":
-            return Path(path).resolve().as_posix()
-        return Path(os.path.relpath(Path(path).resolve(), self.out / "items")).as_posix()
-
-    def doc(self, name: str, *, from_items: bool = False) -> str:
-        """Href of ``name`` (relative to the output folder) as linked from the root or from items/."""
-        if self.type == "absolute-published":
-            return f"{self.catalog_url}/{name}"
-        return f"../{name}" if from_items else f"./{name}"
-
-    def self_link(self, name: str, *, is_root: bool) -> list[dict[str, str]]:
-        if self.type == "absolute-published" or (self.type == "relative-published" and is_root):
-            return [{"rel": "self", "href": f"{self.catalog_url}/{name}", "type": "application/json"}]
-        return []
 
 
 def build_catalog(
@@ -150,8 +87,8 @@ def build_catalog(
     Outputs: ``catalog.json``, ``collection.json``, ``items/<id>.json``, ``index.geojson``
     (FeatureCollection of the items), ``items.parquet`` (stac-geoparquet), ``errors.json``
     (skipped files with reasons, unmatched metadata rows, items without metadata) and
-    ``.eokit-state.json`` (what ``incremental`` reuses: files unchanged in size and mtime
-    are not read again).
+    ``.eokit-state.sqlite`` (what ``incremental`` reuses: files unchanged in size and mtime
+    are not read again, items whose inputs are unchanged are not rewritten).
 
     Parameters
     ----------
@@ -181,7 +118,7 @@ def build_catalog(
     out_path = Path(out).resolve()
     collection = collection or CollectionInfo()
     options = read_options or ReadOptions()
-    hrefs = _Hrefs(root_path, out_path, catalog_type, public_url, catalog_url)
+    hrefs = Hrefs(root_path, out_path, catalog_type, public_url, catalog_url)
     if (
         out_path.exists()
         and any(out_path.iterdir())
@@ -197,46 +134,67 @@ def build_catalog(
     result.ungrouped = [f.rel for f in ungrouped]
     wanted = {f.path: f for fs in groups.values() for f in fs}
     digest = _options_digest(options)
-    previous = _load_state(out_path, digest) if incremental else {}
-    records: dict[str, AssetRecord] = {}
-    to_read = []
-    for f in wanted.values():
-        old = previous.get(f.rel)
-        if old and old.get("size") == f.size and old.get("mtime_ns") == f.mtime_ns:
-            rec = AssetRecord.from_json(old)
-            rec.path = f.path
-            records[f.path] = rec
-            result.n_reused += 1
-        else:
-            to_read.append(f.path)
-    for path, rec, skip in read_files(to_read, options, scheduler=scheduler, workers=workers, progress=progress):
-        if rec is not None:
-            records[path] = rec
-        elif skip is not None:
-            skipped.append(skip)
-    result.skipped = sorted(skipped, key=lambda s: s.path)
-    result.n_files = len(records)
-
-    items = _make_items(groups, records, hrefs, collection, table, metadata_geometry, result)
-    _write_outputs(out_path, hrefs, collection, items, records, wanted, result, digest)
+    state = CrawlState(out_path / STATE_FILE, digest) if incremental else CrawlState(Path("/nonexistent"), digest)
+    try:
+        reused = {p for p, f in wanted.items() if state.unchanged(f.rel, f.size, f.mtime_ns)}
+        result.n_reused = len(reused)
+        records: dict[str, AssetRecord] = {}
+        to_read = [p for p in wanted if p not in reused]
+        for path, rec, skip in read_files(to_read, options, scheduler=scheduler, workers=workers, progress=progress):
+            if rec is not None:
+                records[path] = rec
+            elif skip is not None:
+                skipped.append(skip)
+        result.skipped = sorted(skipped, key=lambda s: s.path)
+        ok = reused | set(records)
+        result.n_files = len(ok)
+        plan = _plan_items(groups, ok, hrefs, collection, table, metadata_geometry, result)
+        # records of reused files are parsed only for items that must be re-assembled
+        need = {f.rel: f.path for entry in plan for f in entry.files if entry.digest != _old_digest(state, entry.id)}
+        texts = state.record_texts([rel for rel, p in need.items() if p in reused])
+        for rel, text in texts.items():
+            rec = AssetRecord.from_json(json.loads(text))
+            rec.path = need[rel]
+            records[rec.path] = rec
+        _write_outputs(out_path, hrefs, collection, plan, records, reused, wanted, state, result, digest)
+    finally:
+        state.close()
     return result
 
 
-def _make_items(
+def _old_digest(state: CrawlState, item_id: str) -> str | None:
+    old = state.items.get(item_id)
+    return old[0] if old else None
+
+
+@dataclass
+class _Planned:
+    """One item to write: its files and every input it depends on (hashed into ``digest``)."""
+
+    id: str
+    files: list[FoundFile]
+    hrefs: dict[str, str]
+    properties: dict[str, Any] | None
+    datetime: dt.datetime | None
+    geometry: dict[str, Any] | None
+    links: list[dict[str, str]]
+    digest: str = ""
+
+
+def _plan_items(
     groups: Mapping[str, list[FoundFile]],
-    records: Mapping[str, AssetRecord],
-    hrefs: _Hrefs,
+    ok: set[str],
+    hrefs: Hrefs,
     collection: CollectionInfo,
     table: Any,
     metadata_geometry: bool,
     result: BuildResult,
-) -> list[dict[str, Any]]:
-    items = []
+) -> list[_Planned]:
+    plan = []
     for item_id in sorted(groups):
-        files = [f for f in groups[item_id] if f.path in records]
+        files = sorted((f for f in groups[item_id] if f.path in ok), key=lambda f: f.path)
         if not files:
             continue
-        recs = [records[f.path] for f in files]
         props = when = geometry = None
         if table is not None:
             if item_id in table.rows:
@@ -248,118 +206,64 @@ def _make_items(
                     geometry = table.geometries.get(item_id)
             else:
                 result.items_without_metadata.append(item_id)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            item = assemble_item(
-                item_id,
-                recs,
-                hrefs={f.path: hrefs.asset(f.path, f.rel) for f in files},
-                properties=props,
-                datetime=when,
-                geometry=geometry,
-                collection=collection.id,
-            )
-        for w in caught:
-            log.info("%s", w.message)
-        item["links"] = [
+        links = [
             {"rel": "root", "href": hrefs.doc("catalog.json", from_items=True), "type": "application/json"},
             {"rel": "parent", "href": hrefs.doc("collection.json", from_items=True), "type": "application/json"},
             {"rel": "collection", "href": hrefs.doc("collection.json", from_items=True), "type": "application/json"},
             *hrefs.self_link(f"items/{quote(item_id)}.json", is_root=False),
         ]
-        items.append(item)
+        entry = _Planned(
+            item_id, files, {f.path: hrefs.asset(f.path, f.rel) for f in files}, props, when, geometry, links
+        )
+        key = [
+            [(f.rel, f.size, f.mtime_ns) for f in files],
+            [entry.hrefs[f.path] for f in files],
+            props,
+            when.isoformat() if when else None,
+            geometry,
+            links,
+            collection.id,
+        ]
+        entry.digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+        plan.append(entry)
     if table is not None:
         have = set(groups)
         result.unmatched_metadata = sorted(k for k in table.rows if k not in have)
-    result.n_items = len(items)
-    return items
+    result.n_items = len(plan)
+    return plan
 
 
-def _collection_doc(hrefs: _Hrefs, info: CollectionInfo, items: list[dict[str, Any]]) -> dict[str, Any]:
-    if items:
-        bboxes = [it["bbox"] for it in items]
-        bbox = [
-            min(b[0] for b in bboxes),
-            min(b[1] for b in bboxes),
-            max(b[2] for b in bboxes),
-            max(b[3] for b in bboxes),
-        ]
-        starts = [it["properties"].get("start_datetime") or it["properties"]["datetime"] for it in items]
-        ends = [it["properties"].get("end_datetime") or it["properties"]["datetime"] for it in items]
-        interval = [min(starts), max(ends)]
-    else:
-        bbox, interval = [-180.0, -90.0, 180.0, 90.0], [utc_iso(dt.datetime.now(dt.UTC)), None]
-    doc: dict[str, Any] = {
-        "type": "Collection",
-        "stac_version": STAC_VERSION,
-        "stac_extensions": [],
-        "id": info.id,
-        "description": info.description,
-        "license": info.license,
-        "extent": {"spatial": {"bbox": [bbox]}, "temporal": {"interval": [interval]}},
-        "links": [],
-    }
-    if info.title:
-        doc["title"] = info.title
-    if info.keywords:
-        doc["keywords"] = list(info.keywords)
-    if info.providers:
-        doc["providers"] = [dict(p) for p in info.providers]
-    if info.doi or info.citation:
-        doc["stac_extensions"].append(EXT["sci"])
-        if info.doi:
-            doc["sci:doi"] = info.doi
-            doc["links"].append({"rel": "cite-as", "href": f"https://doi.org/{info.doi}"})
-        if info.citation:
-            doc["sci:citation"] = info.citation
-    gsds = sorted({it["properties"]["gsd"] for it in items if "gsd" in it["properties"]})
-    codes = sorted({it["properties"]["proj:code"] for it in items if it["properties"].get("proj:code")})
-    summaries: dict[str, Any] = {}
-    if gsds:
-        summaries["gsd"] = {"minimum": gsds[0], "maximum": gsds[-1]}
-    if codes:
-        summaries["proj:code"] = codes
-    if summaries:
-        doc["summaries"] = summaries
-    doc["links"] = [
-        {"rel": "root", "href": hrefs.doc("catalog.json"), "type": "application/json"},
-        {"rel": "parent", "href": hrefs.doc("catalog.json"), "type": "application/json"},
-        *hrefs.self_link("collection.json", is_root=False),
-        *doc["links"],
-        *(
-            {"rel": "item", "href": hrefs.doc(f"items/{quote(it['id'])}.json"), "type": "application/geo+json"}
-            for it in items
-        ),
-    ]
-    if not doc["stac_extensions"]:
-        del doc["stac_extensions"]
-    return doc
-
-
-def _catalog_doc(hrefs: _Hrefs, info: CollectionInfo) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "type": "Catalog",
-        "stac_version": STAC_VERSION,
-        "id": info.catalog_id,
-        "description": info.catalog_description,
-        "links": [
-            {"rel": "root", "href": hrefs.doc("catalog.json"), "type": "application/json"},
-            *hrefs.self_link("catalog.json", is_root=True),
-            {"rel": "child", "href": hrefs.doc("collection.json"), "type": "application/json"},
-        ],
-    }
-    if info.catalog_title:
-        doc["title"] = info.catalog_title
-    return doc
+def _assemble(
+    entry: _Planned, records: Mapping[str, AssetRecord], collection_id: str, result: BuildResult
+) -> dict[str, Any]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        item = assemble_item(
+            entry.id,
+            [records[f.path] for f in entry.files],
+            hrefs=entry.hrefs,
+            properties=entry.properties,
+            datetime=entry.datetime,
+            geometry=entry.geometry,
+            collection=collection_id,
+        )
+    for w in caught:
+        log.info("%s", w.message)
+        if issubclass(w.category, FallbackWarning) and entry.id not in result.file_time_items:
+            result.file_time_items.append(entry.id)
+    item["links"] = entry.links
+    return item
 
 
 def _write_outputs(
     out: Path,
-    hrefs: _Hrefs,
+    hrefs: Hrefs,
     info: CollectionInfo,
-    items: list[dict[str, Any]],
+    plan: list[_Planned],
     records: Mapping[str, AssetRecord],
+    reused: set[str],
     wanted: Mapping[str, FoundFile],
+    state: CrawlState,
     result: BuildResult,
     digest: str,
 ) -> None:
@@ -372,101 +276,80 @@ def _write_outputs(
     try:
         (staging / "items").mkdir()
         old_items = out / "items"
-        item_texts = []
-        for it in items:
-            text = _dumps(it)
-            item_texts.append(text)
-            name = f"{it['id']}.json"
-            old = old_items / name
-            if _same_text(old, text):
+        summaries: list[dict[str, Any]] = []
+        item_rows: list[tuple[str, str, str]] = []
+        fresh: dict[str, dict[str, Any]] = {}
+        for entry in plan:
+            name = f"{entry.id}.json"
+            old = state.items.get(entry.id)
+            if old and old[0] == entry.digest:
                 try:
-                    os.link(old, staging / "items" / name)
+                    os.link(old_items / name, staging / "items" / name)
+                    summaries.append(json.loads(old[1]))
+                    item_rows.append((entry.id, entry.digest, old[1]))
                     continue
                 except OSError:
-                    pass
-            (staging / "items" / name).write_text(text, encoding="utf-8")
-        all_digest = hashlib.sha256("\n".join(item_texts).encode()).hexdigest()
-        (staging / "catalog.json").write_text(_dumps(_catalog_doc(hrefs, info), 2), encoding="utf-8")
-        (staging / "collection.json").write_text(_dumps(_collection_doc(hrefs, info, items), 2), encoding="utf-8")
-        old_state = _read_json(out / STATE_FILE) or {}
-        reuse_indexes = old_state.get("items_digest") == all_digest
-        for name in ("index.geojson", "items.parquet"):
-            if reuse_indexes and (out / name).exists():
-                with contextlib.suppress(OSError):
-                    os.link(out / name, staging / name)
-        if not (staging / "index.geojson").exists() or not (staging / "items.parquet").exists():
-            rebased = [_rebase(it) for it in items]
-            if not (staging / "index.geojson").exists():
-                with open(staging / "index.geojson", "w", encoding="utf-8") as fh:
-                    fh.write('{"type": "FeatureCollection", "features": [\n')
-                    fh.write(",\n".join(_dumps(it) for it in rebased))
-                    fh.write("\n]}\n")
-            if not (staging / "items.parquet").exists() and items:
-                _write_parquet(rebased, staging / "items.parquet")
+                    pass  # fall through: rebuild the item
+                if not all(f.path in records for f in entry.files):
+                    texts = state.record_texts([f.rel for f in entry.files if f.path not in records])
+                    for f in entry.files:
+                        if f.rel in texts:
+                            rec = AssetRecord.from_json(json.loads(texts[f.rel]))
+                            rec.path = f.path
+                            records[f.path] = rec  # type: ignore[index]
+            item = _assemble(entry, records, info.id, result)
+            fresh[entry.id] = item
+            (staging / "items" / name).write_text(_dumps(item), encoding="utf-8")
+            summary = summary_of(item)
+            summaries.append(summary)
+            item_rows.append((entry.id, entry.digest, json.dumps(summary)))
+        all_digest = hashlib.sha256("|".join(f"{r[0]}:{r[1]}" for r in item_rows).encode()).hexdigest()
+        (staging / "catalog.json").write_text(_dumps(catalog_doc(hrefs, info), 2), encoding="utf-8")
+        (staging / "collection.json").write_text(_dumps(collection_doc(hrefs, info, summaries), 2), encoding="utf-8")
+        if state.meta.get("items_digest") == all_digest:
+            for name in ("index.geojson", "items.parquet"):
+                if (out / name).exists():
+                    with contextlib.suppress(OSError):
+                        os.link(out / name, staging / name)
+        if not (staging / "index.geojson").exists() or (plan and not (staging / "items.parquet").exists()):
+            items = [
+                fresh.get(e.id) or json.loads((staging / "items" / f"{e.id}.json").read_text(encoding="utf-8"))
+                for e in plan
+            ]
+            rebased = [rebase(it) for it in items]
+            with open(staging / "index.geojson", "w", encoding="utf-8") as fh:
+                fh.write('{"type": "FeatureCollection", "features": [\n')
+                fh.write(",\n".join(_dumps(it) for it in rebased))
+                fh.write("\n]}\n")
+            if rebased:
+                write_parquet(rebased, staging / "items.parquet")
         errors = {
             "skipped": [s.to_json() for s in result.skipped],
             "ungrouped": result.ungrouped,
             "unmatched_metadata": result.unmatched_metadata,
             "items_without_metadata": result.items_without_metadata,
+            "datetime_from_file_time": result.file_time_items,
         }
         (staging / "errors.json").write_text(_dumps(errors, 2), encoding="utf-8")
-        state = {
-            "version": _STATE_VERSION,
-            "options": digest,
-            "root": hrefs.root.as_posix(),
-            "items_digest": all_digest,
-            "files": {f.rel: records[p].to_json() for p, f in wanted.items() if p in records},
-        }
-        (staging / STATE_FILE).write_text(_dumps(state), encoding="utf-8")
+        old_texts = state.record_texts([f.rel for p, f in wanted.items() if p in reused and p not in records])
+        file_rows = []
+        for p, f in wanted.items():
+            if p in records:
+                file_rows.append((f.rel, f.size, f.mtime_ns, _dumps(records[p].to_json())))
+            elif f.rel in old_texts:
+                file_rows.append((f.rel, f.size, f.mtime_ns, old_texts[f.rel]))
+        write_state(
+            staging / STATE_FILE,
+            options_digest=digest,
+            root=hrefs.root.as_posix(),
+            items_digest=all_digest,
+            files=file_rows,
+            items=item_rows,
+        )
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _rebase(item: dict[str, Any]) -> dict[str, Any]:
-    """The item as seen from the output folder (index.geojson, items.parquet): relative hrefs re-based."""
-
-    def fix(href: str) -> str:
-        if "://" in href or href.startswith("/"):
-            return href
-        return posixpath.normpath(posixpath.join("items", href))
-
-    out = dict(item)
-    out["assets"] = {k: {**a, "href": fix(a["href"])} for k, a in item["assets"].items()}
-    out["links"] = [{**link, "href": fix(link["href"])} for link in item["links"]]
-    return out
-
-
-def _write_parquet(items: list[dict[str, Any]], target: Path) -> None:
-    try:
-        import stac_geoparquet.arrow as sga
-    except ImportError:
-        from eokit.errors import MissingDependencyError
-
-        raise MissingDependencyError("stac-geoparquet", purpose="items.parquet") from None
-    try:
-        sga.to_parquet(sga.parse_stac_items_to_arrow(items), target)
-    except Exception as exc:  # arrow schema inference errors have no common base
-        if isinstance(exc, EokitError):
-            raise
-        raise OutputError(f"cannot write items.parquet: {exc}", path=target) from None
-
-
-def _same_text(path: Path, text: str) -> bool:
-    try:
-        if path.stat().st_size != len(text.encode("utf-8")):
-            return False
-        return path.read_text(encoding="utf-8") == text
-    except OSError:
-        return False
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _swap(staging: Path, out: Path) -> None:

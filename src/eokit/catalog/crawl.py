@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def discover(
             lower = entry.name.lower()
             if not lower.endswith(suffixes) or lower.endswith(".aux.xml"):
                 continue
-            rel = Path(os.path.relpath(entry.path, root_path)).as_posix()
+            rel = entry.path[prefix:].replace(os.sep, "/")
             try:
                 st = entry.stat(follow_symlinks=True)
             except FileNotFoundError:
@@ -97,6 +98,7 @@ def discover(
         from eokit.errors import InputNotFoundError
 
         raise InputNotFoundError("crawl root is not a folder", path=root_path)
+    prefix = len(os.fspath(root_path).rstrip(os.sep)) + 1
     walk(os.fspath(root_path))
     return found, skipped
 
@@ -182,7 +184,8 @@ def read_files(
     # rasterio.Env wants integers for numeric GDAL options (GDAL_CACHEMAX='256' raises TypeError)
     env = {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in get_settings().gdal_env.items()}
     tasks = [(p, options) for p in paths]
-    if scheduler in (None, "threads"):
+    scheduler = scheduler or get_settings().scheduler
+    if scheduler == "threads":
         # one GDAL environment per worker thread instead of one per file: opening small files is the hot path
         import concurrent.futures as cf
 
@@ -196,15 +199,15 @@ def read_files(
             yield _outcome(path, record, reason, kind, progress)
 
 
-_thread_envs: list[Any] = []
+_worker = threading.local()
 
 
 def _enter_env(env: dict[str, Any]) -> None:
     import rasterio
 
     ctx = rasterio.Env(**env)
-    ctx.__enter__()  # stays active for the life of this worker thread
-    _thread_envs.append(ctx)
+    ctx.__enter__()  # GDAL options are thread-local: active for the life of this worker thread
+    _worker.env = ctx
 
 
 def _outcome(

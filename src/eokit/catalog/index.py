@@ -69,7 +69,7 @@ _INDEX_VERSION = "3"
 
 def _fingerprint(catalog_dir: Path) -> str:
     parts = [f"v{_INDEX_VERSION}"]
-    for name in ("catalog.json", "collection.json", ".eokit-state.json", "index.geojson"):
+    for name in ("catalog.json", "collection.json", ".eokit-state.sqlite", "index.geojson"):
         with contextlib.suppress(OSError):
             st = (catalog_dir / name).stat()
             parts.append(f"{name}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
@@ -141,9 +141,11 @@ class CatalogIndex:
 
     def allowed_roots(self) -> list[Path]:
         roots = [self.catalog_dir, *self.extra_roots]
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            state = json.loads((self.catalog_dir / ".eokit-state.json").read_text(encoding="utf-8"))
-            roots.append(Path(state["root"]).resolve())
+        from eokit.catalog.state import read_root
+
+        recorded = read_root(self.catalog_dir)
+        if recorded:
+            roots.append(Path(recorded).resolve())
         return roots
 
     def _build(self, fingerprint: str) -> None:

@@ -86,12 +86,14 @@ def assemble_item(
         raise InvalidInputError(f"item {item_id!r} has no files")
     hrefs = hrefs or {}
     keys = dict(keys or {})
-    if geometry is not None:
-        geom = shape(geometry)
+    if geometry is None and len(records) == 1:
+        geometry_doc: dict[str, Any] = records[0].geometry  # already a valid EPSG:4326 GeoJSON mapping
+        bbox = _bounds(geometry_doc["coordinates"])
     else:
-        geom = shapely.union_all([shape(r.geometry) for r in records])
-    geom = shapely.set_precision(geom, 1e-9) if not geom.is_empty else geom
-    bbox = [float(v) for v in geom.bounds]
+        geom = shape(geometry) if geometry is not None else shapely.union_all([shape(r.geometry) for r in records])
+        geom = shapely.set_precision(geom, 1e-9) if not geom.is_empty else geom
+        geometry_doc = mapping(geom)
+        bbox = [float(v) for v in geom.bounds]
 
     assets: dict[str, Any] = {}
     used: set[str] = set()
@@ -147,13 +149,28 @@ def assemble_item(
         "stac_version": STAC_VERSION,
         "stac_extensions": sorted(extensions),
         "id": item_id,
-        "geometry": mapping(geom),
+        "geometry": geometry_doc,
         "bbox": bbox,
         "properties": props,
         "links": [],
         "assets": assets,
         **({"collection": collection} if collection else {}),
     }
+
+
+def _bounds(coords: Any) -> list[float]:
+    """[minx, miny, maxx, maxy] of nested GeoJSON coordinates."""
+    xs: list[float] = []
+    ys: list[float] = []
+    stack = [coords]
+    while stack:
+        c = stack.pop()
+        if c and isinstance(c[0], int | float):
+            xs.append(float(c[0]))
+            ys.append(float(c[1]))
+        else:
+            stack.extend(c)
+    return [min(xs), min(ys), max(xs), max(ys)]
 
 
 def create_item(

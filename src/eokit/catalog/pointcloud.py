@@ -8,7 +8,16 @@ import math
 import os
 from typing import Any
 
-from eokit.catalog._common import EXT, MEDIA, crs_fields, crs_is_geographic, densified_box, metres_per_unit, multihash
+from eokit.catalog._common import (
+    EXT,
+    MEDIA,
+    crs_fields,
+    crs_is_geographic,
+    densified_box,
+    metres_per_unit,
+    multihash,
+    to_wgs84,
+)
 from eokit.catalog.records import AssetRecord, ReadOptions
 from eokit.errors import InputNotFoundError, InvalidInputError, MissingCRSError, UnreadableInputError
 
@@ -81,8 +90,14 @@ def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | N
     count = int(header.point_count)
     try:
         footprint = densified_box([mins[0], mins[1], maxs[0], maxs[1]], wkt)
+        if options.footprint == "data" and header.point_count > 0:
+            footprint = _traced_outline(path, header.point_count, wkt) or footprint
+        elif options.footprint not in ("bbox", "data"):
+            raise InvalidInputError(f"unknown footprint mode {options.footprint!r}: use 'bbox' or 'data'")
     except InvalidInputError as exc:
         raise InvalidInputError(exc.message, path=path) from None
+    except (LaspyException, ValueError, OSError) as exc:
+        raise UnreadableInputError(f"points cannot be decoded: {exc}", path=path) from None
     area = _area_m2(mins, maxs, wkt, footprint)
     copc = _is_copc(header)
     compressed = bool(header.are_points_compressed) or path.lower().endswith(".laz")
@@ -121,6 +136,35 @@ def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | N
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
     )
+
+
+def _traced_outline(path: str, count: int, wkt: str, *, max_points: int = 200_000) -> Any:
+    """Concave outline of (a regular subsample of) the points, simplified, in EPSG:4326.
+
+    Unlike the header, this decodes points: up to ``max_points`` evenly spaced ones are kept.
+    """
+    import laspy
+    import numpy as np
+    import shapely
+
+    step = max(1, count // max_points)
+    xs, ys = [], []
+    with laspy.open(path) as reader:
+        for chunk in reader.chunk_iterator(1_000_000):
+            xs.append(np.asarray(chunk.x)[::step])
+            ys.append(np.asarray(chunk.y)[::step])
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if x.size < 3:
+        return None
+    points = shapely.multipoints(np.column_stack([x, y]))
+    outline = shapely.concave_hull(points, ratio=0.05)
+    if outline.geom_type != "Polygon" or outline.is_empty:
+        outline = points.convex_hull
+    if outline.geom_type != "Polygon":
+        return None
+    size = max(float(np.ptp(x)), float(np.ptp(y)))
+    outline = outline.buffer(size / 1000).simplify(size / 500, preserve_topology=True)
+    return to_wgs84(wkt, shapely.segmentize(outline, size / 20))
 
 
 def _area_m2(mins: list[float], maxs: list[float], wkt: str, footprint: Any) -> float:

@@ -110,8 +110,8 @@ def create_app(
         bbox: list[float] | None = None
         intersects: dict[str, Any] | None = None
         datetime: str | None = None
-        ids: list[str] | None = None
-        collections: list[str] | None = None
+        ids: list[str] | str | None = None
+        collections: list[str] | str | None = None
         limit: int | None = None
         token: str | None = None
         sortby: list[dict[str, Any]] | None = None
@@ -341,7 +341,13 @@ def create_app(
 
     @app.post("/search", summary="Item search (POST)")
     def search_post(request: Request, body: SearchBody | None = Body(None)) -> JSONResponse:
-        params = (body or SearchBody()).model_dump(exclude_none=True)
+        body = body or SearchBody()
+        explicit_nulls = [k for k in body.model_fields_set if getattr(body, k, None) is None]
+        if explicit_nulls:
+            raise StacApiError(400, f"null is not a valid value for: {', '.join(sorted(explicit_nulls))}")
+        params = body.model_dump(exclude_none=True)
+        if body.fields is not None:
+            params["fields"] = body.fields  # keep explicit nulls inside: {"include": null} means the default set
         return run_search(request, base_of(request), params, path="/search", post=True)
 
     @app.head("/assets/{collection_id}/{item_id}/{key}", include_in_schema=False, operation_id="head_asset")
