@@ -25,6 +25,7 @@ OPERATIONS = [
     ("GET", "/search"),
     ("POST", "/search"),
     ("GET", "/assets/{collection_id}/{item_id}/{key}"),
+    ("GET", "/assets/{collection_id}/{item_id}/{key}/{filename}"),
 ]
 
 

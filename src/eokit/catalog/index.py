@@ -18,9 +18,9 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from eokit.catalog._common import parse_datetime
 from eokit.errors import InputNotFoundError, InvalidInputError, UnreadableInputError
@@ -393,7 +393,9 @@ def _template_item(item: dict[str, Any], collection: str, servable: set[str]) ->
     for key, asset in (item.get("assets") or {}).items():
         asset = dict(asset)
         if key in servable:
-            asset["href"] = f"{BASE}/assets/{c}/{i}/{quote(key, safe='')}"
+            # the URL ends with the file's own name, so clients that name downloads after URLs keep it
+            name = PurePosixPath(urlsplit(str(asset.get("href", ""))).path).name or key
+            asset["href"] = f"{BASE}/assets/{c}/{i}/{quote(key, safe='')}/{quote(name, safe='')}"
         assets[key] = asset
     doc["assets"] = assets
     kept = [ln for ln in item.get("links", []) if isinstance(ln, dict) and ln.get("rel") not in _LOCAL_RELS]

@@ -350,15 +350,30 @@ def create_app(
             params["fields"] = body.fields  # keep explicit nulls inside: {"include": null} means the default set
         return run_search(request, base_of(request), params, path="/search", post=True)
 
+    @app.head(
+        "/assets/{collection_id}/{item_id}/{key}/{filename}", include_in_schema=False, operation_id="head_asset_named"
+    )
+    @app.get(
+        "/assets/{collection_id}/{item_id}/{key}/{filename}",
+        summary="Asset bytes (HTTP Range)",
+        operation_id="get_asset_named",
+    )
+    def named_asset(request: Request, collection_id: str, item_id: str, key: str, filename: str) -> FileResponse:
+        return asset(request, collection_id, item_id, key, filename)
+
     @app.head("/assets/{collection_id}/{item_id}/{key}", include_in_schema=False, operation_id="head_asset")
     @app.get("/assets/{collection_id}/{item_id}/{key}", summary="Asset bytes (HTTP Range)", operation_id="get_asset")
-    def asset(request: Request, collection_id: str, item_id: str, key: str) -> FileResponse:
+    def asset(
+        request: Request, collection_id: str, item_id: str, key: str, filename: str | None = None
+    ) -> FileResponse:
         base_of(request)
         found = index.asset(collection_id, item_id, key)
         if found is None:
             raise StacApiError(404, "no such asset")
         path, media_type = found
         real = Path(os.path.realpath(path))
+        if filename is not None and filename != real.name:
+            raise StacApiError(404, "no such asset file name")
         if not any(r == real or r in real.parents for r in index.allowed_roots()) or not real.is_file():
             raise StacApiError(404, "asset file is not available")
         try:
