@@ -9,25 +9,37 @@ the *source* row, which makes the metric separable and the result exact for it.
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
-__all__ = ["capped_distance", "row_nearest"]
+__all__ = [
+    "affine_nodata",
+    "brovey",
+    "c_factor_flat",
+    "capped_distance",
+    "flat_chunks",
+    "in_row_chunks",
+    "qa_bits",
+    "row_nearest",
+]
 
 
 @numba.njit(cache=True, nogil=True)
-def row_nearest(mask: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - numba
-    """Distance in columns to the nearest ``True`` in the same row (``inf`` beyond ``cap``)."""
-    rows, cols = mask.shape
-    out = np.full((rows, cols), np.inf)
-    for r in range(rows):
+def row_nearest(mask: np.ndarray, cap: int, out: np.ndarray, r0: int, r1: int) -> None:  # pragma: no cover - numba
+    """Distance in columns to the nearest ``True`` in the same row (``inf`` beyond ``cap``), rows r0..r1."""
+    cols = mask.shape[1]
+    for r in range(r0, r1):
         last = -(1 << 60)
         for c in range(cols):
             if mask[r, c]:
                 last = c
             d = c - last
-            if d <= cap:
-                out[r, c] = d
+            out[r, c] = d if d <= cap else np.inf
         last = 1 << 60
         for c in range(cols - 1, -1, -1):
             if mask[r, c]:
@@ -35,35 +47,42 @@ def row_nearest(mask: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover -
             d = last - c
             if d <= cap and d < out[r, c]:
                 out[r, c] = d
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _vertical(g: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float) -> np.ndarray:  # pragma: no cover
+def _vertical_row(
+    g: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float, r: int, out: np.ndarray
+) -> None:  # pragma: no cover
     rows, cols = g.shape
-    out = np.empty((rows, cols), dtype=np.float64)
     r2 = radius * radius
-    for r in range(rows):
-        lo = r
-        while lo > 0 and y[r] - y[lo - 1] <= radius:
-            lo -= 1
-        hi = r
-        while hi < rows - 1 and y[hi + 1] - y[r] <= radius:
-            hi += 1
-        dxr = dx[r]
-        for c in range(cols):
-            best = r2
-            for k in range(lo, hi + 1):
-                gk = g[k, c]
-                if gk == np.inf:
-                    continue
-                dy = y[k] - y[r]
-                h = gk * dxr
-                d2 = dy * dy + h * h
-                if d2 < best:
-                    best = d2
-            out[r, c] = np.sqrt(best)
-    return out
+    r = np.int64(r)  # a prange index may arrive unsigned; keep index arithmetic signed
+    lo = r
+    while lo > 0 and y[r] - y[lo - 1] <= radius:
+        lo -= 1
+    hi = r
+    while hi < rows - 1 and y[hi + 1] - y[r] <= radius:
+        hi += 1
+    dxr = dx[r]
+    for c in range(cols):
+        best = r2
+        for k in range(lo, hi + 1):
+            gk = np.float64(g[k, c])
+            if gk == np.inf:
+                continue
+            dy = y[k] - y[r]
+            h = gk * dxr
+            d2 = dy * dy + h * h
+            if d2 < best:
+                best = d2
+        out[r, c] = np.sqrt(best)
+
+
+@numba.njit(cache=True, nogil=True)
+def _vertical(
+    g: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float, out: np.ndarray, r0: int, r1: int
+) -> None:  # pragma: no cover
+    for r in range(r0, r1):
+        _vertical_row(g, y, dx, radius, r, out)
 
 
 def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float) -> np.ndarray:
@@ -76,5 +95,121 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
     dx = np.ascontiguousarray(dx, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     cap = int(np.ceil(radius / max(float(dx.min()), 1e-12))) if dx.size else 0
-    g = row_nearest(mask, cap)
-    return _vertical(g, y, dx, float(radius))
+    rows = mask.shape[0]
+    g = np.empty(mask.shape, dtype=np.float32)
+    in_row_chunks(lambda r0, r1: row_nearest(mask, cap, g, r0, r1), rows, mask.size)
+    out = np.empty(mask.shape, dtype=np.float32)
+    in_row_chunks(lambda r0, r1: _vertical(g, y, dx, float(radius), out, r0, r1), rows, mask.size * 8)
+    return out
+
+
+def in_row_chunks(func: Callable[[int, int], None], n: int, work: int, *, min_work: int = 2_000_000) -> None:
+    """Run ``func(start, stop)`` over ``0..n`` split across threads (the kernels release the GIL).
+
+    Plain Python threads rather than numba's parallel backend, so forked processes stay safe.
+    """
+    threads = min(os.cpu_count() or 1, max(1, work // min_work), n) if n > 0 else 1
+    if threads <= 1:
+        func(0, n)
+        return
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        for f in [pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(bounds)]:
+            f.result()
+
+
+@numba.njit(cache=True, nogil=True)
+def affine_nodata(
+    x: np.ndarray, mult: float, add: float, nodata: float, has_nodata: bool, fill: float, out: np.ndarray
+) -> None:  # pragma: no cover
+    """``out = x * mult + add`` over flat arrays; NaN or ``nodata`` inputs give ``fill``."""
+    n = x.size
+    for i in range(n):
+        v = np.float64(x[i])
+        if v != v or (has_nodata and v == nodata):
+            out[i] = fill
+        else:
+            out[i] = v * mult + add
+
+
+@numba.njit(cache=True, nogil=True)
+def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:  # pragma: no cover
+    """``(x & bits) != 0`` or cloud confidence (bits 8-9) >= ``conf_level`` (0 = ignore), flat arrays."""
+    n = x.size
+    for i in range(n):
+        v = np.int64(x[i])
+        m = (v & bits) != 0
+        if conf_level > 0 and ((v >> 8) & 3) >= conf_level:
+            m = True
+        out[i] = m
+
+
+@numba.njit(cache=True, nogil=True)
+def _kernels_at(ti: float, tv: float, phi: float) -> tuple[float, float]:  # pragma: no cover
+    cos_ti, cos_tv = np.cos(ti), np.cos(tv)
+    sin_ti, sin_tv = np.sin(ti), np.sin(tv)
+    cos_phi = np.cos(phi)
+    cos_xi = min(1.0, max(-1.0, cos_ti * cos_tv + sin_ti * sin_tv * cos_phi))
+    xi = np.arccos(cos_xi)
+    kvol = ((np.pi / 2 - xi) * cos_xi + np.sin(xi)) / (cos_ti + cos_tv) - np.pi / 4
+    # LiSparse-R with b/r = 1, h/b = 2: the primed angles equal the true ones
+    tan_i, tan_v = np.tan(ti), np.tan(tv)
+    d2 = max(tan_i * tan_i + tan_v * tan_v - 2 * tan_i * tan_v * cos_phi, 0.0)
+    sec_sum = 1 / cos_ti + 1 / cos_tv
+    s = tan_i * tan_v * np.sin(phi)
+    cos_t = min(1.0, max(-1.0, 2.0 * np.sqrt(d2 + s * s) / sec_sum))
+    t = np.arccos(cos_t)
+    overlap = (t - np.sin(t) * cos_t) * sec_sum / np.pi
+    kgeo = overlap - sec_sum + 0.5 * (1 + cos_xi) / (cos_ti * cos_tv)
+    return kvol, kgeo
+
+
+@numba.njit(cache=True, nogil=True)
+def c_factor_flat(
+    sz: np.ndarray,
+    vz: np.ndarray,
+    ra: np.ndarray,
+    szo: np.ndarray,
+    fiso: float,
+    fvol: float,
+    fgeo: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover
+    """c-factor over flat arrays (each of length ``out.size`` or 1, degrees)."""
+    n = out.size
+    d2r = np.pi / 180.0
+    s1 = 1 if sz.size > 1 else 0
+    s2 = 1 if vz.size > 1 else 0
+    s3 = 1 if ra.size > 1 else 0
+    s4 = 1 if szo.size > 1 else 0
+    for j in range(n):
+        i = np.int64(j)
+        a = np.float64(sz[i * s1]) * d2r
+        b = np.float64(vz[i * s2]) * d2r
+        p = np.float64(ra[i * s3]) * d2r
+        o = np.float64(szo[i * s4]) * d2r
+        kv, kg = _kernels_at(a, b, p)
+        kv0, kg0 = _kernels_at(o, 0.0, p)
+        out[i] = (fiso + fvol * kv0 + fgeo * kg0) / (fiso + fvol * kv + fgeo * kg)
+
+
+@numba.njit(cache=True, nogil=True)
+def brovey(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """Brovey over ``(bands, n)`` flat bands: ``ms_i * pan / (sum(w ms) / sum(w))``."""
+    nb, n = ms.shape
+    wsum = 0.0
+    for j in range(nb):
+        wsum += w[j]
+    for i in range(n):
+        s = 0.0
+        for j in range(nb):
+            s += w[j] * np.float64(ms[j, i])
+        inten = s / wsum
+        ratio = np.float64(pan[i]) / inten if inten != 0 else np.nan
+        for j in range(nb):
+            out[j, i] = np.float64(ms[j, i]) * ratio
+
+
+def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:
+    """Run ``func(slice)`` over ``0..n`` in contiguous pieces on threads (see :func:`in_row_chunks`)."""
+    in_row_chunks(lambda a, b: func(slice(a, b)), n, n * cost)

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from eokit.algorithms._common import as_array
+from eokit.algorithms._kernels import brovey, flat_chunks
 from eokit.core.arrays import is_dask, map_overlap
 from eokit.errors import InvalidInputError
 
@@ -52,7 +53,13 @@ def _check(ms: Any, pan: Any) -> tuple[Any, Any]:
 
 
 def _local_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the valid (finite) pixels in a k x k window; windows are cut at the array edge."""
     valid = np.isfinite(x)
+    if valid.all():
+        s = ndimage.uniform_filter(x.astype(np.float64), size=k, mode="constant", cval=0.0)
+        rows = ndimage.uniform_filter1d(np.ones(x.shape[0]), k, mode="constant", cval=0.0)
+        cols = ndimage.uniform_filter1d(np.ones(x.shape[1]), k, mode="constant", cval=0.0)
+        return s / np.outer(rows, cols)
     filled = np.where(valid, x, 0.0).astype(np.float64)
     s = ndimage.uniform_filter(filled, size=k, mode="constant", cval=0.0)
     n = ndimage.uniform_filter(valid.astype(np.float64), size=k, mode="constant", cval=0.0)
@@ -121,10 +128,20 @@ def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = No
     if w.shape != (nb,) or not np.all(w >= 0) or w.sum() <= 0:
         raise InvalidInputError(f"weights must be {nb} non-negative numbers with a positive sum, got {weights!r}")
     xp = _xp(ms, pan)
-    intensity = (ms * w[:, None, None]).sum(axis=0) / np.float32(w.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = xp.where(intensity != 0, pan / intensity, np.float32(np.nan))
-    return (ms * ratio).astype(np.float32)
+    stack = xp.concatenate([ms, pan[None]], axis=0)
+    if is_dask(stack):
+        stack = stack.rechunk({0: -1})
+    return map_overlap(_brovey_block, stack, depth=0, dtype=np.float32, w=w.astype(np.float64))[:-1]
+
+
+def _brovey_block(block: np.ndarray, *, w: np.ndarray) -> np.ndarray:
+    nb = block.shape[0] - 1
+    ms = np.ascontiguousarray(block[:-1]).reshape(nb, -1)
+    pan = np.ascontiguousarray(block[-1]).ravel()
+    out = np.empty((nb + 1, pan.size), dtype=np.float32)
+    flat_chunks(lambda s: brovey(ms[:, s], pan[s], w, out[:nb, s]), pan.size, cost=nb)
+    out[nb] = pan
+    return out.reshape((nb + 1, *block.shape[1:]))
 
 
 def pansharpen(ms: Any, pan: Any, *, method: str = "kernel", pixel_size: float | None = None, **kw: Any) -> Any:

@@ -86,7 +86,7 @@ def _distance_block(
     if geom is not None:
         inside = geometry_inside(geom, transform, m.shape, row=block.read_row, col=block.read_col)
         m &= inside
-    d = capped_distance(m, y[rows], dx[rows], radius).astype(np.float32)
+    d = capped_distance(m, y[rows], dx[rows], radius)
     if normalize:
         d /= np.float32(radius)
     if inside is not None:
