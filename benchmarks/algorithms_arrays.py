@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import compare
-
 from affine import Affine
 
+from _harness import compare
 from eokit.algorithms import (
     c_factor,
     distance_to_mask,
@@ -48,13 +47,64 @@ def numpy_pass():
 
 
 extra = {"size": N}
-compare("ndvi", eokit=lambda: spectral_index("NDVI", {"N": a, "R": b}), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
-compare("evi", eokit=lambda: spectral_index("EVI", {"N": a, "R": b, "B": c}), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
-compare("harmonize_l8_to_l7", eokit=lambda: harmonize({"red": a}), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
-compare("scale_collection2_sr", eokit=lambda: scale_collection2(dn), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
+compare(
+    "ndvi",
+    eokit=lambda: spectral_index("NDVI", {"N": a, "R": b}),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "evi",
+    eokit=lambda: spectral_index("EVI", {"N": a, "R": b, "B": c}),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "harmonize_l8_to_l7", eokit=lambda: harmonize({"red": a}), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra
+)
+compare(
+    "scale_collection2_sr",
+    eokit=lambda: scale_collection2(dn),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
 compare("qa_pixel_mask", eokit=lambda: qa_pixel_mask(dn), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
-compare("c_factor_per_pixel", eokit=lambda: c_factor("red", angles, b * 20, c * 360), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
+compare(
+    "c_factor_per_pixel",
+    eokit=lambda: c_factor("red", angles, b * 20, c * 360),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
 ms3 = np.stack([a, b, c])
-compare("pansharpen_brovey_3band", eokit=lambda: pansharpen_brovey(ms3, a), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
-compare("pansharpen_kernel_3band_15m", eokit=lambda: pansharpen_kernel(ms3, a, pixel_size=15.0), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
-compare("distance_to_mask_r300m", eokit=lambda: distance_to_mask(mask, transform=T30, radius=300), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
+compare(
+    "pansharpen_brovey_3band",
+    eokit=lambda: pansharpen_brovey(ms3, a),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "pansharpen_kernel_3band_15m",
+    eokit=lambda: pansharpen_kernel(ms3, a, pixel_size=15.0),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "distance_to_mask_r300m",
+    eokit=lambda: distance_to_mask(mask, transform=T30, radius=300),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
