@@ -257,6 +257,9 @@ def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, 
     for short, value in env.items():
         if hasattr(value, "dtype") and value.dtype.kind in "iub":
             env[short] = value.astype(np.float64)
+    shapes = {k: tuple(v.shape) for k, v in env.items() if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0}
+    if len(set(shapes.values())) > 1:
+        raise InvalidInputError(f"index {info['short_name']}: band shapes differ: {shapes}")
     out = _numexpr(info["formula"], env)
     if out is None:
         with np.errstate(divide="ignore", invalid="ignore"):

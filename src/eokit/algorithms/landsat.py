@@ -393,6 +393,9 @@ def harmonize(
     if not bands:
         raise InvalidInputError("no bands given")
     keys = {name: _band_key(name, direction) for name in bands}
+    shapes = {name: tuple(as_array(v).shape) for name, v in bands.items()}
+    if len(set(shapes.values())) > 1:
+        raise InvalidInputError(f"band shapes differ: {shapes}")
     dupes = {k for k in keys.values() if list(keys.values()).count(k) > 1}
     if dupes:
         raise InvalidInputError(f"bands map to the same band more than once: {sorted(dupes)}")

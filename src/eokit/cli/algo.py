@@ -291,3 +291,20 @@ def slc_off_cmd(source: str, out: str, date: str) -> None:
 
     tools.unmask_slc_off_file(source, out, date=date)
     click.echo(out)
+
+
+@algo.command("medoid")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--bands", default=None, help="1-based bands the distances use, comma-separated (default: all).")
+@workers_option
+@scheduler_option
+def medoid_cmd(
+    inputs: tuple[str, ...], out: str, bands: str | None, workers: int | None, scheduler: str | None
+) -> None:
+    """Per-pixel medoid of aligned images (the one with the smallest summed Euclidean distance to the rest)."""
+    from eokit.algorithms import tools
+
+    sel = [int(b) - 1 for b in bands.split(",")] if bands else None
+    tools.medoid_file(list(inputs), out, bands=sel, workers=workers, scheduler=scheduler)
+    click.echo(out)
