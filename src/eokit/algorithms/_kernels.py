@@ -26,6 +26,7 @@ __all__ = [
     "in_row_chunks",
     "qa_bits",
     "row_nearest",
+    "valid_range",
 ]
 
 
@@ -213,3 +214,34 @@ def brovey(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> N
 def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:
     """Run ``func(slice)`` over ``0..n`` in contiguous pieces on threads (see :func:`in_row_chunks`)."""
     in_row_chunks(lambda a, b: func(slice(a, b)), n, n * cost)
+
+
+@numba.njit(cache=True, nogil=True)
+def _minmax(x: np.ndarray, nodata: float, has_nodata: bool) -> tuple[float, float, int]:  # pragma: no cover
+    lo, hi, n = np.inf, -np.inf, 0
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if v != v or (has_nodata and v == nodata):
+            continue
+        n += 1
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    return lo, hi, n
+
+
+def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, float, int]:
+    """``(min, max, count)`` of the values that are neither NaN nor ``nodata``, in one threaded pass."""
+    flat = np.ascontiguousarray(x).ravel()
+    has = nodata is not None and not np.isnan(nodata)
+    nd = float(nodata) if has else 0.0
+    parts: list[tuple[float, float, int]] = []
+
+    def run(s: slice) -> None:
+        parts.append(_minmax(flat[s], nd, has))
+
+    flat_chunks(run, flat.size)
+    if not parts:
+        return np.inf, -np.inf, 0
+    return min(p[0] for p in parts), max(p[1] for p in parts), sum(p[2] for p in parts)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from eokit.algorithms._kernels import c_factor_flat, flat_chunks
+from eokit.algorithms._kernels import c_factor_flat, flat_chunks, valid_range
 from eokit.errors import InvalidInputError
 
 __all__ = [
@@ -204,11 +204,9 @@ def c_factor_legacy(
 def _check_reflectance(name: str, data: Any) -> None:
     if hasattr(data, "dask") or not hasattr(data, "dtype"):
         return
-    arr = np.asarray(data)
-    finite = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr.ravel()
-    if finite.size == 0:
+    lo, hi, count = valid_range(np.asarray(data))
+    if count == 0:
         raise InvalidInputError(f"band {name!r} is all nodata")
-    lo, hi = float(finite.min()), float(finite.max())
     if lo < -2000 or hi > 20000:
         raise InvalidInputError(
             f"band {name!r} holds values {lo:g}..{hi:g}: not reflectance (expected 0..1 or 0..10000)"

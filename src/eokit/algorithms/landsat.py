@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from eokit.algorithms._common import as_array
-from eokit.algorithms._kernels import affine_nodata, flat_chunks, qa_bits
+from eokit.algorithms._kernels import affine_nodata, flat_chunks, qa_bits, valid_range
 from eokit.core.arrays import is_dask
 from eokit.errors import InvalidInputError
 
@@ -426,14 +426,9 @@ def harmonize(
 def _check_range(name: str, arr: Any, scale: float, nodata: float | None) -> None:
     if is_dask(arr):
         return
-    a = np.asarray(arr)
-    valid = np.ones(a.shape, bool) if a.dtype.kind != "f" else np.isfinite(a)
-    if nodata is not None:
-        valid &= a != nodata
-    if not valid.any():
+    lo, hi, count = valid_range(np.asarray(arr), nodata)
+    if count == 0:
         raise InvalidInputError(f"band {name!r} is all nodata")
-    vals = a[valid]
-    lo, hi = float(vals.min()), float(vals.max())
     if hi > 2.0 * scale or lo < -0.5 * scale:
         raise InvalidInputError(
             f"band {name!r} holds {lo:g}..{hi:g}: not reflectance for scale={scale:g} (expected 0..{scale:g})"
