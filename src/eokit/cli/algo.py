@@ -87,7 +87,7 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
 def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ...], params: tuple[str, ...],
               sensor: str | None, scale: float, offset: float, workers: int | None, scheduler: str | None,
               **roles: Any) -> None:  # fmt: skip
-    """Compute spectral index NAME (e.g. NDVI) from INPUTS into --out."""
+    """Compute spectral index NAME (NDVI, EVI...) from INPUTS into --out."""
     from eokit.algorithms import tools
 
     bands = tools.index_band_refs(name, {k: v for k, v in roles.items() if v}, _pairs(extra, "--band"), sensor)
@@ -167,7 +167,10 @@ def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, 
 @scheduler_option
 def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str, scale: float,
                   workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
-    """Harmonise Landsat 8 <-> 7 reflectance (Roy et al. 2016); one output layer per band option."""
+    """Harmonise Landsat 8 <-> 7 reflectance (Roy and others, 2016, Table 2).
+
+    One output layer per band option, in the order red, nir... as given.
+    """
     from eokit.algorithms import tools
 
     bands = {k: v for k, v in roles.items() if v}
