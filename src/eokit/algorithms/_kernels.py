@@ -146,22 +146,23 @@ def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _kernels_at(ti: float, tv: float, phi: float) -> tuple[float, float]:  # pragma: no cover
-    cos_ti, cos_tv = np.cos(ti), np.cos(tv)
-    sin_ti, sin_tv = np.sin(ti), np.sin(tv)
-    cos_phi = np.cos(phi)
-    cos_xi = min(1.0, max(-1.0, cos_ti * cos_tv + sin_ti * sin_tv * cos_phi))
+def _kernels_cs(
+    ci: float, si: float, cv: float, sv: float, cphi: float, sphi: float
+) -> tuple[float, float]:  # pragma: no cover
+    """RossThick and LiSparse-R (b/r = 1, h/b = 2) from cosines/sines of sun zenith, view zenith, rel. azimuth."""
+    cos_xi = min(1.0, max(-1.0, ci * cv + si * sv * cphi))
     xi = np.arccos(cos_xi)
-    kvol = ((np.pi / 2 - xi) * cos_xi + np.sin(xi)) / (cos_ti + cos_tv) - np.pi / 4
-    # LiSparse-R with b/r = 1, h/b = 2: the primed angles equal the true ones
-    tan_i, tan_v = np.tan(ti), np.tan(tv)
-    d2 = max(tan_i * tan_i + tan_v * tan_v - 2 * tan_i * tan_v * cos_phi, 0.0)
-    sec_sum = 1 / cos_ti + 1 / cos_tv
-    s = tan_i * tan_v * np.sin(phi)
+    sin_xi = np.sqrt(max(0.0, 1.0 - cos_xi * cos_xi))
+    kvol = ((np.pi / 2 - xi) * cos_xi + sin_xi) / (ci + cv) - np.pi / 4
+    tan_i, tan_v = si / ci, sv / cv  # with b/r = 1 the primed angles are the true ones
+    d2 = max(tan_i * tan_i + tan_v * tan_v - 2 * tan_i * tan_v * cphi, 0.0)
+    sec_sum = 1 / ci + 1 / cv
+    s = tan_i * tan_v * sphi
     cos_t = min(1.0, max(-1.0, 2.0 * np.sqrt(d2 + s * s) / sec_sum))
     t = np.arccos(cos_t)
-    overlap = (t - np.sin(t) * cos_t) * sec_sum / np.pi
-    kgeo = overlap - sec_sum + 0.5 * (1 + cos_xi) / (cos_ti * cos_tv)
+    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
+    overlap = (t - sin_t * cos_t) * sec_sum / np.pi
+    kgeo = overlap - sec_sum + 0.5 * (1 + cos_xi) / (ci * cv)
     return kvol, kgeo
 
 
@@ -189,8 +190,14 @@ def c_factor_flat(
         b = np.float64(vz[i * s2]) * d2r
         p = np.float64(ra[i * s3]) * d2r
         o = np.float64(szo[i * s4]) * d2r
-        kv, kg = _kernels_at(a, b, p)
-        kv0, kg0 = _kernels_at(o, 0.0, p)
+        ci, si = np.cos(a), np.sin(a)
+        cphi, sphi = np.cos(p), np.sin(p)
+        kv, kg = _kernels_cs(ci, si, np.cos(b), np.sin(b), cphi, sphi)
+        if o == a:
+            co, so = ci, si
+        else:
+            co, so = np.cos(o), np.sin(o)
+        kv0, kg0 = _kernels_cs(co, so, 1.0, 0.0, cphi, sphi)
         out[i] = (fiso + fvol * kv0 + fgeo * kg0) / (fiso + fvol * kv + fgeo * kg)
 
 
