@@ -87,13 +87,6 @@ def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float =
     ms, pan = _check(ms, pan)
     k = kernel_size(pixel_size, window_m)
     xp = _xp(ms, pan)
-    if xp is np:  # one compiled pass straight into the output, no stacked copy
-        flat_ms = np.ascontiguousarray(ms).reshape(nb, -1)
-        flat_pan = np.ascontiguousarray(pan).ravel()
-        out = np.empty((nb, flat_pan.size), dtype=np.float32)
-        w64 = w.astype(np.float64)
-        flat_chunks(lambda s: brovey(flat_ms[:, s], flat_pan[s], w64, out[:, s]), flat_pan.size, cost=nb)
-        return out.reshape(ms.shape)
     stack = xp.concatenate([ms, pan[None]], axis=0)
     if is_dask(stack):
         stack = stack.rechunk({0: -1})
