@@ -53,28 +53,39 @@ def _check(ms: Any, pan: Any) -> tuple[Any, Any]:
 
 
 def _local_mean(x: np.ndarray, k: int) -> np.ndarray:
-    """Mean of the valid (finite) pixels in a k x k window; windows are cut at the array edge."""
+    """float32 mean of the valid (finite) pixels in a k x k window; windows are cut at the array edge."""
     valid = np.isfinite(x)
     if valid.all():
-        s = ndimage.uniform_filter(x.astype(np.float64), size=k, mode="constant", cval=0.0)
+        s = ndimage.uniform_filter(x.astype(np.float32, copy=False), size=k, mode="constant", cval=0.0)
         rows = ndimage.uniform_filter1d(np.ones(x.shape[0]), k, mode="constant", cval=0.0)
         cols = ndimage.uniform_filter1d(np.ones(x.shape[1]), k, mode="constant", cval=0.0)
-        return s / np.outer(rows, cols)
-    filled = np.where(valid, x, 0.0).astype(np.float64)
+        s /= rows[:, None].astype(np.float32)
+        s /= cols[None, :].astype(np.float32)
+        return s
+    filled = np.where(valid, x, np.float32(0.0)).astype(np.float32)
     s = ndimage.uniform_filter(filled, size=k, mode="constant", cval=0.0)
-    n = ndimage.uniform_filter(valid.astype(np.float64), size=k, mode="constant", cval=0.0)
+    n = ndimage.uniform_filter(valid.astype(np.float32), size=k, mode="constant", cval=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1e-9, s / n, np.nan)
+        return np.where(n > 1e-6, s / n, np.float32(np.nan))
+
+
+def _sharpen(ms: np.ndarray, pan: np.ndarray, k: int, out: np.ndarray) -> None:
+    """Kernel-mean ratio into ``out`` (bands, rows, cols) float32."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms_mean = ms.mean(axis=0, dtype=np.float32)
+        ratio = _local_mean(ms_mean, k)
+        ratio /= _local_mean(pan, k)
+        ratio *= pan
+        ratio /= ms_mean
+        np.multiply(ms, ratio[None], out=out)
+    out[~np.isfinite(out)] = np.nan
 
 
 def _kernel_block(block: np.ndarray, *, k: int) -> np.ndarray:
-    ms, pan = block[:-1], block[-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ms_mean = ms.mean(axis=0)
-        gain = _local_mean(ms_mean, k) / _local_mean(pan, k)
-        out = ms / ms_mean * pan * gain
-    out = np.where(np.isfinite(out), out, np.nan)
-    return np.concatenate([out, block[-1:]], axis=0).astype(np.float32)
+    out = np.empty(block.shape, dtype=np.float32)
+    _sharpen(block[:-1], block[-1], k, out[:-1])
+    out[-1] = block[-1]
+    return out
 
 
 def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float = 90.0) -> Any:
@@ -87,6 +98,10 @@ def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float =
     ms, pan = _check(ms, pan)
     k = kernel_size(pixel_size, window_m)
     xp = _xp(ms, pan)
+    if xp is np:
+        out = np.empty(ms.shape, dtype=np.float32)
+        _sharpen(ms, pan, k, out)
+        return out
     stack = xp.concatenate([ms, pan[None]], axis=0)
     if is_dask(stack):
         stack = stack.rechunk({0: -1})
