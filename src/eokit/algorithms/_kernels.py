@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = [
     "affine_nodata",
-    "brovey",
+    "brovey_ratio",
     "c_factor_flat",
     "capped_distance",
     "flat_chunks",
@@ -202,8 +202,8 @@ def c_factor_flat(
 
 
 @numba.njit(cache=True, nogil=True)
-def brovey(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    """Brovey over ``(bands, n)`` flat bands: ``ms_i * pan / (sum(w ms) / sum(w))``."""
+def brovey_ratio(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """``out = pan / (sum(w ms) / sum(w))`` over ``(bands, n)`` flat bands (NaN where the intensity is 0)."""
     nb, n = ms.shape
     wsum = 0.0
     for j in range(nb):
@@ -213,9 +213,7 @@ def brovey(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> N
         for j in range(nb):
             s += w[j] * np.float64(ms[j, i])
         inten = s / wsum
-        ratio = np.float64(pan[i]) / inten if inten != 0 else np.nan
-        for j in range(nb):
-            out[j, i] = np.float64(ms[j, i]) * ratio
+        out[i] = np.float64(pan[i]) / inten if inten != 0 else np.nan
 
 
 def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:
