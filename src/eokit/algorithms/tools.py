@@ -24,7 +24,7 @@ from eokit.algorithms._kernels import capped_distance
 from eokit.algorithms.pansharpen import kernel_size
 from eokit.algorithms.pansharpen import pansharpen as run_pansharpen
 from eokit.core.blocks import Block
-from eokit.errors import GridMismatchError, InvalidInputError
+from eokit.errors import InvalidInputError
 from eokit.io import open_raster, process_raster_blocks
 
 __all__ = [
@@ -490,13 +490,10 @@ def nbar_file(
         _nbar_block, names=names, nodata=prof["nodata"], sensor=sensor, angle_scale=angle_scale,
         transform=prof["transform"], crs=prof["crs"], time=time, ang=ang_tree, sun_zenith_out=sun_zenith_out,
     )  # fmt: skip
-    try:
-        return process_raster_blocks(
-            srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
-            scheduler=scheduler, workers=workers, progress=progress,
-        )  # fmt: skip
-    except GridMismatchError:
-        raise
+    return process_raster_blocks(
+        srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
+        scheduler=scheduler, workers=workers, progress=progress,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- pansharpening
