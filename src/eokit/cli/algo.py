@@ -311,3 +311,19 @@ def medoid_cmd(
     sel = [int(b) - 1 for b in bands.split(",")] if bands else None
     tools.medoid_file(list(inputs), out, bands=sel, workers=workers, scheduler=scheduler)
     click.echo(out)
+
+
+@algo.command("s2-angles")
+@click.argument("metadata", type=click.Path(exists=True, dir_okay=False))
+@click.option("--band", required=True, help="Sentinel-2 band whose view angles to take, e.g. B04.")
+@click.option("--like", required=True, type=click.Path(exists=True, dir_okay=False), help="Raster whose grid to use.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the four angle rasters.")
+def s2_angles_cmd(metadata: str, band: str, like: str, out_dir: str) -> None:
+    """Sun/view angle rasters (degrees) from a Sentinel-2 MTD_TL.xml, on the grid of --like.
+
+    Feed them to `eokit algo brdf --sensor sentinel2 --angles SZA SAA VZA VAA --angle-scale 1`.
+    """
+    from eokit.algorithms import sentinel2
+
+    for p in sentinel2.write_angle_rasters(metadata, band, like, out_dir):
+        click.echo(p)
