@@ -86,6 +86,66 @@ def _vertical(
         _vertical_row(g, y, dx, radius, r, out)
 
 
+@numba.njit(cache=True, nogil=True)
+def _envelope_cols(
+    gt: np.ndarray, y: np.ndarray, dx: float, radius: float, out_t: np.ndarray, c0: int, c1: int
+) -> None:  # pragma: no cover
+    """Exact vertical pass for uniform pixel width: 1-D lower envelope of parabolas (Felzenszwalb & Huttenlocher).
+
+    ``gt`` is the horizontal-pass result transposed (columns x rows); each output row of
+    ``out_t`` is one column of the distance image.
+    """
+    n = gt.shape[1]
+    v = np.empty(n, dtype=np.int64)
+    z = np.empty(n + 1, dtype=np.float64)
+    fv = np.empty(n, dtype=np.float64)
+    for c in range(c0, c1):
+        row = gt[c]
+        k = -1
+        for q in range(n):
+            gq = np.float64(row[q])
+            if gq == np.inf:
+                continue
+            h = gq * dx
+            fq = h * h
+            if k < 0:
+                k = 0
+                v[0] = q
+                fv[0] = fq
+                z[0] = -np.inf
+                z[1] = np.inf
+                continue
+            while True:
+                p = v[k]
+                sx = ((fq + y[q] * y[q]) - (fv[k] + y[p] * y[p])) / (2.0 * y[q] - 2.0 * y[p])
+                if sx <= z[k] and k > 0:
+                    k -= 1
+                    continue
+                if sx <= z[k]:  # k == 0: the new parabola dominates everywhere
+                    v[0] = q
+                    fv[0] = fq
+                    z[0] = -np.inf
+                    z[1] = np.inf
+                    break
+                k += 1
+                v[k] = q
+                fv[k] = fq
+                z[k] = sx
+                z[k + 1] = np.inf
+                break
+        if k < 0:
+            for r in range(n):
+                out_t[c, r] = radius
+            continue
+        j = 0
+        for r in range(n):
+            while z[j + 1] < y[r]:
+                j += 1
+            dy = y[r] - y[v[j]]
+            d = np.sqrt(dy * dy + fv[j])
+            out_t[c, r] = d if d < radius else radius
+
+
 def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float) -> np.ndarray:
     """Euclidean distance in metres from each pixel to the nearest ``True`` of ``mask``, capped at ``radius``.
 
@@ -99,6 +159,14 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
     rows = mask.shape[0]
     g = np.empty(mask.shape, dtype=np.float32)
     in_row_chunks(lambda r0, r1: row_nearest(mask, cap, g, r0, r1), rows, mask.size)
+    if dx.size and np.all(dx == dx[0]):
+        # uniform pixel width (projected grids): O(n) lower envelope per column instead of a window scan
+        gt = np.ascontiguousarray(g.T)
+        del g
+        out_t = np.empty(gt.shape, dtype=np.float32)
+        in_row_chunks(lambda c0, c1: _envelope_cols(gt, y, float(dx[0]), float(radius), out_t, c0, c1),
+                      gt.shape[0], mask.size * 4)  # fmt: skip
+        return np.ascontiguousarray(out_t.T)
     out = np.empty(mask.shape, dtype=np.float32)
     in_row_chunks(lambda r0, r1: _vertical(g, y, dx, float(radius), out, r0, r1), rows, mask.size * 8)
     return out
