@@ -204,3 +204,14 @@ def test_bad_inputs():
         euclidean_distance(np.zeros((2, 3, 3)), np.zeros((2, 3, 3)), bands=[5])
     with pytest.raises(InvalidInputError):
         medoid([])
+
+
+def test_xarray_inputs_are_accepted():
+    xr = pytest.importorskip("xarray")
+    mask = np.zeros((5, 6), bool)
+    mask[2, 2] = True
+    da_mask = xr.DataArray(mask, dims=("y", "x"))
+    np.testing.assert_array_equal(
+        distance_to_mask(da_mask, transform=T30, radius=100), distance_to_mask(mask, transform=T30, radius=100)
+    )
+    assert mask_cover(da_mask, transform=T30) == pytest.approx(100 / 30)

@@ -95,3 +95,8 @@ def test_band_mapping():
     assert band_mapping("S2")["rededge1"] == "B5"
     with pytest.raises(InvalidInputError):
         band_mapping("modis")
+
+
+def test_shape_mismatch():
+    with pytest.raises(InvalidInputError, match="shapes differ"):
+        spectral_index("NDVI", {"N": np.ones((2, 2)), "R": np.ones((3, 2))})

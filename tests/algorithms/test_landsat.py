@@ -175,3 +175,30 @@ def test_rescale_collection1():
         rescale(kelvin, source="TOA", target="RAW", kind="thermal")
     with pytest.raises(InvalidInputError):
         rescale(toa, source="TOA", target="L2")
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        lambda a: qa_pixel_mask(a, snow=True, cloud_confidence="medium"),
+        lambda a: scl_mask(a % 12),
+        lambda a: scale_collection2(a),
+        lambda a: scale_collection2(a, kind="st"),
+        lambda a: rescale(a.astype(float) / 65535, source="TOA", target="RAW", max_raw=255),
+        lambda a: unmask_slc_off(np.stack([a % 3, a % 5]), date="2010-01-01", nodata=0)[0],
+    ],
+    ids=["qa", "scl", "c2_sr", "c2_st", "rescale_raw", "slc_off"],
+)
+def test_per_pixel_functions_numpy_equals_dask(func):
+    from eokit.testing import assert_numpy_dask_equal
+
+    a = np.random.default_rng(11).integers(0, 1 << 16, (23, 17)).astype(np.uint16)
+    assert_numpy_dask_equal(func, a, chunks=(5, 4), rtol=1e-6, atol=1e-6)
+
+
+def test_hsv_numpy_equals_dask():
+    from eokit.algorithms import pansharpen_hsv
+    from eokit.testing import assert_numpy_dask_equal
+
+    s = np.random.default_rng(12).uniform(0, 1, (4, 15, 13)).astype(np.float32)
+    assert_numpy_dask_equal(lambda x: pansharpen_hsv(x[:3], x[3]), s, chunks=(4, 4, 5), rtol=1e-6)

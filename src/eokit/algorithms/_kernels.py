@@ -9,25 +9,38 @@ the *source* row, which makes the metric separable and the result exact for it.
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
-__all__ = ["capped_distance", "row_nearest"]
+__all__ = [
+    "affine_nodata",
+    "brovey_ratio",
+    "c_factor_flat",
+    "capped_distance",
+    "flat_chunks",
+    "in_row_chunks",
+    "qa_bits",
+    "row_nearest",
+    "valid_range",
+]
 
 
 @numba.njit(cache=True, nogil=True)
-def row_nearest(mask: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - numba
-    """Distance in columns to the nearest ``True`` in the same row (``inf`` beyond ``cap``)."""
-    rows, cols = mask.shape
-    out = np.full((rows, cols), np.inf)
-    for r in range(rows):
+def row_nearest(mask: np.ndarray, cap: int, out: np.ndarray, r0: int, r1: int) -> None:  # pragma: no cover - numba
+    """Distance in columns to the nearest ``True`` in the same row (``inf`` beyond ``cap``), rows r0..r1."""
+    cols = mask.shape[1]
+    for r in range(r0, r1):
         last = -(1 << 60)
         for c in range(cols):
             if mask[r, c]:
                 last = c
             d = c - last
-            if d <= cap:
-                out[r, c] = d
+            out[r, c] = d if d <= cap else np.inf
         last = 1 << 60
         for c in range(cols - 1, -1, -1):
             if mask[r, c]:
@@ -35,35 +48,102 @@ def row_nearest(mask: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover -
             d = last - c
             if d <= cap and d < out[r, c]:
                 out[r, c] = d
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _vertical(g: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float) -> np.ndarray:  # pragma: no cover
+def _vertical_row(
+    g: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float, r: int, out: np.ndarray
+) -> None:  # pragma: no cover
     rows, cols = g.shape
-    out = np.empty((rows, cols), dtype=np.float64)
     r2 = radius * radius
-    for r in range(rows):
-        lo = r
-        while lo > 0 and y[r] - y[lo - 1] <= radius:
-            lo -= 1
-        hi = r
-        while hi < rows - 1 and y[hi + 1] - y[r] <= radius:
-            hi += 1
-        dxr = dx[r]
-        for c in range(cols):
-            best = r2
-            for k in range(lo, hi + 1):
-                gk = g[k, c]
-                if gk == np.inf:
+    r = np.int64(r)  # a prange index may arrive unsigned; keep index arithmetic signed
+    lo = r
+    while lo > 0 and y[r] - y[lo - 1] <= radius:
+        lo -= 1
+    hi = r
+    while hi < rows - 1 and y[hi + 1] - y[r] <= radius:
+        hi += 1
+    dxr = dx[r]
+    for c in range(cols):
+        best = r2
+        for k in range(lo, hi + 1):
+            gk = np.float64(g[k, c])
+            if gk == np.inf:
+                continue
+            dy = y[k] - y[r]
+            h = gk * dxr
+            d2 = dy * dy + h * h
+            if d2 < best:
+                best = d2
+        out[r, c] = np.sqrt(best)
+
+
+@numba.njit(cache=True, nogil=True)
+def _vertical(
+    g: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float, out: np.ndarray, r0: int, r1: int
+) -> None:  # pragma: no cover
+    for r in range(r0, r1):
+        _vertical_row(g, y, dx, radius, r, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _envelope_cols(
+    gt: np.ndarray, y: np.ndarray, dx: float, radius: float, out_t: np.ndarray, c0: int, c1: int
+) -> None:  # pragma: no cover
+    """Exact vertical pass for uniform pixel width: 1-D lower envelope of parabolas (Felzenszwalb & Huttenlocher).
+
+    ``gt`` is the horizontal-pass result transposed (columns x rows); each output row of
+    ``out_t`` is one column of the distance image.
+    """
+    n = gt.shape[1]
+    v = np.empty(n, dtype=np.int64)
+    z = np.empty(n + 1, dtype=np.float64)
+    fv = np.empty(n, dtype=np.float64)
+    for c in range(c0, c1):
+        row = gt[c]
+        k = -1
+        for q in range(n):
+            gq = np.float64(row[q])
+            if gq == np.inf:
+                continue
+            h = gq * dx
+            fq = h * h
+            if k < 0:
+                k = 0
+                v[0] = q
+                fv[0] = fq
+                z[0] = -np.inf
+                z[1] = np.inf
+                continue
+            while True:
+                p = v[k]
+                sx = ((fq + y[q] * y[q]) - (fv[k] + y[p] * y[p])) / (2.0 * y[q] - 2.0 * y[p])
+                if sx <= z[k] and k > 0:
+                    k -= 1
                     continue
-                dy = y[k] - y[r]
-                h = gk * dxr
-                d2 = dy * dy + h * h
-                if d2 < best:
-                    best = d2
-            out[r, c] = np.sqrt(best)
-    return out
+                if sx <= z[k]:  # k == 0: the new parabola dominates everywhere
+                    v[0] = q
+                    fv[0] = fq
+                    z[0] = -np.inf
+                    z[1] = np.inf
+                    break
+                k += 1
+                v[k] = q
+                fv[k] = fq
+                z[k] = sx
+                z[k + 1] = np.inf
+                break
+        if k < 0:
+            for r in range(n):
+                out_t[c, r] = radius
+            continue
+        j = 0
+        for r in range(n):
+            while z[j + 1] < y[r]:
+                j += 1
+            dy = y[r] - y[v[j]]
+            d = np.sqrt(dy * dy + fv[j])
+            out_t[c, r] = d if d < radius else radius
 
 
 def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: float) -> np.ndarray:
@@ -76,5 +156,165 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
     dx = np.ascontiguousarray(dx, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     cap = int(np.ceil(radius / max(float(dx.min()), 1e-12))) if dx.size else 0
-    g = row_nearest(mask, cap)
-    return _vertical(g, y, dx, float(radius))
+    rows = mask.shape[0]
+    g = np.empty(mask.shape, dtype=np.float32)
+    in_row_chunks(lambda r0, r1: row_nearest(mask, cap, g, r0, r1), rows, mask.size)
+    if dx.size and np.all(dx == dx[0]):
+        # uniform pixel width (projected grids): O(n) lower envelope per column instead of a window scan
+        gt = np.ascontiguousarray(g.T)
+        del g
+        out_t = np.empty(gt.shape, dtype=np.float32)
+        in_row_chunks(lambda c0, c1: _envelope_cols(gt, y, float(dx[0]), float(radius), out_t, c0, c1),
+                      gt.shape[0], mask.size * 4)  # fmt: skip
+        return np.ascontiguousarray(out_t.T)
+    out = np.empty(mask.shape, dtype=np.float32)
+    in_row_chunks(lambda r0, r1: _vertical(g, y, dx, float(radius), out, r0, r1), rows, mask.size * 8)
+    return out
+
+
+def in_row_chunks(func: Callable[[int, int], None], n: int, work: int, *, min_work: int = 2_000_000) -> None:
+    """Run ``func(start, stop)`` over ``0..n`` split across threads (the kernels release the GIL).
+
+    Plain Python threads rather than numba's parallel backend, so forked processes stay safe.
+    """
+    threads = min(os.cpu_count() or 1, max(1, work // min_work), n) if n > 0 else 1
+    if threads <= 1:
+        func(0, n)
+        return
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        for f in [pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(bounds)]:
+            f.result()
+
+
+@numba.njit(cache=True, nogil=True)
+def affine_nodata(
+    x: np.ndarray, mult: float, add: float, nodata: float, has_nodata: bool, fill: float, out: np.ndarray
+) -> None:  # pragma: no cover
+    """``out = x * mult + add`` over flat arrays; NaN or ``nodata`` inputs give ``fill``."""
+    n = x.size
+    for i in range(n):
+        v = np.float64(x[i])
+        if v != v or (has_nodata and v == nodata):
+            out[i] = fill
+        else:
+            out[i] = v * mult + add
+
+
+@numba.njit(cache=True, nogil=True)
+def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:  # pragma: no cover
+    """``(x & bits) != 0`` or cloud confidence (bits 8-9) >= ``conf_level`` (0 = ignore), flat arrays."""
+    n = x.size
+    for i in range(n):
+        v = np.int64(x[i])
+        m = (v & bits) != 0
+        if conf_level > 0 and ((v >> 8) & 3) >= conf_level:
+            m = True
+        out[i] = m
+
+
+@numba.njit(cache=True, nogil=True)
+def _kernels_cs(
+    ci: float, si: float, cv: float, sv: float, cphi: float, sphi: float
+) -> tuple[float, float]:  # pragma: no cover
+    """RossThick and LiSparse-R (b/r = 1, h/b = 2) from cosines/sines of sun zenith, view zenith, rel. azimuth."""
+    cos_xi = min(1.0, max(-1.0, ci * cv + si * sv * cphi))
+    xi = np.arccos(cos_xi)
+    sin_xi = np.sqrt(max(0.0, 1.0 - cos_xi * cos_xi))
+    kvol = ((np.pi / 2 - xi) * cos_xi + sin_xi) / (ci + cv) - np.pi / 4
+    tan_i, tan_v = si / ci, sv / cv  # with b/r = 1 the primed angles are the true ones
+    d2 = max(tan_i * tan_i + tan_v * tan_v - 2 * tan_i * tan_v * cphi, 0.0)
+    sec_sum = 1 / ci + 1 / cv
+    s = tan_i * tan_v * sphi
+    cos_t = min(1.0, max(-1.0, 2.0 * np.sqrt(d2 + s * s) / sec_sum))
+    t = np.arccos(cos_t)
+    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
+    overlap = (t - sin_t * cos_t) * sec_sum / np.pi
+    kgeo = overlap - sec_sum + 0.5 * (1 + cos_xi) / (ci * cv)
+    return kvol, kgeo
+
+
+@numba.njit(cache=True, nogil=True)
+def c_factor_flat(
+    sz: np.ndarray,
+    vz: np.ndarray,
+    ra: np.ndarray,
+    szo: np.ndarray,
+    fiso: float,
+    fvol: float,
+    fgeo: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover
+    """c-factor over flat arrays (each of length ``out.size`` or 1, degrees)."""
+    n = out.size
+    d2r = np.pi / 180.0
+    s1 = 1 if sz.size > 1 else 0
+    s2 = 1 if vz.size > 1 else 0
+    s3 = 1 if ra.size > 1 else 0
+    s4 = 1 if szo.size > 1 else 0
+    for j in range(n):
+        i = np.int64(j)
+        a = np.float64(sz[i * s1]) * d2r
+        b = np.float64(vz[i * s2]) * d2r
+        p = np.float64(ra[i * s3]) * d2r
+        o = np.float64(szo[i * s4]) * d2r
+        ci, si = np.cos(a), np.sin(a)
+        cphi, sphi = np.cos(p), np.sin(p)
+        kv, kg = _kernels_cs(ci, si, np.cos(b), np.sin(b), cphi, sphi)
+        if o == a:
+            co, so = ci, si
+        else:
+            co, so = np.cos(o), np.sin(o)
+        kv0, kg0 = _kernels_cs(co, so, 1.0, 0.0, cphi, sphi)
+        out[i] = (fiso + fvol * kv0 + fgeo * kg0) / (fiso + fvol * kv + fgeo * kg)
+
+
+@numba.njit(cache=True, nogil=True)
+def brovey_ratio(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """``out = pan / (sum(w ms) / sum(w))`` over ``(bands, n)`` flat bands (NaN where the intensity is 0)."""
+    nb, n = ms.shape
+    wsum = 0.0
+    for j in range(nb):
+        wsum += w[j]
+    for i in range(n):
+        s = 0.0
+        for j in range(nb):
+            s += w[j] * np.float64(ms[j, i])
+        inten = s / wsum
+        out[i] = np.float64(pan[i]) / inten if inten != 0 else np.nan
+
+
+def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:
+    """Run ``func(slice)`` over ``0..n`` in contiguous pieces on threads (see :func:`in_row_chunks`)."""
+    in_row_chunks(lambda a, b: func(slice(a, b)), n, n * cost)
+
+
+@numba.njit(cache=True, nogil=True)
+def _minmax(x: np.ndarray, nodata: float, has_nodata: bool) -> tuple[float, float, int]:  # pragma: no cover
+    lo, hi, n = np.inf, -np.inf, 0
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if v != v or (has_nodata and v == nodata):
+            continue
+        n += 1
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    return lo, hi, n
+
+
+def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, float, int]:
+    """``(min, max, count)`` of the values that are neither NaN nor ``nodata``, in one threaded pass."""
+    flat = np.ascontiguousarray(x).ravel()
+    has = nodata is not None and not np.isnan(nodata)
+    nd = float(nodata) if has else 0.0
+    parts: list[tuple[float, float, int]] = []
+
+    def run(s: slice) -> None:
+        parts.append(_minmax(flat[s], nd, has))
+
+    flat_chunks(run, flat.size)
+    if not parts:
+        return np.inf, -np.inf, 0
+    return min(p[0] for p in parts), max(p[1] for p in parts), sum(p[2] for p in parts)

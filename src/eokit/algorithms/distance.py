@@ -35,7 +35,7 @@ def distance_halo(transform: Affine, crs: Any, height: int, radius: float) -> tu
 
 def _distance_kernel(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, *, radius: float) -> np.ndarray:
     # y and dx arrive as 2-D (broadcast per row) blocks; use their first column.
-    return capped_distance(mask, y[:, 0], dx[:, 0], radius).astype(np.float32)
+    return capped_distance(mask, y[:, 0], dx[:, 0], radius)
 
 
 def distance_to_mask(

@@ -188,6 +188,24 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
     raise InvalidInputError(f"unsupported node {type(node).__name__}")  # pragma: no cover - parse_formula guards
 
 
+def _numexpr(formula: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate an already whitelisted formula with numexpr (one multi-threaded pass) on numpy inputs."""
+    arrays = [v for v in env.values() if not isinstance(v, float)]
+    if not arrays or not all(type(v) is np.ndarray for v in arrays):
+        return None
+    try:
+        import numexpr
+    except ImportError:  # pragma: no cover - numexpr is a dependency
+        return None
+    local = {
+        k: (np.float32(v) if isinstance(v, float) and arrays[0].dtype == np.float32 else v) for k, v in env.items()
+    }
+    try:
+        return numexpr.evaluate(formula, local_dict=local, global_dict={})
+    except (KeyError, ValueError, TypeError, SyntaxError):  # e.g. a name numexpr reserves: use the walker
+        return None
+
+
 def required_inputs(name: str) -> list[str]:
     """Short names the index needs (bands and constants)."""
     return list(index_info(name)["bands"])
@@ -239,8 +257,13 @@ def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, 
     for short, value in env.items():
         if hasattr(value, "dtype") and value.dtype.kind in "iub":
             env[short] = value.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = _eval(tree, env)
+    shapes = {k: tuple(v.shape) for k, v in env.items() if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0}
+    if len(set(shapes.values())) > 1:
+        raise InvalidInputError(f"index {info['short_name']}: band shapes differ: {shapes}")
+    out = _numexpr(info["formula"], env)
+    if out is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _eval(tree, env)
     if isinstance(out, float):
         raise InvalidInputError(f"index {info['short_name']} got no band arrays")
     return out

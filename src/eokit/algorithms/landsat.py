@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from eokit.algorithms._common import as_array
+from eokit.algorithms._kernels import affine_nodata, flat_chunks, qa_bits, valid_range
 from eokit.core.arrays import is_dask
 from eokit.errors import InvalidInputError
 
@@ -117,6 +118,14 @@ def unmask_slc_off(bands: Any, *, date: Any, sensor: str = "landsat7", nodata: f
     return data, valid_all | stripe
 
 
+def _affine(arr: np.ndarray, mult: float, add: float, nodata: float, has: bool, fill: float) -> np.ndarray:
+    """float32 ``arr * mult + add`` in one compiled pass (threads over pieces); nodata/NaN -> ``fill``."""
+    x = np.ascontiguousarray(arr).ravel()
+    out = np.empty(x.size, dtype=np.float32)
+    flat_chunks(lambda s: affine_nodata(x[s], mult, add, nodata, has, fill, out[s]), x.size)
+    return out.reshape(arr.shape)
+
+
 def _xp(arr: Any) -> Any:
     if is_dask(arr):
         import dask.array as da
@@ -205,6 +214,9 @@ def scale_collection2(
     m = m0 if mult is None else float(mult)
     a = a0 if add is None else float(add)
     arr = as_array(dn)
+    if not is_dask(arr):
+        has = nodata is not None and not np.isnan(nodata)
+        return _affine(arr, m, a, float(nodata) if has else 0.0, has, np.nan)
     out = arr.astype(np.float32) * np.float32(m) + np.float32(a)
     if nodata is not None:
         out = _xp(arr).where(arr == nodata, np.float32(np.nan), out)
@@ -245,18 +257,25 @@ def qa_pixel_mask(
     arr = as_array(qa)
     if arr.dtype.kind not in "iu":
         raise InvalidInputError(f"QA_PIXEL must be an integer band, got {arr.dtype}")
-    arr = arr.astype(np.uint16)
     chosen = {"fill": fill, "dilated_cloud": dilated_cloud, "cirrus": cirrus, "cloud": cloud, "shadow": shadow}
     chosen.update(snow=snow, water=water)
     bits = 0
     for name, on in chosen.items():
         if on:
             bits |= 1 << QA_BITS[name]
-    mask = (arr & np.uint16(bits)) != 0
+    level = 0
     if cloud_confidence is not None:
-        level = {"low": 1, "medium": 2, "high": 3}.get(cloud_confidence)
-        if level is None:
+        level = {"low": 1, "medium": 2, "high": 3}.get(cloud_confidence, -1)
+        if level < 0:
             raise InvalidInputError(f"cloud_confidence must be low|medium|high, got {cloud_confidence!r}")
+    if not is_dask(arr):
+        x = np.ascontiguousarray(arr).ravel()
+        res = np.empty(x.size, dtype=bool)
+        flat_chunks(lambda s: qa_bits(x[s], bits, level, res[s]), x.size)
+        return res.reshape(arr.shape)
+    arr = arr.astype(np.uint16)
+    mask = (arr & np.uint16(bits)) != 0
+    if level:
         mask = mask | (((arr >> 8) & 3) >= level)
     return mask
 
@@ -374,6 +393,9 @@ def harmonize(
     if not bands:
         raise InvalidInputError("no bands given")
     keys = {name: _band_key(name, direction) for name in bands}
+    shapes = {name: tuple(as_array(v).shape) for name, v in bands.items()}
+    if len(set(shapes.values())) > 1:
+        raise InvalidInputError(f"band shapes differ: {shapes}")
     dupes = {k for k in keys.values() if list(keys.values()).count(k) > 1}
     if dupes:
         raise InvalidInputError(f"bands map to the same band more than once: {sorted(dupes)}")
@@ -381,16 +403,21 @@ def harmonize(
     for name, data in bands.items():
         i = _BANDS6.index(keys[name])
         arr = as_array(data)
-        x = arr.astype(np.float32)
         _check_range(name, arr, scale, nodata)
         if method == "rma":
             a, b = HARMONIZATION["rma"]["a"][i] * scale, HARMONIZATION["rma"]["b"][i]
-            y = a + b * x if direction == "l7_to_l8" else (x - a) / b
+            # l7_to_l8: y = a + b x; l8_to_l7: y = (x - a) / b = x / b - a / b
+            mult, add = (b, a) if direction == "l7_to_l8" else (1.0 / b, -a / b)
         else:
             coef = HARMONIZATION[f"ols_{direction}"]
-            y = coef["a"][i] * scale + coef["b"][i] * x
-        y = y.astype(np.float32)
-        if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+            mult, add = coef["b"][i], coef["a"][i] * scale
+        has = nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata))
+        if not is_dask(arr):
+            fill = float(nodata) if has else np.nan
+            out[name] = _affine(arr, mult, add, float(nodata) if has else 0.0, has, fill)
+            continue
+        y = (arr.astype(np.float32) * np.float32(mult) + np.float32(add)).astype(np.float32)
+        if has:
             y = _xp(arr).where(arr == nodata, np.float32(nodata), y)
         out[name] = y
     return out
@@ -399,14 +426,9 @@ def harmonize(
 def _check_range(name: str, arr: Any, scale: float, nodata: float | None) -> None:
     if is_dask(arr):
         return
-    a = np.asarray(arr)
-    valid = np.ones(a.shape, bool) if a.dtype.kind != "f" else np.isfinite(a)
-    if nodata is not None:
-        valid &= a != nodata
-    if not valid.any():
+    lo, hi, count = valid_range(np.asarray(arr), nodata)
+    if count == 0:
         raise InvalidInputError(f"band {name!r} is all nodata")
-    vals = a[valid]
-    lo, hi = float(vals.min()), float(vals.max())
     if hi > 2.0 * scale or lo < -0.5 * scale:
         raise InvalidInputError(
             f"band {name!r} holds {lo:g}..{hi:g}: not reflectance for scale={scale:g} (expected 0..{scale:g})"

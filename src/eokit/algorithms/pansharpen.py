@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from eokit.algorithms._common import as_array
+from eokit.algorithms._kernels import brovey_ratio, flat_chunks
 from eokit.core.arrays import is_dask, map_overlap
 from eokit.errors import InvalidInputError
 
@@ -52,22 +53,39 @@ def _check(ms: Any, pan: Any) -> tuple[Any, Any]:
 
 
 def _local_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """float32 mean of the valid (finite) pixels in a k x k window; windows are cut at the array edge."""
     valid = np.isfinite(x)
-    filled = np.where(valid, x, 0.0).astype(np.float64)
+    if valid.all():
+        s = ndimage.uniform_filter(x.astype(np.float32, copy=False), size=k, mode="constant", cval=0.0)
+        rows = ndimage.uniform_filter1d(np.ones(x.shape[0]), k, mode="constant", cval=0.0)
+        cols = ndimage.uniform_filter1d(np.ones(x.shape[1]), k, mode="constant", cval=0.0)
+        s /= rows[:, None].astype(np.float32)
+        s /= cols[None, :].astype(np.float32)
+        return s
+    filled = np.where(valid, x, np.float32(0.0)).astype(np.float32)
     s = ndimage.uniform_filter(filled, size=k, mode="constant", cval=0.0)
-    n = ndimage.uniform_filter(valid.astype(np.float64), size=k, mode="constant", cval=0.0)
+    n = ndimage.uniform_filter(valid.astype(np.float32), size=k, mode="constant", cval=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1e-9, s / n, np.nan)
+        return np.where(n > 1e-6, s / n, np.float32(np.nan))
+
+
+def _sharpen(ms: np.ndarray, pan: np.ndarray, k: int, out: np.ndarray) -> None:
+    """Kernel-mean ratio into ``out`` (bands, rows, cols) float32."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms_mean = ms.mean(axis=0, dtype=np.float32)
+        ratio = _local_mean(ms_mean, k)
+        ratio /= _local_mean(pan, k)
+        ratio *= pan
+        ratio /= ms_mean
+        np.multiply(ms, ratio[None], out=out)
+    out[~np.isfinite(out)] = np.nan
 
 
 def _kernel_block(block: np.ndarray, *, k: int) -> np.ndarray:
-    ms, pan = block[:-1], block[-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ms_mean = ms.mean(axis=0)
-        gain = _local_mean(ms_mean, k) / _local_mean(pan, k)
-        out = ms / ms_mean * pan * gain
-    out = np.where(np.isfinite(out), out, np.nan)
-    return np.concatenate([out, block[-1:]], axis=0).astype(np.float32)
+    out = np.empty(block.shape, dtype=np.float32)
+    _sharpen(block[:-1], block[-1], k, out[:-1])
+    out[-1] = block[-1]
+    return out
 
 
 def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float = 90.0) -> Any:
@@ -80,6 +98,10 @@ def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float =
     ms, pan = _check(ms, pan)
     k = kernel_size(pixel_size, window_m)
     xp = _xp(ms, pan)
+    if xp is np:
+        out = np.empty(ms.shape, dtype=np.float32)
+        _sharpen(ms, pan, k, out)
+        return out
     stack = xp.concatenate([ms, pan[None]], axis=0)
     if is_dask(stack):
         stack = stack.rechunk({0: -1})
@@ -121,10 +143,29 @@ def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = No
     if w.shape != (nb,) or not np.all(w >= 0) or w.sum() <= 0:
         raise InvalidInputError(f"weights must be {nb} non-negative numbers with a positive sum, got {weights!r}")
     xp = _xp(ms, pan)
-    intensity = (ms * w[:, None, None]).sum(axis=0) / np.float32(w.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = xp.where(intensity != 0, pan / intensity, np.float32(np.nan))
-    return (ms * ratio).astype(np.float32)
+    if xp is np:  # one compiled pass straight into the output, no stacked copy
+        flat_ms = np.ascontiguousarray(ms).reshape(nb, -1)
+        flat_pan = np.ascontiguousarray(pan).ravel()
+        ratio = np.empty(flat_pan.size, dtype=np.float32)
+        w64 = w.astype(np.float64)
+        flat_chunks(lambda s: brovey_ratio(flat_ms[:, s], flat_pan[s], w64, ratio[s]), flat_pan.size, cost=nb)
+        return (flat_ms * ratio).reshape(ms.shape)
+    stack = xp.concatenate([ms, pan[None]], axis=0)
+    if is_dask(stack):
+        stack = stack.rechunk({0: -1})
+    return map_overlap(_brovey_block, stack, depth=0, dtype=np.float32, w=w.astype(np.float64))[:-1]
+
+
+def _brovey_block(block: np.ndarray, *, w: np.ndarray) -> np.ndarray:
+    nb = block.shape[0] - 1
+    ms = np.ascontiguousarray(block[:-1]).reshape(nb, -1)
+    pan = np.ascontiguousarray(block[-1]).ravel()
+    ratio = np.empty(pan.size, dtype=np.float32)
+    flat_chunks(lambda s: brovey_ratio(ms[:, s], pan[s], w, ratio[s]), pan.size, cost=nb)
+    out = np.empty((nb + 1, pan.size), dtype=np.float32)
+    np.multiply(ms, ratio, out=out[:nb])
+    out[nb] = pan
+    return out.reshape((nb + 1, *block.shape[1:]))
 
 
 def pansharpen(ms: Any, pan: Any, *, method: str = "kernel", pixel_size: float | None = None, **kw: Any) -> Any:

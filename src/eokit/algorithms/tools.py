@@ -24,11 +24,12 @@ from eokit.algorithms._kernels import capped_distance
 from eokit.algorithms.pansharpen import kernel_size
 from eokit.algorithms.pansharpen import pansharpen as run_pansharpen
 from eokit.core.blocks import Block
-from eokit.errors import GridMismatchError, InvalidInputError
+from eokit.errors import InvalidInputError
 from eokit.io import open_raster, process_raster_blocks
 
 __all__ = [
     "distance_to_mask_file",
+    "medoid_file",
     "harmonize_file",
     "index_file",
     "mask_cover_file",
@@ -86,7 +87,7 @@ def _distance_block(
     if geom is not None:
         inside = geometry_inside(geom, transform, m.shape, row=block.read_row, col=block.read_col)
         m &= inside
-    d = capped_distance(m, y[rows], dx[rows], radius).astype(np.float32)
+    d = capped_distance(m, y[rows], dx[rows], radius)
     if normalize:
         d /= np.float32(radius)
     if inside is not None:
@@ -489,13 +490,10 @@ def nbar_file(
         _nbar_block, names=names, nodata=prof["nodata"], sensor=sensor, angle_scale=angle_scale,
         transform=prof["transform"], crs=prof["crs"], time=time, ang=ang_tree, sun_zenith_out=sun_zenith_out,
     )  # fmt: skip
-    try:
-        return process_raster_blocks(
-            srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
-            scheduler=scheduler, workers=workers, progress=progress,
-        )  # fmt: skip
-    except GridMismatchError:
-        raise
+    return process_raster_blocks(
+        srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
+        scheduler=scheduler, workers=workers, progress=progress,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- pansharpening
@@ -601,3 +599,37 @@ def index_band_refs(
         refs[indices.COMMON_NAMES.get(role, role)] = ref
     refs.update(extra)
     return refs
+
+
+def _medoid_block(
+    *arrays: np.ndarray, block: Block, nodatas: list[float | None], bands: list[int] | None
+) -> np.ndarray:
+    images = [_to_float(a, nd) for a, nd in zip(arrays, nodatas)]
+    return distance.medoid(images, bands=bands).astype(np.float32)
+
+
+def medoid_file(
+    sources: Sequence[PathLike],
+    target: PathLike,
+    *,
+    bands: Sequence[int] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Progress = None,
+) -> Path:
+    """Write the per-pixel medoid of aligned multi-band rasters (all bands of the winner; float32, NaN nodata).
+
+    ``bands`` (0-based) selects the bands the distances use; every band is written.
+    """
+    sources = [os.fspath(s) for s in sources]
+    if len(sources) < 2:
+        raise InvalidInputError("the medoid needs at least 2 rasters")
+    profs = [_profile(s) for s in sources]
+    counts = {p["count"] for p in profs}
+    if len(counts) != 1:
+        raise InvalidInputError(f"rasters have different band counts: {sorted(counts)}")
+    func = functools.partial(_medoid_block, nodatas=[p["nodata"] for p in profs], bands=list(bands) if bands else None)
+    return process_raster_blocks(
+        sources, target, func, count=profs[0]["count"], dtype="float32", nodata=float("nan"),
+        scheduler=scheduler, workers=workers, progress=progress,
+    )  # fmt: skip

@@ -87,7 +87,7 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
 def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ...], params: tuple[str, ...],
               sensor: str | None, scale: float, offset: float, workers: int | None, scheduler: str | None,
               **roles: Any) -> None:  # fmt: skip
-    """Compute spectral index NAME (e.g. NDVI) from INPUTS into --out."""
+    """Compute spectral index NAME (NDVI, EVI...) from INPUTS into --out."""
     from eokit.algorithms import tools
 
     bands = tools.index_band_refs(name, {k: v for k, v in roles.items() if v}, _pairs(extra, "--band"), sensor)
@@ -167,7 +167,10 @@ def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, 
 @scheduler_option
 def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str, scale: float,
                   workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
-    """Harmonise Landsat 8 <-> 7 reflectance (Roy et al. 2016); one output layer per band option."""
+    """Harmonise Landsat 8 <-> 7 reflectance (Roy and others, 2016, Table 2).
+
+    One output layer per band option, in the order red, nir... as given.
+    """
     from eokit.algorithms import tools
 
     bands = {k: v for k, v in roles.items() if v}
@@ -291,3 +294,36 @@ def slc_off_cmd(source: str, out: str, date: str) -> None:
 
     tools.unmask_slc_off_file(source, out, date=date)
     click.echo(out)
+
+
+@algo.command("medoid")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@out_option()
+@click.option("--bands", default=None, help="1-based bands the distances use, comma-separated (default: all).")
+@workers_option
+@scheduler_option
+def medoid_cmd(
+    inputs: tuple[str, ...], out: str, bands: str | None, workers: int | None, scheduler: str | None
+) -> None:
+    """Per-pixel medoid of aligned images (the one with the smallest summed Euclidean distance to the rest)."""
+    from eokit.algorithms import tools
+
+    sel = [int(b) - 1 for b in bands.split(",")] if bands else None
+    tools.medoid_file(list(inputs), out, bands=sel, workers=workers, scheduler=scheduler)
+    click.echo(out)
+
+
+@algo.command("s2-angles")
+@click.argument("metadata", type=click.Path(exists=True, dir_okay=False))
+@click.option("--band", required=True, help="Sentinel-2 band whose view angles to take, e.g. B04.")
+@click.option("--like", required=True, type=click.Path(exists=True, dir_okay=False), help="Raster whose grid to use.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the four angle rasters.")
+def s2_angles_cmd(metadata: str, band: str, like: str, out_dir: str) -> None:
+    """Sun/view angle rasters (degrees) from a Sentinel-2 MTD_TL.xml, on the grid of --like.
+
+    Feed them to `eokit algo brdf --sensor sentinel2 --angles SZA SAA VZA VAA --angle-scale 1`.
+    """
+    from eokit.algorithms import sentinel2
+
+    for p in sentinel2.write_angle_rasters(metadata, band, like, out_dir):
+        click.echo(p)

@@ -1,0 +1,110 @@
+"""Array API throughput vs one plain numpy pass (``a*b+c``) over the same float32 grid.
+
+    python benchmarks/algorithms_arrays.py            # 10000 x 10000 (about 8 GB RAM peak)
+    EOKIT_BENCH_SIZE=4000 python benchmarks/algorithms_arrays.py
+
+``ratio`` = numpy_pass_s / eokit_s: 0.5 means the algorithm costs two numpy passes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from affine import Affine
+
+from _harness import compare
+from eokit.algorithms import (
+    c_factor,
+    distance_to_mask,
+    harmonize,
+    pansharpen_brovey,
+    pansharpen_kernel,
+    qa_pixel_mask,
+    scale_collection2,
+    spectral_index,
+)
+
+N = int(os.environ.get("EOKIT_BENCH_SIZE", "10000"))
+REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "3"))
+rng = np.random.default_rng(0)
+a = rng.uniform(0.01, 0.5, (N, N)).astype(np.float32)
+b = rng.uniform(0.01, 0.5, (N, N)).astype(np.float32)
+c = rng.uniform(0.01, 0.5, (N, N)).astype(np.float32)
+dn = (a * 30000).astype(np.uint16)
+mask = a > 0.499  # ~0.2 % masked pixels
+angles = rng.uniform(20, 60, (N, N)).astype(np.float32)
+T30 = Affine(30, 0, 0, 0, -30, 0)
+PEER = f"numpy {np.__version__} a*b+c"
+
+
+def numpy_pass():
+    return a * b + c
+
+
+extra = {"size": N}
+compare(
+    "ndvi",
+    eokit=lambda: spectral_index("NDVI", {"N": a, "R": b}),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "evi",
+    eokit=lambda: spectral_index("EVI", {"N": a, "R": b, "B": c}),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "harmonize_l8_to_l7", eokit=lambda: harmonize({"red": a}), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra
+)
+compare(
+    "scale_collection2_sr",
+    eokit=lambda: scale_collection2(dn),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare("qa_pixel_mask", eokit=lambda: qa_pixel_mask(dn), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
+compare(
+    "c_factor_per_pixel",
+    eokit=lambda: c_factor("red", angles, b * 20, c * 360),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+ms3 = np.stack([a, b, c])
+compare(
+    "pansharpen_brovey_3band",
+    eokit=lambda: pansharpen_brovey(ms3, a),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "pansharpen_kernel_3band_15m",
+    eokit=lambda: pansharpen_kernel(ms3, a, pixel_size=15.0),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)
+compare(
+    "distance_to_mask_r300m",
+    eokit=lambda: distance_to_mask(mask, transform=T30, radius=300),
+    peer=PEER,
+    peer_fn=numpy_pass,
+    repeat=REPEAT,
+    extra=extra,
+)

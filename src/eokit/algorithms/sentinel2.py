@@ -1,0 +1,179 @@
+"""Sentinel-2 sun and view angle grids from the granule metadata (``MTD_TL.xml``).
+
+The L1C/L2A tile metadata holds 5 km grids (usually 23 x 23 nodes) of sun zenith
+and azimuth and, per band and detector, view (incidence) zenith and azimuth;
+each detector's grid is NaN outside its strip. :func:`read_angles` merges the
+detectors (view azimuths with a circular mean) and :func:`write_angle_rasters`
+resamples the four grids onto a band's grid (bilinear; azimuths through their
+sine and cosine), ready for ``eokit algo brdf --angles ... --angle-scale 1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from scipy import ndimage
+
+from eokit.errors import InputNotFoundError, InvalidInputError, UnreadableInputError
+
+__all__ = ["S2_BAND_IDS", "read_angles", "write_angle_rasters"]
+
+log = logging.getLogger(__name__)
+
+S2_BAND_IDS = {
+    "B01": 0, "B02": 1, "B03": 2, "B04": 3, "B05": 4, "B06": 5, "B07": 6,
+    "B08": 7, "B8A": 8, "B09": 9, "B10": 10, "B11": 11, "B12": 12,
+}  # fmt: skip
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _find_all(root: ET.Element, name: str) -> list[ET.Element]:
+    return [e for e in root.iter() if _local(e.tag) == name]
+
+
+def _child(elem: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in elem if _local(c.tag) == name), None)
+
+
+def _grid(elem: ET.Element | None, source: str) -> np.ndarray:
+    values = None if elem is None else _child(elem, "Values_List")
+    if values is None:
+        raise UnreadableInputError("angle grid without Values_List", path=source)
+    rows = [[float(v) for v in (row.text or "").split()] for row in values if _local(row.tag) == "VALUES"]
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise UnreadableInputError("ragged or empty angle grid", path=source)
+    return np.array(rows, dtype=np.float64)
+
+
+def _step(elem: ET.Element, default: float) -> tuple[float, float]:
+    col = _child(elem, "COL_STEP")
+    row = _child(elem, "ROW_STEP")
+    return (float(col.text) if col is not None else default), (float(row.text) if row is not None else default)
+
+
+def _band_key(band: str) -> str:
+    b = band.upper()
+    if len(b) == 2 and b[0] == "B" and b[1].isdigit():
+        b = f"B0{b[1]}"
+    if b not in S2_BAND_IDS:
+        raise InvalidInputError(f"unknown Sentinel-2 band {band!r}; expected one of {sorted(S2_BAND_IDS)}")
+    return b
+
+
+def read_angles(path: str | os.PathLike[str], band: str) -> dict[str, Any]:
+    """Angle grids of one band: ``sun_zenith``, ``sun_azimuth``, ``view_zenith``, ``view_azimuth`` (degrees).
+
+    Also ``crs`` (``EPSG:...``) and ``transform`` (grid nodes as pixel centres).
+    Detectors are merged: the mean of the ones covering a node (azimuth: circular).
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise InputNotFoundError("no such file", path=p)
+    try:
+        root = ET.parse(p).getroot()
+    except ET.ParseError as exc:
+        raise UnreadableInputError(f"not XML ({exc})", path=p) from None
+    key = _band_key(band)
+    codes = _find_all(root, "HORIZONTAL_CS_CODE")
+    geos = {g.get("resolution"): g for g in _find_all(root, "Geoposition")}
+    sun = next(iter(_find_all(root, "Sun_Angles_Grid")), None)
+    if not codes or not geos or sun is None:
+        raise UnreadableInputError("no tile geocoding / Sun_Angles_Grid: not a Sentinel-2 MTD_TL.xml", path=p)
+    geo = geos.get("10") or next(iter(geos.values()))
+    ulx, uly = float(_child(geo, "ULX").text), float(_child(geo, "ULY").text)
+    zen = _child(sun, "Zenith")
+    col_step, row_step = _step(zen, 5000.0)
+    sun_z = _grid(zen, p)
+    sun_a = _grid(_child(sun, "Azimuth"), p)
+    zs, sins, coss = [], [], []
+    for g in _find_all(root, "Viewing_Incidence_Angles_Grids"):
+        if int(g.get("bandId", -1)) != S2_BAND_IDS[key]:
+            continue
+        z = _grid(_child(g, "Zenith"), p)
+        a = np.radians(_grid(_child(g, "Azimuth"), p))
+        zs.append(z)
+        sins.append(np.sin(a))
+        coss.append(np.cos(a))
+    if not zs:
+        raise InvalidInputError(f"metadata has no view angles for band {key}", path=p)
+    with np.errstate(invalid="ignore"), _quiet():
+        view_z = np.nanmean(np.stack(zs), axis=0)
+        view_a = np.degrees(np.arctan2(np.nanmean(np.stack(sins), axis=0), np.nanmean(np.stack(coss), axis=0))) % 360
+    transform = Affine(col_step, 0, ulx - col_step / 2, 0, -row_step, uly + row_step / 2)
+    return {
+        "crs": codes[0].text.strip(),
+        "transform": transform,
+        "sun_zenith": sun_z,
+        "sun_azimuth": sun_a,
+        "view_zenith": view_z,
+        "view_azimuth": view_a,
+    }
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+
+def _fill_nearest(a: np.ndarray) -> np.ndarray:
+    """Fill NaN nodes with the nearest valid node (the grids' NaN rims would otherwise eat the tile edge)."""
+    bad = np.isnan(a)
+    if not bad.any():
+        return a
+    if bad.all():
+        raise InvalidInputError("angle grid is all NaN")
+    idx = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
+    return a[tuple(idx)]
+
+
+def write_angle_rasters(
+    path: str | os.PathLike[str], band: str, like: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+) -> list[Path]:
+    """Write SZA, SAA, VZA, VAA float32 GeoTIFFs (degrees) on the grid of raster ``like``; returns their paths."""
+    from rasterio.warp import Resampling, reproject
+
+    from eokit.io import ensure_writable_dir, open_raster, write_raster
+
+    ang = read_angles(path, band)
+    with open_raster(like) as ds:
+        shape, transform, crs = (ds.height, ds.width), ds.transform, ds.crs
+
+    def warp(grid: np.ndarray) -> np.ndarray:
+        out = np.full(shape, np.nan, dtype=np.float64)
+        reproject(_fill_nearest(grid), out, src_transform=ang["transform"], src_crs=ang["crs"],
+                  dst_transform=transform, dst_crs=crs, resampling=Resampling.bilinear)  # fmt: skip
+        return out
+
+    def warp_azimuth(grid: np.ndarray) -> np.ndarray:
+        r = np.radians(grid)
+        return np.degrees(np.arctan2(warp(np.sin(r)), warp(np.cos(r)))) % 360
+
+    out_dir = Path(out_dir)
+    ensure_writable_dir(out_dir)
+    paths = []
+    for name, data in (
+        ("SZA", warp(ang["sun_zenith"])),
+        ("SAA", warp_azimuth(ang["sun_azimuth"])),
+        ("VZA", warp(ang["view_zenith"])),
+        ("VAA", warp_azimuth(ang["view_azimuth"])),
+    ):
+        target = out_dir / f"{_band_key(band)}_{name}.tif"
+        write_raster(target, data.astype(np.float32), transform=transform, crs=crs, nodata=float("nan"))
+        paths.append(target)
+    return paths
