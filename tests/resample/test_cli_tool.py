@@ -91,7 +91,6 @@ def test_cli_resample_and_shape(synthetic, tmp_path):
     res = runner.invoke(cli, ["resample", "shape", "--grid", str(d / "grid.tif"), "--resolution", "5", "4"])
     assert res.exit_code == 0, res.output
     assert res.output.split() == ["26", "25"]
-    np.testing.assert_array_equal
     sm = np.ones((30, 34), np.uint8) * 2
     sm[10:14, 10:14] = 9
     with rasterio.open(tmp_path / "sm.tif", "w", driver="GTiff", height=30, width=34, count=1, dtype="uint8") as ds:
