@@ -179,6 +179,7 @@ def test_parse_memory():
         ({"array_src_bands": [3]}, OSHAPE, 1, "array_src_bands"),
         ({"boundary_condition": "edge", "trust_padding": None}, OSHAPE, 2, "trust_padding"),
         ({"array_src_geometry_pair": ("POLYGON", None)}, OSHAPE, 2, "array_src_geometry_pair"),
+        ({"array_src_geometry_pair": "x"}, OSHAPE, 2, "array_src_geometry_pair"),
         ({"grid_resolution": (0, 5)}, OSHAPE, 2, "grid_resolution"),
     ],
 )
@@ -221,5 +222,23 @@ def test_chain_equals_gridr_chain(files, interp, kw):
         ref, ref_mask = run_chain(files, fn=gridr_chain.basic_grid_resampling_chain, interp=interp, **dict(kw))
     out, mask = run_chain(files, interp=interp, **dict(kw))
     assert 0 < ref_mask.sum() < ref_mask.size
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("origin", [None, (2.5, -3.0)])
+def test_geometry_masks_equal_gridr_chain(files, origin):
+    from shapely.geometry import Polygon, box
+
+    valid = [Polygon([(2, 1), (40, 4), (36, 37), (5, 30)])]
+    invalid = box(14.0, 12.0, 22.0, 19.0)
+    kw = dict(array_src_geometry_pair=(valid, invalid), array_src_geometry_origin=origin, io_strip_size=2,
+              tile_shape=(6, 7))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref, ref_mask = run_chain(files, fn=gridr_chain.basic_grid_resampling_chain, interp="linear", **dict(kw))
+    out, mask = run_chain(files, interp="linear", **dict(kw))
+    _, plain_mask = run_chain(files, interp="linear")
+    assert ref_mask.sum() < plain_mask.sum()  # the geometries do mask something
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)

@@ -85,6 +85,9 @@ class ChainSpec:
     nodata: float
     work_dtype: str
     out_dtype: str
+    geometry_valid: tuple[Any, ...] | None = None
+    geometry_invalid: tuple[Any, ...] | None = None
+    geometry_origin: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -174,15 +177,15 @@ class _Reader:
         return data
 
     def _read_mask(self, win: Window) -> np.ndarray | None:
-        if self.src_mask_ds is None:
-            return None
-        raw = self.src_mask_ds.read(self.spec.src_mask_band, window=win)
-        pair = self.spec.src_mask_pair
-        if pair is None:
-            valid = raw != 0
-        else:
-            valid = raw == pair[0]
-        return np.ascontiguousarray(valid.astype(np.uint8))
+        spec = self.spec
+        valid = None
+        if self.src_mask_ds is not None:
+            raw = self.src_mask_ds.read(spec.src_mask_band, window=win)
+            valid = raw != 0 if spec.src_mask_pair is None else raw == spec.src_mask_pair[0]
+        if spec.geometry_valid is not None or spec.geometry_invalid is not None:
+            geo = geometry_validity(spec, win)
+            valid = geo if valid is None else valid & geo
+        return None if valid is None else np.ascontiguousarray(valid.astype(np.uint8))
 
     def _read_padded(self, lo_r: int, hi_r: int, lo_c: int, hi_c: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Source rows/cols lo..hi with the boundary condition applied outside the source."""
@@ -207,6 +210,50 @@ class _Reader:
             mask = np.ones((ir.size, ic.size), np.uint8)  # constant padding is trusted
             mask[rsel[:, None], csel[None, :]] = mblock[rsrc, csrc]
         return src, mask
+
+
+def _polygons(geometry: Any, name: str) -> tuple[Any, ...] | None:
+    """gridr's GeometryType (Polygon, MultiPolygon or list of polygons) as a tuple of polygons."""
+    if geometry is None:
+        return None
+    from shapely.geometry import MultiPolygon, Polygon
+
+    items = list(geometry) if isinstance(geometry, list | tuple) else [geometry]
+    out = []
+    for g in items:
+        if isinstance(g, MultiPolygon):
+            out.extend(g.geoms)
+        elif isinstance(g, Polygon):
+            out.append(g)
+        else:
+            raise InvalidInputError(
+                f"{name}: expected shapely Polygon/MultiPolygon (or a list), got {type(g).__name__}"
+            )
+    # gridr dilates by 1e-6 so that polygon corners on pixel centres are burnt in
+    return tuple(p.buffer(1e-6) for p in out if not p.is_empty)
+
+
+def geometry_validity(spec: ChainSpec, win: Window) -> np.ndarray:
+    """Source validity from the geometry pair in a window: inside the valid and outside the invalid ones.
+
+    Source pixel ``(r, c)`` has its centre at geometry coordinates
+    ``(x, y) = (c, r) + array_src_geometry_origin`` (gridr's convention);
+    a pixel is inside when its centre is (rasterio ``all_touched=False``).
+    """
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    h, w = int(win.height), int(win.width)
+    go_r, go_c = spec.geometry_origin
+    transform = Affine(1.0, 0.0, go_c + win.col_off - 0.5, 0.0, 1.0, go_r + win.row_off - 0.5)
+    valid = np.ones((h, w), bool)
+    if spec.geometry_valid and h and w:
+        inside = rasterize([(g, 1) for g in spec.geometry_valid], out_shape=(h, w), transform=transform, fill=0)
+        valid &= inside.astype(bool)
+    if spec.geometry_invalid and h and w:
+        inside = rasterize([(g, 1) for g in spec.geometry_invalid], out_shape=(h, w), transform=transform, fill=0)
+        valid &= ~inside.astype(bool)
+    return valid
 
 
 def compute_tile(spec: ChainSpec, data: dict[str, Any], tile: Tile) -> tuple[np.ndarray, np.ndarray]:
@@ -369,16 +416,30 @@ def prepare_chain(
     grid_mask_in_ds: Any = None,
     grid_mask_in_unmasked_value: int | None = None,
     grid_mask_in_band: int | None = None,
+    array_src_geometry_origin: Sequence[float] | None = None,
     array_src_geometry_pair: Any = None,
 ) -> tuple[ChainSpec, np.ndarray]:
     """Validate the chain's datasets and options; return the tile spec and the output window."""
     if interp_kwargs:
         raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    geo_valid = geo_invalid = None
     if array_src_geometry_pair is not None:
-        raise InvalidInputError(
-            "array_src_geometry_pair: geometry masks are not supported by eokit; rasterize them to "
-            "array_src_mask_ds (e.g. with rasterio.features.rasterize)"
-        )
+        try:
+            gv, gi = array_src_geometry_pair
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                "array_src_geometry_pair: expected (valid geometries or None, invalid geometries or None)"
+            ) from None
+        geo_valid = _polygons(gv, "array_src_geometry_pair")
+        geo_invalid = _polygons(gi, "array_src_geometry_pair")
+    geo_origin = (0.0, 0.0)
+    if array_src_geometry_origin is not None:
+        try:
+            geo_origin = (float(array_src_geometry_origin[0]), float(array_src_geometry_origin[1]))
+        except (TypeError, ValueError, IndexError):
+            raise InvalidInputError(
+                f"array_src_geometry_origin: expected (row, col), got {array_src_geometry_origin!r}"
+            ) from None
     kind = interp_kind(interp)
     rr, rc = _resolution(grid_resolution)
     if boundary_condition is not None:
@@ -451,6 +512,9 @@ def prepare_chain(
         grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
         src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
         src_mask_pair=None if array_src_mask_validity_pair is None else tuple(array_src_mask_validity_pair),
+        geometry_valid=geo_valid,
+        geometry_invalid=geo_invalid,
+        geometry_origin=geo_origin,
         grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
         boundary_condition=boundary_condition,
         trust_padding=bool(trust_padding),
@@ -530,7 +594,9 @@ def basic_grid_resampling_chain(
     grid_mask_in_ds, grid_mask_in_unmasked_value, grid_mask_in_band :
         Grid node validity raster and its valid value.
     array_src_geometry_origin, array_src_geometry_pair :
-        Not supported (a clear error is raised when given).
+        (valid, invalid) shapely polygons in source pixel coordinates (source
+        pixel (r, c) centred at (x=c, y=r) + origin): pixels outside the valid
+        or inside the invalid geometries are masked, as in gridr.
     io_strip_size, io_strip_size_target, tile_shape :
         Strip height (grid rows for INPUT, output rows for OUTPUT; 0 = one
         strip) and tile shape within strips, as gridr.
@@ -567,6 +633,7 @@ def basic_grid_resampling_chain(
         grid_mask_in_ds=grid_mask_in_ds,
         grid_mask_in_unmasked_value=grid_mask_in_unmasked_value,
         grid_mask_in_band=grid_mask_in_band,
+        array_src_geometry_origin=array_src_geometry_origin,
         array_src_geometry_pair=array_src_geometry_pair,
     )
     grid_col_ds = grid_ds if grid_col_ds is None else grid_col_ds
