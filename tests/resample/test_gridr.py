@@ -97,3 +97,15 @@ def test_array_out_win_and_float32_source_like_gridr(data):
     )  # fmt: skip
     np.testing.assert_array_equal(omask, ref_mask)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
+def test_integrated_mode_origin_like_gridr(data, interp):
+    """standalone=False: array_in_origin is added to the coordinates; taps outside are invalid."""
+    src, gr, gc, smask, _ = data
+    kw = dict(standalone=False, array_in_origin=(1.5, -2.25), array_in_mask=smask)
+    ref, ref_mask = _gridr(interp, src[0], gr, gc, **kw)
+    out, mask = array_grid_resampling(interp, src[0], gr, gc, RES, None, array_out_mask=True, nodata_out=-99.0, **kw)
+    assert 0 < ref_mask.sum() < ref_mask.size
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
