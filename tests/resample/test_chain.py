@@ -242,3 +242,10 @@ def test_geometry_masks_equal_gridr_chain(files, origin):
     assert ref_mask.sum() < plain_mask.sum()  # the geometries do mask something
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+def test_progress_reports_every_output_pixel(files):
+    done = []
+    run_chain(files, interp="nearest", io_strip_size=2, tile_shape=(7, 11), progress=done.append)
+    assert sum(done) == OSHAPE[0] * OSHAPE[1]
+    assert len(done) > 1

@@ -387,8 +387,11 @@ def array_grid_resampling(
 
 
 def _returns(ret: np.ndarray | None, ret_mask: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-    # gridr squeezes the allocated output: (1, rows, cols) -> (rows, cols)
-    return (None if ret is None else ret.squeeze()), ret_mask
+    # gridr squeezes the allocated output, so one band comes back as (rows, cols); the spatial
+    # axes are kept even when they have length 1 (gridr cannot produce such outputs)
+    if ret is not None and ret.shape[0] == 1:
+        ret = ret[0]
+    return ret, ret_mask
 
 
 def run(
