@@ -60,6 +60,13 @@ def grid(g: int, res: tuple[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
     return distorted_grid((g, g), res, origin=(oy, ox), angle=0.3, scale=scale, shear=0.0, distortion=2.0 * SCALE)
 
 
+def _one_thread(fn):
+    import numba
+
+    numba.set_num_threads(1)
+    return fn()
+
+
 def core_cases() -> None:
     from gridr.core.grid.grid_resampling import array_grid_resampling as gridr_ars
 
@@ -93,6 +100,16 @@ def core_cases() -> None:
             peer="gridr 0.7.0",
             peer_fn=lambda i=interp: peer(i),
             extra=extra,
+        )
+        # gridr is single-threaded: the same job on one eokit thread isolates the kernel speed
+        # from the core count (and from other load on a shared machine)
+        compare(
+            f"array_grid_resampling {interp} single-thread",
+            eokit=lambda i=interp: _one_thread(
+                lambda: array_grid_resampling(i, src32, gr, gc, RES, None, array_out_mask=True, dtype=np.float32)
+            ),
+            peer="gridr 0.7.0",
+            peer_fn=lambda i=interp: peer(i),
         )
 
 
