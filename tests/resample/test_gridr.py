@@ -109,3 +109,14 @@ def test_integrated_mode_origin_like_gridr(data, interp):
     assert 0 < ref_mask.sum() < ref_mask.size
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+def test_gridr_interpolator_objects_and_enums_are_accepted(data):
+    from gridr.cdylib import PyInterpolatorType
+    from gridr.core.interp.interpolator import get_interpolator
+
+    src, gr, gc, _, _ = data
+    ref, _ = array_grid_resampling("cubic", src[0], gr, gc, RES, None)
+    for ident in (get_interpolator("cubic"), PyInterpolatorType.OptimizedBicubic, "CUBIC"):
+        out, _ = array_grid_resampling(ident, src[0], gr, gc, RES, None)
+        np.testing.assert_array_equal(out, ref)

@@ -48,7 +48,8 @@ def interp_kind(interp: Any) -> int:
     name = interp
     if not isinstance(interp, str):
         short = getattr(interp, "shortname", None)  # gridr interpolator objects
-        name = short() if callable(short) else getattr(interp, "name", interp)
+        # gridr interpolator objects have shortname(); PyInterpolatorType prints as "PyInterpolatorType.Linear"
+        name = short() if callable(short) else str(interp).rsplit(".", 1)[-1]
     key = str(name).lower()
     key = {"optimizedbicubic": "cubic", "optimized_bicubic": "cubic"}.get(key, key)
     if key not in INTERPOLATORS:
