@@ -23,6 +23,7 @@ os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -63,8 +64,21 @@ def grid(g: int, res: tuple[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
 def _one_thread(fn):
     import numba
 
+    old = numba.get_num_threads()
     numba.set_num_threads(1)
-    return fn()
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(old)
+
+
+def _cpu_seconds(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
 
 
 def core_cases() -> None:
@@ -103,6 +117,14 @@ def core_cases() -> None:
         )
         # gridr is single-threaded: the same job on one eokit thread isolates the kernel speed
         # from the core count (and from other load on a shared machine)
+        # CPU seconds of one thread (process_time), in this process: steadier than wall time when
+        # other jobs share the machine
+        cpu_e = _cpu_seconds(
+            lambda i=interp: _one_thread(
+                lambda: array_grid_resampling(i, src32, gr, gc, RES, None, array_out_mask=True, dtype=np.float32)
+            )
+        )
+        cpu_p = _cpu_seconds(lambda i=interp: peer(i))
         compare(
             f"array_grid_resampling {interp} single-thread",
             eokit=lambda i=interp: _one_thread(
@@ -110,6 +132,7 @@ def core_cases() -> None:
             ),
             peer="gridr 0.7.0",
             peer_fn=lambda i=interp: peer(i),
+            extra={"eokit_cpu_s": round(cpu_e, 4), "peer_cpu_s": round(cpu_p, 4), "cpu_ratio": round(cpu_p / cpu_e, 2)},
         )
 
 

@@ -68,14 +68,32 @@ def _output_transform(grid_ds: Any, resolution: tuple[int, int], r0: int, c0: in
 
 
 @functools.lru_cache(maxsize=8)
-def _open_cached(path: str) -> Any:
+def _open_cached(path: str, stamp: tuple[int, int]) -> Any:
+    """A dataset kept open across the tiles a worker computes (keyed by path, mtime and size)."""
     return rasterio.open(path)
+
+
+def _abs(path: str | os.PathLike[str] | None) -> str | None:
+    """Absolute local paths, so workers with another working directory find the files."""
+    if path is None:
+        return None
+    p = Path(path)
+    return str(p.resolve()) if p.exists() else str(path)
+
+
+def _open_worker(path: str) -> Any:
+    try:
+        st = os.stat(path)
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:  # a GDAL virtual path (/vsicurl/...) or URL
+        stamp = (0, 0)
+    return _open_cached(path, stamp)
 
 
 def _remote_tile(args: tuple[ChainSpec, dict[str, str | None], Tile]) -> tuple[Tile, np.ndarray, np.ndarray]:
     """Worker task: open the inputs by path (cached per process), read and compute one tile."""
     spec, paths, tile = args
-    ds = {k: (_open_cached(v) if v else None) for k, v in paths.items()}
+    ds = {k: (_open_worker(v) if v else None) for k, v in paths.items()}
     reader = _Reader(spec, ds["grid"], ds["grid_col"] or ds["grid"], ds["src"], ds["src_mask"], ds["grid_mask"])
     out, mask = compute_tile(spec, reader.read(tile), tile)
     return tile, convert(out, spec.out_dtype), mask
@@ -224,11 +242,11 @@ def resample_file(
             _distributed(
                 g, s, writer, mwriter, res, interp, nodata, row_band, cb, band_list, kwargs,
                 paths={
-                    "grid": str(grid),
-                    "grid_col": None if grid_col is None else str(grid_col),
-                    "src": str(src),
-                    "src_mask": None if src_mask is None else str(src_mask),
-                    "grid_mask": None if grid_mask is None else str(grid_mask),
+                    "grid": _abs(grid),
+                    "grid_col": _abs(grid_col),
+                    "src": _abs(src),
+                    "src_mask": _abs(src_mask),
+                    "grid_mask": _abs(grid_mask),
                 },
                 max_memory=max_memory,
                 scheduler=scheduler,
