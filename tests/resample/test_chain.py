@@ -8,11 +8,13 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasterio.errors import NotGeoreferencedWarning
 
 from eokit.errors import InvalidInputError
 from eokit.resample import array_grid_resampling, basic_grid_resampling_chain
-from eokit.resample.chain import parse_memory
+from eokit.resample.chain import auto_tile_shape, parse_memory, plan_tiles, prepare_chain
 from eokit.testing.resample_grids import distorted_grid, write_grid
 
 RES = (4, 5)
@@ -249,3 +251,35 @@ def test_progress_reports_every_output_pixel(files):
     run_chain(files, interp="nearest", io_strip_size=2, tile_shape=(7, 11), progress=done.append)
     assert sum(done) == OSHAPE[0] * OSHAPE[1]
     assert len(done) > 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    strip=st.one_of(st.none(), st.integers(0, 50)),
+    tile=st.one_of(st.none(), st.tuples(st.integers(1, 45), st.integers(1, 45))),
+    r0=st.integers(0, 5),
+    c0=st.integers(0, 5),
+)
+def test_tiles_cover_the_window_exactly_once(h, w, strip, tile, r0, c0):
+    window = np.array([[r0, r0 + h - 1], [c0, c0 + w - 1]])
+    count = np.zeros((h, w), int)
+    for t in plan_tiles(window, strip_rows=strip, tile_shape=tile):
+        a0, a1, b0, b1 = t.win
+        assert (t.out_row, t.out_col) == (a0 - r0, b0 - c0)
+        count[a0 - r0 : a1 - r0 + 1, b0 - c0 : b1 - c0 + 1] += 1
+    assert (count == 1).all()
+
+
+def test_auto_tile_shape_follows_the_budget(files):
+    d = files["dir"]
+    window = np.array([[0, OSHAPE[0] - 1], [0, OSHAPE[1] - 1]])
+    with rasterio.open(d / "grid.tif") as g, rasterio.open(d / "src.tif") as s:
+        with rasterio.open(d / "plan.tif", "w", driver="GTiff", height=33, width=41, count=2, dtype="float64") as o:
+            spec, win = prepare_chain(g, 1, 2, RES, s, [1, 2], o, "cubic", 0)
+            big = auto_tile_shape(spec, g, g, win, 10**9, 1)
+            small = auto_tile_shape(spec, g, g, win, 30_000, 2)
+    assert big == OSHAPE
+    assert small[0] * small[1] < OSHAPE[0] * OSHAPE[1]
+    np.testing.assert_array_equal(win, window)
