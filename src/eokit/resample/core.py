@@ -369,21 +369,19 @@ def array_grid_resampling(
         raise InvalidInputError(
             f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS} or None"
         )
+    nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
+    offset = (0, 0)
     if standalone:
         if origin != (0.0, 0.0):
             raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
         if boundary_condition is not None and trust_padding:
-            offset = (0, 0)
-            nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
+            # extend the source by the kernel margin when some taps fall outside it (gridr pads the same way)
             ext = source_extent(gr, gc, nv, (rr, rc), w, kind)
             if ext is not None and (ext[0] < 0 or ext[2] < 0 or ext[1] >= src.shape[1] or ext[3] >= src.shape[2]):
                 pad = K.MARGINS[kind]
                 src, mask = pad_source(src, mask, pad, boundary_condition)
                 offset = (-pad, -pad)
-            run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
-            return _returns(ret, ret_mask)
-    nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
-    run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out)
+    run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
     return _returns(ret, ret_mask)
 
 
