@@ -183,7 +183,12 @@ def _grid_line(
             lv[k] = node_valid[gi, k] != 0 and node_valid[gi1, k] != 0
 
 
-@njit(cache=True, nogil=True)
+# Value-safe fast-math: FMA contraction and reassociation (results move by ~1 ulp), but no
+# finite-math assumptions, so NaN/inf sources and the validity logic are unaffected.
+_FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _rows(
     kind: int,
     src: np.ndarray,
