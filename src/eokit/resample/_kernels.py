@@ -181,6 +181,10 @@ def _grid_line(
             lr[k] = (1.0 - t) * grid_row[gi, k] + t * grid_row[gi1, k]
             lc[k] = (1.0 - t) * grid_col[gi, k] + t * grid_col[gi1, k]
             lv[k] = node_valid[gi, k] != 0 and node_valid[gi1, k] != 0
+        if not lv[k]:
+            # any finite value: an invalid node only ever gets weight 0 in a valid pixel
+            lr[k] = 0.0
+            lc[k] = 0.0
 
 
 # Value-safe fast-math: FMA contraction and reassociation (results move by ~1 ulp), but no
@@ -246,20 +250,15 @@ def _rows(
             c_a = lc[k]
             c_b = lc[k1]
             v_a = lv[k]
-            v_ab = lv[k] and lv[k1]
+            v_b = lv[k1]
             dcol = out_col0 - col0
             if kind == KIND_NEAREST:
                 for j in range(jstart, jend):
                     m = j - base
-                    if m == 0:
-                        valid = v_a
-                        y = r_a + origin_row
-                        x = c_a + origin_col
-                    else:
-                        s = sv[m]
-                        valid = v_ab
-                        y = (1.0 - s) * r_a + s * r_b + origin_row
-                        x = (1.0 - s) * c_a + s * c_b + origin_col
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     iy = math.floor(y + 0.5) - src_row_off
                     ix = math.floor(x + 0.5) - src_col_off
                     ocol = j + dcol
@@ -281,15 +280,10 @@ def _rows(
             elif kind == KIND_LINEAR:
                 for j in range(jstart, jend):
                     m = j - base
-                    if m == 0:
-                        valid = v_a
-                        y = r_a + origin_row
-                        x = c_a + origin_col
-                    else:
-                        s = sv[m]
-                        valid = v_ab
-                        y = (1.0 - s) * r_a + s * r_b + origin_row
-                        x = (1.0 - s) * c_a + s * c_b + origin_col
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         fy0 = math.floor(y)
@@ -329,15 +323,10 @@ def _rows(
             elif kind == KIND_CUBIC:
                 for j in range(jstart, jend):
                     m = j - base
-                    if m == 0:
-                        valid = v_a
-                        y = r_a + origin_row
-                        x = c_a + origin_col
-                    else:
-                        s = sv[m]
-                        valid = v_ab
-                        y = (1.0 - s) * r_a + s * r_b + origin_row
-                        x = (1.0 - s) * c_a + s * c_b + origin_col
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _cubic_taps(y)
@@ -379,15 +368,10 @@ def _rows(
             else:
                 for j in range(jstart, jend):
                     m = j - base
-                    if m == 0:
-                        valid = v_a
-                        y = r_a + origin_row
-                        x = c_a + origin_col
-                    else:
-                        s = sv[m]
-                        valid = v_ab
-                        y = (1.0 - s) * r_a + s * r_b + origin_row
-                        x = (1.0 - s) * c_a + s * c_b + origin_col
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb = _lanczos_taps(y, wy)
