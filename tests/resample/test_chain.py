@@ -283,3 +283,17 @@ def test_auto_tile_shape_follows_the_budget(files):
     assert big == OSHAPE
     assert small[0] * small[1] < OSHAPE[0] * OSHAPE[1]
     np.testing.assert_array_equal(win, window)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    strip=st.integers(0, 12),
+    target=st.sampled_from(["input", "output"]),
+    tile=st.tuples(st.integers(1, 40), st.integers(1, 45)),
+    interp=st.sampled_from(["nearest", "linear", "cubic", "lanczos3"]),
+)
+def test_chain_equals_core_for_random_tilings(files, strip, target, tile, interp):
+    out, mask = run_chain(files, interp=interp, io_strip_size=strip, io_strip_size_target=target, tile_shape=tile)
+    ref, ref_mask = core(files, interp)
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)
