@@ -152,3 +152,26 @@ def test_cli_single_band_grid_needs_grid_col(synthetic, tmp_path):
     ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None, dtype=np.float32)
     with rasterio.open(tmp_path / "o.tif") as o:
         np.testing.assert_array_equal(o.read(), ref)
+
+
+def test_cli_mask_src_nodata_on_rgb(rgb, tmp_path):
+    """RGB.byte.tif has nodata 0 around the image: with --mask-src-nodata no tap may touch it."""
+    with rasterio.open(rgb) as ds:
+        src = ds.read()
+        dmask = ds.dataset_mask()
+        h, w = ds.shape
+    res = (6, 6)
+    gr, gc = rotation_grid((h, w), (40, 45), res, np.deg2rad(-10.0), scale=2.5)
+    write_grid(tmp_path / "grid.tif", gr, gc)
+    args = ["resample", str(rgb), str(tmp_path / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "6", "6"]
+    res_cli = CliRunner().invoke(
+        cli, [*args, "--interp", "linear", "--mask-src-nodata", "--mask-out", str(tmp_path / "m.tif"), "--bands", "1"]
+    )
+    assert res_cli.exit_code == 0, res_cli.output
+    y, x, _ = full_res_coords(gr, gc, res)
+    ref, ok = sample(src[0], y, x, "linear", (dmask != 0).astype(np.uint8))
+    with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "m.tif") as m:
+        np.testing.assert_array_equal(m.read(1).astype(bool), ok)
+        np.testing.assert_allclose(o.read(1)[ok], ref[ok], rtol=1e-6)
+    _, inside = sample(src[0], y, x, "linear")
+    assert (inside & ~ok).any()  # the nodata border was really excluded

@@ -88,6 +88,7 @@ class ChainSpec:
     geometry_valid: tuple[Any, ...] | None = None
     geometry_invalid: tuple[Any, ...] | None = None
     geometry_origin: tuple[float, float] = (0.0, 0.0)
+    src_dataset_mask: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,10 @@ class _Reader:
         if self.src_mask_ds is not None:
             raw = self.src_mask_ds.read(spec.src_mask_band, window=win)
             valid = raw != 0 if spec.src_mask_pair is None else raw == spec.src_mask_pair[0]
+        if spec.src_dataset_mask:
+            # GDAL's dataset mask: nodata / alpha / internal mask of the source (0 = invalid)
+            dm = self.src_ds.dataset_mask(window=win) != 0
+            valid = dm if valid is None else valid & dm
         if spec.geometry_valid is not None or spec.geometry_invalid is not None:
             geo = geometry_validity(spec, win)
             valid = geo if valid is None else valid & geo
@@ -418,6 +423,7 @@ def prepare_chain(
     grid_mask_in_band: int | None = None,
     array_src_geometry_origin: Sequence[float] | None = None,
     array_src_geometry_pair: Any = None,
+    src_dataset_mask: bool = False,
 ) -> tuple[ChainSpec, np.ndarray]:
     """Validate the chain's datasets and options; return the tile spec and the output window."""
     if interp_kwargs:
@@ -515,6 +521,7 @@ def prepare_chain(
         geometry_valid=geo_valid,
         geometry_invalid=geo_invalid,
         geometry_origin=geo_origin,
+        src_dataset_mask=bool(src_dataset_mask),
         grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
         boundary_condition=boundary_condition,
         trust_padding=bool(trust_padding),
@@ -557,6 +564,7 @@ def basic_grid_resampling_chain(
     logger: logging.Logger | None = None,
     *,
     max_memory: int | str | None = None,
+    src_dataset_mask: bool = False,
     progress: Callable[[int], Any] | None = None,
 ) -> int:
     """Resample ``array_src_ds`` through a grid read from ``grid_ds`` into ``array_out_ds``.
@@ -607,6 +615,9 @@ def basic_grid_resampling_chain(
         eokit extension: pick the tile size automatically so that the working
         set stays under this budget (e.g. ``"512MB"``); overrides
         ``io_strip_size`` and ``tile_shape``.
+    src_dataset_mask : bool
+        eokit extension: also treat the source's GDAL dataset mask (nodata,
+        alpha or internal mask) as source validity.
     progress : callable, optional
         Called with the number of output pixels finished after each tile.
     """
@@ -635,6 +646,7 @@ def basic_grid_resampling_chain(
         grid_mask_in_band=grid_mask_in_band,
         array_src_geometry_origin=array_src_geometry_origin,
         array_src_geometry_pair=array_src_geometry_pair,
+        src_dataset_mask=src_dataset_mask,
     )
     grid_col_ds = grid_ds if grid_col_ds is None else grid_col_ds
     rr = spec.resolution[0]

@@ -118,6 +118,7 @@ def resample_file(
     src_mask: str | os.PathLike[str] | None = None,
     src_mask_validity: Sequence[int] | None = None,
     window: Sequence[int] | None = None,
+    mask_src_nodata: bool = False,
     boundary_condition: str | None = None,
     trust_padding: bool = False,
     max_memory: int | str | None = "512MB",
@@ -151,6 +152,8 @@ def resample_file(
         Source validity raster; pixels equal to the valid value are valid.
     window : (r0, r1, c0, c1), optional
         Inclusive full-resolution output window.
+    mask_src_nodata : bool
+        Also treat the source's nodata (its GDAL dataset mask) as invalid.
     boundary_condition, trust_padding :
         As in :func:`eokit.resample.array_grid_resampling`.
     max_memory : int or str
@@ -216,6 +219,7 @@ def resample_file(
             grid_mask_in_ds=gm,
             grid_mask_in_unmasked_value=grid_mask_valid if gm is not None else None,
             grid_mask_in_band=1 if gm is not None else None,
+            src_dataset_mask=mask_src_nodata,
         )
         writer = stack.enter_context(RasterWriter(out, profile))
         mwriter = stack.enter_context(RasterWriter(mask_out, mprofile)) if mask_out is not None else None
