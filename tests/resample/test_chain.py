@@ -14,7 +14,8 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from eokit.errors import InvalidInputError
 from eokit.resample import array_grid_resampling, basic_grid_resampling_chain
-from eokit.resample.chain import auto_tile_shape, parse_memory, plan_tiles, prepare_chain
+from eokit.resample.chain import prepare_chain
+from eokit.resample.tiles import auto_tile_shape, parse_memory, plan_tiles
 from eokit.testing.resample_grids import distorted_grid, write_grid
 
 RES = (4, 5)

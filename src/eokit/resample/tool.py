@@ -27,19 +27,18 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
-from eokit.resample.chain import (
+from eokit.resample.chain import basic_grid_resampling_chain, prepare_chain
+from eokit.resample.core import _resolution, grid_full_resolution_shape, interp_kind
+from eokit.resample.tiles import (
     ChainSpec,
     Tile,
-    _Reader,
+    TileReader,
     auto_tile_shape,
-    basic_grid_resampling_chain,
     compute_tile,
     convert,
     parse_memory,
     plan_tiles,
-    prepare_chain,
 )
-from eokit.resample.core import _resolution, grid_full_resolution_shape, interp_kind
 
 __all__ = ["output_shape", "resample_file"]
 
@@ -94,7 +93,7 @@ def _remote_tile(args: tuple[ChainSpec, dict[str, str | None], Tile]) -> tuple[T
     """Worker task: open the inputs by path (cached per process), read and compute one tile."""
     spec, paths, tile = args
     ds = {k: (_open_worker(v) if v else None) for k, v in paths.items()}
-    reader = _Reader(spec, ds["grid"], ds["grid_col"] or ds["grid"], ds["src"], ds["src_mask"], ds["grid_mask"])
+    reader = TileReader(spec, ds["grid"], ds["grid_col"] or ds["grid"], ds["src"], ds["src_mask"], ds["grid_mask"])
     out, mask = compute_tile(spec, reader.read(tile), tile)
     return tile, convert(out, spec.out_dtype), mask
 
