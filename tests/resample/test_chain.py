@@ -8,11 +8,14 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasterio.errors import NotGeoreferencedWarning
 
 from eokit.errors import InvalidInputError
 from eokit.resample import array_grid_resampling, basic_grid_resampling_chain
-from eokit.resample.chain import parse_memory
+from eokit.resample.chain import prepare_chain
+from eokit.resample.tiles import auto_tile_shape, parse_memory, plan_tiles
 from eokit.testing.resample_grids import distorted_grid, write_grid
 
 RES = (4, 5)
@@ -154,12 +157,10 @@ def test_max_memory_automatic_mode_same_result(files, budget):
     np.testing.assert_array_equal(out, ref)
 
 
-def test_integer_and_float32_outputs(files):
+def test_integer_output_is_rounded_and_clipped(files):
     out8, _ = run_chain(files, interp="linear", dtype="uint8", array_src_bands=1, count=1)
     ref, _ = core(files, "linear")
     np.testing.assert_array_equal(out8[0], np.clip(np.rint(ref[0]), 0, 255).astype(np.uint8))
-    out32, _ = run_chain(files, interp="linear", dtype="float32")
-    np.testing.assert_allclose(out32, ref, rtol=1e-6)
 
 
 def test_parse_memory():
@@ -181,6 +182,7 @@ def test_parse_memory():
         ({"array_src_bands": [3]}, OSHAPE, 1, "array_src_bands"),
         ({"boundary_condition": "edge", "trust_padding": None}, OSHAPE, 2, "trust_padding"),
         ({"array_src_geometry_pair": ("POLYGON", None)}, OSHAPE, 2, "array_src_geometry_pair"),
+        ({"array_src_geometry_pair": "x"}, OSHAPE, 2, "array_src_geometry_pair"),
         ({"grid_resolution": (0, 5)}, OSHAPE, 2, "grid_resolution"),
     ],
 )
@@ -225,3 +227,74 @@ def test_chain_equals_gridr_chain(files, interp, kw):
     assert 0 < ref_mask.sum() < ref_mask.size
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("origin", [None, (2.5, -3.0)])
+def test_geometry_masks_equal_gridr_chain(files, origin):
+    from shapely.geometry import Polygon, box
+
+    valid = [Polygon([(2, 1), (40, 4), (36, 37), (5, 30)])]
+    invalid = box(14.0, 12.0, 22.0, 19.0)
+    kw = dict(array_src_geometry_pair=(valid, invalid), array_src_geometry_origin=origin, io_strip_size=2,
+              tile_shape=(6, 7))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref, ref_mask = run_chain(files, fn=gridr_chain.basic_grid_resampling_chain, interp="linear", **dict(kw))
+    out, mask = run_chain(files, interp="linear", **dict(kw))
+    _, plain_mask = run_chain(files, interp="linear")
+    assert ref_mask.sum() < plain_mask.sum()  # the geometries do mask something
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+def test_progress_reports_every_output_pixel(files):
+    done = []
+    run_chain(files, interp="nearest", io_strip_size=2, tile_shape=(7, 11), progress=done.append)
+    assert sum(done) == OSHAPE[0] * OSHAPE[1]
+    assert len(done) > 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    strip=st.one_of(st.none(), st.integers(0, 50)),
+    tile=st.one_of(st.none(), st.tuples(st.integers(1, 45), st.integers(1, 45))),
+    r0=st.integers(0, 5),
+    c0=st.integers(0, 5),
+)
+def test_tiles_cover_the_window_exactly_once(h, w, strip, tile, r0, c0):
+    window = np.array([[r0, r0 + h - 1], [c0, c0 + w - 1]])
+    count = np.zeros((h, w), int)
+    for t in plan_tiles(window, strip_rows=strip, tile_shape=tile):
+        a0, a1, b0, b1 = t.win
+        assert (t.out_row, t.out_col) == (a0 - r0, b0 - c0)
+        count[a0 - r0 : a1 - r0 + 1, b0 - c0 : b1 - c0 + 1] += 1
+    assert (count == 1).all()
+
+
+def test_auto_tile_shape_follows_the_budget(files):
+    d = files["dir"]
+    window = np.array([[0, OSHAPE[0] - 1], [0, OSHAPE[1] - 1]])
+    with rasterio.open(d / "grid.tif") as g, rasterio.open(d / "src.tif") as s:
+        with rasterio.open(d / "plan.tif", "w", driver="GTiff", height=33, width=41, count=2, dtype="float64") as o:
+            spec, win = prepare_chain(g, 1, 2, RES, s, [1, 2], o, "cubic", 0)
+            big = auto_tile_shape(spec, g, g, win, 10**9, 1)
+            small = auto_tile_shape(spec, g, g, win, 30_000, 2)
+    assert big == OSHAPE
+    assert small[0] * small[1] < OSHAPE[0] * OSHAPE[1]
+    np.testing.assert_array_equal(win, window)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    strip=st.integers(0, 12),
+    target=st.sampled_from(["input", "output"]),
+    tile=st.tuples(st.integers(1, 40), st.integers(1, 45)),
+    interp=st.sampled_from(["nearest", "linear", "cubic", "lanczos3"]),
+)
+def test_chain_equals_core_for_random_tilings(files, strip, target, tile, interp):
+    out, mask = run_chain(files, interp=interp, io_strip_size=strip, io_strip_size_target=target, tile_shape=tile)
+    ref, ref_mask = core(files, interp)
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)

@@ -28,8 +28,8 @@ def rgb(samples):
 def synthetic(tmp_path_factory):
     d = tmp_path_factory.mktemp("tool")
     rng = np.random.default_rng(5)
-    src = (rng.random((2, 30, 34)) * 60000).astype(np.uint16)
-    with rasterio.open(d / "src.tif", "w", driver="GTiff", height=30, width=34, count=2, dtype="uint16") as ds:
+    src = (rng.random((2, 30, 34)) * 255).astype(np.uint8)
+    with rasterio.open(d / "src.tif", "w", driver="GTiff", height=30, width=34, count=2, dtype="uint8") as ds:
         ds.write(src)
     gr, gc = distorted_grid((6, 7), (5, 4), origin=(-2.0, -1.0), angle=0.1, noise=0.4, seed=2)
     write_grid(d / "grid.tif", gr, gc)
@@ -64,9 +64,9 @@ def test_schedulers_give_identical_files(synthetic, tmp_path, scheduler):
     d, src, gr, gc = synthetic
     out = resample_file(
         d / "src.tif", d / "grid.tif", tmp_path / "o.tif", resolution=(5, 4), interp="linear",
-        scheduler=scheduler, workers=2, max_memory="16KB", dtype="float64", nodata=-1,
+        scheduler=scheduler, workers=2, max_memory="16KB", nodata=-1,
     )  # fmt: skip
-    ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None, nodata_out=-1)
+    ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None, nodata_out=-1, dtype=np.float32)
     with rasterio.open(out) as o:
         np.testing.assert_array_equal(o.read(), ref)
         assert o.nodata == -1
@@ -78,9 +78,9 @@ def test_dask_local_cluster(synthetic, tmp_path):
     d, src, gr, gc = synthetic
     out = resample_file(
         d / "src.tif", d / "grid.tif", tmp_path / "o.tif", resolution=(5, 4), interp="cubic",
-        scheduler="local", workers=2, max_memory="16KB", dtype="float64",
+        scheduler="local", workers=2, max_memory="16KB",
     )  # fmt: skip
-    ref, _ = array_grid_resampling("cubic", src, gr, gc, (5, 4), None)
+    ref, _ = array_grid_resampling("cubic", src, gr, gc, (5, 4), None, dtype=np.float32)
     with rasterio.open(out) as o:
         np.testing.assert_array_equal(o.read(), ref)
 
@@ -91,7 +91,6 @@ def test_cli_resample_and_shape(synthetic, tmp_path):
     res = runner.invoke(cli, ["resample", "shape", "--grid", str(d / "grid.tif"), "--resolution", "5", "4"])
     assert res.exit_code == 0, res.output
     assert res.output.split() == ["26", "25"]
-    np.testing.assert_array_equal
     sm = np.ones((30, 34), np.uint8) * 2
     sm[10:14, 10:14] = 9
     with rasterio.open(tmp_path / "sm.tif", "w", driver="GTiff", height=30, width=34, count=1, dtype="uint8") as ds:
@@ -102,13 +101,13 @@ def test_cli_resample_and_shape(synthetic, tmp_path):
             "resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "5", "4",
             "--interp", "cubic", "--nodata", "-3", "--mask-out", str(tmp_path / "m.tif"), "--bands", "2",
             "--src-mask", str(tmp_path / "sm.tif"), "--src-mask-validity", "2", "9", "--window", "2", "20", "3", "17",
-            "--dtype", "float64", "--max-memory", "64KB", "--workers", "2",
+            "--max-memory", "64KB", "--workers", "2",
         ],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     ref, ref_mask = array_grid_resampling(
         "cubic", src[1], gr, gc, (5, 4), None, nodata_out=-3, array_out_mask=True, win=[[2, 20], [3, 17]],
-        array_in_mask=(sm == 2).astype(np.uint8),
+        array_in_mask=(sm == 2).astype(np.uint8), dtype=np.float32,
     )  # fmt: skip
     with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "m.tif") as m:
         np.testing.assert_array_equal(o.read(1), ref)
@@ -148,8 +147,31 @@ def test_cli_single_band_grid_needs_grid_col(synthetic, tmp_path):
     ]
     res = CliRunner().invoke(cli, base)
     assert res.exit_code == 2 and "2 bands" in res.output
-    res = CliRunner().invoke(cli, [*base, "--grid-col", str(tmp_path / "col.tif"), "--dtype", "float64"])
+    res = CliRunner().invoke(cli, [*base, "--grid-col", str(tmp_path / "col.tif")])
     assert res.exit_code == 0, res.output
-    ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None)
+    ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None, dtype=np.float32)
     with rasterio.open(tmp_path / "o.tif") as o:
         np.testing.assert_array_equal(o.read(), ref)
+
+
+def test_cli_mask_src_nodata_on_rgb(rgb, tmp_path):
+    """RGB.byte.tif has nodata 0 around the image: with --mask-src-nodata no tap may touch it."""
+    with rasterio.open(rgb) as ds:
+        src = ds.read()
+        dmask = ds.dataset_mask()
+        h, w = ds.shape
+    res = (6, 6)
+    gr, gc = rotation_grid((h, w), (40, 45), res, np.deg2rad(-10.0), scale=2.5)
+    write_grid(tmp_path / "grid.tif", gr, gc)
+    args = ["resample", str(rgb), str(tmp_path / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "6", "6"]
+    res_cli = CliRunner().invoke(
+        cli, [*args, "--interp", "linear", "--mask-src-nodata", "--mask-out", str(tmp_path / "m.tif"), "--bands", "1"]
+    )
+    assert res_cli.exit_code == 0, res_cli.output
+    y, x, _ = full_res_coords(gr, gc, res)
+    ref, ok = sample(src[0], y, x, "linear", (dmask != 0).astype(np.uint8))
+    with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "m.tif") as m:
+        np.testing.assert_array_equal(m.read(1).astype(bool), ok)
+        np.testing.assert_allclose(o.read(1)[ok], ref[ok], rtol=1e-6)
+    _, inside = sample(src[0], y, x, "linear")
+    assert (inside & ~ok).any()  # the nodata border was really excluded

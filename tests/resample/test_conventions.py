@@ -184,3 +184,13 @@ def test_bad_input_names_the_argument(kwargs):
         array_grid_resampling(**args)
     name = next(iter(kwargs))
     assert name.split("_")[0] in str(err.value)
+
+
+@pytest.mark.parametrize("gshape,res", [((1, 1), (3, 3)), ((1, 4), (3, 2)), ((4, 1), (2, 5))])
+def test_degenerate_grids_keep_their_shape(gshape, res):
+    rows, cols = np.full(gshape, 2.5), np.full(gshape, 3.25)
+    out, mask = array_grid_resampling("cubic", SRC, rows, cols, res, None, array_out_mask=True)
+    assert out.shape == mask.shape == grid_full_resolution_shape(gshape, res)
+    assert mask.all()
+    c = 3.25
+    np.testing.assert_allclose(out, sample_cols("cubic", [c], row=2.5)[0].item())

@@ -97,3 +97,26 @@ def test_array_out_win_and_float32_source_like_gridr(data):
     )  # fmt: skip
     np.testing.assert_array_equal(omask, ref_mask)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
+def test_integrated_mode_origin_like_gridr(data, interp):
+    """standalone=False: array_in_origin is added to the coordinates; taps outside are invalid."""
+    src, gr, gc, smask, _ = data
+    kw = dict(standalone=False, array_in_origin=(1.5, -2.25), array_in_mask=smask)
+    ref, ref_mask = _gridr(interp, src[0], gr, gc, **kw)
+    out, mask = array_grid_resampling(interp, src[0], gr, gc, RES, None, array_out_mask=True, nodata_out=-99.0, **kw)
+    assert 0 < ref_mask.sum() < ref_mask.size
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-9)
+
+
+def test_gridr_interpolator_objects_and_enums_are_accepted(data):
+    from gridr.cdylib import PyInterpolatorType
+    from gridr.core.interp.interpolator import get_interpolator
+
+    src, gr, gc, _, _ = data
+    ref, _ = array_grid_resampling("cubic", src[0], gr, gc, RES, None)
+    for ident in (get_interpolator("cubic"), PyInterpolatorType.OptimizedBicubic, "CUBIC"):
+        out, _ = array_grid_resampling(ident, src[0], gr, gc, RES, None)
+        np.testing.assert_array_equal(out, ref)

@@ -63,6 +63,7 @@ def resample() -> None:
     "--src-mask-validity", nargs=2, type=int, metavar="VALID INVALID", help="Valid and invalid values of --src-mask."
 )
 @click.option("--window", nargs=4, type=int, metavar="R0 R1 C0 C1", help="Inclusive output window.")
+@click.option("--mask-src-nodata", is_flag=True, help="Treat the source's nodata (GDAL mask) as invalid.")
 @click.option("--bands", help="Source bands, e.g. 1,2,3 (default all).")
 @click.option(
     "--boundary",
@@ -87,6 +88,7 @@ def run(
     src_mask: str | None,
     src_mask_validity: tuple[int, int] | None,
     window: tuple[int, int, int, int] | None,
+    mask_src_nodata: bool,
     bands: str | None,
     boundary: str | None,
     max_memory: str,
@@ -111,6 +113,7 @@ def run(
         src_mask=src_mask,
         src_mask_validity=src_mask_validity or None,
         window=window or None,
+        mask_src_nodata=mask_src_nodata,
         boundary_condition=boundary,
         trust_padding=boundary is not None,
         max_memory=max_memory,

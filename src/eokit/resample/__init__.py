@@ -2,10 +2,12 @@
 
 * :func:`array_grid_resampling` - numpy arrays in, numpy arrays out;
 * :func:`grid_full_resolution_shape` - output shape of a coarse grid;
+* :func:`grid_resampling_blocks` - the same, lazily with dask, chunk by chunk;
 * :func:`basic_grid_resampling_chain` - rasterio datasets, strip/tile streaming;
 * :func:`resample_file` - paths in, a tiled GeoTIFF out (what the CLI calls).
 """
 
+from eokit.resample.blocked import grid_resampling_blocks
 from eokit.resample.chain import basic_grid_resampling_chain
 from eokit.resample.core import (
     BOUNDARY_CONDITIONS,
@@ -21,6 +23,7 @@ __all__ = [
     "array_grid_resampling",
     "basic_grid_resampling_chain",
     "grid_full_resolution_shape",
+    "grid_resampling_blocks",
     "output_shape",
     "resample_file",
 ]

@@ -148,8 +148,52 @@ def grid_node_validity(
     return out
 
 
-@njit(cache=True, nogil=True)
-def _resample_rows(
+@njit(cache=True, nogil=True, inline="always")
+def _u(i: int) -> int:
+    """An index known to be >= 0 as unsigned: numba then skips its negative-index wraparound code."""
+    return np.uint64(i)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _grid_line(
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    rr: int,
+    i: int,
+    jn0: int,
+    jn1: int,
+    lr: np.ndarray,
+    lc: np.ndarray,
+    lv: np.ndarray,
+) -> None:
+    """Coarse grid interpolated (bilinearly) to output row ``i``, for node columns jn0..jn1+1."""
+    gnr, gnc = grid_row.shape
+    gi = i // rr
+    t = (i - gi * rr) / rr
+    gi1 = gi + 1 if (t > 0.0 and gi + 1 < gnr) else gi
+    for k in range(jn0, min(jn1 + 1, gnc - 1) + 1):
+        if t == 0.0:
+            lr[k] = grid_row[gi, k]
+            lc[k] = grid_col[gi, k]
+            lv[k] = node_valid[gi, k] != 0
+        else:
+            lr[k] = (1.0 - t) * grid_row[gi, k] + t * grid_row[gi1, k]
+            lc[k] = (1.0 - t) * grid_col[gi, k] + t * grid_col[gi1, k]
+            lv[k] = node_valid[gi, k] != 0 and node_valid[gi1, k] != 0
+        if not lv[k]:
+            # any finite value: an invalid node only ever gets weight 0 in a valid pixel
+            lr[k] = 0.0
+            lc[k] = 0.0
+
+
+# Value-safe fast-math: FMA contraction and reassociation (results move by ~1 ulp), but no
+# finite-math assumptions, so NaN/inf sources and the validity logic are unaffected.
+_FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _rows(
     kind: int,
     src: np.ndarray,
     src_mask: np.ndarray,
@@ -161,7 +205,6 @@ def _resample_rows(
     rc: int,
     row0: int,
     col0: int,
-    nrows: int,
     ncols: int,
     origin_row: float,
     origin_col: float,
@@ -176,70 +219,80 @@ def _resample_rows(
     first: int,
     last: int,
 ) -> None:
-    """Rows ``first..last-1`` of the window (see :func:`resample_window`)."""
-    nb, sh, sw = src.shape
-    gnr, gnc = grid_row.shape
+    """Rows ``first..last-1`` of the window for one band: ``src`` and ``out`` are 2-D.
+
+    One specialised pixel loop per kernel; within a row the pixels between
+    two grid nodes share the node values, and the bilinear fractions m / rc
+    come from a table (no division per pixel).
+    """
+    sh, sw = src.shape
+    gnc = grid_row.shape[1]
     jn0 = col0 // rc
     jn1 = min((col0 + ncols - 1) // rc, gnc - 1)
+    sv = np.empty(rc)
+    for m in range(rc):
+        sv[m] = m / rc
+    lr = np.empty(gnc)
+    lc = np.empty(gnc)
+    lv = np.zeros(gnc, np.bool_)
+    wy = np.empty(6)
+    wx = np.empty(6)
     for ii in range(first, last):
-        i = row0 + ii
-        gi = i // rr
-        t = (i - gi * rr) / rr
-        gi1 = gi + 1 if (t > 0.0 and gi + 1 < gnr) else gi
-        lr = np.empty(gnc)
-        lc = np.empty(gnc)
-        lv = np.zeros(gnc, np.bool_)
-        kend = min(jn1 + 1, gnc - 1)
-        for k in range(jn0, kend + 1):
-            if t == 0.0:
-                lr[k] = grid_row[gi, k]
-                lc[k] = grid_col[gi, k]
-                lv[k] = node_valid[gi, k] != 0
-            else:
-                lr[k] = (1.0 - t) * grid_row[gi, k] + t * grid_row[gi1, k]
-                lc[k] = (1.0 - t) * grid_col[gi, k] + t * grid_col[gi1, k]
-                lv[k] = node_valid[gi, k] != 0 and node_valid[gi1, k] != 0
-        wy = np.empty(6)
-        wx = np.empty(6)
+        _grid_line(grid_row, grid_col, node_valid, rr, row0 + ii, jn0, jn1, lr, lc, lv)
         orow = out_row0 + ii
         for k in range(jn0, jn1 + 1):
             k1 = k + 1 if k + 1 < gnc else k
-            jstart = max(col0, k * rc)
-            jend = min(col0 + ncols, (k + 1) * rc)
+            base = k * rc
+            jstart = max(col0, base)
+            jend = min(col0 + ncols, base + rc)
             r_a = lr[k]
             r_b = lr[k1]
             c_a = lc[k]
             c_b = lc[k1]
             v_a = lv[k]
-            v_ab = lv[k] and lv[k1]
-            for j in range(jstart, jend):
-                m = j - k * rc
-                ocol = out_col0 + j - col0
-                if m == 0:
-                    valid = v_a
-                    y = r_a + origin_row
-                    x = c_a + origin_col
-                else:
-                    s = m / rc
-                    valid = v_ab
+            v_b = lv[k1]
+            dcol = out_col0 - col0
+            if kind == KIND_NEAREST:
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
                     y = (1.0 - s) * r_a + s * r_b + origin_row
                     x = (1.0 - s) * c_a + s * c_b + origin_col
-                if valid:
-                    if kind == KIND_NEAREST:
-                        iy = math.floor(y + 0.5) - src_row_off
-                        ix = math.floor(x + 0.5) - src_col_off
-                        if iy < 0 or ix < 0 or iy >= sh or ix >= sw or (use_src_mask and src_mask[iy, ix] == 0):
-                            valid = False
-                        else:
-                            for band in range(nb):
-                                out[band, orow, ocol] = src[band, iy, ix]
-                    elif kind == KIND_LINEAR:
+                    iy = math.floor(y + 0.5) - src_row_off
+                    ix = math.floor(x + 0.5) - src_col_off
+                    ocol = j + dcol
+                    if (
+                        valid
+                        and iy >= 0
+                        and ix >= 0
+                        and iy < sh
+                        and ix < sw
+                        and (not use_src_mask or src_mask[iy, ix] != 0)
+                    ):
+                        out[_u(orow), _u(ocol)] = src[_u(iy), _u(ix)]
+                        if write_mask:
+                            out_mask[_u(orow), _u(ocol)] = 1
+                    else:
+                        out[_u(orow), _u(ocol)] = nodata
+                        if write_mask:
+                            out_mask[_u(orow), _u(ocol)] = 0
+            elif kind == KIND_LINEAR:
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    ocol = j + dcol
+                    if valid:
                         fy0 = math.floor(y)
                         fx0 = math.floor(x)
                         fy = y - fy0
                         fx = x - fx0
-                        y0 = int(fy0) - src_row_off
-                        x0 = int(fx0) - src_col_off
+                        y0 = fy0 - src_row_off
+                        x0 = fx0 - src_col_off
+                        # a zero-weight second tap is not needed (nor read)
                         y1 = y0 + 1 if fy != 0.0 else y0
                         x1 = x0 + 1 if fx != 0.0 else x0
                         if (
@@ -259,11 +312,23 @@ def _resample_rows(
                         ):
                             valid = False
                         else:
-                            for band in range(nb):
-                                top = (1.0 - fx) * src[band, y0, x0] + fx * src[band, y0, x1]
-                                bot = (1.0 - fx) * src[band, y1, x0] + fx * src[band, y1, x1]
-                                out[band, orow, ocol] = (1.0 - fy) * top + fy * bot
-                    elif kind == KIND_CUBIC:
+                            uy0, uy1, ux0, ux1 = _u(y0), _u(y1), _u(x0), _u(x1)
+                            top = (1.0 - fx) * src[uy0, ux0] + fx * src[uy0, ux1]
+                            bot = (1.0 - fx) * src[uy1, ux0] + fx * src[uy1, ux1]
+                            out[_u(orow), _u(ocol)] = (1.0 - fy) * top + fy * bot
+                    if not valid:
+                        out[orow, ocol] = nodata
+                    if write_mask:
+                        out_mask[orow, ocol] = 1 if valid else 0
+            elif kind == KIND_CUBIC:
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    ocol = j + dcol
+                    if valid:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _cubic_taps(y)
                         xlo, xhi, xb, wx0, wx1, wx2, wx3 = _cubic_taps(x)
                         ylo -= src_row_off
@@ -274,51 +339,41 @@ def _resample_rows(
                         xb -= src_col_off
                         if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
                             valid = False
-                        else:
-                            if use_src_mask:
-                                for a in range(ylo, yhi + 1):
-                                    for b in range(xlo, xhi + 1):
-                                        if src_mask[a, b] == 0:
-                                            valid = False
-                            if valid:
-                                # at an integer coordinate all four taps are the centre one
-                                step_y = 1 if yhi > ylo else 0
-                                step_x = 1 if xhi > xlo else 0
-                                r0 = yb
-                                r1 = yb + step_y
-                                r2 = yb + 2 * step_y
-                                r3 = yb + 3 * step_y
-                                c0 = xb
-                                c1 = xb + step_x
-                                c2 = xb + 2 * step_x
-                                c3 = xb + 3 * step_x
-                                for band in range(nb):
-                                    s0 = (
-                                        wx0 * src[band, r0, c0]
-                                        + wx1 * src[band, r0, c1]
-                                        + wx2 * src[band, r0, c2]
-                                        + wx3 * src[band, r0, c3]
-                                    )
-                                    s1 = (
-                                        wx0 * src[band, r1, c0]
-                                        + wx1 * src[band, r1, c1]
-                                        + wx2 * src[band, r1, c2]
-                                        + wx3 * src[band, r1, c3]
-                                    )
-                                    s2 = (
-                                        wx0 * src[band, r2, c0]
-                                        + wx1 * src[band, r2, c1]
-                                        + wx2 * src[band, r2, c2]
-                                        + wx3 * src[band, r2, c3]
-                                    )
-                                    s3 = (
-                                        wx0 * src[band, r3, c0]
-                                        + wx1 * src[band, r3, c1]
-                                        + wx2 * src[band, r3, c2]
-                                        + wx3 * src[band, r3, c3]
-                                    )
-                                    out[band, orow, ocol] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
-                    else:
+                        elif use_src_mask:
+                            for a in range(ylo, yhi + 1):
+                                for b in range(xlo, xhi + 1):
+                                    if src_mask[a, b] == 0:
+                                        valid = False
+                        if valid:
+                            # at an integer coordinate all four taps are the centre one (weights 0, 1, 0, 0)
+                            step_y = 1 if yhi > ylo else 0
+                            step_x = 1 if xhi > xlo else 0
+                            r0 = _u(yb)
+                            r1 = _u(yb + step_y)
+                            r2 = _u(yb + 2 * step_y)
+                            r3 = _u(yb + 3 * step_y)
+                            c0 = _u(xb)
+                            c1 = _u(xb + step_x)
+                            c2 = _u(xb + 2 * step_x)
+                            c3 = _u(xb + 3 * step_x)
+                            s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
+                            s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
+                            s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]
+                            s3 = wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3]
+                            out[_u(orow), _u(ocol)] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+                    if not valid:
+                        out[orow, ocol] = nodata
+                    if write_mask:
+                        out_mask[orow, ocol] = 1 if valid else 0
+            else:
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    ocol = j + dcol
+                    if valid:
                         ylo, yhi, yb = _lanczos_taps(y, wy)
                         xlo, xhi, xb = _lanczos_taps(x, wx)
                         ylo -= src_row_off
@@ -329,28 +384,25 @@ def _resample_rows(
                         xb -= src_col_off
                         if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
                             valid = False
-                        else:
-                            if use_src_mask:
-                                for a in range(ylo, yhi + 1):
-                                    for b in range(xlo, xhi + 1):
-                                        if src_mask[a, b] == 0:
-                                            valid = False
-                            if valid:
-                                for band in range(nb):
-                                    acc = 0.0
-                                    for a in range(6):
-                                        if wy[a] != 0.0:
-                                            racc = 0.0
-                                            for b in range(6):
-                                                if wx[b] != 0.0:
-                                                    racc += wx[b] * src[band, yb + a, xb + b]
-                                            acc += wy[a] * racc
-                                    out[band, orow, ocol] = acc
-                if not valid:
-                    for band in range(nb):
-                        out[band, orow, ocol] = nodata
-                if write_mask:
-                    out_mask[orow, ocol] = 1 if valid else 0
+                        elif use_src_mask:
+                            for a in range(ylo, yhi + 1):
+                                for b in range(xlo, xhi + 1):
+                                    if src_mask[a, b] == 0:
+                                        valid = False
+                        if valid:
+                            acc = 0.0
+                            for a in range(6):
+                                if wy[a] != 0.0:
+                                    racc = 0.0
+                                    for b in range(6):
+                                        if wx[b] != 0.0:
+                                            racc += wx[b] * src[yb + a, xb + b]
+                                    acc += wy[a] * racc
+                            out[orow, ocol] = acc
+                    if not valid:
+                        out[orow, ocol] = nodata
+                    if write_mask:
+                        out_mask[orow, ocol] = 1 if valid else 0
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -388,16 +440,18 @@ def resample_window(
     the source pixel ``(src_row_off, src_col_off)`` (integer, so a window read
     gives bit-identical results). Results go to
     ``out[:, out_row0 + i, out_col0 + j]`` (and ``out_mask`` when ``write_mask``).
-    Rows are split into ``nblocks`` blocks processed in parallel.
+    Rows are split into ``nblocks`` blocks processed in parallel (prange).
     """
-    # parallel over blocks of output rows; the row kernel is compiled once, serially,
-    # which keeps the parfor (and its compile time) tiny
+    # the row kernel is compiled once, serially, which keeps the parfor (and its compile time) tiny
     nblocks = max(1, min(nrows, nblocks))
+    # one band at a time on 2-D views: the per-band index arithmetic is what costs most in the hot loops
+    nb = src.shape[0]
     for blk in prange(nblocks):
         first = blk * nrows // nblocks
         last = (blk + 1) * nrows // nblocks
-        _resample_rows(
-            kind, src, src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, nrows,
-            ncols, origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask,
-            write_mask, nodata, first, last,
-        )  # fmt: skip
+        for band in range(nb):
+            _rows(
+                kind, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, ncols,
+                origin_row, origin_col, src_row_off, src_col_off, out[band], out_row0, out_col0, out_mask,
+                write_mask and band == 0, nodata, first, last,
+            )  # fmt: skip

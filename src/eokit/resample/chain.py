@@ -13,321 +13,39 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import logging
-import math
-import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
 
 from eokit.errors import InvalidInputError
-from eokit.resample import _kernels as K
 from eokit.resample.core import (
     BOUNDARY_CONDITIONS,
     _resolution,
     _window,
     grid_full_resolution_shape,
     interp_kind,
-    node_validity,
-    run,
-    source_extent,
+)
+from eokit.resample.tiles import (
+    ChainSpec,
+    Tile,
+    TileReader,
+    auto_tile_shape,
+    compute_tile,
+    convert,
+    geometry_polygons,
+    parse_memory,
+    plan_tiles,
 )
 
-__all__ = ["basic_grid_resampling_chain", "parse_memory", "plan_tiles", "prepare_chain"]
+__all__ = ["basic_grid_resampling_chain", "prepare_chain"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_IO_STRIP_SIZE = 1000
 DEFAULT_TILE_SHAPE = (1000, 1000)
 DEFAULT_NCPU = 1
-_UNITS = {"": 1, "B": 1, "K": 1e3, "KB": 1e3, "M": 1e6, "MB": 1e6, "G": 1e9, "GB": 1e9}
-_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "T": 1e12, "TB": 1e12, "TIB": 2**40})
-
-
-def parse_memory(value: int | float | str) -> int:
-    """Bytes in ``512MB``, ``1.5GiB``, ``100e6`` or a number."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        n = float(value)
-    else:
-        m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", str(value))
-        unit = m.group(2).upper() if m else None
-        if not m or unit not in _UNITS:
-            raise InvalidInputError(f"max_memory: cannot read {value!r}; use e.g. 512MB or 2GiB")
-        try:
-            n = float(m.group(1)) * _UNITS[unit]
-        except ValueError:
-            raise InvalidInputError(f"max_memory: cannot read {value!r}; use e.g. 512MB or 2GiB") from None
-    if not n > 0:
-        raise InvalidInputError(f"max_memory: must be positive, got {value!r}")
-    return int(n)
-
-
-@dataclass(frozen=True)
-class ChainSpec:
-    """Everything a tile computation needs except the datasets (picklable)."""
-
-    kind: int
-    resolution: tuple[int, int]
-    grid_shape: tuple[int, int]
-    src_shape: tuple[int, int]
-    bands: tuple[int, ...]
-    row_band: int
-    col_band: int
-    grid_mask_band: int | None
-    grid_mask_valid: int
-    src_mask_band: int | None
-    src_mask_pair: tuple[int, int] | None
-    grid_shift: tuple[float, float] | None
-    boundary_condition: str | None
-    trust_padding: bool
-    nodata: float
-    work_dtype: str
-    out_dtype: str
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One output tile: inclusive full-resolution window and its place in the output dataset."""
-
-    win: tuple[int, int, int, int]  # r0, r1, c0, c1 in full-resolution grid space
-    out_row: int
-    out_col: int
-
-
-def _grid_node_window(spec: ChainSpec, win: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    rr, rc = spec.resolution
-    nr, nc = spec.grid_shape
-    r0, r1, c0, c1 = win
-    return r0 // rr, min(-(-r1 // rr), nr - 1), c0 // rc, min(-(-c1 // rc), nc - 1)
-
-
-def _bc_indices(lo: int, hi: int, n: int, mode: str) -> np.ndarray:
-    """Source index feeding each position ``lo..hi`` under a numpy.pad mode (-1 = constant 0)."""
-    idx = np.arange(lo, hi + 1)
-    if mode == "constant":
-        return np.where((idx >= 0) & (idx < n), idx, -1)
-    if mode == "edge":
-        return np.clip(idx, 0, n - 1)
-    if mode == "wrap":
-        return np.mod(idx, n)
-    if mode == "reflect":
-        if n == 1:
-            return np.zeros_like(idx)
-        period = 2 * (n - 1)
-        m = np.mod(idx, period)
-        return np.where(m < n, m, period - m)
-    # symmetric
-    period = 2 * n
-    m = np.mod(idx, period)
-    return np.where(m < n, m, period - 1 - m)
-
-
-class _Reader:
-    """Reads what one tile needs from the datasets."""
-
-    def __init__(self, spec: ChainSpec, grid_ds: Any, grid_col_ds: Any, src_ds: Any, src_mask_ds: Any, gmask_ds: Any):
-        self.spec = spec
-        self.grid_ds = grid_ds
-        self.grid_col_ds = grid_col_ds
-        self.src_ds = src_ds
-        self.src_mask_ds = src_mask_ds
-        self.gmask_ds = gmask_ds
-
-    def read(self, tile: Tile) -> dict[str, Any] | None:
-        spec = self.spec
-        i0, i1, j0, j1 = _grid_node_window(spec, tile.win)
-        gwin = Window(j0, i0, j1 - j0 + 1, i1 - i0 + 1)
-        gr = np.ascontiguousarray(self.grid_ds.read(spec.row_band, window=gwin), dtype=np.float64)
-        gc = np.ascontiguousarray(self.grid_col_ds.read(spec.col_band, window=gwin), dtype=np.float64)
-        gm = None
-        if self.gmask_ds is not None:
-            gm = self.gmask_ds.read(spec.grid_mask_band, window=gwin)
-            if gm.dtype == np.int8:
-                gm = gm.view(np.uint8)
-        if spec.grid_shift is not None:
-            gr += spec.grid_shift[0]
-            gc += spec.grid_shift[1]
-        nv = node_validity(gr, gc, gm, spec.grid_mask_valid, None)
-        rr, rc = spec.resolution
-        r0, r1, c0, c1 = tile.win
-        lwin = np.array([[r0 - i0 * rr, r1 - i0 * rr], [c0 - j0 * rc, c1 - j0 * rc]])
-        ext = source_extent(gr, gc, nv, spec.resolution, lwin, spec.kind)
-        data: dict[str, Any] = {"gr": gr, "gc": gc, "nv": nv, "lwin": lwin, "src": None}
-        if ext is None:
-            return data
-        h, w = spec.src_shape
-        use_bc = spec.boundary_condition is not None and spec.trust_padding
-        m = K.MARGINS[spec.kind] if use_bc else 0
-        lo_r, hi_r = max(ext[0], -m), min(ext[1], h - 1 + m)
-        lo_c, hi_c = max(ext[2], -m), min(ext[3], w - 1 + m)
-        if lo_r > hi_r or lo_c > hi_c:
-            return data  # every tap falls outside: all invalid
-        if use_bc and (lo_r < 0 or lo_c < 0 or hi_r >= h or hi_c >= w):
-            src, mask = self._read_padded(lo_r, hi_r, lo_c, hi_c)
-        else:
-            win = Window(lo_c, lo_r, hi_c - lo_c + 1, hi_r - lo_r + 1)
-            src = self.src_ds.read(list(spec.bands), window=win)
-            mask = self._read_mask(win)
-        data.update(src=np.ascontiguousarray(src), mask=mask, offset=(lo_r, lo_c))
-        return data
-
-    def _read_mask(self, win: Window) -> np.ndarray | None:
-        if self.src_mask_ds is None:
-            return None
-        raw = self.src_mask_ds.read(self.spec.src_mask_band, window=win)
-        pair = self.spec.src_mask_pair
-        if pair is None:
-            valid = raw != 0
-        else:
-            valid = raw == pair[0]
-        return np.ascontiguousarray(valid.astype(np.uint8))
-
-    def _read_padded(self, lo_r: int, hi_r: int, lo_c: int, hi_c: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Source rows/cols lo..hi with the boundary condition applied outside the source."""
-        h, w = self.spec.src_shape
-        mode = self.spec.boundary_condition or "constant"
-        ir = _bc_indices(lo_r, hi_r, h, mode)
-        ic = _bc_indices(lo_c, hi_c, w, mode)
-        vr, vc = ir[ir >= 0], ic[ic >= 0]
-        if vr.size == 0 or vc.size == 0:
-            src = np.zeros((len(self.spec.bands), ir.size, ic.size), self.src_ds.dtypes[self.spec.bands[0] - 1])
-            return src, None
-        rr0, rr1, cc0, cc1 = int(vr.min()), int(vr.max()), int(vc.min()), int(vc.max())
-        win = Window(cc0, rr0, cc1 - cc0 + 1, rr1 - rr0 + 1)
-        block = self.src_ds.read(list(self.spec.bands), window=win)
-        mblock = self._read_mask(win)
-        src = np.zeros((block.shape[0], ir.size, ic.size), block.dtype)
-        rsel, csel = np.flatnonzero(ir >= 0), np.flatnonzero(ic >= 0)
-        rsrc, csrc = (ir[rsel] - rr0)[:, None], (ic[csel] - cc0)[None, :]
-        src[:, rsel[:, None], csel[None, :]] = block[:, rsrc, csrc]
-        mask = None
-        if mblock is not None:
-            mask = np.ones((ir.size, ic.size), np.uint8)  # constant padding is trusted
-            mask[rsel[:, None], csel[None, :]] = mblock[rsrc, csrc]
-        return src, mask
-
-
-def compute_tile(spec: ChainSpec, data: dict[str, Any], tile: Tile) -> tuple[np.ndarray, np.ndarray]:
-    """Resample one tile from what :meth:`_Reader.read` returned; (bands, h, w) work dtype + uint8 mask."""
-    r0, r1, c0, c1 = tile.win
-    h, w = r1 - r0 + 1, c1 - c0 + 1
-    out = np.empty((len(spec.bands), h, w), spec.work_dtype)
-    omask = np.empty((h, w), np.uint8)
-    if data["src"] is None:
-        out[...] = spec.nodata
-        omask[...] = 0
-        return out, omask
-    ow = np.array([[0, h - 1], [0, w - 1]])
-    run(
-        spec.kind,
-        data["src"],
-        data["mask"],
-        data["gr"],
-        data["gc"],
-        data["nv"],
-        spec.resolution,
-        data["lwin"],
-        (0.0, 0.0),
-        out,
-        ow,
-        omask,
-        True,
-        spec.nodata,
-        data["offset"],
-    )
-    return out, omask
-
-
-def convert(buf: np.ndarray, dtype: Any) -> np.ndarray:
-    """Cast the float work buffer to the output dtype (integers: rounded and clipped, as gridr)."""
-    dt = np.dtype(dtype)
-    if buf.dtype == dt:
-        return buf
-    if dt.kind in "iu":
-        info = np.iinfo(dt)
-        return np.clip(np.rint(buf), info.min, info.max).astype(dt)
-    return buf.astype(dt)
-
-
-def plan_tiles(
-    window: np.ndarray,
-    *,
-    strip_rows: int | None,
-    tile_shape: Sequence[int] | None,
-) -> list[Tile]:
-    """Cut an inclusive full-resolution window into strips of ``strip_rows`` and tiles of ``tile_shape``."""
-    r0, r1 = int(window[0, 0]), int(window[0, 1])
-    c0, c1 = int(window[1, 0]), int(window[1, 1])
-    H, W = r1 - r0 + 1, c1 - c0 + 1
-    sh = H if not strip_rows else max(1, int(strip_rows))
-    th, tw = (sh, W) if tile_shape is None else (max(1, int(tile_shape[0])), max(1, int(tile_shape[1])))
-    tiles = []
-    for s0 in range(0, H, sh):
-        s1 = min(s0 + sh, H)
-        for t0 in range(s0, s1, th):
-            t1 = min(t0 + th, s1)
-            for u0 in range(0, W, tw):
-                u1 = min(u0 + tw, W)
-                tiles.append(Tile((r0 + t0, r0 + t1 - 1, c0 + u0, c0 + u1 - 1), t0, u0))
-    return tiles
-
-
-def auto_tile_shape(
-    spec: ChainSpec,
-    grid_ds: Any,
-    grid_col_ds: Any,
-    window: np.ndarray,
-    budget: int,
-    ncpu: int,
-) -> tuple[int, int]:
-    """Largest tile (rows, cols) whose estimated working set fits in ``budget`` bytes.
-
-    The source window of a tile is estimated from the largest source step per
-    output pixel along rows and columns (finite differences of the grid, read
-    decimated when the grid is large), plus the kernel margins.
-    """
-    nr, nc = spec.grid_shape
-    step = max(1, math.ceil(math.sqrt(nr * nc / 250_000)))
-    shape = (max(2, -(-nr // step)), max(2, -(-nc // step)))
-    gr = grid_ds.read(spec.row_band, out_shape=shape).astype(np.float64)
-    gc = grid_col_ds.read(spec.col_band, out_shape=shape).astype(np.float64)
-    rr, rc = spec.resolution
-    fr = max(1.0, (nr - 1) * rr / max(shape[0] - 1, 1))  # output pixels per decimated row step
-    fc = max(1.0, (nc - 1) * rc / max(shape[1] - 1, 1))
-
-    def dmax(a: np.ndarray, axis: int, f: float) -> float:
-        d = np.abs(np.diff(a, axis=axis)) / f
-        d = d[np.isfinite(d)]
-        return float(d.max()) if d.size else 1.0
-
-    dyi, dyj = dmax(gr, 0, fr), dmax(gr, 1, fc)
-    dxi, dxj = dmax(gc, 0, fr), dmax(gc, 1, fc)
-    nb = len(spec.bands)
-    src_item = 8  # conservative: native items are at most 8 bytes
-    work_item = np.dtype(spec.work_dtype).itemsize + np.dtype(spec.out_dtype).itemsize
-    pad = 2 * K.MARGINS[spec.kind] + 2
-    H = int(window[0, 1] - window[0, 0] + 1)
-    W = int(window[1, 1] - window[1, 0] + 1)
-    nbuf = 2 if ncpu > 1 else 1  # a prefetched tile is in memory with the current one
-
-    def cost(th: int, tw: int) -> float:
-        sh = min(dyi * th + dyj * tw + pad, spec.src_shape[0] + pad)
-        sw = min(dxi * th + dxj * tw + pad, spec.src_shape[1] + pad)
-        src = nb * sh * sw * src_item + sh * sw
-        grid = ((th // rr + 3) * (tw // rc + 3)) * 8 * 3
-        out = th * tw * (nb * work_item + 2)
-        return nbuf * (src + grid + out)
-
-    th, tw = H, W
-    while cost(th, tw) > budget and (th > 16 or tw > 16):
-        if th >= tw and th > 16:
-            th = max(16, th // 2)
-        else:
-            tw = max(16, tw // 2)
-    log.debug("max_memory %d B -> tiles of %d x %d (est. %d B)", budget, th, tw, cost(th, tw))
-    return th, tw
 
 
 def _band_list(bands: int | Sequence[int], count: int, name: str) -> tuple[int, ...]:
@@ -369,16 +87,31 @@ def prepare_chain(
     grid_mask_in_ds: Any = None,
     grid_mask_in_unmasked_value: int | None = None,
     grid_mask_in_band: int | None = None,
+    array_src_geometry_origin: Sequence[float] | None = None,
     array_src_geometry_pair: Any = None,
+    src_dataset_mask: bool = False,
 ) -> tuple[ChainSpec, np.ndarray]:
     """Validate the chain's datasets and options; return the tile spec and the output window."""
     if interp_kwargs:
         raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    geo_valid = geo_invalid = None
     if array_src_geometry_pair is not None:
-        raise InvalidInputError(
-            "array_src_geometry_pair: geometry masks are not supported by eokit; rasterize them to "
-            "array_src_mask_ds (e.g. with rasterio.features.rasterize)"
-        )
+        try:
+            gv, gi = array_src_geometry_pair
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                "array_src_geometry_pair: expected (valid geometries or None, invalid geometries or None)"
+            ) from None
+        geo_valid = geometry_polygons(gv, "array_src_geometry_pair")
+        geo_invalid = geometry_polygons(gi, "array_src_geometry_pair")
+    geo_origin = (0.0, 0.0)
+    if array_src_geometry_origin is not None:
+        try:
+            geo_origin = (float(array_src_geometry_origin[0]), float(array_src_geometry_origin[1]))
+        except (TypeError, ValueError, IndexError):
+            raise InvalidInputError(
+                f"array_src_geometry_origin: expected (row, col), got {array_src_geometry_origin!r}"
+            ) from None
     kind = interp_kind(interp)
     rr, rc = _resolution(grid_resolution)
     if boundary_condition is not None:
@@ -451,6 +184,10 @@ def prepare_chain(
         grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
         src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
         src_mask_pair=None if array_src_mask_validity_pair is None else tuple(array_src_mask_validity_pair),
+        geometry_valid=geo_valid,
+        geometry_invalid=geo_invalid,
+        geometry_origin=geo_origin,
+        src_dataset_mask=bool(src_dataset_mask),
         grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
         boundary_condition=boundary_condition,
         trust_padding=bool(trust_padding),
@@ -493,6 +230,7 @@ def basic_grid_resampling_chain(
     logger: logging.Logger | None = None,
     *,
     max_memory: int | str | None = None,
+    src_dataset_mask: bool = False,
     progress: Callable[[int], Any] | None = None,
 ) -> int:
     """Resample ``array_src_ds`` through a grid read from ``grid_ds`` into ``array_out_ds``.
@@ -530,7 +268,9 @@ def basic_grid_resampling_chain(
     grid_mask_in_ds, grid_mask_in_unmasked_value, grid_mask_in_band :
         Grid node validity raster and its valid value.
     array_src_geometry_origin, array_src_geometry_pair :
-        Not supported (a clear error is raised when given).
+        (valid, invalid) shapely polygons in source pixel coordinates (source
+        pixel (r, c) centred at (x=c, y=r) + origin): pixels outside the valid
+        or inside the invalid geometries are masked, as in gridr.
     io_strip_size, io_strip_size_target, tile_shape :
         Strip height (grid rows for INPUT, output rows for OUTPUT; 0 = one
         strip) and tile shape within strips, as gridr.
@@ -541,6 +281,9 @@ def basic_grid_resampling_chain(
         eokit extension: pick the tile size automatically so that the working
         set stays under this budget (e.g. ``"512MB"``); overrides
         ``io_strip_size`` and ``tile_shape``.
+    src_dataset_mask : bool
+        eokit extension: also treat the source's GDAL dataset mask (nodata,
+        alpha or internal mask) as source validity.
     progress : callable, optional
         Called with the number of output pixels finished after each tile.
     """
@@ -567,7 +310,9 @@ def basic_grid_resampling_chain(
         grid_mask_in_ds=grid_mask_in_ds,
         grid_mask_in_unmasked_value=grid_mask_in_unmasked_value,
         grid_mask_in_band=grid_mask_in_band,
+        array_src_geometry_origin=array_src_geometry_origin,
         array_src_geometry_pair=array_src_geometry_pair,
+        src_dataset_mask=src_dataset_mask,
     )
     grid_col_ds = grid_ds if grid_col_ds is None else grid_col_ds
     rr = spec.resolution[0]
@@ -583,7 +328,7 @@ def basic_grid_resampling_chain(
             strip = strip * rr
         tiles = plan_tiles(window, strip_rows=strip, tile_shape=tile_shape)
     log.debug("%d tile(s) for a %d x %d output", len(tiles), *oshape)
-    reader = _Reader(spec, grid_ds, grid_col_ds, array_src_ds, array_src_mask_ds, grid_mask_in_ds)
+    reader = TileReader(spec, grid_ds, grid_col_ds, array_src_ds, array_src_mask_ds, grid_mask_in_ds)
     with _numba_threads(ncpu):
         for tile, data in _prefetch(reader, tiles, ncpu > 1):
             out, omask = compute_tile(spec, data, tile)
@@ -596,7 +341,7 @@ def basic_grid_resampling_chain(
     return 1
 
 
-def _prefetch(reader: _Reader, tiles: list[Tile], overlap: bool) -> Iterator[tuple[Tile, dict[str, Any]]]:
+def _prefetch(reader: TileReader, tiles: list[Tile], overlap: bool) -> Iterator[tuple[Tile, dict[str, Any]]]:
     """Yield (tile, data); with ``overlap`` the next tile is read on a thread meanwhile."""
     if not overlap or len(tiles) < 2:
         for tile in tiles:

@@ -48,7 +48,8 @@ def interp_kind(interp: Any) -> int:
     name = interp
     if not isinstance(interp, str):
         short = getattr(interp, "shortname", None)  # gridr interpolator objects
-        name = short() if callable(short) else getattr(interp, "name", interp)
+        # gridr interpolator objects have shortname(); PyInterpolatorType prints as "PyInterpolatorType.Linear"
+        name = short() if callable(short) else str(interp).rsplit(".", 1)[-1]
     key = str(name).lower()
     key = {"optimizedbicubic": "cubic", "optimized_bicubic": "cubic"}.get(key, key)
     if key not in INTERPOLATORS:
@@ -368,27 +369,28 @@ def array_grid_resampling(
         raise InvalidInputError(
             f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS} or None"
         )
+    nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
+    offset = (0, 0)
     if standalone:
         if origin != (0.0, 0.0):
             raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
         if boundary_condition is not None and trust_padding:
-            offset = (0, 0)
-            nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
+            # extend the source by the kernel margin when some taps fall outside it (gridr pads the same way)
             ext = source_extent(gr, gc, nv, (rr, rc), w, kind)
             if ext is not None and (ext[0] < 0 or ext[2] < 0 or ext[1] >= src.shape[1] or ext[3] >= src.shape[2]):
                 pad = K.MARGINS[kind]
                 src, mask = pad_source(src, mask, pad, boundary_condition)
                 offset = (-pad, -pad)
-            run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
-            return _returns(ret, ret_mask)
-    nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
-    run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out)
+    run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
     return _returns(ret, ret_mask)
 
 
 def _returns(ret: np.ndarray | None, ret_mask: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-    # gridr squeezes the allocated output: (1, rows, cols) -> (rows, cols)
-    return (None if ret is None else ret.squeeze()), ret_mask
+    # gridr squeezes the allocated output, so one band comes back as (rows, cols); the spatial
+    # axes are kept even when they have length 1 (gridr cannot produce such outputs)
+    if ret is not None and ret.shape[0] == 1:
+        ret = ret[0]
+    return ret, ret_mask
 
 
 def run(

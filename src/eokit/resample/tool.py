@@ -27,19 +27,18 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
-from eokit.resample.chain import (
+from eokit.resample.chain import basic_grid_resampling_chain, prepare_chain
+from eokit.resample.core import _resolution, grid_full_resolution_shape, interp_kind
+from eokit.resample.tiles import (
     ChainSpec,
     Tile,
-    _Reader,
+    TileReader,
     auto_tile_shape,
-    basic_grid_resampling_chain,
     compute_tile,
     convert,
     parse_memory,
     plan_tiles,
-    prepare_chain,
 )
-from eokit.resample.core import _resolution, grid_full_resolution_shape, interp_kind
 
 __all__ = ["output_shape", "resample_file"]
 
@@ -68,15 +67,33 @@ def _output_transform(grid_ds: Any, resolution: tuple[int, int], r0: int, c0: in
 
 
 @functools.lru_cache(maxsize=8)
-def _open_cached(path: str) -> Any:
+def _open_cached(path: str, stamp: tuple[int, int]) -> Any:
+    """A dataset kept open across the tiles a worker computes (keyed by path, mtime and size)."""
     return rasterio.open(path)
+
+
+def _abs(path: str | os.PathLike[str] | None) -> str | None:
+    """Absolute local paths, so workers with another working directory find the files."""
+    if path is None:
+        return None
+    p = Path(path)
+    return str(p.resolve()) if p.exists() else str(path)
+
+
+def _open_worker(path: str) -> Any:
+    try:
+        st = os.stat(path)
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:  # a GDAL virtual path (/vsicurl/...) or URL
+        stamp = (0, 0)
+    return _open_cached(path, stamp)
 
 
 def _remote_tile(args: tuple[ChainSpec, dict[str, str | None], Tile]) -> tuple[Tile, np.ndarray, np.ndarray]:
     """Worker task: open the inputs by path (cached per process), read and compute one tile."""
     spec, paths, tile = args
-    ds = {k: (_open_cached(v) if v else None) for k, v in paths.items()}
-    reader = _Reader(spec, ds["grid"], ds["grid_col"] or ds["grid"], ds["src"], ds["src_mask"], ds["grid_mask"])
+    ds = {k: (_open_worker(v) if v else None) for k, v in paths.items()}
+    reader = TileReader(spec, ds["grid"], ds["grid_col"] or ds["grid"], ds["src"], ds["src_mask"], ds["grid_mask"])
     out, mask = compute_tile(spec, reader.read(tile), tile)
     return tile, convert(out, spec.out_dtype), mask
 
@@ -100,6 +117,7 @@ def resample_file(
     src_mask: str | os.PathLike[str] | None = None,
     src_mask_validity: Sequence[int] | None = None,
     window: Sequence[int] | None = None,
+    mask_src_nodata: bool = False,
     boundary_condition: str | None = None,
     trust_padding: bool = False,
     max_memory: int | str | None = "512MB",
@@ -133,6 +151,8 @@ def resample_file(
         Source validity raster; pixels equal to the valid value are valid.
     window : (r0, r1, c0, c1), optional
         Inclusive full-resolution output window.
+    mask_src_nodata : bool
+        Also treat the source's nodata (its GDAL dataset mask) as invalid.
     boundary_condition, trust_padding :
         As in :func:`eokit.resample.array_grid_resampling`.
     max_memory : int or str
@@ -198,6 +218,7 @@ def resample_file(
             grid_mask_in_ds=gm,
             grid_mask_in_unmasked_value=grid_mask_valid if gm is not None else None,
             grid_mask_in_band=1 if gm is not None else None,
+            src_dataset_mask=mask_src_nodata,
         )
         writer = stack.enter_context(RasterWriter(out, profile))
         mwriter = stack.enter_context(RasterWriter(mask_out, mprofile)) if mask_out is not None else None
@@ -224,11 +245,11 @@ def resample_file(
             _distributed(
                 g, s, writer, mwriter, res, interp, nodata, row_band, cb, band_list, kwargs,
                 paths={
-                    "grid": str(grid),
-                    "grid_col": None if grid_col is None else str(grid_col),
-                    "src": str(src),
-                    "src_mask": None if src_mask is None else str(src_mask),
-                    "grid_mask": None if grid_mask is None else str(grid_mask),
+                    "grid": _abs(grid),
+                    "grid_col": _abs(grid_col),
+                    "src": _abs(src),
+                    "src_mask": _abs(src_mask),
+                    "grid_mask": _abs(grid_mask),
                 },
                 max_memory=max_memory,
                 scheduler=scheduler,
