@@ -116,7 +116,11 @@ def open_executor(scheduler: str | None = None, workers: int | None = None) -> I
         with cf.ThreadPoolExecutor(n) as pool:
             yield Executor("threads", pool, env, n)
     elif scheduler == "processes":
-        with cf.ProcessPoolExecutor(n) as pool:
+        # forkserver: workers fork from a clean server, never from a parent whose numba/OpenMP
+        # threads are running (forking those aborts the child)
+        import multiprocessing
+
+        with cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver")) as pool:
             yield Executor("processes", pool, env, n)
     elif scheduler == "local" or "://" in scheduler:
         try:
