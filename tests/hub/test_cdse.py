@@ -122,7 +122,7 @@ def test_product_odata_online_offline_and_bad_ids(tmp_path: Path) -> None:
             api.get_product_odata("00000000-0000-0000-0000-000000000000")
         with pytest.raises(InvalidKeyError):
             api.get_product_odata("../etc")
-        dl, triggered, failed = api.download_all([p.id for p in products], tmp_path)
+        dl, _triggered, failed = api.download_all([p.id for p in products], tmp_path)
         assert set(dl) == {products[0].id, products[2].id}
         assert isinstance(failed[products[1].id]["exception"], LTAError)
         with pytest.raises(LTAError):

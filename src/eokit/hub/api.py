@@ -504,6 +504,7 @@ class SentinelAPI:
         engine = self._engine(checksum=checksum, workers=workers, progress=progress, max_attempts=max_attempts)
         stop = threading.Event()
         lock = threading.Lock()
+        first_error: list[BaseException] = []
 
         def run(pid: str) -> None:
             info = infos[pid]
@@ -538,7 +539,10 @@ class SentinelAPI:
                         failed[pid] = info
                 log.error("%s failed: %s", pid, exc)
                 if fail_fast:
+                    with lock:
+                        first_error.append(exc)
                     stop.set()
+                    engine.stop()
                     raise
 
         pool = concurrent.futures.ThreadPoolExecutor(
@@ -549,7 +553,7 @@ class SentinelAPI:
             for fut in concurrent.futures.as_completed(futures):
                 exc = fut.exception()
                 if exc is not None and fail_fast:
-                    raise exc
+                    raise first_error[0] if first_error else exc
         except BaseException:
             stop.set()
             engine.stop()
@@ -574,13 +578,13 @@ class SentinelAPI:
                 raise concurrent.futures.CancelledError()
             try:
                 return fn()
-            except (UnauthorizedError, LTATriggered, LTAError, HubInputError):
-                raise
+            except (UnauthorizedError, LTATriggered, LTAError, HubInputError, InvalidChecksumError):
+                raise  # the engine already retried the transfer itself
             except ServerError as exc:
                 if exc.status_code is not None and exc.status_code < 500 and exc.status_code != 429:
                     raise
                 last = exc
-            except (requests.RequestException, InvalidChecksumError) as exc:
+            except requests.RequestException as exc:
                 last = exc
             if attempt + 1 < max_attempts:
                 stop.wait(self.dl_retry_delay)
