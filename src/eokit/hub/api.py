@@ -500,7 +500,7 @@ class SentinelAPI:
                     raise
                 log.error("Getting product info for %s failed, can't download: %s", pid, exc)
                 failed[pid] = {"exception": exc}
-        progress = TqdmProgress(len(infos), disable=not self.show_progressbars)
+        progress = TqdmProgress(len(infos)) if self.show_progressbars else None
         engine = self._engine(checksum=checksum, workers=workers, progress=progress, max_attempts=max_attempts)
         stop = threading.Event()
         lock = threading.Lock()
@@ -561,7 +561,8 @@ class SentinelAPI:
             raise
         finally:
             pool.shutdown(wait=True)
-            progress.close()
+            if progress is not None:
+                progress.close()
         if not downloaded and not triggered and failed:
             first = next(iter(failed.values()))["exception"]
             raise first

@@ -18,6 +18,7 @@ __all__ = ["HubHandler"]
 
 class HubHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     hub: Any = None
     role = "main"
 
@@ -277,6 +278,9 @@ class HubHandler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 sent += len(chunk)
                 pos += len(chunk)
+                with hub.lock:
+                    hub.stats["bytes_sent"] += len(chunk)
+                    hub.stats["bytes_by_product"][p.id] += len(chunk)
                 if fault == "slow":
                     time.sleep(hub.faults.slow_delay)
                 if cut is not None and sent >= cut:
@@ -289,8 +293,6 @@ class HubHandler(BaseHTTPRequestHandler):
         finally:
             with hub.lock:
                 hub._active_downloads -= 1
-                hub.stats["bytes_sent"] += sent
-                hub.stats["bytes_by_product"][p.id] += sent
         return None
 
     # -- DHuS -----------------------------------------------------------------------------------------------------

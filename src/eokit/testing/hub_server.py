@@ -326,7 +326,7 @@ class LocalHub:
 
     def start(self) -> LocalHub:
         for role in ("main", "zipper"):
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self, role))
+            server = _QuietServer(("127.0.0.1", 0), _make_handler(self, role))
             server.daemon_threads = True
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             thread.start()
@@ -607,6 +607,20 @@ class LocalHub:
         with self.lock:
             items = [self.stac_item(p) for p in self.products.values() if p.raw_json is None]
         return items + list(self.stac_items)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-response (killed, faults) are normal here: no tracebacks."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(hub: LocalHub, role: str) -> type[BaseHTTPRequestHandler]:
