@@ -30,17 +30,29 @@ import sentinelsat
 
 from _harness import compare
 from eokit.hub import SentinelAPI
-from eokit.testing.hub_server import HubProduct, LocalHub
+from eokit.testing.hub_server import Faults, HubProduct, LocalHub
 
 N = int(os.environ.get("EOKIT_BENCH_HUB_N", "20"))
+FAULTY_N = int(os.environ.get("EOKIT_BENCH_HUB_FAULTY_N", "12"))
 MIB = int(os.environ.get("EOKIT_BENCH_HUB_MIB", "64"))
 REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "1"))
 WORKERS = 4
 
 
-def _make_products(root: Path) -> list[HubProduct]:
+def _bench_dir() -> Path:
+    """Work on tmpfs when it is big enough, so disk write-back noise does not dominate."""
+    if os.environ.get("EOKIT_BENCH_DIR"):
+        return Path(tempfile.mkdtemp(prefix="eokit-bench-hub-", dir=os.environ["EOKIT_BENCH_DIR"]))
+    shm = Path("/dev/shm")
+    need = 3 * N * MIB * 2**20
+    if shm.is_dir() and shutil.disk_usage(shm).free > need:
+        return Path(tempfile.mkdtemp(prefix="eokit-bench-hub-", dir=shm))
+    return Path(tempfile.mkdtemp(prefix="eokit-bench-hub-"))
+
+
+def _make_products(root: Path, n: int = N) -> list[HubProduct]:
     products = []
-    for i in range(N):
+    for i in range(n):
         path = root / f"p{i}.bin"
         with open(path, "wb") as f:
             for _ in range(MIB):
@@ -123,8 +135,29 @@ def _resume_overhead(kind: str, hub: LocalHub, ids: list[str], total: int, work:
     }
 
 
+def _faulty_case(work: Path, products: list[HubProduct]) -> None:
+    """Both clients with their default retry settings against a server that drops
+    connections and answers 503 (Retry-After: 1) on every 4th download request."""
+    faults = Faults(every=4, kinds=("drop", "503"), retry_after="1", burst=1)
+    with LocalHub(products, faults=faults) as hub:
+        ids = [p.id for p in products]
+        run = _fresh(work, "faulty")
+        compare(
+            f"dhus-faulty-server-{len(ids)}x{MIB}MiB-4conc",
+            eokit=lambda: run(_eokit, hub.dhus_url, ids),
+            peer=f"sentinelsat {sentinelsat.__version__}",
+            peer_fn=lambda: run(_sentinelsat, hub.dhus_url, ids),
+            repeat=1,
+            warmup=False,
+            extra={"faults": "every 4th download request: dropped mid-body or 503"},
+        )
+
+
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="eokit-bench-hub-"))
+    import logging
+
+    logging.getLogger("sentinelsat").setLevel(logging.CRITICAL)  # its retries log full tracebacks
+    work = _bench_dir()
     try:
         products = _make_products(work)
         total = sum(p.size for p in products)
@@ -140,6 +173,7 @@ def main() -> None:
                 warmup=False,
                 extra={"total_mib": round(total / 2**20, 1)},
             )
+            _faulty_case(work, products[:FAULTY_N])
             mine = _resume_overhead("eokit", hub, ids, total, work)
             peer = _resume_overhead("sentinelsat", hub, ids, total, work)
             print(

@@ -386,12 +386,14 @@ class SentinelAPI:
     ) -> dict[str, Any]:
         if nodefilter is not None:
             return self._download_nodes(id, directory, engine, nodefilter)
+        info_given = info is not None
         info = dict(info) if info is not None else self.get_product_odata(id)
         filename = self._get_filename(info)
         path = directory / filename
         info["path"] = str(path)
         info["downloaded_bytes"] = 0
-        if not path.exists() and not (info["Online"] if self.provider == "cdse" else self.is_online(id)):
+        fresh = info_given and "Online" in info
+        if not path.exists() and not (info["Online"] if self.provider == "cdse" or fresh else self.is_online(id)):
             if self.provider == "cdse":
                 raise LTAError(f"product {id} is offline on CDSE; try again later")
             self.trigger_offline_retrieval(id)
@@ -490,7 +492,8 @@ class SentinelAPI:
         if not ids:
             return ResultTuple(downloaded, triggered, failed)
         infos: dict[str, dict[str, Any]] = {}
-        for pid in ids:
+
+        def fetch_info(pid: str) -> None:
             try:
                 infos[pid] = self.get_product_odata(pid)
             except UnauthorizedError:
@@ -500,6 +503,12 @@ class SentinelAPI:
                     raise
                 log.error("Getting product info for %s failed, can't download: %s", pid, exc)
                 failed[pid] = {"exception": exc}
+
+        # metadata requests in parallel too (the classic client made them one by one)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(ids)))) as meta_pool:
+            for fut in [meta_pool.submit(fetch_info, pid) for pid in ids]:
+                fut.result()
+        infos = {pid: infos[pid] for pid in ids if pid in infos}
         progress = TqdmProgress(len(infos)) if self.show_progressbars else None
         engine = self._engine(checksum=checksum, workers=workers, progress=progress, max_attempts=max_attempts)
         stop = threading.Event()

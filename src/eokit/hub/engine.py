@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from eokit.errors import InvalidInputError, OutputError, ProviderError
-from eokit.hub.checksums import MultiHasher, file_checksums, pick_checksums
+from eokit.hub.checksums import MultiHasher, fastest_checksum, file_checksums
 from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, SentinelAPIError, ServerError, UnauthorizedError
 from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
 from eokit.io.atomic import ensure_writable_dir, safe_join
@@ -379,7 +379,7 @@ class DownloadEngine:
         rel = final.relative_to(root.resolve()).as_posix()
         result.path = final
         ledger = Ledger(root)
-        expected = pick_checksums(request.checksums)
+        expected = fastest_checksum(request.checksums)  # one pass, cheapest strong algorithm
         if final.exists() and self._already_complete(final, rel, request, expected, ledger, result):
             result.status = "skipped"
             result.size = final.stat().st_size
