@@ -66,6 +66,21 @@ class TokenManager:
         self.password_grants = 0
         self.refresh_grants = 0
 
+    @classmethod
+    def from_openid_configuration(
+        cls, config: dict[str, Any], username: str | None, password: str | None, **kwargs: Any
+    ) -> TokenManager:
+        """Build from an identity server's ``.well-known/openid-configuration`` document."""
+        from eokit.hub.exceptions import HubInputError
+
+        endpoint = config.get("token_endpoint") if isinstance(config, dict) else None
+        if not endpoint:
+            raise HubInputError("the openid-configuration has no token_endpoint")
+        grants = config.get("grant_types_supported")
+        if grants and "password" not in grants:
+            raise HubInputError("the identity server does not support the password grant")
+        return cls(endpoint, username, password, **kwargs)
+
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, username={self.username!r}, client_id={self.client_id!r})"
 

@@ -82,6 +82,8 @@ def _area(opts: SearchOptions) -> str | None:
     if g is None:
         return None
     if os.path.exists(g):
+        if Path(g).suffix.lower() in (".shp", ".gpkg", ".fgb", ".gml", ".kml"):
+            return _vector_file_wkt(g)
         return geojson_to_wkt(read_geojson(g))
     if g.lstrip().startswith("{"):
         try:
@@ -91,6 +93,21 @@ def _area(opts: SearchOptions) -> str | None:
     if is_wkt(g):
         return g
     raise HubInputError("--geometry is neither a GeoJSON file, a GeoJSON string nor a WKT string")
+
+
+def _vector_file_wkt(path: str) -> str:
+    """A vector file's geometries (any CRS) united, in WGS84, as WKT."""
+    import shapely
+
+    from eokit.io import read_vector
+
+    gdf = read_vector(path)
+    if gdf.crs is None:
+        raise HubInputError("the area file has no CRS", path=path)
+    geom = shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
+    if geom.is_empty:
+        raise HubInputError("the area file has no geometry", path=path)
+    return shapely.to_wkt(geom, rounding_precision=6, trim=True)
 
 
 def _keywords(opts: SearchOptions) -> dict[str, Any]:
