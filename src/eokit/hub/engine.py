@@ -538,8 +538,8 @@ class DownloadEngine:
                     total = _total_size(response, offset)
                     request.size = total
                 temp.parent.mkdir(parents=True, exist_ok=True)
-                with open(temp, "ab" if offset else "wb") as f:
-                    for chunk in response.iter_content(chunk_size=self.chunk_size):
+                with open(temp, "ab" if offset else "wb", buffering=0) as f:
+                    for chunk in _chunks(response, self.chunk_size):
                         if self._stop.is_set():
                             raise concurrent.futures.CancelledError()
                         if not chunk:
@@ -600,6 +600,28 @@ class DownloadEngine:
             )
         result.checksums = digests
         result.verified = bool(expected)
+
+
+def _chunks(response: requests.Response, size: int) -> Iterable[bytes | memoryview]:
+    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies)."""
+    raw = response.raw
+    fp = getattr(raw, "_fp", None)
+    encoding = (response.headers.get("Content-Encoding") or "identity").lower()
+    if encoding != "identity" or fp is None or not hasattr(fp, "readinto"):
+        yield from response.iter_content(chunk_size=size)
+        return
+    buf = bytearray(size)
+    view = memoryview(buf)
+    try:
+        while True:
+            n = fp.readinto(view)
+            if not n:
+                break
+            yield view[:n]
+    except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+    finally:
+        raw.release_conn() if fp.isclosed() else None
 
 
 def _digest_matches(actual: str | None, expected: str) -> bool:
