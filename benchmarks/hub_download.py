@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sentinelsat
 
-from _harness import compare
+from _harness import compare, measure
 from eokit.hub import SentinelAPI
 from eokit.testing.hub_server import Faults, HubProduct, LocalHub
 
@@ -70,6 +70,12 @@ def _make_products(root: Path, n: int = N) -> list[HubProduct]:
 
 def _eokit(url: str, ids: list[str], target: Path) -> None:
     api = SentinelAPI("user", "password", url, show_progressbars=False)
+    dl, _, failed = api.download_all(ids, target, n_concurrent_dl=WORKERS)
+    assert len(dl) == len(ids) and not failed
+
+
+def _eokit_cdse(urls: dict[str, str], ids: list[str], target: Path) -> None:
+    api = SentinelAPI("user", "password", show_progressbars=False, **urls)
     dl, _, failed = api.download_all(ids, target, n_concurrent_dl=WORKERS)
     assert len(dl) == len(ids) and not failed
 
@@ -164,7 +170,7 @@ def main() -> None:
         with LocalHub(products) as hub:
             ids = [p.id for p in products]
             run = _fresh(work, "dl")
-            compare(
+            record = compare(
                 f"dhus-download-all-{N}x{MIB}MiB-{WORKERS}conc",
                 eokit=lambda: run(_eokit, hub.dhus_url, ids),
                 peer=f"sentinelsat {sentinelsat.__version__}",
@@ -172,6 +178,22 @@ def main() -> None:
                 repeat=REPEAT,
                 warmup=False,
                 extra={"total_mib": round(total / 2**20, 1)},
+            )
+            # the same products over CDSE, where eokit verifies with BLAKE3 (the classic client cannot speak CDSE)
+            cdse_s, cdse_mib = measure(lambda: run(_eokit_cdse, hub.cdse_urls, ids), repeat=REPEAT)
+            print(
+                json.dumps(
+                    {
+                        "case": f"cdse-blake3-download-all-{N}x{MIB}MiB-{WORKERS}conc",
+                        "eokit_s": round(cdse_s, 4),
+                        "peer": f"sentinelsat {sentinelsat.__version__} (DHuS, MD5)",
+                        "peer_s": record["peer_s"],
+                        "ratio": round(record["peer_s"] / cdse_s, 3),
+                        "eokit_peak_mib": round(cdse_mib, 1),
+                        "peer_peak_mib": record["peer_peak_mib"],
+                    }
+                ),
+                flush=True,
             )
             _faulty_case(work, products[:FAULTY_N])
             mine = _resume_overhead("eokit", hub, ids, total, work)

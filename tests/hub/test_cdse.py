@@ -247,3 +247,27 @@ def test_bad_query_input() -> None:
             api.query(platformname="Sentinel-2", order_by="cloud cover")
         with pytest.raises(HubInputError, match="out of"):
             api.query("POLYGON((0 0,200 0,200 1,0 0))")
+
+
+def test_cdse_partial_download_with_node_filter(tmp_path: Path) -> None:
+    from eokit.hub import make_path_filter, make_size_filter
+    from eokit.testing.hub_server import HubProduct
+
+    nodes = {
+        "measurement/s1a-iw-grd-vv.tiff": b"V" * 5000,
+        "measurement/s1a-iw-grd-vh.tiff": b"H" * 4000,
+        "preview/quick-look.png": b"P" * 30,
+    }
+    p = HubProduct("S1A_IW_GRDH_1SDV_20240101T000000_20240101T000025_052000_064000_ABCD", data=b"z" * 100, nodes=nodes)
+    with LocalHub([p]) as hub:
+        api = _api(hub)
+        info = api.download(p.id, tmp_path, nodefilter=make_path_filter("measurement/*vv*"))
+        root = tmp_path / f"{p.name}.SAFE"
+        assert (root / "measurement" / "s1a-iw-grd-vv.tiff").read_bytes() == b"V" * 5000
+        assert not (root / "measurement" / "s1a-iw-grd-vh.tiff").exists()
+        assert (root / "manifest.safe").exists() and set(info["nodes"]) == {
+            "./manifest.safe",
+            "measurement/s1a-iw-grd-vv.tiff",
+        }
+        small = api.download(p.id, tmp_path / "small", nodefilter=make_size_filter(100))
+        assert set(small["nodes"]) == {"./manifest.safe", "preview/quick-look.png"}

@@ -191,6 +191,16 @@ class HubHandler(BaseHTTPRequestHandler):
         hub = self.hub
         if zipper:
             rest = rest[len("/odata/v1/") :] if rest.startswith("/odata/v1/") else rest.lstrip("/")
+        nm = re.fullmatch(r"Products\(([^)]*)\)/Nodes\(([^)]*)\)((?:/Nodes\([^)]*\))+)/\$value", rest)
+        if nm:
+            if not hub.token_valid(self.headers.get("Authorization")):
+                return self._send(401, {"detail": "Expired signature or missing token"})
+            node_product = hub.products.get(nm.group(1))
+            rel = "/".join(re.findall(r"Nodes\(([^)]*)\)", nm.group(3)))
+            data = (node_product.nodes or {}).get(rel) if node_product is not None else None
+            if data is None:
+                return self._send(404, {"detail": "node not found"})
+            return self._send(200, data, "application/octet-stream")
         m = re.fullmatch(r"(Products|Assets)\(([^)]*)\)/\$value", rest)
         if not m:
             return self._send(404, {"detail": "unknown download path"})
