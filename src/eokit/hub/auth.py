@@ -153,13 +153,21 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __init__(self, manager: TokenManager) -> None:
         self.manager = manager
+        self._used = threading.local()
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self.manager.token()}"
+        token = self.manager.token()
+        self._used.token = token
+        r.headers["Authorization"] = f"Bearer {token}"
         return r
 
     def refresh(self) -> None:
-        self.manager.refresh()
+        """Renew after a 401 — unless another thread already replaced the refused token."""
+        with self.manager._lock:
+            refused = getattr(self._used, "token", None)
+            if refused is not None and self.manager._access is not None and self.manager._access != refused:
+                return
+            self.manager.refresh()
 
     def __repr__(self) -> str:
         return f"BearerAuth({self.manager!r})"

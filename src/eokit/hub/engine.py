@@ -452,7 +452,7 @@ class DownloadEngine:
             self.progress.start(request.key, request.title or request.key, request.size, offset)
         failures = 0
         last_error: BaseException | None = None
-        refreshed = False
+        auth_refreshes = 0  # consecutive 401s answered by a refresh, without progress in between
         while True:
             if self._stop.is_set():
                 raise concurrent.futures.CancelledError()
@@ -479,9 +479,9 @@ class DownloadEngine:
                 progressed = False
                 last_error = ServerError("server ignored the resume request")
             except UnauthorizedError as exc:
-                if refreshed or not self._refresh_auth():
+                if auth_refreshes >= 3 or not self._refresh_auth():
                     raise
-                refreshed = True
+                auth_refreshes += 1
                 last_error = exc
                 continue
             except InvalidChecksumError as exc:
@@ -499,7 +499,7 @@ class DownloadEngine:
                 last_error = ServerError(f"connection problem while downloading {request.title or request.key}: {exc}")
             if progressed:
                 failures = 0
-                refreshed = False
+                auth_refreshes = 0
             failures += 1
             if failures < self.max_attempts:
                 wait = self._backoff(failures, retry_after)
