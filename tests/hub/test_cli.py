@@ -219,3 +219,17 @@ def test_bad_options(hub_env) -> None:
     assert r.exit_code == 2 and "--url" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "--help"])
     assert r.exit_code == 0 and "--include-pattern" in r.output
+
+
+def test_instrument_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    products = make_products(4)
+    products[0].attributes["instrumentShortName"] = "MSI"
+    products[1].attributes["instrumentShortName"] = "OLCI"
+    with LocalHub(products) as hub:
+        for k, v in hub.env().items():
+            monkeypatch.setenv(k, v)
+        r = _run(["--instrument", "MSI", "--json"])
+        assert r.exit_code == 0, r.output
+        assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [products[0].id]
+        r = _run(["--instrument", "OLCI", "--sentinel", "2", "-s", "NOW-100YEARS", "--json"])
+        assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [products[1].id]
