@@ -590,6 +590,7 @@ class LocalHub:
             "links": [
                 {"rel": "self", "href": f"{self.stac_url}/collections/{p.collection.lower()}/items/{p.name}"},
                 {"rel": "collection", "href": f"{self.stac_url}/collections/{p.collection.lower()}"},
+                {"rel": "parent", "href": f"{self.stac_url}/collections/{p.collection.lower()}"},
                 {"rel": "root", "href": self.stac_url},
             ],
             "assets": {
