@@ -11,7 +11,7 @@ import shapely
 from shapely import wkt as shapely_wkt
 
 from eokit.hub import HubInputError, ServerError
-from eokit.hub.api import _manifest_nodes
+from eokit.hub.api_downloads import _manifest_nodes
 from eokit.hub.auth import TokenManager
 from eokit.hub.cdse import parse_resto_page
 from eokit.hub.dhus import DhusBackend
