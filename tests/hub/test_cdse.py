@@ -271,3 +271,19 @@ def test_cdse_partial_download_with_node_filter(tmp_path: Path) -> None:
         }
         small = api.download(p.id, tmp_path / "small", nodefilter=make_size_filter(100))
         assert set(small["nodes"]) == {"./manifest.safe", "preview/quick-look.png"}
+
+
+def test_over_long_cdse_query_is_refused_client_side() -> None:
+    import math
+
+    from eokit.hub import QueryLengthError
+
+    ring = [(10 + math.cos(a / 600 * 2 * math.pi), 45 + math.sin(a / 600 * 2 * math.pi)) for a in range(600)]
+    wkt = "POLYGON((" + ",".join(f"{x:.6f} {y:.6f}" for x, y in [*ring, ring[0]]) + "))"
+    with LocalHub(make_products(2)) as hub:
+        api = _api(hub)
+        with pytest.raises(QueryLengthError, match="simplify"):
+            api.query(wkt, platformname="Sentinel-2")
+        simplified = shapely.to_wkt(shapely_wkt.loads(wkt).simplify(0.05), rounding_precision=4)
+        api.query(simplified, platformname="Sentinel-2")
+        assert all(r["status"] == 200 for r in hub.stats["requests"])

@@ -195,7 +195,17 @@ class CdseBackend:
             raise ServerError("the CDSE catalogue answered with an error", r)
         return r
 
+    max_url_length = 8000  # CDSE's front-end refuses longer request lines
+
     def _page(self, params: dict[str, Any]) -> dict[str, Any]:
+        url = requests.Request("GET", f"{self.catalogue_url}/Products", params=params).prepare().url or ""
+        if len(url) > self.max_url_length:
+            from eokit.hub.exceptions import QueryLengthError
+
+            raise QueryLengthError(
+                f"the CDSE query URL would be {len(url)} characters (limit {self.max_url_length}); "
+                "simplify the area (fewer vertices, e.g. shapely's simplify) or split the query"
+            )
         r = self._get(f"{self.catalogue_url}/Products", params)
         try:
             return r.json()
