@@ -393,6 +393,9 @@ def _validate_area(area: str) -> None:
 
 
 def _tuples_to_lists(obj: Any) -> Any:
+    """Lists instead of tuples; coordinates rounded to 6 decimals (~0.1 m) as the classic GeoJSON output."""
+    if isinstance(obj, float):
+        return round(obj, 6)
     if isinstance(obj, tuple | list):
         return [_tuples_to_lists(o) for o in obj]
     if isinstance(obj, dict):
