@@ -219,7 +219,14 @@ def _run_stac(opts: SearchOptions) -> SearchRun:
     if opts.footprints and opts.footprints != "-":
         _write_text(opts.footprints, json.dumps(run.geojson))
     if opts.download and len(found):
-        results = hub.download(found, opts.path, workers=opts.workers or 4)
+        from eokit.hub.progress import TqdmProgress
+
+        progress = TqdmProgress(sum(len(p.assets) for p in found)) if opts.show_progress else None
+        try:
+            results = hub.download(found, opts.path, workers=opts.workers or 4, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
         run.downloaded = sorted({r.key.split("/")[0] for r in results if r.ok})
         run.failed = {r.key: str(r.error) for r in results if not r.ok}
     return run
