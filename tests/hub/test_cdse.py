@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely import wkt as shapely_wkt
 
 from eokit.hub import HubInputError, InvalidKeyError, LTAError, SentinelAPI
@@ -287,3 +289,52 @@ def test_over_long_cdse_query_is_refused_client_side() -> None:
         simplified = shapely.to_wkt(shapely_wkt.loads(wkt).simplify(0.05), rounding_precision=4)
         api.query(simplified, platformname="Sentinel-2")
         assert all(r["status"] == 200 for r in hub.stats["requests"])
+
+
+_PRODUCTS = make_products(30, seed=21)
+
+
+@pytest.fixture(scope="module")
+def shared_hub():
+    with LocalHub(_PRODUCTS) as hub:
+        yield hub
+
+
+_days = st.integers(0, 35)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cloud=st.one_of(
+        st.none(), st.tuples(st.one_of(st.none(), st.integers(0, 100)), st.one_of(st.none(), st.integers(0, 100)))
+    ),
+    types=st.one_of(st.none(), st.sets(st.sampled_from(["S2MSI1C", "S2MSI2A", "S2MSI2B"]), min_size=1)),
+    direction=st.one_of(st.none(), st.sampled_from(["ascending", "DESCENDING"])),
+    days=st.tuples(st.one_of(st.none(), _days), st.one_of(st.none(), _days)),
+)
+def test_random_queries_match_brute_force(shared_hub, cloud, types, direction, days) -> None:
+    kw: dict = {"platformname": "Sentinel-2"}
+    if cloud is not None:
+        kw["cloudcoverpercentage"] = cloud
+    if types is not None:
+        kw["producttype"] = types
+    if direction is not None:
+        kw["orbitdirection"] = direction
+    base = datetime(2024, 1, 1)
+    start = None if days[0] is None else base + timedelta(days=days[0])
+    end = None if days[1] is None else base + timedelta(days=days[1])
+    found = _api(shared_hub).query(date=(start, end), **kw)
+
+    def keep(p) -> bool:
+        c = p.attributes["cloudCover"]
+        if cloud is not None and ((cloud[0] is not None and c < cloud[0]) or (cloud[1] is not None and c > cloud[1])):
+            return False
+        if types is not None and p.attributes["productType"] not in types:
+            return False
+        if direction is not None and p.attributes["orbitDirection"] != direction.upper():
+            return False
+        if start is not None and p.start < start:
+            return False
+        return not (end is not None and p.start > end)
+
+    assert sorted(found) == sorted(p.id for p in _PRODUCTS if keep(p))
