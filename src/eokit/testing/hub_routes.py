@@ -328,6 +328,8 @@ class HubHandler(BaseHTTPRequestHandler):
             return self._send(404, {"error": {"code": None, "message": {"lang": "en", "value": "Not found"}}})
         p = hub.products.get(m.group(1))
         tail = m.group(2)
+        if p is not None:
+            hub.restore_if_due(p)
         if p is None or p.raw_json is not None:
             return self._send(
                 404,
@@ -351,11 +353,8 @@ class HubHandler(BaseHTTPRequestHandler):
         if tail == "/$value":
             if not p.online:
                 with hub.lock:
-                    ready = hub._lta_ready.setdefault(p.id, time.monotonic() + hub.lta_delay)
-                if time.monotonic() >= ready:
-                    p.online = True
-                else:
-                    return self._send(202, b"", "text/plain", {"cause-message": "Product retrieval accepted"})
+                    hub._lta_ready.setdefault(p.id, time.monotonic() + hub.lta_delay)
+                return self._send(202, b"", "text/plain", {"cause-message": "Product retrieval accepted"})
             return self._serve_product(p, "basic")
         nm = re.fullmatch(
             r"/Nodes\('([^']*)'\)((?:/Nodes\('[^']*'\))+)(\?\$format=json|/\$value)?",

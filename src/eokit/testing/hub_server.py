@@ -302,6 +302,14 @@ class LocalHub:
         with self.lock:
             self.products[product_id].online = online
 
+    def restore_if_due(self, product: HubProduct) -> None:
+        """Bring a product triggered from the long-term archive online once ``lta_delay`` has passed."""
+        with self.lock:
+            ready = self._lta_ready.get(product.id)
+            if ready is not None and time.monotonic() >= ready:
+                product.online = True
+                del self._lta_ready[product.id]
+
     def expire_tokens(self) -> None:
         """Expire every access token now (refresh tokens stay valid)."""
         with self.lock:
