@@ -117,7 +117,7 @@ def cdse_product_to_classic(
         "title": _strip_ext(name),
         "link": f"{download_url}/Products({pid})/$value",
         "link_alternative": f"{catalogue_url}/Products({pid})",
-        "link_icon": f"{catalogue_url}/Products({pid})?$expand=Assets",
+        "link_icon": None,  # quicklooks are assets on CDSE: SentinelAPI.download_quicklook finds them
         "summary": "",
         "beginposition": begin,
         "endposition": parse_cdse_time((product.get("ContentDate") or {}).get("End")),
