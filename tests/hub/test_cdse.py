@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely import wkt as shapely_wkt
 
 from eokit.hub import HubInputError, InvalidKeyError, LTAError, SentinelAPI
@@ -122,7 +124,7 @@ def test_product_odata_online_offline_and_bad_ids(tmp_path: Path) -> None:
             api.get_product_odata("00000000-0000-0000-0000-000000000000")
         with pytest.raises(InvalidKeyError):
             api.get_product_odata("../etc")
-        dl, triggered, failed = api.download_all([p.id for p in products], tmp_path)
+        dl, _triggered, failed = api.download_all([p.id for p in products], tmp_path)
         assert set(dl) == {products[0].id, products[2].id}
         assert isinstance(failed[products[1].id]["exception"], LTAError)
         with pytest.raises(LTAError):
@@ -247,3 +249,92 @@ def test_bad_query_input() -> None:
             api.query(platformname="Sentinel-2", order_by="cloud cover")
         with pytest.raises(HubInputError, match="out of"):
             api.query("POLYGON((0 0,200 0,200 1,0 0))")
+
+
+def test_cdse_partial_download_with_node_filter(tmp_path: Path) -> None:
+    from eokit.hub import make_path_filter, make_size_filter
+    from eokit.testing.hub_server import HubProduct
+
+    nodes = {
+        "measurement/s1a-iw-grd-vv.tiff": b"V" * 5000,
+        "measurement/s1a-iw-grd-vh.tiff": b"H" * 4000,
+        "preview/quick-look.png": b"P" * 30,
+    }
+    p = HubProduct("S1A_IW_GRDH_1SDV_20240101T000000_20240101T000025_052000_064000_ABCD", data=b"z" * 100, nodes=nodes)
+    with LocalHub([p]) as hub:
+        api = _api(hub)
+        info = api.download(p.id, tmp_path, nodefilter=make_path_filter("measurement/*vv*"))
+        root = tmp_path / f"{p.name}.SAFE"
+        assert (root / "measurement" / "s1a-iw-grd-vv.tiff").read_bytes() == b"V" * 5000
+        assert not (root / "measurement" / "s1a-iw-grd-vh.tiff").exists()
+        assert (root / "manifest.safe").exists() and set(info["nodes"]) == {
+            "./manifest.safe",
+            "measurement/s1a-iw-grd-vv.tiff",
+        }
+        small = api.download(p.id, tmp_path / "small", nodefilter=make_size_filter(100))
+        assert set(small["nodes"]) == {"./manifest.safe", "preview/quick-look.png"}
+
+
+def test_over_long_cdse_query_is_refused_client_side() -> None:
+    import math
+
+    from eokit.hub import QueryLengthError
+
+    ring = [(10 + math.cos(a / 600 * 2 * math.pi), 45 + math.sin(a / 600 * 2 * math.pi)) for a in range(600)]
+    wkt = "POLYGON((" + ",".join(f"{x:.6f} {y:.6f}" for x, y in [*ring, ring[0]]) + "))"
+    with LocalHub(make_products(2)) as hub:
+        api = _api(hub)
+        with pytest.raises(QueryLengthError, match="simplify"):
+            api.query(wkt, platformname="Sentinel-2")
+        simplified = shapely.to_wkt(shapely_wkt.loads(wkt).simplify(0.05), rounding_precision=4)
+        api.query(simplified, platformname="Sentinel-2")
+        assert all(r["status"] == 200 for r in hub.stats["requests"])
+
+
+_PRODUCTS = make_products(30, seed=21)
+
+
+@pytest.fixture(scope="module")
+def shared_hub():
+    with LocalHub(_PRODUCTS) as hub:
+        yield hub
+
+
+_days = st.integers(0, 35)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cloud=st.one_of(
+        st.none(), st.tuples(st.one_of(st.none(), st.integers(0, 100)), st.one_of(st.none(), st.integers(0, 100)))
+    ),
+    types=st.one_of(st.none(), st.sets(st.sampled_from(["S2MSI1C", "S2MSI2A", "S2MSI2B"]), min_size=1)),
+    direction=st.one_of(st.none(), st.sampled_from(["ascending", "DESCENDING"])),
+    days=st.tuples(st.one_of(st.none(), _days), st.one_of(st.none(), _days)),
+)
+def test_random_queries_match_brute_force(shared_hub, cloud, types, direction, days) -> None:
+    kw: dict = {"platformname": "Sentinel-2"}
+    if cloud is not None:
+        kw["cloudcoverpercentage"] = cloud
+    if types is not None:
+        kw["producttype"] = types
+    if direction is not None:
+        kw["orbitdirection"] = direction
+    base = datetime(2024, 1, 1)
+    start = None if days[0] is None else base + timedelta(days=days[0])
+    end = None if days[1] is None else base + timedelta(days=days[1])
+    found = _api(shared_hub).query(date=(start, end), **kw)
+
+    def keep(p) -> bool:
+        c = p.attributes["cloudCover"]
+        if cloud is not None and ((cloud[0] is not None and c < cloud[0]) or (cloud[1] is not None and c > cloud[1])):
+            return False
+        if types is not None and p.attributes["productType"] not in types:
+            return False
+        if direction is not None and p.attributes["orbitDirection"] != direction.upper():
+            return False
+        if start is not None and p.start < start:
+            return False
+        return not (end is not None and p.start > end)
+
+    assert sorted(found) == sorted(p.id for p in _PRODUCTS if keep(p))

@@ -140,6 +140,35 @@ QUERY_SCENARIOS: dict[str, Callable[[Any], Any]] = {
         api.query(GC, ("20151219", "20151228"), platformname="Sentinel-2", limit=5)
     ),
     "test_instrument_flag": lambda api: len(api.query(GC, ("20161201", "20161202"), instrumentshortname="SRAL")),
+    "test_cli_gnss": lambda api: list(
+        api.query(date=("20210201", "20210202"), platformserialidentifier="1B", producttype="AUX_POEORB")
+    ),
+    "test_sentinel1_flag": lambda api: list(api.query(GC, ("20151219", "20151228"), platformname="Sentinel-1")),
+    "test_sentinel3_flag": lambda api: list(
+        api.query(GC, ("20161201", "20161202"), platformname="Sentinel-3", limit=5)
+    ),
+    "test_product_flag": lambda api: list(api.query(GC, ("20161201", "20161202"), producttype="SLC")),
+    "test_limit_flag": lambda api: list(api.query(GC, ("20161201", "20161230"), limit=15)),
+    "test_order_by_flag": lambda api: list(api.query(GC, ("20151219", "20151220"), order_by="platformname,-size")),
+    "test_footprints_cli": lambda api: api.to_geojson(
+        api.query(GC, ("20151219", "20151228"), platformname="Sentinel-2")
+    ),
+    "test_no_auth_netrc": lambda api: list(api.query(GC, (None, "20200101"), limit=1)),
+    "test_cli_geometry_alternatives": lambda api: [
+        list(api.query(GC, (None, "20200101"), limit=1)),
+        list(
+            api.query(
+                "POLYGON((-78.046875 46.377254205100286,-75.76171874999999 43.32517767999295,"
+                "-71.279296875 46.55886030311717,-78.046875 46.377254205100286))",
+                (None, "20200101"),
+                limit=1,
+            )
+        ),
+    ],
+    "products_fixture": lambda api: list(api.query(GC, ("20151219", "20151228"))),
+    "smallest_online_products": lambda api: list(api.query(date=("NOW-1MONTH", None), size="/.+KB/", limit=15)),
+    "smallest_archived_products": lambda api: list(api.query(date=(None, "20170101"), size="/.+KB/", limit=15)),
+    "node_test_products": lambda api: list(api.query(date=("NOW-1MONTH", None), identifier="*IW_GRDH*", limit=3)),
     "test_footprints_s1": lambda api: api.to_geojson(api.query(GC, ("20141010", "20141231"), producttype="GRD")),
 }
 
@@ -147,6 +176,25 @@ QUERY_SCENARIOS: dict[str, Callable[[Any], Any]] = {
 @pytest.mark.parametrize("name", sorted(QUERY_SCENARIOS))
 def test_query_scenarios_match_recordings_and_classic_client(cassettes: Path, name: str) -> None:
     _run(cassettes, [name], QUERY_SCENARIOS[name])
+
+
+def test_name_search_multiple(cassettes: Path) -> None:
+    from urllib.parse import parse_qsl, urlsplit
+
+    import yaml
+
+    doc = yaml.safe_load((cassettes / "test_name_search_multiple.yaml").read_text())
+    q = dict(parse_qsl(urlsplit(doc["interactions"][0]["request"]["uri"]).query))["q"]
+    names = set(re.findall(r'identifier:"([^"]+)"', q))
+    assert len(names) >= 3
+    _run(cassettes, ["test_name_search_multiple"], lambda api: sorted(api.query(identifier=names)))
+
+
+def test_dhus_version_and_fallback_url(cassettes: Path) -> None:
+    with CassetteServer([cassettes / "test_info_cli.yaml"]) as server:
+        api = SentinelAPI(None, None, server.url, show_progressbars=False)
+        assert api.dhus_version  # /apihub/ answered 404, /dhus/ answered with the version
+        assert server.misses == []
 
 
 def test_query_returns_typed_values(cassettes: Path) -> None:

@@ -159,7 +159,7 @@ def test_placename_to_wkt_offline() -> None:
     assert wkt == f"ENVELOPE({minx}, {maxx}, {maxy}, {miny})"
     assert info["type"] == "city" and "France" in info["display_name"]
     # a country wins over a city; its extent covers its cities
-    wkt_de, info_de = placename_to_wkt("Germany")
+    _wkt_de, info_de = placename_to_wkt("Germany")
     assert info_de["type"] == "country"
     x0, y0, x1, y1 = info_de["bbox"]
     assert x0 < 13.4 < x1 and y0 < 52.5 < y1  # Berlin

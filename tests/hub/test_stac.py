@@ -110,3 +110,18 @@ def test_multihash_and_bad_input() -> None:
         Hub("stac")
     with pytest.raises(ValueError):
         search("stac", url="http://127.0.0.1:9", area=(10, 0, 5, 1))
+
+
+def test_local_stac_api_passes_the_conformance_suite(shared_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("stac_api_validator")
+    geometry = '{"type":"Polygon","coordinates":[[[-20,30],[20,30],[20,60],[-20,60],[-20,30]]]}'
+    with LocalHub(make_products(5)) as hub:
+        args = [sys.executable, str(shared_dir / "tools/offline_api_validator.py"), "--root-url", hub.stac_url]
+        for c in ("core", "item-search", "features"):
+            args += ["--conformance", c]
+        args += ["--collection", "sentinel-2", "--geometry", geometry]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Errors: none" in proc.stdout, proc.stdout[-2000:]

@@ -12,14 +12,9 @@ Copernicus hubs or a CDSE catalogue) it speaks DHuS exactly as before.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import os
-import threading
-import time
-import xml.etree.ElementTree as ET
-from collections import OrderedDict, defaultdict, namedtuple
-from collections.abc import Callable, Iterable
+from collections import OrderedDict, defaultdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,32 +24,25 @@ import requests
 
 from eokit.config import get_settings
 from eokit.hub import dhus_query
+from eokit.hub.api_downloads import DownloadsMixin, QuicklookResult, ResultTuple
 from eokit.hub.auth import BearerAuth, TokenManager
 from eokit.hub.cdse import CdseBackend
 from eokit.hub.checksums import file_checksums
-from eokit.hub.dhus import DhusBackend, check_response
-from eokit.hub.engine import DownloadEngine, DownloadRequest, sanitize_filename
+from eokit.hub.dhus import DhusBackend
+from eokit.hub.engine import sanitize_filename
 from eokit.hub.exceptions import (
     HubInputError,
     InvalidChecksumError,
-    LTAError,
-    LTATriggered,
     SentinelAPIError,
-    ServerError,
-    UnauthorizedError,
 )
 from eokit.hub.http import HubSession
-from eokit.hub.progress import TqdmProgress
 
-__all__ = ["DEFAULT_API_URL", "ResultTuple", "SentinelAPI"]
+__all__ = ["DEFAULT_API_URL", "QuicklookResult", "ResultTuple", "SentinelAPI"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"
 _RETIRED_HUBS = ("apihub.copernicus.eu", "scihub.copernicus.eu", "colhub.copernicus.eu")
-
-ResultTuple = namedtuple("ResultTuple", ["downloaded", "retrieval_triggered", "failed"])
-QuicklookResult = namedtuple("QuicklookResult", ["downloaded", "failed"])
 
 
 def _netrc_credentials(url: str) -> tuple[str | None, str | None]:
@@ -65,7 +53,7 @@ def _netrc_credentials(url: str) -> tuple[str | None, str | None]:
     return found if found else (None, None)
 
 
-class SentinelAPI:
+class SentinelAPI(DownloadsMixin):
     """Search and download Copernicus Sentinel products (CDSE or a DHuS instance).
 
     Parameters
@@ -334,334 +322,6 @@ class SentinelAPI:
     def _get_filename(self, info: dict[str, Any]) -> str:
         return sanitize_filename(self._backend.filename(info), fallback=info["id"])
 
-    # -- downloads ------------------------------------------------------------------------------------------------
-
-    def _engine(
-        self, *, checksum: bool, workers: int = 1, progress: Any = None, max_attempts: int = 10
-    ) -> DownloadEngine:
-        return DownloadEngine(
-            session=self.session,
-            auth=self._auth,
-            workers=max(1, workers),
-            per_host=max(1, self._concurrent_dl_limit),
-            max_attempts=max(1, max_attempts),
-            backoff=self.dl_retry_delay / 10 if self.dl_retry_delay else 0.0,
-            max_backoff=max(self.dl_retry_delay, 0.0),
-            verify=checksum,
-            timeout=self.timeout or 60,
-            progress=progress,
-        )
-
-    def download(
-        self,
-        id: str,
-        directory_path: str | os.PathLike[str] = ".",
-        checksum: bool = True,
-        nodefilter: Callable[..., bool] | None = None,
-    ) -> dict[str, Any]:
-        """Download one product; returns its info with ``path`` and ``downloaded_bytes``.
-
-        Complete files are skipped, ``.incomplete`` files resumed.
-
-        Raises
-        ------
-        InvalidChecksumError, LTATriggered, LTAError, InvalidKeyError, UnauthorizedError
-        """
-        progress = TqdmProgress(1, disable=not self.show_progressbars) if self.show_progressbars else None
-        try:
-            engine = self._engine(checksum=checksum, progress=progress)
-            return self._download_product(id, Path(directory_path), engine, nodefilter=nodefilter)
-        finally:
-            if progress is not None:
-                progress.close()
-
-    def _download_product(
-        self,
-        id: str,
-        directory: Path,
-        engine: DownloadEngine,
-        *,
-        nodefilter: Callable[..., bool] | None = None,
-        info: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        if nodefilter is not None:
-            return self._download_nodes(id, directory, engine, nodefilter)
-        info = dict(info) if info is not None else self.get_product_odata(id)
-        filename = self._get_filename(info)
-        path = directory / filename
-        info["path"] = str(path)
-        info["downloaded_bytes"] = 0
-        if not path.exists() and not (info["Online"] if self.provider == "cdse" else self.is_online(id)):
-            if self.provider == "cdse":
-                raise LTAError(f"product {id} is offline on CDSE; try again later")
-            self.trigger_offline_retrieval(id)
-            raise LTATriggered(id)
-        request = DownloadRequest(
-            url=info["url"],
-            key=id,
-            filename=filename,
-            size=info.get("size"),
-            checksums=self._backend.checksums(info),
-            title=info.get("title"),
-        )
-        try:
-            result = engine.download(request, directory)
-        except InvalidChecksumError:
-            raise
-        info["downloaded_bytes"] = result.transferred
-        info["path"] = str(result.path)
-        return info
-
-    def _download_nodes(
-        self, id: str, directory: Path, engine: DownloadEngine, nodefilter: Callable[..., bool]
-    ) -> dict[str, Any]:
-        info = self.get_product_odata(id)
-        root = directory / sanitize_filename(info["product_root_dir"], fallback=id)
-        info["node_path"] = "./" + info["product_root_dir"]
-        manifest_path = root / info["manifest_name"]
-        if not manifest_path.exists() and self.provider == "dhus" and self.trigger_offline_retrieval(id):
-            raise LTATriggered(id)
-        manifest_info = self._get_manifest(info, manifest_path)
-        info["nodes"] = {manifest_info["node_path"]: manifest_info}
-        nodes = _manifest_nodes(manifest_path, info, self._backend)
-        selected = {p: n for p, n in nodes.items() if nodefilter(n)}
-        info["nodes"].update(selected)
-        for node_path, node in selected.items():
-            rel = Path(node_path)
-            req = DownloadRequest(
-                url=node["url"],
-                key=f"{id}/{node_path}",
-                filename=rel.name,
-                size=node["size"],
-                checksums={k: node[k] for k in ("md5", "sha3-256") if k in node},
-                title=rel.name,
-                subdir=(Path(root.name) / rel.parent).as_posix(),
-            )
-            result = engine.download(req, directory)
-            node["path"] = result.path
-            node["downloaded_bytes"] = result.transferred
-        return info
-
-    def _get_manifest(self, info: dict[str, Any], path: Path) -> dict[str, Any]:
-        node = dict(info)
-        node["url"] = self._backend.node_url(info, info["manifest_name"], "value")
-        node["node_path"] = f"./{info['manifest_name']}"
-        node.pop("md5", None)
-        if path.exists():
-            node["size"] = path.stat().st_size
-            return node
-        size = self._backend.manifest_size(info)
-        r = self.session.get(node["url"], timeout=self.timeout, auth=self._auth if self.provider == "cdse" else None)
-        check_response(r, test_json=False)
-        data = r.content
-        if size is not None and len(data) != size:
-            raise SentinelAPIError("File corrupt: data length do not match")
-        node["size"] = len(data)
-        from eokit.io.atomic import atomic_path
-
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        return node
-
-    def download_all(
-        self,
-        products: Iterable[str],
-        directory_path: str | os.PathLike[str] = ".",
-        max_attempts: int = 10,
-        checksum: bool = True,
-        n_concurrent_dl: int | None = None,
-        lta_retry_delay: float | None = None,
-        fail_fast: bool = False,
-        nodefilter: Callable[..., bool] | None = None,
-    ) -> ResultTuple:
-        """Download many products in parallel; returns ``(downloaded, retrieval_triggered, failed)``.
-
-        Each is a dict ``uuid -> product info``; failed entries carry ``exception``.
-        Offline DHuS products are triggered and downloaded once online.
-        Raises the first error if every product failed (or at once with ``fail_fast``).
-        """
-        ids = list(dict.fromkeys(products))
-        directory = Path(directory_path)
-        workers = n_concurrent_dl or self._concurrent_dl_limit
-        lta_delay = self.lta_retry_delay if lta_retry_delay is None else lta_retry_delay
-        downloaded: dict[str, Any] = {}
-        triggered: dict[str, Any] = {}
-        failed: dict[str, Any] = {}
-        if not ids:
-            return ResultTuple(downloaded, triggered, failed)
-        infos: dict[str, dict[str, Any]] = {}
-        for pid in ids:
-            try:
-                infos[pid] = self.get_product_odata(pid)
-            except UnauthorizedError:
-                raise
-            except SentinelAPIError as exc:
-                if fail_fast:
-                    raise
-                log.error("Getting product info for %s failed, can't download: %s", pid, exc)
-                failed[pid] = {"exception": exc}
-        progress = TqdmProgress(len(infos), disable=not self.show_progressbars)
-        engine = self._engine(checksum=checksum, workers=workers, progress=progress, max_attempts=max_attempts)
-        stop = threading.Event()
-        lock = threading.Lock()
-
-        def run(pid: str) -> None:
-            info = infos[pid]
-            try:
-                if not info.get("Online", True):
-                    path = directory / self._get_filename(info)
-                    if not path.exists():
-                        if self.provider == "cdse":
-                            raise LTAError(f"product {pid} is offline on CDSE (no retrieval trigger exists); try later")
-                        with lock:
-                            triggered[pid] = info
-                        self._trigger_and_wait(pid, stop, lta_delay)
-                        with lock:
-                            triggered.pop(pid, None)
-                        info["Online"] = True
-                result = self._retrying(
-                    lambda: self._download_product(pid, directory, engine, nodefilter=nodefilter, info=info),
-                    max_attempts,
-                    stop,
-                )
-                with lock:
-                    downloaded[pid] = result
-            except (concurrent.futures.CancelledError, KeyboardInterrupt):
-                raise
-            except Exception as exc:
-                info = dict(info)
-                info["exception"] = exc
-                with lock:
-                    if pid in triggered:
-                        triggered[pid] = info
-                    else:
-                        failed[pid] = info
-                log.error("%s failed: %s", pid, exc)
-                if fail_fast:
-                    stop.set()
-                    raise
-
-        pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(1, min(workers, len(infos) or 1)), thread_name_prefix="eokit-product"
-        )
-        try:
-            futures = [pool.submit(run, pid) for pid in infos]
-            for fut in concurrent.futures.as_completed(futures):
-                exc = fut.exception()
-                if exc is not None and fail_fast:
-                    raise exc
-        except BaseException:
-            stop.set()
-            engine.stop()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            pool.shutdown(wait=True)
-            progress.close()
-        if not downloaded and not triggered and failed:
-            first = next(iter(failed.values()))["exception"]
-            raise first
-        for info in downloaded.values():
-            info["Online"] = True
-        for info in triggered.values():
-            info["Online"] = False
-        return ResultTuple(downloaded, triggered, failed)
-
-    def _retrying(self, fn: Callable[[], Any], max_attempts: int, stop: threading.Event) -> Any:
-        last: BaseException | None = None
-        for attempt in range(max(1, max_attempts)):
-            if stop.is_set():
-                raise concurrent.futures.CancelledError()
-            try:
-                return fn()
-            except (UnauthorizedError, LTATriggered, LTAError, HubInputError):
-                raise
-            except ServerError as exc:
-                if exc.status_code is not None and exc.status_code < 500 and exc.status_code != 429:
-                    raise
-                last = exc
-            except (requests.RequestException, InvalidChecksumError) as exc:
-                last = exc
-            if attempt + 1 < max_attempts:
-                stop.wait(self.dl_retry_delay)
-        assert last is not None
-        raise last
-
-    def _trigger_and_wait(self, pid: str, stop: threading.Event, delay: float) -> None:
-        start = time.monotonic()
-        state_triggered = False
-        while True:
-            if stop.is_set():
-                raise concurrent.futures.CancelledError()
-            if self.lta_timeout and time.monotonic() - start >= self.lta_timeout:
-                raise LTAError(f"LTA retrieval for {pid} timed out (lta_timeout={self.lta_timeout} seconds)")
-            try:
-                if self.is_online(pid):
-                    return
-                if not state_triggered:
-                    if not self.trigger_offline_retrieval(pid):
-                        return
-                    state_triggered = True
-                    log.info("%s accepted for retrieval, waiting for it to come online...", pid)
-            except (LTAError, ServerError) as exc:
-                log.info("%s retrieval was not accepted: %s. Retrying in %s seconds", pid, exc.msg, delay)
-            stop.wait(delay)
-
-    def get_stream(self, id: str, **kwargs: Any) -> requests.Response:
-        """An open streaming response of the product's bytes (e.g. to copy to object storage)."""
-        if not self.is_online(id):
-            if self.provider == "dhus":
-                self.trigger_offline_retrieval(id)
-                raise LTATriggered(id)
-            raise LTAError(f"product {id} is offline on CDSE")
-        auth = self._auth if self.provider == "cdse" else None
-        r = self.session.get(self._backend.download_url(id), stream=True, timeout=self.timeout, auth=auth, **kwargs)
-        check_response(r, test_json=False)
-        return r
-
-    # -- quicklooks -----------------------------------------------------------------------------------------------
-
-    def download_quicklook(self, id: str, directory_path: str | os.PathLike[str] = ".") -> dict[str, Any]:
-        """Download a product's quicklook as ``<title>.jpeg``; ``error`` is '' on success."""
-        info = self.get_product_odata(id)
-        url = info.get("quicklook_url") or (self._backend.quicklook_url(id) if self.provider == "cdse" else None)
-        path = Path(directory_path) / f"{sanitize_filename(info['title'], fallback=id)}.jpeg"
-        info.update({"path": str(path), "downloaded_bytes": 0, "error": ""})
-        if url is None:
-            info["error"] = "no quicklook available"
-            return info
-        auth = self._auth if self.provider == "cdse" else None
-        r = self.session.get(url, timeout=self.timeout, auth=auth)
-        check_response(r, test_json=False)
-        info["quicklook_size"] = len(r.content)
-        if path.exists():
-            return info
-        content_type = r.headers.get("content-type", "")
-        if content_type != "image/jpeg":
-            info["error"] = f"Quicklook is not jpeg but {content_type}"
-            return info
-        from eokit.io.atomic import atomic_path
-
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(r.content)
-        info["downloaded_bytes"] = len(r.content)
-        return info
-
-    def download_all_quicklooks(
-        self, products: Iterable[str], directory_path: str | os.PathLike[str] = ".", n_concurrent_dl: int = 4
-    ) -> QuicklookResult:
-        """Quicklooks of many products; returns ``(downloaded, failed)``."""
-        downloaded, failed = {}, {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, n_concurrent_dl)) as pool:
-            futures = {pool.submit(self.download_quicklook, pid, directory_path): pid for pid in products}
-            for fut in concurrent.futures.as_completed(futures):
-                info = fut.result()
-                if info["error"] == "":
-                    downloaded[futures[fut]] = info
-                else:
-                    failed[futures[fut]] = info["error"]
-        return QuicklookResult(downloaded, failed)
-
     # -- integrity ------------------------------------------------------------------------------------------------
 
     def _query_names(self, names: list[str]) -> OrderedDict[str, dict[str, Any]]:
@@ -733,37 +393,11 @@ def _validate_area(area: str) -> None:
 
 
 def _tuples_to_lists(obj: Any) -> Any:
+    """Lists instead of tuples; coordinates rounded to 6 decimals (~0.1 m) as the classic GeoJSON output."""
+    if isinstance(obj, float):
+        return round(obj, 6)
     if isinstance(obj, tuple | list):
         return [_tuples_to_lists(o) for o in obj]
     if isinstance(obj, dict):
         return {k: _tuples_to_lists(v) for k, v in obj.items()}
     return obj
-
-
-def _manifest_nodes(manifest: Path, info: dict[str, Any], backend: Any) -> dict[str, dict[str, Any]]:
-    """The data objects listed in a SAFE/SEN3 manifest -> node infos."""
-    try:
-        doc = ET.parse(manifest)
-    except ET.ParseError as exc:
-        raise ServerError(f"the product manifest {manifest.name} is not valid XML ({exc})") from None
-    section = doc.find("dataObjectSection")
-    if section is None:
-        section = doc.find(".//dataObjectSection")
-    nodes: dict[str, dict[str, Any]] = {}
-    for elem in section.iterfind("dataObject") if section is not None else []:
-        stream = elem.find("byteStream")
-        loc = elem.find("byteStream/fileLocation")
-        cs = elem.find("byteStream/checksum")
-        if stream is None or loc is None:
-            continue
-        href = loc.attrib["href"]
-        href = href[2:] if href.startswith("./") else href
-        node = dict(info)
-        node.pop("md5", None)
-        node["url"] = backend.node_url(info, href, "value")
-        node["size"] = int(stream.attrib["size"])
-        if cs is not None and cs.attrib.get("checksumName", "").upper() in ("MD5", "SHA3-256"):
-            node[cs.attrib["checksumName"].lower()] = (cs.text or "").strip()
-        node["node_path"] = href
-        nodes[href] = node
-    return nodes

@@ -66,6 +66,21 @@ class TokenManager:
         self.password_grants = 0
         self.refresh_grants = 0
 
+    @classmethod
+    def from_openid_configuration(
+        cls, config: dict[str, Any], username: str | None, password: str | None, **kwargs: Any
+    ) -> TokenManager:
+        """Build from an identity server's ``.well-known/openid-configuration`` document."""
+        from eokit.hub.exceptions import HubInputError
+
+        endpoint = config.get("token_endpoint") if isinstance(config, dict) else None
+        if not endpoint:
+            raise HubInputError("the openid-configuration has no token_endpoint")
+        grants = config.get("grant_types_supported")
+        if grants and "password" not in grants:
+            raise HubInputError("the identity server does not support the password grant")
+        return cls(endpoint, username, password, **kwargs)
+
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, username={self.username!r}, client_id={self.client_id!r})"
 
@@ -138,13 +153,21 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __init__(self, manager: TokenManager) -> None:
         self.manager = manager
+        self._used = threading.local()
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self.manager.token()}"
+        token = self.manager.token()
+        self._used.token = token
+        r.headers["Authorization"] = f"Bearer {token}"
         return r
 
     def refresh(self) -> None:
-        self.manager.refresh()
+        """Renew after a 401 — unless another thread already replaced the refused token."""
+        with self.manager._lock:
+            refused = getattr(self._used, "token", None)
+            if refused is not None and self.manager._access is not None and self.manager._access != refused:
+                return
+            self.manager.refresh()
 
     def __repr__(self) -> str:
         return f"BearerAuth({self.manager!r})"

@@ -117,7 +117,7 @@ def cdse_product_to_classic(
         "title": _strip_ext(name),
         "link": f"{download_url}/Products({pid})/$value",
         "link_alternative": f"{catalogue_url}/Products({pid})",
-        "link_icon": f"{catalogue_url}/Products({pid})?$expand=Assets",
+        "link_icon": None,  # quicklooks are assets on CDSE: SentinelAPI.download_quicklook finds them
         "summary": "",
         "beginposition": begin,
         "endposition": parse_cdse_time((product.get("ContentDate") or {}).get("End")),
@@ -195,7 +195,17 @@ class CdseBackend:
             raise ServerError("the CDSE catalogue answered with an error", r)
         return r
 
+    max_url_length = 8000  # CDSE's front-end refuses longer request lines
+
     def _page(self, params: dict[str, Any]) -> dict[str, Any]:
+        url = requests.Request("GET", f"{self.catalogue_url}/Products", params=params).prepare().url or ""
+        if len(url) > self.max_url_length:
+            from eokit.hub.exceptions import QueryLengthError
+
+            raise QueryLengthError(
+                f"the CDSE query URL would be {len(url)} characters (limit {self.max_url_length}); "
+                "simplify the area (fewer vertices, e.g. shapely's simplify) or split the query"
+            )
         r = self._get(f"{self.catalogue_url}/Products", params)
         try:
             return r.json()
@@ -387,3 +397,53 @@ class CdseBackend:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def resto_feature_to_classic(feature: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """One feature of CDSE's OpenSearch (Resto) JSON -> ``(uuid, classic properties)``."""
+    props = feature.get("properties") or {}
+    pid = feature["id"]
+    download = (props.get("services") or {}).get("download") or {}
+    size = int(download.get("size") or 0)
+    geometry = feature.get("geometry")
+    footprint = None
+    if isinstance(geometry, dict) and geometry.get("type"):
+        import shapely.geometry
+
+        footprint = shapely.geometry.shape(geometry).wkt
+    m = re.match(r"SENTINEL-?(\d)", str(props.get("platform") or props.get("collection") or ""), re.I)
+    out: dict[str, Any] = {
+        "title": props.get("title"),
+        "identifier": props.get("title"),
+        "uuid": pid,
+        "link": download.get("url"),
+        "beginposition": parse_cdse_time(props.get("startDate")),
+        "endposition": parse_cdse_time(props.get("completionDate")),
+        "ingestiondate": parse_cdse_time(props.get("published")),
+        "footprint": footprint,
+        "size": format_size(size),
+        "contentlength": size,
+        "status": props.get("status"),
+        "online": props.get("status") == "ONLINE",
+        "platformname": f"Sentinel-{m.group(1)}" if m else props.get("platform"),
+        "producttype": props.get("productType"),
+        "instrumentshortname": props.get("instrument"),
+        "orbitdirection": props.get("orbitDirection"),
+        "orbitnumber": props.get("orbitNumber"),
+        "relativeorbitnumber": props.get("relativeOrbitNumber"),
+        "cloudcoverpercentage": props.get("cloudCover"),
+        "polarisationmode": props.get("polarisation"),
+        "sensoroperationalmode": props.get("sensorMode"),
+        "timeliness": props.get("timeliness"),
+    }
+    return pid, out
+
+
+def parse_resto_page(page: dict[str, Any]) -> tuple[OrderedDict[str, dict[str, Any]], int | None]:
+    """A CDSE OpenSearch (Resto) result page -> ``(products, totalResults or None if not counted)``."""
+    products: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for feature in page.get("features") or []:
+        pid, props = resto_feature_to_classic(feature)
+        products[pid] = props
+    total = (page.get("properties") or {}).get("totalResults")
+    return products, (int(total) if total is not None else None)

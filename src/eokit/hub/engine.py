@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from eokit.errors import InvalidInputError, OutputError, ProviderError
-from eokit.hub.checksums import MultiHasher, file_checksums, pick_checksums
+from eokit.hub.checksums import MultiHasher, fastest_checksum, file_checksums
 from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, SentinelAPIError, ServerError, UnauthorizedError
 from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
 from eokit.io.atomic import ensure_writable_dir, safe_join
@@ -379,7 +379,7 @@ class DownloadEngine:
         rel = final.relative_to(root.resolve()).as_posix()
         result.path = final
         ledger = Ledger(root)
-        expected = pick_checksums(request.checksums)
+        expected = fastest_checksum(request.checksums)  # one pass, cheapest strong algorithm
         if final.exists() and self._already_complete(final, rel, request, expected, ledger, result):
             result.status = "skipped"
             result.size = final.stat().st_size
@@ -452,7 +452,7 @@ class DownloadEngine:
             self.progress.start(request.key, request.title or request.key, request.size, offset)
         failures = 0
         last_error: BaseException | None = None
-        refreshed = False
+        auth_refreshes = 0  # consecutive 401s answered by a refresh, without progress in between
         while True:
             if self._stop.is_set():
                 raise concurrent.futures.CancelledError()
@@ -479,9 +479,9 @@ class DownloadEngine:
                 progressed = False
                 last_error = ServerError("server ignored the resume request")
             except UnauthorizedError as exc:
-                if refreshed or not self._refresh_auth():
+                if auth_refreshes >= 3 or not self._refresh_auth():
                     raise
-                refreshed = True
+                auth_refreshes += 1
                 last_error = exc
                 continue
             except InvalidChecksumError as exc:
@@ -499,7 +499,7 @@ class DownloadEngine:
                 last_error = ServerError(f"connection problem while downloading {request.title or request.key}: {exc}")
             if progressed:
                 failures = 0
-                refreshed = False
+                auth_refreshes = 0
             failures += 1
             if failures < self.max_attempts:
                 wait = self._backoff(failures, retry_after)
@@ -538,8 +538,8 @@ class DownloadEngine:
                     total = _total_size(response, offset)
                     request.size = total
                 temp.parent.mkdir(parents=True, exist_ok=True)
-                with open(temp, "ab" if offset else "wb") as f:
-                    for chunk in response.iter_content(chunk_size=self.chunk_size):
+                with open(temp, "ab" if offset else "wb", buffering=0) as f:
+                    for chunk in _chunks(response, self.chunk_size):
                         if self._stop.is_set():
                             raise concurrent.futures.CancelledError()
                         if not chunk:
@@ -600,6 +600,28 @@ class DownloadEngine:
             )
         result.checksums = digests
         result.verified = bool(expected)
+
+
+def _chunks(response: requests.Response, size: int) -> Iterable[bytes | memoryview]:
+    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies)."""
+    raw = response.raw
+    fp = getattr(raw, "_fp", None)
+    encoding = (response.headers.get("Content-Encoding") or "identity").lower()
+    if encoding != "identity" or fp is None or not hasattr(fp, "readinto"):
+        yield from response.iter_content(chunk_size=size)
+        return
+    buf = bytearray(size)
+    view = memoryview(buf)
+    try:
+        while True:
+            n = fp.readinto(view)
+            if not n:
+                break
+            yield view[:n]
+    except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+    finally:
+        raw.release_conn() if fp.isclosed() else None
 
 
 def _digest_matches(actual: str | None, expected: str) -> bool:

@@ -180,6 +180,19 @@ def _norm(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip().casefold())
 
 
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """Name (and alternate name) -> cities; country code -> its cities."""
+    cities, _ = _gazetteer()
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    by_country: dict[str, list[dict[str, Any]]] = {}
+    for city in cities.values():
+        by_country.setdefault(city["countrycode"], []).append(city)
+        for name in {_norm(city["name"]), *(_norm(a) for a in city.get("alternatenames", ()) if a)}:
+            by_name.setdefault(name, []).append(city)
+    return by_name, by_country
+
+
 def placename_to_wkt(place_name: str) -> tuple[str, dict[str, Any]]:
     """Geocode a place name offline to an ``ENVELOPE(minX, maxX, maxY, minY)`` WKT.
 
@@ -195,10 +208,11 @@ def placename_to_wkt(place_name: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(place_name, str) or not place_name.strip():
         raise HubInputError("place name must be a non-empty string")
     key = _norm(place_name)
-    cities, countries = _gazetteer()
+    _cities, countries = _gazetteer()
+    by_name, by_country = _index()
     for code, country in countries.items():
         if key in {_norm(country["name"]), code.casefold(), str(country.get("iso3", "")).casefold()}:
-            members = [c for c in cities.values() if c["countrycode"] == code]
+            members = by_country.get(code, [])
             if members:
                 lons = [c["longitude"] for c in members]
                 lats = [c["latitude"] for c in members]
@@ -212,9 +226,7 @@ def placename_to_wkt(place_name: str) -> tuple[str, dict[str, Any]]:
                     "lat": (bbox[1] + bbox[3]) / 2,
                 }
                 return _envelope(bbox, info)
-    matches = [
-        c for c in cities.values() if key == _norm(c["name"]) or key in (_norm(a) for a in c.get("alternatenames", ()))
-    ]
+    matches = by_name.get(key, [])
     if not matches:
         raise HubInputError(f'Unable to find a matching location for "{place_name}" in the offline GeoNames gazetteer')
     city = max(matches, key=lambda c: c.get("population") or 0)

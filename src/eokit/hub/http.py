@@ -51,7 +51,6 @@ class HubSession(requests.Session):
         super().rebuild_auth(prepared_request, response)
         if (
             auth_header
-            and "Authorization" not in prepared_request.headers
             and auth_header.startswith("Bearer ")
             and self._is_trusted(prepared_request.url or "")
             and self._is_trusted(response.request.url or "")

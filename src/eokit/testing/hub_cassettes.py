@@ -56,9 +56,9 @@ class CassetteServer:
             for inter in doc.get("interactions", []):
                 req, resp = inter["request"], inter["response"]
                 parts = urlsplit(req["uri"])
-                if self.origin is None and parts.path.startswith("/apihub/"):
+                if self.origin is None:
                     self.origin = f"{parts.scheme}://{parts.netloc}"
-                    self.prefix = "/apihub/"
+                    self.prefix = "/" + parts.path.lstrip("/").split("/", 1)[0] + "/"
                 rng = (req.get("headers") or {}).get("Range")
                 rng = rng[0] if isinstance(rng, list) else rng
                 self.recordings[request_key(req["method"], req["uri"], rng)].append(resp)
@@ -79,6 +79,7 @@ class CassetteServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -18,6 +18,7 @@ __all__ = ["HubHandler"]
 
 class HubHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     hub: Any = None
     role = "main"
 
@@ -113,6 +114,8 @@ class HubHandler(BaseHTTPRequestHandler):
             return self._send(404, {"detail": f"no route {path}"})
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as exc:  # a test server must answer, not hang up
+            self._send(500, {"code": "InternalError", "description": f"{type(exc).__name__}: {exc}"})
 
     # -- CDSE -----------------------------------------------------------------------------------------------------
 
@@ -190,6 +193,16 @@ class HubHandler(BaseHTTPRequestHandler):
         hub = self.hub
         if zipper:
             rest = rest[len("/odata/v1/") :] if rest.startswith("/odata/v1/") else rest.lstrip("/")
+        nm = re.fullmatch(r"Products\(([^)]*)\)/Nodes\(([^)]*)\)((?:/Nodes\([^)]*\))+)/\$value", rest)
+        if nm:
+            if not hub.token_valid(self.headers.get("Authorization")):
+                return self._send(401, {"detail": "Expired signature or missing token"})
+            node_product = hub.products.get(nm.group(1))
+            rel = "/".join(re.findall(r"Nodes\(([^)]*)\)", nm.group(3)))
+            data = (node_product.nodes or {}).get(rel) if node_product is not None else None
+            if data is None:
+                return self._send(404, {"detail": "node not found"})
+            return self._send(200, data, "application/octet-stream")
         m = re.fullmatch(r"(Products|Assets)\(([^)]*)\)/\$value", rest)
         if not m:
             return self._send(404, {"detail": "unknown download path"})
@@ -277,6 +290,9 @@ class HubHandler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 sent += len(chunk)
                 pos += len(chunk)
+                with hub.lock:
+                    hub.stats["bytes_sent"] += len(chunk)
+                    hub.stats["bytes_by_product"][p.id] += len(chunk)
                 if fault == "slow":
                     time.sleep(hub.faults.slow_delay)
                 if cut is not None and sent >= cut:
@@ -289,8 +305,6 @@ class HubHandler(BaseHTTPRequestHandler):
         finally:
             with hub.lock:
                 hub._active_downloads -= 1
-                hub.stats["bytes_sent"] += sent
-                hub.stats["bytes_by_product"][p.id] += sent
         return None
 
     # -- DHuS -----------------------------------------------------------------------------------------------------
@@ -314,6 +328,8 @@ class HubHandler(BaseHTTPRequestHandler):
             return self._send(404, {"error": {"code": None, "message": {"lang": "en", "value": "Not found"}}})
         p = hub.products.get(m.group(1))
         tail = m.group(2)
+        if p is not None:
+            hub.restore_if_due(p)
         if p is None or p.raw_json is not None:
             return self._send(
                 404,
@@ -337,11 +353,8 @@ class HubHandler(BaseHTTPRequestHandler):
         if tail == "/$value":
             if not p.online:
                 with hub.lock:
-                    ready = hub._lta_ready.setdefault(p.id, time.monotonic() + hub.lta_delay)
-                if time.monotonic() >= ready:
-                    p.online = True
-                else:
-                    return self._send(202, b"", "text/plain", {"cause-message": "Product retrieval accepted"})
+                    hub._lta_ready.setdefault(p.id, time.monotonic() + hub.lta_delay)
+                return self._send(202, b"", "text/plain", {"cause-message": "Product retrieval accepted"})
             return self._serve_product(p, "basic")
         nm = re.fullmatch(
             r"/Nodes\('([^']*)'\)((?:/Nodes\('[^']*'\))+)(\?\$format=json|/\$value)?",
@@ -411,6 +424,8 @@ class HubHandler(BaseHTTPRequestHandler):
                 {"rel": "data", "href": f"{root}/collections"},
                 {"rel": "search", "href": f"{root}/search", "method": "GET", "type": "application/geo+json"},
                 {"rel": "search", "href": f"{root}/search", "method": "POST", "type": "application/geo+json"},
+                {"rel": "service-desc", "href": f"{root}/api", "type": "application/vnd.oai.openapi+json;version=3.0"},
+                {"rel": "service-doc", "href": f"{root}/api.html", "type": "text/html"},
             ]
             links += [{"rel": "child", "href": f"{root}/collections/{c}"} for c in collections]
             return self._send(
@@ -426,8 +441,14 @@ class HubHandler(BaseHTTPRequestHandler):
             )
         if rest == "conformance":
             return self._send(200, {"conformsTo": conforms})
+        if rest == "api":
+            doc = {"openapi": "3.0.3", "info": {"title": "eokit local hub STAC API", "version": "1.0.0"}, "paths": {}}
+            return self._send(200, doc, "application/vnd.oai.openapi+json;version=3.0")
+        if rest == "api.html":
+            return self._send(200, "<html><body>eokit local hub STAC API</body></html>", "text/html")
         if rest == "collections":
-            return self._send(200, {"collections": [self._collection(c) for c in collections], "links": []})
+            links = [{"rel": "self", "href": f"{root}/collections"}, {"rel": "root", "href": root}]
+            return self._send(200, {"collections": [self._collection(c) for c in collections], "links": links})
         m = re.fullmatch(r"collections/([^/]+)(/items(?:/([^/]+))?)?", rest)
         if m:
             cid = m.group(1)
@@ -465,37 +486,18 @@ class HubHandler(BaseHTTPRequestHandler):
             "links": [
                 {"rel": "self", "href": f"{root}/collections/{cid}"},
                 {"rel": "root", "href": root},
+                {"rel": "parent", "href": root},
                 {"rel": "items", "href": f"{root}/collections/{cid}/items"},
             ],
         }
 
     def _stac_search(self, items: list[dict[str, Any]], params: dict[str, Any], base: str) -> None:
+        try:
+            colls, ids, area, lo, hi, limit, token = _stac_params(params, post=self.command == "POST")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return self._send(400, {"code": "BadRequest", "description": f"invalid search parameters: {exc}"})
         import shapely.geometry
 
-        colls = params.get("collections")
-        if isinstance(colls, str):
-            colls = colls.split(",")
-        bbox = params.get("bbox")
-        if isinstance(bbox, str):
-            bbox = [float(v) for v in bbox.split(",")]
-        inter = params.get("intersects")
-        if isinstance(inter, str):
-            inter = json.loads(inter)
-        area = (
-            shapely.geometry.box(*bbox[:4] if len(bbox) == 4 else (bbox[0], bbox[1], bbox[3], bbox[4]))
-            if bbox
-            else None
-        )
-        if inter:
-            area = shapely.geometry.shape(inter)
-        lo = hi = None
-        if params.get("datetime"):
-            parts = str(params["datetime"]).split("/")
-            lo = None if parts[0] in ("", "..") else parse_time(parts[0])
-            hi = (None if parts[-1] in ("", "..") else parse_time(parts[-1])) if len(parts) > 1 else lo
-        ids = params.get("ids")
-        if isinstance(ids, str):
-            ids = ids.split(",")
         out = []
         for item in items:
             if colls and item.get("collection") not in colls:
@@ -511,10 +513,8 @@ class HubHandler(BaseHTTPRequestHandler):
                 if (hi and t0 > hi) or (lo and t1 < lo):
                     continue
             out.append(item)
-        limit = int(params.get("limit", 10))
-        token = int(params.get("token", 0) or 0)
         page = out[token : token + limit]
-        links: list[dict[str, Any]] = [{"rel": "root", "href": self.hub.stac_url}]
+        links: list[dict[str, Any]] = [{"rel": "root", "href": self.hub.stac_url}, {"rel": "self", "href": base}]
         if token + limit < len(out):
             if self.command == "POST":
                 body = dict(params, token=token + limit)
@@ -530,6 +530,81 @@ class HubHandler(BaseHTTPRequestHandler):
             "numberReturned": len(page),
         }
         return self._send(200, body, "application/geo+json")
+
+
+def _stac_time(text: str) -> Any:
+    """RFC 3339 (case-insensitive T/Z, offset required)."""
+    text = text.strip().upper()
+    if not re.search(r"(Z|[+-]\d\d:\d\d)$", text):
+        raise ValueError(f"datetime {text!r} has no time zone")
+    m = re.match(r"^(.*?)([+-]\d\d:\d\d)$", text)
+    if m and "T" in text:
+        from datetime import datetime as _dt
+
+        return _dt.fromisoformat(text).astimezone(UTC)
+    return parse_time(text)
+
+
+def _stac_params(params: dict[str, Any], *, post: bool = False) -> tuple[Any, ...]:
+    """Validated STAC search parameters (GET strings or POST JSON); ValueError when invalid."""
+    import shapely.geometry
+
+    def as_list(value: Any) -> list[Any] | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            return [v for v in value.split(",") if v]
+        if isinstance(value, list):
+            return value
+        raise ValueError(f"expected a list, got {value!r}")
+
+    colls = as_list(params.get("collections"))
+    ids = as_list(params.get("ids"))
+    if post and any(isinstance(params.get(k), str) for k in ("bbox", "collections", "ids")):
+        raise ValueError("bbox, collections and ids must be JSON arrays in a POST body")
+    bbox = as_list(params.get("bbox"))
+    area = None
+    if bbox is not None:
+        nums = [float(v) for v in bbox]
+        if len(nums) == 4:
+            w, s, e, n = nums
+        elif len(nums) == 6:
+            w, s, _z0, e, n, _z1 = nums
+        else:
+            raise ValueError("bbox needs 4 or 6 numbers")
+        if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+            raise ValueError("bbox out of range or south > north")
+        area = (
+            shapely.geometry.box(w, s, e, n)
+            if w <= e
+            else shapely.geometry.box(w, s, 180, n).union(shapely.geometry.box(-180, s, e, n))
+        )
+    inter = params.get("intersects")
+    if isinstance(inter, str) and inter:
+        inter = json.loads(inter)
+    if inter:
+        if bbox is not None:
+            raise ValueError("bbox and intersects are mutually exclusive")
+        area = shapely.geometry.shape(inter)
+        if not area.is_valid and area.geom_type not in ("Point", "MultiPoint"):
+            raise ValueError("intersects is not a valid geometry")
+    lo = hi = None
+    if params.get("datetime"):
+        parts = str(params["datetime"]).split("/")
+        if len(parts) > 2:
+            raise ValueError("datetime must be an instant or an interval")
+        lo = None if parts[0] in ("", "..") else _stac_time(parts[0])
+        hi = (None if parts[-1] in ("", "..") else _stac_time(parts[-1])) if len(parts) > 1 else lo
+        if len(parts) == 2 and lo is None and hi is None:
+            raise ValueError("datetime interval open at both ends")
+        if lo and hi and lo > hi:
+            raise ValueError("datetime interval start after end")
+    limit = int(params.get("limit", 10))
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    limit = min(limit, 10000)
+    token = int(params.get("token", 0) or 0)
+    return colls, ids, area, lo, hi, limit, token
 
 
 def _sortable(value: Any) -> Any:

@@ -302,6 +302,14 @@ class LocalHub:
         with self.lock:
             self.products[product_id].online = online
 
+    def restore_if_due(self, product: HubProduct) -> None:
+        """Bring a product triggered from the long-term archive online once ``lta_delay`` has passed."""
+        with self.lock:
+            ready = self._lta_ready.get(product.id)
+            if ready is not None and time.monotonic() >= ready:
+                product.online = True
+                del self._lta_ready[product.id]
+
     def expire_tokens(self) -> None:
         """Expire every access token now (refresh tokens stay valid)."""
         with self.lock:
@@ -326,7 +334,7 @@ class LocalHub:
 
     def start(self) -> LocalHub:
         for role in ("main", "zipper"):
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self, role))
+            server = _QuietServer(("127.0.0.1", 0), _make_handler(self, role))
             server.daemon_threads = True
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             thread.start()
@@ -590,6 +598,7 @@ class LocalHub:
             "links": [
                 {"rel": "self", "href": f"{self.stac_url}/collections/{p.collection.lower()}/items/{p.name}"},
                 {"rel": "collection", "href": f"{self.stac_url}/collections/{p.collection.lower()}"},
+                {"rel": "parent", "href": f"{self.stac_url}/collections/{p.collection.lower()}"},
                 {"rel": "root", "href": self.stac_url},
             ],
             "assets": {
@@ -607,6 +616,20 @@ class LocalHub:
         with self.lock:
             items = [self.stac_item(p) for p in self.products.values() if p.raw_json is None]
         return items + list(self.stac_items)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-response (killed, faults) are normal here: no tracebacks."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(hub: LocalHub, role: str) -> type[BaseHTTPRequestHandler]:

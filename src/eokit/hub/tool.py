@@ -1,0 +1,232 @@
+"""The ``eokit hub search`` workflow as a library function (the CLI only parses options).
+
+:func:`run_search` builds the query from classic CLI options, searches the
+chosen provider, writes footprints, downloads quicklooks and products, and
+returns a :class:`SearchRun` describing what happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from eokit.hub.exceptions import HubInputError
+
+__all__ = ["SearchOptions", "SearchRun", "run_search"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchOptions:
+    """Everything ``eokit hub search`` accepts (classic sentinelsat options plus eokit's)."""
+
+    provider: str | None = None
+    url: str | None = None
+    user: str | None = None
+    password: str | None = None
+    start: str | None = None
+    end: str | None = None
+    geometry: str | None = None
+    location: str | None = None
+    uuid: tuple[str, ...] = ()
+    name: tuple[str, ...] = ()
+    sentinel: str | None = None
+    instrument: str | None = None
+    producttype: str | None = None
+    cloud: int | None = None
+    order_by: str | None = None
+    limit: int | None = None
+    query: tuple[str, ...] = ()
+    collection: str | None = None
+    footprints: str | None = None
+    download: bool = False
+    path: str = "."
+    fail_fast: bool = False
+    include_pattern: str | None = None
+    exclude_pattern: str | None = None
+    quicklook: bool = False
+    timeout: float = 60.0
+    workers: int | None = None
+    show_progress: bool = False
+
+
+@dataclasses.dataclass
+class SearchRun:
+    """The outcome: products found, their GeoJSON, and download results."""
+
+    products: OrderedDict[str, dict[str, Any]]
+    geojson: dict[str, Any]
+    total_size_gb: float | None = None
+    downloaded: list[str] = dataclasses.field(default_factory=list)
+    failed: dict[str, str] = dataclasses.field(default_factory=dict)
+    triggered: list[str] = dataclasses.field(default_factory=list)
+    quicklooks_failed: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _area(opts: SearchOptions) -> str | None:
+    from eokit.hub.geo import geojson_to_wkt, is_wkt, placename_to_wkt, read_geojson
+
+    if opts.location is not None:
+        return placename_to_wkt(opts.location)[0]
+    g = opts.geometry
+    if g is None:
+        return None
+    if os.path.exists(g):
+        if Path(g).suffix.lower() in (".shp", ".gpkg", ".fgb", ".gml", ".kml"):
+            return _vector_file_wkt(g)
+        return geojson_to_wkt(read_geojson(g))
+    if g.lstrip().startswith("{"):
+        try:
+            return geojson_to_wkt(json.loads(g))
+        except json.JSONDecodeError:
+            raise HubInputError("--geometry starts with '{' but is not valid GeoJSON") from None
+    if is_wkt(g):
+        return g
+    raise HubInputError("--geometry is neither a GeoJSON file, a GeoJSON string nor a WKT string")
+
+
+def _vector_file_wkt(path: str) -> str:
+    """A vector file's geometries (any CRS) united, in WGS84, as WKT."""
+    import shapely
+
+    from eokit.io import read_vector
+
+    gdf = read_vector(path)
+    if gdf.crs is None:
+        raise HubInputError("the area file has no CRS", path=path)
+    geom = shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
+    if geom.is_empty:
+        raise HubInputError("the area file has no geometry", path=path)
+    return shapely.to_wkt(geom, rounding_precision=6, trim=True)
+
+
+def _keywords(opts: SearchOptions) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if opts.sentinel:
+        kw["platformname"] = f"Sentinel-{opts.sentinel}"
+    if opts.instrument:
+        kw["instrumentshortname"] = opts.instrument
+    if opts.producttype:
+        kw["producttype"] = opts.producttype
+    if opts.cloud is not None:
+        if opts.sentinel not in ("2", "3"):
+            raise HubInputError("--cloud needs --sentinel 2 or 3 (cloud cover exists only for optical products)")
+        kw["cloudcoverpercentage"] = (0, opts.cloud)
+    if opts.name:
+        kw["identifier"] = set(opts.name)
+    if opts.uuid:
+        kw["uuid"] = {u for part in opts.uuid for u in part.split(",") if u}
+    for item in opts.query:
+        if "=" not in item:
+            raise HubInputError(f"--query {item!r} must have the form keyword=value")
+        key, value = item.split("=", 1)
+        if key in kw:
+            kw[key] = (kw[key] | {value}) if isinstance(kw[key], set) else {kw[key], value}
+        else:
+            kw[key] = value
+    return kw
+
+
+def _write_text(path: str, text: str) -> None:
+    from eokit.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def run_search(opts: SearchOptions) -> SearchRun:
+    """Search (and optionally download) as ``eokit hub search`` does."""
+    if opts.include_pattern and opts.exclude_pattern:
+        raise HubInputError("--include-pattern and --exclude-pattern cannot be used together")
+    if opts.provider == "stac":
+        return _run_stac(opts)
+    from eokit.hub.api import SentinelAPI
+    from eokit.hub.nodefilters import make_path_filter
+
+    api = SentinelAPI(
+        opts.user,
+        opts.password,
+        opts.url,
+        show_progressbars=opts.show_progress,
+        timeout=opts.timeout,
+        provider=opts.provider,
+    )
+    kw = _keywords(opts)
+    area = _area(opts)
+    date = (opts.start, opts.end) if (opts.start or opts.end) else None
+    products = api.query(area, date, order_by=opts.order_by, limit=opts.limit, **kw)
+    run = SearchRun(products=products, geojson=api.to_geojson(products))
+    try:
+        run.total_size_gb = api.get_products_size(products)
+    except (KeyError, ValueError, IndexError):
+        run.total_size_gb = None
+    if opts.footprints:
+        text = json.dumps(run.geojson)
+        if opts.footprints != "-":
+            _write_text(opts.footprints, text)
+    if opts.quicklook:
+        _dl, failed_q = api.download_all_quicklooks(products, opts.path, n_concurrent_dl=opts.workers or 4)
+        run.quicklooks_failed = len(failed_q)
+    if opts.download and products:
+        nodefilter = None
+        if opts.include_pattern:
+            nodefilter = make_path_filter(opts.include_pattern)
+        elif opts.exclude_pattern:
+            nodefilter = make_path_filter(opts.exclude_pattern, exclude=True)
+        try:
+            dl, triggered, failed = api.download_all(
+                products, opts.path, nodefilter=nodefilter, fail_fast=opts.fail_fast, n_concurrent_dl=opts.workers
+            )
+        except Exception as exc:
+            if opts.fail_fast:
+                raise
+            dl, triggered, failed = {}, {}, {pid: {"exception": exc} for pid in products}
+        run.downloaded = list(dl)
+        run.triggered = list(triggered)
+        run.failed = {pid: str(info.get("exception", "failed")) for pid, info in failed.items()}
+        if run.failed:
+            lines = "".join(f"{pid} : {products[pid].get('title', '')}\n" for pid in run.failed)
+            _write_text(str(Path(opts.path) / "corrupt_scenes.txt"), lines)
+    return run
+
+
+def _run_stac(opts: SearchOptions) -> SearchRun:
+    from eokit.hub.native import Hub
+
+    if not opts.url:
+        raise HubInputError("--provider stac needs --url (the STAC API root)")
+    hub = Hub("stac", url=opts.url, timeout=opts.timeout)
+    date = (opts.start, opts.end) if (opts.start or opts.end) else None
+    extra = {}
+    for item in opts.query:
+        if "=" not in item:
+            raise HubInputError(f"--query {item!r} must have the form keyword=value")
+        k, v = item.split("=", 1)
+        extra[k] = v
+    found = hub.search(area=_area(opts), date=date, collection=opts.collection, limit=opts.limit, **extra)
+    products: OrderedDict[str, dict[str, Any]] = OrderedDict((p.id, p.to_feature()["properties"]) for p in found)
+    run = SearchRun(products=products, geojson=found.to_geojson())
+    if opts.footprints and opts.footprints != "-":
+        _write_text(opts.footprints, json.dumps(run.geojson))
+    if opts.download and len(found):
+        from eokit.hub.progress import TqdmProgress
+
+        progress = TqdmProgress(sum(len(p.assets) for p in found)) if opts.show_progress else None
+        try:
+            results = hub.download(found, opts.path, workers=opts.workers or 4, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        run.downloaded = sorted({r.key.split("/")[0] for r in results if r.ok})
+        run.failed = {r.key: str(r.error) for r in results if not r.ok}
+    return run
