@@ -3,7 +3,7 @@ scikit-image MCP_Geometric run per origin (the seed's method).
 
 50 origins (also the destinations) on a 2000x2000 friction grid. Scale with
 EOKIT_BENCH_SIZE (default 2000), EOKIT_BENCH_ORIGINS (default 50),
-EOKIT_BENCH_REPEAT (default 3).
+EOKIT_BENCH_REPEAT (default 1: the peer alone takes minutes).
 
     python benchmarks/urban_traveltime.py
 """
@@ -24,7 +24,7 @@ from eokit.urban.traveltime import od_matrix
 
 SIZE = int(os.environ.get("EOKIT_BENCH_SIZE", "2000"))
 ORIGINS = int(os.environ.get("EOKIT_BENCH_ORIGINS", "50"))
-REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "3"))
+REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "1"))
 TR = Affine(1000.0, 0, 0.0, 0, -1000.0, SIZE * 1000.0)
 CRS = "ESRI:54009"
 

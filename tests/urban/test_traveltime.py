@@ -134,3 +134,12 @@ def test_travel_time_matrix_files(friction, tmp_path):
         travel_time_matrix(fp, outside, id_col="name")
     with pytest.raises(InvalidInputError):
         travel_time_matrix(fp, pts, id_col="nope")
+
+
+@pytest.mark.slow
+def test_od_matrix_in_processes_equals_threads(friction):
+    origins = [(30, 20), (5, 5), (55, 45)]
+    a, ka = od_matrix(friction, origins, transform=TR, crs=CRS, scheduler="processes", workers=2)
+    b, kb = od_matrix(friction, origins, transform=TR, crs=CRS, scheduler="threads", workers=2)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ka, kb)

@@ -155,22 +155,59 @@ def od_matrix(
 
 
 def _run_origins(func: Callable[[Any], Any], items: list[Any], scheduler: str | None, workers: int | None) -> Any:
-    """Yield ``func(item)`` over threads (the numba kernel releases the GIL), processes or Dask."""
+    """Yield ``func(item)`` over threads (the numba kernel releases the GIL), processes or Dask.
+
+    For processes and Dask the items go in one group per worker, so the friction
+    grid is shipped once per worker, not once per origin.
+    """
     import concurrent.futures as cf
 
     from eokit.config import get_settings
-    from eokit.core.dispatch import open_executor
 
     scheduler = scheduler or "threads"
     n = workers or get_settings().n_workers
     if scheduler == "synchronous" or n == 1 or len(items) == 1:
         yield from map(func, items)
-    elif scheduler == "threads":
+        return
+    if scheduler == "threads":
         with cf.ThreadPoolExecutor(n) as pool:
             yield from pool.map(func, items)
-    else:
-        with open_executor(scheduler, n) as ex:
-            yield from ex.imap_unordered(func, items)
+        return
+    groups = [items[i::n] for i in range(n) if items[i::n]]
+    batch = _Batch(func)
+    if scheduler == "processes":
+        with cf.ProcessPoolExecutor(len(groups)) as pool:
+            for res in pool.map(batch, groups):
+                yield from res
+        return
+    if scheduler == "local" or "://" in scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            from eokit.errors import MissingDependencyError
+
+            raise MissingDependencyError("distributed", extra="dask", purpose="a Dask scheduler") from None
+        if scheduler == "local":
+            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+                with Client(cluster) as client:
+                    for fut in client.map(batch, groups, pure=False):
+                        yield from fut.result()
+        else:
+            with Client(scheduler) as client:
+                for fut in client.map(batch, groups, pure=False):
+                    yield from fut.result()
+        return
+    raise InvalidInputError(f"unknown scheduler {scheduler!r}: use threads, processes, synchronous, local or tcp://")
+
+
+class _Batch:
+    """Picklable: run ``func`` over a list of items."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        return [self.func(x) for x in items]
 
 
 class _Indexed:
