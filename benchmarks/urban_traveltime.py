@@ -38,7 +38,7 @@ def main() -> None:
     cells = [tuple(map(int, p)) for p in pts]
 
     def run_eokit():
-        return od_matrix(friction, cells, cells, transform=TR, crs=CRS, workers=2)
+        return od_matrix(friction, cells, transform=TR, crs=CRS, workers=2)  # origins = destinations
 
     from skimage.graph import MCP_Geometric
 

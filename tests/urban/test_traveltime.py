@@ -143,3 +143,14 @@ def test_od_matrix_in_processes_equals_threads(friction):
     b, kb = od_matrix(friction, origins, transform=TR, crs=CRS, scheduler="threads", workers=2)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ka, kb)
+
+
+def test_symmetric_od_equals_single_runs(friction):
+    origins = [(30, 20), (5, 5), (55, 45), (12, 40)]
+    minutes, km = od_matrix(friction, origins, transform=TR, crs=CRS, workers=2)
+    for i, o in enumerate(origins):
+        full, _length, _ = accumulated_cost(friction, [o], transform=TR, crs=CRS)
+        want = np.array([full[d] for d in origins])
+        want[~np.isfinite(want)] = np.nan
+        np.testing.assert_allclose(minutes[i], want, rtol=1e-9, equal_nan=True)
+        assert np.isnan(km[i]).tolist() == np.isnan(want).tolist()

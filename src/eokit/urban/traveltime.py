@@ -104,18 +104,28 @@ def _flat(cells: Sequence[tuple[int, int]], shape: tuple[int, int]) -> np.ndarra
 
 
 class _OriginTask:
-    """Picklable single-origin run: minutes and km to every destination."""
+    """Picklable single-origin run: minutes and km to every destination.
 
-    def __init__(self, f: np.ndarray, dx: np.ndarray, dy: np.ndarray, dest: np.ndarray, max_cost: float) -> None:
+    With ``symmetric`` (destinations are the origins), origin ``i`` only needs
+    destinations ``i..``: the others come from the transposed matrix (step costs
+    are symmetric), so the search stops earlier.
+    """
+
+    def __init__(
+        self, f: np.ndarray, dx: np.ndarray, dy: np.ndarray, dest: np.ndarray, max_cost: float, symmetric: bool
+    ) -> None:
         self.f, self.dx, self.dy, self.dest, self.max_cost = f, dx, dy, dest, max_cost
+        self.symmetric = symmetric
 
-    def __call__(self, origin: int) -> tuple[np.ndarray, np.ndarray]:
-        cost, length, _ = dijkstra_grid(
-            self.f, self.dx, self.dy, np.array([origin], np.int64), self.dest, self.max_cost
-        )
+    def __call__(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        i, origin = item
+        targets = self.dest[i:] if self.symmetric else self.dest
+        cost, length, _ = dijkstra_grid(self.f, self.dx, self.dy, np.array([origin], np.int64), targets, self.max_cost)
         c = cost.ravel()[self.dest]
         km = length.ravel()[self.dest] / 1000.0
         unreached = ~np.isfinite(c) | (c > self.max_cost)
+        if self.symmetric:
+            unreached[:i] = True  # not settled in this run: taken from the transpose
         c = np.where(unreached, np.nan, c)
         km = np.where(unreached, np.nan, km)
         return c, km
@@ -136,21 +146,29 @@ def od_matrix(
     """Travel-time (minutes) and route-length (km) matrices, origins x destinations.
 
     One early-stopping Dijkstra per origin; origins run in parallel (threads by
-    default: the kernel releases the GIL; also processes or Dask). Unreached
-    pairs, or pairs beyond ``max_cost``, are NaN.
+    default: the kernel releases the GIL; also processes or Dask). Without
+    ``destinations`` the matrix is origins x origins and symmetric (step costs
+    are), so each origin searches only until the later origins are settled.
+    Unreached pairs, or pairs beyond ``max_cost``, are NaN.
     """
     f = np.ascontiguousarray(friction, dtype=np.float64)
     dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
     o = _flat(origins, f.shape)
     d = o if destinations is None else _flat(destinations, f.shape)
-    task = _OriginTask(f, dx, dy, d, float(max_cost))
+    symmetric = destinations is None
+    task = _OriginTask(f, dx, dy, d, float(max_cost), symmetric)
     minutes = np.full((o.size, d.size), np.nan)
     km = np.full((o.size, d.size), np.nan)
     items = list(enumerate(o.tolist()))
-    for i, (c, k) in _run_origins(_Indexed(task), items, scheduler, workers):
+    order = items  # origin 0 searches longest when symmetric: start it first
+    for i, (c, k) in _run_origins(_Indexed(task), [(i, (i, x)) for i, x in order], scheduler, workers):
         minutes[i], km[i] = c, k
         if progress:
             progress(1)
+    if symmetric:
+        lower = np.tril_indices(o.size, -1)
+        minutes[lower] = minutes.T[lower]
+        km[lower] = km.T[lower]
     return minutes, km
 
 
