@@ -25,7 +25,7 @@ from eokit.core.blocks import Block, iter_blocks
 from eokit.errors import InvalidInputError
 from eokit.urban._kernels import uf_flatten, uf_union_pairs
 
-__all__ = ["label", "label_raster", "structure_for"]
+__all__ = ["label", "label_raster", "structure_for", "threshold_predicate"]
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +222,14 @@ def label_raster(
             tmp.unlink(missing_ok=True)
     log.info("labelled %d components in %s", n, target)
     return n
+
+
+class threshold_predicate:
+    """Picklable ``block >= value`` (NaN is background)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = float(value)
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.asarray(block) >= self.value
