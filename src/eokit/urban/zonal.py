@@ -434,46 +434,47 @@ def zonal_stats(
         with open_raster(zones) as ds:
             zones = ds.read(1)
     gdf = None if label_zones else _zones_frame(zones, id_col)
-    cache: dict[Any, ZoneIndex] = {}
-    for path in paths:  # one zone index per distinct grid, built once
-        with open_raster(path) as ds:
-            key = _grid_key(ds)
-            if key not in cache:
-                cache[key] = _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path)
+    import concurrent.futures as cf
 
-    def one(item: tuple[Any, str]) -> pd.DataFrame:
-        path, name = item
-        with open_raster(path) as ds:
-            idx = cache[_grid_key(ds)]
-            if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
-                table = idx.stats(ds.read(band), nodata=ds.nodata, stats=stats, min_value=min_value)
-                vals = None
-            else:
+    from eokit.config import get_settings
 
-                def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-                    from rasterio.windows import Window
-
-                    return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
-
-                vals = idx.gather_blocks(read, block_rows)
-            if vals is not None:
-                table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
-        long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
-        long.insert(1, "raster", name)
-        if progress:
-            progress(1)
-        return long
-
+    n_threads = 1 if workers == 1 else max(2, workers or get_settings().n_workers)
     items = list(zip(paths, names))
-    if len(items) > 1 and (workers or 0) != 1:
-        import concurrent.futures as cf
+    with cf.ThreadPoolExecutor(n_threads) as pool:
+        # one zone index per distinct grid, built once, in the background while rasters are read
+        indices: dict[Any, Any] = {}
+        for path in paths:
+            with open_raster(path) as ds:
+                key = _grid_key(ds)
+                if key not in indices:
+                    args = (_IndexJob(path), gdf, zones, label_zones, all_touched, id_col, path)
+                    indices[key] = pool.submit(_index_for, *args) if n_threads > 1 else _Done(_index_for(*args))
 
-        from eokit.config import get_settings
+        def one(item: tuple[Any, str]) -> pd.DataFrame:
+            path, name = item
+            with open_raster(path) as ds:
+                future = indices[_grid_key(ds)]
+                if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
+                    data = ds.read(band)
+                    table = future.result().stats(data, nodata=ds.nodata, stats=stats, min_value=min_value)
+                else:
+                    idx = future.result()
 
-        with cf.ThreadPoolExecutor(workers or get_settings().n_workers) as pool:
-            frames = list(pool.map(one, items))
-    else:
-        frames = [one(it) for it in items]
+                    def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+                        from rasterio.windows import Window
+
+                        return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
+
+                    vals = idx.gather_blocks(read, block_rows)
+                    table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
+            long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
+            long.insert(1, "raster", name)
+            if progress:
+                progress(1)
+            return long
+
+        # index jobs were queued first, so rasters waiting on them never starve them of a thread
+        frames = list(pool.map(one, items)) if n_threads > 1 and len(items) > 1 else [one(it) for it in items]
     out = pd.concat(frames, ignore_index=True)
     order = {s: i for i, s in enumerate(_check_stats(stats))}
     out["_o"] = out["stat"].map(order)
@@ -482,11 +483,33 @@ def zonal_stats(
     return out
 
 
+class _Done:
+    """An already-computed result with a future's ``result()``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _IndexJob:
+    """Opens the raster again inside the index thread (datasets are not shared across threads)."""
+
+    def __init__(self, path: Any) -> None:
+        self.path = path
+
+
 def _grid_key(ds: Any) -> tuple[Any, ...]:
     return (tuple(ds.transform), ds.width, ds.height, ds.crs.to_wkt() if ds.crs else None)
 
 
 def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIndex:
+    if isinstance(ds, _IndexJob):
+        from eokit.io.raster import open_raster
+
+        with open_raster(ds.path) as opened:
+            return _index_for(opened, gdf, zones, label_zones, all_touched, id_col, path)
     if label_zones:
         if zones.shape != (ds.height, ds.width):
             raise InvalidInputError(f"label raster shape {zones.shape} differs from the raster grid", path=path)
