@@ -26,7 +26,7 @@ import pandas as pd
 
 from eokit.core.crs import pixel_sizes_m, require_crs
 from eokit.errors import InvalidInputError
-from eokit.urban._kernels import dijkstra_grid
+from eokit.urban._kernels import dijkstra_buckets, dijkstra_grid
 
 __all__ = [
     "accumulated_cost",
@@ -79,6 +79,7 @@ def accumulated_cost(
     crs: Any,
     max_cost: float = np.inf,
     targets: Sequence[tuple[int, int]] | None = None,
+    queue: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimum accumulated cost (minutes) from the ``origins`` (row, col) cells.
 
@@ -87,12 +88,47 @@ def accumulated_cost(
     reached; ``length_m`` is the metres along each chosen path; ``predecessor``
     the flat index of the previous cell (-1 at origins and unreached cells).
     The search stops once every ``targets`` cell is settled or beyond ``max_cost``.
+    ``queue`` is ``"auto"`` (Dinitz's bucket queue when the friction range allows,
+    else a binary heap), ``"buckets"`` or ``"heap"``; all give the same costs.
     """
+    if queue not in {"auto", "buckets", "heap"}:
+        raise InvalidInputError(f"queue must be auto, buckets or heap, got {queue!r}")
     f = np.ascontiguousarray(friction, dtype=np.float64)
     dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
     o = _flat(origins, f.shape)
     t = _flat(targets or [], f.shape)
-    return dijkstra_grid(f, dx, dy, o, t, float(max_cost))
+    plan = _queue_plan(f, dx, dy)
+    if queue == "buckets" and plan[1] == 0:
+        raise InvalidInputError("the friction range is too wide for a bucket queue; use queue='heap'")
+    return _search(f, dx, dy, o, t, float(max_cost), plan, queue)
+
+
+MAX_BUCKETS = 1 << 22
+
+
+def _queue_plan(f: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> tuple[float, int]:
+    """Bucket width and count for Dinitz's bucket queue, or ``(0, 0)`` to use the heap.
+
+    The width is the cheapest possible step (min friction x shortest step); the
+    bucket count covers the costliest step. A very wide friction range (more than
+    ``MAX_BUCKETS`` buckets) falls back to the binary heap.
+    """
+    finite = f[np.isfinite(f)]
+    if finite.size == 0:
+        return 0.0, 0
+    width = float(finite.min()) * float(min(dx.min(), dy.min()))
+    top = float(finite.max()) * float(np.hypot(dx.max(), dy.max()))
+    if not (width > 0 and np.isfinite(top)):
+        return 0.0, 0
+    n = int(np.ceil(top / width)) + 2
+    return (width, n) if n <= MAX_BUCKETS else (0.0, 0)
+
+
+def _search(f, dx, dy, origins, targets, max_cost, plan, queue: str = "auto"):
+    width, n = plan
+    if queue == "heap" or n == 0:
+        return dijkstra_grid(f, dx, dy, origins, targets, max_cost)
+    return dijkstra_buckets(f, dx, dy, origins, targets, max_cost, width, n)
 
 
 def _flat(cells: Sequence[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
@@ -116,11 +152,14 @@ class _OriginTask:
     ) -> None:
         self.f, self.dx, self.dy, self.dest, self.max_cost = f, dx, dy, dest, max_cost
         self.symmetric = symmetric
+        self.plan = _queue_plan(f, dx, dy)
 
     def __call__(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         i, origin = item
         targets = self.dest[i:] if self.symmetric else self.dest
-        cost, length, _ = dijkstra_grid(self.f, self.dx, self.dy, np.array([origin], np.int64), targets, self.max_cost)
+        cost, length, _ = _search(
+            self.f, self.dx, self.dy, np.array([origin], np.int64), targets, self.max_cost, self.plan
+        )
         c = cost.ravel()[self.dest]
         km = length.ravel()[self.dest] / 1000.0
         unreached = ~np.isfinite(c) | (c > self.max_cost)
