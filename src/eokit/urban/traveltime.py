@@ -7,6 +7,11 @@ two cells times the step length in metres, from the grid's real cell sizes
 (per row on geographic grids), exactly as scikit-image's ``MCP_Geometric``
 with ``sampling=(cell height, cell width)`` on projected grids.
 
+The search is an exact Dijkstra in compiled code (numba): with Dinitz's bucket
+queue when the friction range allows (O(1) queue operations; bucket width = the
+cheapest possible step), else a binary heap; it stops once every destination is
+settled or past ``max_time``.
+
 Friction cells that are NaN, infinite or nodata are **impassable**. Zero or
 negative friction is an error (:class:`~eokit.errors.InvalidInputError`),
 or impassable with ``nonpositive="impassable"``. Origins or destinations outside
