@@ -207,7 +207,9 @@ def places(country, min_population, out) -> None:  # type: ignore[no-untyped-def
 @click.option("--connectivity", type=click.Choice(["4", "8"]), default="8", show_default=True)
 @click.option("--block-size", type=int, default=1024, show_default=True, help="Block side in pixels.")
 @out_option(help="Output int32 label raster (.tif).")
-def label_cmd(raster, min_value, connectivity, block_size, out) -> None:  # type: ignore[no-untyped-def]
+@scheduler_option
+@workers_option
+def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers) -> None:  # type: ignore[no-untyped-def]
     """Connected components of RASTER >= --min, block by block (rasters larger than memory)."""
     from eokit.urban.labels import label_raster, threshold_predicate
 
