@@ -151,7 +151,20 @@ def test_label_command(tmp_path):
     rng = np.random.default_rng(4)
     data = rng.random((70, 90)).astype("float32")
     p = write_test_raster(tmp_path / "v.tif", data, crs="EPSG:3857", transform=Affine(10, 0, 0, 0, -10, 0))
-    r = invoke("label", p, "--min", "0.6", "--connectivity", "4", "--block-size", "16", "--out", tmp_path / "l.tif")
+    r = invoke(
+        "label",
+        p,
+        "--min",
+        "0.6",
+        "--connectivity",
+        "4",
+        "--block-size",
+        "16",
+        "--workers",
+        "2",
+        "--out",
+        tmp_path / "l.tif",
+    )
     assert r.exit_code == 0, r.output
     want, n = ndimage.label(data >= 0.6)
     with rasterio.open(tmp_path / "l.tif") as ds:

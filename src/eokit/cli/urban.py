@@ -220,6 +220,8 @@ def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, worke
             threshold_predicate(min_value),
             connectivity=int(connectivity),
             block_shape=block_size,
+            scheduler=scheduler or "threads",
+            workers=workers,
             progress=bar,
         )
     click.echo(f"{n} components -> {out}", err=True)
