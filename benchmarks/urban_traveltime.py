@@ -1,9 +1,9 @@
-"""OD travel-time matrix: eokit (early-stopping numba Dijkstra, origins in parallel) vs one
-scikit-image MCP_Geometric run per origin (the seed's method).
+"""OD travel-time and route-length matrices: eokit (early-stopping numba Dijkstra, origins in
+parallel threads) vs one scikit-image MCP_Geometric run plus tracebacks per origin (the seed's method).
 
 50 origins (also the destinations) on a 2000x2000 friction grid. Scale with
 EOKIT_BENCH_SIZE (default 2000), EOKIT_BENCH_ORIGINS (default 50),
-EOKIT_BENCH_REPEAT (default 3).
+EOKIT_BENCH_REPEAT (default 1: the peer alone takes minutes).
 
     python benchmarks/urban_traveltime.py
 """
@@ -24,7 +24,7 @@ from eokit.urban.traveltime import od_matrix
 
 SIZE = int(os.environ.get("EOKIT_BENCH_SIZE", "2000"))
 ORIGINS = int(os.environ.get("EOKIT_BENCH_ORIGINS", "50"))
-REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "3"))
+REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "1"))
 TR = Affine(1000.0, 0, 0.0, 0, -1000.0, SIZE * 1000.0)
 CRS = "ESRI:54009"
 
@@ -38,30 +38,36 @@ def main() -> None:
     cells = [tuple(map(int, p)) for p in pts]
 
     def run_eokit():
-        return od_matrix(friction, cells, cells, transform=TR, crs=CRS, workers=2)
+        return od_matrix(friction, cells, transform=TR, crs=CRS, workers=2)  # origins = destinations
 
     from skimage.graph import MCP_Geometric
 
     finite = np.where(np.isfinite(friction), friction, -1.0)  # MCP: negative = impassable
 
     def run_mcp():
-        out = np.empty((ORIGINS, ORIGINS))
+        # the seed's method: one full MCP run per origin, then a traceback per destination
+        # for the route length (eokit returns both matrices too)
+        minutes = np.empty((ORIGINS, ORIGINS))
+        km = np.empty((ORIGINS, ORIGINS))
         for i, o in enumerate(cells):
             mcp = MCP_Geometric(finite, sampling=(1000.0, 1000.0))
             costs, _ = mcp.find_costs([o])
-            out[i] = costs[pts[:, 0], pts[:, 1]]
-        return out
+            minutes[i] = costs[pts[:, 0], pts[:, 1]]
+            for j, d in enumerate(cells):
+                path = np.asarray(mcp.traceback(d), dtype=float)
+                km[i, j] = np.hypot(*np.diff(path, axis=0).T).sum()  # 1 km cells
+        return minutes, km
 
     od_matrix(friction[:50, :50], [(0, 0)], transform=TR, crs=CRS)  # compile outside the timing
     ours, _ = run_eokit()
-    theirs = run_mcp()
+    theirs, _ = run_mcp()
     diff = float(np.nanmax(np.abs(ours - theirs) / np.maximum(theirs, 1e-12)))
     import skimage
 
     compare(
         f"OD matrix {ORIGINS}x{ORIGINS} on {SIZE}x{SIZE}",
         eokit=run_eokit,
-        peer=f"scikit-image {skimage.__version__} MCP_Geometric per origin",
+        peer=f"scikit-image {skimage.__version__} MCP_Geometric + traceback per origin",
         peer_fn=run_mcp,
         repeat=REPEAT,
         warmup=False,

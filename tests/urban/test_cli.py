@@ -143,3 +143,30 @@ def test_raster_not_overlapping_admin(country, tmp_path):
     admin = gpd.GeoDataFrame({"k": [1]}, geometry=[box(100, 10, 101, 11)], crs=4326)
     with pytest.raises(InvalidInputError, match="overlap"):
         clip_to_admin(country.population, admin, tmp_path / "x.tif")
+
+
+def test_label_command(tmp_path):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(4)
+    data = rng.random((70, 90)).astype("float32")
+    p = write_test_raster(tmp_path / "v.tif", data, crs="EPSG:3857", transform=Affine(10, 0, 0, 0, -10, 0))
+    r = invoke(
+        "label",
+        p,
+        "--min",
+        "0.6",
+        "--connectivity",
+        "4",
+        "--block-size",
+        "16",
+        "--workers",
+        "2",
+        "--out",
+        tmp_path / "l.tif",
+    )
+    assert r.exit_code == 0, r.output
+    want, n = ndimage.label(data >= 0.6)
+    with rasterio.open(tmp_path / "l.tif") as ds:
+        np.testing.assert_array_equal(ds.read(1), want)
+    assert f"{n} components" in r.output

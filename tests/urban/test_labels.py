@@ -58,14 +58,33 @@ def test_dask_input_matches_numpy():
     np.testing.assert_array_equal(got, want)
 
 
-def test_label_raster_out_of_core(tmp_path):
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        "synchronous",
+        "threads",
+        pytest.param("processes", marks=pytest.mark.slow),
+        pytest.param("local", marks=pytest.mark.slow),
+    ],
+)
+def test_label_raster_out_of_core(tmp_path, scheduler):
     import rasterio
+
+    from eokit.urban.labels import threshold_predicate
 
     rng = np.random.default_rng(5)
     data = rng.random((90, 70)).astype("float32")
     src = write_test_raster(tmp_path / "v.tif", data, transform=Affine(10, 0, 0, 0, -10, 0))
-    n = label_raster(src, tmp_path / "lab.tif", lambda a: a > 0.5, connectivity=8, block_shape=16)
-    want, nw = ndimage.label(data > 0.5, structure=structure_for(8))
+    n = label_raster(
+        src,
+        tmp_path / "lab.tif",
+        threshold_predicate(0.5),
+        connectivity=8,
+        block_shape=16,
+        scheduler=scheduler,
+        workers=2,
+    )
+    want, nw = ndimage.label(data >= 0.5, structure=structure_for(8))
     with rasterio.open(tmp_path / "lab.tif") as ds:
         got = ds.read(1)
     assert n == nw

@@ -170,3 +170,12 @@ def test_cli_review_and_bad_admin_column(country, tmp_path):
     assert bad.exit_code == 2 and "nope" in bad.output
     with pytest.raises(InvalidInputError):
         review(country.population, country.admin, tmp_path / "r3", admin_id="nope")
+
+
+def test_population_weighted_centroids_in_lonlat(reviewed, country):
+    out, _ = reviewed
+    centres = gpd.read_file(out / "urban_centres.gpkg").set_index("name")
+    for city in country.cities.itertuples():
+        # the Gaussian is centred on the city: its weighted centroid is within a cell of it
+        assert centres.loc[city.name, "pop_lon"] == pytest.approx(city.lon, abs=1.0 / 60)
+        assert centres.loc[city.name, "pop_lat"] == pytest.approx(city.lat, abs=1.0 / 60)

@@ -34,8 +34,9 @@ def friction():
     return f
 
 
-def test_costs_equal_mcp_geometric(friction):
-    cost, _, _ = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS)
+@pytest.mark.parametrize("queue", ["auto", "buckets", "heap"])
+def test_costs_equal_mcp_geometric(friction, queue):
+    cost, _, _ = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS, queue=queue)
     mcp = graph.MCP_Geometric(friction, sampling=(70.0, 100.0))
     want, _ = mcp.find_costs([(30, 20)])
     reach = np.isfinite(want)
@@ -43,8 +44,9 @@ def test_costs_equal_mcp_geometric(friction):
     np.testing.assert_allclose(cost[reach], want[reach], rtol=1e-9, atol=1e-9)
 
 
-def test_route_lengths_equal_traced_paths(friction):
-    cost, length, pred = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS)
+@pytest.mark.parametrize("queue", ["buckets", "heap"])
+def test_route_lengths_equal_traced_paths(friction, queue):
+    cost, length, pred = accumulated_cost(friction, [(30, 20)], transform=TR, crs=CRS, queue=queue)
     dx, dy = np.full(60, 100.0), np.full(60, 70.0)
     for flat in np.flatnonzero(np.isfinite(cost))[::37]:
         assert length.ravel()[flat] == pytest.approx(trace_length(pred, dx, dy, flat), rel=1e-12)
@@ -134,3 +136,35 @@ def test_travel_time_matrix_files(friction, tmp_path):
         travel_time_matrix(fp, outside, id_col="name")
     with pytest.raises(InvalidInputError):
         travel_time_matrix(fp, pts, id_col="nope")
+
+
+@pytest.mark.slow
+def test_od_matrix_in_processes_equals_threads(friction):
+    origins = [(30, 20), (5, 5), (55, 45)]
+    a, ka = od_matrix(friction, origins, transform=TR, crs=CRS, scheduler="processes", workers=2)
+    b, kb = od_matrix(friction, origins, transform=TR, crs=CRS, scheduler="threads", workers=2)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ka, kb)
+
+
+def test_symmetric_od_equals_single_runs(friction):
+    origins = [(30, 20), (5, 5), (55, 45), (12, 40)]
+    minutes, km = od_matrix(friction, origins, transform=TR, crs=CRS, workers=2)
+    for i, o in enumerate(origins):
+        full, _length, _ = accumulated_cost(friction, [o], transform=TR, crs=CRS)
+        want = np.array([full[d] for d in origins])
+        want[~np.isfinite(want)] = np.nan
+        np.testing.assert_allclose(minutes[i], want, rtol=1e-9, equal_nan=True)
+        assert np.isnan(km[i]).tolist() == np.isnan(want).tolist()
+
+
+def test_wide_friction_range_falls_back_to_heap_and_matches_mcp():
+    rng = np.random.default_rng(9)
+    f = 10.0 ** rng.uniform(-6, 3, (40, 40))  # nine orders of magnitude: too many buckets
+    cost, _, _ = accumulated_cost(f, [(20, 20)], transform=TR, crs=CRS)
+    want, _ = graph.MCP_Geometric(f, sampling=(70.0, 100.0)).find_costs([(20, 20)])
+    np.testing.assert_allclose(cost, want, rtol=1e-9)
+    with pytest.raises(InvalidInputError):
+        accumulated_cost(f, [(20, 20)], transform=TR, crs=CRS, queue="buckets")
+    with pytest.raises(InvalidInputError):
+        accumulated_cost(f, [(20, 20)], transform=TR, crs=CRS, queue="fifo")

@@ -199,3 +199,29 @@ def places(country, min_population, out) -> None:  # type: ignore[no-untyped-def
     from eokit.urban.gazetteer import write_places
 
     write_places(country, out, min_population=min_population)
+
+
+@urban.command(name="label")
+@click.argument("raster", type=click.Path(dir_okay=False))
+@click.option("--min", "min_value", type=float, required=True, help="Cells with value >= this are foreground.")
+@click.option("--connectivity", type=click.Choice(["4", "8"]), default="8", show_default=True)
+@click.option("--block-size", type=int, default=1024, show_default=True, help="Block side in pixels.")
+@out_option(help="Output int32 label raster (.tif).")
+@scheduler_option
+@workers_option
+def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers) -> None:  # type: ignore[no-untyped-def]
+    """Connected components of RASTER >= --min, block by block (rasters larger than memory)."""
+    from eokit.urban.labels import label_raster, threshold_predicate
+
+    with progress_bar(None, "label") as bar:
+        n = label_raster(
+            raster,
+            out,
+            threshold_predicate(min_value),
+            connectivity=int(connectivity),
+            block_shape=block_size,
+            scheduler=scheduler or "threads",
+            workers=workers,
+            progress=bar,
+        )
+    click.echo(f"{n} components -> {out}", err=True)

@@ -429,3 +429,138 @@ def zonal_reduce(data, pixels, zone, n_zones, nodata, use_nodata, min_value, use
             vmin[z] = np.nan
             vmax[z] = np.nan
     return count, total, vmin, vmax, nod
+
+
+@njit(cache=True, nogil=True)
+def dijkstra_buckets(friction, dx, dy, origins, targets, max_cost, width, n_buckets):
+    """Same result as :func:`dijkstra_grid`, with Dinitz's bucket queue instead of a heap.
+
+    ``width`` must not exceed the cheapest possible step (min friction x min step
+    length): then every cell in the lowest non-empty bucket already has its final
+    cost (no cheaper path can reach it through a later bucket), so buckets are
+    emptied in any order with O(1) queue operations. ``n_buckets`` (circular)
+    must exceed the costliest step / ``width`` + 1. Entries are recycled through a
+    free list, so memory follows the frontier, not the grid.
+    """
+    rows, cols = friction.shape
+    n = rows * cols
+    cost = np.full(n, np.inf)
+    length = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    fr = friction.ravel()
+    is_target = np.zeros(n, dtype=np.bool_)
+    remaining = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            remaining += 1
+    vstep = np.empty(max(rows - 1, 1))
+    dstep = np.empty(max(rows - 1, 1))
+    for r in range(rows - 1):
+        sx = 0.5 * (dx[r] + dx[r + 1])
+        sy = 0.5 * (dy[r] + dy[r + 1])
+        vstep[r] = sy
+        dstep[r] = np.sqrt(sx * sx + sy * sy)
+    head = np.full(n_buckets, -1, dtype=np.int64)
+    cap = 1 << 14
+    ent_node = np.empty(cap, dtype=np.int64)
+    ent_next = np.empty(cap, dtype=np.int64)
+    free = -1
+    used = 0
+    pending = 0
+    inv_w = 1.0 / width
+    for o in origins:
+        if np.isfinite(fr[o]) and cost[o] > 0.0:
+            cost[o] = 0.0
+            length[o] = 0.0
+            if used >= cap:
+                cap *= 2
+                a = np.empty(cap, dtype=np.int64)
+                b = np.empty(cap, dtype=np.int64)
+                a[:used] = ent_node[:used]
+                b[:used] = ent_next[:used]
+                ent_node = a
+                ent_next = b
+            e = used
+            used += 1
+            ent_node[e] = o
+            ent_next[e] = head[0]
+            head[0] = e
+            pending += 1
+    cur = 0  # absolute index of the bucket being emptied
+    stop = False
+    while pending > 0 and not stop:
+        slot = cur % n_buckets
+        if cur * width > max_cost:
+            break
+        while head[slot] >= 0:
+            e = head[slot]
+            head[slot] = ent_next[e]
+            u = ent_node[e]
+            ent_next[e] = free
+            free = e
+            pending -= 1
+            if done[u]:
+                continue
+            c = cost[u]
+            if c > max_cost:
+                continue
+            done[u] = True
+            if is_target[u]:
+                remaining -= 1
+                if remaining == 0:
+                    stop = True
+                    break
+            r = u // cols
+            q = u - r * cols
+            fu = fr[u]
+            lu = length[u]
+            for k in range(8):
+                dr = _DR[k]
+                dc = _DC[k]
+                rr = r + dr
+                cc = q + dc
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                v = u + dr * cols + dc
+                if done[v]:
+                    continue
+                fv = fr[v]
+                if not np.isfinite(fv):
+                    continue
+                if dr == 0:
+                    step = dx[r]
+                elif dc == 0:
+                    step = vstep[min(r, rr)]
+                else:
+                    step = dstep[min(r, rr)]
+                nc = c + 0.5 * (fu + fv) * step
+                if nc < cost[v]:
+                    cost[v] = nc
+                    length[v] = lu + step
+                    pred[v] = u
+                    b_abs = int(nc * inv_w)
+                    if b_abs < cur:
+                        b_abs = cur  # rounding at a bucket edge: keep it in the current bucket
+                    if free >= 0:
+                        e = free
+                        free = ent_next[e]
+                    else:
+                        if used >= cap:
+                            cap *= 2
+                            a = np.empty(cap, dtype=np.int64)
+                            b = np.empty(cap, dtype=np.int64)
+                            a[:used] = ent_node[:used]
+                            b[:used] = ent_next[:used]
+                            ent_node = a
+                            ent_next = b
+                        e = used
+                        used += 1
+                    s = b_abs % n_buckets
+                    ent_node[e] = v
+                    ent_next[e] = head[s]
+                    head[s] = e
+                    pending += 1
+        cur += 1
+    return cost.reshape(rows, cols), length.reshape(rows, cols), pred.reshape(rows, cols)

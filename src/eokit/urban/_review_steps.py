@@ -31,6 +31,8 @@ def urban_outputs(out: Path) -> dict[str, Path]:
 def run_urban(pop_path: Path, out: Path, method: str, params: DegurbaParams) -> None:
     import json
 
+    import geopandas as gpd
+
     from eokit.io.atomic import atomic_path
     from eokit.io.raster import write_raster
     from eokit.io.vector import write_vector
@@ -52,6 +54,8 @@ def run_urban(pop_path: Path, out: Path, method: str, params: DegurbaParams) -> 
         gdf = name_clusters(cluster_polygons(res, kind=kind, transform=tr, crs=crs))
         if kind == "cluster":
             gdf["centre_id"] = _centre_of_cluster(res.clusters, res.centres, res.population, len(gdf))
+        pts = gpd.GeoSeries(gpd.points_from_xy(gdf["pop_x"], gdf["pop_y"]), crs=gdf.crs).to_crs(4326)
+        gdf["pop_lon"], gdf["pop_lat"] = pts.x.to_numpy(), pts.y.to_numpy()  # pop_x/pop_y stay in the grid CRS
         gdf = gdf.to_crs(4326)
         write_vector(gdf, f[gk], layer=_layer(f[gk]))
         write_vector(gdf, f[jk], layer=_layer(f[jk]))

@@ -25,7 +25,7 @@ from eokit.core.blocks import Block, iter_blocks
 from eokit.errors import InvalidInputError
 from eokit.urban._kernels import uf_flatten, uf_union_pairs
 
-__all__ = ["label", "label_raster", "structure_for"]
+__all__ = ["label", "label_raster", "structure_for", "threshold_predicate"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,89 @@ def structure_for(connectivity: int) -> np.ndarray:
     if connectivity == 8:
         return np.ones((3, 3), dtype=bool)
     raise InvalidInputError(f"connectivity must be 4 or 8, got {connectivity!r}")
+
+
+def label_block(
+    mask: np.ndarray, block: Block, shape: tuple[int, int], connectivity: int
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Label one block on its own: ``(local labels, n, global flat index of each label's first cell)``."""
+    lab, n = ndimage.label(mask, structure=structure_for(connectivity))
+    if not n:
+        return lab, 0, np.empty(0, dtype=np.int64)
+    # scipy numbers components in raster order of their first cell, so the first
+    # cells are where the running maximum of the labels increases
+    flat = lab.ravel()
+    idx = np.flatnonzero(flat)
+    vals = flat[idx]
+    rising = np.empty(vals.size, dtype=bool)
+    rising[0] = True
+    rising[1:] = vals[1:] > np.maximum.accumulate(vals)[:-1]
+    rr, cc = np.divmod(idx[rising], block.width)
+    return lab, int(n), ((rr + block.row) * shape[1] + (cc + block.col)).astype(np.int64)
+
+
+class _BlockJob:
+    """Picklable: read one block of a raster, apply the predicate, label it."""
+
+    def __init__(self, path: str, band: int, predicate: Callable[[np.ndarray], np.ndarray], shape, connectivity):
+        self.path, self.band, self.predicate = path, band, predicate
+        self.shape, self.connectivity = shape, connectivity
+
+    def __call__(self, block: Block) -> tuple[np.ndarray, int, np.ndarray]:
+        import rasterio
+        from rasterio.windows import Window
+
+        with rasterio.open(self.path) as src:
+            data = src.read(self.band, window=Window.from_slices(*block.window()))
+        mask = np.asarray(self.predicate(data), dtype=bool)
+        lab, n, first = label_block(mask, block, self.shape, self.connectivity)
+        return lab.astype(np.int32), n, first
+
+
+def _ordered(func: Callable[[Any], Any], items: list[Any], scheduler: str, workers: int) -> Iterator[Any]:
+    """``map(func, items)`` in order, at most ``2 * workers`` tasks ahead, over threads/processes/Dask."""
+    import collections
+    import concurrent.futures as cf
+
+    if scheduler == "synchronous" or workers == 1:
+        yield from map(func, items)
+        return
+    if scheduler in {"threads", "processes"}:
+        pool_cls = cf.ThreadPoolExecutor if scheduler == "threads" else cf.ProcessPoolExecutor
+        with pool_cls(workers) as pool:
+            yield from _window(pool.submit, func, items, 2 * workers, collections)
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        from eokit.errors import MissingDependencyError
+
+        raise MissingDependencyError("distributed", extra="dask", purpose="a Dask scheduler") from None
+    if scheduler == "local":
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+            with Client(cl) as client:
+                yield from _window(lambda f, x: client.submit(f, x, pure=False), func, items, 2 * workers, collections)
+    elif "://" in scheduler:
+        with Client(scheduler) as client:
+            yield from _window(lambda f, x: client.submit(f, x, pure=False), func, items, 2 * workers, collections)
+    else:
+        raise InvalidInputError(
+            f"unknown scheduler {scheduler!r}: use threads, processes, synchronous, local or tcp://"
+        )
+
+
+def _window(submit, func, items, ahead, collections) -> Iterator[Any]:
+    queue: Any = collections.deque()
+    it = iter(items)
+    for x in it:
+        queue.append(submit(func, x))
+        if len(queue) >= ahead:
+            break
+    while queue:
+        yield queue.popleft().result()
+        for x in it:
+            queue.append(submit(func, x))
+            break
 
 
 class _Merger:
@@ -54,20 +137,15 @@ class _Merger:
         self.right: dict[tuple[int, int], np.ndarray] = {}  # (row0, col_end) -> right column
 
     def add_block(self, block: Block, mask: np.ndarray) -> np.ndarray:
-        lab, n = ndimage.label(mask, structure=structure_for(self.connectivity))
+        """Label one block's mask (blocks must arrive in row-major order); return global provisional labels."""
+        lab, n, first = label_block(mask, block, self.shape, self.connectivity)
+        return self.add_labelled(block, lab, n, first)
+
+    def add_labelled(self, block: Block, lab: np.ndarray, n: int, first: np.ndarray) -> np.ndarray:
+        """Add a block labelled by :func:`label_block` (row-major order); return global provisional labels."""
         lab = lab.astype(np.int64)
         if n:
-            # scipy numbers components in raster order of their first cell, so the first
-            # cells are where the running maximum of the labels increases
-            flat = lab.ravel()
-            idx = np.flatnonzero(flat)
-            vals = flat[idx]
-            rising = np.empty(vals.size, dtype=bool)
-            rising[0] = True
-            np.greater(vals[1:], vals[:-1], out=rising[1:])
-            rising[1:] &= vals[1:] > np.maximum.accumulate(vals)[:-1]
-            rr, cc = np.divmod(idx[rising], block.width)
-            self.first.append(((rr + block.row) * self.shape[1] + (cc + block.col)).astype(np.int64))
+            self.first.append(first)
             lab[lab > 0] += self.next_label - 1
             self.next_label += n
         self._link(block, lab)
@@ -182,14 +260,22 @@ def label_raster(
     connectivity: int = 8,
     block_shape: int = 1024,
     band: int = 1,
+    scheduler: str = "threads",
+    workers: int | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> int:
     """Label ``predicate(block)`` of a raster that need not fit in memory; write int32 labels.
 
-    Two passes: provisional labels go to a temporary GeoTIFF beside ``target``,
-    then each block is rewritten through the merge table. Returns the number of
-    components.
+    Two passes: blocks are read and labelled in parallel (``scheduler``: threads,
+    processes, synchronous, local or tcp://HOST:PORT for Dask distributed; the
+    predicate must be picklable for processes/Dask, e.g. :class:`threshold_predicate`),
+    merged in row-major order into provisional labels in a temporary GeoTIFF
+    beside ``target``, then each block is rewritten through the merge table.
+    Returns the number of components.
     """
+    from eokit.config import get_settings
+
+    n_workers = workers or get_settings().n_workers
     import rasterio
 
     from eokit.io.atomic import ensure_writable_dir
@@ -207,10 +293,10 @@ def label_raster(
             with rasterio.open(
                 tmp, "w", driver="GTiff", dtype="int64", tiled=True, blockxsize=256, blockysize=256, **profile
             ) as prov:
-                for block in blocks:
-                    win = rasterio.windows.Window.from_slices(*block.window())
-                    lab = merger.add_block(block, np.asarray(predicate(src.read(band, window=win)), dtype=bool))
-                    prov.write(lab, 1, window=win)
+                job = _BlockJob(os.fspath(source), band, predicate, shape, connectivity)
+                for block, (lab, nb, first) in zip(blocks, _ordered(job, blocks, scheduler, n_workers)):
+                    glob = merger.add_labelled(block, lab, nb, first)
+                    prov.write(glob, 1, window=rasterio.windows.Window.from_slices(*block.window()))
                     if progress:
                         progress(block.height * block.width)
             table, n = merger.lookup()
@@ -222,3 +308,14 @@ def label_raster(
             tmp.unlink(missing_ok=True)
     log.info("labelled %d components in %s", n, target)
     return n
+
+
+class threshold_predicate:
+    """Picklable ``block >= value`` (NaN is background)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = float(value)
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.asarray(block) >= self.value

@@ -7,6 +7,11 @@ two cells times the step length in metres, from the grid's real cell sizes
 (per row on geographic grids), exactly as scikit-image's ``MCP_Geometric``
 with ``sampling=(cell height, cell width)`` on projected grids.
 
+The search is an exact Dijkstra in compiled code (numba): with Dinitz's bucket
+queue when the friction range allows (O(1) queue operations; bucket width = the
+cheapest possible step), else a binary heap; it stops once every destination is
+settled or past ``max_time``.
+
 Friction cells that are NaN, infinite or nodata are **impassable**. Zero or
 negative friction is an error (:class:`~eokit.errors.InvalidInputError`),
 or impassable with ``nonpositive="impassable"``. Origins or destinations outside
@@ -26,7 +31,7 @@ import pandas as pd
 
 from eokit.core.crs import pixel_sizes_m, require_crs
 from eokit.errors import InvalidInputError
-from eokit.urban._kernels import dijkstra_grid
+from eokit.urban._kernels import dijkstra_buckets, dijkstra_grid
 
 __all__ = [
     "accumulated_cost",
@@ -79,6 +84,7 @@ def accumulated_cost(
     crs: Any,
     max_cost: float = np.inf,
     targets: Sequence[tuple[int, int]] | None = None,
+    queue: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimum accumulated cost (minutes) from the ``origins`` (row, col) cells.
 
@@ -87,12 +93,47 @@ def accumulated_cost(
     reached; ``length_m`` is the metres along each chosen path; ``predecessor``
     the flat index of the previous cell (-1 at origins and unreached cells).
     The search stops once every ``targets`` cell is settled or beyond ``max_cost``.
+    ``queue`` is ``"auto"`` (Dinitz's bucket queue when the friction range allows,
+    else a binary heap), ``"buckets"`` or ``"heap"``; all give the same costs.
     """
+    if queue not in {"auto", "buckets", "heap"}:
+        raise InvalidInputError(f"queue must be auto, buckets or heap, got {queue!r}")
     f = np.ascontiguousarray(friction, dtype=np.float64)
     dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
     o = _flat(origins, f.shape)
     t = _flat(targets or [], f.shape)
-    return dijkstra_grid(f, dx, dy, o, t, float(max_cost))
+    plan = _queue_plan(f, dx, dy)
+    if queue == "buckets" and plan[1] == 0:
+        raise InvalidInputError("the friction range is too wide for a bucket queue; use queue='heap'")
+    return _search(f, dx, dy, o, t, float(max_cost), plan, queue)
+
+
+MAX_BUCKETS = 1 << 22
+
+
+def _queue_plan(f: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> tuple[float, int]:
+    """Bucket width and count for Dinitz's bucket queue, or ``(0, 0)`` to use the heap.
+
+    The width is the cheapest possible step (min friction x shortest step); the
+    bucket count covers the costliest step. A very wide friction range (more than
+    ``MAX_BUCKETS`` buckets) falls back to the binary heap.
+    """
+    finite = f[np.isfinite(f)]
+    if finite.size == 0:
+        return 0.0, 0
+    width = float(finite.min()) * float(min(dx.min(), dy.min()))
+    top = float(finite.max()) * float(np.hypot(dx.max(), dy.max()))
+    if not (width > 0 and np.isfinite(top)):
+        return 0.0, 0
+    n = int(np.ceil(top / width)) + 2
+    return (width, n) if n <= MAX_BUCKETS else (0.0, 0)
+
+
+def _search(f, dx, dy, origins, targets, max_cost, plan, queue: str = "auto"):
+    width, n = plan
+    if queue == "heap" or n == 0:
+        return dijkstra_grid(f, dx, dy, origins, targets, max_cost)
+    return dijkstra_buckets(f, dx, dy, origins, targets, max_cost, width, n)
 
 
 def _flat(cells: Sequence[tuple[int, int]], shape: tuple[int, int]) -> np.ndarray:
@@ -104,18 +145,31 @@ def _flat(cells: Sequence[tuple[int, int]], shape: tuple[int, int]) -> np.ndarra
 
 
 class _OriginTask:
-    """Picklable single-origin run: minutes and km to every destination."""
+    """Picklable single-origin run: minutes and km to every destination.
 
-    def __init__(self, f: np.ndarray, dx: np.ndarray, dy: np.ndarray, dest: np.ndarray, max_cost: float) -> None:
+    With ``symmetric`` (destinations are the origins), origin ``i`` only needs
+    destinations ``i..``: the others come from the transposed matrix (step costs
+    are symmetric), so the search stops earlier.
+    """
+
+    def __init__(
+        self, f: np.ndarray, dx: np.ndarray, dy: np.ndarray, dest: np.ndarray, max_cost: float, symmetric: bool
+    ) -> None:
         self.f, self.dx, self.dy, self.dest, self.max_cost = f, dx, dy, dest, max_cost
+        self.symmetric = symmetric
+        self.plan = _queue_plan(f, dx, dy)
 
-    def __call__(self, origin: int) -> tuple[np.ndarray, np.ndarray]:
-        cost, length, _ = dijkstra_grid(
-            self.f, self.dx, self.dy, np.array([origin], np.int64), self.dest, self.max_cost
+    def __call__(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        i, origin = item
+        targets = self.dest[i:] if self.symmetric else self.dest
+        cost, length, _ = _search(
+            self.f, self.dx, self.dy, np.array([origin], np.int64), targets, self.max_cost, self.plan
         )
         c = cost.ravel()[self.dest]
         km = length.ravel()[self.dest] / 1000.0
         unreached = ~np.isfinite(c) | (c > self.max_cost)
+        if self.symmetric:
+            unreached[:i] = True  # not settled in this run: taken from the transpose
         c = np.where(unreached, np.nan, c)
         km = np.where(unreached, np.nan, km)
         return c, km
@@ -136,41 +190,86 @@ def od_matrix(
     """Travel-time (minutes) and route-length (km) matrices, origins x destinations.
 
     One early-stopping Dijkstra per origin; origins run in parallel (threads by
-    default: the kernel releases the GIL; also processes or Dask). Unreached
-    pairs, or pairs beyond ``max_cost``, are NaN.
+    default: the kernel releases the GIL; also processes or Dask). Without
+    ``destinations`` the matrix is origins x origins and symmetric (step costs
+    are), so each origin searches only until the later origins are settled.
+    Unreached pairs, or pairs beyond ``max_cost``, are NaN.
     """
     f = np.ascontiguousarray(friction, dtype=np.float64)
     dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
     o = _flat(origins, f.shape)
     d = o if destinations is None else _flat(destinations, f.shape)
-    task = _OriginTask(f, dx, dy, d, float(max_cost))
+    symmetric = destinations is None
+    task = _OriginTask(f, dx, dy, d, float(max_cost), symmetric)
     minutes = np.full((o.size, d.size), np.nan)
     km = np.full((o.size, d.size), np.nan)
     items = list(enumerate(o.tolist()))
-    for i, (c, k) in _run_origins(_Indexed(task), items, scheduler, workers):
+    order = items  # origin 0 searches longest when symmetric: start it first
+    for i, (c, k) in _run_origins(_Indexed(task), [(i, (i, x)) for i, x in order], scheduler, workers):
         minutes[i], km[i] = c, k
         if progress:
             progress(1)
+    if symmetric:
+        lower = np.tril_indices(o.size, -1)
+        minutes[lower] = minutes.T[lower]
+        km[lower] = km.T[lower]
     return minutes, km
 
 
 def _run_origins(func: Callable[[Any], Any], items: list[Any], scheduler: str | None, workers: int | None) -> Any:
-    """Yield ``func(item)`` over threads (the numba kernel releases the GIL), processes or Dask."""
+    """Yield ``func(item)`` over threads (the numba kernel releases the GIL), processes or Dask.
+
+    For processes and Dask the items go in one group per worker, so the friction
+    grid is shipped once per worker, not once per origin.
+    """
     import concurrent.futures as cf
 
     from eokit.config import get_settings
-    from eokit.core.dispatch import open_executor
 
     scheduler = scheduler or "threads"
     n = workers or get_settings().n_workers
     if scheduler == "synchronous" or n == 1 or len(items) == 1:
         yield from map(func, items)
-    elif scheduler == "threads":
+        return
+    if scheduler == "threads":
         with cf.ThreadPoolExecutor(n) as pool:
             yield from pool.map(func, items)
-    else:
-        with open_executor(scheduler, n) as ex:
-            yield from ex.imap_unordered(func, items)
+        return
+    groups = [items[i::n] for i in range(n) if items[i::n]]
+    batch = _Batch(func)
+    if scheduler == "processes":
+        with cf.ProcessPoolExecutor(len(groups)) as pool:
+            for res in pool.map(batch, groups):
+                yield from res
+        return
+    if scheduler == "local" or "://" in scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            from eokit.errors import MissingDependencyError
+
+            raise MissingDependencyError("distributed", extra="dask", purpose="a Dask scheduler") from None
+        if scheduler == "local":
+            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+                with Client(cluster) as client:
+                    for fut in client.map(batch, groups, pure=False):
+                        yield from fut.result()
+        else:
+            with Client(scheduler) as client:
+                for fut in client.map(batch, groups, pure=False):
+                    yield from fut.result()
+        return
+    raise InvalidInputError(f"unknown scheduler {scheduler!r}: use threads, processes, synchronous, local or tcp://")
+
+
+class _Batch:
+    """Picklable: run ``func`` over a list of items."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        return [self.func(x) for x in items]
 
 
 class _Indexed:

@@ -18,8 +18,10 @@ rasterstats' cell-centre results. Rasters are read block by block.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,19 +61,47 @@ def _scanline_index(geometries: Sequence[Any], transform: Affine, shape: tuple[i
     inv = ~transform
     px = inv.a * coords[:, 0] + inv.b * coords[:, 1] + inv.c
     py = inv.d * coords[:, 0] + inv.e * coords[:, 1] + inv.f
-    (pix, zone), nh = fill_polygons(
-        np.ascontiguousarray(px),
-        np.ascontiguousarray(py),
-        ring_start,
-        ring_geom.astype(np.int64),
-        len(geoms),
-        int(shape[0]),
-        int(shape[1]),
-    )
+    px, py, rg = np.ascontiguousarray(px), np.ascontiguousarray(py), ring_geom.astype(np.int64)
+    n = len(geoms)
+
+    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+        g0, g1 = bounds
+        k0, k1 = np.searchsorted(rg, [g0, g1])
+        a, b = ring_start[k0], ring_start[k1]
+        (pix, zone), nh = fill_polygons(
+            px[a:b], py[a:b], ring_start[k0 : k1 + 1] - a, rg[k0:k1] - g0, g1 - g0, int(shape[0]), int(shape[1])
+        )
+        return pix, zone + g0, nh
+
+    parts = _threaded(chunk, _splits(n, _n_threads(n)))
+    pix = np.concatenate([p[0] for p in parts])
+    zone = np.concatenate([p[1] for p in parts])
+    nh = sum(p[2] for p in parts)
     if nh:
         pairs = np.unique(np.stack([zone, pix], axis=1), axis=0)
         zone, pix = pairs[:, 0], pairs[:, 1]
     return pix, zone
+
+
+def _n_threads(n_items: int, min_per_thread: int = 32) -> int:
+    from eokit.config import get_settings
+
+    return max(1, min(get_settings().n_workers, n_items // min_per_thread))
+
+
+def _splits(n: int, parts: int) -> list[tuple[int, int]]:
+    edges = np.linspace(0, n, parts + 1).astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a] or [(0, 0)]
+
+
+def _threaded(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """``[func(x) for x in items]`` in threads (the numba kernels release the GIL)."""
+    if len(items) <= 1:
+        return [func(x) for x in items]
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(func, items))
 
 
 def _check_stats(stats: Sequence[str]) -> list[str]:
@@ -286,16 +316,21 @@ class ZoneIndex:
         else:
             flat, pix = np.asarray(values), np.arange(len(values), dtype=np.int64)
         use_nd = nodata is not None and not np.isnan(nodata)
-        count, total, vmin, vmax, nod = zonal_reduce(
-            flat,
-            pix,
-            self.zone,
-            self.n_zones,
-            float(nodata) if use_nd else 0.0,
-            use_nd,
-            float(min_value) if min_value is not None else 0.0,
-            min_value is not None,
-        )
+        nd = float(nodata) if use_nd else 0.0
+        mv = float(min_value) if min_value is not None else 0.0
+
+        def run(bounds: tuple[int, int]) -> tuple[np.ndarray, ...]:
+            a, b = bounds
+            return zonal_reduce(flat, pix[a:b], self.zone[a:b], self.n_zones, nd, use_nd, mv, min_value is not None)
+
+        parts = _threaded(run, _splits(len(pix), _n_threads(len(pix), 1 << 20)))
+        count = np.sum([p[0] for p in parts], axis=0)
+        total = np.sum([p[1] for p in parts], axis=0)
+        nod = np.sum([p[4] for p in parts], axis=0)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN zones
+            vmin = np.nanmin([p[2] for p in parts], axis=0)
+            vmax = np.nanmax([p[3] for p in parts], axis=0)
         has = count > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             cols = {
@@ -399,46 +434,47 @@ def zonal_stats(
         with open_raster(zones) as ds:
             zones = ds.read(1)
     gdf = None if label_zones else _zones_frame(zones, id_col)
-    cache: dict[Any, ZoneIndex] = {}
-    for path in paths:  # one zone index per distinct grid, built once
-        with open_raster(path) as ds:
-            key = _grid_key(ds)
-            if key not in cache:
-                cache[key] = _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path)
+    import concurrent.futures as cf
 
-    def one(item: tuple[Any, str]) -> pd.DataFrame:
-        path, name = item
-        with open_raster(path) as ds:
-            idx = cache[_grid_key(ds)]
-            if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
-                table = idx.stats(ds.read(band), nodata=ds.nodata, stats=stats, min_value=min_value)
-                vals = None
-            else:
+    from eokit.config import get_settings
 
-                def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-                    from rasterio.windows import Window
-
-                    return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
-
-                vals = idx.gather_blocks(read, block_rows)
-            if vals is not None:
-                table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
-        long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
-        long.insert(1, "raster", name)
-        if progress:
-            progress(1)
-        return long
-
+    n_threads = 1 if workers == 1 else max(2, workers or get_settings().n_workers)
     items = list(zip(paths, names))
-    if len(items) > 1 and (workers or 0) != 1:
-        import concurrent.futures as cf
+    with cf.ThreadPoolExecutor(n_threads) as pool:
+        # one zone index per distinct grid, built once, in the background while rasters are read
+        indices: dict[Any, Any] = {}
+        for path in paths:
+            with open_raster(path) as ds:
+                key = _grid_key(ds)
+                if key not in indices:
+                    args = (_IndexJob(path), gdf, zones, label_zones, all_touched, id_col, path)
+                    indices[key] = pool.submit(_index_for, *args) if n_threads > 1 else _Done(_index_for(*args))
 
-        from eokit.config import get_settings
+        def one(item: tuple[Any, str]) -> pd.DataFrame:
+            path, name = item
+            with open_raster(path) as ds:
+                future = indices[_grid_key(ds)]
+                if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
+                    data = ds.read(band)
+                    table = future.result().stats(data, nodata=ds.nodata, stats=stats, min_value=min_value)
+                else:
+                    idx = future.result()
 
-        with cf.ThreadPoolExecutor(workers or get_settings().n_workers) as pool:
-            frames = list(pool.map(one, items))
-    else:
-        frames = [one(it) for it in items]
+                    def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+                        from rasterio.windows import Window
+
+                        return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
+
+                    vals = idx.gather_blocks(read, block_rows)
+                    table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
+            long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
+            long.insert(1, "raster", name)
+            if progress:
+                progress(1)
+            return long
+
+        # index jobs were queued first, so rasters waiting on them never starve them of a thread
+        frames = list(pool.map(one, items)) if n_threads > 1 and len(items) > 1 else [one(it) for it in items]
     out = pd.concat(frames, ignore_index=True)
     order = {s: i for i, s in enumerate(_check_stats(stats))}
     out["_o"] = out["stat"].map(order)
@@ -447,11 +483,33 @@ def zonal_stats(
     return out
 
 
+class _Done:
+    """An already-computed result with a future's ``result()``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _IndexJob:
+    """Opens the raster again inside the index thread (datasets are not shared across threads)."""
+
+    def __init__(self, path: Any) -> None:
+        self.path = path
+
+
 def _grid_key(ds: Any) -> tuple[Any, ...]:
     return (tuple(ds.transform), ds.width, ds.height, ds.crs.to_wkt() if ds.crs else None)
 
 
 def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIndex:
+    if isinstance(ds, _IndexJob):
+        from eokit.io.raster import open_raster
+
+        with open_raster(ds.path) as opened:
+            return _index_for(opened, gdf, zones, label_zones, all_touched, id_col, path)
     if label_zones:
         if zones.shape != (ds.height, ds.width):
             raise InvalidInputError(f"label raster shape {zones.shape} differs from the raster grid", path=path)
