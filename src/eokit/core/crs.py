@@ -36,7 +36,7 @@ def to_pyproj(crs: Any):
 
 def require_crs(crs: Any, *, path: str | None = None, purpose: str = "this operation") -> Any:
     """Return ``crs`` as ``pyproj.CRS``, or raise :class:`MissingCRSError` naming ``path``."""
-    if crs is None or (hasattr(crs, "is_valid") and not crs.is_valid) or str(crs) == "":
+    if crs is None or str(crs) == "" or (hasattr(crs, "to_wkt") and not crs.to_wkt()):
         raise MissingCRSError(f"has no coordinate reference system, which {purpose} needs", path=path)
     return to_pyproj(crs)
 
