@@ -46,8 +46,9 @@ class Settings:
     cdse_catalogue_url: str = "https://catalogue.dataspace.copernicus.eu/odata/v1"
     cdse_identity_url: str = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
     cdse_download_url: str = "https://download.dataspace.copernicus.eu/odata/v1"
-    compress: str = "deflate"
-    """Compression of GeoTIFFs eokit writes."""
+    compress: str = "zstd"
+    """Compression of GeoTIFFs eokit writes: ``zstd`` (level 1: fast, GDAL >= 2.3 reads it), ``deflate``
+    (the most widely readable), ``lzw`` or ``none``."""
     gdal_env: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(_DEFAULT_GDAL_ENV))
     """GDAL configuration options applied around raster I/O and carried to workers."""
 

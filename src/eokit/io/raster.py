@@ -88,11 +88,14 @@ def _gtiff_profile(profile: dict[str, Any], block: int = 512) -> dict[str, Any]:
         out.update(tiled=True, blockxsize=bs, blockysize=bs)
     else:
         out["tiled"] = False
-    out["compress"] = get_settings().compress
-    if np.dtype(out["dtype"]).kind == "f" and out["compress"] in {"deflate", "lzw", "zstd"}:
-        out["predictor"] = 3
-    elif out["compress"] in {"deflate", "lzw", "zstd"}:
-        out["predictor"] = 2
+    compress = get_settings().compress.lower()
+    if compress != "none":
+        out["compress"] = compress
+        out["predictor"] = 3 if np.dtype(out["dtype"]).kind == "f" else 2
+        if compress == "zstd":
+            out["zstd_level"] = 1
+        elif compress == "deflate":
+            out["zlevel"] = 1
     out.setdefault("BIGTIFF", "IF_SAFER")
     return out
 
@@ -155,7 +158,8 @@ class RasterWriter:
         plain = self._tmp.with_name(self._tmp.name + ".plain.tif")
         shutil.move(self._tmp, plain)
         try:
-            rio_copy(plain, self._tmp, driver="COG", compress=self.profile["compress"].upper(), BIGTIFF="IF_SAFER")
+            compress = str(self.profile.get("compress", "none")).upper()
+            rio_copy(plain, self._tmp, driver="COG", compress=compress, BIGTIFF="IF_SAFER")
         finally:
             plain.unlink(missing_ok=True)
 
