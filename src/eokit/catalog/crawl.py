@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,13 +175,13 @@ def read_files(
     progress: Callable[[float], None] | None = None,
 ) -> Iterator[tuple[str, AssetRecord | None, Skipped | None]]:
     """Read files concurrently (threads by default; processes or Dask via ``scheduler``)."""
-    from eokit.config import get_settings, override
+    from eokit.config import get_settings
     from eokit.core import open_executor
+    from eokit.core.dispatch import enter_gdal_env
 
     if not paths:
         return
-    # rasterio.Env wants integers for numeric GDAL options (GDAL_CACHEMAX='256' raises TypeError)
-    env = {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in get_settings().gdal_env.items()}
+    env = dict(get_settings().gdal_env)
     tasks = [(p, options) for p in paths]
     scheduler = scheduler or get_settings().scheduler
     if scheduler == "threads":
@@ -190,24 +189,13 @@ def read_files(
         import concurrent.futures as cf
 
         n = workers or get_settings().n_workers
-        with cf.ThreadPoolExecutor(n, initializer=_enter_env, initargs=(env,)) as pool:
+        with cf.ThreadPoolExecutor(n, initializer=enter_gdal_env, initargs=(env,)) as pool:
             for path, record, reason, kind in pool.map(_read_task, tasks, chunksize=16):
                 yield _outcome(path, record, reason, kind, progress)
         return
-    with override(gdal_env=env), open_executor(scheduler, workers) as ex:
+    with open_executor(scheduler, workers) as ex:
         for path, record, reason, kind in ex.imap_unordered(_read_task, tasks, max_pending=4 * max(ex.workers, 1)):
             yield _outcome(path, record, reason, kind, progress)
-
-
-_worker = threading.local()
-
-
-def _enter_env(env: dict[str, Any]) -> None:
-    import rasterio
-
-    ctx = rasterio.Env(**env)
-    ctx.__enter__()  # GDAL options are thread-local: active for the life of this worker thread
-    _worker.env = ctx
 
 
 def _outcome(

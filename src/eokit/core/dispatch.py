@@ -18,24 +18,45 @@ import concurrent.futures as cf
 import contextlib
 import functools
 import itertools
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError, MissingDependencyError
 
-__all__ = ["Executor", "open_executor"]
+__all__ = ["Executor", "enter_gdal_env", "gdal_options", "open_executor"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def gdal_options(gdal_env: Mapping[str, str]) -> dict[str, Any]:
+    """GDAL options as ``rasterio.Env`` takes them (numbers as ints: it rejects ``GDAL_CACHEMAX='256'``)."""
+    return {k: int(v) if str(v).isdigit() else v for k, v in gdal_env.items()}
+
+
+_worker = threading.local()
+
+
+def enter_gdal_env(gdal_env: Mapping[str, str]) -> None:
+    """Apply GDAL options for the rest of this worker thread's life (a pool initializer).
+
+    GDAL options are thread-local, so entering them once per worker instead of once
+    per task saves the cost that dominates when tasks are small files.
+    """
+    import rasterio
+
+    ctx = rasterio.Env(**gdal_options(gdal_env))
+    ctx.__enter__()
+    _worker.env = ctx
 
 
 def _with_env(func: Callable[..., R], gdal_env: Mapping[str, str], *args: Any) -> R:
     import rasterio
 
     # rasterio.Env sets GDAL options thread-locally, so concurrent tasks do not race.
-    options = {k: int(v) if str(v).isdigit() else v for k, v in gdal_env.items()}
-    with rasterio.Env(**options):
+    with rasterio.Env(**gdal_options(gdal_env)):
         return func(*args)
 
 
@@ -55,7 +76,8 @@ class Executor:
         so results never pile up beyond that: memory stays bounded by the block
         size, not by the number of blocks.
         """
-        wrapped = functools.partial(_with_env, func, self._env)
+        # pools apply the GDAL options once per worker (initializer); elsewhere, around each task
+        wrapped = func if self.kind in ("threads", "processes") else functools.partial(_with_env, func, self._env)
         limit = max_pending or 2 * max(self.workers, 1)
         iterator = iter(items)
         if self.kind == "synchronous":
@@ -113,14 +135,15 @@ def open_executor(scheduler: str | None = None, workers: int | None = None) -> I
     if scheduler == "synchronous":
         yield Executor("synchronous", None, env, 1)
     elif scheduler == "threads":
-        with cf.ThreadPoolExecutor(n) as pool:
+        with cf.ThreadPoolExecutor(n, initializer=enter_gdal_env, initargs=(dict(env),)) as pool:
             yield Executor("threads", pool, env, n)
     elif scheduler == "processes":
         # forkserver: workers fork from a clean server, never from a parent whose numba/OpenMP
         # threads are running (forking those aborts the child)
         import multiprocessing
 
-        with cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        context = multiprocessing.get_context("forkserver")
+        with cf.ProcessPoolExecutor(n, mp_context=context, initializer=enter_gdal_env, initargs=(dict(env),)) as pool:
             yield Executor("processes", pool, env, n)
     elif scheduler == "local" or "://" in scheduler:
         try:
