@@ -98,3 +98,18 @@ def test_dispatch_and_bad_input(scene):
         pansharpen(ms, pan[:10], method="hsv")
     with pytest.raises(InvalidInputError):
         pansharpen(ms, pan, method="pca")
+
+
+def test_brovey_large_threaded_pass_matches_formula():
+    rng = np.random.default_rng(5)
+    ms = rng.uniform(0.05, 0.6, (3, 700, 700)).astype(np.float32)
+    pan = rng.uniform(0.05, 0.6, (700, 700)).astype(np.float32)
+    ms[1, 3, 4] = 0.0
+    ms[:, 5, 6] = 0.0  # zero intensity -> NaN
+    got = pansharpen_brovey(ms, pan, weights=[1.0, 2.0, 1.0])
+    inten = (ms[0].astype(np.float64) + 2 * ms[1] + ms[2]) / 4
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = ms * (pan / inten)
+    np.testing.assert_allclose(got[:, :5], expected[:, :5], rtol=1e-6)
+    np.testing.assert_allclose(got[:, 6:], expected[:, 6:], rtol=1e-6)
+    assert np.isnan(got[:, 5, 6]).all()

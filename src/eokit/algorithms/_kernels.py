@@ -20,7 +20,6 @@ import numpy as np
 __all__ = [
     "affine_nodata",
     "brovey_ratio",
-    "c_factor_flat",
     "capped_distance",
     "flat_chunks",
     "in_row_chunks",
@@ -213,75 +212,41 @@ def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:
         out[i] = m
 
 
-@numba.njit(cache=True, nogil=True)
-def _kernels_cs(
-    ci: float, si: float, cv: float, sv: float, cphi: float, sphi: float
-) -> tuple[float, float]:  # pragma: no cover
-    """RossThick and LiSparse-R (b/r = 1, h/b = 2) from cosines/sines of sun zenith, view zenith, rel. azimuth."""
-    cos_xi = min(1.0, max(-1.0, ci * cv + si * sv * cphi))
-    xi = np.arccos(cos_xi)
-    sin_xi = np.sqrt(max(0.0, 1.0 - cos_xi * cos_xi))
-    kvol = ((np.pi / 2 - xi) * cos_xi + sin_xi) / (ci + cv) - np.pi / 4
-    tan_i, tan_v = si / ci, sv / cv  # with b/r = 1 the primed angles are the true ones
-    d2 = max(tan_i * tan_i + tan_v * tan_v - 2 * tan_i * tan_v * cphi, 0.0)
-    sec_sum = 1 / ci + 1 / cv
-    s = tan_i * tan_v * sphi
-    cos_t = min(1.0, max(-1.0, 2.0 * np.sqrt(d2 + s * s) / sec_sum))
-    t = np.arccos(cos_t)
-    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    overlap = (t - sin_t * cos_t) * sec_sum / np.pi
-    kgeo = overlap - sec_sum + 0.5 * (1 + cos_xi) / (ci * cv)
-    return kvol, kgeo
-
-
-@numba.njit(cache=True, nogil=True)
-def c_factor_flat(
-    sz: np.ndarray,
-    vz: np.ndarray,
-    ra: np.ndarray,
-    szo: np.ndarray,
-    fiso: float,
-    fvol: float,
-    fgeo: float,
-    out: np.ndarray,
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def brovey_ratio(
+    ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray, start: int, stop: int
 ) -> None:  # pragma: no cover
-    """c-factor over flat arrays (each of length ``out.size`` or 1, degrees)."""
-    n = out.size
-    d2r = np.pi / 180.0
-    s1 = 1 if sz.size > 1 else 0
-    s2 = 1 if vz.size > 1 else 0
-    s3 = 1 if ra.size > 1 else 0
-    s4 = 1 if szo.size > 1 else 0
-    for j in range(n):
-        i = np.int64(j)
-        a = np.float64(sz[i * s1]) * d2r
-        b = np.float64(vz[i * s2]) * d2r
-        p = np.float64(ra[i * s3]) * d2r
-        o = np.float64(szo[i * s4]) * d2r
-        ci, si = np.cos(a), np.sin(a)
-        cphi, sphi = np.cos(p), np.sin(p)
-        kv, kg = _kernels_cs(ci, si, np.cos(b), np.sin(b), cphi, sphi)
-        if o == a:
-            co, so = ci, si
-        else:
-            co, so = np.cos(o), np.sin(o)
-        kv0, kg0 = _kernels_cs(co, so, 1.0, 0.0, cphi, sphi)
-        out[i] = (fiso + fvol * kv0 + fgeo * kg0) / (fiso + fvol * kv + fgeo * kg)
+    """``out[j] = ms[j] * f32(pan / (sum(w ms) / sum(w)))`` over flat ``(bands, n)`` bands, pixels start..stop.
 
-
-@numba.njit(cache=True, nogil=True)
-def brovey_ratio(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    """``out = pan / (sum(w ms) / sum(w))`` over ``(bands, n)`` flat bands (NaN where the intensity is 0)."""
-    nb, n = ms.shape
+    One fused pass in cache-sized tiles; NaN where the intensity is 0.
+    """
+    nb = ms.shape[0]
     wsum = 0.0
     for j in range(nb):
         wsum += w[j]
-    for i in range(n):
-        s = 0.0
+    tile = 4096
+    acc = np.empty(tile, dtype=np.float64)
+    r = np.empty(tile, dtype=np.float32)
+    for t0 in range(start, stop, tile):
+        m = min(tile, stop - t0)
+        a = acc[:m]
+        a[:] = 0.0
         for j in range(nb):
-            s += w[j] * np.float64(ms[j, i])
-        inten = s / wsum
-        out[i] = np.float64(pan[i]) / inten if inten != 0 else np.nan
+            wj = w[j]
+            row = ms[j, t0 : t0 + m]
+            for i in range(m):
+                a[i] += wj * np.float64(row[i])
+        p = pan[t0 : t0 + m]
+        rr = r[:m]
+        for i in range(m):
+            inten = a[i] / wsum
+            q = np.float32(np.float64(p[i]) / inten)
+            rr[i] = q if inten != 0 else np.float32(np.nan)
+        for j in range(nb):
+            row = ms[j, t0 : t0 + m]
+            orow = out[j, t0 : t0 + m]
+            for i in range(m):
+                orow[i] = row[i] * rr[i]
 
 
 def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:

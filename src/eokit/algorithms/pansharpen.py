@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from eokit.algorithms._common import as_array
-from eokit.algorithms._kernels import brovey_ratio, flat_chunks
+from eokit.algorithms._kernels import brovey_ratio, in_row_chunks
 from eokit.core.arrays import is_dask, map_overlap
 from eokit.errors import InvalidInputError
 
@@ -146,10 +146,10 @@ def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = No
     if xp is np:  # one compiled pass straight into the output, no stacked copy
         flat_ms = np.ascontiguousarray(ms).reshape(nb, -1)
         flat_pan = np.ascontiguousarray(pan).ravel()
-        ratio = np.empty(flat_pan.size, dtype=np.float32)
+        out = np.empty(flat_ms.shape, dtype=np.float32)
         w64 = w.astype(np.float64)
-        flat_chunks(lambda s: brovey_ratio(flat_ms[:, s], flat_pan[s], w64, ratio[s]), flat_pan.size, cost=nb)
-        return (flat_ms * ratio).reshape(ms.shape)
+        in_row_chunks(lambda a, b: brovey_ratio(flat_ms, flat_pan, w64, out, a, b), flat_pan.size, flat_ms.size * 2)
+        return out.reshape(ms.shape)
     stack = xp.concatenate([ms, pan[None]], axis=0)
     if is_dask(stack):
         stack = stack.rechunk({0: -1})
@@ -160,10 +160,8 @@ def _brovey_block(block: np.ndarray, *, w: np.ndarray) -> np.ndarray:
     nb = block.shape[0] - 1
     ms = np.ascontiguousarray(block[:-1]).reshape(nb, -1)
     pan = np.ascontiguousarray(block[-1]).ravel()
-    ratio = np.empty(pan.size, dtype=np.float32)
-    flat_chunks(lambda s: brovey_ratio(ms[:, s], pan[s], w, ratio[s]), pan.size, cost=nb)
     out = np.empty((nb + 1, pan.size), dtype=np.float32)
-    np.multiply(ms, ratio, out=out[:nb])
+    in_row_chunks(lambda a, b: brovey_ratio(ms, pan, w, out, a, b), pan.size, ms.size * 2)
     out[nb] = pan
     return out.reshape((nb + 1, *block.shape[1:]))
 
