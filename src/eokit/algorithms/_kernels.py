@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+_WINDOW_ROWS_MAX = 64  # beyond this reach (rows each side) the lower-envelope pass is cheaper
+
 __all__ = [
     "affine_nodata",
     "brovey_ratio",
@@ -30,23 +32,81 @@ __all__ = [
 
 
 @numba.njit(cache=True, nogil=True)
+def _nearest_in_row(mrow: np.ndarray, cap: int, orow: np.ndarray) -> None:  # pragma: no cover - numba
+    cols = mrow.shape[0]
+    last = -(1 << 60)
+    for c in range(cols):
+        if mrow[c]:
+            last = c
+        d = c - last
+        orow[c] = d if d <= cap else np.inf
+    last = 1 << 60
+    for c in range(cols - 1, -1, -1):
+        if mrow[c]:
+            last = c
+        d = last - c
+        if d <= cap and d < orow[c]:
+            orow[c] = d
+
+
+@numba.njit(cache=True, nogil=True)
 def row_nearest(mask: np.ndarray, cap: int, out: np.ndarray, r0: int, r1: int) -> None:  # pragma: no cover - numba
     """Distance in columns to the nearest ``True`` in the same row (``inf`` beyond ``cap``), rows r0..r1."""
-    cols = mask.shape[1]
     for r in range(r0, r1):
-        last = -(1 << 60)
-        for c in range(cols):
-            if mask[r, c]:
-                last = c
-            d = c - last
-            out[r, c] = d if d <= cap else np.inf
-        last = 1 << 60
-        for c in range(cols - 1, -1, -1):
-            if mask[r, c]:
-                last = c
-            d = last - c
-            if d <= cap and d < out[r, c]:
-                out[r, c] = d
+        _nearest_in_row(mask[r], cap, out[r])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _banded_window(
+    mask: np.ndarray,
+    y: np.ndarray,
+    dx: np.ndarray,
+    radius: float,
+    cap: int,
+    out: np.ndarray,
+    r0: int,
+    r1: int,
+    band: int,
+    g: np.ndarray,
+    best: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Rows r0..r1 of the capped distance, band by band: the horizontal pass for the band plus its halo
+    rows into the scratch ``g``, then a row-major scan of the rows within ``radius`` (vectorised over columns).
+
+    Same arithmetic as :func:`_vertical_row`; no full-size intermediate.
+    """
+    rows, cols = mask.shape
+    r2 = radius * radius
+    for b0 in range(r0, r1, band):
+        b1 = min(b0 + band, r1)
+        lo = b0
+        while lo > 0 and y[b0] - y[lo - 1] <= radius:
+            lo -= 1
+        hi = b1 - 1
+        while hi < rows - 1 and y[hi + 1] - y[b1 - 1] <= radius:
+            hi += 1
+        for k in range(lo, hi + 1):
+            _nearest_in_row(mask[k], cap, g[k - lo])
+        for r in range(b0, b1):
+            klo = r
+            while klo > 0 and y[r] - y[klo - 1] <= radius:
+                klo -= 1
+            khi = r
+            while khi < rows - 1 and y[khi + 1] - y[r] <= radius:
+                khi += 1
+            dxr = dx[r]
+            best[:] = r2
+            for k in range(klo, khi + 1):
+                dy = y[k] - y[r]
+                dy2 = dy * dy
+                gk = g[k - lo]
+                for c in range(cols):
+                    h = np.float64(gk[c]) * dxr
+                    d2 = dy2 + h * h
+                    best[c] = d2 if d2 < best[c] else best[c]
+            o = out[r]
+            for c in range(cols):
+                o[c] = np.sqrt(best[c])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -155,11 +215,29 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
     dx = np.ascontiguousarray(dx, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     cap = int(np.ceil(radius / max(float(dx.min()), 1e-12))) if dx.size else 0
-    rows = mask.shape[0]
+    rows, cols = mask.shape
+    # rows within ``radius`` of a row (one side): the vertical scan costs that many passes per row
+    idx = np.arange(rows)
+    reach = 0
+    if rows:
+        down = np.searchsorted(y, y + radius, side="right") - idx
+        up = idx - np.searchsorted(y, y - radius, side="left")
+        reach = int(max(down.max(), up.max()))
+    if reach <= _WINDOW_ROWS_MAX:
+        out = np.empty(mask.shape, dtype=np.float32)
+        band = 128
+
+        def run(r0: int, r1: int) -> None:
+            g = np.empty((min(band + 2 * reach + 4, rows), cols), dtype=np.float32)
+            best = np.empty(cols, dtype=np.float64)
+            _banded_window(mask, y, dx, float(radius), cap, out, r0, r1, band, g, best)
+
+        in_row_chunks(run, rows, mask.size * (2 * reach + 1))
+        return out
     g = np.empty(mask.shape, dtype=np.float32)
     in_row_chunks(lambda r0, r1: row_nearest(mask, cap, g, r0, r1), rows, mask.size)
     if dx.size and np.all(dx == dx[0]):
-        # uniform pixel width (projected grids): O(n) lower envelope per column instead of a window scan
+        # uniform pixel width (projected grids), long reach: O(n) lower envelope per column
         gt = np.ascontiguousarray(g.T)
         del g
         out_t = np.empty(gt.shape, dtype=np.float32)
