@@ -38,6 +38,8 @@ c = rng.uniform(0.01, 0.5, (N, N)).astype(np.float32)
 dn = (a * 30000).astype(np.uint16)
 mask = a > 0.499  # ~0.2 % masked pixels
 angles = rng.uniform(20, 60, (N, N)).astype(np.float32)
+view_zenith = b * 20  # 0.2..10 degrees
+rel_azimuth = c * 360
 T30 = Affine(30, 0, 0, 0, -30, 0)
 PEER = f"numpy {np.__version__} a*b+c"
 
@@ -77,7 +79,7 @@ compare(
 compare("qa_pixel_mask", eokit=lambda: qa_pixel_mask(dn), peer=PEER, peer_fn=numpy_pass, repeat=REPEAT, extra=extra)
 compare(
     "c_factor_per_pixel",
-    eokit=lambda: c_factor("red", angles, b * 20, c * 360),
+    eokit=lambda: c_factor("red", angles, view_zenith, rel_azimuth),
     peer=PEER,
     peer_fn=numpy_pass,
     repeat=REPEAT,
