@@ -86,6 +86,25 @@ def _model(
     return fiso + fvol * kvol + fgeo * kgeo
 
 
+@numba.njit(inline="always", error_model="numpy", fastmath={"contract"})
+def _model_nadir(co: float, so: float, deg: float, fiso: float, fvol: float, fgeo: float) -> float:  # pragma: no cover
+    """:func:`_model` for a nadir view; the phase angle is the sun zenith ``deg`` itself (no arccos needed)."""
+    xi = abs(deg - 360.0 * np.floor((deg + 180.0) * (1.0 / 360.0))) * _D2R  # = arccos(cos(deg)), reduced
+    xi = abs(xi - 2.0 * np.pi) if xi > np.pi else xi
+    cos_xi = _clip1(co)
+    sin_xi = np.sqrt(max(0.0, 1.0 - cos_xi * cos_xi))
+    w = 1.0 / (co + 1.0)
+    kvol = ((_HALF_PI - xi) * cos_xi + sin_xi) * w - np.pi / 4
+    r = 1.0 / co
+    tan_i = so * r
+    sec_sum = (co + 1.0) * r
+    cos_t = _clip1(2.0 * abs(tan_i) * co * w)
+    t = _acos(cos_t)
+    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
+    kgeo = (t - sin_t * cos_t) * sec_sum * (1.0 / np.pi) - sec_sum + 0.5 * (1.0 + cos_xi) * r
+    return fiso + fvol * kvol + fgeo * kgeo
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def c_factor_simd(
     sz: np.ndarray,
@@ -104,18 +123,20 @@ def c_factor_simd(
     """
     if same_out:  # normalise to the observed sun zenith: reuse its sine and cosine
         for i in range(out.size):
-            si, ci = _sincos_deg(np.float64(sz[i]))
+            a = np.float64(sz[i])
+            si, ci = _sincos_deg(a)
             sv, cv = _sincos_deg(np.float64(vz[i]))
             sphi, cphi = _sincos_deg(np.float64(ra[i]))
             f_obs = _model(ci, si, cv, sv, cphi, sphi, fiso, fvol, fgeo)
-            f_nadir = _model(ci, si, 1.0, 0.0, cphi, sphi, fiso, fvol, fgeo)
+            f_nadir = _model_nadir(ci, si, a, fiso, fvol, fgeo)
             out[i] = f_nadir / f_obs
         return
     for i in range(out.size):
         si, ci = _sincos_deg(np.float64(sz[i]))
         sv, cv = _sincos_deg(np.float64(vz[i]))
         sphi, cphi = _sincos_deg(np.float64(ra[i]))
-        so, co = _sincos_deg(np.float64(szo[i]))
+        o = np.float64(szo[i])
+        so, co = _sincos_deg(o)
         f_obs = _model(ci, si, cv, sv, cphi, sphi, fiso, fvol, fgeo)
-        f_nadir = _model(co, so, 1.0, 0.0, cphi, sphi, fiso, fvol, fgeo)
+        f_nadir = _model_nadir(co, so, o, fiso, fvol, fgeo)
         out[i] = f_nadir / f_obs
