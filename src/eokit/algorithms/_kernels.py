@@ -347,17 +347,26 @@ def _minmax(x: np.ndarray, nodata: float, has_nodata: bool) -> tuple[float, floa
     return lo, hi, n
 
 
-def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, float, int]:
-    """``(min, max, count)`` of the values that are neither NaN nor ``nodata``, in one threaded pass."""
+def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, float, bool]:
+    """``(min, max, any_valid)`` of the values that are neither NaN nor ``nodata``.
+
+    Without a nodata value this is numpy's SIMD ``fmin``/``fmax`` reductions (NaN-skipping);
+    with one, a threaded compiled pass.
+    """
     flat = np.ascontiguousarray(x).ravel()
     has = nodata is not None and not np.isnan(nodata)
-    nd = float(nodata) if has else 0.0
+    if flat.size == 0:
+        return np.inf, -np.inf, False
+    if not has:
+        if flat.dtype.kind == "f":
+            lo, hi = float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))
+            return (np.inf, -np.inf, False) if np.isnan(lo) else (lo, hi, True)
+        return float(flat.min()), float(flat.max()), True
     parts: list[tuple[float, float, int]] = []
 
     def run(s: slice) -> None:
-        parts.append(_minmax(flat[s], nd, has))
+        parts.append(_minmax(flat[s], float(nodata), True))
 
     flat_chunks(run, flat.size)
-    if not parts:
-        return np.inf, -np.inf, 0
-    return min(p[0] for p in parts), max(p[1] for p in parts), sum(p[2] for p in parts)
+    count = sum(p[2] for p in parts)
+    return min(p[0] for p in parts), max(p[1] for p in parts), count > 0

@@ -214,8 +214,8 @@ def c_factor_legacy(
 def _check_reflectance(name: str, data: Any) -> None:
     if hasattr(data, "dask") or not hasattr(data, "dtype"):
         return
-    lo, hi, count = valid_range(np.asarray(data))
-    if count == 0:
+    lo, hi, any_valid = valid_range(np.asarray(data))
+    if not any_valid:
         raise InvalidInputError(f"band {name!r} is all nodata")
     if lo < -2000 or hi > 20000:
         raise InvalidInputError(
