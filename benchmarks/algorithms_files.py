@@ -70,7 +70,8 @@ def same_output_peer(record: dict, src: Path, out: Path) -> None:
     """
     with rasterio.open(out) as ds:
         values = ds.read()
-        prof = dict(ds.profile)
+        # rasterio's profile does not report the predictor: use the one eokit's writer sets
+        prof = dict(ds.profile, predictor=3 if np.dtype(ds.dtypes[0]).kind == "f" else 2)
 
     def peer_fn() -> None:
         with rasterio.open(src) as ds:
