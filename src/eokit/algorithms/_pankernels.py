@@ -17,7 +17,7 @@ from eokit.algorithms._kernels import in_row_chunks
 __all__ = ["kernel_mean_ratio"]
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _hbox(
     row: np.ndarray, h: int, fv: np.ndarray, fc: np.ndarray, s: np.ndarray, n: np.ndarray
 ) -> None:  # pragma: no cover
@@ -50,7 +50,7 @@ def _hbox(
                 dst_n[c] += src_c[c]
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _add_row(
     ms: np.ndarray,
     pan: np.ndarray,
@@ -77,7 +77,7 @@ def _add_row(
     _hbox(pan[q], h, fv, fc, hs[2, slot], hs[3, slot])
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate(vs: np.ndarray, hs: np.ndarray, slot: int, sign: float) -> None:  # pragma: no cover - numba
     cols = vs.shape[1]
     for i in range(4):

@@ -183,7 +183,11 @@ def c_factor(
         def run(r0: int, r1: int) -> None:
             for t0 in range(r0, r1, _TILE):
                 t1 = min(t0 + _TILE, r1)
-                parts = [f[: t1 - t0] if sc else f[t0:t1] for f, sc in zip(flat, scalar, strict=True)]
+                # float64 tiles: one compiled specialisation whatever the input dtypes
+                parts = [
+                    f[: t1 - t0] if sc else np.asarray(f[t0:t1], dtype=np.float64)
+                    for f, sc in zip(flat, scalar, strict=True)
+                ]
                 c_factor_simd(*parts, fiso, fvol, fgeo, same, res[t0:t1])
 
         in_row_chunks(run, n, n * 8)
