@@ -124,3 +124,31 @@ def test_nbar_bad_input():
         nbar({"purple": ok}, sun_zenith=30.0, view_zenith=0.0, relative_azimuth=0.0)
     with pytest.raises(InvalidInputError, match="relative_azimuth"):
         nbar({"red": ok}, sun_zenith=30.0, view_zenith=0.0)
+
+
+def test_c_factor_tiles_and_scalar_angles_match_sen2nbar():
+    # more pixels than one compiled tile (65536), with scalar view zenith and azimuth expanded per tile
+    rng = np.random.default_rng(11)
+    sz = rng.uniform(0, 75, (300, 250))
+    ref = sen2nbar_c.c_factor(
+        xr.DataArray(sz), xr.DataArray(np.full(sz.shape, 8.5)), xr.DataArray(np.full(sz.shape, 140.0))
+    )
+    np.testing.assert_allclose(c_factor("nir", sz, 8.5, 140.0), ref.sel(band="B08").values, atol=1e-6)
+    got32 = c_factor("red", sz.astype(np.float32), np.float32(8.5), 140.0)
+    np.testing.assert_allclose(got32, ref.sel(band="B04").values, atol=1e-6)
+
+
+def test_c_factor_polynomial_trig_over_all_quadrants():
+    # angles far outside 0..90 exercise the quadrant reduction; the reference is the libm-based kernels
+    rng = np.random.default_rng(12)
+    sz, vz, ra = rng.uniform(0, 89, 5000), rng.uniform(-30, 30, 5000), rng.uniform(-1080, 1080, 5000)
+    szo = rng.uniform(0, 80, 5000)
+    coef = (0.1690, 0.0227, 0.0574)  # Roy et al. 2016 red: fiso, fgeo, fvol
+
+    def f(a, b, p):
+        return coef[0] + coef[2] * ross_thick(a, b, p) + coef[1] * li_sparse_r(a, b, p)
+
+    np.testing.assert_allclose(c_factor("red", sz, vz, ra), f(sz, 0.0, ra) / f(sz, vz, ra), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        c_factor("red", sz, vz, ra, sun_zenith_out=szo), f(szo, 0.0, ra) / f(sz, vz, ra), rtol=1e-10, atol=1e-12
+    )

@@ -24,7 +24,7 @@ def _scipy_reference(mask, dy, dx, radius):
     return np.minimum(d, radius).astype(np.float32)
 
 
-def test_closed_form_7x7_30m_radius_50():
+def test_closed_form_7x7_30m_radius_50(vertical_pass):
     mask = np.zeros((7, 7), bool)
     mask[3, 3] = True
     got = distance_to_mask(mask, transform=T30, radius=50)
@@ -42,7 +42,17 @@ def test_no_mask_gives_radius():
     assert np.all(got == 75)
 
 
-def test_anisotropic_pixels_against_scipy():
+@pytest.fixture(params=["window", "envelope"])
+def vertical_pass(request, monkeypatch):
+    """Run a test with the short-reach window scan and with the long-reach passes (envelope / row scan)."""
+    import eokit.algorithms._kernels as kernels
+
+    if request.param == "envelope":
+        monkeypatch.setattr(kernels, "_WINDOW_ROWS_MAX", 0)
+    return request.param
+
+
+def test_anisotropic_pixels_against_scipy(vertical_pass):
     rng = np.random.default_rng(3)
     mask = rng.random((60, 80)) > 0.995
     t = Affine(10, 0, 0, 0, -25, 0)
@@ -50,7 +60,7 @@ def test_anisotropic_pixels_against_scipy():
     np.testing.assert_allclose(got, _scipy_reference(mask, 25, 10, 200), rtol=1e-5)
 
 
-def test_geographic_rows_against_brute_force():
+def test_geographic_rows_against_brute_force(vertical_pass):
     from eokit.core.crs import pixel_sizes_m
 
     mask = np.zeros((30, 30), bool)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eokit.algorithms import band_mapping, list_indices, spectral_index
-from eokit.algorithms.indices import catalogue, constants, parse_formula
+from eokit.algorithms.indices import catalogue, constants, index_info, parse_formula
 from eokit.errors import InvalidInputError
 
 spyndex = pytest.importorskip("spyndex")
@@ -100,3 +100,23 @@ def test_band_mapping():
 def test_shape_mismatch():
     with pytest.raises(InvalidInputError, match="shapes differ"):
         spectral_index("NDVI", {"N": np.ones((2, 2)), "R": np.ones((3, 2))})
+
+
+@pytest.mark.parametrize("name", ["NDVI", "EVI", "SAVI", "GNDVI", "NBR", "MSAVI", "NIRv", "BAI", "TDVI", "NDWI"])
+def test_compiled_path_matches_spyndex(monkeypatch, sample, name):
+    import eokit.algorithms.indices as indices
+
+    monkeypatch.setattr(indices, "COMPILED_MIN_SIZE", 1)
+    info = index_info(name)
+    defaults = {k: v for k, v in constants().items() if v is not None}
+    needed = info["bands"]
+    if not all(b in sample or b in defaults for b in needed):
+        pytest.skip(f"{name} needs inputs the sample lacks")
+    params = {b: sample[b] if b in sample else defaults[b] for b in needed}
+    with np.errstate(all="ignore"):
+        expected = np.asarray(spyndex.computeIndex(name, params=params), dtype=float)
+    got = spectral_index(name, {b: sample[b] for b in needed if b in sample})
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12, equal_nan=True)
+    got32 = spectral_index(name, {b: sample[b].astype(np.float32) for b in needed if b in sample})
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expected, rtol=2e-5, atol=1e-5, equal_nan=True)

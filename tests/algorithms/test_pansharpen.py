@@ -98,3 +98,41 @@ def test_dispatch_and_bad_input(scene):
         pansharpen(ms, pan[:10], method="hsv")
     with pytest.raises(InvalidInputError):
         pansharpen(ms, pan, method="pca")
+
+
+def test_brovey_large_threaded_pass_matches_formula():
+    rng = np.random.default_rng(5)
+    ms = rng.uniform(0.05, 0.6, (3, 700, 700)).astype(np.float32)
+    pan = rng.uniform(0.05, 0.6, (700, 700)).astype(np.float32)
+    ms[1, 3, 4] = 0.0
+    ms[:, 5, 6] = 0.0  # zero intensity -> NaN
+    got = pansharpen_brovey(ms, pan, weights=[1.0, 2.0, 1.0])
+    inten = (ms[0].astype(np.float64) + 2 * ms[1] + ms[2]) / 4
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = ms * (pan / inten)
+    np.testing.assert_allclose(got[:, :5], expected[:, :5], rtol=1e-6)
+    np.testing.assert_allclose(got[:, 6:], expected[:, 6:], rtol=1e-6)
+    assert np.isnan(got[:, 5, 6]).all()
+
+
+def test_kernel_nan_aware_local_means(scene):
+    ms, pan = (a.copy() for a in scene)
+    ms[1, 10, 10] = np.nan  # one band -> the ms mean is NaN there
+    pan[20:30, 20:30] = np.nan  # a pan hole wider than the 5x5 window
+    k = 5
+    got = pansharpen_kernel(ms, pan, pixel_size=18.0)  # 90 / 18 = 5
+    assert kernel_size(18.0) == k
+    mean = ms.astype(float).mean(0)
+
+    def box(a):
+        valid = np.isfinite(a)
+        s = ndimage.correlate(np.where(valid, a, 0.0), np.ones((k, k)), mode="constant")
+        n = ndimage.correlate(valid.astype(float), np.ones((k, k)), mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, s / n, np.nan)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = ms / mean * pan * box(mean) / box(pan.astype(float))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
+    assert np.isnan(got[:, 10, 10]).all() and np.isnan(got[:, 25, 25]).all()
+    assert np.isfinite(got[:, 0, 0]).all()

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+_WINDOW_ROWS_MAX = 64  # beyond this reach (rows each side) the lower-envelope pass is cheaper
+
 __all__ = [
     "affine_nodata",
     "brovey_ratio",
-    "c_factor_flat",
     "capped_distance",
     "flat_chunks",
     "in_row_chunks",
@@ -31,23 +32,81 @@ __all__ = [
 
 
 @numba.njit(cache=True, nogil=True)
+def _nearest_in_row(mrow: np.ndarray, cap: int, orow: np.ndarray) -> None:  # pragma: no cover - numba
+    cols = mrow.shape[0]
+    last = -(1 << 60)
+    for c in range(cols):
+        if mrow[c]:
+            last = c
+        d = c - last
+        orow[c] = d if d <= cap else np.inf
+    last = 1 << 60
+    for c in range(cols - 1, -1, -1):
+        if mrow[c]:
+            last = c
+        d = last - c
+        if d <= cap and d < orow[c]:
+            orow[c] = d
+
+
+@numba.njit(cache=True, nogil=True)
 def row_nearest(mask: np.ndarray, cap: int, out: np.ndarray, r0: int, r1: int) -> None:  # pragma: no cover - numba
     """Distance in columns to the nearest ``True`` in the same row (``inf`` beyond ``cap``), rows r0..r1."""
-    cols = mask.shape[1]
     for r in range(r0, r1):
-        last = -(1 << 60)
-        for c in range(cols):
-            if mask[r, c]:
-                last = c
-            d = c - last
-            out[r, c] = d if d <= cap else np.inf
-        last = 1 << 60
-        for c in range(cols - 1, -1, -1):
-            if mask[r, c]:
-                last = c
-            d = last - c
-            if d <= cap and d < out[r, c]:
-                out[r, c] = d
+        _nearest_in_row(mask[r], cap, out[r])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _banded_window(
+    mask: np.ndarray,
+    y: np.ndarray,
+    dx: np.ndarray,
+    radius: float,
+    cap: int,
+    out: np.ndarray,
+    r0: int,
+    r1: int,
+    band: int,
+    g: np.ndarray,
+    best: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    """Rows r0..r1 of the capped distance, band by band: the horizontal pass for the band plus its halo
+    rows into the scratch ``g``, then a row-major scan of the rows within ``radius`` (vectorised over columns).
+
+    Same arithmetic as :func:`_vertical_row`; no full-size intermediate.
+    """
+    rows, cols = mask.shape
+    r2 = radius * radius
+    for b0 in range(r0, r1, band):
+        b1 = min(b0 + band, r1)
+        lo = b0
+        while lo > 0 and y[b0] - y[lo - 1] <= radius:
+            lo -= 1
+        hi = b1 - 1
+        while hi < rows - 1 and y[hi + 1] - y[b1 - 1] <= radius:
+            hi += 1
+        for k in range(lo, hi + 1):
+            _nearest_in_row(mask[k], cap, g[k - lo])
+        for r in range(b0, b1):
+            klo = r
+            while klo > 0 and y[r] - y[klo - 1] <= radius:
+                klo -= 1
+            khi = r
+            while khi < rows - 1 and y[khi + 1] - y[r] <= radius:
+                khi += 1
+            dxr = dx[r]
+            best[:] = r2
+            for k in range(klo, khi + 1):
+                dy = y[k] - y[r]
+                dy2 = dy * dy
+                gk = g[k - lo]
+                for c in range(cols):
+                    h = np.float64(gk[c]) * dxr
+                    d2 = dy2 + h * h
+                    best[c] = d2 if d2 < best[c] else best[c]
+            o = out[r]
+            for c in range(cols):
+                o[c] = np.sqrt(best[c])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -156,11 +215,29 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
     dx = np.ascontiguousarray(dx, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     cap = int(np.ceil(radius / max(float(dx.min()), 1e-12))) if dx.size else 0
-    rows = mask.shape[0]
+    rows, cols = mask.shape
+    # rows within ``radius`` of a row (one side): the vertical scan costs that many passes per row
+    idx = np.arange(rows)
+    reach = 0
+    if rows:
+        down = np.searchsorted(y, y + radius, side="right") - idx
+        up = idx - np.searchsorted(y, y - radius, side="left")
+        reach = int(max(down.max(), up.max()))
+    if reach <= _WINDOW_ROWS_MAX:
+        out = np.empty(mask.shape, dtype=np.float32)
+        band = 128
+
+        def run(r0: int, r1: int) -> None:
+            g = np.empty((min(band + 2 * reach + 4, rows), cols), dtype=np.float32)
+            best = np.empty(cols, dtype=np.float64)
+            _banded_window(mask, y, dx, float(radius), cap, out, r0, r1, band, g, best)
+
+        in_row_chunks(run, rows, mask.size * (2 * reach + 1))
+        return out
     g = np.empty(mask.shape, dtype=np.float32)
     in_row_chunks(lambda r0, r1: row_nearest(mask, cap, g, r0, r1), rows, mask.size)
     if dx.size and np.all(dx == dx[0]):
-        # uniform pixel width (projected grids): O(n) lower envelope per column instead of a window scan
+        # uniform pixel width (projected grids), long reach: O(n) lower envelope per column
         gt = np.ascontiguousarray(g.T)
         del g
         out_t = np.empty(gt.shape, dtype=np.float32)
@@ -213,75 +290,41 @@ def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:
         out[i] = m
 
 
-@numba.njit(cache=True, nogil=True)
-def _kernels_cs(
-    ci: float, si: float, cv: float, sv: float, cphi: float, sphi: float
-) -> tuple[float, float]:  # pragma: no cover
-    """RossThick and LiSparse-R (b/r = 1, h/b = 2) from cosines/sines of sun zenith, view zenith, rel. azimuth."""
-    cos_xi = min(1.0, max(-1.0, ci * cv + si * sv * cphi))
-    xi = np.arccos(cos_xi)
-    sin_xi = np.sqrt(max(0.0, 1.0 - cos_xi * cos_xi))
-    kvol = ((np.pi / 2 - xi) * cos_xi + sin_xi) / (ci + cv) - np.pi / 4
-    tan_i, tan_v = si / ci, sv / cv  # with b/r = 1 the primed angles are the true ones
-    d2 = max(tan_i * tan_i + tan_v * tan_v - 2 * tan_i * tan_v * cphi, 0.0)
-    sec_sum = 1 / ci + 1 / cv
-    s = tan_i * tan_v * sphi
-    cos_t = min(1.0, max(-1.0, 2.0 * np.sqrt(d2 + s * s) / sec_sum))
-    t = np.arccos(cos_t)
-    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    overlap = (t - sin_t * cos_t) * sec_sum / np.pi
-    kgeo = overlap - sec_sum + 0.5 * (1 + cos_xi) / (ci * cv)
-    return kvol, kgeo
-
-
-@numba.njit(cache=True, nogil=True)
-def c_factor_flat(
-    sz: np.ndarray,
-    vz: np.ndarray,
-    ra: np.ndarray,
-    szo: np.ndarray,
-    fiso: float,
-    fvol: float,
-    fgeo: float,
-    out: np.ndarray,
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def brovey_ratio(
+    ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray, start: int, stop: int
 ) -> None:  # pragma: no cover
-    """c-factor over flat arrays (each of length ``out.size`` or 1, degrees)."""
-    n = out.size
-    d2r = np.pi / 180.0
-    s1 = 1 if sz.size > 1 else 0
-    s2 = 1 if vz.size > 1 else 0
-    s3 = 1 if ra.size > 1 else 0
-    s4 = 1 if szo.size > 1 else 0
-    for j in range(n):
-        i = np.int64(j)
-        a = np.float64(sz[i * s1]) * d2r
-        b = np.float64(vz[i * s2]) * d2r
-        p = np.float64(ra[i * s3]) * d2r
-        o = np.float64(szo[i * s4]) * d2r
-        ci, si = np.cos(a), np.sin(a)
-        cphi, sphi = np.cos(p), np.sin(p)
-        kv, kg = _kernels_cs(ci, si, np.cos(b), np.sin(b), cphi, sphi)
-        if o == a:
-            co, so = ci, si
-        else:
-            co, so = np.cos(o), np.sin(o)
-        kv0, kg0 = _kernels_cs(co, so, 1.0, 0.0, cphi, sphi)
-        out[i] = (fiso + fvol * kv0 + fgeo * kg0) / (fiso + fvol * kv + fgeo * kg)
+    """``out[j] = ms[j] * f32(pan / (sum(w ms) / sum(w)))`` over flat ``(bands, n)`` bands, pixels start..stop.
 
-
-@numba.njit(cache=True, nogil=True)
-def brovey_ratio(ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    """``out = pan / (sum(w ms) / sum(w))`` over ``(bands, n)`` flat bands (NaN where the intensity is 0)."""
-    nb, n = ms.shape
+    One fused pass in cache-sized tiles; NaN where the intensity is 0.
+    """
+    nb = ms.shape[0]
     wsum = 0.0
     for j in range(nb):
         wsum += w[j]
-    for i in range(n):
-        s = 0.0
+    tile = 4096
+    acc = np.empty(tile, dtype=np.float64)
+    r = np.empty(tile, dtype=np.float32)
+    for t0 in range(start, stop, tile):
+        m = min(tile, stop - t0)
+        a = acc[:m]
+        a[:] = 0.0
         for j in range(nb):
-            s += w[j] * np.float64(ms[j, i])
-        inten = s / wsum
-        out[i] = np.float64(pan[i]) / inten if inten != 0 else np.nan
+            wj = w[j]
+            row = ms[j, t0 : t0 + m]
+            for i in range(m):
+                a[i] += wj * np.float64(row[i])
+        p = pan[t0 : t0 + m]
+        rr = r[:m]
+        for i in range(m):
+            inten = a[i] / wsum
+            q = np.float32(np.float64(p[i]) / inten)
+            rr[i] = q if inten != 0 else np.float32(np.nan)
+        for j in range(nb):
+            row = ms[j, t0 : t0 + m]
+            orow = out[j, t0 : t0 + m]
+            for i in range(m):
+                orow[i] = row[i] * rr[i]
 
 
 def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:
@@ -304,17 +347,26 @@ def _minmax(x: np.ndarray, nodata: float, has_nodata: bool) -> tuple[float, floa
     return lo, hi, n
 
 
-def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, float, int]:
-    """``(min, max, count)`` of the values that are neither NaN nor ``nodata``, in one threaded pass."""
+def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, float, bool]:
+    """``(min, max, any_valid)`` of the values that are neither NaN nor ``nodata``.
+
+    Without a nodata value this is numpy's SIMD ``fmin``/``fmax`` reductions (NaN-skipping);
+    with one, a threaded compiled pass.
+    """
     flat = np.ascontiguousarray(x).ravel()
     has = nodata is not None and not np.isnan(nodata)
-    nd = float(nodata) if has else 0.0
+    if flat.size == 0:
+        return np.inf, -np.inf, False
+    if not has:
+        if flat.dtype.kind == "f":
+            lo, hi = float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))
+            return (np.inf, -np.inf, False) if np.isnan(lo) else (lo, hi, True)
+        return float(flat.min()), float(flat.max()), True
     parts: list[tuple[float, float, int]] = []
 
     def run(s: slice) -> None:
-        parts.append(_minmax(flat[s], nd, has))
+        parts.append(_minmax(flat[s], float(nodata), True))
 
     flat_chunks(run, flat.size)
-    if not parts:
-        return np.inf, -np.inf, 0
-    return min(p[0] for p in parts), max(p[1] for p in parts), sum(p[2] for p in parts)
+    count = sum(p[2] for p in parts)
+    return min(p[0] for p in parts), max(p[1] for p in parts), count > 0

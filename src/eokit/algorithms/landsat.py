@@ -426,8 +426,8 @@ def harmonize(
 def _check_range(name: str, arr: Any, scale: float, nodata: float | None) -> None:
     if is_dask(arr):
         return
-    lo, hi, count = valid_range(np.asarray(arr), nodata)
-    if count == 0:
+    lo, hi, any_valid = valid_range(np.asarray(arr), nodata)
+    if not any_valid:
         raise InvalidInputError(f"band {name!r} is all nodata")
     if hi > 2.0 * scale or lo < -0.5 * scale:
         raise InvalidInputError(

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from eokit.algorithms._common import as_array
-from eokit.algorithms._kernels import brovey_ratio, flat_chunks
+from eokit.algorithms._kernels import brovey_ratio, in_row_chunks
+from eokit.algorithms._pankernels import kernel_mean_ratio
 from eokit.core.arrays import is_dask, map_overlap
 from eokit.errors import InvalidInputError
 
@@ -52,33 +52,9 @@ def _check(ms: Any, pan: Any) -> tuple[Any, Any]:
     return (ms if ms.dtype == f else ms.astype(f)), (pan if pan.dtype == f else pan.astype(f))
 
 
-def _local_mean(x: np.ndarray, k: int) -> np.ndarray:
-    """float32 mean of the valid (finite) pixels in a k x k window; windows are cut at the array edge."""
-    valid = np.isfinite(x)
-    if valid.all():
-        s = ndimage.uniform_filter(x.astype(np.float32, copy=False), size=k, mode="constant", cval=0.0)
-        rows = ndimage.uniform_filter1d(np.ones(x.shape[0]), k, mode="constant", cval=0.0)
-        cols = ndimage.uniform_filter1d(np.ones(x.shape[1]), k, mode="constant", cval=0.0)
-        s /= rows[:, None].astype(np.float32)
-        s /= cols[None, :].astype(np.float32)
-        return s
-    filled = np.where(valid, x, np.float32(0.0)).astype(np.float32)
-    s = ndimage.uniform_filter(filled, size=k, mode="constant", cval=0.0)
-    n = ndimage.uniform_filter(valid.astype(np.float32), size=k, mode="constant", cval=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1e-6, s / n, np.float32(np.nan))
-
-
 def _sharpen(ms: np.ndarray, pan: np.ndarray, k: int, out: np.ndarray) -> None:
-    """Kernel-mean ratio into ``out`` (bands, rows, cols) float32."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ms_mean = ms.mean(axis=0, dtype=np.float32)
-        ratio = _local_mean(ms_mean, k)
-        ratio /= _local_mean(pan, k)
-        ratio *= pan
-        ratio /= ms_mean
-        np.multiply(ms, ratio[None], out=out)
-    out[~np.isfinite(out)] = np.nan
+    """Kernel-mean ratio into ``out`` (bands, rows, cols) float32: one fused compiled pass."""
+    kernel_mean_ratio(ms, pan, k, out)
 
 
 def _kernel_block(block: np.ndarray, *, k: int) -> np.ndarray:
@@ -146,10 +122,10 @@ def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = No
     if xp is np:  # one compiled pass straight into the output, no stacked copy
         flat_ms = np.ascontiguousarray(ms).reshape(nb, -1)
         flat_pan = np.ascontiguousarray(pan).ravel()
-        ratio = np.empty(flat_pan.size, dtype=np.float32)
+        out = np.empty(flat_ms.shape, dtype=np.float32)
         w64 = w.astype(np.float64)
-        flat_chunks(lambda s: brovey_ratio(flat_ms[:, s], flat_pan[s], w64, ratio[s]), flat_pan.size, cost=nb)
-        return (flat_ms * ratio).reshape(ms.shape)
+        in_row_chunks(lambda a, b: brovey_ratio(flat_ms, flat_pan, w64, out, a, b), flat_pan.size, flat_ms.size * 2)
+        return out.reshape(ms.shape)
     stack = xp.concatenate([ms, pan[None]], axis=0)
     if is_dask(stack):
         stack = stack.rechunk({0: -1})
@@ -160,10 +136,8 @@ def _brovey_block(block: np.ndarray, *, w: np.ndarray) -> np.ndarray:
     nb = block.shape[0] - 1
     ms = np.ascontiguousarray(block[:-1]).reshape(nb, -1)
     pan = np.ascontiguousarray(block[-1]).ravel()
-    ratio = np.empty(pan.size, dtype=np.float32)
-    flat_chunks(lambda s: brovey_ratio(ms[:, s], pan[s], w, ratio[s]), pan.size, cost=nb)
     out = np.empty((nb + 1, pan.size), dtype=np.float32)
-    np.multiply(ms, ratio, out=out[:nb])
+    in_row_chunks(lambda a, b: brovey_ratio(ms, pan, w, out, a, b), pan.size, ms.size * 2)
     out[nb] = pan
     return out.reshape((nb + 1, *block.shape[1:]))
 
