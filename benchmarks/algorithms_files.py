@@ -24,11 +24,6 @@ from affine import Affine
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import compare, measure
 from eokit.algorithms import tools
-from eokit.config import get_settings, override
-
-# rasterio wants integer GDAL_CACHEMAX; the foundation on this branch passes strings (fixed on main)
-_env = override(gdal_env={k: int(v) if str(v).isdigit() else v for k, v in get_settings().gdal_env.items()})
-_env.__enter__()
 
 N = int(os.environ.get("EOKIT_BENCH_FILE_SIZE", "8000"))
 REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "3"))
