@@ -14,8 +14,11 @@ Folder layout under ``--out``::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
+import logging
 import time
 import zipfile
 from pathlib import Path
@@ -29,6 +32,8 @@ from eokit.io.atomic import atomic_path, safe_join
 
 __all__ = ["demo_steps"]
 
+log = logging.getLogger(__name__)
+
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-secret"  # accounts of the local hub only
 
 
@@ -41,7 +46,10 @@ def run_cli(*args: Any) -> None:
     from eokit.cli.main import cli
 
     argv = [str(a) for a in args]
-    code = cli.main(argv, prog_name="eokit", standalone_mode=False)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # the command's own output (paths it wrote) goes to the log
+        code = cli.main(argv, prog_name="eokit", standalone_mode=False)
+    log.info("eokit %s\n%s", " ".join(argv), printed.getvalue().strip())
     if isinstance(code, int) and code != 0:
         raise DemoStepError(f"`eokit {' '.join(argv)}` exited with status {code}")
 
