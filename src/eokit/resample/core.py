@@ -436,5 +436,5 @@ def run(
         out_mask,
         write_mask,
         nd,
-        8 * numba.get_num_threads(),
+        max(8 * numba.get_num_threads(), -(-int(win[0, 1] - win[0, 0] + 1) // 64)),
     )
