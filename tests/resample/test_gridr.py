@@ -120,3 +120,23 @@ def test_gridr_interpolator_objects_and_enums_are_accepted(data):
     for ident in (get_interpolator("cubic"), PyInterpolatorType.OptimizedBicubic, "CUBIC"):
         out, _ = array_grid_resampling(ident, src[0], gr, gc, RES, None)
         np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("interp", ["nearest", "linear"])
+def test_sparse_source_mask_like_gridr(interp):
+    # mostly valid source: whole grid cells then skip per-pixel checks (all-valid mask blocks)
+    # while cells near the invalid patch and pixels, and near the edges, are checked one by one
+    rng = np.random.default_rng(31)
+    src = rng.normal(50, 20, size=(140, 150))
+    smask = np.ones(src.shape, np.uint8)
+    smask[60:67, 70:90] = 0
+    smask[rng.integers(0, 140, 8), rng.integers(0, 150, 8)] = 0
+    gr, gc = distorted_grid((30, 33), RES, origin=(-3.0, -5.0), angle=0.15, scale=1.02, noise=0.3, seed=4)
+    ref, ref_mask = _gridr(interp, src, gr, gc, array_in_mask=smask)
+    out, mask = array_grid_resampling(interp, src, gr, gc, RES, None, array_out_mask=True, nodata_out=-99.0,
+                                      array_in_mask=smask)  # fmt: skip
+    assert 0.5 < ref_mask.mean() < 0.99
+    np.testing.assert_array_equal(mask, ref_mask)
+    valid = ref_mask == 1
+    np.testing.assert_allclose(out[valid], ref[valid], rtol=0, atol=1e-9)
+    assert np.all(out[~valid] == -99.0)
