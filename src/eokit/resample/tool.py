@@ -8,14 +8,12 @@ which opens the files by path and reads only what its tile needs.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import functools
 import logging
-import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -259,25 +257,6 @@ def resample_file(
     return out
 
 
-@contextlib.contextmanager
-def _executor(scheduler: str | None, workers: int) -> Iterator[Any]:
-    """``open_executor``, except that worker processes are spawned, not forked.
-
-    Forking a process whose numba kernels already started OpenMP threads aborts
-    it (GNU OpenMP is not fork-safe), so ``processes`` uses a spawn context.
-    """
-    from eokit.core import open_executor
-    from eokit.core.dispatch import Executor
-
-    if scheduler != "processes":
-        with open_executor(scheduler, workers) as ex:
-            yield ex
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        yield Executor("processes", pool, get_settings().gdal_env, workers)
-
-
 def _distributed(
     g: Any,
     s: Any,
@@ -298,8 +277,6 @@ def _distributed(
     progress: Callable[[int], Any] | None,
 ) -> None:
     """Validate like the chain, then farm the tiles out to an executor."""
-    from eokit.config import override
-
     spec, window = prepare_chain(
         g, row_band, col_band, res, s, bands, writer.dataset, interp, nodata,
         mask_out_ds=None if mwriter is None else mwriter.dataset, **kwargs,
@@ -309,9 +286,9 @@ def _distributed(
     th, tw = auto_tile_shape(spec, g, gcol, window, budget, 1)
     tiles = plan_tiles(window, strip_rows=th, tile_shape=(th, tw))
     log.info("resampling %d tile(s) of %d x %d on %s", len(tiles), th, tw, scheduler)
-    # rasterio.Env wants integers for numeric options such as GDAL_CACHEMAX
-    env = {k: int(v) if str(v).isdigit() else v for k, v in get_settings().gdal_env.items()}
-    with override(gdal_env=env), _executor(scheduler, workers) as ex:
+    from eokit.core import open_executor  # process pools fork from a clean server: safe after numba ran
+
+    with open_executor(scheduler, workers) as ex:
         for tile, out, mask in ex.imap_unordered(_remote_tile, ((spec, paths, t) for t in tiles)):
             wout = ((tile.out_row, tile.out_row + out.shape[1]), (tile.out_col, tile.out_col + out.shape[2]))
             writer.write(out, window=wout)
