@@ -280,14 +280,18 @@ def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
     edge crossings are taken half-open (``y1 <= y < y2``), sorted and paired;
     a pair ``(x0, x1)`` fills columns ``floor(x0 + .5) .. floor(x1 + .5) - 1``;
     horizontal edges lying exactly on the scanline are filled when they run
-    right to left. Returns ``((flat_pixel_index, geometry_index), n_horizontal)``;
+    right to left. Returns ``(runs, n_horizontal)`` with runs ``(row, x_start, x_end, geometry)``;
     when ``n_horizontal > 0`` a pixel may be listed twice for one geometry.
+
+    Edge-driven: each edge adds its crossings to the rows it spans (bucketed by
+    row), so the cost follows the number of crossings, not rows x edges.
     """
     nh = 0
     cap = 1 << 12
     runs = np.empty((cap, 4), dtype=np.int64)  # row, x_start, x_end, geometry
     m = 0
     n_rings = ring_start.shape[0] - 1
+    cnt = np.zeros(64, dtype=np.int64)
     ints = np.empty(64, dtype=np.float64)
     k0 = 0
     for g in range(n_geoms):
@@ -307,63 +311,102 @@ def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
                 ymax = py[i]
         r0 = max(int(np.floor(ymin - 0.5)), 0)
         r1 = min(int(np.floor(ymax - 0.5)) + 1, rows - 1)
-        if b - a > ints.shape[0]:
-            ints = np.empty(b - a, dtype=np.float64)
-        for y in range(r0, r1 + 1):
-            dy = y + 0.5
-            nint = 0
+        if r1 < r0:
+            k0 = k1
+            continue
+        nr = r1 - r0 + 1
+        if nr + 1 > cnt.shape[0]:
+            cnt = np.zeros(2 * (nr + 1), dtype=np.int64)
+        cnt[: nr + 1] = 0
+        # pass 1: crossings per row (rows y with dy1 <= y + .5 < dy2); horizontal edges on a scanline
+        for pas in range(2):
+            if pas == 1:
+                total = 0
+                for j in range(nr):
+                    c = cnt[j]
+                    cnt[j] = total
+                    total += c
+                cnt[nr] = total
+                if total > ints.shape[0]:
+                    ints = np.empty(2 * total, dtype=np.float64)
             for k in range(k0, k1):
                 s = ring_start[k]
                 e = ring_start[k + 1]
                 for i in range(s, e):
                     if i == s:
                         i1 = e - 1
-                        i2 = s
                     else:
                         i1 = i - 1
-                        i2 = i
+                    i2 = i
                     dy1 = py[i1]
                     dy2 = py[i2]
-                    if (dy1 < dy and dy2 < dy) or (dy1 > dy and dy2 > dy):
+                    if dy1 == dy2:
+                        if pas == 0 and px[i1] > px[i2]:
+                            yh = dy1 - 0.5
+                            y = int(np.floor(yh))
+                            if y == yh and r0 <= y <= r1:
+                                nh += 1
+                                hx1 = max(int(np.floor(px[i2] + 0.5)), 0)
+                                hx2 = min(int(np.floor(px[i1] + 0.5)), cols)
+                                if hx2 > hx1:
+                                    if m >= cap:
+                                        cap *= 2
+                                        grown = np.empty((cap, 4), dtype=np.int64)
+                                        grown[:m] = runs[:m]
+                                        runs = grown
+                                    runs[m, 0] = y
+                                    runs[m, 1] = hx1
+                                    runs[m, 2] = hx2
+                                    runs[m, 3] = g
+                                    m += 1
                         continue
                     if dy1 < dy2:
                         dx1 = px[i1]
                         dx2 = px[i2]
-                    elif dy1 > dy2:
+                    else:
                         dy2 = py[i1]
                         dy1 = py[i2]
                         dx2 = px[i1]
                         dx1 = px[i2]
-                    else:
-                        if px[i1] > px[i2]:
-                            nh += 1
-                            hx1 = int(np.floor(px[i2] + 0.5))
-                            hx2 = int(np.floor(px[i1] + 0.5))
-                            hx1 = max(hx1, 0)
-                            hx2 = min(hx2, cols)
-                            if hx2 > hx1:
-                                if m >= cap:
-                                    cap *= 2
-                                    grown = np.empty((cap, 4), dtype=np.int64)
-                                    grown[:m] = runs[:m]
-                                    runs = grown
-                                runs[m, 0] = y
-                                runs[m, 1] = hx1
-                                runs[m, 2] = hx2
-                                runs[m, 3] = g
-                                m += 1
-                        continue
-                    if dy < dy2 and dy >= dy1:
-                        ints[nint] = (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1
-                        nint += 1
-            if nint < 2:
+                    ys = max(int(np.ceil(dy1 - 0.5)), r0)
+                    while ys > r0 and ys - 0.5 >= dy1:
+                        ys -= 1
+                    while ys + 0.5 < dy1:
+                        ys += 1
+                    ye = min(int(np.ceil(dy2 - 0.5)), r1 + 1)  # exclusive
+                    while ye > ys and ye - 0.5 >= dy2:
+                        ye -= 1
+                    while ye <= r1 and ye + 0.5 < dy2:
+                        ye += 1
+                    for y in range(ys, ye):
+                        j = y - r0
+                        if pas == 0:
+                            cnt[j] += 1
+                        else:
+                            dy = y + 0.5
+                            ints[cnt[j]] = (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1
+                            cnt[j] += 1
+        # after pass 2, cnt[j] is the end of row j's crossings (its start is cnt[j - 1], or 0)
+        prev = 0
+        for j in range(nr):
+            lo = prev
+            hi = cnt[j]
+            prev = hi
+            n_int = hi - lo
+            if n_int < 2:
                 continue
-            srt = np.sort(ints[:nint])
-            for j in range(0, nint - 1, 2):
-                xs = int(np.floor(srt[j] + 0.5))
-                xe = int(np.floor(srt[j + 1] + 0.5))
-                xs = max(xs, 0)
-                xe = min(xe, cols)
+            # insertion sort (rows hold few crossings)
+            for u in range(lo + 1, hi):
+                v = ints[u]
+                w = u - 1
+                while w >= lo and ints[w] > v:
+                    ints[w + 1] = ints[w]
+                    w -= 1
+                ints[w + 1] = v
+            y = r0 + j
+            for t in range(lo, hi - 1, 2):
+                xs = max(int(np.floor(ints[t] + 0.5)), 0)
+                xe = min(int(np.floor(ints[t + 1] + 0.5)), cols)
                 if xe > xs:
                     if m >= cap:
                         cap *= 2
@@ -376,11 +419,12 @@ def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
                     runs[m, 3] = g
                     m += 1
         k0 = k1
-    return _expand_runs(runs[:m], cols), nh
+    return runs[:m], nh
 
 
 @njit(cache=True, nogil=True)
-def _expand_runs(runs, cols):
+def expand_runs(runs, cols):
+    """Flat pixel index and zone of every cell of ``runs`` (row, x_start, x_end, zone), in run order."""
     total = 0
     for i in range(runs.shape[0]):
         total += runs[i, 2] - runs[i, 1]
@@ -398,37 +442,106 @@ def _expand_runs(runs, cols):
 
 
 @njit(cache=True, nogil=True)
-def zonal_reduce(data, pixels, zone, n_zones, nodata, use_nodata, min_value, use_min):
-    """One pass over the zone entries: count, sum (float64), min, max and nodata count per zone.
+def merge_runs(runs):
+    """Merge overlapping or touching runs of one zone on one row; ``runs`` sorted by (zone, row, x_start)."""
+    out = np.empty_like(runs)
+    m = 0
+    for i in range(runs.shape[0]):
+        if m > 0 and out[m - 1, 3] == runs[i, 3] and out[m - 1, 0] == runs[i, 0] and runs[i, 1] <= out[m - 1, 2]:
+            if runs[i, 2] > out[m - 1, 2]:
+                out[m - 1, 2] = runs[i, 2]
+            continue
+        out[m] = runs[i]
+        m += 1
+    return out[:m]
 
-    ``data`` is the flat raster; entry ``i`` reads ``data[pixels[i]]`` for zone
-    ``zone[i]``. NaN (and ``nodata`` when ``use_nodata``) is nodata; values below
-    ``min_value`` (when ``use_min``) are skipped. min/max are NaN for empty zones.
+
+@njit(cache=True, nogil=True)
+def pixels_to_runs(pix, zone, cols):
+    """Runs (row, x_start, x_end, zone) of flat pixel indices, consecutive along a row within a zone."""
+    n = pix.shape[0]
+    runs = np.empty((n, 4), dtype=np.int64)
+    m = 0
+    for i in range(n):
+        r = pix[i] // cols
+        x = pix[i] - r * cols
+        if m > 0 and runs[m - 1, 3] == zone[i] and runs[m - 1, 0] == r and runs[m - 1, 2] == x:
+            runs[m - 1, 2] = x + 1
+            continue
+        runs[m, 0] = r
+        runs[m, 1] = x
+        runs[m, 2] = x + 1
+        runs[m, 3] = zone[i]
+        m += 1
+    return runs[:m].copy()
+
+
+@njit(cache=True, nogil=True)
+def label_runs(lab):
+    """Runs (row, x_start, x_end, label) of equal positive labels along each row of a 2-D label array."""
+    rows, cols = lab.shape
+    cap = 1 << 12
+    runs = np.empty((cap, 4), dtype=np.int64)
+    m = 0
+    for r in range(rows):
+        c = 0
+        while c < cols:
+            v = lab[r, c]
+            if v <= 0:
+                c += 1
+                continue
+            e = c + 1
+            while e < cols and lab[r, e] == v:
+                e += 1
+            if m >= cap:
+                cap *= 2
+                grown = np.empty((cap, 4), dtype=np.int64)
+                grown[:m] = runs[:m]
+                runs = grown
+            runs[m, 0] = r
+            runs[m, 1] = c
+            runs[m, 2] = e
+            runs[m, 3] = np.int64(v)
+            m += 1
+            c = e
+    return runs[:m].copy()
+
+
+@njit(cache=True, nogil=True)
+def reduce_runs(strip, r0, c0, runs, count, total, vmin, vmax, nod, nodata, use_nodata, min_value, use_min):
+    """Accumulate count, sum (float64), min, max and nodata count per zone over ``runs`` (in place).
+
+    ``strip`` holds raster rows ``r0..`` and columns ``c0..``; run ``(row, x0, x1, zone)``
+    reads ``strip[row - r0, x0 - c0 : x1 - c0]``. NaN (and ``nodata`` when ``use_nodata``)
+    is nodata; values below ``min_value`` (when ``use_min``) are skipped. No copy of the
+    raster is made; the values are converted to float64 one at a time.
     """
-    count = np.zeros(n_zones, dtype=np.int64)
-    nod = np.zeros(n_zones, dtype=np.int64)
-    total = np.zeros(n_zones, dtype=np.float64)
-    vmin = np.full(n_zones, np.inf)
-    vmax = np.full(n_zones, -np.inf)
-    for i in range(pixels.shape[0]):
-        v = np.float64(data[pixels[i]])
-        z = zone[i]
-        if np.isnan(v) or (use_nodata and v == nodata):
-            nod[z] += 1
-            continue
-        if use_min and v < min_value:
-            continue
-        count[z] += 1
-        total[z] += v
-        if v < vmin[z]:
-            vmin[z] = v
-        if v > vmax[z]:
-            vmax[z] = v
-    for z in range(n_zones):
-        if count[z] == 0:
-            vmin[z] = np.nan
-            vmax[z] = np.nan
-    return count, total, vmin, vmax, nod
+    for i in range(runs.shape[0]):
+        row = strip[runs[i, 0] - r0]
+        z = runs[i, 3]
+        cnt = 0
+        nd = 0
+        tot = 0.0
+        lo = vmin[z]
+        hi = vmax[z]
+        for x in range(runs[i, 1] - c0, runs[i, 2] - c0):
+            v = np.float64(row[x])
+            if np.isnan(v) or (use_nodata and v == nodata):
+                nd += 1
+                continue
+            if use_min and v < min_value:
+                continue
+            cnt += 1
+            tot += v
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        count[z] += cnt
+        nod[z] += nd
+        total[z] += tot
+        vmin[z] = lo
+        vmax[z] = hi
 
 
 @njit(cache=True, nogil=True)
