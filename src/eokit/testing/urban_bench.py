@@ -65,5 +65,5 @@ class CpuLog(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._fields())
 
-    def keys(self):  # noqa: D102 - one read of the log for dict.update
+    def keys(self):  # one read of the log for dict.update
         return self._fields().keys()
