@@ -677,3 +677,125 @@ def dijkstra_buckets(friction, dx, dy, origins, targets, max_cost, width, n_buck
                     pending += 1
         cur += 1
     return cost.reshape(rows, cols), length.reshape(rows, cols), pred.reshape(rows, cols)
+
+
+@njit(cache=True, nogil=True)
+def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n_buckets, tgt, touched):
+    """Travel time and route length from one origin to ``targets``: :func:`dijkstra_buckets`
+    specialised for OD matrices (same arithmetic, so the same costs).
+
+    ``grid`` is an ``(n, 4)`` float64 workspace, one record per cell of the friction
+    padded with a one-cell ``inf`` border (rows of ``pcols`` cells, so the inner
+    loop has no bounds checks): friction, cost (``inf``), length (``inf``), settled
+    flag (0). A cell's four fields share a cache line, so relaxing a neighbour
+    costs one memory access instead of four. ``origin`` and ``targets`` are flat
+    indices into the padded grid. ``dxr[r]`` is padded row ``r``'s east-west step;
+    ``vext[r]``/``dext[r]`` the vertical/diagonal steps between padded rows ``r - 1``
+    and ``r``. ``tgt`` (False) and ``touched`` are scratch arrays. The workspace is
+    reused across origins: only the cells this search reached are reset before
+    returning, and no predecessor grid is kept. Returns ``(minutes, metres)`` per
+    target, NaN where not settled (unreachable, beyond ``max_cost``).
+    """
+    m = targets.shape[0]
+    out_c = np.full(m, np.nan)
+    out_l = np.full(m, np.nan)
+    remaining = 0
+    for t in targets:
+        if not tgt[t]:
+            tgt[t] = True
+            remaining += 1
+    cap = 1 << 12
+    bk = np.empty((n_buckets, cap), dtype=np.int64)
+    bcnt = np.zeros(n_buckets, dtype=np.int64)
+    n_touched = 0
+    pending = 0
+    inv_w = 1.0 / width
+    if np.isfinite(grid[origin, 0]) and remaining > 0:
+        grid[origin, 1] = 0.0
+        grid[origin, 2] = 0.0
+        touched[n_touched] = origin
+        n_touched += 1
+        bk[0, 0] = origin
+        bcnt[0] = 1
+        pending = 1
+    cur = 0
+    stop = False
+    while pending > 0 and not stop:
+        slot = cur % n_buckets
+        if cur * width > max_cost:
+            break
+        while bcnt[slot] > 0 and not stop:
+            # settle the bucket in cell order: neighbouring records are then mostly in cache
+            batch = np.sort(bk[slot, : bcnt[slot]])
+            pending -= bcnt[slot]
+            bcnt[slot] = 0
+            for u in batch:
+                if grid[u, 3] != 0.0:
+                    continue
+                c = grid[u, 1]
+                if c > max_cost:
+                    continue
+                grid[u, 3] = 1.0
+                if tgt[u]:
+                    remaining -= 1
+                    if remaining == 0:
+                        stop = True
+                        break
+                r = u // pcols
+                s_row = dxr[r]
+                s_up = vext[r]
+                s_dn = vext[r + 1]
+                d_up = dext[r]
+                d_dn = dext[r + 1]
+                fu = grid[u, 0]
+                lu = grid[u, 2]
+                for k in range(8):
+                    dr = _DR[k]
+                    dc = _DC[k]
+                    v = u + dr * pcols + dc
+                    if grid[v, 3] != 0.0:
+                        continue
+                    fv = grid[v, 0]
+                    if not np.isfinite(fv):
+                        continue
+                    if dr == 0:
+                        step = s_row
+                    elif dc == 0:
+                        step = s_up if dr < 0 else s_dn
+                    else:
+                        step = d_up if dr < 0 else d_dn
+                    nc = c + 0.5 * (fu + fv) * step
+                    cv = grid[v, 1]
+                    if nc < cv:
+                        if cv == np.inf:
+                            touched[n_touched] = v
+                            n_touched += 1
+                        grid[v, 1] = nc
+                        grid[v, 2] = lu + step
+                        b_abs = int(nc * inv_w)
+                        if b_abs < cur:
+                            b_abs = cur  # rounding at a bucket edge: keep it in the current bucket
+                        s = b_abs % n_buckets
+                        if bcnt[s] >= cap:
+                            grown = np.empty((n_buckets, 2 * cap), dtype=np.int64)
+                            for q in range(n_buckets):
+                                grown[q, : bcnt[q]] = bk[q, : bcnt[q]]
+                            bk = grown
+                            cap *= 2
+                        bk[s, bcnt[s]] = v
+                        bcnt[s] += 1
+                        pending += 1
+        cur += 1
+    for j in range(m):
+        t = targets[j]
+        if grid[t, 3] != 0.0:
+            out_c[j] = grid[t, 1]
+            out_l[j] = grid[t, 2]
+    for j in range(m):
+        tgt[targets[j]] = False
+    for i in range(n_touched):
+        v = touched[i]
+        grid[v, 1] = np.inf
+        grid[v, 2] = np.inf
+        grid[v, 3] = 0.0
+    return out_c, out_l
