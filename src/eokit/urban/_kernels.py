@@ -508,23 +508,60 @@ def label_runs(lab):
 
 
 @njit(cache=True, nogil=True)
+def _run_is_clean(row, a, b, nodata, use_nodata, min_value, use_min):
+    """True when ``row[a:b]`` holds no NaN, no nodata and nothing below ``min_value``."""
+    bad = False
+    for x in range(a, b):
+        v = np.float64(row[x])
+        bad |= (v != v) | (use_nodata & (v == nodata)) | (use_min & (v < min_value))
+    return not bad
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "nnan"})
+def _run_sum_min_max(row, a, b):
+    """Sum (float64), min and max of ``row[a:b]`` (no NaN in it): vectorised, as the sum may be
+    reassociated (float64 rounding differences only)."""
+    tot = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for x in range(a, b):
+        v = np.float64(row[x])
+        tot += v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return tot, lo, hi
+
+
+@njit(cache=True, nogil=True)
 def reduce_runs(strip, r0, c0, runs, count, total, vmin, vmax, nod, nodata, use_nodata, min_value, use_min):
     """Accumulate count, sum (float64), min, max and nodata count per zone over ``runs`` (in place).
 
     ``strip`` holds raster rows ``r0..`` and columns ``c0..``; run ``(row, x0, x1, zone)``
     reads ``strip[row - r0, x0 - c0 : x1 - c0]``. NaN (and ``nodata`` when ``use_nodata``)
     is nodata; values below ``min_value`` (when ``use_min``) are skipped. No copy of the
-    raster is made; the values are converted to float64 one at a time.
+    raster is made; the values are converted to float64 one at a time. Runs without
+    nodata take a vectorised path.
     """
     for i in range(runs.shape[0]):
         row = strip[runs[i, 0] - r0]
         z = runs[i, 3]
+        xa = runs[i, 1] - c0
+        xb = runs[i, 2] - c0
+        if _run_is_clean(row, xa, xb, nodata, use_nodata, min_value, use_min):
+            tot, lo, hi = _run_sum_min_max(row, xa, xb)
+            count[z] += xb - xa
+            total[z] += tot
+            if lo < vmin[z]:
+                vmin[z] = lo
+            if hi > vmax[z]:
+                vmax[z] = hi
+            continue
         cnt = 0
         nd = 0
         tot = 0.0
         lo = vmin[z]
         hi = vmax[z]
-        for x in range(runs[i, 1] - c0, runs[i, 2] - c0):
+        for x in range(xa, xb):
             v = np.float64(row[x])
             if np.isnan(v) or (use_nodata and v == nodata):
                 nd += 1

@@ -553,15 +553,14 @@ def zonal_stats(
                 key = _grid_key(ds)
                 keys.append(key)
                 if key not in indices:
-                    args = (_IndexJob(path), gdf, zones, label_zones, all_touched, id_col, path)
+                    grid = _Grid(ds.height, ds.width, ds.transform, ds.crs)
+                    args = (grid, gdf, zones, label_zones, all_touched, id_col, path)
                     indices[key] = pool.submit(_index_for, *args) if n_threads > 1 else _Done(_index_for(*args))
 
         def finish(name: str, table: pd.DataFrame) -> pd.DataFrame:
-            long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
-            long.insert(1, "raster", name)
             if progress:
                 progress(1)
-            return long
+            return table
 
         if fast:
             # strips of rows, only where zones are, straight into per-zone accumulators:
@@ -599,12 +598,22 @@ def zonal_stats(
 
             # index jobs were queued first, so rasters waiting on them never starve them of a thread
             frames = list(pool.map(one, items)) if n_threads > 1 and len(items) > 1 else [one(it) for it in items]
-    out = pd.concat(frames, ignore_index=True)
-    order = {s: i for i, s in enumerate(_check_stats(stats))}
-    out["_o"] = out["stat"].map(order)
-    out["_r"] = out["raster"].map({n: i for i, n in enumerate(names)})
-    out = out.sort_values(["zone", "_r", "_o"], kind="stable").drop(columns=["_o", "_r"]).reset_index(drop=True)
-    return out
+    # tidy rows ordered by zone id, then raster, then statistic
+    stat_names = _check_stats(stats)
+    ids = frames[0].index.to_numpy()
+    codes = pd.factorize(ids, sort=True)[0]
+    order = np.argsort(codes, kind="stable")
+    values = np.stack([f[stat_names].to_numpy(dtype=np.float64) for f in frames])  # raster, zone, stat
+    values = values[:, order, :].transpose(1, 0, 2)
+    nz, nr, ns = values.shape
+    return pd.DataFrame(
+        {
+            "zone": np.repeat(ids[order], nr * ns),
+            "raster": np.tile(np.repeat(np.asarray(names, dtype=object), ns), nz),
+            "stat": np.tile(np.asarray(stat_names, dtype=object), nz * nr),
+            "value": values.ravel(),
+        }
+    )
 
 
 def _submit(pool: Any, n_threads: int, func: Callable[..., Any], *args: Any) -> Any:
@@ -659,11 +668,14 @@ class _Done:
         return self.value
 
 
-class _IndexJob:
-    """Opens the raster again inside the index thread (datasets are not shared across threads)."""
+@dataclasses.dataclass(frozen=True)
+class _Grid:
+    """A raster's grid, so the index thread needs no dataset of its own."""
 
-    def __init__(self, path: Any) -> None:
-        self.path = path
+    height: int
+    width: int
+    transform: Affine
+    crs: Any
 
 
 def _grid_key(ds: Any) -> tuple[Any, ...]:
@@ -671,11 +683,6 @@ def _grid_key(ds: Any) -> tuple[Any, ...]:
 
 
 def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIndex:
-    if isinstance(ds, _IndexJob):
-        from eokit.io.raster import open_raster
-
-        with open_raster(ds.path) as opened:
-            return _index_for(opened, gdf, zones, label_zones, all_touched, id_col, path)
     if label_zones:
         if zones.shape != (ds.height, ds.width):
             raise InvalidInputError(f"label raster shape {zones.shape} differs from the raster grid", path=path)
