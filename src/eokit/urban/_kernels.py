@@ -810,6 +810,10 @@ def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n
                         grid[v, 1] = nc
                         grid[v, 2] = lu + step
                         b_abs = int(nc * inv_w)
+                        if cv != np.inf:
+                            b_old = int(cv * inv_w)
+                            if b_old == b_abs and b_old >= cur:
+                                continue  # still queued in that bucket, which reads the cost when it pops
                         if b_abs < cur:
                             b_abs = cur  # rounding at a bucket edge: keep it in the current bucket
                         s = b_abs % n_buckets

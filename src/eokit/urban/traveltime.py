@@ -258,9 +258,12 @@ def od_matrix(
     """Travel-time (minutes) and route-length (km) matrices, origins x destinations.
 
     One early-stopping Dijkstra per origin; origins run in parallel (threads by
-    default: the kernel releases the GIL; also processes or Dask). Without
-    ``destinations`` the matrix is origins x origins and symmetric (step costs
-    are), so each origin searches only until the later origins are settled.
+    default: the kernel releases the GIL; also processes or Dask). Each thread
+    reuses one workspace for all its origins (no full-grid array per origin, no
+    predecessor grid), and each bucket of the queue is settled in cell order for
+    cache locality. Without ``destinations`` the matrix is origins x origins and
+    symmetric (step costs are), so each origin searches only until the later
+    origins are settled, taken from the outside in (see :func:`_outside_in`).
     Unreached pairs, or pairs beyond ``max_cost``, are NaN.
     """
     f = np.ascontiguousarray(friction, dtype=np.float64)
