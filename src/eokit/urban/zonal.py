@@ -569,10 +569,13 @@ def zonal_stats(
             jobs = [
                 [
                     _submit(pool, n_threads, _strip_job, path, indices[key], k, split, band, block_rows, min_value)
-                    for k in range(split)
+                    for k in range(1 if split > 1 else 0, split)
                 ]
                 for path, key in zip(paths, keys)
             ]
+            if split > 1:  # this thread takes the first share (its GDAL state is warm)
+                for (path, key), parts in zip(zip(paths, keys), jobs):
+                    parts.append(_Done(_strip_job(path, indices[key], 0, split, band, block_rows, min_value)))
             frames = []
             for (_path, name), key, parts in zip(items, keys, jobs):
                 idx = indices[key].result()
@@ -693,11 +696,21 @@ def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIn
         raise MissingCRSError("has no CRS; cannot place the zones on it", path=path)
     if gdf.crs is None:
         raise InvalidInputError("zones have no CRS")
-    local = gdf.to_crs(ds.crs) if gdf.crs != ds.crs else gdf
+    local = gdf if _same_crs(gdf.crs, ds.crs) else gdf.to_crs(ds.crs)
     ids = local[id_col].to_numpy() if id_col else np.arange(len(local))
     return ZoneIndex.from_geometries(
         list(local.geometry), transform=ds.transform, shape=(ds.height, ds.width), all_touched=all_touched, zone_ids=ids
     )
+
+
+def _same_crs(zone_crs: Any, raster_crs: Any) -> bool:
+    """Whether the zones need no reprojection: equal authority strings first (cheap), else pyproj."""
+    try:
+        if zone_crs.srs and zone_crs.srs.upper() == raster_crs.to_string().upper():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    return zone_crs == raster_crs
 
 
 def to_wide(tidy: pd.DataFrame, *, sep: str = "_", upper: bool = False) -> pd.DataFrame:
