@@ -717,20 +717,20 @@ def dijkstra_buckets(friction, dx, dy, origins, targets, max_cost, width, n_buck
 
 
 @njit(cache=True, nogil=True)
-def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n_buckets, tgt, touched):
+def od_buckets(fpad, pcols, dxr, vext, dext, origin, targets, max_cost, width, n_buckets, grid, done, tgt, touched):
     """Travel time and route length from one origin to ``targets``: :func:`dijkstra_buckets`
     specialised for OD matrices (same arithmetic, so the same costs).
 
-    ``grid`` is an ``(n, 4)`` float64 workspace, one record per cell of the friction
-    padded with a one-cell ``inf`` border (rows of ``pcols`` cells, so the inner
-    loop has no bounds checks): friction, cost (``inf``), length (``inf``), settled
-    flag (0). A cell's four fields share a cache line, so relaxing a neighbour
-    costs one memory access instead of four. ``origin`` and ``targets`` are flat
-    indices into the padded grid. ``dxr[r]`` is padded row ``r``'s east-west step;
-    ``vext[r]``/``dext[r]`` the vertical/diagonal steps between padded rows ``r - 1``
-    and ``r``. ``tgt`` (False) and ``touched`` are scratch arrays. The workspace is
-    reused across origins: only the cells this search reached are reset before
-    returning, and no predecessor grid is kept. Returns ``(minutes, metres)`` per
+    ``fpad`` is the friction with a one-cell ``inf`` border, flattened (rows of
+    ``pcols`` cells, so the inner loop has no bounds checks); ``origin`` and
+    ``targets`` are flat indices into it. ``dxr[r]`` is padded row ``r``'s east-west
+    step; ``vext[r]``/``dext[r]`` the vertical/diagonal steps between padded rows
+    ``r - 1`` and ``r``. The workspace is ``grid`` (``(n, 2)`` float64: cost and
+    length of a cell side by side, ``inf``), ``done``/``tgt`` (False) and
+    ``touched``; it is reused across origins: only the cells this search reached
+    are reset before returning, and no predecessor grid is kept. Each bucket is
+    settled in cell order (sorted), so neighbouring cells are mostly in cache.
+    Returns ``(minutes, metres)`` per
     target, NaN where not settled (unreachable, beyond ``max_cost``).
     """
     m = targets.shape[0]
@@ -747,9 +747,9 @@ def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n
     n_touched = 0
     pending = 0
     inv_w = 1.0 / width
-    if np.isfinite(grid[origin, 0]) and remaining > 0:
+    if np.isfinite(fpad[origin]) and remaining > 0:
+        grid[origin, 0] = 0.0
         grid[origin, 1] = 0.0
-        grid[origin, 2] = 0.0
         touched[n_touched] = origin
         n_touched += 1
         bk[0, 0] = origin
@@ -767,12 +767,12 @@ def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n
             pending -= bcnt[slot]
             bcnt[slot] = 0
             for u in batch:
-                if grid[u, 3] != 0.0:
+                if done[u]:
                     continue
-                c = grid[u, 1]
+                c = grid[u, 0]
                 if c > max_cost:
                     continue
-                grid[u, 3] = 1.0
+                done[u] = True
                 if tgt[u]:
                     remaining -= 1
                     if remaining == 0:
@@ -784,15 +784,15 @@ def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n
                 s_dn = vext[r + 1]
                 d_up = dext[r]
                 d_dn = dext[r + 1]
-                fu = grid[u, 0]
-                lu = grid[u, 2]
+                fu = fpad[u]
+                lu = grid[u, 1]
                 for k in range(8):
                     dr = _DR[k]
                     dc = _DC[k]
                     v = u + dr * pcols + dc
-                    if grid[v, 3] != 0.0:
+                    if done[v]:
                         continue
-                    fv = grid[v, 0]
+                    fv = fpad[v]
                     if not np.isfinite(fv):
                         continue
                     if dr == 0:
@@ -802,13 +802,13 @@ def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n
                     else:
                         step = d_up if dr < 0 else d_dn
                     nc = c + 0.5 * (fu + fv) * step
-                    cv = grid[v, 1]
+                    cv = grid[v, 0]
                     if nc < cv:
                         if cv == np.inf:
                             touched[n_touched] = v
                             n_touched += 1
-                        grid[v, 1] = nc
-                        grid[v, 2] = lu + step
+                        grid[v, 0] = nc
+                        grid[v, 1] = lu + step
                         b_abs = int(nc * inv_w)
                         if cv != np.inf:
                             b_old = int(cv * inv_w)
@@ -829,14 +829,14 @@ def od_buckets(grid, pcols, dxr, vext, dext, origin, targets, max_cost, width, n
         cur += 1
     for j in range(m):
         t = targets[j]
-        if grid[t, 3] != 0.0:
-            out_c[j] = grid[t, 1]
-            out_l[j] = grid[t, 2]
+        if done[t]:
+            out_c[j] = grid[t, 0]
+            out_l[j] = grid[t, 1]
     for j in range(m):
         tgt[targets[j]] = False
     for i in range(n_touched):
         v = touched[i]
+        grid[v, 0] = np.inf
         grid[v, 1] = np.inf
-        grid[v, 2] = np.inf
-        grid[v, 3] = 0.0
+        done[v] = False
     return out_c, out_l

@@ -151,8 +151,8 @@ class _OriginTask:
     With ``symmetric`` (destinations are the origins), origin ``i`` only needs
     destinations ``i..``: the others come from the transposed matrix (step costs
     are symmetric), so the search stops earlier. The friction is padded once with
-    an impassable border; each thread reuses one workspace (friction, cost, length
-    and settled flag interleaved per cell, plus scratch) for all its origins.
+    an impassable border (shared); each thread reuses one workspace (cost and length
+    side by side per cell, settled flags, scratch) for all its origins.
     """
 
     def __init__(
@@ -198,11 +198,12 @@ class _OriginTask:
             if self._pool:
                 return self._pool.pop()
         n = self.fpad.size
-        grid = np.empty((n, 4))
-        grid[:, 0] = self.fpad
-        grid[:, 1:3] = np.inf
-        grid[:, 3] = 0.0
-        return grid, np.zeros(n, np.bool_), np.empty(n, np.int32 if n < 2**31 else np.int64)
+        return (
+            np.full((n, 2), np.inf),
+            np.zeros(n, np.bool_),
+            np.zeros(n, np.bool_),
+            np.empty(n, np.int32 if n < 2**31 else np.int64),
+        )
 
     def __call__(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         i, origin = item
@@ -221,9 +222,8 @@ class _OriginTask:
         r, q = divmod(origin, self.shape[1])
         ws = self._workspace()
         try:
-            grid, tgt, touched = ws
             tc, tl = od_buckets(
-                grid,
+                self.fpad,
                 self.pcols,
                 self.dxr,
                 self.vext,
@@ -233,8 +233,7 @@ class _OriginTask:
                 self.max_cost,
                 self.plan[0],
                 self.plan[1],
-                tgt,
-                touched,
+                *ws,
             )
         finally:
             with self._lock:
