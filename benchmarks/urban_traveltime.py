@@ -20,6 +20,7 @@ import numpy as np
 from affine import Affine
 
 from _harness import compare
+from eokit.testing.urban_bench import CpuLog
 from eokit.urban.traveltime import od_matrix
 
 SIZE = int(os.environ.get("EOKIT_BENCH_SIZE", "2000"))
@@ -64,14 +65,15 @@ def main() -> None:
     diff = float(np.nanmax(np.abs(ours - theirs) / np.maximum(theirs, 1e-12)))
     import skimage
 
+    cpu = CpuLog(max_rel_diff=diff, workers=2)
     compare(
         f"OD matrix {ORIGINS}x{ORIGINS} on {SIZE}x{SIZE}",
-        eokit=run_eokit,
+        eokit=cpu.wrap("eokit", run_eokit),
         peer=f"scikit-image {skimage.__version__} MCP_Geometric + traceback per origin",
-        peer_fn=run_mcp,
+        peer_fn=cpu.wrap("peer", run_mcp),
         repeat=REPEAT,
         warmup=False,
-        extra={"max_rel_diff": diff, "workers": 2},
+        extra=cpu,
     )
 
 

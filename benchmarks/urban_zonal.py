@@ -25,6 +25,7 @@ from shapely.geometry import Point
 
 from _harness import compare
 from eokit.testing import write_test_raster
+from eokit.testing.urban_bench import CpuLog
 from eokit.urban.zonal import to_wide, zonal_stats
 
 SIZE = int(os.environ.get("EOKIT_BENCH_SIZE", "5000"))
@@ -70,33 +71,37 @@ def main() -> None:
         abs(ours["r_sum"].iloc[i] - (r["sum"] or 0.0)) / max(1.0, abs(r["sum"] or 0.0)) for i, r in enumerate(ref)
     )
     grid = f"{SIZE}x{SIZE}, {ZONES} zones"
+    cpu = CpuLog(max_rel_diff_sum=float(err))
     compare(
         f"zonal sum/min/max/mean {grid}",
-        eokit=lambda: zonal_stats(zones, one, stats=STATS),
+        eokit=cpu.wrap("eokit", lambda: zonal_stats(zones, one, stats=STATS)),
         peer=f"rasterstats {rasterstats.__version__}",
-        peer_fn=lambda: rasterstats.zonal_stats(zones, str(one), stats=STATS),
+        peer_fn=cpu.wrap("peer", lambda: rasterstats.zonal_stats(zones, str(one), stats=STATS)),
         repeat=REPEAT,
         warmup=False,
-        extra={"max_rel_diff_sum": float(err)},
+        extra=cpu,
     )
     if exactextract is not None:
         ver = getattr(exactextract, "__version__", "?")
+        cpu = CpuLog(note="exactextract weights partial cells (coverage fractions)")
         compare(
             f"zonal sum/min/max/mean {grid}",
-            eokit=lambda: zonal_stats(zones, one, stats=STATS),
+            eokit=cpu.wrap("eokit", lambda: zonal_stats(zones, one, stats=STATS)),
             peer=f"exactextract {ver}",
-            peer_fn=lambda: exactextract.exact_extract(str(one), zones, STATS, output="pandas"),
+            peer_fn=cpu.wrap("peer", lambda: exactextract.exact_extract(str(one), zones, STATS, output="pandas")),
             repeat=REPEAT,
             warmup=False,
-            extra={"note": "exactextract weights partial cells (coverage fractions)"},
+            extra=cpu,
         )
+    cpu = CpuLog()
     compare(
         f"zonal {MONTHS} monthly rasters {grid}",
-        eokit=lambda: zonal_stats(zones, rasters, stats=STATS),
+        eokit=cpu.wrap("eokit", lambda: zonal_stats(zones, rasters, stats=STATS)),
         peer=f"rasterstats {rasterstats.__version__} (one call per raster)",
-        peer_fn=lambda: [rasterstats.zonal_stats(zones, str(r), stats=STATS) for r in rasters],
-        repeat=1,
+        peer_fn=cpu.wrap("peer", lambda: [rasterstats.zonal_stats(zones, str(r), stats=STATS) for r in rasters]),
+        repeat=REPEAT,
         warmup=False,
+        extra=cpu,
     )
 
 

@@ -168,3 +168,33 @@ def test_wide_friction_range_falls_back_to_heap_and_matches_mcp():
         accumulated_cost(f, [(20, 20)], transform=TR, crs=CRS, queue="buckets")
     with pytest.raises(InvalidInputError):
         accumulated_cost(f, [(20, 20)], transform=TR, crs=CRS, queue="fifo")
+
+
+def test_od_matrix_float32_friction_geographic_and_duplicates_equal_single_runs():
+    """The OD kernel (padded grid, reused workspace, float32 storage when exact) equals full
+    single-origin runs on a geographic grid (steps vary by row), with repeated destinations,
+    an origin on an impassable cell and MCP_Geometric on the float32 grid."""
+    rng = np.random.default_rng(3)
+    f = (rng.random((40, 30)) * 0.01 + 0.001).astype(np.float32).astype(np.float64)
+    f[rng.random(f.shape) < 0.1] = np.inf
+    origins = [(3, 4), (20, 20), (39, 0), (10, 29)]
+    for r, c in origins:
+        f[r, c] = 0.002
+    f[7, 7] = np.inf
+    dests = [(0, 0), (20, 20), (0, 0), (7, 7), (35, 12)]
+    tr = Affine(0.05, 0, 20.0, 0, -0.05, 62.0)
+    minutes, km = od_matrix(f, [*origins, (7, 7)], dests, transform=tr, crs="EPSG:4326", workers=2)
+    for i, o in enumerate(origins):
+        full, length, _ = accumulated_cost(f, [o], transform=tr, crs="EPSG:4326", queue="heap")
+        for j, d in enumerate(dests):
+            want = full[d] if np.isfinite(full[d]) else np.nan
+            np.testing.assert_allclose(minutes[i, j], want, rtol=1e-12, equal_nan=True)
+            np.testing.assert_allclose(km[i, j] * 1000.0, length[d] if np.isfinite(want) else np.nan, rtol=1e-9)
+    assert np.isnan(minutes[-1]).all()  # origin on an impassable cell
+    tp = Affine(100.0, 0, 600000.0, 0, -70.0, 5000000.0)
+    m, _ = od_matrix(f, origins, transform=tp, crs=CRS)
+    for i, o in enumerate(origins):
+        want, _ = graph.MCP_Geometric(np.where(np.isfinite(f), f, -1.0), sampling=(70.0, 100.0)).find_costs([o])
+        got = np.array([want[d] for d in origins])
+        got[~np.isfinite(got)] = np.nan
+        np.testing.assert_allclose(m[i], got, rtol=1e-9, equal_nan=True)

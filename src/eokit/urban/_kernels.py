@@ -280,14 +280,18 @@ def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
     edge crossings are taken half-open (``y1 <= y < y2``), sorted and paired;
     a pair ``(x0, x1)`` fills columns ``floor(x0 + .5) .. floor(x1 + .5) - 1``;
     horizontal edges lying exactly on the scanline are filled when they run
-    right to left. Returns ``((flat_pixel_index, geometry_index), n_horizontal)``;
+    right to left. Returns ``(runs, n_horizontal)`` with runs ``(row, x_start, x_end, geometry)``;
     when ``n_horizontal > 0`` a pixel may be listed twice for one geometry.
+
+    Edge-driven: each edge adds its crossings to the rows it spans (bucketed by
+    row), so the cost follows the number of crossings, not rows x edges.
     """
     nh = 0
     cap = 1 << 12
     runs = np.empty((cap, 4), dtype=np.int64)  # row, x_start, x_end, geometry
     m = 0
     n_rings = ring_start.shape[0] - 1
+    cnt = np.zeros(64, dtype=np.int64)
     ints = np.empty(64, dtype=np.float64)
     k0 = 0
     for g in range(n_geoms):
@@ -307,63 +311,102 @@ def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
                 ymax = py[i]
         r0 = max(int(np.floor(ymin - 0.5)), 0)
         r1 = min(int(np.floor(ymax - 0.5)) + 1, rows - 1)
-        if b - a > ints.shape[0]:
-            ints = np.empty(b - a, dtype=np.float64)
-        for y in range(r0, r1 + 1):
-            dy = y + 0.5
-            nint = 0
+        if r1 < r0:
+            k0 = k1
+            continue
+        nr = r1 - r0 + 1
+        if nr + 1 > cnt.shape[0]:
+            cnt = np.zeros(2 * (nr + 1), dtype=np.int64)
+        cnt[: nr + 1] = 0
+        # pass 1: crossings per row (rows y with dy1 <= y + .5 < dy2); horizontal edges on a scanline
+        for pas in range(2):
+            if pas == 1:
+                total = 0
+                for j in range(nr):
+                    c = cnt[j]
+                    cnt[j] = total
+                    total += c
+                cnt[nr] = total
+                if total > ints.shape[0]:
+                    ints = np.empty(2 * total, dtype=np.float64)
             for k in range(k0, k1):
                 s = ring_start[k]
                 e = ring_start[k + 1]
                 for i in range(s, e):
                     if i == s:
                         i1 = e - 1
-                        i2 = s
                     else:
                         i1 = i - 1
-                        i2 = i
+                    i2 = i
                     dy1 = py[i1]
                     dy2 = py[i2]
-                    if (dy1 < dy and dy2 < dy) or (dy1 > dy and dy2 > dy):
+                    if dy1 == dy2:
+                        if pas == 0 and px[i1] > px[i2]:
+                            yh = dy1 - 0.5
+                            y = int(np.floor(yh))
+                            if y == yh and r0 <= y <= r1:
+                                nh += 1
+                                hx1 = max(int(np.floor(px[i2] + 0.5)), 0)
+                                hx2 = min(int(np.floor(px[i1] + 0.5)), cols)
+                                if hx2 > hx1:
+                                    if m >= cap:
+                                        cap *= 2
+                                        grown = np.empty((cap, 4), dtype=np.int64)
+                                        grown[:m] = runs[:m]
+                                        runs = grown
+                                    runs[m, 0] = y
+                                    runs[m, 1] = hx1
+                                    runs[m, 2] = hx2
+                                    runs[m, 3] = g
+                                    m += 1
                         continue
                     if dy1 < dy2:
                         dx1 = px[i1]
                         dx2 = px[i2]
-                    elif dy1 > dy2:
+                    else:
                         dy2 = py[i1]
                         dy1 = py[i2]
                         dx2 = px[i1]
                         dx1 = px[i2]
-                    else:
-                        if px[i1] > px[i2]:
-                            nh += 1
-                            hx1 = int(np.floor(px[i2] + 0.5))
-                            hx2 = int(np.floor(px[i1] + 0.5))
-                            hx1 = max(hx1, 0)
-                            hx2 = min(hx2, cols)
-                            if hx2 > hx1:
-                                if m >= cap:
-                                    cap *= 2
-                                    grown = np.empty((cap, 4), dtype=np.int64)
-                                    grown[:m] = runs[:m]
-                                    runs = grown
-                                runs[m, 0] = y
-                                runs[m, 1] = hx1
-                                runs[m, 2] = hx2
-                                runs[m, 3] = g
-                                m += 1
-                        continue
-                    if dy < dy2 and dy >= dy1:
-                        ints[nint] = (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1
-                        nint += 1
-            if nint < 2:
+                    ys = max(int(np.ceil(dy1 - 0.5)), r0)
+                    while ys > r0 and ys - 0.5 >= dy1:
+                        ys -= 1
+                    while ys + 0.5 < dy1:
+                        ys += 1
+                    ye = min(int(np.ceil(dy2 - 0.5)), r1 + 1)  # exclusive
+                    while ye > ys and ye - 0.5 >= dy2:
+                        ye -= 1
+                    while ye <= r1 and ye + 0.5 < dy2:
+                        ye += 1
+                    for y in range(ys, ye):
+                        j = y - r0
+                        if pas == 0:
+                            cnt[j] += 1
+                        else:
+                            dy = y + 0.5
+                            ints[cnt[j]] = (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1
+                            cnt[j] += 1
+        # after pass 2, cnt[j] is the end of row j's crossings (its start is cnt[j - 1], or 0)
+        prev = 0
+        for j in range(nr):
+            lo = prev
+            hi = cnt[j]
+            prev = hi
+            n_int = hi - lo
+            if n_int < 2:
                 continue
-            srt = np.sort(ints[:nint])
-            for j in range(0, nint - 1, 2):
-                xs = int(np.floor(srt[j] + 0.5))
-                xe = int(np.floor(srt[j + 1] + 0.5))
-                xs = max(xs, 0)
-                xe = min(xe, cols)
+            # insertion sort (rows hold few crossings)
+            for u in range(lo + 1, hi):
+                v = ints[u]
+                w = u - 1
+                while w >= lo and ints[w] > v:
+                    ints[w + 1] = ints[w]
+                    w -= 1
+                ints[w + 1] = v
+            y = r0 + j
+            for t in range(lo, hi - 1, 2):
+                xs = max(int(np.floor(ints[t] + 0.5)), 0)
+                xe = min(int(np.floor(ints[t + 1] + 0.5)), cols)
                 if xe > xs:
                     if m >= cap:
                         cap *= 2
@@ -376,11 +419,12 @@ def fill_polygons(px, py, ring_start, ring_geom, n_geoms, rows, cols):
                     runs[m, 3] = g
                     m += 1
         k0 = k1
-    return _expand_runs(runs[:m], cols), nh
+    return runs[:m], nh
 
 
 @njit(cache=True, nogil=True)
-def _expand_runs(runs, cols):
+def expand_runs(runs, cols):
+    """Flat pixel index and zone of every cell of ``runs`` (row, x_start, x_end, zone), in run order."""
     total = 0
     for i in range(runs.shape[0]):
         total += runs[i, 2] - runs[i, 1]
@@ -398,37 +442,143 @@ def _expand_runs(runs, cols):
 
 
 @njit(cache=True, nogil=True)
-def zonal_reduce(data, pixels, zone, n_zones, nodata, use_nodata, min_value, use_min):
-    """One pass over the zone entries: count, sum (float64), min, max and nodata count per zone.
+def merge_runs(runs):
+    """Merge overlapping or touching runs of one zone on one row; ``runs`` sorted by (zone, row, x_start)."""
+    out = np.empty_like(runs)
+    m = 0
+    for i in range(runs.shape[0]):
+        if m > 0 and out[m - 1, 3] == runs[i, 3] and out[m - 1, 0] == runs[i, 0] and runs[i, 1] <= out[m - 1, 2]:
+            if runs[i, 2] > out[m - 1, 2]:
+                out[m - 1, 2] = runs[i, 2]
+            continue
+        out[m] = runs[i]
+        m += 1
+    return out[:m]
 
-    ``data`` is the flat raster; entry ``i`` reads ``data[pixels[i]]`` for zone
-    ``zone[i]``. NaN (and ``nodata`` when ``use_nodata``) is nodata; values below
-    ``min_value`` (when ``use_min``) are skipped. min/max are NaN for empty zones.
+
+@njit(cache=True, nogil=True)
+def pixels_to_runs(pix, zone, cols):
+    """Runs (row, x_start, x_end, zone) of flat pixel indices, consecutive along a row within a zone."""
+    n = pix.shape[0]
+    runs = np.empty((n, 4), dtype=np.int64)
+    m = 0
+    for i in range(n):
+        r = pix[i] // cols
+        x = pix[i] - r * cols
+        if m > 0 and runs[m - 1, 3] == zone[i] and runs[m - 1, 0] == r and runs[m - 1, 2] == x:
+            runs[m - 1, 2] = x + 1
+            continue
+        runs[m, 0] = r
+        runs[m, 1] = x
+        runs[m, 2] = x + 1
+        runs[m, 3] = zone[i]
+        m += 1
+    return runs[:m].copy()
+
+
+@njit(cache=True, nogil=True)
+def label_runs(lab):
+    """Runs (row, x_start, x_end, label) of equal positive labels along each row of a 2-D label array."""
+    rows, cols = lab.shape
+    cap = 1 << 12
+    runs = np.empty((cap, 4), dtype=np.int64)
+    m = 0
+    for r in range(rows):
+        c = 0
+        while c < cols:
+            v = lab[r, c]
+            if v <= 0:
+                c += 1
+                continue
+            e = c + 1
+            while e < cols and lab[r, e] == v:
+                e += 1
+            if m >= cap:
+                cap *= 2
+                grown = np.empty((cap, 4), dtype=np.int64)
+                grown[:m] = runs[:m]
+                runs = grown
+            runs[m, 0] = r
+            runs[m, 1] = c
+            runs[m, 2] = e
+            runs[m, 3] = np.int64(v)
+            m += 1
+            c = e
+    return runs[:m].copy()
+
+
+@njit(cache=True, nogil=True)
+def _run_is_clean(row, a, b, nodata, use_nodata, min_value, use_min):
+    """True when ``row[a:b]`` holds no NaN, no nodata and nothing below ``min_value``."""
+    bad = False
+    for x in range(a, b):
+        v = np.float64(row[x])
+        bad |= (v != v) | (use_nodata & (v == nodata)) | (use_min & (v < min_value))
+    return not bad
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "nnan"})
+def _run_sum_min_max(row, a, b):
+    """Sum (float64), min and max of ``row[a:b]`` (no NaN in it): vectorised, as the sum may be
+    reassociated (float64 rounding differences only)."""
+    tot = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for x in range(a, b):
+        v = np.float64(row[x])
+        tot += v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return tot, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def reduce_runs(strip, r0, c0, runs, count, total, vmin, vmax, nod, nodata, use_nodata, min_value, use_min):
+    """Accumulate count, sum (float64), min, max and nodata count per zone over ``runs`` (in place).
+
+    ``strip`` holds raster rows ``r0..`` and columns ``c0..``; run ``(row, x0, x1, zone)``
+    reads ``strip[row - r0, x0 - c0 : x1 - c0]``. NaN (and ``nodata`` when ``use_nodata``)
+    is nodata; values below ``min_value`` (when ``use_min``) are skipped. No copy of the
+    raster is made; the values are converted to float64 one at a time. Runs without
+    nodata take a vectorised path.
     """
-    count = np.zeros(n_zones, dtype=np.int64)
-    nod = np.zeros(n_zones, dtype=np.int64)
-    total = np.zeros(n_zones, dtype=np.float64)
-    vmin = np.full(n_zones, np.inf)
-    vmax = np.full(n_zones, -np.inf)
-    for i in range(pixels.shape[0]):
-        v = np.float64(data[pixels[i]])
-        z = zone[i]
-        if np.isnan(v) or (use_nodata and v == nodata):
-            nod[z] += 1
+    for i in range(runs.shape[0]):
+        row = strip[runs[i, 0] - r0]
+        z = runs[i, 3]
+        xa = runs[i, 1] - c0
+        xb = runs[i, 2] - c0
+        if _run_is_clean(row, xa, xb, nodata, use_nodata, min_value, use_min):
+            tot, lo, hi = _run_sum_min_max(row, xa, xb)
+            count[z] += xb - xa
+            total[z] += tot
+            if lo < vmin[z]:
+                vmin[z] = lo
+            if hi > vmax[z]:
+                vmax[z] = hi
             continue
-        if use_min and v < min_value:
-            continue
-        count[z] += 1
-        total[z] += v
-        if v < vmin[z]:
-            vmin[z] = v
-        if v > vmax[z]:
-            vmax[z] = v
-    for z in range(n_zones):
-        if count[z] == 0:
-            vmin[z] = np.nan
-            vmax[z] = np.nan
-    return count, total, vmin, vmax, nod
+        cnt = 0
+        nd = 0
+        tot = 0.0
+        lo = vmin[z]
+        hi = vmax[z]
+        for x in range(xa, xb):
+            v = np.float64(row[x])
+            if np.isnan(v) or (use_nodata and v == nodata):
+                nd += 1
+                continue
+            if use_min and v < min_value:
+                continue
+            cnt += 1
+            tot += v
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        count[z] += cnt
+        nod[z] += nd
+        total[z] += tot
+        vmin[z] = lo
+        vmax[z] = hi
 
 
 @njit(cache=True, nogil=True)
@@ -564,3 +714,129 @@ def dijkstra_buckets(friction, dx, dy, origins, targets, max_cost, width, n_buck
                     pending += 1
         cur += 1
     return cost.reshape(rows, cols), length.reshape(rows, cols), pred.reshape(rows, cols)
+
+
+@njit(cache=True, nogil=True)
+def od_buckets(fpad, pcols, dxr, vext, dext, origin, targets, max_cost, width, n_buckets, grid, done, tgt, touched):
+    """Travel time and route length from one origin to ``targets``: :func:`dijkstra_buckets`
+    specialised for OD matrices (same arithmetic, so the same costs).
+
+    ``fpad`` is the friction with a one-cell ``inf`` border, flattened (rows of
+    ``pcols`` cells, so the inner loop has no bounds checks); ``origin`` and
+    ``targets`` are flat indices into it. ``dxr[r]`` is padded row ``r``'s east-west
+    step; ``vext[r]``/``dext[r]`` the vertical/diagonal steps between padded rows
+    ``r - 1`` and ``r``. The workspace is ``grid`` (``(n, 2)`` float64: cost and
+    length of a cell side by side, ``inf``), ``done``/``tgt`` (False) and
+    ``touched``; it is reused across origins: only the cells this search reached
+    are reset before returning, and no predecessor grid is kept. Each bucket is
+    settled in cell order (sorted), so neighbouring cells are mostly in cache.
+    Returns ``(minutes, metres)`` per
+    target, NaN where not settled (unreachable, beyond ``max_cost``).
+    """
+    m = targets.shape[0]
+    out_c = np.full(m, np.nan)
+    out_l = np.full(m, np.nan)
+    remaining = 0
+    for t in targets:
+        if not tgt[t]:
+            tgt[t] = True
+            remaining += 1
+    cap = 1 << 12
+    bk = np.empty((n_buckets, cap), dtype=np.int64)
+    bcnt = np.zeros(n_buckets, dtype=np.int64)
+    n_touched = 0
+    pending = 0
+    inv_w = 1.0 / width
+    if np.isfinite(fpad[origin]) and remaining > 0:
+        grid[origin, 0] = 0.0
+        grid[origin, 1] = 0.0
+        touched[n_touched] = origin
+        n_touched += 1
+        bk[0, 0] = origin
+        bcnt[0] = 1
+        pending = 1
+    cur = 0
+    stop = False
+    while pending > 0 and not stop:
+        slot = cur % n_buckets
+        if cur * width > max_cost:
+            break
+        while bcnt[slot] > 0 and not stop:
+            # settle the bucket in cell order: neighbouring records are then mostly in cache
+            batch = np.sort(bk[slot, : bcnt[slot]])
+            pending -= bcnt[slot]
+            bcnt[slot] = 0
+            for u in batch:
+                if done[u]:
+                    continue
+                c = grid[u, 0]
+                if c > max_cost:
+                    continue
+                done[u] = True
+                if tgt[u]:
+                    remaining -= 1
+                    if remaining == 0:
+                        stop = True
+                        break
+                r = u // pcols
+                s_row = dxr[r]
+                s_up = vext[r]
+                s_dn = vext[r + 1]
+                d_up = dext[r]
+                d_dn = dext[r + 1]
+                fu = fpad[u]
+                lu = grid[u, 1]
+                for k in range(8):
+                    dr = _DR[k]
+                    dc = _DC[k]
+                    v = u + dr * pcols + dc
+                    if done[v]:
+                        continue
+                    fv = fpad[v]
+                    if not np.isfinite(fv):
+                        continue
+                    if dr == 0:
+                        step = s_row
+                    elif dc == 0:
+                        step = s_up if dr < 0 else s_dn
+                    else:
+                        step = d_up if dr < 0 else d_dn
+                    nc = c + 0.5 * (fu + fv) * step
+                    cv = grid[v, 0]
+                    if nc < cv:
+                        if cv == np.inf:
+                            touched[n_touched] = v
+                            n_touched += 1
+                        grid[v, 0] = nc
+                        grid[v, 1] = lu + step
+                        b_abs = int(nc * inv_w)
+                        if cv != np.inf:
+                            b_old = int(cv * inv_w)
+                            if b_old == b_abs and b_old >= cur:
+                                continue  # still queued in that bucket, which reads the cost when it pops
+                        if b_abs < cur:
+                            b_abs = cur  # rounding at a bucket edge: keep it in the current bucket
+                        s = b_abs % n_buckets
+                        if bcnt[s] >= cap:
+                            grown = np.empty((n_buckets, 2 * cap), dtype=np.int64)
+                            for q in range(n_buckets):
+                                grown[q, : bcnt[q]] = bk[q, : bcnt[q]]
+                            bk = grown
+                            cap *= 2
+                        bk[s, bcnt[s]] = v
+                        bcnt[s] += 1
+                        pending += 1
+        cur += 1
+    for j in range(m):
+        t = targets[j]
+        if done[t]:
+            out_c[j] = grid[t, 0]
+            out_l[j] = grid[t, 1]
+    for j in range(m):
+        tgt[targets[j]] = False
+    for i in range(n_touched):
+        v = touched[i]
+        grid[v, 0] = np.inf
+        grid[v, 1] = np.inf
+        done[v] = False
+    return out_c, out_l

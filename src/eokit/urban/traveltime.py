@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ import pandas as pd
 
 from eokit.core.crs import pixel_sizes_m, require_crs
 from eokit.errors import InvalidInputError
-from eokit.urban._kernels import dijkstra_buckets, dijkstra_grid
+from eokit.urban._kernels import dijkstra_buckets, dijkstra_grid, od_buckets
 
 __all__ = [
     "accumulated_cost",
@@ -149,29 +150,95 @@ class _OriginTask:
 
     With ``symmetric`` (destinations are the origins), origin ``i`` only needs
     destinations ``i..``: the others come from the transposed matrix (step costs
-    are symmetric), so the search stops earlier.
+    are symmetric), so the search stops earlier. The friction is padded once with
+    an impassable border (shared); each thread reuses one workspace (cost and length
+    side by side per cell, settled flags, scratch) for all its origins.
     """
 
     def __init__(
         self, f: np.ndarray, dx: np.ndarray, dy: np.ndarray, dest: np.ndarray, max_cost: float, symmetric: bool
     ) -> None:
-        self.f, self.dx, self.dy, self.dest, self.max_cost = f, dx, dy, dest, max_cost
-        self.symmetric = symmetric
+        rows, cols = f.shape
+        self.shape = (rows, cols)
+        self.max_cost, self.symmetric = max_cost, symmetric
         self.plan = _queue_plan(f, dx, dy)
+        if self.plan[1] == 0:  # friction range too wide for buckets: the heap kernel, unpadded
+            self.f, self.dx, self.dy, self.dest = f, dx, dy, dest
+            self.fpad = None
+        else:
+            fpad = np.full((rows + 2, cols + 2), np.inf)
+            fpad[1:-1, 1:-1] = f
+            self.fpad = fpad.ravel()
+            self.pcols = cols + 2
+            # per padded row r (real row r - 1): east-west step; steps between padded rows r - 1 and r
+            self.dxr = np.concatenate([[1.0], dx, [1.0]])
+            vs = np.ones(rows + 3)
+            ds = np.ones(rows + 3)
+            sx = 0.5 * (dx[:-1] + dx[1:])
+            sy = 0.5 * (dy[:-1] + dy[1:])
+            vs[2 : rows + 1] = sy
+            ds[2 : rows + 1] = np.sqrt(sx * sx + sy * sy)
+            self.vext, self.dext = vs, ds
+            r, c = np.divmod(dest, cols)
+            self.dest = (r + 1) * self.pcols + (c + 1)
+        self._pool: list[tuple[np.ndarray, ...]] = []
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_pool"], state["_lock"] = [], None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _workspace(self) -> tuple[np.ndarray, ...]:
+        with self._lock:
+            if self._pool:
+                return self._pool.pop()
+        n = self.fpad.size
+        return (
+            np.full((n, 2), np.inf),
+            np.zeros(n, np.bool_),
+            np.zeros(n, np.bool_),
+            np.empty(n, np.int32 if n < 2**31 else np.int64),
+        )
 
     def __call__(self, item: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         i, origin = item
-        targets = self.dest[i:] if self.symmetric else self.dest
-        cost, length, _ = _search(
-            self.f, self.dx, self.dy, np.array([origin], np.int64), targets, self.max_cost, self.plan
-        )
-        c = cost.ravel()[self.dest]
-        km = length.ravel()[self.dest] / 1000.0
-        unreached = ~np.isfinite(c) | (c > self.max_cost)
-        if self.symmetric:
-            unreached[:i] = True  # not settled in this run: taken from the transpose
-        c = np.where(unreached, np.nan, c)
-        km = np.where(unreached, np.nan, km)
+        start = i if self.symmetric else 0
+        c = np.full(self.dest.size, np.nan)
+        km = np.full(self.dest.size, np.nan)
+        if self.fpad is None:
+            cost, length, _ = _search(
+                self.f, self.dx, self.dy, np.array([origin], np.int64), self.dest[start:], self.max_cost, self.plan
+            )
+            c[start:] = cost.ravel()[self.dest[start:]]
+            km[start:] = length.ravel()[self.dest[start:]] / 1000.0
+            bad = ~np.isfinite(c) | (c > self.max_cost)
+            c[bad], km[bad] = np.nan, np.nan
+            return c, km
+        r, q = divmod(origin, self.shape[1])
+        ws = self._workspace()
+        try:
+            tc, tl = od_buckets(
+                self.fpad,
+                self.pcols,
+                self.dxr,
+                self.vext,
+                self.dext,
+                (r + 1) * self.pcols + (q + 1),
+                self.dest[start:],
+                self.max_cost,
+                self.plan[0],
+                self.plan[1],
+                *ws,
+            )
+        finally:
+            with self._lock:
+                self._pool.append(ws)
+        c[start:], km[start:] = tc, tl / 1000.0
         return c, km
 
 
@@ -190,22 +257,27 @@ def od_matrix(
     """Travel-time (minutes) and route-length (km) matrices, origins x destinations.
 
     One early-stopping Dijkstra per origin; origins run in parallel (threads by
-    default: the kernel releases the GIL; also processes or Dask). Without
-    ``destinations`` the matrix is origins x origins and symmetric (step costs
-    are), so each origin searches only until the later origins are settled.
+    default: the kernel releases the GIL; also processes or Dask). Each thread
+    reuses one workspace for all its origins (no full-grid array per origin, no
+    predecessor grid), and each bucket of the queue is settled in cell order for
+    cache locality. Without ``destinations`` the matrix is origins x origins and
+    symmetric (step costs are), so each origin searches only until the later
+    origins are settled, taken from the outside in (see :func:`_outside_in`).
     Unreached pairs, or pairs beyond ``max_cost``, are NaN.
     """
     f = np.ascontiguousarray(friction, dtype=np.float64)
     dx, dy = pixel_sizes_m(transform, crs, f.shape[0])
     o = _flat(origins, f.shape)
-    d = o if destinations is None else _flat(destinations, f.shape)
     symmetric = destinations is None
+    perm = _outside_in(o, f.shape, dx, dy) if symmetric else np.arange(o.size)
+    o = o[perm]
+    d = o if symmetric else _flat(destinations, f.shape)
     task = _OriginTask(f, dx, dy, d, float(max_cost), symmetric)
     minutes = np.full((o.size, d.size), np.nan)
     km = np.full((o.size, d.size), np.nan)
-    items = list(enumerate(o.tolist()))
-    order = items  # origin 0 searches longest when symmetric: start it first
-    for i, (c, k) in _run_origins(_Indexed(task), [(i, (i, x)) for i, x in order], scheduler, workers):
+    # symmetric: the first origins search longest (to all later ones): heaviest first balances the threads
+    items = [(i, (i, x)) for i, x in enumerate(o.tolist())]
+    for i, (c, k) in _run_origins(_Indexed(task), items, scheduler, workers):
         minutes[i], km[i] = c, k
         if progress:
             progress(1)
@@ -213,7 +285,24 @@ def od_matrix(
         lower = np.tril_indices(o.size, -1)
         minutes[lower] = minutes.T[lower]
         km[lower] = km.T[lower]
+        back = np.empty_like(perm)
+        back[perm] = np.arange(perm.size)
+        minutes, km = minutes[np.ix_(back, back)], km[np.ix_(back, back)]
     return minutes, km
+
+
+def _outside_in(cells: np.ndarray, shape: tuple[int, int], dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Order of the origins from the farthest to the nearest to their centroid.
+
+    In a symmetric matrix origin ``k`` searches only until origins ``k..`` are
+    settled; taking the outer ones first leaves the later searches a cluster of
+    nearby points, so they stop after a small area instead of most of the grid.
+    """
+    r, c = np.divmod(cells, shape[1])
+    y = r * float(np.mean(dy))
+    x = c * float(np.mean(dx))
+    dist = np.hypot(x - x.mean(), y - y.mean())
+    return np.argsort(-dist, kind="stable")
 
 
 def _run_origins(func: Callable[[Any], Any], items: list[Any], scheduler: str | None, workers: int | None) -> Any:

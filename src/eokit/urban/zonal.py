@@ -21,7 +21,6 @@ import dataclasses
 import itertools
 import logging
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,11 +41,11 @@ _SIMPLE = {"count", "sum", "mean", "min", "max", "std", "range", "nodata", "medi
 
 
 def _scanline_index(geometries: Sequence[Any], transform: Affine, shape: tuple[int, int]):
-    """Cell-centre rasterisation of (multi)polygons with the numba scanline kernel (GDAL's rule);
-    None when a geometry is not polygonal."""
+    """Cell-centre rasterisation of (multi)polygons with the numba scanline kernel (GDAL's rule)
+    as runs (row, x_start, x_end, geometry); None when a geometry is not polygonal."""
     import shapely
 
-    from eokit.urban._kernels import fill_polygons
+    from eokit.urban._kernels import fill_polygons, merge_runs
 
     geoms = np.array([g if g is not None else shapely.Polygon() for g in geometries], dtype=object)
     kinds = shapely.get_type_id(geoms)
@@ -54,33 +53,45 @@ def _scanline_index(geometries: Sequence[Any], transform: Affine, shape: tuple[i
         return None
     parts, part_geom = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
-    ring_geom = part_geom[ring_part]
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     counts = np.bincount(coord_ring, minlength=len(rings))
     ring_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     inv = ~transform
     px = inv.a * coords[:, 0] + inv.b * coords[:, 1] + inv.c
     py = inv.d * coords[:, 0] + inv.e * coords[:, 1] + inv.f
-    px, py, rg = np.ascontiguousarray(px), np.ascontiguousarray(py), ring_geom.astype(np.int64)
-    n = len(geoms)
+    # each part is filled on its own (as GDAL burns a multipolygon part by part, so overlapping parts
+    # of an invalid multipolygon are filled, not cancelled), then mapped back to its geometry
+    px, py, rp = np.ascontiguousarray(px), np.ascontiguousarray(py), ring_part.astype(np.int64)
+    n = len(parts)
 
-    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    def chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, int]:
         g0, g1 = bounds
-        k0, k1 = np.searchsorted(rg, [g0, g1])
+        k0, k1 = np.searchsorted(rp, [g0, g1])
         a, b = ring_start[k0], ring_start[k1]
-        (pix, zone), nh = fill_polygons(
-            px[a:b], py[a:b], ring_start[k0 : k1 + 1] - a, rg[k0:k1] - g0, g1 - g0, int(shape[0]), int(shape[1])
+        runs, nh = fill_polygons(
+            px[a:b], py[a:b], ring_start[k0 : k1 + 1] - a, rp[k0:k1] - g0, g1 - g0, int(shape[0]), int(shape[1])
         )
-        return pix, zone + g0, nh
+        runs[:, 3] = part_geom[runs[:, 3] + g0]
+        return runs, nh
 
-    parts = _threaded(chunk, _splits(n, _n_threads(n)))
-    pix = np.concatenate([p[0] for p in parts])
-    zone = np.concatenate([p[1] for p in parts])
-    nh = sum(p[2] for p in parts)
-    if nh:
-        pairs = np.unique(np.stack([zone, pix], axis=1), axis=0)
-        zone, pix = pairs[:, 0], pairs[:, 1]
-    return pix, zone
+    chunks = _threaded(chunk, _splits(n, _n_threads(n)))
+    runs = np.concatenate([c[0] for c in chunks]) if chunks else np.empty((0, 4), np.int64)
+    multi = n > len(geoms) or (n and np.any(np.diff(part_geom) == 0))
+    if multi or sum(c[1] for c in chunks):  # parts and horizontal edges may repeat cells: merge
+        runs = merge_runs(runs[np.lexsort((runs[:, 1], runs[:, 0], runs[:, 3]))])
+    return runs
+
+
+def _merge_acc(accs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    if len(accs) == 1:
+        return accs[0]
+    return (
+        np.sum([a[0] for a in accs], axis=0),
+        np.sum([a[1] for a in accs], axis=0),
+        np.min([a[2] for a in accs], axis=0),
+        np.max([a[3] for a in accs], axis=0),
+        np.sum([a[4] for a in accs], axis=0),
+    )
 
 
 def _n_threads(n_items: int, min_per_thread: int = 32) -> int:
@@ -127,32 +138,49 @@ def _check_stats(stats: Sequence[str]) -> list[str]:
 
 @dataclasses.dataclass
 class ZoneIndex:
-    """Pixels of every zone on one grid, sorted by zone.
+    """Cells of every zone on one grid, as runs along rows.
 
-    ``pixels`` are flat indices into a ``shape`` grid; ``zone`` gives each
-    entry's zone position (0..n_zones-1), non-decreasing.
+    ``runs`` is an ``(n, 4)`` int64 array of ``(row, x_start, x_end, zone)``:
+    zone ``zone`` (position 0..n_zones-1) holds columns ``x_start..x_end-1`` of
+    ``row``. Runs are sorted by zone, then row; a zone's runs never overlap, and
+    zones may overlap each other. A 500-polygon index over 25 million cells is a
+    few hundred thousand runs: memory follows the zone outlines, not their area.
+    ``pixels``/``zone`` give the expanded flat cell indices when needed.
     """
 
     shape: tuple[int, int]
-    pixels: np.ndarray
-    zone: np.ndarray
+    runs: np.ndarray
     n_zones: int
     zone_ids: np.ndarray
-    _row_order: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False, compare=False)
+    _expanded: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False, compare=False)
+    _by_row: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_labels(cls, labels: np.ndarray, *, zone_ids: Sequence[int] | None = None) -> ZoneIndex:
         """Zones from a label raster (0 = no zone). Zone ids are the positive labels present,
         or ``zone_ids`` (labels not listed are ignored)."""
+        from eokit.urban._kernels import label_runs
+
         lab = np.asarray(labels)
         if lab.ndim != 2:
             raise InvalidInputError(f"label raster must be 2-D, got shape {lab.shape}")
-        ids = np.unique(lab[lab > 0]) if zone_ids is None else np.asarray(zone_ids)
-        flat = lab.ravel()
-        pix = np.flatnonzero(np.isin(flat, ids))
-        pos = np.searchsorted(ids, flat[pix]) if zone_ids is None else pd.Index(ids).get_indexer(flat[pix])
-        order = np.argsort(pos, kind="stable")
-        return cls(tuple(lab.shape), pix[order].astype(np.int64), pos[order].astype(np.int64), len(ids), ids)
+        if lab.dtype.kind not in "iu":
+            if lab.dtype.kind == "f" and np.all(np.isnan(lab) | (lab == np.round(lab))):
+                lab = np.nan_to_num(lab, nan=0.0).astype(np.int64)
+            else:
+                raise InvalidInputError(f"label raster must hold integers, got {lab.dtype}")
+        runs = label_runs(np.ascontiguousarray(lab))
+        if zone_ids is None:
+            ids = np.unique(runs[:, 3])
+            pos = np.searchsorted(ids, runs[:, 3])
+        else:
+            ids = np.asarray(zone_ids)
+            pos = pd.Index(ids).get_indexer(runs[:, 3])
+            runs = runs[pos >= 0]
+            pos = pos[pos >= 0]
+        runs[:, 3] = pos
+        runs = runs[np.lexsort((runs[:, 0], runs[:, 3]))]
+        return cls(tuple(lab.shape), runs, len(ids), ids)
 
     @classmethod
     def from_geometries(
@@ -169,15 +197,17 @@ class ZoneIndex:
         (in ``workers`` threads; default one per core)."""
         from rasterio import features
 
+        from eokit.urban._kernels import pixels_to_runs
+
         rows, cols = shape
+        ids = np.arange(len(geometries)) if zone_ids is None else np.asarray(zone_ids)
         if not all_touched and transform.b == 0 and transform.d == 0:
             fast = _scanline_index(geometries, transform, shape)
             if fast is not None:
-                ids = np.arange(len(geometries)) if zone_ids is None else np.asarray(zone_ids)
-                return cls((int(rows), int(cols)), fast[0], fast[1], len(geometries), ids)
+                return cls((int(rows), int(cols)), fast, len(geometries), ids)
         inv = ~transform
 
-        def one(item: tuple[int, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        def one(item: tuple[int, Any]) -> np.ndarray | None:
             i, geom = item
             if geom is None or geom.is_empty:
                 return None
@@ -197,7 +227,8 @@ class ZoneIndex:
             if flat.size == 0:
                 return None
             rr, cc = np.divmod(flat, c1 - c0)
-            return (rr + r0) * cols + (cc + c0), np.full(flat.size, i, dtype=np.int64)
+            pix = (rr + r0) * cols + (cc + c0)
+            return pixels_to_runs(pix, np.full(flat.size, i, dtype=np.int64), int(cols))
 
         items = list(enumerate(geometries))
         if workers != 1 and len(items) > 64:
@@ -209,12 +240,38 @@ class ZoneIndex:
                 parts = [p for p in pool.map(one, items, chunksize=16) if p is not None]
         else:
             parts = [p for p in map(one, items) if p is not None]
-        pix_parts = [p[0] for p in parts]
-        zone_parts = [p[1] for p in parts]
-        pixels = np.concatenate(pix_parts) if pix_parts else np.empty(0, np.int64)
-        zone = np.concatenate(zone_parts) if zone_parts else np.empty(0, np.int64)
-        ids = np.arange(len(geometries)) if zone_ids is None else np.asarray(zone_ids)
-        return cls((int(rows), int(cols)), pixels, zone, len(geometries), ids)
+        runs = np.concatenate(parts) if parts else np.empty((0, 4), np.int64)
+        return cls((int(rows), int(cols)), runs, len(geometries), ids)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of (zone, cell) entries."""
+        return int((self.runs[:, 2] - self.runs[:, 1]).sum())
+
+    def _expand(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._expanded is None:
+            from eokit.urban._kernels import expand_runs
+
+            self._expanded = expand_runs(self.runs, int(self.shape[1]))
+        return self._expanded
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """Flat cell index of every entry (grouped by zone)."""
+        return self._expand()[0]
+
+    @property
+    def zone(self) -> np.ndarray:
+        """Zone position of every entry (non-decreasing)."""
+        return self._expand()[1]
+
+    def runs_by_row(self) -> tuple[np.ndarray, np.ndarray]:
+        """The runs sorted by row, and each one's row (for strip-wise reading)."""
+        if self._by_row is None:
+            order = np.argsort(self.runs[:, 0], kind="stable")
+            sruns = np.ascontiguousarray(self.runs[order])
+            self._by_row = (sruns, sruns[:, 0].copy())
+        return self._by_row
 
     def gather(self, data: np.ndarray) -> np.ndarray:
         """Values of ``data`` (2-D on this grid) for every entry."""
@@ -225,14 +282,13 @@ class ZoneIndex:
     def gather_blocks(self, read_window: Callable[[int, int, int, int], np.ndarray], block_rows: int) -> np.ndarray:
         """Values for every entry, reading only row strips of ``block_rows`` rows that hold entries."""
         rows, cols = self.shape
-        out = np.empty(self.pixels.size, dtype=np.float64)
-        if self.pixels.size == 0:
+        pixels = self.pixels
+        out = np.empty(pixels.size, dtype=np.float64)
+        if pixels.size == 0:
             return out
-        if self._row_order is None:
-            row_of = self.pixels // cols
-            order = np.argsort(row_of, kind="stable")
-            self._row_order = (order, row_of[order])
-        order, srow = self._row_order
+        row_of = pixels // cols
+        order = np.argsort(row_of, kind="stable")
+        srow = row_of[order]
         for r0 in range(0, rows, block_rows):
             r1 = min(rows, r0 + block_rows)
             a, b = np.searchsorted(srow, [r0, r1])
@@ -240,8 +296,64 @@ class ZoneIndex:
                 continue
             sel = order[a:b]
             strip = read_window(r0, r1, 0, cols)
-            out[sel] = strip.ravel()[self.pixels[sel] - r0 * cols]
+            out[sel] = strip.ravel()[pixels[sel] - r0 * cols]
         return out
+
+    def new_accumulators(self) -> tuple[np.ndarray, ...]:
+        """Zeroed (count, sum, min, max, nodata) per zone for :meth:`accumulate`."""
+        n = self.n_zones
+        return (
+            np.zeros(n, np.int64),
+            np.zeros(n, np.float64),
+            np.full(n, np.inf),
+            np.full(n, -np.inf),
+            np.zeros(n, np.int64),
+        )
+
+    def accumulate(
+        self,
+        acc: tuple[np.ndarray, ...],
+        strip: np.ndarray,
+        r0: int,
+        c0: int,
+        runs: np.ndarray,
+        *,
+        nodata: float | None = None,
+        min_value: float | None = None,
+    ) -> None:
+        """Add ``runs`` (rows within ``strip``, whose top-left cell is (``r0``, ``c0``)) to ``acc``."""
+        from eokit.urban._kernels import reduce_runs
+
+        use_nd = nodata is not None and not np.isnan(nodata)
+        reduce_runs(
+            strip,
+            int(r0),
+            int(c0),
+            runs,
+            *acc,
+            float(nodata) if use_nd else 0.0,
+            use_nd,
+            float(min_value) if min_value is not None else 0.0,
+            min_value is not None,
+        )
+
+    def table(self, acc: tuple[np.ndarray, ...], stats: Sequence[str]) -> pd.DataFrame:
+        """Statistics table from accumulators (see :meth:`new_accumulators`)."""
+        count, total, vmin, vmax, nod = acc
+        has = count > 0
+        vmin = np.where(has, vmin, np.nan)
+        vmax = np.where(has, vmax, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols = {
+                "count": count,
+                "sum": np.where(has, total, np.nan),
+                "mean": np.where(has, total / np.maximum(count, 1), np.nan),
+                "min": vmin,
+                "max": vmax,
+                "range": vmax - vmin,
+                "nodata": nod,
+            }
+        return pd.DataFrame({s: cols[s] for s in stats}, index=pd.Index(self.zone_ids, name="zone"))
 
     def stats(
         self,
@@ -306,43 +418,31 @@ class ZoneIndex:
         return pd.DataFrame(result, index=pd.Index(self.zone_ids, name="zone"))[[s for s in stats]]
 
     def _fast_stats(self, data, values, nodata, stats, min_value) -> pd.DataFrame:
-        """count/sum/mean/min/max/range/nodata in one compiled pass (no intermediate arrays)."""
-        from eokit.urban._kernels import zonal_reduce
-
+        """count/sum/mean/min/max/range/nodata in one compiled pass over the runs (no copies)."""
+        acc = self.new_accumulators()
         if values is None:
             if tuple(data.shape[-2:]) != self.shape:
                 raise InvalidInputError(f"raster shape {data.shape} differs from the zone grid {self.shape}")
-            flat, pix = np.ascontiguousarray(data).ravel(), self.pixels
+            data = np.asarray(data)
+            if not data.flags.c_contiguous:
+                data = np.ascontiguousarray(data)
+            sruns = self.runs
+            parts = _splits(len(sruns), _n_threads(self.n_cells, 1 << 21))
+            accs = [acc] + [self.new_accumulators() for _ in parts[1:]]
+
+            def run(k: int) -> None:
+                a, b = parts[k]
+                self.accumulate(accs[k], data, 0, 0, sruns[a:b], nodata=nodata, min_value=min_value)
+
+            _threaded(run, list(range(len(parts))))
+            acc = _merge_acc(accs)
         else:
-            flat, pix = np.asarray(values), np.arange(len(values), dtype=np.int64)
-        use_nd = nodata is not None and not np.isnan(nodata)
-        nd = float(nodata) if use_nd else 0.0
-        mv = float(min_value) if min_value is not None else 0.0
+            from eokit.urban._kernels import pixels_to_runs
 
-        def run(bounds: tuple[int, int]) -> tuple[np.ndarray, ...]:
-            a, b = bounds
-            return zonal_reduce(flat, pix[a:b], self.zone[a:b], self.n_zones, nd, use_nd, mv, min_value is not None)
-
-        parts = _threaded(run, _splits(len(pix), _n_threads(len(pix), 1 << 20)))
-        count = np.sum([p[0] for p in parts], axis=0)
-        total = np.sum([p[1] for p in parts], axis=0)
-        nod = np.sum([p[4] for p in parts], axis=0)
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN zones
-            vmin = np.nanmin([p[2] for p in parts], axis=0)
-            vmax = np.nanmax([p[3] for p in parts], axis=0)
-        has = count > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cols = {
-                "count": count,
-                "sum": np.where(has, total, np.nan),
-                "mean": np.where(has, total / np.maximum(count, 1), np.nan),
-                "min": vmin,
-                "max": vmax,
-                "range": vmax - vmin,
-                "nodata": nod,
-            }
-        return pd.DataFrame({s: cols[s] for s in stats}, index=pd.Index(self.zone_ids, name="zone"))
+            v = np.asarray(values)
+            runs = pixels_to_runs(np.arange(v.size, dtype=np.int64), self.zone, v.size + 1)
+            self.accumulate(acc, v.reshape(1, -1), 0, 0, runs, nodata=nodata, min_value=min_value)
+        return self.table(acc, stats)
 
     @staticmethod
     def _sorted_stat(s: str, vz, vv, count, starts, n) -> np.ndarray:
@@ -393,7 +493,7 @@ def zonal_stats(
     id_col: str | None = None,
     names: Sequence[str] | None = None,
     band: int = 1,
-    block_rows: int = 1024,
+    block_rows: int | None = None,
     max_memory: int = 1 << 30,
     workers: int | None = None,
     progress: Callable[[int], Any] | None = None,
@@ -412,8 +512,11 @@ def zonal_stats(
     id_col : zone id column (default: the row position 0..n-1, or the label value).
     names : raster names in the table (default: file stems).
     band : band to read (1-based).
-    block_rows, max_memory : a raster larger than ``max_memory`` bytes is read in strips of ``block_rows``.
-    workers : threads over rasters (default: one per core; 1 = sequential).
+    block_rows : rows per strip read (default: whole tile rows, about 8 MB per strip). count, sum,
+        mean, min, max, range and nodata stream strip by strip into per-zone accumulators, reading
+        only the rows and columns the zones cover, in parallel threads (memory: a few strips).
+    max_memory : for the other statistics, a raster larger than this (bytes) is read in strips.
+    workers : threads over rasters and strips (default: one per core; 1 = sequential).
 
     Returns
     -------
@@ -440,47 +543,122 @@ def zonal_stats(
 
     n_threads = 1 if workers == 1 else max(2, workers or get_settings().n_workers)
     items = list(zip(paths, names))
+    fast = set(_check_stats(stats)) <= _FAST
     with cf.ThreadPoolExecutor(n_threads) as pool:
         # one zone index per distinct grid, built once, in the background while rasters are read
         indices: dict[Any, Any] = {}
+        keys = []
         for path in paths:
             with open_raster(path) as ds:
                 key = _grid_key(ds)
+                keys.append(key)
                 if key not in indices:
-                    args = (_IndexJob(path), gdf, zones, label_zones, all_touched, id_col, path)
+                    grid = _Grid(ds.height, ds.width, ds.transform, ds.crs)
+                    args = (grid, gdf, zones, label_zones, all_touched, id_col, path)
                     indices[key] = pool.submit(_index_for, *args) if n_threads > 1 else _Done(_index_for(*args))
 
-        def one(item: tuple[Any, str]) -> pd.DataFrame:
-            path, name = item
-            with open_raster(path) as ds:
-                future = indices[_grid_key(ds)]
-                if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
-                    data = ds.read(band)
-                    table = future.result().stats(data, nodata=ds.nodata, stats=stats, min_value=min_value)
-                else:
-                    idx = future.result()
-
-                    def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-                        from rasterio.windows import Window
-
-                        return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
-
-                    vals = idx.gather_blocks(read, block_rows)
-                    table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
-            long = table.reset_index().melt(id_vars="zone", var_name="stat", value_name="value")
-            long.insert(1, "raster", name)
+        def finish(name: str, table: pd.DataFrame) -> pd.DataFrame:
             if progress:
                 progress(1)
-            return long
+            return table
 
-        # index jobs were queued first, so rasters waiting on them never starve them of a thread
-        frames = list(pool.map(one, items)) if n_threads > 1 and len(items) > 1 else [one(it) for it in items]
-    out = pd.concat(frames, ignore_index=True)
-    order = {s: i for i, s in enumerate(_check_stats(stats))}
-    out["_o"] = out["stat"].map(order)
-    out["_r"] = out["raster"].map({n: i for i, n in enumerate(names)})
-    out = out.sort_values(["zone", "_r", "_o"], kind="stable").drop(columns=["_o", "_r"]).reset_index(drop=True)
-    return out
+        if fast:
+            # strips of rows, only where zones are, straight into per-zone accumulators:
+            # memory is a few strips, whatever the raster size; a lone raster's strips are shared by the threads
+            split = n_threads if len(items) < n_threads else 1
+            jobs = [
+                [
+                    _submit(pool, n_threads, _strip_job, path, indices[key], k, split, band, block_rows, min_value)
+                    for k in range(1 if split > 1 else 0, split)
+                ]
+                for path, key in zip(paths, keys)
+            ]
+            if split > 1:  # this thread takes the first share (its GDAL state is warm)
+                for (path, key), parts in zip(zip(paths, keys), jobs):
+                    parts.append(_Done(_strip_job(path, indices[key], 0, split, band, block_rows, min_value)))
+            frames = []
+            for (_path, name), key, parts in zip(items, keys, jobs):
+                idx = indices[key].result()
+                frames.append(finish(name, idx.table(_merge_acc([p.result() for p in parts]), _check_stats(stats))))
+        else:
+
+            def one(item: tuple[Any, str]) -> pd.DataFrame:
+                path, name = item
+                with open_raster(path) as ds:
+                    idx = indices[_grid_key(ds)].result()
+                    if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
+                        table = idx.stats(ds.read(band), nodata=ds.nodata, stats=stats, min_value=min_value)
+                    else:
+
+                        def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+                            from rasterio.windows import Window
+
+                            return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
+
+                        vals = idx.gather_blocks(read, block_rows or 1024)
+                        table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
+                return finish(name, table)
+
+            # index jobs were queued first, so rasters waiting on them never starve them of a thread
+            frames = list(pool.map(one, items)) if n_threads > 1 and len(items) > 1 else [one(it) for it in items]
+    # tidy rows ordered by zone id, then raster, then statistic
+    stat_names = _check_stats(stats)
+    ids = frames[0].index.to_numpy()
+    codes = pd.factorize(ids, sort=True)[0]
+    order = np.argsort(codes, kind="stable")
+    values = np.stack([f[stat_names].to_numpy(dtype=np.float64) for f in frames])  # raster, zone, stat
+    values = values[:, order, :].transpose(1, 0, 2)
+    nz, nr, ns = values.shape
+    return pd.DataFrame(
+        {
+            "zone": np.repeat(ids[order], nr * ns),
+            "raster": np.tile(np.repeat(np.asarray(names, dtype=object), ns), nz),
+            "stat": np.tile(np.asarray(stat_names, dtype=object), nz * nr),
+            "value": values.ravel(),
+        }
+    )
+
+
+def _submit(pool: Any, n_threads: int, func: Callable[..., Any], *args: Any) -> Any:
+    return pool.submit(func, *args) if n_threads > 1 else _Done(func(*args))
+
+
+STRIP_BYTES = 8 << 20
+
+
+def _strip_job(path, index_future, part, n_parts, band, block_rows, min_value) -> tuple[np.ndarray, ...]:
+    """Accumulators of strips ``part``, ``part + n_parts``, ... of one raster (its own dataset handle)."""
+    from rasterio.windows import Window
+
+    from eokit.io.raster import open_raster
+
+    idx = index_future.result()
+    acc = idx.new_accumulators()
+    sruns, srow = idx.runs_by_row()
+    if not len(sruns):
+        return acc
+    import rasterio
+
+    # uncompressed GeoTIFFs: read straight from the file, not through GDAL's block cache (which would
+    # keep every block read, i.e. the whole raster); ignored for other formats. Thread-local in threads.
+    with rasterio.Env(GTIFF_DIRECT_IO="YES"), open_raster(path) as ds:
+        if (ds.height, ds.width) != idx.shape:
+            raise InvalidInputError(f"raster shape {(ds.height, ds.width)} differs from the zone grid", path=path)
+        if block_rows is None:
+            bh = max(1, ds.block_shapes[band - 1][0])
+            per_row = ds.width * np.dtype(ds.dtypes[band - 1]).itemsize
+            block_rows = max(bh, STRIP_BYTES // per_row // bh * bh)
+        first, last = int(srow[0]) // block_rows, int(srow[-1]) // block_rows
+        for s in range(first + part, last + 1, n_parts):
+            r0, r1 = s * block_rows, min(ds.height, (s + 1) * block_rows)
+            a, b = np.searchsorted(srow, [r0, r1])
+            if a == b:
+                continue
+            runs = sruns[a:b]
+            c0, c1 = int(runs[:, 1].min()), int(runs[:, 2].max())
+            strip = ds.read(band, window=Window(c0, r0, c1 - c0, r1 - r0))
+            idx.accumulate(acc, strip, r0, c0, runs, nodata=ds.nodata, min_value=min_value)
+    return acc
 
 
 class _Done:
@@ -493,11 +671,14 @@ class _Done:
         return self.value
 
 
-class _IndexJob:
-    """Opens the raster again inside the index thread (datasets are not shared across threads)."""
+@dataclasses.dataclass(frozen=True)
+class _Grid:
+    """A raster's grid, so the index thread needs no dataset of its own."""
 
-    def __init__(self, path: Any) -> None:
-        self.path = path
+    height: int
+    width: int
+    transform: Affine
+    crs: Any
 
 
 def _grid_key(ds: Any) -> tuple[Any, ...]:
@@ -505,11 +686,6 @@ def _grid_key(ds: Any) -> tuple[Any, ...]:
 
 
 def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIndex:
-    if isinstance(ds, _IndexJob):
-        from eokit.io.raster import open_raster
-
-        with open_raster(ds.path) as opened:
-            return _index_for(opened, gdf, zones, label_zones, all_touched, id_col, path)
     if label_zones:
         if zones.shape != (ds.height, ds.width):
             raise InvalidInputError(f"label raster shape {zones.shape} differs from the raster grid", path=path)
@@ -520,11 +696,21 @@ def _index_for(ds, gdf, zones, label_zones, all_touched, id_col, path) -> ZoneIn
         raise MissingCRSError("has no CRS; cannot place the zones on it", path=path)
     if gdf.crs is None:
         raise InvalidInputError("zones have no CRS")
-    local = gdf.to_crs(ds.crs) if gdf.crs != ds.crs else gdf
+    local = gdf if _same_crs(gdf.crs, ds.crs) else gdf.to_crs(ds.crs)
     ids = local[id_col].to_numpy() if id_col else np.arange(len(local))
     return ZoneIndex.from_geometries(
         list(local.geometry), transform=ds.transform, shape=(ds.height, ds.width), all_touched=all_touched, zone_ids=ids
     )
+
+
+def _same_crs(zone_crs: Any, raster_crs: Any) -> bool:
+    """Whether the zones need no reprojection: equal authority strings first (cheap), else pyproj."""
+    try:
+        if zone_crs.srs and zone_crs.srs.upper() == raster_crs.to_string().upper():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    return zone_crs == raster_crs
 
 
 def to_wide(tidy: pd.DataFrame, *, sep: str = "_", upper: bool = False) -> pd.DataFrame:
