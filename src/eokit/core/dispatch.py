@@ -106,6 +106,35 @@ class Executor:
             for future in pending:
                 future.cancel()
 
+    def imap(self, func: Callable[[T], R], items: Iterable[T], *, max_pending: int = 0) -> Iterator[R]:
+        """Apply ``func`` to each item; yield results in input order, at most ``max_pending`` in flight."""
+        import collections
+
+        if self.kind == "synchronous":
+            yield from map(func, items)
+            return
+        wrapped = func if self.kind in ("threads", "processes") else functools.partial(_with_env, func, self._env)
+        limit = max_pending or 2 * max(self.workers, 1)
+        if self.kind == "dask":
+
+            def submit(x: Any) -> Any:
+                return self._pool.submit(wrapped, x, pure=False)
+        else:
+
+            def submit(x: Any) -> Any:
+                return self._pool.submit(wrapped, x)
+
+        queue: collections.deque[Any] = collections.deque()
+        iterator = iter(items)
+        queue.extend(submit(x) for x in itertools.islice(iterator, limit))
+        try:
+            while queue:
+                yield queue.popleft().result()
+                queue.extend(submit(x) for x in itertools.islice(iterator, 1))
+        finally:
+            for future in queue:
+                future.cancel()
+
     def map(self, func: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Apply ``func`` to each item; results in input order."""
         indexed = list(enumerate(items))

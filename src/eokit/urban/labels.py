@@ -77,49 +77,14 @@ class _BlockJob:
 
 
 def _ordered(func: Callable[[Any], Any], items: list[Any], scheduler: str, workers: int) -> Iterator[Any]:
-    """``map(func, items)`` in order, at most ``2 * workers`` tasks ahead, over threads/processes/Dask."""
-    import collections
-    import concurrent.futures as cf
+    """``map(func, items)`` in order, at most ``2 * workers`` tasks ahead, on any eokit scheduler."""
+    from eokit.core import open_executor
 
-    if scheduler == "synchronous" or workers == 1:
+    if workers == 1:
         yield from map(func, items)
         return
-    if scheduler in {"threads", "processes"}:
-        pool_cls = cf.ThreadPoolExecutor if scheduler == "threads" else cf.ProcessPoolExecutor
-        with pool_cls(workers) as pool:
-            yield from _window(pool.submit, func, items, 2 * workers, collections)
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        from eokit.errors import MissingDependencyError
-
-        raise MissingDependencyError("distributed", extra="dask", purpose="a Dask scheduler") from None
-    if scheduler == "local":
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
-            with Client(cl) as client:
-                yield from _window(lambda f, x: client.submit(f, x, pure=False), func, items, 2 * workers, collections)
-    elif "://" in scheduler:
-        with Client(scheduler) as client:
-            yield from _window(lambda f, x: client.submit(f, x, pure=False), func, items, 2 * workers, collections)
-    else:
-        raise InvalidInputError(
-            f"unknown scheduler {scheduler!r}: use threads, processes, synchronous, local or tcp://"
-        )
-
-
-def _window(submit, func, items, ahead, collections) -> Iterator[Any]:
-    queue: Any = collections.deque()
-    it = iter(items)
-    for x in it:
-        queue.append(submit(func, x))
-        if len(queue) >= ahead:
-            break
-    while queue:
-        yield queue.popleft().result()
-        for x in it:
-            queue.append(submit(func, x))
-            break
+    with open_executor(scheduler, workers) as ex:
+        yield from ex.imap(func, items, max_pending=2 * workers)
 
 
 class _Merger:

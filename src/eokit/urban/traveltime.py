@@ -311,7 +311,6 @@ def _run_origins(func: Callable[[Any], Any], items: list[Any], scheduler: str | 
     For processes and Dask the items go in one group per worker, so the friction
     grid is shipped once per worker, not once per origin.
     """
-    import concurrent.futures as cf
 
     from eokit.config import get_settings
 
@@ -320,35 +319,19 @@ def _run_origins(func: Callable[[Any], Any], items: list[Any], scheduler: str | 
     if scheduler == "synchronous" or n == 1 or len(items) == 1:
         yield from map(func, items)
         return
-    if scheduler == "threads":
-        with cf.ThreadPoolExecutor(n) as pool:
-            yield from pool.map(func, items)
-        return
-    groups = [items[i::n] for i in range(n) if items[i::n]]
-    batch = _Batch(func)
-    if scheduler == "processes":
-        with cf.ProcessPoolExecutor(len(groups)) as pool:
-            for res in pool.map(batch, groups):
-                yield from res
-        return
-    if scheduler == "local" or "://" in scheduler:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            from eokit.errors import MissingDependencyError
+    from eokit.core import open_executor
 
-            raise MissingDependencyError("distributed", extra="dask", purpose="a Dask scheduler") from None
-        if scheduler == "local":
-            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-                with Client(cluster) as client:
-                    for fut in client.map(batch, groups, pure=False):
-                        yield from fut.result()
-        else:
-            with Client(scheduler) as client:
-                for fut in client.map(batch, groups, pure=False):
-                    yield from fut.result()
-        return
-    raise InvalidInputError(f"unknown scheduler {scheduler!r}: use threads, processes, synchronous, local or tcp://")
+    with open_executor(scheduler, n) as ex:
+        if ex.kind == "threads":
+            yield from ex.imap(func, items)
+            return
+        for res in ex.imap(_Batch(func), groups_of(items, n)):
+            yield from res
+
+
+def groups_of(items: list[Any], n: int) -> list[list[Any]]:
+    """``items`` dealt into at most ``n`` groups (one per worker, so shared inputs ship once per worker)."""
+    return [items[i::n] for i in range(n) if items[i::n]]
 
 
 class _Batch:
