@@ -301,10 +301,16 @@ class CatalogIndex:
                 "rowid IN (SELECT rowid FROM items_rtree WHERE (maxx >= ? OR minx <= ?) AND miny <= ? AND maxy >= ?)"
             )
             args += [box[0], box[2], box[3], box[1]]
+            # the R*Tree stores float32 boxes rounded outwards: re-check on the exact float64 columns
+            where.append("(maxx >= ? OR minx <= ?) AND miny <= ? AND maxy >= ?")
+            args += [box[0], box[2], box[3], box[1]]
         elif box is not None:
             where.append(
                 "rowid IN (SELECT rowid FROM items_rtree WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
             )
+            args += [box[2], box[0], box[3], box[1]]
+            # the R*Tree stores float32 boxes rounded outwards: re-check on the exact float64 columns
+            where.append("minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?")
             args += [box[2], box[0], box[3], box[1]]
         if q.dt_start is not None:
             where.append("dt_end >= ?")
