@@ -53,6 +53,18 @@ ALL_SUFFIXES = RASTER_SUFFIXES + POINTCLOUD_SUFFIXES + VECTOR_SUFFIXES
 _MULTIHASH = {"sha2-256": (0x12, "sha256"), "sha2-512": (0x13, "sha512"), "blake3": (0x1E, None), "md5": (0xD5, "md5")}
 
 
+def stat_input(path: str) -> os.stat_result:
+    """``os.stat(path)`` with eokit errors: missing (or a broken link) vs unreadable."""
+    from eokit.errors import InputNotFoundError, UnreadableInputError
+
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise InputNotFoundError("file does not exist (or is a broken link)", path=path) from None
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot stat: {exc.strerror or exc}", path=path) from None
+
+
 def kind_of(path: str | os.PathLike[str]) -> str | None:
     """``"raster"``, ``"pointcloud"``, ``"vector"`` or None from the file name."""
     name = os.fspath(path).lower()

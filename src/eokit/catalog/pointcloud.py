@@ -16,10 +16,11 @@ from eokit.catalog._common import (
     densified_box,
     metres_per_unit,
     multihash,
+    stat_input,
     to_wgs84,
 )
 from eokit.catalog.records import AssetRecord, ReadOptions
-from eokit.errors import InputNotFoundError, InvalidInputError, MissingCRSError, UnreadableInputError
+from eokit.errors import InvalidInputError, MissingCRSError, UnreadableInputError
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,7 @@ def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | N
 
     options = options or ReadOptions()
     path = os.fspath(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputNotFoundError("file does not exist (or is a broken link)", path=path) from None
-    except OSError as exc:
-        raise UnreadableInputError(f"cannot stat: {exc.strerror or exc}", path=path) from None
+    st = stat_input(path)
     try:
         with laspy.open(path) as reader:
             header = reader.header

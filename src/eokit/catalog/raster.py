@@ -18,10 +18,11 @@ from eokit.catalog._common import (
     gsd_metres,
     multihash,
     parse_datetime,
+    stat_input,
     to_wgs84,
 )
 from eokit.catalog.records import AssetRecord, ReadOptions
-from eokit.errors import InputNotFoundError, InvalidInputError, MissingCRSError, UnreadableInputError
+from eokit.errors import InvalidInputError, MissingCRSError, UnreadableInputError
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +189,7 @@ def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None 
     """
     options = options or ReadOptions()
     path = os.fspath(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputNotFoundError("file does not exist (or is a broken link)", path=path) from None
-    except OSError as exc:
-        raise UnreadableInputError(f"cannot stat: {exc.strerror or exc}", path=path) from None
+    st = stat_input(path)
     simple = options.footprint == "bbox" and not (options.statistics or options.histogram)
     if simple and path.lower().endswith((".tif", ".tiff")):
         from eokit.catalog._tiff import read_header

@@ -6,9 +6,9 @@ import logging
 import os
 from typing import Any
 
-from eokit.catalog._common import EXT, MEDIA, crs_fields, densified_box, multihash, to_wgs84
+from eokit.catalog._common import EXT, MEDIA, crs_fields, densified_box, multihash, stat_input, to_wgs84
 from eokit.catalog.records import AssetRecord, ReadOptions
-from eokit.errors import InputNotFoundError, InvalidInputError, MissingCRSError, UnreadableInputError
+from eokit.errors import InvalidInputError, MissingCRSError, UnreadableInputError
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,7 @@ def read_vector_asset(path: str | os.PathLike[str], options: ReadOptions | None 
 
     options = options or ReadOptions()
     path = os.fspath(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputNotFoundError("file does not exist (or is a broken link)", path=path) from None
-    except OSError as exc:
-        raise UnreadableInputError(f"cannot stat: {exc.strerror or exc}", path=path) from None
+    st = stat_input(path)
     try:
         info = pyogrio.read_info(path, force_total_bounds=True, force_feature_count=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
