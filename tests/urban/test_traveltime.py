@@ -10,7 +10,7 @@ from affine import Affine
 
 from eokit.errors import InvalidInputError
 from eokit.testing import write_test_raster
-from eokit.urban._kernels import trace_length
+from eokit.urban._search_kernels import trace_length
 from eokit.urban.traveltime import (
     accumulated_cost,
     isochrones,

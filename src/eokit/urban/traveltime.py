@@ -32,7 +32,7 @@ import pandas as pd
 
 from eokit.core.crs import pixel_sizes_m, require_crs
 from eokit.errors import InvalidInputError
-from eokit.urban._kernels import dijkstra_buckets, dijkstra_grid, od_buckets
+from eokit.urban._search_kernels import dijkstra_buckets, dijkstra_grid, od_buckets
 
 __all__ = [
     "accumulated_cost",
