@@ -326,3 +326,10 @@ def test_chain_equals_core_for_random_tilings(files, strip, target, tile, interp
     ref, ref_mask = core(files, interp)
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_array_equal(out, ref)
+
+
+def test_chain_refuses_bspline3_and_checks_interp_kwargs(files):
+    with pytest.raises(InvalidInputError, match="bspline3"):
+        run_chain(files, interp="bspline3")
+    with pytest.raises(InvalidInputError, match="interp_kwargs"):
+        run_chain(files, interp="linear", interp_kwargs={"epsilon": 1e-6})

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "KIND_BSPLINE3",
     "KIND_CUBIC",
     "KIND_LANCZOS3",
     "KIND_LINEAR",
@@ -35,10 +36,11 @@ KIND_NEAREST = 0
 KIND_LINEAR = 1
 KIND_CUBIC = 2
 KIND_LANCZOS3 = 3
+KIND_BSPLINE3 = 4
 
 # Taps (before, after) the floor/round position that a kernel may touch, i.e.
 # the padding a boundary condition has to provide on each side.
-MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3}
+MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3, KIND_BSPLINE3: 2}
 
 _KEYS_A = -0.5
 # Lanczos-3 constants for tap k = 0..5 at distance f + m, m = 2 - k
@@ -91,6 +93,30 @@ def _cubic_taps(x: float) -> tuple[int, int, int, float, float, float, float]:
         (1.5 * f - 2.5) * f * f + 1.0,
         (1.5 * g - 2.5) * g * g + 1.0,
         _KEYS_A * g * f * f,
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bspline3_taps(x: float) -> tuple[int, int, int, float, float, float, float]:
+    """Cubic B-spline taps at ``x``: (first, last) index with non-zero weight, the base index, 4 weights.
+
+    At an integer coordinate the fourth weight is 0 (three taps: 1/6, 4/6, 1/6).
+    """
+    fl = math.floor(x)
+    f = x - fl
+    i = int(fl)
+    if f == 0.0:
+        return i - 1, i + 1, i - 1, 1.0 / 6.0, 4.0 / 6.0, 1.0 / 6.0, 0.0
+    g = 1.0 - f
+    f2 = f * f
+    return (
+        i - 1,
+        i + 2,
+        i - 1,
+        g * g * g / 6.0,
+        (3.0 * f2 * f - 6.0 * f2 + 4.0) / 6.0,
+        (-3.0 * f2 * f + 3.0 * f2 + 3.0 * f + 1.0) / 6.0,
+        f2 * f / 6.0,
     )
 
 
@@ -352,6 +378,49 @@ def _rows(
                             c1 = _u(xb + step_x)
                             c2 = _u(xb + 2 * step_x)
                             c3 = _u(xb + 3 * step_x)
+                            s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
+                            s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
+                            s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]
+                            s3 = wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3]
+                            out[_u(orow), _u(ocol)] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+                    if not valid:
+                        out[orow, ocol] = nodata
+                    if write_mask:
+                        out_mask[orow, ocol] = 1 if valid else 0
+            elif kind == KIND_BSPLINE3:
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    ocol = j + dcol
+                    if valid:
+                        ylo, yhi, yb, wy0, wy1, wy2, wy3 = _bspline3_taps(y)
+                        xlo, xhi, xb, wx0, wx1, wx2, wx3 = _bspline3_taps(x)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        yb -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        xb -= src_col_off
+                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
+                            valid = False
+                        elif use_src_mask:
+                            for a in range(ylo, yhi + 1):
+                                for b in range(xlo, xhi + 1):
+                                    if src_mask[a, b] == 0:
+                                        valid = False
+                        if valid:
+                            # at an integer coordinate the fourth tap (weight 0) repeats the third
+                            r0 = _u(yb)
+                            r1 = _u(yb + 1)
+                            r2 = _u(yb + 2)
+                            r3 = _u(yhi)
+                            c0 = _u(xb)
+                            c1 = _u(xb + 1)
+                            c2 = _u(xb + 2)
+                            c3 = _u(xhi)
                             s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
                             s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
                             s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]

@@ -20,12 +20,14 @@ import numpy as np
 from rasterio.windows import Window
 
 from eokit.errors import InvalidInputError
+from eokit.resample import _kernels as K
 from eokit.resample.core import (
     BOUNDARY_CONDITIONS,
     _resolution,
     _window,
     grid_full_resolution_shape,
     interp_kind,
+    interp_options,
 )
 from eokit.resample.tiles import (
     ChainSpec,
@@ -95,8 +97,13 @@ def prepare_chain(
     src_dataset_mask: bool = False,
 ) -> tuple[ChainSpec, np.ndarray]:
     """Validate the chain's datasets and options; return the tile spec and the output window."""
-    if interp_kwargs:
-        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    kind = interp_kind(interp)
+    interp_options(kind, interp_kwargs, interp)
+    if kind == K.KIND_BSPLINE3:
+        raise InvalidInputError(
+            "interp: bspline3 prefilters the whole source (a global filter), so it is not streamed tile by tile; "
+            "use array_grid_resampling"
+        )
     geo_valid = geo_invalid = None
     if array_src_geometry_pair is not None:
         try:
@@ -115,7 +122,6 @@ def prepare_chain(
             raise InvalidInputError(
                 f"array_src_geometry_origin: expected (row, col), got {array_src_geometry_origin!r}"
             ) from None
-    kind = interp_kind(interp)
     rr, rc = _resolution(grid_resolution)
     if boundary_condition is not None:
         if boundary_condition not in BOUNDARY_CONDITIONS:
