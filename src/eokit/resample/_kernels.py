@@ -11,7 +11,11 @@ Conventions (identical to CNES gridr 0.7.0):
   interpolation weight lies outside the source array or is masked (mask 0).
 
 Kernels run in parallel over output rows (``prange``), release the GIL and
-read the source in its native dtype; accumulation is float64.
+read the source in its native dtype; accumulation is float64. Nearest has a
+kernel of its own (:func:`_rows_nearest`): grid cells whose every pixel is
+surely valid are found first on the coarse grid, their source indices are
+computed with SIMD into a small table per column chunk, and runs of such
+cells are copied without per-pixel checks.
 """
 
 from __future__ import annotations

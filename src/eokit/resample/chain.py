@@ -261,7 +261,8 @@ def basic_grid_resampling_chain(
         Shape of the output window, one band per source band; integer
         dtypes receive rounded, clipped values.
     interp : str
-        nearest, linear, cubic or lanczos3.
+        nearest, linear, cubic or lanczos3 (bspline3 needs the whole source
+        prefiltered: :func:`eokit.resample.array_grid_resampling` only).
     nodata_out : float
         Value of invalid output pixels.
     boundary_condition, trust_padding :

@@ -137,7 +137,8 @@ def resample_file(
     resolution : (int, int)
         Output pixels per grid step.
     interp : str
-        nearest, linear, cubic or lanczos3.
+        nearest, linear, cubic or lanczos3 (bspline3 needs the whole source
+        prefiltered: :func:`eokit.resample.array_grid_resampling` only).
     bands : list of int, optional
         1-based source bands (default all).
     nodata : float
