@@ -543,7 +543,9 @@ def _nearest_cells(
             cell[a, b] = 1 if ok else 0
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+# No fast-math here: the SIMD index table and the per-pixel path must round alike (a tie would
+# otherwise pick a different pixel depending on the path, e.g. between a chain tile and the core).
+@njit(cache=True, nogil=True)
 def _rows_nearest(
     src: np.ndarray,
     src_mask: np.ndarray,
