@@ -14,8 +14,8 @@ Kernels run in parallel over output rows (``prange``), release the GIL and
 read the source in its native dtype; accumulation is float64. Nearest has a
 kernel of its own (:func:`_rows_nearest`): grid cells whose every pixel is
 surely valid are found first on the coarse grid, their source indices are
-computed with SIMD into a small table per column chunk, and runs of such
-cells are copied without per-pixel checks.
+computed into a small table per column chunk (long, branch-free loops), and
+runs of such cells are copied without per-pixel checks.
 """
 
 from __future__ import annotations
@@ -543,7 +543,7 @@ def _nearest_cells(
             cell[a, b] = 1 if ok else 0
 
 
-# No fast-math here: the SIMD index table and the per-pixel path must round alike (a tie would
+# No fast-math here: the index table and the per-pixel path must round alike (a tie would
 # otherwise pick a different pixel depending on the path, e.g. between a chain tile and the core).
 @njit(cache=True, nogil=True)
 def _rows_nearest(
@@ -574,14 +574,15 @@ def _rows_nearest(
 ) -> None:
     """Nearest neighbour for rows ``first..last-1`` of the window, all bands (3-D ``src``/``out``).
 
-    Per output row: the grid interpolated to the row (invalid nodes as 0, a
-    branch-free loop); then, by chunks of segments, a table of flat source
-    indices ``idx[m, k]`` for pixel ``m`` of segment ``k`` computed with the
-    segment loop innermost (long, contiguous: SIMD); then the pixels: a
-    segment in a "sure" cell (see :func:`_nearest_cells`) copies
-    ``src[idx]`` with no checks, the others take the per-pixel checks. Both
-    compute the coordinate as ``t * a + s * b + origin`` (t = 1 - s) and round
-    with floor(y + 0.5).
+    Column chunk by column chunk (``_NEAREST_CHUNK`` output pixels), row by
+    row: the grid interpolated to the row (invalid nodes as 0); a table of
+    flat source indices ``idx[m, k]`` for pixel ``m`` of segment ``k``, the
+    segment loop innermost (long, contiguous, branch-free); then the pixels:
+    runs of segments in "sure" cells (see :func:`_nearest_cells`) copy
+    ``src[idx]`` with no checks, the other segments take the per-pixel
+    checks. Both compute the coordinate as ``t * a + s * b + origin``
+    (t = 1 - s) and round with floor(y + 0.5), without fast-math, so they
+    agree to the bit.
     """
     nb, sh, sw = src.shape
     plane = sh * sw
@@ -646,7 +647,7 @@ def _rows_nearest(
                     any_fast = True
                     break
             if any_fast:
-                # unsigned indices: numba's negative-index wraparound would otherwise block SIMD
+                # unsigned indices: no negative-index wraparound code in the loop
                 lr_c = lr[_u(c0) :]
                 lc_c = lc[_u(c0) :]
                 for m in range(rc):
