@@ -7,10 +7,12 @@ source: its copy is made once, outside the timing (in gridr's favour).
 
 Chain: the same job file-to-file (tiled GeoTIFFs); gridr's chain with its
 defaults vs eokit's chain with ``max_memory``; then the output grown 4x
-(resolution (20, 20)) to show eokit's peak memory stays flat.
+(resolution (20, 20)) to show eokit's peak memory stays flat; a summary line
+gives both chains' peaks (the largest over the repeats) for both sizes.
 
     python benchmarks/resample_grid.py            # full size
     EOKIT_BENCH_SCALE=0.25 python benchmarks/resample_grid.py   # quicker
+    EOKIT_BENCH_CHAIN_REPEAT=1 ...                               # one chain run per side
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 # OpenMP is not fork-safe, numba's workqueue layer is.
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
+import json
 import sys
 import tempfile
 import time
@@ -40,6 +43,7 @@ SCALE = float(os.environ.get("EOKIT_BENCH_SCALE", "1"))
 N = int(4000 * SCALE)
 G = int(400 * SCALE)
 RES = (10, 10)
+CHAIN_REPEAT = int(os.environ.get("EOKIT_BENCH_CHAIN_REPEAT", "3"))
 
 
 def source(n: int) -> np.ndarray:
@@ -168,19 +172,35 @@ def chain_cases(tmp: Path) -> None:
 
     budget = f"{max(4, round(64 * SCALE * SCALE))}MB"
     eokit_kw = dict(max_memory=budget, ncpu=os.cpu_count() or 1)
-    compare(
+    small = compare(
         f"chain linear file->file {shapes[10][0]}^2 out (gridr defaults vs eokit max_memory={budget})",
         eokit=lambda: run(basic_grid_resampling_chain, 10, **eokit_kw),
         peer="gridr 0.7.0",
         peer_fn=lambda: run(gridr_chain, 10),
-        repeat=1,
+        repeat=CHAIN_REPEAT,
     )
-    compare(
+    large = compare(
         f"chain linear file->file {shapes[20][0]}^2 out (4x larger output)",
         eokit=lambda: run(basic_grid_resampling_chain, 20, **eokit_kw),
         peer="gridr 0.7.0",
         peer_fn=lambda: run(gridr_chain, 20),
-        repeat=1,
+        repeat=CHAIN_REPEAT,
+    )
+    # peak resident memory above the start, the largest over the repeats (forked runs)
+    print(
+        json.dumps(
+            {
+                "case": "chain peak memory (MiB, max over repeats)",
+                "repeats": CHAIN_REPEAT,
+                "eokit_small": small["eokit_peak_mib"],
+                "eokit_4x": large["eokit_peak_mib"],
+                "eokit_growth": round(large["eokit_peak_mib"] / small["eokit_peak_mib"], 3),
+                "gridr_small": small["peer_peak_mib"],
+                "gridr_4x": large["peer_peak_mib"],
+                "gridr_growth": round(large["peer_peak_mib"] / small["peer_peak_mib"], 3),
+            }
+        ),
+        flush=True,
     )
 
 

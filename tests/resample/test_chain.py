@@ -15,7 +15,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.errors import InvalidInputError
 from eokit.resample import array_grid_resampling, basic_grid_resampling_chain
 from eokit.resample.chain import prepare_chain
-from eokit.resample.tiles import auto_tile_shape, parse_memory, plan_tiles
+from eokit.resample.tiles import align_to_blocks, auto_tile_shape, gdal_cache_share, parse_memory, plan_tiles
 from eokit.testing.resample_grids import distorted_grid, write_grid
 
 RES = (4, 5)
@@ -155,6 +155,34 @@ def test_max_memory_automatic_mode_same_result(files, budget):
     ref, ref_mask = core(files, "cubic", masks=True)
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_array_equal(out, ref)
+
+
+def test_max_memory_bounds_gdal_block_cache_while_running_and_restores_it(files):
+    # GDAL keeps written blocks in its cache until the dataset closes: the chain bounds it
+    from rasterio.env import get_gdal_config
+
+    before = get_gdal_config("GDAL_CACHEMAX")
+    seen = []
+    out, mask = run_chain(
+        files, interp="linear", max_memory="8MB", progress=lambda n: seen.append(get_gdal_config("GDAL_CACHEMAX"))
+    )
+    assert seen and all(v <= max(2 * 10**6, 1 << 20) for v in seen)
+    assert get_gdal_config("GDAL_CACHEMAX") == before
+    ref, ref_mask = core(files, "linear")
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_cache_share_and_block_alignment(tmp_path):
+    prof = dict(driver="GTiff", height=100, width=120, count=2, dtype="float32", tiled=True, blockxsize=16,
+                blockysize=16)  # fmt: skip
+    with rasterio.open(tmp_path / "o.tif", "w", **prof) as o:
+        # two rows of 16 x 120 blocks of 2 float32 bands, or a quarter of the budget
+        assert gdal_cache_share(10**6, o, None) == 1 << 20
+        assert gdal_cache_share(10**8, o) == 25 * 10**6
+        assert gdal_cache_share(1000, o) == max(2 * 16 * 120 * 2 * 4, 1 << 20)
+        assert align_to_blocks(40, 50, 100, 120, o) == (32, 48)
+        assert align_to_blocks(10, 120, 100, 120, o) == (10, 120)  # below one block / full width: kept
 
 
 def test_integer_output_is_rounded_and_clipped(files):
@@ -298,3 +326,10 @@ def test_chain_equals_core_for_random_tilings(files, strip, target, tile, interp
     ref, ref_mask = core(files, interp)
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_array_equal(out, ref)
+
+
+def test_chain_refuses_bspline3_and_checks_interp_kwargs(files):
+    with pytest.raises(InvalidInputError, match="bspline3"):
+        run_chain(files, interp="bspline3")
+    with pytest.raises(InvalidInputError, match="interp_kwargs"):
+        run_chain(files, interp="linear", interp_kwargs={"epsilon": 1e-6})

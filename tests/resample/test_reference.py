@@ -126,3 +126,31 @@ def test_any_window_equals_the_crop_of_the_full_output(shape, res, data):
     array_grid_resampling("cubic", src, gr, gc, res, out, win=[[r0, r1], [c0, c1]], array_out_mask=omask)
     np.testing.assert_array_equal(out[0], full[r0 : r1 + 1, c0 : c1 + 1])
     np.testing.assert_array_equal(omask, fmask[r0 : r1 + 1, c0 : c1 + 1])
+
+
+@pytest.mark.parametrize("bands", [1, 2])
+def test_nearest_wide_rows_masks_and_window(bands):
+    # wider than the nearest kernel's column chunk (2048), so sure cells, runs of them, partial
+    # segments at the window edges and per-pixel cells all meet chunk boundaries
+    rng = np.random.default_rng(11)
+    src = rng.normal(size=(bands, 40, 700)).astype(np.float32)
+    gr, gc = distorted_grid(
+        (4, 260), (3, 10), origin=(3.0, -8.0), angle=0.0, scale=0.27, shear=0.0, distortion=1.0, noise=0.3, seed=5
+    )
+    smask = (rng.random(src.shape[1:]) > 0.002).astype(np.uint8)
+    gmask = (rng.random(gr.shape) > 0.02).astype(np.uint8)
+    win = ((1, 8), (3, 2585))
+    y, x, parts = full_res_coords(gr, gc, (3, 10), win)
+    ok_nodes = node_ok(node_validity(gr, gc, gmask, 1, None), parts)
+    out, mask = array_grid_resampling(
+        "nearest", src if bands > 1 else src[0], gr, gc, (3, 10), None, array_out_mask=True, win=np.array(win),
+        array_in_mask=smask, grid_mask=gmask, nodata_out=-7.0,
+    )  # fmt: skip
+    out = out.reshape(bands, *mask.shape)
+    for b in range(bands):
+        ref, ok = sample(src[b], y, x, "nearest", smask)
+        ok &= ok_nodes
+        assert 0.5 < ok.mean() < 1.0
+        np.testing.assert_array_equal(mask.astype(bool), ok)
+        np.testing.assert_array_equal(out[b][ok], ref[ok])
+        assert (out[b][~ok] == -7.0).all()

@@ -11,7 +11,11 @@ Conventions (identical to CNES gridr 0.7.0):
   interpolation weight lies outside the source array or is masked (mask 0).
 
 Kernels run in parallel over output rows (``prange``), release the GIL and
-read the source in its native dtype; accumulation is float64.
+read the source in its native dtype; accumulation is float64. Nearest has a
+kernel of its own (:func:`_rows_nearest`): grid cells whose every pixel is
+surely valid are found first on the coarse grid, their source indices are
+computed into a small table per column chunk (long, branch-free loops), and
+runs of such cells are copied without per-pixel checks.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "KIND_BSPLINE3",
     "KIND_CUBIC",
     "KIND_LANCZOS3",
     "KIND_LINEAR",
@@ -35,10 +40,11 @@ KIND_NEAREST = 0
 KIND_LINEAR = 1
 KIND_CUBIC = 2
 KIND_LANCZOS3 = 3
+KIND_BSPLINE3 = 4
 
 # Taps (before, after) the floor/round position that a kernel may touch, i.e.
 # the padding a boundary condition has to provide on each side.
-MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3}
+MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3, KIND_BSPLINE3: 2}
 
 _KEYS_A = -0.5
 # Lanczos-3 constants for tap k = 0..5 at distance f + m, m = 2 - k
@@ -91,6 +97,30 @@ def _cubic_taps(x: float) -> tuple[int, int, int, float, float, float, float]:
         (1.5 * f - 2.5) * f * f + 1.0,
         (1.5 * g - 2.5) * g * g + 1.0,
         _KEYS_A * g * f * f,
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bspline3_taps(x: float) -> tuple[int, int, int, float, float, float, float]:
+    """Cubic B-spline taps at ``x``: (first, last) index with non-zero weight, the base index, 4 weights.
+
+    At an integer coordinate the fourth weight is 0 (three taps: 1/6, 4/6, 1/6).
+    """
+    fl = math.floor(x)
+    f = x - fl
+    i = int(fl)
+    if f == 0.0:
+        return i - 1, i + 1, i - 1, 1.0 / 6.0, 4.0 / 6.0, 1.0 / 6.0, 0.0
+    g = 1.0 - f
+    f2 = f * f
+    return (
+        i - 1,
+        i + 2,
+        i - 1,
+        g * g * g / 6.0,
+        (3.0 * f2 * f - 6.0 * f2 + 4.0) / 6.0,
+        (-3.0 * f2 * f + 3.0 * f2 + 3.0 * f + 1.0) / 6.0,
+        f2 * f / 6.0,
     )
 
 
@@ -215,7 +245,6 @@ def _rows(
     src: np.ndarray,
     src_mask: np.ndarray,
     use_src_mask: bool,
-    blk_ok: np.ndarray,
     grid_row: np.ndarray,
     grid_col: np.ndarray,
     node_valid: np.ndarray,
@@ -239,15 +268,11 @@ def _rows(
 ) -> None:
     """Rows ``first..last-1`` of the window for one band: ``src`` and ``out`` are 2-D.
 
-    One specialised pixel loop per kernel; within a row the pixels between
-    two grid nodes (a segment) share the node values, and the bilinear
-    fractions m / rc come from a table (no division per pixel). For nearest,
-    a segment whose two nodes are valid and whose footprint lies inside the
-    source (and, with a source mask, inside all-valid mask blocks) runs a
-    loop without per-pixel bounds, mask or node checks: the coordinates of
-    its pixels are convex combinations of the two node values, so the nodes
-    bound the footprint (with a margin far above rounding). Both loops
-    compute the coordinates with the same expression.
+    One specialised pixel loop per kernel (linear, cubic, lanczos3; nearest
+    has :func:`_rows_nearest`); within a row the pixels between two grid nodes
+    (a segment) share the node values, and the bilinear fractions m / rc come
+    from a table (no division per pixel). These kernels are compute-bound:
+    hoisting their checks out of the pixel loop was measured not to pay.
     """
     sh, sw = src.shape
     gnc = grid_row.shape[1]
@@ -259,17 +284,7 @@ def _rows(
     lv = np.zeros(gnc, np.bool_)
     wy = np.empty(6)
     wx = np.empty(6)
-    # node coordinates (before the origin shift) for which floor(y + 0.5) is surely inside the
-    # source, with a margin far above the rounding of the in-between coordinates
-    eps = 1e-6
-    y_lo = eps + src_row_off - origin_row
-    y_hi = (sh - 1) - eps + src_row_off - origin_row
-    x_lo = eps + src_col_off - origin_col
-    x_hi = (sw - 1) - eps + src_col_off - origin_col
-    bs = _BLK
     dcol = out_col0 - col0
-    # whole output rows, in order: the source is then walked along its rows (column
-    # chunks were measured 1.5-2x slower under rotation)
     cs = col0
     ce = col0 + ncols
     jn0 = cs // rc
@@ -277,8 +292,6 @@ def _rows(
     for ii in range(first, last):
         _grid_line(grid_row, grid_col, node_valid, rr, row0 + ii, jn0, jn1, lr, lc, lv)
         orow = out_row0 + ii
-        out_v = out[_u(orow)]
-        mrow_v = out_mask[orow if write_mask else 0]
         for k in range(jn0, jn1 + 1):
             k1 = k + 1 if k + 1 < gnc else k
             base = k * rc
@@ -290,65 +303,7 @@ def _rows(
             c_b = lc[k1]
             v_a = lv[k]
             v_b = lv[k1]
-            # nearest: a segment whose nodes are valid and whose footprint is inside the source
-            # (and in all-valid mask blocks) needs no per-pixel checks. The other kernels are
-            # compute-bound: hoisting their checks was measured not to pay.
-            fast = (
-                kind == KIND_NEAREST
-                and v_a
-                and v_b
-                and min(r_a, r_b) >= y_lo
-                and max(r_a, r_b) <= y_hi
-                and min(c_a, c_b) >= x_lo
-                and max(c_a, c_b) <= x_hi
-            )
-            if fast and use_src_mask:
-                # the footprint's mask blocks must all be valid
-                by0 = math.floor(min(r_a, r_b) + origin_row) - src_row_off - 1
-                by1 = math.floor(max(r_a, r_b) + origin_row) - src_row_off + 1
-                bx0 = math.floor(min(c_a, c_b) + origin_col) - src_col_off - 1
-                bx1 = math.floor(max(c_a, c_b) + origin_col) - src_col_off + 1
-                for a in range(max(by0, 0) // bs, min(by1, sh - 1) // bs + 1):
-                    for b in range(max(bx0, 0) // bs, min(bx1, sw - 1) // bs + 1):
-                        if blk_ok[a, b] == 0:
-                            fast = False
-            if fast:
-                for j in range(jstart, jend):
-                    s = sv[j - base]
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
-                    iy = math.floor(y + 0.5) - src_row_off
-                    ix = math.floor(x + 0.5) - src_col_off
-                    out_v[_u(j + dcol)] = src[_u(iy), _u(ix)]
-                    if write_mask:
-                        mrow_v[_u(j + dcol)] = 1
-                continue
-            if kind == KIND_NEAREST:
-                for j in range(jstart, jend):
-                    m = j - base
-                    s = sv[m]
-                    valid = v_a and (m == 0 or v_b)
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
-                    iy = math.floor(y + 0.5) - src_row_off
-                    ix = math.floor(x + 0.5) - src_col_off
-                    ocol = j + dcol
-                    if (
-                        valid
-                        and iy >= 0
-                        and ix >= 0
-                        and iy < sh
-                        and ix < sw
-                        and (not use_src_mask or src_mask[iy, ix] != 0)
-                    ):
-                        out[_u(orow), _u(ocol)] = src[_u(iy), _u(ix)]
-                        if write_mask:
-                            out_mask[_u(orow), _u(ocol)] = 1
-                    else:
-                        out[_u(orow), _u(ocol)] = nodata
-                        if write_mask:
-                            out_mask[_u(orow), _u(ocol)] = 0
-            elif kind == KIND_LINEAR:
+            if kind == KIND_LINEAR:
                 for j in range(jstart, jend):
                     m = j - base
                     s = sv[m]
@@ -436,6 +391,49 @@ def _rows(
                         out[orow, ocol] = nodata
                     if write_mask:
                         out_mask[orow, ocol] = 1 if valid else 0
+            elif kind == KIND_BSPLINE3:
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    ocol = j + dcol
+                    if valid:
+                        ylo, yhi, yb, wy0, wy1, wy2, wy3 = _bspline3_taps(y)
+                        xlo, xhi, xb, wx0, wx1, wx2, wx3 = _bspline3_taps(x)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        yb -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        xb -= src_col_off
+                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
+                            valid = False
+                        elif use_src_mask:
+                            for a in range(ylo, yhi + 1):
+                                for b in range(xlo, xhi + 1):
+                                    if src_mask[a, b] == 0:
+                                        valid = False
+                        if valid:
+                            # at an integer coordinate the fourth tap (weight 0) repeats the third
+                            r0 = _u(yb)
+                            r1 = _u(yb + 1)
+                            r2 = _u(yb + 2)
+                            r3 = _u(yhi)
+                            c0 = _u(xb)
+                            c1 = _u(xb + 1)
+                            c2 = _u(xb + 2)
+                            c3 = _u(xhi)
+                            s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
+                            s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
+                            s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]
+                            s3 = wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3]
+                            out[_u(orow), _u(ocol)] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+                    if not valid:
+                        out[orow, ocol] = nodata
+                    if write_mask:
+                        out_mask[orow, ocol] = 1 if valid else 0
             else:
                 for j in range(jstart, jend):
                     m = j - base
@@ -474,6 +472,270 @@ def _rows(
                         out[orow, ocol] = nodata
                     if write_mask:
                         out_mask[orow, ocol] = 1 if valid else 0
+
+
+# Output columns per chunk in the nearest kernel: chunks are processed one after the other (all rows
+# of a row block each), so the source footprint of a chunk row stays in L1 from one row to the next.
+_NEAREST_CHUNK = 2048
+
+
+@njit(cache=True, nogil=True)
+def _nearest_cells(
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    use_src_mask: bool,
+    blk_ok: np.ndarray,
+    sh: int,
+    sw: int,
+    origin_row: float,
+    origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
+    gi0: int,
+    jn0: int,
+    first: int,
+    last: int,
+    cell: np.ndarray,
+) -> None:
+    """``cell[a, b] = 1`` when every output pixel of grid cell (gi0 + a, jn0 + b) is surely valid.
+
+    The cell spans node rows gi, gi + 1 and node columns k, k + 1 (clamped at
+    the last node). Its pixels' coordinates are convex combinations of those
+    four nodes, so when the nodes are valid and their bounding box rounds
+    inside the source (with a margin far above rounding) and lies in all-valid
+    source mask blocks, no pixel of the cell needs a per-pixel check.
+    """
+    gnr, gnc = grid_row.shape
+    eps = 1e-6
+    y_lo = eps + src_row_off - origin_row
+    y_hi = (sh - 1) - eps + src_row_off - origin_row
+    x_lo = eps + src_col_off - origin_col
+    x_hi = (sw - 1) - eps + src_col_off - origin_col
+    bs = _BLK
+    for a in range(first, last):
+        gi = gi0 + a
+        gi1 = min(gi + 1, gnr - 1)
+        for b in range(cell.shape[1]):
+            k = jn0 + b
+            k1 = min(k + 1, gnc - 1)
+            ok = (
+                node_valid[gi, k] != 0
+                and node_valid[gi, k1] != 0
+                and node_valid[gi1, k] != 0
+                and node_valid[gi1, k1] != 0
+            )
+            if ok:
+                ymin = min(min(grid_row[gi, k], grid_row[gi, k1]), min(grid_row[gi1, k], grid_row[gi1, k1]))
+                ymax = max(max(grid_row[gi, k], grid_row[gi, k1]), max(grid_row[gi1, k], grid_row[gi1, k1]))
+                xmin = min(min(grid_col[gi, k], grid_col[gi, k1]), min(grid_col[gi1, k], grid_col[gi1, k1]))
+                xmax = max(max(grid_col[gi, k], grid_col[gi, k1]), max(grid_col[gi1, k], grid_col[gi1, k1]))
+                ok = ymin >= y_lo and ymax <= y_hi and xmin >= x_lo and xmax <= x_hi
+                if ok and use_src_mask:
+                    by0 = max(math.floor(ymin + origin_row) - src_row_off - 1, 0)
+                    by1 = min(math.floor(ymax + origin_row) - src_row_off + 1, sh - 1)
+                    bx0 = max(math.floor(xmin + origin_col) - src_col_off - 1, 0)
+                    bx1 = min(math.floor(xmax + origin_col) - src_col_off + 1, sw - 1)
+                    for p in range(by0 // bs, by1 // bs + 1):
+                        for q in range(bx0 // bs, bx1 // bs + 1):
+                            if blk_ok[p, q] == 0:
+                                ok = False
+            cell[a, b] = 1 if ok else 0
+
+
+# No fast-math here: the index table and the per-pixel path must round alike (a tie would
+# otherwise pick a different pixel depending on the path, e.g. between a chain tile and the core).
+@njit(cache=True, nogil=True)
+def _rows_nearest(
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    cell: np.ndarray,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    rr: int,
+    rc: int,
+    row0: int,
+    col0: int,
+    ncols: int,
+    origin_row: float,
+    origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
+    out: np.ndarray,
+    out_row0: int,
+    out_col0: int,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    first: int,
+    last: int,
+) -> None:
+    """Nearest neighbour for rows ``first..last-1`` of the window, all bands (3-D ``src``/``out``).
+
+    Column chunk by column chunk (``_NEAREST_CHUNK`` output pixels), row by
+    row: the grid interpolated to the row (invalid nodes as 0); a table of
+    flat source indices ``idx[m, k]`` for pixel ``m`` of segment ``k``, the
+    segment loop innermost (long, contiguous, branch-free); then the pixels:
+    runs of segments in "sure" cells (see :func:`_nearest_cells`) copy
+    ``src[idx]`` with no checks, the other segments take the per-pixel
+    checks. Both compute the coordinate as ``t * a + s * b + origin``
+    (t = 1 - s) and round with floor(y + 0.5), without fast-math, so they
+    agree to the bit.
+    """
+    nb, sh, sw = src.shape
+    plane = sh * sw
+    gnr, gnc = grid_row.shape
+    src_flat = src.ravel()
+    src_base = src_row_off * sw + src_col_off
+    ow = out.shape[2]
+    oplane = out.shape[1] * ow
+    out_flat = out.ravel()
+    mask_flat = out_mask.ravel()
+    sv = np.empty(rc)
+    tv = np.empty(rc)
+    for m in range(rc):
+        sv[m] = m / rc
+        tv[m] = 1.0 - sv[m]
+    lr = np.empty(gnc + 1)
+    lc = np.empty(gnc + 1)
+    lv = np.empty(gnc + 1, np.bool_)
+    cs = col0
+    ce = col0 + ncols
+    jn0 = cs // rc
+    jn1 = min((ce - 1) // rc, gnc - 1)
+    nseg = max(1, _NEAREST_CHUNK // rc)
+    idx = np.empty((rc, nseg), np.int64)
+    dcol = out_col0 - col0
+    gi0 = row0 // rr
+    # column chunks outermost: the source footprint of a chunk row stays in L1 from row to row
+    for c0 in range(jn0, jn1 + 1, nseg):
+        c1 = min(c0 + nseg, jn1 + 1)
+        kend = min(c1, gnc - 1)
+        for ii in range(first, last):
+            i = row0 + ii
+            gi = i // rr
+            t = (i - gi * rr) / rr
+            gi1 = gi + 1 if (t > 0.0 and gi + 1 < gnr) else gi
+            tt = 1.0 - t
+            g_r0 = grid_row[gi]
+            g_r1 = grid_row[gi1]
+            g_c0 = grid_col[gi]
+            g_c1 = grid_col[gi1]
+            n_0 = node_valid[gi]
+            n_1 = node_valid[gi1]
+            for k in range(c0, kend + 1):
+                uk = _u(k)
+                va = n_0[uk] != 0
+                vb = n_1[uk] != 0
+                a = g_r0[uk] if va else 0.0
+                b = g_r1[uk] if vb else 0.0
+                c = g_c0[uk] if va else 0.0
+                d = g_c1[uk] if vb else 0.0
+                lr[uk] = tt * a + t * b
+                lc[uk] = tt * c + t * d
+                lv[uk] = va and vb
+            lr[kend + 1] = lr[kend]
+            lc[kend + 1] = lc[kend]
+            lv[kend + 1] = lv[kend]
+            orow = out_row0 + ii
+            crow = cell[gi - gi0]
+            any_fast = False
+            for k in range(c0, c1):
+                if crow[k - jn0] != 0:
+                    any_fast = True
+                    break
+            if any_fast:
+                # unsigned indices: no negative-index wraparound code in the loop
+                lr_c = lr[_u(c0) :]
+                lc_c = lc[_u(c0) :]
+                for m in range(rc):
+                    s = sv[m]
+                    tm = tv[m]
+                    irow = idx[m]
+                    for q in range(c1 - c0):
+                        uq = _u(q)
+                        y = tm * lr_c[uq] + s * lr_c[uq + 1] + origin_row
+                        x = tm * lc_c[uq] + s * lc_c[uq + 1] + origin_col
+                        irow[uq] = np.int64(math.floor(y + 0.5)) * sw + np.int64(math.floor(x + 0.5)) - src_base
+            k = c0
+            while k < c1:
+                base = k * rc
+                jstart = max(cs, base)
+                jend = min(ce, base + rc)
+                kk = k - c0
+                if crow[k - jn0] != 0 and jstart == base and jend == base + rc:
+                    # a run of whole sure segments, pixel m of every segment at a time: long inner
+                    # loops (the output row stays in cache), and one memset for the mask
+                    kr = k + 1
+                    while kr < c1 and crow[kr - jn0] != 0 and kr * rc + rc <= ce:
+                        kr += 1
+                    orow_off = orow * ow + dcol
+                    for band in range(nb):
+                        boff = band * plane
+                        for m in range(rc):
+                            irow = idx[_u(m)]
+                            ob = band * oplane + orow_off + m
+                            for q in range(kk, kr - c0):
+                                out_flat[_u(ob + (c0 + q) * rc)] = src_flat[_u(irow[_u(q)] + boff)]
+                    if write_mask:
+                        mask_flat[_u(orow_off + base) : _u(orow_off + kr * rc)] = 1
+                    k = kr
+                    continue
+                kseg = k
+                k += 1
+                if crow[kseg - jn0] != 0:
+                    # flat indices: no array views (and their reference counting) per segment
+                    # (the mask is set in the band-0 loop: a loop of its own becomes a memset call)
+                    orow_off = orow * ow + dcol + base
+                    if write_mask:
+                        for m in range(jstart - base, jend - base):
+                            out_flat[_u(orow_off + m)] = src_flat[_u(idx[_u(m), _u(kk)])]
+                            mask_flat[_u(orow_off + m)] = 1
+                    else:
+                        for m in range(jstart - base, jend - base):
+                            out_flat[_u(orow_off + m)] = src_flat[_u(idx[_u(m), _u(kk)])]
+                    for band in range(1, nb):
+                        boff = band * plane
+                        obase = band * oplane + orow_off
+                        for m in range(jstart - base, jend - base):
+                            out_flat[_u(obase + m)] = src_flat[_u(idx[_u(m), _u(kk)] + boff)]
+                    continue
+                k1 = kseg + 1 if kseg + 1 < gnc else kseg
+                r_a = lr[kseg]
+                r_b = lr[k1]
+                c_a = lc[kseg]
+                c_b = lc[k1]
+                v_a = lv[kseg]
+                v_b = lv[k1]
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    tm = tv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = tm * r_a + s * r_b + origin_row
+                    x = tm * c_a + s * c_b + origin_col
+                    iy = math.floor(y + 0.5) - src_row_off
+                    ix = math.floor(x + 0.5) - src_col_off
+                    ocol = j + dcol
+                    if (
+                        valid
+                        and iy >= 0
+                        and ix >= 0
+                        and iy < sh
+                        and ix < sw
+                        and (not use_src_mask or src_mask[iy, ix] != 0)
+                    ):
+                        for band in range(nb):
+                            out[_u(band), _u(orow), _u(ocol)] = src[_u(band), _u(iy), _u(ix)]
+                        if write_mask:
+                            out_mask[_u(orow), _u(ocol)] = 1
+                    else:
+                        for band in range(nb):
+                            out[_u(band), _u(orow), _u(ocol)] = nodata
+                        if write_mask:
+                            out_mask[_u(orow), _u(ocol)] = 0
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -517,20 +779,76 @@ def resample_window(
     nblocks = max(1, min(nrows, nblocks))
     # one band at a time on 2-D views: the per-band index arithmetic is what costs most in the hot loops
     nb = src.shape[0]
-    if use_src_mask and kind == KIND_NEAREST:
-        blk_ok = np.empty(((src_mask.shape[0] + _BLK - 1) // _BLK, (src_mask.shape[1] + _BLK - 1) // _BLK), np.uint8)
+    if kind == KIND_NEAREST:
+        _nearest_window(
+            src, src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, nrows, ncols,
+            origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask, write_mask,
+            nodata, nblocks,
+        )  # fmt: skip
+        return
+    for blk in prange(nblocks):
+        first = blk * nrows // nblocks
+        last = (blk + 1) * nrows // nblocks
+        for band in range(nb):
+            _rows(
+                kind, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, ncols,
+                origin_row, origin_col, src_row_off, src_col_off, out[band], out_row0, out_col0, out_mask,
+                write_mask and band == 0, nodata, first, last,
+            )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _nearest_window(
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    rr: int,
+    rc: int,
+    row0: int,
+    col0: int,
+    nrows: int,
+    ncols: int,
+    origin_row: float,
+    origin_col: float,
+    src_row_off: int,
+    src_col_off: int,
+    out: np.ndarray,
+    out_row0: int,
+    out_col0: int,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    nblocks: int,
+) -> None:
+    """:func:`resample_window` for nearest: sure cells first, then row blocks in parallel."""
+    _, sh, sw = src.shape
+    gnr, gnc = grid_row.shape
+    if use_src_mask:
+        blk_ok = np.empty(((sh + _BLK - 1) // _BLK, (sw + _BLK - 1) // _BLK), np.uint8)
         nbr = blk_ok.shape[0]
         nmb = max(1, min(nbr, nblocks))
         for blk in prange(nmb):
             _mask_blocks(src_mask, blk * nbr // nmb, (blk + 1) * nbr // nmb, blk_ok)
     else:
         blk_ok = np.zeros((1, 1), np.uint8)
+    gi0 = row0 // rr
+    gi1 = min((row0 + nrows - 1) // rr, gnr - 1)
+    jn0 = col0 // rc
+    jn1 = min((col0 + ncols - 1) // rc, gnc - 1)
+    cell = np.empty((gi1 - gi0 + 1, jn1 - jn0 + 1), np.uint8)
+    ncr = cell.shape[0]
+    ncb = max(1, min(ncr, nblocks))
+    for blk in prange(ncb):
+        _nearest_cells(
+            grid_row, grid_col, node_valid, use_src_mask, blk_ok, sh, sw, origin_row, origin_col, src_row_off,
+            src_col_off, gi0, jn0, blk * ncr // ncb, (blk + 1) * ncr // ncb, cell,
+        )  # fmt: skip
     for blk in prange(nblocks):
-        first = blk * nrows // nblocks
-        last = (blk + 1) * nrows // nblocks
-        for band in range(nb):
-            _rows(
-                kind, src[band], src_mask, use_src_mask, blk_ok, grid_row, grid_col, node_valid, rr, rc, row0, col0, ncols,
-                origin_row, origin_col, src_row_off, src_col_off, out[band], out_row0, out_col0, out_mask,
-                write_mask and band == 0, nodata, first, last,
-            )  # fmt: skip
+        _rows_nearest(
+            src, src_mask, use_src_mask, cell, grid_row, grid_col, node_valid, rr, rc, row0, col0, ncols,
+            origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask, write_mask,
+            nodata, blk * nrows // nblocks, (blk + 1) * nrows // nblocks,
+        )  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from eokit.errors import InvalidInputError, MissingDependencyError
+from eokit.resample import _kernels as K
 from eokit.resample.core import (
     _check_grids,
     _resolution,
@@ -79,6 +80,11 @@ def grid_resampling_blocks(
     except ImportError:
         raise MissingDependencyError("dask", extra="dask", purpose="block-wise resampling") from None
     kind = interp_kind(interp)
+    if kind == K.KIND_BSPLINE3:
+        raise InvalidInputError(
+            "interp: bspline3 prefilters the whole source (a global filter), so it does not run chunk by chunk; "
+            "use array_grid_resampling"
+        )
     src = array_in if array_in.ndim == 3 else array_in[None]
     if src.ndim != 3:
         raise InvalidInputError(f"array_in: expected 2-D or 3-D, got shape {array_in.shape}")

@@ -20,20 +20,25 @@ import numpy as np
 from rasterio.windows import Window
 
 from eokit.errors import InvalidInputError
+from eokit.resample import _kernels as K
 from eokit.resample.core import (
     BOUNDARY_CONDITIONS,
     _resolution,
     _window,
     grid_full_resolution_shape,
     interp_kind,
+    interp_options,
 )
 from eokit.resample.tiles import (
     ChainSpec,
     Tile,
     TileReader,
+    align_to_blocks,
     auto_tile_shape,
+    bounded_gdal_cache,
     compute_tile,
     convert,
+    gdal_cache_share,
     geometry_polygons,
     parse_memory,
     plan_tiles,
@@ -92,8 +97,13 @@ def prepare_chain(
     src_dataset_mask: bool = False,
 ) -> tuple[ChainSpec, np.ndarray]:
     """Validate the chain's datasets and options; return the tile spec and the output window."""
-    if interp_kwargs:
-        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    kind = interp_kind(interp)
+    interp_options(kind, interp_kwargs, interp)
+    if kind == K.KIND_BSPLINE3:
+        raise InvalidInputError(
+            "interp: bspline3 prefilters the whole source (a global filter), so it is not streamed tile by tile; "
+            "use array_grid_resampling"
+        )
     geo_valid = geo_invalid = None
     if array_src_geometry_pair is not None:
         try:
@@ -112,7 +122,6 @@ def prepare_chain(
             raise InvalidInputError(
                 f"array_src_geometry_origin: expected (row, col), got {array_src_geometry_origin!r}"
             ) from None
-    kind = interp_kind(interp)
     rr, rc = _resolution(grid_resolution)
     if boundary_condition is not None:
         if boundary_condition not in BOUNDARY_CONDITIONS:
@@ -252,7 +261,8 @@ def basic_grid_resampling_chain(
         Shape of the output window, one band per source band; integer
         dtypes receive rounded, clipped values.
     interp : str
-        nearest, linear, cubic or lanczos3.
+        nearest, linear, cubic or lanczos3 (bspline3 needs the whole source
+        prefiltered: :func:`eokit.resample.array_grid_resampling` only).
     nodata_out : float
         Value of invalid output pixels.
     boundary_condition, trust_padding :
@@ -280,7 +290,9 @@ def basic_grid_resampling_chain(
     max_memory : int or str, optional
         eokit extension: pick the tile size automatically so that the working
         set stays under this budget (e.g. ``"512MB"``); overrides
-        ``io_strip_size`` and ``tile_shape``.
+        ``io_strip_size`` and ``tile_shape``. GDAL's block cache, which
+        otherwise keeps every written block until the output closes, is
+        bounded to a share of it while the chain runs (restored afterwards).
     src_dataset_mask : bool
         eokit extension: also treat the source's GDAL dataset mask (nodata,
         alpha or internal mask) as source validity.
@@ -319,8 +331,14 @@ def basic_grid_resampling_chain(
     out_dtype = np.dtype(spec.out_dtype)
     oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
     ncpu = max(1, int(ncpu or 1))
+    cache = contextlib.nullcontext()
     if max_memory is not None:
-        th, tw = auto_tile_shape(spec, grid_ds, grid_col_ds, window, parse_memory(max_memory), ncpu)
+        budget = parse_memory(max_memory)
+        # the outputs' blocks wait in GDAL's block cache: bound it and give the tiles the rest
+        share = gdal_cache_share(budget, array_out_ds, mask_out_ds)
+        cache = bounded_gdal_cache(share)
+        th, tw = auto_tile_shape(spec, grid_ds, grid_col_ds, window, max(budget - share, budget // 4), ncpu)
+        th, tw = align_to_blocks(th, tw, *oshape, array_out_ds)
         tiles = plan_tiles(window, strip_rows=th, tile_shape=(th, tw))
     else:
         strip = io_strip_size
@@ -329,7 +347,7 @@ def basic_grid_resampling_chain(
         tiles = plan_tiles(window, strip_rows=strip, tile_shape=tile_shape)
     log.debug("%d tile(s) for a %d x %d output", len(tiles), *oshape)
     reader = TileReader(spec, grid_ds, grid_col_ds, array_src_ds, array_src_mask_ds, grid_mask_in_ds)
-    with _numba_threads(ncpu):
+    with _numba_threads(ncpu), cache:
         for tile, data in _prefetch(reader, tiles, ncpu > 1):
             out, omask = compute_tile(spec, data, tile)
             wout = Window(tile.out_col, tile.out_row, out.shape[2], out.shape[1])

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numba
 import numpy as np
 
-from eokit.errors import InvalidInputError
+from eokit.errors import FallbackWarning, InvalidInputError
 from eokit.resample import _kernels as K
+from eokit.resample.bspline import bspline_options, influence_radius, prefilter, spread_invalid
 
 __all__ = [
     "BOUNDARY_CONDITIONS",
@@ -31,12 +33,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Interpolator names (gridr's ``nearest``, ``linear``, ``cubic``; plus ``lanczos3``).
+#: Interpolator names (gridr's ``nearest``, ``linear``, ``cubic``, ``bspline3``; plus ``lanczos3``).
 INTERPOLATORS: dict[str, int] = {
     "nearest": K.KIND_NEAREST,
     "linear": K.KIND_LINEAR,
     "cubic": K.KIND_CUBIC,
     "lanczos3": K.KIND_LANCZOS3,
+    "bspline3": K.KIND_BSPLINE3,
 }
 #: Boundary conditions (numpy.pad modes) accepted in standalone mode.
 BOUNDARY_CONDITIONS = ("constant", "edge", "reflect", "symmetric", "wrap")
@@ -55,6 +58,15 @@ def interp_kind(interp: Any) -> int:
     if key not in INTERPOLATORS:
         raise InvalidInputError(f"interp: unknown interpolation {interp!r}; expected one of {sorted(INTERPOLATORS)}")
     return INTERPOLATORS[key]
+
+
+def interp_options(kind: int, interp_kwargs: dict[str, Any] | None, interp: Any) -> dict[str, float]:
+    """Validated ``interp_kwargs``: gridr's B-spline options, none for the other kernels (as in gridr)."""
+    if kind == K.KIND_BSPLINE3:
+        return bspline_options(interp_kwargs)
+    if interp_kwargs:
+        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    return {}
 
 
 def _resolution(grid_resolution: Sequence[int]) -> tuple[int, int]:
@@ -231,7 +243,11 @@ def array_grid_resampling(
     ----------
     interp : str
         ``"nearest"`` (floor(x + 0.5)), ``"linear"`` (bilinear), ``"cubic"``
-        (Keys, a = -0.5) or ``"lanczos3"`` (normalised Lanczos-3).
+        (Keys, a = -0.5), ``"bspline3"`` (cubic B-spline on prefiltered
+        coefficients: equals ``scipy.ndimage.map_coordinates(order=3)``) or
+        ``"lanczos3"`` (normalised Lanczos-3). In integrated mode
+        (``standalone=False``) ``bspline3`` takes ``array_in`` as coefficients
+        already prefiltered, as gridr does.
     array_in : ndarray
         Source, (rows, cols) or (bands, rows, cols); uint8/uint16/int16/int32/
         float32/float64, read in place (no float64 copy).
@@ -261,16 +277,26 @@ def array_grid_resampling(
     array_out_mask : ndarray of uint8 or True, optional
         Output validity mask to fill, or ``True`` to allocate and return one.
     check_boundaries : bool
-        Accepted for compatibility; bounds are always checked (never a crash).
+        ``False`` promises (as in gridr) that every tap is inside the source,
+        so that gridr can skip its bounds checks. eokit's kernels check at
+        almost no cost, so results are the same; the promise is verified from
+        the grid and a broken one gives a ``FallbackWarning`` (gridr panics).
     interp_kwargs : dict, optional
-        Interpolator options (none are defined for these kernels).
+        Interpolator options, as gridr's: for ``bspline3`` ``epsilon``
+        (prefilter precision; eokit's prefilter is exact, so any value is met)
+        and ``mask_influence_threshold`` (default 0.001: invalid source pixels
+        are dilated by the distance at which their weight in the B-spline
+        coefficients falls below it). The other kernels take none.
     standalone : bool
         ``True``: apply ``boundary_condition`` padding; ``False``: integrated
         mode, ``array_in_origin`` applies and taps outside ``array_in`` are invalid.
     boundary_condition : str, optional
         numpy.pad mode (constant, edge, reflect, symmetric, wrap) extending the
-        source by the kernel margin (nearest/linear 1, cubic 2, lanczos3 3 pixels)
-        when ``trust_padding``; ``None``: outside is invalid.
+        source by the kernel margin (nearest/linear 1, cubic and bspline3 2,
+        lanczos3 3 pixels) when ``trust_padding``; ``None``: outside is invalid.
+        For ``bspline3`` it is also the prefilter's boundary extension
+        (scipy mode: reflect=mirror, symmetric=reflect, wrap=grid-wrap,
+        edge=nearest, constant=grid-constant; ``None``: mirror).
     trust_padding : bool
         Whether padded taps count as valid.
     logger_msg_prefix, logger : optional
@@ -294,8 +320,7 @@ def array_grid_resampling(
     [4.0, 5.0, 6.0]
     """
     kind = interp_kind(interp)
-    if interp_kwargs:
-        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
+    opts = interp_options(kind, interp_kwargs, interp)
     src = np.asarray(array_in)
     if src.ndim == 2:
         src = src[None]
@@ -371,7 +396,20 @@ def array_grid_resampling(
         )
     nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
     offset = (0, 0)
-    if standalone:
+    if not check_boundaries:
+        _check_promise(gr, gc, nv, (rr, rc), w, kind, src.shape[1:], origin, standalone, boundary_condition)
+    if standalone and kind == K.KIND_BSPLINE3:
+        if origin != (0.0, 0.0):
+            raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
+        # coefficients of the whole source (the prefilter is global), extended when the padding is trusted
+        pad = K.MARGINS[kind] if boundary_condition is not None and trust_padding else 0
+        if mask is not None:
+            mask = spread_invalid(mask, influence_radius(opts["mask_influence_threshold"]))
+            if pad:
+                mask = np.pad(mask, pad, mode=boundary_condition)
+        src = prefilter(src, boundary_condition, pad)
+        offset = (-pad, -pad)
+    elif standalone:
         if origin != (0.0, 0.0):
             raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
         if boundary_condition is not None and trust_padding:
@@ -383,6 +421,40 @@ def array_grid_resampling(
                 offset = (-pad, -pad)
     run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
     return _returns(ret, ret_mask)
+
+
+def _check_promise(
+    gr: np.ndarray,
+    gc: np.ndarray,
+    nv: np.ndarray,
+    res: tuple[int, int],
+    win: np.ndarray,
+    kind: int,
+    shape: tuple[int, ...],
+    origin: tuple[float, float],
+    standalone: bool | None,
+    boundary_condition: str | None,
+) -> None:
+    """``check_boundaries=False`` promises every tap is inside the source; verify it from the grid.
+
+    gridr then skips its bounds checks and panics (or reads out of bounds)
+    when the promise is broken. eokit's kernels check at almost no cost, so
+    the flag changes nothing when it holds; when it does not, a warning says
+    so and the pixels concerned are invalid, as with ``check_boundaries=True``.
+    """
+    ext = source_extent(gr, gc, nv, res, win, kind)
+    if ext is None:
+        return
+    m = K.MARGINS[kind] if standalone and boundary_condition is not None else 0
+    lo_r, hi_r = ext[0] + origin[0], ext[1] + origin[0]
+    lo_c, hi_c = ext[2] + origin[1], ext[3] + origin[1]
+    if lo_r < -m or lo_c < -m or hi_r > shape[0] - 1 + m or hi_c > shape[1] - 1 + m:
+        warnings.warn(
+            f"check_boundaries=False, but taps may fall outside the source (rows {lo_r:.0f}..{hi_r:.0f}, "
+            f"cols {lo_c:.0f}..{hi_c:.0f} of {shape[0]} x {shape[1]}): checking them anyway",
+            FallbackWarning,
+            stacklevel=3,
+        )
 
 
 def _returns(ret: np.ndarray | None, ret_mask: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:

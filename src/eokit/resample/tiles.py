@@ -8,10 +8,11 @@ from a picklable :class:`ChainSpec`, so tiles can also run on remote workers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +27,11 @@ __all__ = [
     "ChainSpec",
     "Tile",
     "TileReader",
+    "align_to_blocks",
     "auto_tile_shape",
+    "bounded_gdal_cache",
     "compute_tile",
+    "gdal_cache_share",
     "convert",
     "geometry_polygons",
     "parse_memory",
@@ -373,4 +377,49 @@ def auto_tile_shape(
         else:
             tw = max(16, tw // 2)
     log.debug("max_memory %d B -> tiles of %d x %d (est. %d B)", budget, th, tw, cost(th, tw))
+    return th, tw
+
+
+def gdal_cache_share(budget: int, *outputs: Any) -> int:
+    """Bytes of GDAL block cache to allow while writing ``outputs`` under a ``budget``.
+
+    GDAL keeps every written block in its block cache (by default 5 % of the
+    RAM) until it needs the room or the dataset closes, so without a bound the
+    whole output passes through memory. A quarter of the budget, and at least
+    two full-width rows of blocks of every output (so that a strip's blocks
+    are complete before they are flushed).
+    """
+    row_bytes = 0
+    for ds in outputs:
+        if ds is None:
+            continue
+        bh = ds.block_shapes[0][0] if ds.block_shapes else 1
+        row_bytes += bh * ds.width * ds.count * np.dtype(ds.dtypes[0]).itemsize
+    return int(max(budget // 4, 2 * row_bytes, 1 << 20))
+
+
+@contextlib.contextmanager
+def bounded_gdal_cache(limit: int) -> Iterator[None]:
+    """Lower GDAL's block cache to ``limit`` bytes inside the block (never raise it); restored on exit."""
+    import rasterio
+    from rasterio.env import get_gdal_config
+
+    current = get_gdal_config("GDAL_CACHEMAX")
+    if isinstance(current, int) and 0 < current <= limit:
+        yield
+        return
+    with rasterio.Env(GDAL_CACHEMAX=int(limit)):
+        yield
+
+
+def align_to_blocks(th: int, tw: int, height: int, width: int, out_ds: Any) -> tuple[int, int]:
+    """Round a tile shape down to whole output blocks (when it spans at least one), so tiles fill blocks."""
+    shapes = getattr(out_ds, "block_shapes", None)
+    if not shapes:
+        return th, tw
+    bh, bw = shapes[0]
+    if th < height and th >= bh:
+        th = th // bh * bh
+    if tw < width and tw >= bw:
+        tw = tw // bw * bw
     return th, tw

@@ -31,9 +31,12 @@ from eokit.resample.tiles import (
     ChainSpec,
     Tile,
     TileReader,
+    align_to_blocks,
     auto_tile_shape,
+    bounded_gdal_cache,
     compute_tile,
     convert,
+    gdal_cache_share,
     parse_memory,
     plan_tiles,
 )
@@ -134,7 +137,8 @@ def resample_file(
     resolution : (int, int)
         Output pixels per grid step.
     interp : str
-        nearest, linear, cubic or lanczos3.
+        nearest, linear, cubic or lanczos3 (bspline3 needs the whole source
+        prefiltered: :func:`eokit.resample.array_grid_resampling` only).
     bands : list of int, optional
         1-based source bands (default all).
     nodata : float
@@ -283,12 +287,15 @@ def _distributed(
     )  # fmt: skip
     gcol = kwargs["grid_col_ds"] or g
     budget = parse_memory(max_memory) if max_memory is not None else 512 * 10**6
-    th, tw = auto_tile_shape(spec, g, gcol, window, budget, 1)
+    mds = None if mwriter is None else mwriter.dataset
+    share = gdal_cache_share(budget, writer.dataset, mds)
+    th, tw = auto_tile_shape(spec, g, gcol, window, max(budget - share, budget // 4), 1)
+    th, tw = align_to_blocks(th, tw, writer.dataset.height, writer.dataset.width, writer.dataset)
     tiles = plan_tiles(window, strip_rows=th, tile_shape=(th, tw))
     log.info("resampling %d tile(s) of %d x %d on %s", len(tiles), th, tw, scheduler)
     from eokit.core import open_executor  # process pools fork from a clean server: safe after numba ran
 
-    with open_executor(scheduler, workers) as ex:
+    with open_executor(scheduler, workers) as ex, bounded_gdal_cache(share):
         for tile, out, mask in ex.imap_unordered(_remote_tile, ((spec, paths, t) for t in tiles)):
             wout = ((tile.out_row, tile.out_row + out.shape[1]), (tile.out_col, tile.out_col + out.shape[2]))
             writer.write(out, window=wout)
