@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import select
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -15,6 +17,8 @@ from eokit.testing.hub_odata import ODataSyntaxError, compile_filter, compile_so
 from eokit.testing.hub_stac import StacRoutes
 
 __all__ = ["HubHandler"]
+
+_SENDFILE_STEP = 1 << 20
 
 
 class HubHandler(StacRoutes, BaseHTTPRequestHandler):
@@ -96,6 +100,8 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
         try:
             if self.role == "zipper":
                 return self._cdse_download(path, zipper=True)
+            if path == "/_hub/stats":
+                return self._stats()
             if path.startswith("/auth/"):
                 return self._token()
             if path.startswith("/odata/v1/"):
@@ -117,6 +123,25 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception as exc:  # a test server must answer, not hang up
             self._send(500, {"code": "InternalError", "description": f"{type(exc).__name__}: {exc}"})
+
+    def _stats(self) -> None:
+        """Live counters for a hub running in another process (see :mod:`eokit.testing.hub_process`)."""
+        hub = self.hub
+        with hub.lock:
+            body = {
+                "bytes_sent": hub.stats["bytes_sent"],
+                "bytes_by_product": dict(hub.stats["bytes_by_product"]),
+                "active_downloads": hub._active_downloads,
+                "max_concurrent_downloads": hub.stats["max_concurrent_downloads"],
+                "requests": len(hub.stats["requests"]),
+                "faults": len(hub.stats["faults"]),
+            }
+        body = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     # -- CDSE -----------------------------------------------------------------------------------------------------
 
@@ -278,35 +303,63 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
         with hub.lock:
             hub._active_downloads += 1
             hub.stats["max_concurrent_downloads"] = max(hub.stats["max_concurrent_downloads"], hub._active_downloads)
-        sent = 0
         try:
-            pos = start
-            for chunk in p.iter_bytes(start, end, 256 * 1024):
-                if cut is not None and sent + len(chunk) > cut:
-                    chunk = chunk[: cut - sent]
-                if flip is not None and pos <= flip < pos + len(chunk):
-                    b = bytearray(chunk)
-                    b[flip - pos] ^= 0xFF
-                    chunk = bytes(b)
-                self.wfile.write(chunk)
-                sent += len(chunk)
-                pos += len(chunk)
-                with hub.lock:
-                    hub.stats["bytes_sent"] += len(chunk)
-                    hub.stats["bytes_by_product"][p.id] += len(chunk)
-                if fault == "slow":
-                    time.sleep(hub.faults.slow_delay)
-                if cut is not None and sent >= cut:
-                    if fault == "expire":
-                        hub.expire_tokens()
-                    from eokit.testing.hub_server import _drop
+            if p.path is not None and flip is None and fault != "slow":
+                self._sendfile(p, start, length if cut is None else cut)
+            else:
+                self._write_chunks(p, start, end, cut, flip, fault)
+            if cut is not None:
+                if fault == "expire":
+                    hub.expire_tokens()
+                from eokit.testing.hub_server import _drop
 
-                    _drop(self)
-                    return None
+                _drop(self)
         finally:
             with hub.lock:
                 hub._active_downloads -= 1
         return None
+
+    def _count(self, p: Any, n: int) -> None:
+        with self.hub.lock:
+            self.hub.stats["bytes_sent"] += n
+            self.hub.stats["bytes_by_product"][p.id] += n
+
+    def _sendfile(self, p: Any, start: int, count: int) -> None:
+        """File bodies go out zero-copy (``os.sendfile``), in steps so the byte counters stay live."""
+        sock = self.connection.fileno()
+        with open(p.path, "rb") as f:
+            fd = f.fileno()
+            pos, left = start, count
+            while left > 0:
+                try:
+                    n = os.sendfile(sock, fd, pos, min(left, _SENDFILE_STEP))
+                except BlockingIOError:  # a socket with a timeout is non-blocking underneath
+                    select.select([], [sock], [], 1.0)
+                    continue
+                if n == 0:
+                    break
+                pos += n
+                left -= n
+                self._count(p, n)
+
+    def _write_chunks(self, p: Any, start: int, end: int, cut: int | None, flip: int | None, fault: str | None) -> None:
+        sent = 0
+        pos = start
+        for chunk in p.iter_bytes(start, end, 256 * 1024):
+            if cut is not None and sent + len(chunk) > cut:
+                chunk = chunk[: cut - sent]
+            if flip is not None and pos <= flip < pos + len(chunk):
+                b = bytearray(chunk)
+                b[flip - pos] ^= 0xFF
+                chunk = bytes(b)
+            self.wfile.write(chunk)
+            sent += len(chunk)
+            pos += len(chunk)
+            self._count(p, len(chunk))
+            if fault == "slow":
+                time.sleep(self.hub.faults.slow_delay)
+            if cut is not None and sent >= cut:
+                return
 
     # -- DHuS -----------------------------------------------------------------------------------------------------
 

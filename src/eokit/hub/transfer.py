@@ -1,0 +1,96 @@
+"""Reading a download response: plain bodies straight into one reused buffer; ranges, sizes, digests."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import requests
+
+__all__ = [
+    "Restart",
+    "chunks",
+    "content_range_start",
+    "digest_matches",
+    "terminate_as_interrupt",
+    "total_size",
+]
+
+
+class Restart(Exception):
+    """Internal: the partial file is unusable; start from byte 0."""
+
+
+def chunks(response: requests.Response, size: int) -> Iterable[bytes | memoryview]:
+    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies)."""
+    raw = response.raw
+    fp = getattr(raw, "_fp", None)
+    encoding = (response.headers.get("Content-Encoding") or "identity").lower()
+    if encoding != "identity" or fp is None or not hasattr(fp, "readinto"):
+        yield from response.iter_content(chunk_size=size)
+        return
+    buf = bytearray(size)
+    view = memoryview(buf)
+    try:
+        while True:
+            n = fp.readinto(view)
+            if not n:
+                break
+            yield view[:n]
+    except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+    finally:
+        raw.release_conn() if fp.isclosed() else None
+
+
+def digest_matches(actual: str | None, expected: str) -> bool:
+    """Equal digests; a truncated expected digest (multihash allows it, >= 64 bits) matches its prefix."""
+    if actual is None:
+        return False
+    if len(expected) < len(actual):
+        return len(expected) >= 16 and actual.startswith(expected)
+    return actual == expected
+
+
+def content_range_start(value: str | None) -> int | None:
+    if not value:
+        return None
+    m = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", value)
+    return int(m.group(1)) if m else None
+
+
+def total_size(response: requests.Response, offset: int) -> int | None:
+    cr = response.headers.get("Content-Range")
+    if cr:
+        m = re.match(r"bytes\s+\d+-\d+/(\d+)", cr)
+        if m:
+            return int(m.group(1))
+    cl = response.headers.get("Content-Length")
+    if cl and cl.isdigit() and response.headers.get("Content-Encoding") in (None, "identity"):
+        return int(cl) + (offset if response.status_code == 206 else 0)
+    return None
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt (a clean stop) while downloading, if nobody else handles it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
