@@ -444,7 +444,7 @@ class DownloadEngine:
                     total = total_size(response, offset)
                     request.size = total
                 os.lseek(fd, offset, os.SEEK_SET)
-                for chunk in chunks(response, self.chunk_size):
+                for chunk in chunks(response, self.chunk_size, stop=self._stop.is_set):
                     n = len(chunk)
                     if n:  # written at once: whatever arrived is kept, even when stopping now
                         write_all(fd, chunk)
@@ -456,8 +456,8 @@ class DownloadEngine:
                             self.progress.update(request.key, n)
                         if total is not None and offset > total:
                             raise Restart()
-                    if self._stop.is_set():
-                        raise concurrent.futures.CancelledError()
+                if self._stop.is_set() and (total is None or offset < total):
+                    raise concurrent.futures.CancelledError()
         done = total is None or offset == total
         return done, offset, progressed, hasher
 

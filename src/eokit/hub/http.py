@@ -23,11 +23,13 @@ USER_AGENT = f"eokit/{__version__}"
 
 
 RECEIVE_BUFFER = 1 << 20
-"""``SO_RCVBUF`` of hub connections (bytes; 0 keeps the kernel's auto-tuning; env ``EOKIT_HUB_RECEIVE_BUFFER``).
+"""``SO_RCVBUF`` of hub connections in bytes (env ``EOKIT_HUB_RECEIVE_BUFFER``); 0, the default,
+keeps the kernel's auto-tuning, which long-distance links need for full speed.
 
-A bounded receive buffer bounds the bytes in flight per connection: what a
-killed downloader loses (and fetches again on resume) is at most about this
-much per connection, instead of the several MiB an auto-tuned buffer holds."""
+A bounded buffer bounds the bytes in flight per connection, i.e. what a *killed*
+(SIGKILL) downloader can lose: at most about this much per connection. An
+*interrupted* one (Ctrl-C, SIGTERM) loses nothing it received either way: it
+writes what is already in its receive buffers before it stops."""
 
 
 class _Adapter(requests.adapters.HTTPAdapter):

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import signal
+import socket
+import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+try:
+    import fcntl
+    import termios
+except ImportError:  # pragma: no cover - Windows: no draining
+    pass
 
 import requests
 
@@ -25,13 +34,23 @@ class Restart(Exception):
     """Internal: the partial file is unusable; start from byte 0."""
 
 
-def chunks(response: requests.Response, size: int) -> Iterable[bytes | memoryview]:
-    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies)."""
+def chunks(
+    response: requests.Response, size: int, stop: Callable[[], bool] | None = None
+) -> Iterable[bytes | memoryview]:
+    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies).
+
+    When ``stop()`` turns true, the chunks end after what has already arrived: the
+    bytes waiting in the socket's receive buffer are read without waiting for more
+    (so an interrupted download keeps everything the network delivered).
+    """
     raw = response.raw
     fp = getattr(raw, "_fp", None)
     encoding = (response.headers.get("Content-Encoding") or "identity").lower()
     if encoding != "identity" or fp is None or not hasattr(fp, "readinto"):
-        yield from response.iter_content(chunk_size=size)
+        for chunk in response.iter_content(chunk_size=size):
+            yield chunk
+            if stop is not None and stop():
+                return
         return
     buf = bytearray(size)
     view = memoryview(buf)
@@ -41,10 +60,42 @@ def chunks(response: requests.Response, size: int) -> Iterable[bytes | memoryvie
             if not n:
                 break
             yield view[:n]
+            if stop is not None and stop():
+                yield from _drain(fp, view)
+                return
     except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
         raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
     finally:
         raw.release_conn() if fp.isclosed() else None
+
+
+def _drain(fp: Any, view: memoryview) -> Iterable[memoryview]:
+    """What is already in the receive buffers of ``fp`` (an ``http.client.HTTPResponse``), without blocking."""
+    sock = getattr(getattr(getattr(fp, "fp", None), "raw", None), "_sock", None)
+    if sock is None:
+        return
+    try:  # only what has arrived by now: a fast server must not keep the drain going
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # close the window: nothing more comes
+        left = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+    except (OSError, NameError):
+        return
+    left += io.DEFAULT_BUFFER_SIZE  # plus what the reader may hold buffered
+    timeout = sock.gettimeout()
+    try:
+        sock.settimeout(0)
+        while left > 0:
+            n = fp.readinto(view[: min(len(view), left)])
+            if not n:
+                return
+            left -= n
+            yield view[:n]
+    except (OSError, ValueError, TypeError):  # nothing more without waiting (BlockingIOError), or closed
+        return
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:
+            pass
 
 
 def digest_matches(actual: str | None, expected: str) -> bool:

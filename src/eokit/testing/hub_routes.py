@@ -7,6 +7,8 @@ import json
 import os
 import re
 import select
+import socket
+import struct
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -130,6 +132,7 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
         with hub.lock:
             body = {
                 "bytes_sent": hub.stats["bytes_sent"],
+                "bytes_delivered": hub.stats["bytes_delivered"],
                 "bytes_by_product": dict(hub.stats["bytes_by_product"]),
                 "active_downloads": hub._active_downloads,
                 "max_concurrent_downloads": hub.stats["max_concurrent_downloads"],
@@ -303,11 +306,15 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
         with hub.lock:
             hub._active_downloads += 1
             hub.stats["max_concurrent_downloads"] = max(hub.stats["max_concurrent_downloads"], hub._active_downloads)
+        acked0 = _bytes_acked(self.connection)
+        body = length if cut is None else cut
+        complete = False
         try:
             if p.path is not None and flip is None and fault != "slow":
-                self._sendfile(p, start, length if cut is None else cut)
+                self._sendfile(p, start, body)
             else:
                 self._write_chunks(p, start, end, cut, flip, fault)
+            complete = True
             if cut is not None:
                 if fault == "expire":
                     hub.expire_tokens()
@@ -315,8 +322,13 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
 
                 _drop(self)
         finally:
+            # a body handed over completely is delivered; when the client went away, what its
+            # TCP stack acknowledged is (bytes still in our send queue never reached it)
+            acked1 = _bytes_acked(self.connection)
+            delivered = body if complete or acked0 is None or acked1 is None else min(body, acked1 - acked0)
             with hub.lock:
                 hub._active_downloads -= 1
+                hub.stats["bytes_delivered"] += delivered
         return None
 
     def _count(self, p: Any, n: int) -> None:
@@ -465,3 +477,12 @@ def _sortable(value: Any) -> Any:
     if isinstance(value, int | float):
         return (0, f"{value:020.6f}")
     return (0, str(value))
+
+
+def _bytes_acked(sock: Any) -> int | None:
+    """Bytes of this connection the peer's TCP stack acknowledged (Linux ``TCP_INFO.tcpi_bytes_acked``)."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except (OSError, AttributeError):
+        return None
+    return struct.unpack_from("Q", info, 120)[0] if len(info) >= 128 else None

@@ -253,6 +253,7 @@ class LocalHub(HubPayloads):
             "refresh_grants": 0,
             "requests": [],
             "bytes_sent": 0,
+            "bytes_delivered": 0,
             "bytes_by_product": defaultdict(int),
             "faults": [],
             "max_concurrent_downloads": 0,
