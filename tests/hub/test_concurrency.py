@@ -137,6 +137,6 @@ def test_chunks_end_after_what_arrived_when_stopped(tmp_path: Path) -> None:
         got = bytearray()
         with requests.get(url, stream=True, timeout=30) as response:
             for chunk in chunks(response, 1 << 20, stop=lambda: len(got) > 0):
-                got += chunk
+                got.extend(chunk)
         assert 1 << 20 <= len(got) < len(data)
         assert got == data[: len(got)]  # a prefix, nothing skipped
