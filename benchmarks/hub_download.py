@@ -136,7 +136,7 @@ def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, wor
         time.sleep(0.01)
     proc.send_signal(sig)
     proc.wait()
-    while hub.stats()["active_downloads"]:  # let the server notice the hang-up
+    while (s := hub.stats())["active_downloads"] or s["unsettled_downloads"]:  # the server saw the hang-ups
         time.sleep(0.01)
     s1 = hub.stats()
     files = [f for f in target.iterdir() if f.is_file() and not f.name.startswith(".")]

@@ -111,7 +111,7 @@ def test_sigterm_stops_cleanly_and_the_rerun_fetches_only_the_rest(tmp_path: Pat
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         assert proc.returncode != -signal.SIGTERM  # handled: a clean stop, not a kill
-        while hub._active_downloads:
+        while hub._active_downloads or hub._unsettled:  # the server saw the hang-ups
             time.sleep(0.01)
         parts = list(tmp_path.glob("*.incomplete"))
         assert parts and all(f.stat().st_size > 0 for f in parts)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import re
+import select
 import signal
 import socket
 import struct
@@ -70,26 +70,42 @@ def chunks(
 
 
 def _drain(fp: Any, view: memoryview) -> Iterable[memoryview]:
-    """What is already in the receive buffers of ``fp`` (an ``http.client.HTTPResponse``), without blocking."""
+    """What is already in the receive buffers of ``fp`` (an ``http.client.HTTPResponse``), without blocking.
+
+    The receive buffer is shrunk first, so the server can only send what the window
+    it was last offered allows; the bytes already queued, and those still arriving
+    within that window, are read in a few rounds (the last one waits 20 ms at most).
+    """
     sock = getattr(getattr(getattr(fp, "fp", None), "raw", None), "_sock", None)
     if sock is None:
         return
-    try:  # only what has arrived by now: a fast server must not keep the drain going
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # close the window: nothing more comes
-        left = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-    except (OSError, NameError):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # offer no new window
+        fileno = sock.fileno()
+    except OSError:
         return
-    left += io.DEFAULT_BUFFER_SIZE  # plus what the reader may hold buffered
+    reader = getattr(fp, "fp", None)
     timeout = sock.gettimeout()
     try:
         sock.settimeout(0)
-        while left > 0:
-            n = fp.readinto(view[: min(len(view), left)])
-            if not n:
+        waited = False
+        for _ in range(64):
+            # exactly what is there: the reader's buffer, then the socket's queue
+            pending = len(reader.peek(1)) + struct.unpack("i", fcntl.ioctl(fileno, termios.FIONREAD, b"\0\0\0\0"))[0]
+            if pending <= 0:
+                if waited or not select.select([sock], [], [], 0.02)[0]:
+                    return
+                waited = True  # the tail of the last window offered may still be arriving
+                continue
+            while pending > 0:
+                n = fp.readinto(view[: min(len(view), pending)])
+                if not n:
+                    return
+                pending -= n
+                yield view[:n]
+            if fp.isclosed():
                 return
-            left -= n
-            yield view[:n]
-    except (OSError, ValueError, TypeError):  # nothing more without waiting (BlockingIOError), or closed
+    except (OSError, ValueError, TypeError, AttributeError, NameError):  # closed, or no FIONREAD here
         return
     finally:
         try:

@@ -98,6 +98,7 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
         self._route()
 
     def _route(self) -> None:
+        self._settle(next_request=True)
         path = unquote(urlsplit(self.path).path, encoding="utf-8")
         try:
             if self.role == "zipper":
@@ -135,6 +136,7 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
                 "bytes_delivered": hub.stats["bytes_delivered"],
                 "bytes_by_product": dict(hub.stats["bytes_by_product"]),
                 "active_downloads": hub._active_downloads,
+                "unsettled_downloads": hub._unsettled,
                 "max_concurrent_downloads": hub.stats["max_concurrent_downloads"],
                 "requests": len(hub.stats["requests"]),
                 "faults": len(hub.stats["faults"]),
@@ -322,14 +324,35 @@ class HubHandler(StacRoutes, BaseHTTPRequestHandler):
 
                 _drop(self)
         finally:
-            # a body handed over completely is delivered; when the client went away, what its
-            # TCP stack acknowledged is (bytes still in our send queue never reached it)
-            acked1 = _bytes_acked(self.connection)
-            delivered = body if complete or acked0 is None or acked1 is None else min(body, acked1 - acked0)
             with hub.lock:
                 hub._active_downloads -= 1
-                hub.stats["bytes_delivered"] += delivered
+                hub._unsettled += 1
+            self._pending = (acked0, body, complete)
+            if not complete:
+                self._settle(next_request=False)
         return None
+
+    def _settle(self, *, next_request: bool) -> None:
+        """Count the bytes of the last body the client really received (``stats["bytes_delivered"]``).
+
+        A body is delivered once the client asks for something else on the connection;
+        when the connection ends first, what the client's TCP stack acknowledged is
+        (bytes still in our send queue never crossed the network).
+        """
+        pending = getattr(self, "_pending", None)
+        if pending is None:
+            return
+        self._pending = None
+        acked0, body, complete = pending
+        acked1 = None if next_request and complete else _bytes_acked(self.connection)
+        delivered = body if acked0 is None or acked1 is None else max(0, min(body, acked1 - acked0))
+        with self.hub.lock:
+            self.hub._unsettled -= 1
+            self.hub.stats["bytes_delivered"] += delivered
+
+    def finish(self) -> None:
+        self._settle(next_request=False)
+        super().finish()
 
     def _count(self, p: Any, n: int) -> None:
         with self.hub.lock:

@@ -259,6 +259,7 @@ class LocalHub(HubPayloads):
             "max_concurrent_downloads": 0,
         }
         self._active_downloads = 0
+        self._unsettled = 0  # bodies sent whose delivery is not counted yet
         self._download_counter = 0
         self._burst: dict[str, tuple[str, int]] = {}
         self._plan = list(self.faults.plan)
