@@ -122,6 +122,13 @@ else:
 """
 
 
+def _quiet_stats(hub: HubProcess) -> dict:
+    """The hub's counters once no download is running or waiting to be counted."""
+    while (s := hub.stats())["active_downloads"] or s["unsettled_downloads"]:
+        time.sleep(0.01)
+    return s
+
+
 def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, work: Path, sig: int) -> dict:
     """Interrupt a run with ``sig`` once half the bytes were sent, rerun, and account for every byte.
 
@@ -129,21 +136,19 @@ def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, wor
     TCP stack acknowledged (bytes still queued on the server side never crossed the network).
     """
     target = Path(tempfile.mkdtemp(prefix=f"resume-{kind}", dir=work))
-    s0 = hub.stats()
+    s0 = _quiet_stats(hub)  # earlier clients' bodies all counted
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids], env=env)
     while proc.poll() is None and hub.stats()["bytes_sent"] - s0["bytes_sent"] < total // 2:
         time.sleep(0.01)
     proc.send_signal(sig)
     proc.wait()
-    while (s := hub.stats())["active_downloads"] or s["unsettled_downloads"]:  # the server saw the hang-ups
-        time.sleep(0.01)
-    s1 = hub.stats()
+    s1 = _quiet_stats(hub)  # the server saw the hang-ups
     files = [f for f in target.iterdir() if f.is_file() and not f.name.startswith(".")]
     on_disk = sum(f.stat().st_size for f in files)
     partial = sum(1 for f in files if f.name.endswith(".incomplete"))
     subprocess.run([sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids], env=env, check=True)
-    s2 = hub.stats()
+    s2 = _quiet_stats(hub)
     shutil.rmtree(target, ignore_errors=True)
     sent1, sent2 = s1["bytes_sent"] - s0["bytes_sent"], s2["bytes_sent"] - s1["bytes_sent"]
     got1, got2 = s1["bytes_delivered"] - s0["bytes_delivered"], s2["bytes_delivered"] - s1["bytes_delivered"]
