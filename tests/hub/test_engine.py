@@ -42,7 +42,10 @@ def _download_requests(hub: LocalHub) -> list[dict]:
 
 def test_fifty_products_with_faults_all_end_verified(tmp_path: Path) -> None:
     products = make_products(50, size=30_000, seed=3)
-    faults = Faults(every=3, retry_after="0", slow_delay=0.001)
+    # every 3rd request faulted, cycling through the kinds; a 500/503 burst can take the turn of the
+    # kind after it, so the plan makes sure each kind occurs at least once whatever the timing
+    plan = [(None, k) for k in ("500", "expire")]
+    faults = Faults(every=3, retry_after="0", slow_delay=0.001, plan=plan)
     with LocalHub(products, faults=faults) as hub:
         api = _cdse(hub)
         dl, triggered, failed = api.download_all([p.id for p in products], tmp_path, n_concurrent_dl=4)

@@ -54,19 +54,43 @@ def chunks(
         return
     buf = bytearray(size)
     view = memoryview(buf)
+    stopped = stop or (lambda: False)
+    reader = getattr(fp, "fp", None)
+    # a Content-Length body: fill the buffer one receive at a time, so a stop is seen within one receive
+    by_receive = (
+        isinstance(getattr(fp, "length", None), int)
+        and not getattr(fp, "chunked", True)
+        and hasattr(reader, "readinto1")
+    )
     try:
         while True:
-            n = fp.readinto(view)
+            n = _fill(fp, reader, view, stopped) if by_receive else fp.readinto(view)
             if not n:
                 break
             yield view[:n]
-            if stop is not None and stop():
+            if stopped():
                 yield from _drain(fp, view)
                 return
     except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
         raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
     finally:
         raw.release_conn() if fp.isclosed() else None
+
+
+def _fill(fp: Any, reader: Any, view: memoryview, stopped: Callable[[], bool]) -> int:
+    """Receive into ``view`` until it is full, the body ends, or ``stopped()``; keep ``fp``'s bookkeeping."""
+    filled = 0
+    while filled < len(view) and fp.length:
+        n = reader.readinto1(view[filled : filled + min(len(view) - filled, fp.length)])
+        if not n:
+            raise ValueError(f"the connection closed with {fp.length} bytes of the body missing")
+        filled += n
+        fp.length -= n
+        if stopped():
+            break
+    if fp.length == 0 and not fp.isclosed():
+        fp._close_conn()  # the body is complete: as http.client does, so the connection is reused
+    return filled
 
 
 def _drain(fp: Any, view: memoryview) -> Iterable[memoryview]:
