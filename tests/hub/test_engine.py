@@ -247,3 +247,22 @@ def test_killed_downloader_resumes_with_little_retransfer(tmp_path: Path) -> Non
         assert retransferred <= 0.01 * total
         for p in products:
             assert hashlib.md5((tmp_path / p.filename).read_bytes()).hexdigest() == p.checksums["md5"]
+
+
+def test_dropped_connection_resumes_where_it_broke(tmp_path: Path) -> None:
+    """A body cut mid-way continues with Range from the last written byte: every byte crosses once."""
+    products = make_products(2, size=3_000_000, seed=9)
+    path = tmp_path / "big.bin"
+    path.write_bytes(products[1].data)  # also a file-backed product (served with sendfile)
+    products[1] = HubProduct(products[1].name, path=path, id=products[1].id)
+    plan = [(p.id, "drop") for p in products] * 2  # each product dropped twice, at half of what is asked
+    with LocalHub(products, faults=Faults(plan=plan)) as hub:
+        api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
+        api.dl_retry_delay = 0.01
+        dl, _, failed = api.download_all([p.id for p in products], tmp_path / "out", n_concurrent_dl=2)
+        assert len(dl) == 2 and not failed
+        assert {p.id: hub.stats["bytes_by_product"][p.id] for p in products} == {p.id: p.size for p in products}
+        ranges = [r["range"] for r in hub.stats["requests"] if r["path"].endswith("$value") and r["status"] == 206]
+        assert len(ranges) == 4  # two resumes each, none restarted from 0
+    for p in products:
+        assert hashlib.md5((tmp_path / "out" / p.filename).read_bytes()).hexdigest() == p.checksums["md5"]

@@ -370,6 +370,7 @@ class DownloadEngine:
             result.attempts += 1
             retry_after: float | None = None
             progressed = False
+            received = result.transferred
             try:
                 headers = {"Range": f"bytes={offset}-"} if offset else {}
                 if request.size is not None and offset == request.size and offset > 0:
@@ -404,6 +405,9 @@ class DownloadEngine:
                 last_error = exc
             except _NETWORK_ERRORS as exc:
                 last_error = ServerError(f"connection problem while downloading {request.title or request.key}: {exc}")
+            if result.transferred != received and offset != os.fstat(fd).st_size:
+                # an attempt that failed mid-body: every chunk it wrote was hashed, so go on from the file's end
+                offset, progressed = os.fstat(fd).st_size, True
             if progressed:
                 failures = 0
                 auth_refreshes = 0

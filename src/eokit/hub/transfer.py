@@ -82,8 +82,9 @@ def _fill(fp: Any, reader: Any, view: memoryview, stopped: Callable[[], bool]) -
     filled = 0
     while filled < len(view) and fp.length:
         n = reader.readinto1(view[filled : filled + min(len(view) - filled, fp.length)])
-        if not n:
-            raise ValueError(f"the connection closed with {fp.length} bytes of the body missing")
+        if not n:  # the server hung up early: what arrived is kept, the caller resumes from there
+            fp._close_conn()
+            break
         filled += n
         fp.length -= n
         if stopped():

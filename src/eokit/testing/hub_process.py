@@ -71,7 +71,14 @@ class HubProcess:
         if not parent.poll(60):
             self._proc.kill()
             raise RuntimeError("the local hub process did not start within 60 s")
-        info = parent.recv()
+        try:
+            info = parent.recv()
+        except EOFError:
+            self._proc.join(5)
+            raise RuntimeError(
+                f"the local hub process exited before serving (exit code {self._proc.exitcode}); with the "
+                "'spawn' start method the calling script needs an `if __name__ == '__main__':` guard"
+            ) from None
         self._conn = parent
         self.url, self.dhus_url, self.stac_url = info["url"], info["dhus_url"], info["stac_url"]
         self.cdse_urls, self._env = info["cdse_urls"], info["env"]
