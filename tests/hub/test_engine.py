@@ -266,3 +266,12 @@ def test_dropped_connection_resumes_where_it_broke(tmp_path: Path) -> None:
         assert len(ranges) == 4  # two resumes each, none restarted from 0
     for p in products:
         assert hashlib.md5((tmp_path / "out" / p.filename).read_bytes()).hexdigest() == p.checksums["md5"]
+
+
+def test_failed_download_leaves_no_empty_partial_file(tmp_path: Path) -> None:
+    with LocalHub(make_products(1)) as hub:
+        engine = DownloadEngine(max_attempts=1)
+        request = DownloadRequest(url=f"{hub.url}/files/no-such-id/x.zip", key="no-such-id", filename="x.zip")
+        with pytest.raises(Exception, match="not found"):
+            engine.download(request, tmp_path)
+    assert [f.name for f in tmp_path.iterdir() if not f.name.startswith(".")] == []

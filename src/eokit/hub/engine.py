@@ -278,34 +278,43 @@ class DownloadEngine:
             return
         temp = final.with_name(final.name + ".incomplete")
         what = request.title or request.key
-        with claim_partial(temp, stopped=self._stop.is_set, what=what) as fd:
-            now = stat_or_none(final)
-            if fd is None or (now is not None and not same_file(before, now)):
-                # another downloader (process) finished it while we waited for its claim
-                if fd is not None and os.fstat(fd).st_size == 0:
-                    temp.unlink(missing_ok=True)  # the empty file this claim created
-                if now is not None and self._already_complete(final, rel, request, expected, ledger, result):
-                    log.info("%s was completed by another downloader", what)
-                    result.status, result.size = "skipped", now.st_size
-                    return
-                if fd is None:
-                    raise ServerError(f"another downloader of {what} stopped without finishing it; try again")
-            self._fetch(request, fd, expected, result)
-            try:
-                os.replace(temp, final)
-            except OSError as exc:
-                raise OutputError(f"cannot move the verified download into place ({exc})", path=final) from None
-            ledger.record(  # before the claim is released: a waiting downloader then finds it complete
-                rel,
-                {
-                    "key": request.key,
-                    "size": result.size,
-                    "checksums": result.checksums,
-                    "verified": result.verified,
-                    "completed": datetime.now(UTC).isoformat(timespec="seconds"),
-                },
-            )
-        result.status = "downloaded"
+        for _ in range(3):
+            with claim_partial(temp, stopped=self._stop.is_set, what=what) as fd:
+                now = stat_or_none(final)
+                if fd is None or (now is not None and not same_file(before, now)):
+                    # another downloader (process) finished it while we waited for its claim
+                    if fd is not None and os.fstat(fd).st_size == 0:
+                        temp.unlink(missing_ok=True)  # the empty file this claim created
+                    if now is not None and self._already_complete(final, rel, request, expected, ledger, result):
+                        log.info("%s was completed by another downloader", what)
+                        result.status, result.size = "skipped", now.st_size
+                        return
+                    if fd is None:  # it gave up before receiving anything: claim the name anew
+                        before = now
+                        continue
+                try:
+                    self._fetch(request, fd, expected, result)
+                except BaseException:
+                    if os.fstat(fd).st_size == 0:
+                        temp.unlink(missing_ok=True)  # nothing arrived: leave no empty partial file behind
+                    raise
+                try:
+                    os.replace(temp, final)
+                except OSError as exc:
+                    raise OutputError(f"cannot move the verified download into place ({exc})", path=final) from None
+                ledger.record(  # before the claim is released: a waiting downloader then finds it complete
+                    rel,
+                    {
+                        "key": request.key,
+                        "size": result.size,
+                        "checksums": result.checksums,
+                        "verified": result.verified,
+                        "completed": datetime.now(UTC).isoformat(timespec="seconds"),
+                    },
+                )
+            result.status = "downloaded"
+            return
+        raise ServerError(f"could not claim {temp.name}: other downloaders keep taking and dropping it")
 
     def _already_complete(
         self,
