@@ -113,7 +113,8 @@ def test_failed_downloads_exit_1_and_listed(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_fail_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    products = make_products(3)
+    # big enough (4 slow chunks) that the others cannot finish before the offline one fails
+    products = make_products(3, size=1_000_000)
     products[1].online = False
     with LocalHub(products, faults=Faults(plan=[(None, "slow")] * 3, slow_delay=0.2)) as hub:
         for k, v in hub.env().items():

@@ -72,18 +72,39 @@ def hub() -> None:
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for a server response.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel downloads (default 4).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as GeoJSON on stdout.")
+@click.option(
+    "--gnss",
+    is_flag=True,
+    help="GNSS/orbit products: a DHuS's GNSS end-point (guest account unless -u/-p), or CDSE's "
+    "AUX_POEORB/AUX_RESORB/... products.",
+)
+@click.option(
+    "--fmt",
+    default="Product {uuid} - {summary}",
+    show_default=True,
+    help="Format of each printed result (Python format string over its properties, e.g. "
+    "'{uuid} {identifier} {size} {beginposition}'; see --footprints - for the keys).",
+)
+@click.option("--info", is_flag=True, help="Print the server's version / end-points / landing page and exit.")
 def search(**kw: object) -> None:
     """Search products and optionally download them (the classic sentinelsat options)."""
-    from eokit.hub.tool import SearchOptions, run_search
+    from eokit.hub.tool import SearchOptions, format_products, run_search, server_info
 
     as_json = kw.pop("as_json")
+    fmt = str(kw.pop("fmt"))
+    info = kw.pop("info")
     kw["show_progress"] = sys.stderr.isatty()
-    run = run_search(SearchOptions(**kw))  # type: ignore[arg-type]
+    opts = SearchOptions(**kw)  # type: ignore[arg-type]
+    if info:
+        for line in server_info(opts):
+            click.echo(line)
+        return
+    run = run_search(opts)
     if as_json or kw["footprints"] == "-":
         click.echo(json.dumps(run.geojson, default=str))
     else:
-        for pid, props in run.products.items():
-            click.echo(f"Product {pid} - {props.get('summary') or props.get('title', '')}")
+        for line in format_products(run.products, fmt):
+            click.echo(line)
         size = f" with a total size of {run.total_size_gb:.2f} GB" if run.total_size_gb is not None else ""
         click.echo(f"{len(run.products)} scenes found{size}")
     if kw["download"]:

@@ -30,6 +30,7 @@ from eokit.hub.exceptions import (
     UnauthorizedError,
 )
 from eokit.hub.progress import TqdmProgress
+from eokit.hub.transfer import terminate_as_interrupt
 
 __all__ = ["DownloadsMixin", "QuicklookResult", "ResultTuple"]
 
@@ -277,11 +278,12 @@ class DownloadsMixin:
             max_workers=max(1, min(workers, len(infos) or 1)), thread_name_prefix="eokit-product"
         )
         try:
-            futures = [pool.submit(run, pid) for pid in infos]
-            for fut in concurrent.futures.as_completed(futures):
-                exc = fut.exception()
-                if exc is not None and fail_fast:
-                    raise first_error[0] if first_error else exc
+            with terminate_as_interrupt():  # SIGTERM stops as cleanly as Ctrl-C
+                futures = [pool.submit(run, pid) for pid in infos]
+                for fut in concurrent.futures.as_completed(futures):
+                    exc = fut.exception()
+                    if exc is not None and fail_fast:
+                        raise first_error[0] if first_error else exc
         except BaseException:
             stop.set()
             engine.stop()

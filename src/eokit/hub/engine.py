@@ -15,26 +15,41 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
-import json
 import logging
 import os
 import random
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from eokit.errors import InvalidInputError, OutputError, ProviderError
 from eokit.hub.checksums import MultiHasher, fastest_checksum, file_checksums
+from eokit.hub.download_types import DownloadRequest, DownloadResult, ProgressReporter
 from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, SentinelAPIError, ServerError, UnauthorizedError
+from eokit.hub.files import (
+    LEDGER_NAME,
+    Ledger,
+    claim_partial,
+    same_file,
+    sanitize_filename,
+    stat_or_none,
+    truncate,
+    write_all,
+)
 from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
+from eokit.hub.transfer import (
+    Restart,
+    chunks,
+    content_range_start,
+    digest_matches,
+    terminate_as_interrupt,
+    total_size,
+)
 from eokit.io.atomic import ensure_writable_dir, safe_join
 
 __all__ = [
@@ -49,7 +64,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LEDGER_NAME = ".eokit-downloads.json"
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _NETWORK_ERRORS = (
     requests.ConnectionError,
@@ -57,139 +71,6 @@ _NETWORK_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-class ProgressReporter(Protocol):
-    """What the engine reports progress to (the CLI passes tqdm bars)."""
-
-    def start(self, key: str, title: str, total: int | None, initial: int) -> None: ...
-
-    def update(self, key: str, n: int) -> None: ...
-
-    def finish(self, key: str, ok: bool) -> None: ...
-
-
-@dataclasses.dataclass
-class DownloadRequest:
-    """One file to fetch.
-
-    Attributes
-    ----------
-    url : str
-        Where the bytes are.
-    key : str
-        A stable identifier (product UUID) recorded in the ledger.
-    filename : str, optional
-        Final file name; None asks the server (``Content-Disposition``) or uses the URL.
-        Always sanitised to a single safe path component.
-    size : int, optional
-        Expected size in bytes, when known.
-    checksums : dict
-        ``{algorithm: hex}`` with ``md5``, ``sha3-256``, ``blake3``, ``sha256``...
-    title : str, optional
-        Shown on progress bars.
-    subdir : str, optional
-        A relative sub-folder of the target folder (sanitised), e.g. for product nodes.
-    """
-
-    url: str
-    key: str
-    filename: str | None = None
-    size: int | None = None
-    checksums: dict[str, str] = dataclasses.field(default_factory=dict)
-    title: str | None = None
-    subdir: str | None = None
-
-
-@dataclasses.dataclass
-class DownloadResult:
-    """What happened to one :class:`DownloadRequest`."""
-
-    key: str
-    url: str
-    path: Path | None
-    status: str
-    """``downloaded``, ``skipped`` (already complete and verified) or ``failed``."""
-    size: int = 0
-    transferred: int = 0
-    """Body bytes received over the network in this run (retries included)."""
-    resumed_from: int = 0
-    """Bytes already on disk in ``.incomplete`` when this run started."""
-    attempts: int = 0
-    checksums: dict[str, str] = dataclasses.field(default_factory=dict)
-    verified: bool = False
-    error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("downloaded", "skipped")
-
-
-_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
-
-
-def sanitize_filename(name: str | None, *, fallback: str = "download") -> str:
-    """Reduce an untrusted (server-supplied) name to one safe file-name component.
-
-    Directories, drive letters and ``..`` are dropped; control and reserved
-    characters become ``_``; leading dots are removed (no hidden/relative names).
-
-    >>> sanitize_filename("../../etc/passwd")
-    'passwd'
-    >>> sanitize_filename("C:\\\\temp\\\\S2A.zip")
-    'S2A.zip'
-    """
-    text = unicodedata.normalize("NFC", unquote(name or "")).replace("\\", "/")
-    base = text.rsplit("/", 1)[-1]
-    base = base.split(":")[-1] if re.match(r"^[A-Za-z]:", base) else base
-    base = _BAD_CHARS.sub("_", base).strip().lstrip(".").strip()
-    if base in ("", ".", ".."):
-        base = _BAD_CHARS.sub("_", fallback).lstrip(".") or "download"
-    return base[:240]
-
-
-class Ledger:
-    """The record of verified downloads in one folder (thread-safe, atomic writes)."""
-
-    _locks: dict[str, threading.Lock] = {}
-    _locks_guard = threading.Lock()
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / LEDGER_NAME
-        with Ledger._locks_guard:
-            self._lock = Ledger._locks.setdefault(str(self.path.resolve()), threading.Lock())
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else {"files": {}}
-        except (OSError, ValueError):
-            return {"files": {}}
-
-    def get(self, relpath: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._load()["files"].get(relpath)
-
-    def record(self, relpath: str, entry: dict[str, Any]) -> None:
-        with self._lock:
-            data = self._load()
-            data["version"] = 1
-            data["files"][relpath] = entry
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.path)
-
-    def forget(self, relpath: str) -> None:
-        with self._lock:
-            data = self._load()
-            if data["files"].pop(relpath, None) is not None:
-                tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, self.path)
-
-
-class _Restart(Exception):
-    """Internal: the partial file is unusable; start from byte 0."""
 
 
 class DownloadEngine:
@@ -277,7 +158,18 @@ class DownloadEngine:
     def download_all(
         self, requests_: Iterable[DownloadRequest], directory: str | os.PathLike[str]
     ) -> list[DownloadResult]:
-        """Fetch many files in parallel; failures are reported in the results (or raised with ``fail_fast``)."""
+        """Fetch many files in parallel; failures are reported in the results (or raised with ``fail_fast``).
+
+        Interrupted (Ctrl-C, or SIGTERM when called from the main thread of a program
+        that left SIGTERM at its default), running downloads write what they have
+        received, keep their ``.incomplete`` files for a later resume, and stop.
+        """
+        with terminate_as_interrupt():
+            return self._download_all(requests_, directory)
+
+    def _download_all(
+        self, requests_: Iterable[DownloadRequest], directory: str | os.PathLike[str]
+    ) -> list[DownloadResult]:
         items = list(requests_)
         directory = Path(directory)
         results: dict[int, DownloadResult] = {}
@@ -380,27 +272,49 @@ class DownloadEngine:
         result.path = final
         ledger = Ledger(root)
         expected = fastest_checksum(request.checksums)  # one pass, cheapest strong algorithm
-        if final.exists() and self._already_complete(final, rel, request, expected, ledger, result):
-            result.status = "skipped"
-            result.size = final.stat().st_size
+        before = stat_or_none(final)
+        if before is not None and self._already_complete(final, rel, request, expected, ledger, result):
+            result.status, result.size = "skipped", before.st_size
             return
         temp = final.with_name(final.name + ".incomplete")
-        self._fetch(request, temp, expected, result)
-        try:
-            os.replace(temp, final)
-        except OSError as exc:
-            raise OutputError(f"cannot move the verified download into place ({exc})", path=final) from None
-        ledger.record(
-            rel,
-            {
-                "key": request.key,
-                "size": result.size,
-                "checksums": result.checksums,
-                "verified": result.verified,
-                "completed": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-        )
-        result.status = "downloaded"
+        what = request.title or request.key
+        for _ in range(3):
+            with claim_partial(temp, stopped=self._stop.is_set, what=what) as fd:
+                now = stat_or_none(final)
+                if fd is None or (now is not None and not same_file(before, now)):
+                    # another downloader (process) finished it while we waited for its claim
+                    if fd is not None and os.fstat(fd).st_size == 0:
+                        temp.unlink(missing_ok=True)  # the empty file this claim created
+                    if now is not None and self._already_complete(final, rel, request, expected, ledger, result):
+                        log.info("%s was completed by another downloader", what)
+                        result.status, result.size = "skipped", now.st_size
+                        return
+                    if fd is None:  # it gave up before receiving anything: claim the name anew
+                        before = now
+                        continue
+                try:
+                    self._fetch(request, fd, expected, result)
+                except BaseException:
+                    if os.fstat(fd).st_size == 0:
+                        temp.unlink(missing_ok=True)  # nothing arrived: leave no empty partial file behind
+                    raise
+                try:
+                    os.replace(temp, final)
+                except OSError as exc:
+                    raise OutputError(f"cannot move the verified download into place ({exc})", path=final) from None
+                ledger.record(  # before the claim is released: a waiting downloader then finds it complete
+                    rel,
+                    {
+                        "key": request.key,
+                        "size": result.size,
+                        "checksums": result.checksums,
+                        "verified": result.verified,
+                        "completed": datetime.now(UTC).isoformat(timespec="seconds"),
+                    },
+                )
+            result.status = "downloaded"
+            return
+        raise ServerError(f"could not claim {temp.name}: other downloaders keep taking and dropping it")
 
     def _already_complete(
         self,
@@ -426,7 +340,7 @@ class DownloadEngine:
             return False
         if self.verify and expected:
             digests = file_checksums(final, list(expected))
-            if any(not _digest_matches(digests[a], v) for a, v in expected.items()):
+            if any(not digest_matches(digests[a], v) for a, v in expected.items()):
                 log.warning("%s exists but its checksum does not match: downloading again", final)
                 return False
             result.checksums, result.verified = digests, True
@@ -435,18 +349,22 @@ class DownloadEngine:
         )
         return True
 
-    def _fetch(self, request: DownloadRequest, temp: Path, expected: dict[str, str], result: DownloadResult) -> None:
+    def _fetch(self, request: DownloadRequest, fd: int, expected: dict[str, str], result: DownloadResult) -> None:
+        """Complete the claimed partial file ``fd`` (resuming from its size) and verify it."""
         algorithms = list(expected) if self.verify else []
-        offset = temp.stat().st_size if temp.exists() else 0
+        offset = os.fstat(fd).st_size
+        what = request.title or request.key
         if request.size is not None and offset > request.size:
-            log.warning("%s is larger than the expected %d bytes: restarting", temp, request.size)
-            temp.unlink()
-            offset = 0
+            log.warning("the partial file of %s is larger than the expected %d bytes: restarting", what, request.size)
+            offset = truncate(fd)
         hasher = MultiHasher(algorithms)
-        if offset and algorithms:
-            with open(temp, "rb") as f:  # the resumed prefix; new bytes are hashed as they arrive
-                while chunk := f.read(self.chunk_size):
-                    hasher.update(chunk)
+        if offset and algorithms:  # the resumed prefix; new bytes are hashed as they arrive
+            buf = bytearray(self.chunk_size)
+            view = memoryview(buf)
+            pos = 0
+            while pos < offset and (n := os.preadv(fd, [view[: min(len(buf), offset - pos)]], pos)):
+                hasher.update(view[:n])
+                pos += n
         result.resumed_from = offset
         if self.progress is not None:
             self.progress.start(request.key, request.title or request.key, request.size, offset)
@@ -461,21 +379,21 @@ class DownloadEngine:
             result.attempts += 1
             retry_after: float | None = None
             progressed = False
+            received = result.transferred
             try:
                 headers = {"Range": f"bytes={offset}-"} if offset else {}
                 if request.size is not None and offset == request.size and offset > 0:
                     done = True
                 else:
                     done, offset, progressed, hasher = self._transfer(
-                        request, temp, offset, headers, hasher, algorithms, result
+                        request, fd, offset, headers, hasher, algorithms, result
                     )
                 if done:
-                    self._verify(request, temp, offset, hasher, expected, result)
+                    self._verify(request, fd, offset, hasher, expected, result)
                     return
                 last_error = ServerError(f"transfer of {request.title or request.key} ended early at byte {offset}")
-            except _Restart:
-                temp.unlink(missing_ok=True)
-                offset, hasher = 0, MultiHasher(algorithms)
+            except Restart:
+                offset, hasher = truncate(fd), MultiHasher(algorithms)
                 progressed = False
                 last_error = ServerError("server ignored the resume request")
             except UnauthorizedError as exc:
@@ -486,8 +404,7 @@ class DownloadEngine:
                 continue
             except InvalidChecksumError as exc:
                 progressed = False
-                temp.unlink(missing_ok=True)
-                offset, hasher = 0, MultiHasher(algorithms)
+                offset, hasher = truncate(fd), MultiHasher(algorithms)
                 last_error = exc
                 log.warning("%s; downloading it again", exc)
             except ProviderError as exc:
@@ -497,6 +414,9 @@ class DownloadEngine:
                 last_error = exc
             except _NETWORK_ERRORS as exc:
                 last_error = ServerError(f"connection problem while downloading {request.title or request.key}: {exc}")
+            if result.transferred != received and offset != os.fstat(fd).st_size:
+                # an attempt that failed mid-body: every chunk it wrote was hashed, so go on from the file's end
+                offset, progressed = os.fstat(fd).st_size, True
             if progressed:
                 failures = 0
                 auth_refreshes = 0
@@ -509,7 +429,7 @@ class DownloadEngine:
     def _transfer(
         self,
         request: DownloadRequest,
-        temp: Path,
+        fd: int,
         offset: int,
         headers: dict[str, str],
         hasher: MultiHasher,
@@ -523,37 +443,34 @@ class DownloadEngine:
                 self._check_status(response, request)
                 if offset and response.status_code == 200:
                     log.info("server ignored Range for %s: restarting from 0", request.title or request.key)
-                    temp.unlink(missing_ok=True)
-                    offset, hasher = 0, MultiHasher(algorithms)
+                    offset, hasher = truncate(fd), MultiHasher(algorithms)
                     if self.progress is not None:
                         self.progress.start(request.key, request.title or request.key, request.size, 0)
                 elif response.status_code == 206:
-                    start = _content_range_start(response.headers.get("Content-Range"))
+                    start = content_range_start(response.headers.get("Content-Range"))
                     if start is not None and start != offset:
-                        raise _Restart()
+                        raise Restart()
                 elif response.status_code == 416:
-                    raise _Restart()
+                    raise Restart()
                 total = request.size
                 if total is None:
-                    total = _total_size(response, offset)
+                    total = total_size(response, offset)
                     request.size = total
-                temp.parent.mkdir(parents=True, exist_ok=True)
-                with open(temp, "ab" if offset else "wb", buffering=0) as f:
-                    for chunk in _chunks(response, self.chunk_size):
-                        if self._stop.is_set():
-                            raise concurrent.futures.CancelledError()
-                        if not chunk:
-                            continue
-                        f.write(chunk)
+                os.lseek(fd, offset, os.SEEK_SET)
+                for chunk in chunks(response, self.chunk_size, stop=self._stop.is_set):
+                    n = len(chunk)
+                    if n:  # written at once: whatever arrived is kept, even when stopping now
+                        write_all(fd, chunk)
                         hasher.update(chunk)
-                        n = len(chunk)
                         offset += n
                         result.transferred += n
                         progressed = True
                         if self.progress is not None:
                             self.progress.update(request.key, n)
                         if total is not None and offset > total:
-                            raise _Restart()
+                            raise Restart()
+                if self._stop.is_set() and (total is None or offset < total):
+                    raise concurrent.futures.CancelledError()
         done = total is None or offset == total
         return done, offset, progressed, hasher
 
@@ -577,76 +494,25 @@ class DownloadEngine:
     def _verify(
         self,
         request: DownloadRequest,
-        temp: Path,
+        fd: int,
         offset: int,
         hasher: MultiHasher,
         expected: dict[str, str],
         result: DownloadResult,
     ) -> None:
-        if not temp.exists() and offset == 0:
-            temp.touch()
         result.size = offset
         if not self.verify:
             return
-        if request.size is not None and temp.stat().st_size != request.size:
+        size = os.fstat(fd).st_size
+        if request.size is not None and size != request.size:
             raise InvalidChecksumError(
-                f"File corrupt: {request.title or request.key} has {temp.stat().st_size} bytes, expected {request.size}"
+                f"File corrupt: {request.title or request.key} has {size} bytes, expected {request.size}"
             )
         digests = hasher.hexdigests()
-        bad = [a for a, v in expected.items() if not _digest_matches(digests.get(a), v)]
+        bad = [a for a, v in expected.items() if not digest_matches(digests.get(a), v)]
         if bad:
             raise InvalidChecksumError(
                 f"File corrupt: checksums do not match ({', '.join(bad)}) for {request.title or request.key}"
             )
         result.checksums = digests
         result.verified = bool(expected)
-
-
-def _chunks(response: requests.Response, size: int) -> Iterable[bytes | memoryview]:
-    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies)."""
-    raw = response.raw
-    fp = getattr(raw, "_fp", None)
-    encoding = (response.headers.get("Content-Encoding") or "identity").lower()
-    if encoding != "identity" or fp is None or not hasattr(fp, "readinto"):
-        yield from response.iter_content(chunk_size=size)
-        return
-    buf = bytearray(size)
-    view = memoryview(buf)
-    try:
-        while True:
-            n = fp.readinto(view)
-            if not n:
-                break
-            yield view[:n]
-    except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
-        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-    finally:
-        raw.release_conn() if fp.isclosed() else None
-
-
-def _digest_matches(actual: str | None, expected: str) -> bool:
-    """Equal digests; a truncated expected digest (multihash allows it, >= 64 bits) matches its prefix."""
-    if actual is None:
-        return False
-    if len(expected) < len(actual):
-        return len(expected) >= 16 and actual.startswith(expected)
-    return actual == expected
-
-
-def _content_range_start(value: str | None) -> int | None:
-    if not value:
-        return None
-    m = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", value)
-    return int(m.group(1)) if m else None
-
-
-def _total_size(response: requests.Response, offset: int) -> int | None:
-    cr = response.headers.get("Content-Range")
-    if cr:
-        m = re.match(r"bytes\s+\d+-\d+/(\d+)", cr)
-        if m:
-            return int(m.group(1))
-    cl = response.headers.get("Content-Length")
-    if cl and cl.isdigit() and response.headers.get("Content-Encoding") in (None, "identity"):
-        return int(cl) + (offset if response.status_code == 206 else 0)
-    return None

@@ -17,7 +17,19 @@ from typing import Any
 
 from eokit.hub.exceptions import HubInputError
 
-__all__ = ["SearchOptions", "SearchRun", "run_search"]
+__all__ = [
+    "DEFAULT_FMT",
+    "GNSS_PRODUCT_TYPES",
+    "SearchOptions",
+    "SearchRun",
+    "format_products",
+    "run_search",
+    "server_info",
+]
+
+DEFAULT_FMT = "Product {uuid} - {summary}"
+GNSS_PRODUCT_TYPES = ("AUX_POEORB", "AUX_PREORB", "AUX_RESORB", "AUX_GNSSRD", "AUX_PROQUA")
+"""What the classic GNSS hub served (precise/restituted/predicted orbits, GNSS RINEX data, quaternions)."""
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +66,7 @@ class SearchOptions:
     timeout: float = 60.0
     workers: int | None = None
     show_progress: bool = False
+    gnss: bool = False
 
 
 @dataclasses.dataclass
@@ -144,24 +157,101 @@ def _write_text(path: str, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _gnss_url(api_url: str) -> str:
+    """The DHuS GNSS end-point beside a DHuS end-point (``.../dhus/`` -> ``.../gnss/``)."""
+    base = api_url.rstrip("/")
+    head, _, last = base.rpartition("/")
+    if last in ("dhus", "apihub", "gnss") and "://" in head + "/":
+        return f"{head}/gnss/"
+    return f"{base}/gnss/"
+
+
+def _api(opts: SearchOptions) -> Any:
+    """The :class:`SentinelAPI` the options ask for (``--gnss``: the GNSS end-point of a DHuS)."""
+    from eokit.hub.api import SentinelAPI
+
+    def make(user: str | None, password: str | None, url: str | None) -> SentinelAPI:
+        return SentinelAPI(
+            user, password, url, show_progressbars=opts.show_progress, timeout=opts.timeout, provider=opts.provider
+        )
+
+    api = make(opts.user, opts.password, opts.url)
+    if opts.gnss and api.provider == "dhus":
+        # the classic client's --gnss: that hub's GNSS end-point with its public guest account
+        api = make(opts.user or "gnssguest", opts.password or "gnssguest", _gnss_url(api.api_url))
+    return api
+
+
+def server_info(opts: SearchOptions) -> list[str]:
+    """What ``--info`` prints: the server's version (DHuS), end-points (CDSE) or landing page (STAC)."""
+    if opts.provider == "stac":
+        if not opts.url:
+            raise HubInputError("--provider stac needs --url (the STAC API root)")
+        import pystac_client
+
+        client = pystac_client.Client.open(opts.url, timeout=opts.timeout)
+        conforms = client.to_dict().get("conformsTo") or []
+        return [
+            f"STAC API: {opts.url}",
+            f"id: {client.id}",
+            f"title: {client.title or ''}",
+            f"STAC version: {client.to_dict().get('stac_version', '')}",
+            f"conformance classes: {len(conforms)}",
+        ]
+    api = _api(opts)
+    if api.provider == "dhus":
+        return [f"DHuS version: {api.dhus_version}"]
+    import time
+
+    t0 = time.perf_counter()
+    r = api.session.get(f"{api.catalogue_url}/Products", params={"$top": "0"}, timeout=opts.timeout)
+    ms = (time.perf_counter() - t0) * 1000
+    return [
+        f"CDSE catalogue (OData): {api.catalogue_url} (HTTP {r.status_code}, {ms:.0f} ms)",
+        f"CDSE identity (OIDC token): {api.identity_url}",
+        f"CDSE download: {api.download_url}",
+    ]
+
+
+def format_products(products: dict[str, dict[str, Any]], fmt: str = DEFAULT_FMT) -> list[str]:
+    """One line per product from a ``str.format`` template over its properties (``--fmt``).
+
+    ``uuid`` is always available; ``summary`` falls back to the title where a provider has none.
+    """
+    import string
+
+    fields = {f for _, f, _, _ in string.Formatter().parse(fmt) if f}
+    lines = []
+    for pid, props in products.items():
+        values = {"uuid": pid, "summary": props.get("title", ""), **props}
+        try:
+            lines.append(fmt.format_map(values))
+        except KeyError as exc:
+            known = ", ".join(sorted(values))
+            raise HubInputError(
+                f"--fmt uses {{{exc.args[0]}}}, which the results do not have (they have: {known})"
+            ) from None
+        except (ValueError, IndexError, AttributeError, TypeError) as exc:
+            raise HubInputError(
+                f"--fmt {fmt!r} cannot format the results ({exc}); fields used: {sorted(fields)}"
+            ) from None
+    return lines
+
+
 def run_search(opts: SearchOptions) -> SearchRun:
     """Search (and optionally download) as ``eokit hub search`` does."""
     if opts.include_pattern and opts.exclude_pattern:
         raise HubInputError("--include-pattern and --exclude-pattern cannot be used together")
     if opts.provider == "stac":
+        if opts.gnss:
+            raise HubInputError("--gnss searches a DHuS GNSS end-point or CDSE's orbit products, not a STAC API")
         return _run_stac(opts)
-    from eokit.hub.api import SentinelAPI
     from eokit.hub.nodefilters import make_path_filter
 
-    api = SentinelAPI(
-        opts.user,
-        opts.password,
-        opts.url,
-        show_progressbars=opts.show_progress,
-        timeout=opts.timeout,
-        provider=opts.provider,
-    )
+    api = _api(opts)
     kw = _keywords(opts)
+    if opts.gnss and api.provider == "cdse" and "producttype" not in kw:
+        kw["producttype"] = set(GNSS_PRODUCT_TYPES)  # CDSE keeps the orbit products in the main catalogue
     area = _area(opts)
     date = (opts.start, opts.end) if (opts.start or opts.end) else None
     products = api.query(area, date, order_by=opts.order_by, limit=opts.limit, **kw)
