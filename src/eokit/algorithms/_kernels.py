@@ -290,41 +290,42 @@ def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:
         out[i] = m
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "nsz"})
 def brovey_ratio(
     ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray, start: int, stop: int
 ) -> None:  # pragma: no cover
-    """``out[j] = ms[j] * f32(pan / (sum(w ms) / sum(w)))`` over flat ``(bands, n)`` bands, pixels start..stop.
+    """``out[j] = ms[j] * (pan / (sum(w ms) / sum(w)))`` over flat float32 ``(bands, n)`` bands, pixels start..stop.
 
-    One fused pass in cache-sized tiles; NaN where the intensity is 0.
+    One fused float32 pass in cache-sized tiles (weights ``w`` float32); NaN where the intensity is 0.
     """
     nb = ms.shape[0]
-    wsum = 0.0
+    wsum = np.float32(0.0)
     for j in range(nb):
         wsum += w[j]
-    tile = 4096
-    acc = np.empty(tile, dtype=np.float64)
-    r = np.empty(tile, dtype=np.float32)
+    inv = np.float32(1.0) / wsum
+    tile = 2048
+    acc = np.empty(tile, dtype=np.float32)
     for t0 in range(start, stop, tile):
         m = min(tile, stop - t0)
         a = acc[:m]
-        a[:] = 0.0
-        for j in range(nb):
+        row = ms[0, t0 : t0 + m]
+        w0 = w[0]
+        for i in range(m):
+            a[i] = w0 * row[i]
+        for j in range(1, nb):
             wj = w[j]
             row = ms[j, t0 : t0 + m]
             for i in range(m):
-                a[i] += wj * np.float64(row[i])
+                a[i] += wj * row[i]
         p = pan[t0 : t0 + m]
-        rr = r[:m]
         for i in range(m):
-            inten = a[i] / wsum
-            q = np.float32(np.float64(p[i]) / inten)
-            rr[i] = q if inten != 0 else np.float32(np.nan)
+            inten = a[i] * inv
+            a[i] = p[i] / inten if inten != 0 else np.float32(np.nan)
         for j in range(nb):
             row = ms[j, t0 : t0 + m]
             orow = out[j, t0 : t0 + m]
             for i in range(m):
-                orow[i] = row[i] * rr[i]
+                orow[i] = row[i] * a[i]
 
 
 def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:
