@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from eokit.algorithms import brdf, solar
+from eokit.algorithms import brdf, orbit, solar
 from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def _nbar_block(
     *arrays: np.ndarray, block: Block, names: list[str], nodata: float | None, sensor: str, angle_scale: float,
-    transform: Any, crs: Any, time: Any, ang: Any, sun_zenith_out: Any,
+    transform: Any, crs: Any, time: Any, ang: Any, sun_zenith_out: Any, nadir: tuple[float, float] | None,
 ) -> np.ndarray:  # fmt: skip
     refl = arrays[0]
     bands = {n: nodata_to_nan(refl[i], nodata) for i, n in enumerate(names)}
@@ -40,8 +40,8 @@ def _nbar_block(
             sz, sa = solar.solar_position(geo["time"], lat, lon)
             vz, va = geo["view_zenith"], geo["view_azimuth"]
         else:
-            sz, sa = solar.solar_position(time, lat, lon)
-            vz, va = np.zeros(shape), np.zeros(shape)
+            sz, sa = extra if len(extra) == 2 else solar.solar_position(time, lat, lon)
+            vz, va = orbit.scene_view_angles(lon, lat, nadir_lonlat=nadir, sensor=sensor)
     szo = sun_zenith_out
     if isinstance(szo, str) and szo == "latitude":
         if lat is None:
@@ -63,6 +63,7 @@ def nbar_file(
     ang: PathLike | None = None,
     time: Any = None,
     sun_zenith_out: Any = None,
+    nadir_lonlat: tuple[float, float] | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Progress = None,
@@ -73,8 +74,11 @@ def nbar_file(
     in order of preference: ``angles`` = four rasters on the same grid (sun zenith,
     sun azimuth, view zenith, view azimuth; values / ``angle_scale``, e.g. Landsat's
     hundredths of a degree); ``ang`` = a Landsat ``*_ANG.txt`` (per-pixel imaging
-    time and view angles from the ephemeris); or ``time`` (acquisition time, sun
-    from the solar-position algorithm, nadir view assumed). ``sun_zenith_out``:
+    time and view angles from the ephemeris); ``angles`` = two rasters (sun zenith and
+    azimuth) or ``time`` (acquisition time, UTC: sun from the solar-position
+    algorithm), each with the view angles from the scene geometry
+    (:func:`~eokit.algorithms.orbit.scene_view_angles`: the ``sensor``'s orbit, nadir
+    track through ``nadir_lonlat``, default the raster's centre). ``sun_zenith_out``:
     ``None`` (observed), a number, or ``"latitude"`` (Zhang et al. 2016 polynomial).
     """
     prof = profile(source)
@@ -85,21 +89,34 @@ def nbar_file(
         brdf._coefficients(n, sensor)
     srcs = [os.fspath(source)]
     if angles:
-        if len(angles) != 4:
-            raise InvalidInputError("angles needs 4 rasters: sun zenith, sun azimuth, view zenith, view azimuth")
+        if len(angles) not in (2, 4):
+            raise InvalidInputError(
+                "angles needs 4 rasters (sun zenith, sun azimuth, view zenith, view azimuth) or 2 (sun zenith, azimuth)"
+            )
         srcs += [os.fspath(a) for a in angles]
     elif ang is None and time is None:
         raise InvalidInputError("give angle rasters, a Landsat ANG file, or the acquisition time")
-    if not angles and prof["crs"] is None:
-        raise InvalidInputError("source has no CRS; cannot locate pixels for sun angles", path=os.fspath(source))
+    n_angles = len(angles) if angles else 0
+    if n_angles != 4 and prof["crs"] is None:
+        raise InvalidInputError(
+            "source has no CRS; cannot locate pixels for sun and view angles", path=os.fspath(source)
+        )
     ang_tree = None
     if ang is not None and not angles:
         from eokit.algorithms.metadata import read_ang
 
         ang_tree = read_ang(ang)
+    nadir = None
+    if n_angles != 4 and ang_tree is None:
+        nadir = nadir_lonlat or orbit.scene_center_lonlat(
+            prof["transform"], prof["crs"], (prof["height"], prof["width"])
+        )
+        orbit.track_heading(nadir[1], sensor=sensor)  # fail early outside the orbit's latitudes
+        log.info("view angles from the %s scene geometry, nadir track through %s", sensor, nadir)
     func = functools.partial(
         _nbar_block, names=names, nodata=prof["nodata"], sensor=sensor, angle_scale=angle_scale,
         transform=prof["transform"], crs=prof["crs"], time=time, ang=ang_tree, sun_zenith_out=sun_zenith_out,
+        nadir=nadir,
     )  # fmt: skip
     return process_raster_blocks(
         srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
