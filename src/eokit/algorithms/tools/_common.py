@@ -14,10 +14,28 @@ from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 from eokit.io import open_raster, process_raster_blocks
 
-__all__ = ["PathLike", "Progress", "mask_of", "profile", "run_unary", "nodata_to_nan", "unary"]
+__all__ = ["PathLike", "Progress", "mask_of", "nodata_to_nan", "profile", "run_blocks", "run_unary", "unary"]
 
 PathLike = str | os.PathLike[str]
 Progress = Callable[[int], Any] | None
+
+
+def run_blocks(*args: Any, **kw: Any) -> Path:
+    """:func:`eokit.io.process_raster_blocks` with GDAL compressing output tiles on all workers.
+
+    The writer compresses in the calling thread; ``GDAL_NUM_THREADS`` lets GDAL spread the
+    tiles' compression over threads (unless the caller's GDAL environment sets it already).
+    """
+    import rasterio
+
+    from eokit.config import get_settings
+
+    settings = get_settings()
+    if "GDAL_NUM_THREADS" in settings.gdal_env or "GDAL_NUM_THREADS" in os.environ:
+        return process_raster_blocks(*args, **kw)
+    workers = kw.get("workers") or settings.n_workers
+    with rasterio.Env(GDAL_NUM_THREADS=str(max(1, int(workers)))):
+        return process_raster_blocks(*args, **kw)
 
 
 def profile(path: PathLike) -> dict[str, Any]:
@@ -62,7 +80,7 @@ def run_unary(
 ) -> Path:  # fmt: skip
     prof = profile(source)
     func = functools.partial(unary, fn=fn, nodata=prof["nodata"], to_float=to_float)
-    return process_raster_blocks(
+    return run_blocks(
         source, target, func, count=count or (len(bands) if bands else prof["count"]), dtype=dtype,
         nodata=nodata, bands=bands, scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip

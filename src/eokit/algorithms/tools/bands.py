@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from eokit.algorithms import indices, landsat
-from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile
+from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
-from eokit.io import process_raster_blocks
 
 __all__ = ["harmonize_file", "index_band_refs", "index_file", "resolve_bands"]
 
@@ -92,7 +91,7 @@ def _stream_bands(
     where = resolve_bands(sources, refs)
     nodatas = [profile(s)["nodata"] for s in sources]
     func = functools.partial(_bands_func, where=where, nodatas=nodatas, scale=scale, offset=offset, op=op)
-    return process_raster_blocks(
+    return run_blocks(
         sources, target, func, count=count, dtype=dtype, nodata=nodata, halo=halo,
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip

@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from eokit.algorithms import landsat
-from eokit.algorithms.tools._common import PathLike, profile, run_unary, unary
+from eokit.algorithms.tools._common import PathLike, profile, run_blocks, run_unary, unary
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
-from eokit.io import process_raster_blocks
 
 __all__ = ["qa_mask_file", "rescale_file", "scale_collection2_file", "scl_mask_file", "unmask_slc_off_file"]
 
@@ -67,7 +66,7 @@ def scale_collection2_file(
     prof = profile(source)
     nd = prof["nodata"] if prof["nodata"] is not None else nodata
     func = functools.partial(unary, fn=functools.partial(_c2, mult=mult, add=add), nodata=nd, to_float=True)
-    return process_raster_blocks(source, target, func, dtype="float32", nodata=float("nan"), **kw)
+    return run_blocks(source, target, func, dtype="float32", nodata=float("nan"), **kw)
 
 
 def _qa(a: np.ndarray, **flags: Any) -> np.ndarray:
@@ -110,4 +109,4 @@ def unmask_slc_off_file(source: PathLike, target: PathLike, *, date: Any, **kw: 
     nd = prof["nodata"]
     out_nd = None if (nd is None or nd == 0) else nd
     func = functools.partial(_slc, date=date, nodata=nd)
-    return process_raster_blocks(source, target, func, dtype=prof["dtype"], nodata=out_nd, **kw)
+    return run_blocks(source, target, func, dtype=prof["dtype"], nodata=out_nd, **kw)

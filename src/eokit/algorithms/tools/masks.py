@@ -14,10 +14,10 @@ import numpy as np
 from eokit.algorithms import distance
 from eokit.algorithms._common import geometry_inside, row_metrics, to_raster_crs
 from eokit.algorithms._kernels import capped_distance
-from eokit.algorithms.tools._common import PathLike, Progress, mask_of, nodata_to_nan, profile
+from eokit.algorithms.tools._common import PathLike, Progress, mask_of, nodata_to_nan, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
-from eokit.io import open_raster, process_raster_blocks
+from eokit.io import open_raster
 
 __all__ = ["distance_to_mask_file", "load_geometry", "mask_cover_file", "medoid_file"]
 
@@ -73,7 +73,7 @@ def distance_to_mask_file(
         _distance_block, how=mask_from, nodata=prof["nodata"], y=y, dx=dx, radius=float(radius),
         normalize=normalize, geom=geom, transform=prof["transform"],
     )  # fmt: skip
-    return process_raster_blocks(
+    return run_blocks(
         source, target, func, count=1, dtype="float32", nodata=float("nan"), halo=max(halo), bands=[band],
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip
@@ -171,7 +171,7 @@ def medoid_file(
     if len(counts) != 1:
         raise InvalidInputError(f"rasters have different band counts: {sorted(counts)}")
     func = functools.partial(_medoid_block, nodatas=[p["nodata"] for p in profs], bands=list(bands) if bands else None)
-    return process_raster_blocks(
+    return run_blocks(
         sources, target, func, count=profs[0]["count"], dtype="float32", nodata=float("nan"),
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip

@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 
 from eokit.algorithms import brdf, orbit, solar
-from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile
+from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
-from eokit.io import process_raster_blocks
 
 __all__ = ["nbar_file"]
 
@@ -118,7 +117,7 @@ def nbar_file(
         transform=prof["transform"], crs=prof["crs"], time=time, ang=ang_tree, sun_zenith_out=sun_zenith_out,
         nadir=nadir,
     )  # fmt: skip
-    return process_raster_blocks(
+    return run_blocks(
         srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip
