@@ -298,7 +298,7 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
 
 
 def in_row_chunks(func: Callable[[int, int], None], n: int, work: int, *, min_work: int = 2_000_000) -> None:
-    """Run ``func(start, stop)`` over ``0..n`` split across threads (the kernels release the GIL).
+    """Run ``func(start, stop)`` over ``0..n`` split into pieces run on threads (the kernels release the GIL).
 
     Plain Python threads rather than numba's parallel backend, so forked processes stay safe.
     """
@@ -306,7 +306,9 @@ def in_row_chunks(func: Callable[[int, int], None], n: int, work: int, *, min_wo
     if threads <= 1:
         func(0, n)
         return
-    bounds = np.linspace(0, n, threads + 1).astype(int)
+    # a few pieces per thread, taken from a queue: a core shared with other work does not hold up the rest
+    pieces = min(n, threads * 8, max(threads, work // (4 * min_work)))
+    bounds = np.linspace(0, n, pieces + 1).astype(int)
     with ThreadPoolExecutor(threads) as pool:
         for f in [pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(bounds)]:
             f.result()
