@@ -115,7 +115,7 @@ def _nadir(
     r = (_ONE + co) * inv_n  # 1 / co
     kvol = ((_HALF_PI - xi) * co + aso) * w - _QUARTER_PI
     sec_sum = (co + _ONE) * r
-    cos_t = _clip(_TWO * aso * w)
+    cos_t = min(_TWO * aso * w, _ONE)  # >= 0 (NaN propagates: min(NaN, 1) keeps the first operand)
     t, sin_t = _acos_sin(cos_t)
     kgeo = (t - sin_t * cos_t) * sec_sum * _INV_PI - sec_sum + _HALF * (_ONE + co) * r
     return fiso + fvol * kvol + fgeo * kgeo
@@ -145,9 +145,9 @@ def _observed(
     tan_i, tan_v = si * cv * r, sv * ci * r
     dt = tan_i - tan_v
     tt = tan_i * tan_v
-    d2 = dt * dt + _FOUR * tt * sh2 + _FOUR * tt * tt * sh2 * ch2
+    d2 = dt * dt + _FOUR * tt * sh2 * (_ONE + tt * ch2)
     sec_sum = s * r
-    cos_t = _clip(_TWO * np.sqrt(d2) * p * w)
+    cos_t = min(_TWO * np.sqrt(d2) * p * w, _ONE)  # >= 0
     t, sin_t = _acos_sin(cos_t)
     kgeo = (t - sin_t * cos_t) * sec_sum * _INV_PI - sec_sum + _HALF * (_ONE + cos_xi) * r
     return fiso + fvol * kvol + fgeo * kgeo
