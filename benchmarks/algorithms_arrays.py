@@ -2,6 +2,7 @@
 
     python benchmarks/algorithms_arrays.py            # 10000 x 10000 (about 8 GB RAM peak)
     EOKIT_BENCH_SIZE=4000 python benchmarks/algorithms_arrays.py
+    EOKIT_BENCH_ONLY=c_factor,pansharpen_brovey python benchmarks/algorithms_arrays.py   # some cases only
 
 ``ratio`` = numpy_pass_s / eokit_s: 0.5 means the algorithm costs two numpy passes.
 On a shared machine wall times swing with other jobs' load, so each case also gets a
@@ -36,6 +37,7 @@ from eokit.algorithms import (
 
 N = int(os.environ.get("EOKIT_BENCH_SIZE", "10000"))
 REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "3"))
+ONLY = [c for c in os.environ.get("EOKIT_BENCH_ONLY", "").split(",") if c]
 rng = np.random.default_rng(0)
 a = rng.uniform(0.01, 0.5, (N, N)).astype(np.float32)
 b = rng.uniform(0.01, 0.5, (N, N)).astype(np.float32)
@@ -66,6 +68,8 @@ def cpu_seconds(fn) -> float:
 
 
 def compare(case: str, *, eokit, peer, peer_fn, repeat, extra) -> None:  # the harness record plus CPU time
+    if ONLY and not any(case.startswith(c) for c in ONLY):
+        return
     harness_compare(case, eokit=eokit, peer=peer, peer_fn=peer_fn, repeat=repeat, extra=extra)
     e, p = cpu_seconds(eokit), cpu_seconds(peer_fn)
     rec = {

@@ -152,3 +152,31 @@ def test_c_factor_polynomial_trig_over_all_quadrants():
     np.testing.assert_allclose(
         c_factor("red", sz, vz, ra, sun_zenith_out=szo), f(szo, 0.0, ra) / f(sz, vz, ra), rtol=1e-10, atol=1e-12
     )
+
+
+def test_c_factor_float32_kernel_matches_float64_and_keeps_nodata():
+    """float32 angles run the single-precision kernel: float32 out, a few 1e-7 from the float64 kernel."""
+    import dask.array as da
+
+    rng = np.random.default_rng(13)
+    n = 20000
+    sz = rng.uniform(0, 75, n).astype(np.float32)
+    vz = rng.uniform(-15, 15, n).astype(np.float32)
+    ra = rng.uniform(-720, 720, n).astype(np.float32)
+    sz[:500] = vz[:500] = rng.uniform(1, 60, 500)  # hot spot: sun behind the sensor, equal zeniths
+    ra[:500] = rng.uniform(-1e-3, 1e-3, 500)
+    szo = rng.uniform(0, 70, n).astype(np.float32)
+    for out in (None, szo, 35.0):
+        got = c_factor("swir1", sz, vz, ra, sun_zenith_out=out)
+        ref = c_factor(
+            "swir1", sz.astype(float), vz.astype(float), ra.astype(float),
+            sun_zenith_out=None if out is None else np.asarray(out, float),
+        )  # fmt: skip
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, ref, rtol=1e-6)
+    bad = sz.copy()
+    bad[7] = np.nan
+    assert np.isnan(c_factor("red", bad, vz, ra)[7])
+    dgot = c_factor("red", da.from_array(bad, chunks=999), da.from_array(vz, chunks=999), 140.0)
+    assert dgot.dtype == np.float32
+    np.testing.assert_array_equal(dgot.compute(), c_factor("red", bad, vz, 140.0))

@@ -136,3 +136,27 @@ def test_kernel_nan_aware_local_means(scene):
     np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
     assert np.isnan(got[:, 10, 10]).all() and np.isnan(got[:, 25, 25]).all()
     assert np.isfinite(got[:, 0, 0]).all()
+
+
+@pytest.mark.parametrize("cols", [1, 2, 3, 6, 9, 2100])
+def test_kernel_narrow_and_strip_edges_against_ndimage(cols):
+    """Box sums cut at the array edges (windows wider than the array) and across column strips."""
+    rng = np.random.default_rng(cols)
+    rows = 9
+    ms = rng.uniform(0.05, 0.6, (2, rows, cols)).astype(np.float32)
+    pan = rng.uniform(0.05, 0.6, (rows, cols)).astype(np.float32)
+    pan[rng.random(pan.shape) < 0.1] = np.nan
+    k = 7
+    got = pansharpen_kernel(ms, pan, pixel_size=90.0 / k)
+    mean = ms.astype(float).mean(0)
+
+    def box(a):
+        valid = np.isfinite(a)
+        s = ndimage.correlate(np.where(valid, a, 0.0), np.ones((k, k)), mode="constant")
+        n = ndimage.correlate(valid.astype(float), np.ones((k, k)), mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, s / n, np.nan)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = ms / mean * pan * box(mean) / box(pan.astype(float))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)

@@ -269,3 +269,27 @@ def test_grid_mismatch_is_reported(tmp_path):
     b = write_test_raster(tmp_path / "b_B5.tif", np.ones((6, 5), np.float32), crs=UTM, transform=T30)
     res = _invoke("algo", "index", "NDVI", a, b, "--red", "B4", "--nir", "B5", "--out", tmp_path / "x.tif")
     assert res.exit_code == 2 and "grid differs" in res.output
+
+
+def test_brdf_scene_geometry_view_angles(tmp_path):
+    """With sun-angle rasters (or a time) only, view angles come from the scene geometry, not nadir."""
+    from eokit.algorithms import scene_view_angles
+    from eokit.algorithms.orbit import scene_center_lonlat
+    from eokit.algorithms.solar import pixel_lonlat
+
+    refl = np.full((1, 10, 12), 0.2, np.float32)
+    t = Affine(3000, 0, 500000, 0, -3000, 4000000)  # 36 km wide: view zenith up to ~2 deg
+    src = write_test_raster(tmp_path / "r.tif", refl, crs=UTM, transform=t)
+    sun = [write_test_raster(tmp_path / f"s{i}.tif", np.full((10, 12), v, np.int16), crs=UTM, transform=t)
+           for i, v in enumerate((3500, 14000))]  # fmt: skip
+    out = tmp_path / "n.tif"
+    res = _invoke("algo", "brdf", src, "--out", out, "--bands", "nir", "--sun-angles", *sun)
+    assert res.exit_code == 0, res.output
+    got, _ = _read(out)
+    lon, lat = pixel_lonlat(t, UTM, (10, 12))
+    vz, va = scene_view_angles(lon, lat, nadir_lonlat=scene_center_lonlat(t, UTM, (10, 12)))
+    np.testing.assert_allclose(got[0], 0.2 * c_factor("nir", 35.0, vz, 140.0 - va), rtol=1e-5)
+    assert vz.max() > 1.0 and np.ptp(got) > 1e-4  # off-nadir pixels really are corrected differently
+    res = _invoke("algo", "brdf", src, "--out", out, "--bands", "nir", "--time", "2020-06-01T10:00:00",
+                  "--nadir", "14.0", "36.1")  # fmt: skip
+    assert res.exit_code == 0, res.output

@@ -2,7 +2,7 @@
 
 Families: masks and distances (:mod:`.distance`), pansharpening (:mod:`.pansharpen`),
 Landsat utilities (:mod:`.landsat`, :mod:`.metadata`), BRDF/NBAR (:mod:`.brdf`,
-:mod:`.solar`) and spectral indices (:mod:`.indices`). File tools live in
+:mod:`.solar`, :mod:`.orbit`) and spectral indices (:mod:`.indices`). File tools live in
 :mod:`.tools` and back the ``eokit algo`` commands.
 """
 
@@ -36,6 +36,7 @@ from eokit.algorithms.landsat import (
     unmask_slc_off,
 )
 from eokit.algorithms.metadata import read_ang, read_mtl
+from eokit.algorithms.orbit import scene_view_angles, track_heading
 from eokit.algorithms.pansharpen import pansharpen, pansharpen_brovey, pansharpen_hsv, pansharpen_kernel
 from eokit.algorithms.solar import landsat_geometry, solar_position
 
@@ -66,9 +67,11 @@ __all__ = [
     "rescale",
     "ross_thick",
     "scale_collection2",
+    "scene_view_angles",
     "scl_mask",
     "solar_position",
     "spectral_index",
     "sum_distance",
+    "track_heading",
     "unmask_slc_off",
 ]

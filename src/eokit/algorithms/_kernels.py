@@ -57,8 +57,31 @@ def row_nearest(mask: np.ndarray, cap: int, out: np.ndarray, r0: int, r1: int) -
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _near_shifts(m8: np.ndarray, cap: int, g8: np.ndarray) -> None:  # pragma: no cover - numba
+    """Columns to the nearest masked pixel of the row ``m8`` (uint8 0/1), 255 beyond ``cap`` (< 255).
+
+    A min over the 2 cap shifted copies of the row: 64 uint8 lanes per AVX-512 instruction, no
+    loop-carried dependency (the two-scan :func:`_nearest_in_row` is one pixel per step).
+    """
+    cols = m8.shape[0]
+    far = np.uint8(255)
+    for c in range(cols):
+        g8[c] = np.uint8(0) if m8[c] else far
+    for s in range(1, min(cap, cols - 1) + 1):
+        sv = np.uint8(s)
+        lo, hi = g8[s:], g8[: cols - s]
+        left, right = m8[: cols - s], m8[s:]
+        for c in range(cols - s):
+            v = sv if left[c] else far
+            lo[c] = v if v < lo[c] else lo[c]
+        for c in range(cols - s):
+            v = sv if right[c] else far
+            hi[c] = v if v < hi[c] else hi[c]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "nsz"})
 def _banded_window(
-    mask: np.ndarray,
+    m8: np.ndarray,
     y: np.ndarray,
     dx: np.ndarray,
     radius: float,
@@ -69,14 +92,22 @@ def _banded_window(
     band: int,
     g: np.ndarray,
     best: np.ndarray,
+    g8: np.ndarray,
+    uniform: bool,
 ) -> None:  # pragma: no cover - numba
     """Rows r0..r1 of the capped distance, band by band: the horizontal pass for the band plus its halo
-    rows into the scratch ``g``, then a row-major scan of the rows within ``radius`` (vectorised over columns).
+    rows into the float32 scratch ``g``, then a row-major scan of the rows within ``radius``
+    (vectorised over columns, 16 float32 lanes). No full-size intermediate.
 
-    Same arithmetic as :func:`_vertical_row`; no full-size intermediate.
+    With a ``uniform`` pixel width ``g`` holds squared horizontal metres; otherwise column
+    counts, scaled by the output row's pixel width in the scan. ``cap`` must be < 255.
     """
-    rows, cols = mask.shape
-    r2 = radius * radius
+    rows, cols = m8.shape
+    r2 = np.float32(radius * radius)
+    rad = np.float32(radius)
+    inf = np.float32(np.inf)
+    dx0 = np.float32(dx[0])
+    ctile = 2048  # columns per pass: the running minimum stays in L1
     for b0 in range(r0, r1, band):
         b1 = min(b0 + band, r1)
         lo = b0
@@ -86,27 +117,41 @@ def _banded_window(
         while hi < rows - 1 and y[hi + 1] - y[b1 - 1] <= radius:
             hi += 1
         for k in range(lo, hi + 1):
-            _nearest_in_row(mask[k], cap, g[k - lo])
-        for r in range(b0, b1):
-            klo = r
-            while klo > 0 and y[r] - y[klo - 1] <= radius:
-                klo -= 1
-            khi = r
-            while khi < rows - 1 and y[khi + 1] - y[r] <= radius:
-                khi += 1
-            dxr = dx[r]
-            best[:] = r2
-            for k in range(klo, khi + 1):
-                dy = y[k] - y[r]
-                dy2 = dy * dy
-                gk = g[k - lo]
-                for c in range(cols):
-                    h = np.float64(gk[c]) * dxr
-                    d2 = dy2 + h * h
-                    best[c] = d2 if d2 < best[c] else best[c]
-            o = out[r]
+            _near_shifts(m8[k], cap, g8)
+            gk = g[k - lo]
             for c in range(cols):
-                o[c] = np.sqrt(best[c])
+                h = np.float32(g8[c]) * dx0
+                v = h * h if uniform else np.float32(g8[c])
+                gk[c] = inf if g8[c] == 255 else v
+        for c0 in range(0, cols, ctile):  # column tiles outermost: the band's tile stays in L2
+            c1 = min(c0 + ctile, cols)
+            bt = best[: c1 - c0]
+            for r in range(b0, b1):
+                klo = r
+                while klo > 0 and y[r] - y[klo - 1] <= radius:
+                    klo -= 1
+                khi = r
+                while khi < rows - 1 and y[khi + 1] - y[r] <= radius:
+                    khi += 1
+                dxr = np.float32(dx[r])
+                bt[:] = r2
+                for k in range(klo, khi + 1):
+                    dy = y[k] - y[r]
+                    dy2 = np.float32(dy * dy)
+                    gk = g[k - lo, c0:c1]
+                    if uniform:
+                        for c in range(c1 - c0):
+                            d2 = dy2 + gk[c]
+                            bt[c] = d2 if d2 < bt[c] else bt[c]
+                    else:
+                        for c in range(c1 - c0):
+                            h = gk[c] * dxr
+                            d2 = dy2 + h * h
+                            bt[c] = d2 if d2 < bt[c] else bt[c]
+                oc = out[r, c0:c1]
+                for c in range(c1 - c0):
+                    d = np.sqrt(bt[c])
+                    oc[c] = d if d < rad else rad  # sqrt(f32(r^2)) may round above r
 
 
 @numba.njit(cache=True, nogil=True)
@@ -223,14 +268,17 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
         down = np.searchsorted(y, y + radius, side="right") - idx
         up = idx - np.searchsorted(y, y - radius, side="left")
         reach = int(max(down.max(), up.max()))
-    if reach <= _WINDOW_ROWS_MAX:
+    if reach <= _WINDOW_ROWS_MAX and cap < 255:
         out = np.empty(mask.shape, dtype=np.float32)
         band = 128
+        m8 = mask.view(np.uint8)
+        uniform = bool(dx.size and np.all(dx == dx[0]))
 
         def run(r0: int, r1: int) -> None:
             g = np.empty((min(band + 2 * reach + 4, rows), cols), dtype=np.float32)
-            best = np.empty(cols, dtype=np.float64)
-            _banded_window(mask, y, dx, float(radius), cap, out, r0, r1, band, g, best)
+            best = np.empty(min(cols, 2048), dtype=np.float32)
+            g8 = np.empty(cols, dtype=np.uint8)
+            _banded_window(m8, y, dx, float(radius), cap, out, r0, r1, band, g, best, g8, uniform)
 
         in_row_chunks(run, rows, mask.size * (2 * reach + 1))
         return out
@@ -250,7 +298,7 @@ def capped_distance(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, radius: flo
 
 
 def in_row_chunks(func: Callable[[int, int], None], n: int, work: int, *, min_work: int = 2_000_000) -> None:
-    """Run ``func(start, stop)`` over ``0..n`` split across threads (the kernels release the GIL).
+    """Run ``func(start, stop)`` over ``0..n`` split into pieces run on threads (the kernels release the GIL).
 
     Plain Python threads rather than numba's parallel backend, so forked processes stay safe.
     """
@@ -258,7 +306,9 @@ def in_row_chunks(func: Callable[[int, int], None], n: int, work: int, *, min_wo
     if threads <= 1:
         func(0, n)
         return
-    bounds = np.linspace(0, n, threads + 1).astype(int)
+    # a few pieces per thread, taken from a queue: a core shared with other work does not hold up the rest
+    pieces = min(n, threads * 8, max(threads, work // (4 * min_work)))
+    bounds = np.linspace(0, n, pieces + 1).astype(int)
     with ThreadPoolExecutor(threads) as pool:
         for f in [pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(bounds)]:
             f.result()
@@ -290,41 +340,42 @@ def qa_bits(x: np.ndarray, bits: int, conf_level: int, out: np.ndarray) -> None:
         out[i] = m
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "nsz"})
 def brovey_ratio(
     ms: np.ndarray, pan: np.ndarray, w: np.ndarray, out: np.ndarray, start: int, stop: int
 ) -> None:  # pragma: no cover
-    """``out[j] = ms[j] * f32(pan / (sum(w ms) / sum(w)))`` over flat ``(bands, n)`` bands, pixels start..stop.
+    """``out[j] = ms[j] * (pan / (sum(w ms) / sum(w)))`` over flat float32 ``(bands, n)`` bands, pixels start..stop.
 
-    One fused pass in cache-sized tiles; NaN where the intensity is 0.
+    One fused float32 pass in cache-sized tiles (weights ``w`` float32); NaN where the intensity is 0.
     """
     nb = ms.shape[0]
-    wsum = 0.0
+    wsum = np.float32(0.0)
     for j in range(nb):
         wsum += w[j]
-    tile = 4096
-    acc = np.empty(tile, dtype=np.float64)
-    r = np.empty(tile, dtype=np.float32)
+    inv = np.float32(1.0) / wsum
+    tile = 2048
+    acc = np.empty(tile, dtype=np.float32)
     for t0 in range(start, stop, tile):
         m = min(tile, stop - t0)
         a = acc[:m]
-        a[:] = 0.0
-        for j in range(nb):
+        row = ms[0, t0 : t0 + m]
+        w0 = w[0]
+        for i in range(m):
+            a[i] = w0 * row[i]
+        for j in range(1, nb):
             wj = w[j]
             row = ms[j, t0 : t0 + m]
             for i in range(m):
-                a[i] += wj * np.float64(row[i])
+                a[i] += wj * row[i]
         p = pan[t0 : t0 + m]
-        rr = r[:m]
         for i in range(m):
-            inten = a[i] / wsum
-            q = np.float32(np.float64(p[i]) / inten)
-            rr[i] = q if inten != 0 else np.float32(np.nan)
+            inten = a[i] * inv
+            a[i] = p[i] / inten if inten != 0 else np.float32(np.nan)
         for j in range(nb):
             row = ms[j, t0 : t0 + m]
             orow = out[j, t0 : t0 + m]
             for i in range(m):
-                orow[i] = row[i] * rr[i]
+                orow[i] = row[i] * a[i]
 
 
 def flat_chunks(func: Callable[[slice], None], n: int, *, cost: int = 1) -> None:

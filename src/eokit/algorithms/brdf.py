@@ -25,6 +25,7 @@ import numpy as np
 
 from eokit.algorithms._kernels import in_row_chunks, valid_range
 from eokit.algorithms._trig import c_factor_simd
+from eokit.algorithms._trig32 import c_factor_f32
 from eokit.errors import InvalidInputError
 
 __all__ = [
@@ -163,37 +164,57 @@ def c_factor(
     """
     szo = sun_zenith if sun_zenith_out is None else sun_zenith_out
     args = (sun_zenith, view_zenith, relative_azimuth, szo)
+    coef = _coefficients(band, sensor)
+    same = sun_zenith_out is None
     if not any(hasattr(a, "dask") or hasattr(a, "dims") for a in args):
-        # numpy: one compiled, SIMD-vectorised pass instead of ~40 temporary arrays
-        fiso, fgeo, fvol = _coefficients(band, sensor)
-        same = sun_zenith_out is None
-        arrs = [np.asarray(a) for a in args]
-        shape = np.broadcast_shapes(*(a.shape for a in arrs))
-        n = int(np.prod(shape)) if shape else 1
-        tile = min(n, _TILE)
-        scalar = [a.size == 1 and n > 1 for a in arrs]
-        flat = [
-            np.full(tile, a.reshape(-1)[0], dtype=np.float64)  # a scalar: one tile of it, reused
-            if sc
-            else np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
-            for a, sc in zip(arrs, scalar, strict=True)
-        ]
-        res = np.empty(n, dtype=np.float64)
+        return _c_factor_numpy(coef, args, same=same)
+    if not any(hasattr(a, "dims") for a in args):  # dask: the compiled kernel block by block
+        import dask.array as da
 
-        def run(r0: int, r1: int) -> None:
-            for t0 in range(r0, r1, _TILE):
-                t1 = min(t0 + _TILE, r1)
-                # float64 tiles: one compiled specialisation whatever the input dtypes
-                parts = [
-                    f[: t1 - t0] if sc else np.asarray(f[t0:t1], dtype=np.float64)
-                    for f, sc in zip(flat, scalar, strict=True)
-                ]
-                c_factor_simd(*parts, fiso, fvol, fgeo, same, res[t0:t1])
-
-        in_row_chunks(run, n, n * 8)
-        return res.reshape(shape) if shape else float(res[0])
+        blocks = da.broadcast_arrays(*(da.asarray(a) for a in args))
+        f32 = all(b.dtype == np.float32 for b, a in zip(blocks, args, strict=True) if type(a) not in (int, float))
+        dt = np.float32 if f32 else np.float64
+        return da.map_blocks(
+            lambda *b: _c_factor_numpy(coef, tuple(x.astype(dt, copy=False) for x in b), same=same), *blocks, dtype=dt
+        )
     nadir = brdf_model(band, szo, 0.0, relative_azimuth, sensor=sensor)  # at nadir the azimuth has no effect
     return nadir / brdf_model(band, sun_zenith, view_zenith, relative_azimuth, sensor=sensor)
+
+
+def _c_factor_numpy(coef: tuple[float, float, float], args: tuple[Any, ...], *, same: bool) -> Any:
+    """One compiled, SIMD-vectorised pass (threads over contiguous pieces) instead of ~40 temporary arrays.
+
+    float32 angle arrays (Python scalars aside) give a float32 result from the float32
+    kernel; anything else is computed and returned in float64.
+    """
+    fiso, fgeo, fvol = coef
+    arrs = [np.asarray(a) for a in args]
+    f32 = all(a.dtype == np.float32 for a, src in zip(arrs, args, strict=True) if type(src) not in (int, float))
+    dtype = np.float32 if f32 else np.float64
+    kernel = c_factor_f32 if f32 else c_factor_simd
+    shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    n = int(np.prod(shape)) if shape else 1
+    scalar = [a.size == 1 and n > 1 for a in arrs]
+    tile = min(n, _TILE)
+    flat = [
+        np.full(tile, a.reshape(-1)[0], dtype=dtype)  # a scalar: one tile of it, reused
+        if sc
+        else np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype).reshape(-1)
+        for a, sc in zip(arrs, scalar, strict=True)
+    ]
+    res = np.empty(n, dtype=dtype)
+
+    def run(r0: int, r1: int) -> None:
+        if not any(scalar):  # whole piece in one call
+            kernel(*(f[r0:r1] for f in flat), fiso, fvol, fgeo, same, res[r0:r1])
+            return
+        for t0 in range(r0, r1, _TILE):
+            t1 = min(t0 + _TILE, r1)
+            parts = [f[: t1 - t0] if sc else f[t0:t1] for f, sc in zip(flat, scalar, strict=True)]
+            kernel(*parts, fiso, fvol, fgeo, same, res[t0:t1])
+
+    in_row_chunks(run, n, n * 8)
+    return res.reshape(shape) if shape else float(res[0])
 
 
 def c_factor_legacy(

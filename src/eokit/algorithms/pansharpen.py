@@ -123,13 +123,12 @@ def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = No
         flat_ms = np.ascontiguousarray(ms).reshape(nb, -1)
         flat_pan = np.ascontiguousarray(pan).ravel()
         out = np.empty(flat_ms.shape, dtype=np.float32)
-        w64 = w.astype(np.float64)
-        in_row_chunks(lambda a, b: brovey_ratio(flat_ms, flat_pan, w64, out, a, b), flat_pan.size, flat_ms.size * 2)
+        in_row_chunks(lambda a, b: brovey_ratio(flat_ms, flat_pan, w, out, a, b), flat_pan.size, flat_ms.size * 2)
         return out.reshape(ms.shape)
     stack = xp.concatenate([ms, pan[None]], axis=0)
     if is_dask(stack):
         stack = stack.rechunk({0: -1})
-    return map_overlap(_brovey_block, stack, depth=0, dtype=np.float32, w=w.astype(np.float64))[:-1]
+    return map_overlap(_brovey_block, stack, depth=0, dtype=np.float32, w=w)[:-1]
 
 
 def _brovey_block(block: np.ndarray, *, w: np.ndarray) -> np.ndarray:

@@ -190,12 +190,19 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str
 @click.option(
     "--ang", type=click.Path(exists=True), default=None, help="Landsat *_ANG.txt (per-pixel time, view angles)."
 )
-@click.option("--time", "time_", default=None, help="Acquisition time (ISO, UTC) when no angles are given.")
+@click.option("--sun-angles", nargs=2, type=click.Path(exists=True), default=None,
+              help="Sun zenith and azimuth rasters; view angles then come from the scene geometry.")  # fmt: skip
+@click.option("--time", "time_", default=None,
+              help="Acquisition time (ISO, UTC) when no angles are given; view from the scene geometry.")  # fmt: skip
+@click.option("--nadir", nargs=2, type=float, default=None, metavar="LON LAT",
+              help="A point on the nadir track for the scene geometry (default: the raster's centre).")  # fmt: skip
 @click.option("--sun-zenith-out", default="observed", show_default=True, help="observed, latitude, or degrees.")
 @workers_option
 @scheduler_option
 def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[str, ...] | None, angle_scale: float,
-             ang: str | None, time_: str | None, sun_zenith_out: str, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
+             ang: str | None, sun_angles: tuple[str, ...] | None, time_: str | None,
+             nadir: tuple[float, float] | None, sun_zenith_out: str, workers: int | None,
+             scheduler: str | None) -> None:  # fmt: skip
     """NBAR: correct reflectance to nadir view with the c-factor method."""
     from eokit.algorithms import tools
 
@@ -206,8 +213,9 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
         except ValueError:
             raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
     tools.nbar_file(source, out, band_names=[b.strip() for b in band_names.split(",")], sensor=sensor,
-                    angles=list(angles) if angles else None, angle_scale=angle_scale, ang=ang, time=time_,
-                    sun_zenith_out=szo, workers=workers, scheduler=scheduler)  # fmt: skip
+                    angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
+                    sun_zenith_out=szo, nadir_lonlat=tuple(nadir) if nadir else None, workers=workers,
+                    scheduler=scheduler)  # fmt: skip
     click.echo(out)
 
 

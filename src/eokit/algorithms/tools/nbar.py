@@ -1,0 +1,123 @@
+"""BRDF file tool: NBAR reflectance with angles from rasters, a Landsat ANG file, or the scene geometry."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eokit.algorithms import brdf, orbit, solar
+from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile, run_blocks
+from eokit.core.blocks import Block
+from eokit.errors import InvalidInputError
+
+__all__ = ["nbar_file"]
+
+log = logging.getLogger(__name__)
+
+
+def _nbar_block(
+    *arrays: np.ndarray, block: Block, names: list[str], nodata: float | None, sensor: str, angle_scale: float,
+    transform: Any, crs: Any, time: Any, ang: Any, sun_zenith_out: Any, nadir: tuple[float, float] | None,
+) -> np.ndarray:  # fmt: skip
+    refl = arrays[0]
+    bands = {n: nodata_to_nan(refl[i], nodata) for i, n in enumerate(names)}
+    extra = [a[0].astype(np.float64) / angle_scale for a in arrays[1:]]
+    shape = refl.shape[1:]
+    lon = lat = None
+    if len(extra) == 4:
+        sz, sa, vz, va = extra
+    else:
+        lon, lat = solar.pixel_lonlat(transform, crs, shape, row=block.read_row, col=block.read_col)
+        if ang is not None:
+            geo = solar.landsat_geometry(ang, lon, lat)
+            sz, sa = solar.solar_position(geo["time"], lat, lon)
+            vz, va = geo["view_zenith"], geo["view_azimuth"]
+        else:
+            sz, sa = extra if len(extra) == 2 else solar.solar_position(time, lat, lon)
+            vz, va = orbit.scene_view_angles(lon, lat, nadir_lonlat=nadir, sensor=sensor)
+    szo = sun_zenith_out
+    if isinstance(szo, str) and szo == "latitude":
+        if lat is None:
+            lon, lat = solar.pixel_lonlat(transform, crs, shape, row=block.read_row, col=block.read_col)
+        szo = brdf.normalization_sun_zenith(lat)
+    res = brdf.nbar(bands, sun_zenith=sz, view_zenith=vz, sun_azimuth=sa, view_azimuth=va,
+                    sun_zenith_out=szo, sensor=sensor)  # fmt: skip
+    return np.stack([res[n] for n in names])
+
+
+def nbar_file(
+    source: PathLike,
+    target: PathLike,
+    *,
+    band_names: Sequence[str],
+    sensor: str = "landsat",
+    angles: Sequence[PathLike] | None = None,
+    angle_scale: float = 100.0,
+    ang: PathLike | None = None,
+    time: Any = None,
+    sun_zenith_out: Any = None,
+    nadir_lonlat: tuple[float, float] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Progress = None,
+) -> Path:
+    """Write NBAR (c-factor corrected) reflectance for a multi-band ``source``.
+
+    ``band_names`` names each layer (``blue green red nir swir1 swir2``...). Angles,
+    in order of preference: ``angles`` = four rasters on the same grid (sun zenith,
+    sun azimuth, view zenith, view azimuth; values / ``angle_scale``, e.g. Landsat's
+    hundredths of a degree); ``ang`` = a Landsat ``*_ANG.txt`` (per-pixel imaging
+    time and view angles from the ephemeris); ``angles`` = two rasters (sun zenith and
+    azimuth) or ``time`` (acquisition time, UTC: sun from the solar-position
+    algorithm), each with the view angles from the scene geometry
+    (:func:`~eokit.algorithms.orbit.scene_view_angles`: the ``sensor``'s orbit, nadir
+    track through ``nadir_lonlat``, default the raster's centre). ``sun_zenith_out``:
+    ``None`` (observed), a number, or ``"latitude"`` (Zhang et al. 2016 polynomial).
+    """
+    prof = profile(source)
+    names = list(band_names)
+    if len(names) != prof["count"]:
+        raise InvalidInputError(f"{len(names)} band names given for {prof['count']} bands", path=os.fspath(source))
+    for n in names:
+        brdf._coefficients(n, sensor)
+    srcs = [os.fspath(source)]
+    if angles:
+        if len(angles) not in (2, 4):
+            raise InvalidInputError(
+                "angles needs 4 rasters (sun zenith, sun azimuth, view zenith, view azimuth) or 2 (sun zenith, azimuth)"
+            )
+        srcs += [os.fspath(a) for a in angles]
+    elif ang is None and time is None:
+        raise InvalidInputError("give angle rasters, a Landsat ANG file, or the acquisition time")
+    n_angles = len(angles) if angles else 0
+    if n_angles != 4 and prof["crs"] is None:
+        raise InvalidInputError(
+            "source has no CRS; cannot locate pixels for sun and view angles", path=os.fspath(source)
+        )
+    ang_tree = None
+    if ang is not None and not angles:
+        from eokit.algorithms.metadata import read_ang
+
+        ang_tree = read_ang(ang)
+    nadir = None
+    if n_angles != 4 and ang_tree is None:
+        nadir = nadir_lonlat or orbit.scene_center_lonlat(
+            prof["transform"], prof["crs"], (prof["height"], prof["width"])
+        )
+        orbit.track_heading(nadir[1], sensor=sensor)  # fail early outside the orbit's latitudes
+        log.info("view angles from the %s scene geometry, nadir track through %s", sensor, nadir)
+    func = functools.partial(
+        _nbar_block, names=names, nodata=prof["nodata"], sensor=sensor, angle_scale=angle_scale,
+        transform=prof["transform"], crs=prof["crs"], time=time, ang=ang_tree, sun_zenith_out=sun_zenith_out,
+        nadir=nadir,
+    )  # fmt: skip
+    return run_blocks(
+        srcs, target, func, count=len(names), dtype="float32", nodata=float("nan"),
+        scheduler=scheduler, workers=workers, progress=progress,
+    )  # fmt: skip
