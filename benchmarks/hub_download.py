@@ -138,11 +138,17 @@ def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, wor
     target = Path(tempfile.mkdtemp(prefix=f"resume-{kind}", dir=work))
     s0 = _quiet_stats(hub)  # earlier clients' bodies all counted
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids], env=env)
-    while proc.poll() is None and hub.stats()["bytes_sent"] - s0["bytes_sent"] < total // 2:
-        time.sleep(0.01)
-    proc.send_signal(sig)
-    proc.wait()
+    cmd = [sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids]
+    with tempfile.TemporaryFile() as err:  # the interrupted client's expected KeyboardInterrupt traceback
+        proc = subprocess.Popen(cmd, env=env, stderr=err)
+        while proc.poll() is None and hub.stats()["bytes_sent"] - s0["bytes_sent"] < total // 2:
+            time.sleep(0.01)
+        proc.send_signal(sig)
+        proc.wait()
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    if text and "KeyboardInterrupt" not in text:
+        print(text, file=sys.stderr)  # anything but the interrupt itself is worth seeing
     s1 = _quiet_stats(hub)  # the server saw the hang-ups
     files = [f for f in target.iterdir() if f.is_file() and not f.name.startswith(".")]
     on_disk = sum(f.stat().st_size for f in files)
