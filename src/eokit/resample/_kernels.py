@@ -239,6 +239,31 @@ def _mask_blocks(src_mask: np.ndarray, first: int, last: int, blk_ok: np.ndarray
 _FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _taps_valid(
+    src_mask: np.ndarray, use_src_mask: bool, ylo: int, yhi: int, xlo: int, xhi: int, sh: int, sw: int
+) -> bool:
+    """Whether the tap window ``[ylo, yhi] x [xlo, xhi]`` lies inside the source and is unmasked there."""
+    if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
+        return False
+    if use_src_mask:
+        for a in range(ylo, yhi + 1):
+            for b in range(xlo, xhi + 1):
+                if src_mask[a, b] == 0:
+                    return False
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _separable4(src, r0, r1, r2, r3, c0, c1, c2, c3, wy0, wy1, wy2, wy3, wx0, wx1, wx2, wx3):
+    """A 4 x 4 separable kernel: rows ``r0..r3`` weighted ``wy``, columns ``c0..c3`` weighted ``wx``."""
+    s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
+    s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
+    s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]
+    s3 = wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3]
+    return wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+
+
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _rows(
     kind: int,
@@ -363,13 +388,7 @@ def _rows(
                         xlo -= src_col_off
                         xhi -= src_col_off
                         xb -= src_col_off
-                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
-                            valid = False
-                        elif use_src_mask:
-                            for a in range(ylo, yhi + 1):
-                                for b in range(xlo, xhi + 1):
-                                    if src_mask[a, b] == 0:
-                                        valid = False
+                        valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
                         if valid:
                             # at an integer coordinate all four taps are the centre one (weights 0, 1, 0, 0)
                             step_y = 1 if yhi > ylo else 0
@@ -382,11 +401,9 @@ def _rows(
                             c1 = _u(xb + step_x)
                             c2 = _u(xb + 2 * step_x)
                             c3 = _u(xb + 3 * step_x)
-                            s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
-                            s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
-                            s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]
-                            s3 = wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3]
-                            out[_u(orow), _u(ocol)] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+                            out[_u(orow), _u(ocol)] = _separable4(
+                                src, r0, r1, r2, r3, c0, c1, c2, c3, wy0, wy1, wy2, wy3, wx0, wx1, wx2, wx3
+                            )
                     if not valid:
                         out[orow, ocol] = nodata
                     if write_mask:
@@ -408,13 +425,7 @@ def _rows(
                         xlo -= src_col_off
                         xhi -= src_col_off
                         xb -= src_col_off
-                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
-                            valid = False
-                        elif use_src_mask:
-                            for a in range(ylo, yhi + 1):
-                                for b in range(xlo, xhi + 1):
-                                    if src_mask[a, b] == 0:
-                                        valid = False
+                        valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
                         if valid:
                             # at an integer coordinate the fourth tap (weight 0) repeats the third
                             r0 = _u(yb)
@@ -425,11 +436,9 @@ def _rows(
                             c1 = _u(xb + 1)
                             c2 = _u(xb + 2)
                             c3 = _u(xhi)
-                            s0 = wx0 * src[r0, c0] + wx1 * src[r0, c1] + wx2 * src[r0, c2] + wx3 * src[r0, c3]
-                            s1 = wx0 * src[r1, c0] + wx1 * src[r1, c1] + wx2 * src[r1, c2] + wx3 * src[r1, c3]
-                            s2 = wx0 * src[r2, c0] + wx1 * src[r2, c1] + wx2 * src[r2, c2] + wx3 * src[r2, c3]
-                            s3 = wx0 * src[r3, c0] + wx1 * src[r3, c1] + wx2 * src[r3, c2] + wx3 * src[r3, c3]
-                            out[_u(orow), _u(ocol)] = wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
+                            out[_u(orow), _u(ocol)] = _separable4(
+                                src, r0, r1, r2, r3, c0, c1, c2, c3, wy0, wy1, wy2, wy3, wx0, wx1, wx2, wx3
+                            )
                     if not valid:
                         out[orow, ocol] = nodata
                     if write_mask:
@@ -451,13 +460,7 @@ def _rows(
                         xlo -= src_col_off
                         xhi -= src_col_off
                         xb -= src_col_off
-                        if ylo < 0 or xlo < 0 or yhi >= sh or xhi >= sw:
-                            valid = False
-                        elif use_src_mask:
-                            for a in range(ylo, yhi + 1):
-                                for b in range(xlo, xhi + 1):
-                                    if src_mask[a, b] == 0:
-                                        valid = False
+                        valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
                         if valid:
                             acc = 0.0
                             for a in range(6):
