@@ -109,6 +109,28 @@ def _add_row(
     bad[1, slot] = _hbox(pan[q], a0, a1, h, fv, hs[1, slot], hn[1, slot])
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _window_row(hs, hn, bad, vs, vn, nbad, slot, w, sign):  # pragma: no cover - numba
+    """Add (``sign`` 1) or remove (-1) ring row ``slot``'s horizontal sums (and valid counts) to the window's."""
+    for i in range(2):
+        sv, dv = hs[i, slot], vs[i]
+        if sign > 0:
+            for c in range(w):
+                dv[c] += sv[c]
+        else:
+            for c in range(w):
+                dv[c] -= sv[c]
+        if bad[i, slot]:
+            nbad[i] += sign
+            sn, dn = hn[i, slot], vn[i]
+            if sign > 0:
+                for c in range(w):
+                    dn[c] += sn[c]
+            else:
+                for c in range(w):
+                    dn[c] -= sn[c]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sharpen_strip(
     ms: np.ndarray,
@@ -146,43 +168,19 @@ def _sharpen_strip(
         slot = q % ring
         _add_row(ms, pan, q, a0, a1, h, slot, mean, hs, hn, bad, fv)
         nrows += 1
-        for i in range(2):
-            sv, dv = hs[i, slot], vs[i]
-            for c in range(w):
-                dv[c] += sv[c]
-            if bad[i, slot]:
-                nbad[i] += 1
-                sn, dn = hn[i, slot], vn[i]
-                for c in range(w):
-                    dn[c] += sn[c]
+        _window_row(hs, hn, bad, vs, vn, nbad, slot, w, 1)
     for r in range(r0, r1):
         if r > r0:  # slide the vertical window by one row
             old, new = r - h - 1, r + h
             if old >= 0:
                 slot = old % ring
                 nrows -= 1
-                for i in range(2):
-                    sv, dv = hs[i, slot], vs[i]
-                    for c in range(w):
-                        dv[c] -= sv[c]
-                    if bad[i, slot]:
-                        nbad[i] -= 1
-                        sn, dn = hn[i, slot], vn[i]
-                        for c in range(w):
-                            dn[c] -= sn[c]
+                _window_row(hs, hn, bad, vs, vn, nbad, slot, w, -1)
             if new < rows:
                 slot = new % ring
                 _add_row(ms, pan, new, a0, a1, h, slot, mean, hs, hn, bad, fv)
                 nrows += 1
-                for i in range(2):
-                    sv, dv = hs[i, slot], vs[i]
-                    for c in range(w):
-                        dv[c] += sv[c]
-                    if bad[i, slot]:
-                        nbad[i] += 1
-                        sn, dn = hn[i, slot], vn[i]
-                        for c in range(w):
-                            dn[c] += sn[c]
+                _window_row(hs, hn, bad, vs, vn, nbad, slot, w, 1)
         mrow = mean[r % ring]
         prow = pan[r, c0:c1]
         sm, sp = vs[0, o0 : o0 + wo], vs[1, o0 : o0 + wo]
