@@ -275,3 +275,34 @@ def test_failed_download_leaves_no_empty_partial_file(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="not found"):
             engine.download(request, tmp_path)
     assert [f.name for f in tmp_path.iterdir() if not f.name.startswith(".")] == []
+
+
+def _receive_buffer_of(session: HubSession, url: str) -> int:
+    """SO_RCVBUF of the pooled connection the session used for ``url`` (as the kernel reports it)."""
+    import socket
+
+    with session.get(url, timeout=10, stream=True) as response:
+        return response.raw.connection.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+def test_receive_buffer_is_bounded_by_default_and_configurable(tmp_path, monkeypatch):
+    from eokit.config import override
+
+    monkeypatch.delenv("EOKIT_HUB_RECEIVE_BUFFER", raising=False)
+    with LocalHub(make_products(1, size=1000)) as hub:
+        url = hub.dhus_url + "odata/v1/Products?$format=json"
+        # Linux reports twice the requested size (the kernel doubles it for bookkeeping)
+        assert _receive_buffer_of(HubSession(), url) in (1 << 20, 2 << 20)
+        assert _receive_buffer_of(HubSession(receive_buffer=1 << 16), url) in (1 << 16, 2 << 16)
+        with override(hub_receive_buffer=1 << 17):
+            assert _receive_buffer_of(HubSession(), url) in (1 << 17, 2 << 17)
+
+
+@pytest.mark.parametrize("value", ["-1", "1M"])
+def test_bad_receive_buffer_setting_is_a_config_error(monkeypatch, value):
+    from eokit.config import get_settings
+    from eokit.errors import ConfigError
+
+    monkeypatch.setenv("EOKIT_HUB_RECEIVE_BUFFER", value)
+    with pytest.raises(ConfigError, match=r"HUB_RECEIVE_BUFFER|hub_receive_buffer"):
+        get_settings()

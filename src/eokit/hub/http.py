@@ -4,7 +4,6 @@ across redirects to trusted hosts, ``Retry-After`` parsing, secret-free URLs."""
 from __future__ import annotations
 
 import email.utils
-import os
 import socket
 import time
 from collections.abc import Iterable
@@ -14,22 +13,11 @@ from urllib.parse import urlsplit
 import requests
 
 from eokit import __version__
+from eokit.config import get_settings
 
-__all__ = ["RECEIVE_BUFFER", "USER_AGENT", "HubSession", "parse_retry_after"]
-
-RECEIVE_BUFFER_ENV = "EOKIT_HUB_RECEIVE_BUFFER"
+__all__ = ["USER_AGENT", "HubSession", "parse_retry_after"]
 
 USER_AGENT = f"eokit/{__version__}"
-
-
-RECEIVE_BUFFER = 1 << 20
-"""``SO_RCVBUF`` of hub connections in bytes (env ``EOKIT_HUB_RECEIVE_BUFFER``); 0, the default,
-keeps the kernel's auto-tuning, which long-distance links need for full speed.
-
-A bounded buffer bounds the bytes in flight per connection, i.e. what a *killed*
-(SIGKILL) downloader can lose: at most about this much per connection. An
-*interrupted* one (Ctrl-C, SIGTERM) loses nothing it received either way: it
-writes what is already in its receive buffers before it stops."""
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
@@ -60,13 +48,12 @@ class HubSession(requests.Session):
     def __init__(
         self, *, trusted_hosts: Iterable[str] = (), pool_size: int = 16, receive_buffer: int | None = None
     ) -> None:
+        """``receive_buffer``: ``SO_RCVBUF`` in bytes (0: kernel auto-tuning); default
+        :attr:`eokit.config.Settings.hub_receive_buffer` (env ``EOKIT_HUB_RECEIVE_BUFFER``)."""
         super().__init__()
         self.trusted_hosts = {h.lower() for h in trusted_hosts if h}
         self.headers["User-Agent"] = USER_AGENT
-        rcvbuf = receive_buffer
-        if rcvbuf is None:
-            text = os.environ.get(RECEIVE_BUFFER_ENV, "")
-            rcvbuf = int(text) if text.strip().isdigit() else RECEIVE_BUFFER
+        rcvbuf = get_settings().hub_receive_buffer if receive_buffer is None else receive_buffer
         adapter = _Adapter(pool_connections=pool_size, pool_maxsize=pool_size, receive_buffer=rcvbuf)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
