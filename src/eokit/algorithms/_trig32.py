@@ -36,12 +36,15 @@ _NINETY, _INV90, _QUARTER = _F(90.0), _F(1.0 / 90.0), _F(0.25)
 _D2R = _F(np.pi / 180.0)
 _PI, _HALF_PI, _QUARTER_PI, _INV_PI = _F(np.pi), _F(np.pi / 2), _F(np.pi / 4), _F(1.0 / np.pi)
 _THREE_SIXTY, _INV360, _ONE_EIGHTY = _F(360.0), _F(1.0 / 360.0), _F(180.0)
-# Cephes sinf / cosf on |r| <= pi/4 and asinf on |u| <= 0.5 (float32-accurate minimax)
+# Cephes sinf / cosf on |r| <= pi/4; arcsin on |u| <= sqrt(1/2): u + u z P(z), z = u^2, a minimax fit
+# of relative error (< 1 ulp in float32 evaluation)
 _S1, _S2, _S3 = _F(-1.6666654611e-1), _F(8.3321608736e-3), _F(-1.9515295891e-4)
 _C1, _C2, _C3 = _F(4.166664568298827e-2), _F(-1.388731625493765e-3), _F(2.443315711809948e-5)
-_A1, _A2, _A3, _A4, _A5 = (
-    _F(1.6666752422e-1), _F(7.4953002686e-2), _F(4.5470025998e-2), _F(2.4181311049e-2), _F(4.2163199048e-2),
+_A1, _A2, _A3, _A4, _A5, _A6, _A7 = (
+    _F(1.6666904931e-01), _F(7.4885120446e-02), _F(4.6498350132e-02), _F(1.6414190585e-02),
+    _F(7.6892204839e-02), _F(-9.2493180004e-02), _F(1.1123922806e-01),
 )  # fmt: skip
+_RSQRT2 = _F(np.sqrt(0.5))
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
@@ -78,18 +81,30 @@ def _half_sq(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cove
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
+def _asin_poly(u: np.float32, z: np.float32) -> np.float32:  # pragma: no cover - numba
+    """``arcsin u`` for ``0 <= u <= sqrt(1/2)``, ``z = u^2``."""
+    p = _A1 + z * (_A2 + z * (_A3 + z * (_A4 + z * (_A5 + z * (_A6 + z * _A7)))))
+    return u + u * z * p
+
+
+@numba.njit(inline="always", error_model="numpy", fastmath=_FM)
 def _acos_sin(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
-    """``(arccos x, sqrt(1 - x^2))`` for x in [-1, 1] (NaN propagates)."""
+    """``(arccos x, sqrt(1 - x^2))`` for x in [-1, 1] (NaN propagates); one square root.
+
+    ``|x| <= sqrt(1/2)``: ``arccos |x| = pi/2 - arcsin |x|``; beyond, ``arccos |x| = arcsin(sqrt(1 - x^2))``
+    with ``sqrt(1 - x^2) <= sqrt(1/2)``, so one arcsin polynomial on ``[0, sqrt(1/2)]`` serves both.
+    """
     ax = abs(x)
-    big = ax > _HALF
-    u = np.sqrt(_HALF * (_ONE - ax)) if big else ax
-    z = u * u
-    a = u + u * z * (_A1 + z * (_A2 + z * (_A3 + z * (_A4 + z * _A5))))
+    w = (_ONE - ax) * (_ONE + ax)  # 1 - x^2 without cancellation
+    sn = np.sqrt(w)
+    big = ax > _RSQRT2
+    u = sn if big else ax
+    z = w if big else ax * ax
+    a = _asin_poly(u, z)
     if big:
-        ac = _TWO * a if x >= _ZERO else _PI - _TWO * a
+        ac = a if x >= _ZERO else _PI - a
     else:
         ac = _HALF_PI - a if x >= _ZERO else _HALF_PI + a
-    sn = np.sqrt((_ONE - ax) * (_ONE + ax))
     return ac, sn
 
 
@@ -98,59 +113,90 @@ def _clip(x: np.float32) -> np.float32:  # pragma: no cover - numba
     return -_ONE if x < -_ONE else (_ONE if x > _ONE else x)
 
 
-@numba.njit(inline="always", error_model="numpy", fastmath=_FM)
-def _nadir(
-    co: np.float32,
-    so: np.float32,
-    deg: np.float32,
-    inv_n: np.float32,
-    fiso: np.float32,
-    fvol: np.float32,
-    fgeo: np.float32,
-) -> np.float32:  # pragma: no cover - numba
-    """Model at nadir view for sun zenith ``deg``; ``inv_n = 1 / (co (1 + co))``."""
-    xi = abs(deg - _THREE_SIXTY * np.floor((deg + _ONE_EIGHTY) * _INV360)) * _D2R  # |deg| reduced to 0..180
-    aso = abs(so)
-    w = co * inv_n  # 1 / (1 + co)
-    r = (_ONE + co) * inv_n  # 1 / co
-    kvol = ((_HALF_PI - xi) * co + aso) * w - _QUARTER_PI
-    sec_sum = (co + _ONE) * r
-    cos_t = min(_TWO * aso * w, _ONE)  # >= 0 (NaN propagates: min(NaN, 1) keeps the first operand)
-    t, sin_t = _acos_sin(cos_t)
-    kgeo = (t - sin_t * cos_t) * sec_sum * _INV_PI - sec_sum + _HALF * (_ONE + co) * r
-    return fiso + fvol * kvol + fgeo * kgeo
+_TILE = 256  # pixels per stage: the stage buffer (17 x 1 KiB) stays in L1
+# rows of the flat stage buffer: constant offsets, so the vectoriser sees the rows cannot overlap
+(_CI, _SI, _CV, _SV, _SH2, _CH2, _CO, _SO, _XO, _WO, _CTO, _SSO, _CGO, _KVN, _CTN, _SSN, _CGN) = (
+    k * _TILE for k in range(17)
+)
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
-def _observed(
-    ci: np.float32,
-    si: np.float32,
-    cv: np.float32,
-    sv: np.float32,
-    sh2: np.float32,
-    ch2: np.float32,
-    inv_o: np.float32,
-    fiso: np.float32,
-    fvol: np.float32,
-    fgeo: np.float32,
-) -> np.float32:  # pragma: no cover - numba
-    """Model at the observed geometry; ``inv_o = 1 / (ci cv (ci + cv))``."""
-    p = ci * cv
-    s = ci + cv
-    w = p * inv_o  # 1 / (ci + cv)
-    r = s * inv_o  # 1 / (ci cv)
-    cos_xi = _clip(p + si * sv * (_ONE - _TWO * sh2))
-    xi, sin_xi = _acos_sin(cos_xi)
-    kvol = ((_HALF_PI - xi) * cos_xi + sin_xi) * w - _QUARTER_PI
-    tan_i, tan_v = si * cv * r, sv * ci * r
-    dt = tan_i - tan_v
-    tt = tan_i * tan_v
-    d2 = dt * dt + _FOUR * tt * sh2 * (_ONE + tt * ch2)
-    sec_sum = s * r
-    cos_t = min(_TWO * np.sqrt(d2) * p * w, _ONE)  # >= 0
-    t, sin_t = _acos_sin(cos_t)
-    kgeo = (t - sin_t * cos_t) * sec_sum * _INV_PI - sec_sum + _HALF * (_ONE + cos_xi) * r
-    return fiso + fvol * kvol + fgeo * kgeo
+def _stage_trig(sz, vz, ra, szo, same_out, m, b):  # pragma: no cover - numba
+    """Sines and cosines of one tile's angles."""
+    for j in range(m):
+        b[_SI + j], b[_CI + j] = _sincos(sz[j])
+    for j in range(m):
+        b[_SV + j], b[_CV + j] = _sincos(vz[j])
+    for j in range(m):
+        b[_SH2 + j], b[_CH2 + j] = _half_sq(ra[j])
+    if not same_out:
+        for j in range(m):
+            b[_SO + j], b[_CO + j] = _sincos(szo[j])
+
+
+@numba.njit(inline="always", error_model="numpy", fastmath=_FM)
+def _stage_geometry(deg, m, co_row, b):  # pragma: no cover - numba
+    """Everything up to the arccos arguments, with one division per pixel.
+
+    Observed: ``cos(xi)``, ``1 / (ci + cv)``, ``cos(t)``, the secant sum and the
+    ``-sec_sum + (1 + cos xi) / (2 ci cv)`` part of LiSparse. Nadir for sun zenith
+    ``deg`` (sines and cosines in rows ``co_row``, ``co_row + 1``): the whole RossThick
+    value (xi = sun zenith), ``cos(t) = 2 sin / (1 + cos)``, the secant sum and the
+    constant LiSparse part.
+    """
+    for j in range(m):
+        c_i, s_i, c_v, s_v, h2, k2 = b[_CI + j], b[_SI + j], b[_CV + j], b[_SV + j], b[_SH2 + j], b[_CH2 + j]
+        c_o, s_o = b[co_row + j], b[co_row + _TILE + j]
+        p = c_i * c_v
+        s = c_i + c_v
+        po = p * s
+        pn = c_o * (_ONE + c_o)
+        inv = _ONE / (po * pn)
+        inv_o = pn * inv  # 1 / (ci cv (ci + cv))
+        inv_n = po * inv  # 1 / (co (1 + co))
+        # observed geometry
+        w = p * inv_o  # 1 / (ci + cv)
+        r = s * inv_o  # 1 / (ci cv)
+        cos_xi = _clip(p + s_i * s_v * (_ONE - _TWO * h2))
+        tan_i, tan_v = s_i * c_v * r, s_v * c_i * r
+        dt = tan_i - tan_v
+        tt = tan_i * tan_v
+        d2 = dt * dt + _FOUR * tt * h2 * (_ONE + tt * k2)
+        sec_sum = s * r
+        b[_XO + j] = cos_xi
+        b[_WO + j] = w
+        b[_CTO + j] = min(_TWO * np.sqrt(d2) * p * w, _ONE)  # >= 0
+        b[_SSO + j] = sec_sum * _INV_PI
+        b[_CGO + j] = _HALF * (_ONE + cos_xi) * r - sec_sum
+        # nadir view, sun zenith deg
+        d = deg[j]
+        xi = abs(d - _THREE_SIXTY * np.floor((d + _ONE_EIGHTY) * _INV360)) * _D2R  # |d| reduced to 0..180
+        aso = abs(s_o)
+        wn = c_o * inv_n  # 1 / (1 + co)
+        rn = (_ONE + c_o) * inv_n  # 1 / co
+        b[_KVN + j] = ((_HALF_PI - xi) * c_o + aso) * wn - _QUARTER_PI
+        ssum = (c_o + _ONE) * rn
+        b[_CTN + j] = min(_TWO * aso * wn, _ONE)  # >= 0 (NaN propagates: min(NaN, 1) keeps the first operand)
+        b[_SSN + j] = ssum * _INV_PI
+        b[_CGN + j] = _HALF * (_ONE + c_o) * rn - ssum
+
+
+@numba.njit(inline="always", error_model="numpy", fastmath=_FM)
+def _stage_model(m, fi, fv, fg, b, out):  # pragma: no cover - numba
+    """The three arccos terms, both model values and their ratio."""
+    for j in range(m):
+        cos_xi = b[_XO + j]
+        xi, sin_xi = _acos_sin(cos_xi)
+        kvol = ((_HALF_PI - xi) * cos_xi + sin_xi) * b[_WO + j] - _QUARTER_PI
+        ct = b[_CTO + j]
+        t, st = _acos_sin(ct)
+        kgeo = (t - st * ct) * b[_SSO + j] + b[_CGO + j]
+        f_obs = fi + fv * kvol + fg * kgeo
+        ct = b[_CTN + j]
+        t, st = _acos_sin(ct)
+        kgeo_n = (t - st * ct) * b[_SSN + j] + b[_CGN + j]
+        f_nad = fi + fv * b[_KVN + j] + fg * kgeo_n
+        out[j] = f_nad / f_obs
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
@@ -168,31 +214,17 @@ def c_factor_f32(
     """c-factor over flat contiguous float32 arrays of equal length (degrees) into float32 ``out``.
 
     ``same_out`` normalises to the observed sun zenith (``szo`` is then ignored).
+    Tile by tile in short vectorised loops (trigonometry, geometry, model) rather
+    than one long one: a single loop body this long is bound by the latency of its
+    dependency chain, which short loops overlap across iterations.
     """
     fi, fv, fg = _F(fiso), _F(fvol), _F(fgeo)
     n = out.size
-    if same_out:
-        for i in range(n):
-            a = sz[i]
-            si, ci = _sincos(a)
-            sv, cv = _sincos(vz[i])
-            sh2, ch2 = _half_sq(ra[i])
-            po = ci * cv * (ci + cv)
-            pn = ci * (_ONE + ci)
-            inv = _ONE / (po * pn)
-            f_obs = _observed(ci, si, cv, sv, sh2, ch2, pn * inv, fi, fv, fg)
-            f_nad = _nadir(ci, si, a, po * inv, fi, fv, fg)
-            out[i] = f_nad / f_obs
-        return
-    for i in range(n):
-        si, ci = _sincos(sz[i])
-        sv, cv = _sincos(vz[i])
-        sh2, ch2 = _half_sq(ra[i])
-        o = szo[i]
-        so, co = _sincos(o)
-        po = ci * cv * (ci + cv)
-        pn = co * (_ONE + co)
-        inv = _ONE / (po * pn)
-        f_obs = _observed(ci, si, cv, sv, sh2, ch2, pn * inv, fi, fv, fg)
-        f_nad = _nadir(co, so, o, po * inv, fi, fv, fg)
-        out[i] = f_nad / f_obs
+    b = np.empty(17 * _TILE, dtype=np.float32)
+    co_row, deg = (_CI, sz) if same_out else (_CO, szo)
+    for t0 in range(0, n, _TILE):
+        m = min(_TILE, n - t0)
+        t1 = t0 + m
+        _stage_trig(sz[t0:t1], vz[t0:t1], ra[t0:t1], szo[t0:t1], same_out, m, b)
+        _stage_geometry(deg[t0:t1], m, co_row, b)
+        _stage_model(m, fi, fv, fg, b, out[t0:t1])
