@@ -88,24 +88,29 @@ def _asin_poly(u: np.float32, z: np.float32) -> np.float32:  # pragma: no cover 
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
-def _acos_sin(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
-    """``(arccos x, sqrt(1 - x^2))`` for x in [-1, 1] (NaN propagates); one square root.
+def _ross_term(x: np.float32) -> np.float32:  # pragma: no cover - numba
+    """``(pi/2 - arccos x) x + sqrt(1 - x^2) = x arcsin x + sqrt(1 - x^2)`` for x in [-1, 1]; one square root.
 
-    ``|x| <= sqrt(1/2)``: ``arccos |x| = pi/2 - arcsin |x|``; beyond, ``arccos |x| = arcsin(sqrt(1 - x^2))``
-    with ``sqrt(1 - x^2) <= sqrt(1/2)``, so one arcsin polynomial on ``[0, sqrt(1/2)]`` serves both.
+    ``|x| <= sqrt(1/2)``: the arcsin polynomial of ``|x|``; beyond,
+    ``arcsin |x| = pi/2 - arcsin(sqrt(1 - x^2))`` with ``sqrt(1 - x^2) <= sqrt(1/2)``,
+    so one polynomial on ``[0, sqrt(1/2)]`` serves both (NaN propagates).
     """
     ax = abs(x)
     w = (_ONE - ax) * (_ONE + ax)  # 1 - x^2 without cancellation
     sn = np.sqrt(w)
     big = ax > _RSQRT2
-    u = sn if big else ax
-    z = w if big else ax * ax
-    a = _asin_poly(u, z)
-    if big:
-        ac = a if x >= _ZERO else _PI - a
-    else:
-        ac = _HALF_PI - a if x >= _ZERO else _HALF_PI + a
-    return ac, sn
+    a = _asin_poly(sn if big else ax, w if big else ax * ax)
+    return ax * (_HALF_PI - a if big else a) + sn
+
+
+@numba.njit(inline="always", error_model="numpy", fastmath=_FM)
+def _overlap_term(c: np.float32) -> np.float32:  # pragma: no cover - numba
+    """``t - sin(t) cos(t)`` with ``cos(t) = c`` in [0, 1]; one square root, as :func:`_ross_term`."""
+    w = (_ONE - c) * (_ONE + c)
+    sn = np.sqrt(w)
+    big = c > _RSQRT2
+    a = _asin_poly(sn if big else c, w if big else c * c)
+    return (a if big else _HALF_PI - a) - sn * c
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
@@ -185,16 +190,10 @@ def _stage_geometry(deg, m, co_row, b):  # pragma: no cover - numba
 def _stage_model(m, fi, fv, fg, b, out):  # pragma: no cover - numba
     """The three arccos terms, both model values and their ratio."""
     for j in range(m):
-        cos_xi = b[_XO + j]
-        xi, sin_xi = _acos_sin(cos_xi)
-        kvol = ((_HALF_PI - xi) * cos_xi + sin_xi) * b[_WO + j] - _QUARTER_PI
-        ct = b[_CTO + j]
-        t, st = _acos_sin(ct)
-        kgeo = (t - st * ct) * b[_SSO + j] + b[_CGO + j]
+        kvol = _ross_term(b[_XO + j]) * b[_WO + j] - _QUARTER_PI
+        kgeo = _overlap_term(b[_CTO + j]) * b[_SSO + j] + b[_CGO + j]
         f_obs = fi + fv * kvol + fg * kgeo
-        ct = b[_CTN + j]
-        t, st = _acos_sin(ct)
-        kgeo_n = (t - st * ct) * b[_SSN + j] + b[_CGN + j]
+        kgeo_n = _overlap_term(b[_CTN + j]) * b[_SSN + j] + b[_CGN + j]
         f_nad = fi + fv * b[_KVN + j] + fg * kgeo_n
         out[j] = f_nad / f_obs
 
