@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 __all__ = ["c_factor_f32"]
 
@@ -58,26 +61,56 @@ def _poly(x: np.float32) -> tuple[np.float32, np.float32, np.float32]:  # pragma
     return s, c, q
 
 
+def _quadrant_codegen(signs: bool):
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs at compile time
+        s, c, q = args
+        i32 = ir.IntType(32)
+        qi = builder.fptosi(q, i32)
+        odd = builder.trunc(qi, ir.IntType(1))
+        sn, cs = builder.select(odd, c, s), builder.select(odd, s, c)
+        if signs:
+            two, sh = ir.Constant(i32, 2), ir.Constant(i32, 30)
+            sign_s = builder.shl(builder.and_(qi, two), sh)  # quadrants 2 and 3
+            sign_c = builder.shl(builder.and_(builder.add(qi, ir.Constant(i32, 1)), two), sh)  # 1 and 2
+            sn = builder.bitcast(builder.xor(builder.bitcast(sn, i32), sign_s), ir.FloatType())
+            cs = builder.bitcast(builder.xor(builder.bitcast(cs, i32), sign_c), ir.FloatType())
+        return context.make_tuple(builder, signature.return_type, (sn, cs))
+
+    return codegen
+
+
+_F32X2 = types.UniTuple(types.float32, 2)(types.float32, types.float32, types.float32)
+
+
+@intrinsic
+def _quadrant(typingctx, s, c, q):
+    """``(sin, cos)`` of ``90 q + r`` from ``s = sin r``, ``c = cos r`` (``q`` integral).
+
+    Swap on odd ``q`` and sign bits from ``q``'s bits: integer operations on the float32
+    lanes (``fptosi``, ``and``, ``shl``, ``xor``) where float arithmetic needs
+    compares and selects.
+    """
+    return _F32X2, _quadrant_codegen(True)
+
+
+@intrinsic
+def _odd_swap(typingctx, s, c, q):
+    """``(c, s)`` for odd integral ``q``, else ``(s, c)``."""
+    return _F32X2, _quadrant_codegen(False)
+
+
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
 def _sincos(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
     """``(sin, cos)`` of ``x`` degrees."""
     s, c, q = _poly(x)
-    m = q - _FOUR * np.floor(q * _QUARTER)  # 0..3
-    odd = m == _ONE or m == _F(3.0)
-    sn = c if odd else s
-    cs = s if odd else c
-    sn = -sn if m >= _TWO else sn
-    cs = -cs if abs(m - _F(1.5)) < _ONE else cs  # quadrants 1 and 2
-    return sn, cs
+    return _quadrant(s, c, q)
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
 def _half_sq(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
     """``(sin^2(x/2), cos^2(x/2))`` of ``x`` degrees (signs drop out)."""
     s, c, q = _poly(x * _HALF)
-    odd = (q - _TWO * np.floor(q * _HALF)) == _ONE
-    s2, c2 = s * s, c * c
-    return (c2 if odd else s2), (s2 if odd else c2)
+    return _odd_swap(s * s, c * c, q)
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
