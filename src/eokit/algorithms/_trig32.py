@@ -151,10 +151,10 @@ def _clip(x: np.float32) -> np.float32:  # pragma: no cover - numba
     return -_ONE if x < -_ONE else (_ONE if x > _ONE else x)
 
 
-_TILE = 256  # pixels per stage: the stage buffer (17 x 1 KiB) stays in L1
+_TILE = 256  # pixels per stage: the stage buffer (16 x 1 KiB) stays in L1
 # rows of the flat stage buffer: constant offsets, so the vectoriser sees the rows cannot overlap
-(_CI, _SI, _CV, _SV, _SH2, _CH2, _CO, _SO, _XO, _WO, _CTO, _SSO, _CGO, _KVN, _CTN, _SSN, _CGN) = (
-    k * _TILE for k in range(17)
+(_CI, _SI, _CV, _SV, _SH2, _CH2, _CO, _SO, _XO, _WO, _CTO, _SSO, _CGO, _KVN, _CTN, _SSN) = (
+    k * _TILE for k in range(16)
 )
 
 
@@ -195,15 +195,15 @@ def _stage_geometry(deg, m, co_row, b):  # pragma: no cover - numba
         # observed geometry
         w = p * inv_o  # 1 / (ci + cv)
         r = s * inv_o  # 1 / (ci cv)
-        cos_xi = _clip(p + s_i * s_v * (_ONE - _TWO * h2))
-        tan_i, tan_v = s_i * c_v * r, s_v * c_i * r
-        dt = tan_i - tan_v
-        tt = tan_i * tan_v
-        d2 = dt * dt + _FOUR * tt * h2 * (_ONE + tt * k2)
+        ss = s_i * s_v
+        cos_xi = _clip(p + ss * (_ONE - _TWO * h2))
+        # (ci cv)^2 (D^2 + (tan_i tan_v sin phi)^2), no cancellation beyond sin(theta_i - theta_v)
+        dt = s_i * c_v - s_v * c_i
+        q2 = dt * dt + _FOUR * ss * h2 * (p + ss * k2)
         sec_sum = s * r
         b[_XO + j] = cos_xi
         b[_WO + j] = w
-        b[_CTO + j] = min(_TWO * np.sqrt(d2) * p * w, _ONE)  # >= 0
+        b[_CTO + j] = min(_TWO * np.sqrt(q2) * w, _ONE)  # >= 0
         b[_SSO + j] = sec_sum * _INV_PI
         b[_CGO + j] = _HALF * (_ONE + cos_xi) * r - sec_sum
         # nadir view, sun zenith deg
@@ -213,10 +213,8 @@ def _stage_geometry(deg, m, co_row, b):  # pragma: no cover - numba
         wn = c_o * inv_n  # 1 / (1 + co)
         rn = (_ONE + c_o) * inv_n  # 1 / co
         b[_KVN + j] = ((_HALF_PI - xi) * c_o + aso) * wn - _QUARTER_PI
-        ssum = (c_o + _ONE) * rn
         b[_CTN + j] = min(_TWO * aso * wn, _ONE)  # >= 0 (NaN propagates: min(NaN, 1) keeps the first operand)
-        b[_SSN + j] = ssum * _INV_PI
-        b[_CGN + j] = _HALF * (_ONE + c_o) * rn - ssum
+        b[_SSN + j] = (c_o + _ONE) * rn  # secant sum; the rest of LiSparse at nadir is -sec_sum / 2
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
@@ -226,7 +224,7 @@ def _stage_model(m, fi, fv, fg, b, out):  # pragma: no cover - numba
         kvol = _ross_term(b[_XO + j]) * b[_WO + j] - _QUARTER_PI
         kgeo = _overlap_term(b[_CTO + j]) * b[_SSO + j] + b[_CGO + j]
         f_obs = fi + fv * kvol + fg * kgeo
-        kgeo_n = _overlap_term(b[_CTN + j]) * b[_SSN + j] + b[_CGN + j]
+        kgeo_n = (_overlap_term(b[_CTN + j]) * _INV_PI - _HALF) * b[_SSN + j]
         f_nad = fi + fv * b[_KVN + j] + fg * kgeo_n
         out[j] = f_nad / f_obs
 
@@ -252,7 +250,7 @@ def c_factor_f32(
     """
     fi, fv, fg = _F(fiso), _F(fvol), _F(fgeo)
     n = out.size
-    b = np.empty(17 * _TILE, dtype=np.float32)
+    b = np.empty(16 * _TILE, dtype=np.float32)
     co_row, deg = (_CI, sz) if same_out else (_CO, szo)
     for t0 in range(0, n, _TILE):
         m = min(_TILE, n - t0)
