@@ -197,8 +197,13 @@ def _stage_geometry(deg, m, co_row, b):  # pragma: no cover - numba
         r = s * inv_o  # 1 / (ci cv)
         ss = s_i * s_v
         cos_xi = _clip(p + ss * (_ONE - _TWO * h2))
-        # (ci cv)^2 (D^2 + (tan_i tan_v sin phi)^2), no cancellation beyond sin(theta_i - theta_v)
-        dt = s_i * c_v - s_v * c_i
+        # (ci cv)^2 (D^2 + (tan_i tan_v sin phi)^2) with both zeniths folded to >= 0 (a negative
+        # zenith at azimuth phi is the positive one at phi + 180: sin^2 and cos^2 of phi/2 swap),
+        # so every term is >= 0 and only sin(theta_i - theta_v) cancels
+        if ss < _ZERO:
+            h2, k2 = k2, h2
+        ss = abs(ss)
+        dt = abs(s_i) * c_v - abs(s_v) * c_i
         q2 = dt * dt + _FOUR * ss * h2 * (p + ss * k2)
         sec_sum = s * r
         b[_XO + j] = cos_xi
