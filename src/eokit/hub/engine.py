@@ -42,6 +42,7 @@ from eokit.hub.files import (
     write_all,
 )
 from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
+from eokit.hub.md5_pairs import Md5Pairing
 from eokit.hub.transfer import (
     Restart,
     chunks,
@@ -138,6 +139,8 @@ class DownloadEngine:
         self.fail_fast = fail_fast
         self._stop = threading.Event()
         self._sleep = sleep
+        # concurrent downloads hash MD5 two streams per core (MD5 is what bounds DHuS download + verify)
+        self._md5_pairing = Md5Pairing() if workers > 1 else None
         self._host_locks: dict[str, threading.BoundedSemaphore] = {}
         self._host_guard = threading.Lock()
         self._auth_lock = threading.Lock()
@@ -349,6 +352,9 @@ class DownloadEngine:
         )
         return True
 
+    def _hasher(self, algorithms: list[str]) -> MultiHasher:
+        return MultiHasher(algorithms, md5_pairing=self._md5_pairing)
+
     def _fetch(self, request: DownloadRequest, fd: int, expected: dict[str, str], result: DownloadResult) -> None:
         """Complete the claimed partial file ``fd`` (resuming from its size) and verify it."""
         algorithms = list(expected) if self.verify else []
@@ -357,7 +363,7 @@ class DownloadEngine:
         if request.size is not None and offset > request.size:
             log.warning("the partial file of %s is larger than the expected %d bytes: restarting", what, request.size)
             offset = truncate(fd)
-        hasher = MultiHasher(algorithms)
+        hasher = self._hasher(algorithms)
         if offset and algorithms:  # the resumed prefix; new bytes are hashed as they arrive
             buf = bytearray(self.chunk_size)
             view = memoryview(buf)
@@ -393,7 +399,7 @@ class DownloadEngine:
                     return
                 last_error = ServerError(f"transfer of {request.title or request.key} ended early at byte {offset}")
             except Restart:
-                offset, hasher = truncate(fd), MultiHasher(algorithms)
+                offset, hasher = truncate(fd), self._hasher(algorithms)
                 progressed = False
                 last_error = ServerError("server ignored the resume request")
             except UnauthorizedError as exc:
@@ -404,7 +410,7 @@ class DownloadEngine:
                 continue
             except InvalidChecksumError as exc:
                 progressed = False
-                offset, hasher = truncate(fd), MultiHasher(algorithms)
+                offset, hasher = truncate(fd), self._hasher(algorithms)
                 last_error = exc
                 log.warning("%s; downloading it again", exc)
             except ProviderError as exc:
@@ -443,7 +449,7 @@ class DownloadEngine:
                 self._check_status(response, request)
                 if offset and response.status_code == 200:
                     log.info("server ignored Range for %s: restarting from 0", request.title or request.key)
-                    offset, hasher = truncate(fd), MultiHasher(algorithms)
+                    offset, hasher = truncate(fd), self._hasher(algorithms)
                     if self.progress is not None:
                         self.progress.start(request.key, request.title or request.key, request.size, 0)
                 elif response.status_code == 206:
