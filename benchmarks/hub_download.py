@@ -114,7 +114,6 @@ import sys
 kind, url, target, *ids = sys.argv[1:]
 if kind == "eokit":
     from eokit.hub import SentinelAPI
-from eokit.hub.md5_pairs import warm_up as warm_up_md5
     api = SentinelAPI("user", "password", url, show_progressbars=False)
     api.download_all(ids, target, n_concurrent_dl=4)
 else:
