@@ -14,20 +14,47 @@ _U = np.uint32
 
 
 @njit(cache=True, nogil=True)
-def md5_blocks_x2(state_a, words_a, state_b, words_b, nblk):  # pragma: no cover - numba
-    """Advance both uint32[4] states over ``nblk`` blocks of their uint32 words (16 per block)."""
+def md5_blocks_x2(state_a, buf_a, state_b, buf_b, nblk):  # pragma: no cover - numba
+    """Advance both uint32[4] states over the first ``nblk`` 64-byte blocks of their uint8 buffers.
+
+    Words are assembled from bytes (little-endian), so any alignment works.
+    """
     a0, b0, c0, d0 = state_a[0], state_a[1], state_a[2], state_a[3]
     a1, b1, c1, d1 = state_b[0], state_b[1], state_b[2], state_b[3]
     for k in range(nblk):
-        o = 16 * k
-        m0_0, m0_1, m0_2, m0_3, m0_4, m0_5, m0_6, m0_7, m0_8, m0_9, m0_10, m0_11, m0_12, m0_13, m0_14, m0_15 = (
-            words_a[o + 0], words_a[o + 1], words_a[o + 2], words_a[o + 3], words_a[o + 4], words_a[o + 5], words_a[o + 6], words_a[o + 7],
-            words_a[o + 8], words_a[o + 9], words_a[o + 10], words_a[o + 11], words_a[o + 12], words_a[o + 13], words_a[o + 14], words_a[o + 15],
-        )
-        m1_0, m1_1, m1_2, m1_3, m1_4, m1_5, m1_6, m1_7, m1_8, m1_9, m1_10, m1_11, m1_12, m1_13, m1_14, m1_15 = (
-            words_b[o + 0], words_b[o + 1], words_b[o + 2], words_b[o + 3], words_b[o + 4], words_b[o + 5], words_b[o + 6], words_b[o + 7],
-            words_b[o + 8], words_b[o + 9], words_b[o + 10], words_b[o + 11], words_b[o + 12], words_b[o + 13], words_b[o + 14], words_b[o + 15],
-        )
+        o = 64 * k
+        m0_0 = _U(buf_a[o + 0]) | (_U(buf_a[o + 1]) << _U(8)) | (_U(buf_a[o + 2]) << _U(16)) | (_U(buf_a[o + 3]) << _U(24))
+        m0_1 = _U(buf_a[o + 4]) | (_U(buf_a[o + 5]) << _U(8)) | (_U(buf_a[o + 6]) << _U(16)) | (_U(buf_a[o + 7]) << _U(24))
+        m0_2 = _U(buf_a[o + 8]) | (_U(buf_a[o + 9]) << _U(8)) | (_U(buf_a[o + 10]) << _U(16)) | (_U(buf_a[o + 11]) << _U(24))
+        m0_3 = _U(buf_a[o + 12]) | (_U(buf_a[o + 13]) << _U(8)) | (_U(buf_a[o + 14]) << _U(16)) | (_U(buf_a[o + 15]) << _U(24))
+        m0_4 = _U(buf_a[o + 16]) | (_U(buf_a[o + 17]) << _U(8)) | (_U(buf_a[o + 18]) << _U(16)) | (_U(buf_a[o + 19]) << _U(24))
+        m0_5 = _U(buf_a[o + 20]) | (_U(buf_a[o + 21]) << _U(8)) | (_U(buf_a[o + 22]) << _U(16)) | (_U(buf_a[o + 23]) << _U(24))
+        m0_6 = _U(buf_a[o + 24]) | (_U(buf_a[o + 25]) << _U(8)) | (_U(buf_a[o + 26]) << _U(16)) | (_U(buf_a[o + 27]) << _U(24))
+        m0_7 = _U(buf_a[o + 28]) | (_U(buf_a[o + 29]) << _U(8)) | (_U(buf_a[o + 30]) << _U(16)) | (_U(buf_a[o + 31]) << _U(24))
+        m0_8 = _U(buf_a[o + 32]) | (_U(buf_a[o + 33]) << _U(8)) | (_U(buf_a[o + 34]) << _U(16)) | (_U(buf_a[o + 35]) << _U(24))
+        m0_9 = _U(buf_a[o + 36]) | (_U(buf_a[o + 37]) << _U(8)) | (_U(buf_a[o + 38]) << _U(16)) | (_U(buf_a[o + 39]) << _U(24))
+        m0_10 = _U(buf_a[o + 40]) | (_U(buf_a[o + 41]) << _U(8)) | (_U(buf_a[o + 42]) << _U(16)) | (_U(buf_a[o + 43]) << _U(24))
+        m0_11 = _U(buf_a[o + 44]) | (_U(buf_a[o + 45]) << _U(8)) | (_U(buf_a[o + 46]) << _U(16)) | (_U(buf_a[o + 47]) << _U(24))
+        m0_12 = _U(buf_a[o + 48]) | (_U(buf_a[o + 49]) << _U(8)) | (_U(buf_a[o + 50]) << _U(16)) | (_U(buf_a[o + 51]) << _U(24))
+        m0_13 = _U(buf_a[o + 52]) | (_U(buf_a[o + 53]) << _U(8)) | (_U(buf_a[o + 54]) << _U(16)) | (_U(buf_a[o + 55]) << _U(24))
+        m0_14 = _U(buf_a[o + 56]) | (_U(buf_a[o + 57]) << _U(8)) | (_U(buf_a[o + 58]) << _U(16)) | (_U(buf_a[o + 59]) << _U(24))
+        m0_15 = _U(buf_a[o + 60]) | (_U(buf_a[o + 61]) << _U(8)) | (_U(buf_a[o + 62]) << _U(16)) | (_U(buf_a[o + 63]) << _U(24))
+        m1_0 = _U(buf_b[o + 0]) | (_U(buf_b[o + 1]) << _U(8)) | (_U(buf_b[o + 2]) << _U(16)) | (_U(buf_b[o + 3]) << _U(24))
+        m1_1 = _U(buf_b[o + 4]) | (_U(buf_b[o + 5]) << _U(8)) | (_U(buf_b[o + 6]) << _U(16)) | (_U(buf_b[o + 7]) << _U(24))
+        m1_2 = _U(buf_b[o + 8]) | (_U(buf_b[o + 9]) << _U(8)) | (_U(buf_b[o + 10]) << _U(16)) | (_U(buf_b[o + 11]) << _U(24))
+        m1_3 = _U(buf_b[o + 12]) | (_U(buf_b[o + 13]) << _U(8)) | (_U(buf_b[o + 14]) << _U(16)) | (_U(buf_b[o + 15]) << _U(24))
+        m1_4 = _U(buf_b[o + 16]) | (_U(buf_b[o + 17]) << _U(8)) | (_U(buf_b[o + 18]) << _U(16)) | (_U(buf_b[o + 19]) << _U(24))
+        m1_5 = _U(buf_b[o + 20]) | (_U(buf_b[o + 21]) << _U(8)) | (_U(buf_b[o + 22]) << _U(16)) | (_U(buf_b[o + 23]) << _U(24))
+        m1_6 = _U(buf_b[o + 24]) | (_U(buf_b[o + 25]) << _U(8)) | (_U(buf_b[o + 26]) << _U(16)) | (_U(buf_b[o + 27]) << _U(24))
+        m1_7 = _U(buf_b[o + 28]) | (_U(buf_b[o + 29]) << _U(8)) | (_U(buf_b[o + 30]) << _U(16)) | (_U(buf_b[o + 31]) << _U(24))
+        m1_8 = _U(buf_b[o + 32]) | (_U(buf_b[o + 33]) << _U(8)) | (_U(buf_b[o + 34]) << _U(16)) | (_U(buf_b[o + 35]) << _U(24))
+        m1_9 = _U(buf_b[o + 36]) | (_U(buf_b[o + 37]) << _U(8)) | (_U(buf_b[o + 38]) << _U(16)) | (_U(buf_b[o + 39]) << _U(24))
+        m1_10 = _U(buf_b[o + 40]) | (_U(buf_b[o + 41]) << _U(8)) | (_U(buf_b[o + 42]) << _U(16)) | (_U(buf_b[o + 43]) << _U(24))
+        m1_11 = _U(buf_b[o + 44]) | (_U(buf_b[o + 45]) << _U(8)) | (_U(buf_b[o + 46]) << _U(16)) | (_U(buf_b[o + 47]) << _U(24))
+        m1_12 = _U(buf_b[o + 48]) | (_U(buf_b[o + 49]) << _U(8)) | (_U(buf_b[o + 50]) << _U(16)) | (_U(buf_b[o + 51]) << _U(24))
+        m1_13 = _U(buf_b[o + 52]) | (_U(buf_b[o + 53]) << _U(8)) | (_U(buf_b[o + 54]) << _U(16)) | (_U(buf_b[o + 55]) << _U(24))
+        m1_14 = _U(buf_b[o + 56]) | (_U(buf_b[o + 57]) << _U(8)) | (_U(buf_b[o + 58]) << _U(16)) | (_U(buf_b[o + 59]) << _U(24))
+        m1_15 = _U(buf_b[o + 60]) | (_U(buf_b[o + 61]) << _U(8)) | (_U(buf_b[o + 62]) << _U(16)) | (_U(buf_b[o + 63]) << _U(24))
         x0, y0, z0, w0 = a0, b0, c0, d0
         x1, y1, z1, w1 = a1, b1, c1, d1
         t = _U(((y0 & z0) | (~y0 & w0)) + x0 + _U(0xd76aa478) + m0_0)

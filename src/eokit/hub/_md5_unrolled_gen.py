@@ -33,24 +33,27 @@ _U = np.uint32
 
 
 @njit(cache=True, nogil=True)
-def md5_blocks_x2(state_a, words_a, state_b, words_b, nblk):  # pragma: no cover - numba
-    """Advance both uint32[4] states over ``nblk`` blocks of their uint32 words (16 per block)."""
+def md5_blocks_x2(state_a, buf_a, state_b, buf_b, nblk):  # pragma: no cover - numba
+    """Advance both uint32[4] states over the first ``nblk`` 64-byte blocks of their uint8 buffers.
+
+    Words are assembled from bytes (little-endian), so any alignment works.
+    """
     a0, b0, c0, d0 = state_a[0], state_a[1], state_a[2], state_a[3]
     a1, b1, c1, d1 = state_b[0], state_b[1], state_b[2], state_b[3]
     for k in range(nblk):
-        o = 16 * k
+        o = 64 * k
 '''
 
 
 def source() -> str:
     """The text of :mod:`eokit.hub._md5_unrolled`."""
     lines = [_HEADER.rstrip("\n")]
-    for s, words in ((0, "words_a"), (1, "words_b")):
-        names = ", ".join(f"m{s}_{j}" for j in range(16))
-        lines.append(f"        {names} = (")
-        for half in (range(8), range(8, 16)):
-            lines.append("            " + ", ".join(f"{words}[o + {j}]" for j in half) + ",")
-        lines.append("        )")
+    for s, buf in ((0, "buf_a"), (1, "buf_b")):
+        for j in range(16):
+            byte = [f"_U({buf}[o + {4 * j + i}])" for i in range(4)]
+            lines.append(
+                f"        m{s}_{j} = {byte[0]} | ({byte[1]} << _U(8)) | ({byte[2]} << _U(16)) | ({byte[3]} << _U(24))"
+            )
     lines.append("        x0, y0, z0, w0 = a0, b0, c0, d0")
     lines.append("        x1, y1, z1, w1 = a1, b1, c1, d1")
     regs = {0: ["x0", "y0", "z0", "w0"], 1: ["x1", "y1", "z1", "w1"]}

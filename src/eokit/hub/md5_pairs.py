@@ -166,9 +166,7 @@ class Md5Pairing:
     def _pair(self, a: PairedMd5, blocks_a: np.ndarray, b: PairedMd5, blocks_b: np.ndarray) -> None:
         na, nb = blocks_a.size // 64, blocks_b.size // 64
         common = min(na, nb)
-        md5_blocks_x2(
-            a.state, blocks_a[: 64 * common].view(np.uint32), b.state, blocks_b[: 64 * common].view(np.uint32), common
-        )
+        md5_blocks_x2(a.state, blocks_a, b.state, blocks_b, common)
         if na > common:
             md5_blocks(a.state, blocks_a[64 * common :], na - common)
         if nb > common:
@@ -217,7 +215,13 @@ class PairedMd5:
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) the kernels now rather than at the first download."""
-    one = np.zeros(64, np.uint8)
-    md5_blocks(_INIT.copy(), one, 1)
-    md5_blocks_x2(_INIT.copy(), one.view(np.uint32), _INIT.copy(), one.view(np.uint32), 1)
+    """Compile (or load from numba's cache) the kernels now rather than at the first download.
+
+    Covers writable and read-only buffers (``bytes`` chunks are read-only).
+    """
+    writable = np.zeros(64, np.uint8)
+    readonly = np.frombuffer(bytes(64), np.uint8)
+    for a in (writable, readonly):
+        md5_blocks(_INIT.copy(), a, 1)
+        for b in (writable, readonly):
+            md5_blocks_x2(_INIT.copy(), a, _INIT.copy(), b, 1)
