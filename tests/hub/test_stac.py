@@ -11,7 +11,8 @@ import pytest
 
 from eokit.hub import Product, ProductCollection, download, search
 from eokit.hub.checksums import parse_multihash, to_multihash
-from eokit.hub.native import Hub, _stac_to_product
+from eokit.hub.native import Hub
+from eokit.hub.products import _stac_to_product
 from eokit.testing.hub_server import Faults, LocalHub
 
 from .conftest import make_products

@@ -26,8 +26,9 @@ from eokit.hub.exceptions import (
     UnauthorizedError,
 )
 from eokit.hub.geo import geojson_to_wkt, placename_to_wkt, read_geojson
-from eokit.hub.native import Asset, Hub, Product, ProductCollection, download, search
+from eokit.hub.native import Hub, download, search
 from eokit.hub.nodefilters import all_nodes_filter, make_path_filter, make_size_filter
+from eokit.hub.products import Asset, Product, ProductCollection
 
 __all__ = [
     "Asset",
