@@ -115,14 +115,8 @@ def test_brovey_large_threaded_pass_matches_formula():
     assert np.isnan(got[:, 5, 6]).all()
 
 
-def test_kernel_nan_aware_local_means(scene):
-    ms, pan = (a.copy() for a in scene)
-    ms[1, 10, 10] = np.nan  # one band -> the ms mean is NaN there
-    pan[20:30, 20:30] = np.nan  # a pan hole wider than the 5x5 window
-    k = 5
-    got = pansharpen_kernel(ms, pan, pixel_size=18.0)  # 90 / 18 = 5
-    assert kernel_size(18.0) == k
-    mean = ms.astype(float).mean(0)
+def _kernel_reference(ms, pan, k):
+    """Kernel-mean ratio from scipy.ndimage: NaN-aware k x k local means of the band mean and of pan."""
 
     def box(a):
         valid = np.isfinite(a)
@@ -131,8 +125,19 @@ def test_kernel_nan_aware_local_means(scene):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(n > 0, s / n, np.nan)
 
+    mean = ms.astype(float).mean(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        expected = ms / mean * pan * box(mean) / box(pan.astype(float))
+        return ms / mean * pan * box(mean) / box(pan.astype(float))
+
+
+def test_kernel_nan_aware_local_means(scene):
+    ms, pan = (a.copy() for a in scene)
+    ms[1, 10, 10] = np.nan  # one band -> the ms mean is NaN there
+    pan[20:30, 20:30] = np.nan  # a pan hole wider than the 5x5 window
+    k = 5
+    got = pansharpen_kernel(ms, pan, pixel_size=18.0)  # 90 / 18 = 5
+    assert kernel_size(18.0) == k
+    expected = _kernel_reference(ms, pan, k)
     np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
     assert np.isnan(got[:, 10, 10]).all() and np.isnan(got[:, 25, 25]).all()
     assert np.isfinite(got[:, 0, 0]).all()
@@ -148,15 +153,5 @@ def test_kernel_narrow_and_strip_edges_against_ndimage(cols):
     pan[rng.random(pan.shape) < 0.1] = np.nan
     k = 7
     got = pansharpen_kernel(ms, pan, pixel_size=90.0 / k)
-    mean = ms.astype(float).mean(0)
-
-    def box(a):
-        valid = np.isfinite(a)
-        s = ndimage.correlate(np.where(valid, a, 0.0), np.ones((k, k)), mode="constant")
-        n = ndimage.correlate(valid.astype(float), np.ones((k, k)), mode="constant")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 0, s / n, np.nan)
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        expected = ms / mean * pan * box(mean) / box(pan.astype(float))
+    expected = _kernel_reference(ms, pan, k)
     np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
