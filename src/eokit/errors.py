@@ -35,10 +35,13 @@ __all__ = [
 class EokitError(Exception):
     """Root of every error eokit raises on purpose."""
 
-    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None, param: str | None = None) -> None:
         self.message = message
         self.path = os.fspath(path) if path is not None else None
-        super().__init__(f"{self.path}: {message}" if self.path else message)
+        #: The library parameter at fault (``"resolution"``); the CLI shows the option the user typed instead.
+        self.param = param
+        where = self.path or param
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class InvalidInputError(EokitError, ValueError):
