@@ -81,6 +81,7 @@ def build_catalog(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Callable[[float], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> BuildResult:
     """Crawl ``root`` and write a STAC catalog to ``out``.
 
@@ -111,6 +112,8 @@ def build_catalog(
         Where files are read (threads by default; ``local`` / ``tcp://...`` for Dask).
     progress : callable, optional
         Called with 1 per file read.
+    on_total : callable, optional
+        Called once with the number of files to read, before reading (a progress bar's total).
     """
     from eokit.catalog.metadata import read_metadata
 
@@ -140,6 +143,8 @@ def build_catalog(
         result.n_reused = len(reused)
         records: dict[str, AssetRecord] = {}
         to_read = [p for p in wanted if p not in reused]
+        if on_total is not None:
+            on_total(len(to_read))
         for path, rec, skip in read_files(to_read, options, scheduler=scheduler, workers=workers, progress=progress):
             if rec is not None:
                 records[path] = rec
@@ -271,6 +276,7 @@ def _write_outputs(
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the published folder follows the umask
     except OSError as exc:
         raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=out) from None
     try:
@@ -350,6 +356,12 @@ def _write_outputs(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _swap(staging: Path, out: Path) -> None:
