@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import shutil
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 from eokit.catalog import CollectionInfo, build_catalog
 from eokit.catalog import build as build_module
 from eokit.cli.main import cli
+from eokit.errors import FallbackWarning
 from eokit.testing.catalog_tree import make_drone_tree, write_small_geotiff
 
 from .conftest import SEED_GROUP
@@ -300,3 +303,34 @@ def test_output_inside_root_is_not_crawled(tmp_path: Path) -> None:
     cat = json.loads((out / "catalog.json").read_text())
     self_link = next(link for link in cat["links"] if link["rel"] == "self")
     assert self_link["href"] == "https://example.org/store/stac/catalog.json"
+
+
+def test_a_file_that_hangs_is_skipped_and_the_build_completes(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    import eokit.catalog.item as item_module
+
+    root = tmp_path / "root"
+    for i in range(4):
+        write_small_geotiff(root / f"t{i}.tif", x0=500000.0 + 100 * i, y0=4400000.0)
+    release = threading.Event()
+    real = item_module.read_asset
+
+    def slow(path, options=None):
+        if str(path).endswith("t2.tif"):
+            release.wait(60)  # stands for a reader stuck in a library call
+        return real(path, options)
+
+    monkeypatch.setattr(item_module, "read_asset", slow)
+    try:
+        start = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FallbackWarning)
+            result = build_catalog(root, tmp_path / "out", file_timeout=1.0, scheduler="threads", workers=2)
+        assert time.monotonic() - start < 30
+    finally:
+        release.set()
+    assert result.n_items == 3
+    assert [(Path(s.path).name, s.error) for s in result.skipped] == [("t2.tif", "TimeoutError")]
+    errors = json.loads((tmp_path / "out" / "errors.json").read_text())
+    assert [Path(e["path"]).name for e in errors["skipped"]] == ["t2.tif"]

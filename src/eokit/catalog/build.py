@@ -82,6 +82,7 @@ def build_catalog(
     workers: int | None = None,
     progress: Callable[[float], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    file_timeout: float | None = 300.0,
 ) -> BuildResult:
     """Crawl ``root`` and write a STAC catalog to ``out``.
 
@@ -114,6 +115,8 @@ def build_catalog(
         Called with 1 per file read.
     on_total : callable, optional
         Called once with the number of files to read, before reading (a progress bar's total).
+    file_timeout : float, optional
+        Seconds one file may take to read (threads scheduler) before it is skipped as timed out.
     """
     from eokit.catalog.metadata import read_metadata
 
@@ -145,7 +148,9 @@ def build_catalog(
         to_read = [p for p in wanted if p not in reused]
         if on_total is not None:
             on_total(len(to_read))
-        for path, rec, skip in read_files(to_read, options, scheduler=scheduler, workers=workers, progress=progress):
+        for path, rec, skip in read_files(
+            to_read, options, scheduler=scheduler, workers=workers, progress=progress, file_timeout=file_timeout
+        ):
             if rec is not None:
                 records[path] = rec
             elif skip is not None:

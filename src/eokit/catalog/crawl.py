@@ -173,11 +173,16 @@ def read_files(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Callable[[float], None] | None = None,
+    file_timeout: float | None = 300.0,
 ) -> Iterator[tuple[str, AssetRecord | None, Skipped | None]]:
-    """Read files concurrently (threads by default; processes or Dask via ``scheduler``)."""
+    """Read files concurrently (threads by default; processes or Dask via ``scheduler``).
+
+    With threads, a file whose reading takes longer than ``file_timeout`` seconds is reported
+    as skipped and abandoned (its daemon thread is replaced), so one pathological file cannot
+    stall a crawl of thousands; header sanity checks keep known hostile files from getting there.
+    """
     from eokit.config import get_settings
     from eokit.core import open_executor
-    from eokit.core.dispatch import enter_gdal_env
 
     if not paths:
         return
@@ -185,17 +190,64 @@ def read_files(
     tasks = [(p, options) for p in paths]
     scheduler = scheduler or get_settings().scheduler
     if scheduler == "threads":
-        # one GDAL environment per worker thread instead of one per file: opening small files is the hot path
-        import concurrent.futures as cf
-
         n = workers or get_settings().n_workers
-        with cf.ThreadPoolExecutor(n, initializer=enter_gdal_env, initargs=(env,)) as pool:
-            for path, record, reason, kind in pool.map(_read_task, tasks, chunksize=16):
-                yield _outcome(path, record, reason, kind, progress)
+        for path, record, reason, kind in _threaded(tasks, n, env, file_timeout):
+            yield _outcome(path, record, reason, kind, progress)
         return
     with open_executor(scheduler, workers) as ex:
         for path, record, reason, kind in ex.imap_unordered(_read_task, tasks, max_pending=4 * max(ex.workers, 1)):
             yield _outcome(path, record, reason, kind, progress)
+
+
+def _threaded(
+    tasks: list[tuple[str, ReadOptions]], n: int, env: dict[str, str], timeout: float | None
+) -> Iterator[tuple[str, Any, str, str]]:
+    """Run ``_read_task`` on daemon threads (one GDAL environment per thread: small files are the hot
+    path); yield results as they come, and a timeout outcome for any file running past ``timeout``."""
+    import queue
+    import threading
+    import time
+
+    from eokit.core.dispatch import enter_gdal_env
+
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(tasks)):
+        todo.put(i)
+    done: queue.SimpleQueue[tuple[str, Any, str, str]] = queue.SimpleQueue()
+    running: dict[int, float] = {}  # task -> start time; whoever pops a task reports it
+
+    def worker() -> None:
+        enter_gdal_env(env)
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            running[i] = time.monotonic()
+            out = _read_task(tasks[i])
+            if running.pop(i, None) is not None:
+                done.put(out)
+
+    def start() -> None:
+        threading.Thread(target=worker, name="eokit-catalog-reader", daemon=True).start()
+
+    for _ in range(max(1, min(n, len(tasks)))):
+        start()
+    remaining = len(tasks)
+    while remaining:
+        try:
+            out = done.get(timeout=1.0 if timeout else None)
+        except queue.Empty:
+            now = time.monotonic()
+            for i, t0 in list(running.items()):
+                if timeout and now - t0 > timeout and running.pop(i, None) is not None:
+                    remaining -= 1
+                    log.warning("%s: reading took longer than %g s; skipped", tasks[i][0], timeout)
+                    yield tasks[i][0], None, f"reading took longer than {timeout:g} s (abandoned)", "TimeoutError"
+                    start()  # the stuck thread keeps its slot busy: replace it
+            continue
+        remaining -= 1
+        yield out
 
 
 def _outcome(

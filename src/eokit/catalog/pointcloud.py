@@ -261,13 +261,15 @@ def geotiff_keys_crs(header: Any) -> Any:
 
     try:
         with rasterio.MemoryFile(_geotiff_with_keys(records)) as mem, mem.open() as ds:
+            # inside the dataset's GDAL environment, where GDAL's PROJ finds its database
             crs = ds.crs
+            if crs is None:
+                return None
+            epsg = None if crs.to_wkt().startswith("LOCAL_CS") else crs.to_epsg()
+            wkt = crs.to_wkt()
     except (RasterioError, struct.error, ValueError):
         return None
-    if crs is None:
-        return None
-    epsg = crs.to_epsg()
-    return CRS.from_epsg(epsg) if epsg else CRS.from_wkt(crs.to_wkt())
+    return CRS.from_epsg(epsg) if epsg else CRS.from_wkt(wkt)
 
 
 def _geotiff_with_keys(records: dict[int, bytes]) -> bytes:

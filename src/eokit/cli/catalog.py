@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import cast
 
 import click
 
@@ -43,6 +44,8 @@ def catalog() -> None:
               help="Add file:checksum (multihash).")  # fmt: skip
 @click.option("--default-crs", default=None, help="CRS for files that carry none (else they are skipped).")
 @click.option("--incremental", is_flag=True, help="Reuse items of files unchanged since the last build.")
+@click.option("--file-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
+              help="Seconds one file may take to read before it is skipped (recorded in errors.json).")  # fmt: skip
 @scheduler_option
 @workers_option
 def build(root: str, out: str, **kw: object) -> None:
@@ -54,7 +57,7 @@ def build(root: str, out: str, **kw: object) -> None:
     from eokit.catalog import CollectionInfo, ReadOptions, build_catalog
 
     providers = []
-    for spec in kw["provider"]:  # type: ignore[union-attr]
+    for spec in cast(tuple[str, ...], kw["provider"]):
         name, _, rest = str(spec).partition("|")
         roles, _, url = rest.partition("|")
         p: dict[str, object] = {"name": name}
@@ -83,6 +86,12 @@ def build(root: str, out: str, **kw: object) -> None:
     )
     with progress_bar(None, "files", unit="file") as progress:
         bar = getattr(progress, "__self__", None)  # the tqdm bar behind progress_bar's callable
+
+        def set_total(n: int) -> None:
+            if bar is not None:
+                bar.total = n
+                bar.refresh()
+
         result = build_catalog(
             root,
             out,
@@ -99,7 +108,8 @@ def build(root: str, out: str, **kw: object) -> None:
             scheduler=kw["scheduler"],  # type: ignore[arg-type]
             workers=kw["workers"],  # type: ignore[arg-type]
             progress=progress,
-            on_total=(lambda n: (setattr(bar, "total", n), bar.refresh())) if bar is not None else None,
+            on_total=set_total,
+            file_timeout=float(kw["file_timeout"]),  # type: ignore[arg-type]
         )
     click.echo(
         f"{result.n_items} items from {result.n_files} files ({result.n_reused} reused) -> {result.out}; "
@@ -117,7 +127,8 @@ def build(root: str, out: str, **kw: object) -> None:
         for s in shown:
             click.echo(f"skipped {s.path}: {s.reason}", err=True)
         if len(result.skipped) > len(shown):
-            click.echo(f"{len(result.skipped) - len(shown)} more skipped files: see errors.json", err=True)
+            more = "more " if shown else ""
+            click.echo(f"{len(result.skipped) - len(shown)} {more}skipped files: reasons in errors.json", err=True)
         sys.exit(min(len(result.skipped), 125))
 
 
