@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,23 @@ from click.testing import CliRunner
 
 from eokit.catalog.validate import validate_catalog, validate_document
 from eokit.cli.main import cli
-from eokit.errors import ConfigError
+from eokit.errors import ConfigError, FallbackWarning
+from eokit.testing.catalog_tree import write_small_geotiff, write_small_laz
+
+
+@pytest.fixture
+def store_catalog(tmp_path: Path) -> Path:
+    """A small catalog eokit built (rasters and a point cloud): what validation must accept."""
+    from eokit.catalog import build_catalog
+
+    root = tmp_path / "store"
+    for i in range(3):
+        write_small_geotiff(root / f"t{i}.tif", x0=500000.0 + 100 * i, y0=4400000.0)
+    write_small_laz(root / "cloud.laz", x0=500000.0, y0=4390000.0, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        build_catalog(root, tmp_path / "catalog")
+    return tmp_path / "catalog"
 
 
 def test_cli_item_stdout_and_file(samples: Path, tmp_path: Path, stac_validator) -> None:
@@ -79,3 +97,63 @@ def test_cli_serve_calls_the_server(tmp_path: Path, monkeypatch) -> None:
 def test_cli_serve_rejects_missing_folder(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["serve", str(tmp_path / "nope")])
     assert res.exit_code == 2
+
+
+def test_one_bad_document_is_reported_and_the_run_goes_on(tmp_path: Path, store_catalog: Path) -> None:
+    items = sorted((store_catalog / "items").glob("*.json"))
+    items[0].write_text("{ not json")
+    report = validate_catalog(store_catalog)  # bundled schemas (or the ../shared mirror)
+    assert list(report.errors) == [str(items[0].resolve())]
+    assert report.checked >= len(items) + 2  # catalog, collection and every item were looked at
+
+
+def test_bundled_schemas_cover_what_eokit_writes(store_catalog: Path, monkeypatch) -> None:
+    from eokit.catalog.validate import BUNDLED, schema_roots
+
+    monkeypatch.chdir(store_catalog)  # no shared/ mirror above a temporary folder
+    monkeypatch.delenv("EOKIT_STAC_SCHEMAS", raising=False)
+    assert schema_roots() == [BUNDLED]
+    report = validate_catalog(store_catalog)
+    assert report.ok, report.errors
+    assert report.checked > 3
+
+
+@pytest.mark.slow
+def test_validate_from_an_installed_wheel(tmp_path: Path, store_catalog: Path) -> None:
+    """Build the wheel, install it into a fresh venv outside the repository and validate a catalog."""
+    import subprocess
+    import sys
+    import sysconfig
+    import venv
+
+    repo = Path(__file__).resolve().parents[2]
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(repo), "--no-deps", "-w", str(wheels), "-q"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if build.returncode != 0:
+        pytest.skip(f"cannot build a wheel here (no build backend from the package index): {build.stderr[-300:]}")
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    py = env_dir / "bin" / "python"
+    site = Path(subprocess.check_output([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                        text=True).strip())  # fmt: skip
+    (wheel,) = wheels.glob("eokit-*.whl")
+    import zipfile
+
+    zipfile.ZipFile(wheel).extractall(site)  # a wheel install is an unzip (no scripts needed for -m)
+    # the dependencies come from this test environment (a plain path line: its .pth files, such as the
+    # editable eokit, are not processed)
+    (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    run = tmp_path / "elsewhere"
+    run.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("EOKIT_STAC_SCHEMAS", "PYTHONPATH")}
+    where = subprocess.check_output([str(py), "-c", "import eokit; print(eokit.__file__)"], cwd=run, env=env,
+                                    text=True).strip()  # fmt: skip
+    assert Path(where).is_relative_to(site)
+    main = "import sys; from eokit.cli.main import main; sys.argv[0] = 'eokit'; main()"
+    out = subprocess.run([str(py), "-c", main, "catalog", "validate", str(store_catalog)], cwd=run, env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " 0 invalid" in out.stdout

@@ -42,28 +42,43 @@ class ValidationReport:
         return not self.errors
 
 
+BUNDLED = Path(__file__).resolve().parent / "schemas"
+
+
 def find_schema_dir(schema_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The schema mirror: ``schema_dir``, else ``$EOKIT_STAC_SCHEMAS``, else a ``shared/data/stac-schemas`` nearby."""
-    candidates: list[Path] = []
-    if schema_dir is not None:
-        candidates.append(Path(schema_dir))
-    elif os.environ.get("EOKIT_STAC_SCHEMAS"):
-        candidates.append(Path(os.environ["EOKIT_STAC_SCHEMAS"]))
-    else:
-        here = Path(__file__).resolve()
-        for base in [Path.cwd(), *Path.cwd().parents, *here.parents]:
-            candidates.append(base / "shared" / "data" / "stac-schemas")
-    for c in candidates:
-        if (c / "schemas.stacspec.org").is_dir():
-            return c
-    raise ConfigError(
-        "no offline STAC schema mirror found: pass --schemas DIR or set EOKIT_STAC_SCHEMAS "
-        "(a folder laid out as <host>/<path> of each schema URL)"
-    )
+    """The schema mirror: ``schema_dir``, else ``$EOKIT_STAC_SCHEMAS``, else the schemas bundled with eokit.
+
+    The bundled folder holds the core STAC 1.1.0 schemas and every extension version eokit writes
+    (see ``eokit/catalog/schemas/README.md``); a fuller mirror (``shared/data/stac-schemas`` in a
+    checkout) is searched first for other versions, see :func:`schema_roots`.
+    """
+    return schema_roots(schema_dir)[0]
+
+
+def schema_roots(schema_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Folders searched for a schema URL, in order: the given mirror (or ``$EOKIT_STAC_SCHEMAS``), a
+    ``shared/data/stac-schemas`` mirror next to the working directory, then the bundled schemas."""
+    given = schema_dir if schema_dir is not None else os.environ.get("EOKIT_STAC_SCHEMAS")
+    if given:
+        if not (Path(given) / "schemas.stacspec.org").is_dir():
+            raise ConfigError(
+                "not an offline STAC schema mirror (no schemas.stacspec.org folder inside; the layout is "
+                "<host>/<path> of each schema URL)",
+                path=given,
+                param="schemas",
+            )
+        return [Path(given), BUNDLED]
+    roots = [
+        c
+        for base in [Path.cwd(), *Path.cwd().parents]
+        for c in [base / "shared" / "data" / "stac-schemas"]
+        if (c / "schemas.stacspec.org").is_dir()
+    ][:1]
+    return [*roots, BUNDLED]
 
 
 class _Schemas:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, roots: tuple[Path, ...]) -> None:
         try:
             import referencing
             import referencing.exceptions
@@ -72,7 +87,8 @@ class _Schemas:
             from referencing.jsonschema import DRAFT7
         except ImportError:
             raise MissingDependencyError("jsonschema", extra="test", purpose="offline STAC validation") from None
-        self.root = root.resolve()
+        self.roots = [r.resolve() for r in roots]
+        self.root = self.roots[0]
         self._Draft7Validator = Draft7Validator
         self._Resource = referencing.Resource
         self._DRAFT7 = DRAFT7
@@ -84,8 +100,11 @@ class _Schemas:
         u = urlparse(urldefrag(url)[0])
         if u.scheme not in ("http", "https") or not u.netloc:
             return None
-        p = (self.root / u.netloc / u.path.lstrip("/")).resolve()
-        return p if self.root in p.parents else None
+        for root in self.roots:
+            p = (root / u.netloc / u.path.lstrip("/")).resolve()
+            if root in p.parents and p.is_file():
+                return p
+        return None
 
     def _load(self, url: str) -> Any:
         p = self.path_of(url)
@@ -120,12 +139,12 @@ def _leaves(err: Any) -> list[Any]:
 
 def validate_document(doc: dict[str, Any], *, schema_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Errors of one STAC Item/Collection/Catalog dict against core + its extension schemas ([] = valid)."""
-    return _validate(_schemas(find_schema_dir(schema_dir)), doc)
+    return _validate(_schemas(tuple(schema_roots(schema_dir))), doc)
 
 
 @lru_cache(maxsize=4)
-def _schemas(root: Path) -> _Schemas:
-    return _Schemas(root)
+def _schemas(roots: tuple[Path, ...]) -> _Schemas:
+    return _Schemas(roots)
 
 
 def _validate(schemas: _Schemas, doc: Any) -> list[str]:
@@ -143,7 +162,7 @@ def _validate(schemas: _Schemas, doc: Any) -> list[str]:
         try:
             validator = schemas.validator(url)
         except (OSError, ValueError):
-            messages.append(f"schema {url} is not in the offline mirror {schemas.root}")
+            messages.append(f"schema {url} is not in the offline mirrors {', '.join(map(str, schemas.roots))}")
             continue
         try:
             for err in validator.iter_errors(doc):
@@ -157,31 +176,43 @@ def _validate(schemas: _Schemas, doc: Any) -> list[str]:
     return messages
 
 
-def _targets(path: Path, seen: set[Path]) -> Iterator[tuple[str, Any]]:
+_UNREADABLE = "__eokit_unreadable__"
+
+
+def _targets(path: Path, seen: set[Path], *, top: bool = True) -> Iterator[tuple[str, Any]]:
+    """(label, document) pairs: the document at ``path`` and its local children and items.
+
+    A linked document that is missing or not JSON comes back as ``{_UNREADABLE: reason}`` so the
+    run goes on; only the document the user named raises.
+    """
     path = path.resolve()
     if path in seen:
         return
     seen.add(path)
     if not path.exists():
-        raise InputNotFoundError("STAC document does not exist", path=path)
+        if top:
+            raise InputNotFoundError("STAC document does not exist", path=path)
+        yield str(path), {_UNREADABLE: "linked document does not exist"}
+        return
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UnreadableInputError(f"not a JSON document: {exc}", path=path) from None
+        if top:
+            raise UnreadableInputError(f"not a JSON document: {exc}", path=path) from None
+        yield str(path), {_UNREADABLE: f"not a JSON document: {exc}"}
+        return
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
-        for i, feat in enumerate(doc.get("features", [])):
+        features = doc.get("features")
+        for i, feat in enumerate(features if isinstance(features, list) else []):
             yield f"{path}#features/{i}", feat
         return
     yield str(path), doc
     if isinstance(doc, dict) and doc.get("type") in ("Catalog", "Collection"):
-        for link in doc.get("links", []):
+        links = doc.get("links")
+        for link in links if isinstance(links, list) else []:
             href = link.get("href", "") if isinstance(link, dict) else ""
-            if link.get("rel") in ("child", "item") and "://" not in href:
-                child = path.parent / href
-                if not child.exists():
-                    yield f"{child}", {"type": None}
-                    continue
-                yield from _targets(child, seen)
+            if isinstance(href, str) and href and link.get("rel") in ("child", "item") and "://" not in href:
+                yield from _targets(path.parent / href, seen, top=False)
 
 
 def validate_catalog(
@@ -191,7 +222,7 @@ def validate_catalog(
 
     A folder means its ``catalog.json`` plus ``index.geojson`` when present.
     """
-    schemas = _schemas(find_schema_dir(schema_dir))
+    schemas = _schemas(tuple(schema_roots(schema_dir)))
     path = Path(path)
     starts = [path]
     if path.is_dir():
@@ -203,8 +234,8 @@ def validate_catalog(
     for start in starts:
         for label, doc in _targets(start, seen):
             report.checked += 1
-            if doc == {"type": None}:
-                report.errors[label] = ["linked document does not exist"]
+            if isinstance(doc, dict) and _UNREADABLE in doc:
+                report.errors[label] = [doc[_UNREADABLE]]
                 continue
             errs = _validate(schemas, doc)
             if errs:

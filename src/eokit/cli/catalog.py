@@ -135,7 +135,8 @@ def build(root: str, out: str, **kw: object) -> None:
 @catalog.command("validate")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--schemas", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Offline schema mirror (<host>/<path> layout); default $EOKIT_STAC_SCHEMAS or ../shared.")  # fmt: skip
+              help="Offline schema mirror (<host>/<path> layout) searched before the schemas bundled with eokit; "
+                   "default $EOKIT_STAC_SCHEMAS or a shared/data/stac-schemas beside the working folder.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(path: str, schemas: str | None, as_json: bool) -> None:
     """Validate a catalog folder, catalog/collection/item JSON or index.geojson against the STAC schemas, offline."""
