@@ -94,7 +94,7 @@ class _Schemas:
         self._DRAFT7 = DRAFT7
         self._NoSuchResource = referencing.exceptions.NoSuchResource
         self.Unresolvable = referencing.exceptions.Unresolvable
-        self.registry = referencing.Registry(retrieve=self._retrieve).combine(REGISTRY)
+        self.registry = referencing.Registry(retrieve=self._retrieve).combine(REGISTRY)  # type: ignore[call-arg]
 
     def path_of(self, url: str) -> Path | None:
         u = urlparse(urldefrag(url)[0])
@@ -116,7 +116,7 @@ class _Schemas:
         try:
             return self._Resource.from_contents(self._load(uri), default_specification=self._DRAFT7)
         except (OSError, ValueError) as exc:
-            raise self._NoSuchResource(ref=uri) from exc
+            raise self._NoSuchResource(ref=uri) from exc  # type: ignore[call-arg]
 
     @cache  # noqa: B019 - one instance per validation run
     def validator(self, url: str) -> Any:

@@ -76,12 +76,18 @@ def split_antimeridian(geom: BaseGeometry | dict[str, Any]) -> BaseGeometry:
     clockwise ring is *not* read as "everything but this" (the `antimeridian`
     package's winding guess), since footprints never cover most of the globe.
     """
-    import antimeridian
-
     g = shape(geom) if isinstance(geom, dict) else geom
     if isinstance(g, Polygon | MultiPolygon):
         polys = [orient(p, 1.0) for p in (g.geoms if isinstance(g, MultiPolygon) else [g])]
         g = polys[0] if len(polys) == 1 else MultiPolygon(polys)
+    return _fix(g)
+
+
+def _fix(g: BaseGeometry) -> BaseGeometry:
+    """The `antimeridian` package's split, trusting the rings' orientation (which says which pole a ring
+    that crosses ±180 once encloses)."""
+    import antimeridian
+
     fixed = antimeridian.fix_shape(mapping(g), fix_winding=False, great_circle=False)
     out = shape(fixed)
     return out if out.is_valid else shapely.make_valid(out)
@@ -145,7 +151,9 @@ def to_lonlat(geom: BaseGeometry, crs: Any, *, densify: float | None = None) -> 
         geom = shapely.segmentize(geom, densify)
     tr = _lonlat_transformer(crs if isinstance(crs, str) else _crs_key(crs))
     lonlat = geom if tr is None else shapely.transform(geom, lambda xy: _stack(tr.transform(xy[:, 0], xy[:, 1])))
-    return split_antimeridian(lonlat)
+    # the source CRS's counter-clockwise orientation carries over (projections keep east/north axes); a
+    # ring around a pole must not be re-oriented from its lon/lat coordinates, which jump at ±180
+    return _fix(lonlat)
 
 
 def _crs_key(crs: Any) -> str:
