@@ -157,3 +157,18 @@ def test_validate_from_an_installed_wheel(tmp_path: Path, store_catalog: Path) -
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert " 0 invalid" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [
+        ("realworld", "rio-stac/dataset_mars.tif"),  # a Mars CRS
+        ("local", "goes.tif"),  # a geostationary full disk: its corners are off the Earth
+    ],
+)
+def test_cli_item_refuses_with_one_line(shared_data: Path, where: str, name: str) -> None:
+    path = (shared_data / "realworld" / name) if where == "realworld" else Path(__file__).parent / "data" / name
+    res = CliRunner().invoke(cli, ["catalog", "item", str(path)])
+    assert res.exit_code == 2
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("eokit: error: ") and path.name in lines[0]

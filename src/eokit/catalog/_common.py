@@ -8,7 +8,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -192,6 +192,13 @@ def lonlat_footprint(native: Any, wkt: str, *, densify: float | None = None) -> 
         out = to_lonlat(native, _code_or_wkt(wkt), densify=densify)
     except ProjError as exc:
         raise InvalidInputError(f"footprint cannot be reprojected to EPSG:4326: {exc}") from None
+    except (shapely.errors.GEOSException, ValueError):
+        # edges that do not map to the Earth (e.g. the corners of a geostationary full disk) give
+        # infinite coordinates; an outline through them would be wrong, so none is made
+        raise InvalidInputError(
+            "the raster's outline does not lie on the Earth in its CRS (e.g. the corners of a geostationary "
+            "full disk): no footprint can be computed"
+        ) from None
     if out.is_empty or not math.isfinite(sum(out.bounds)):
         raise InvalidInputError("footprint could not be reprojected to EPSG:4326 (coordinates out of the CRS's area)")
     w, s, e, n = out.bounds
@@ -254,8 +261,18 @@ def _edge_deviation(bounds: tuple[float, float, float, float], wkt: str, n: int)
     return float(dev.max()) if dev.size else 0.0
 
 
-def occupancy_outline(grid: Any, transform: Any, bounds: Sequence[float], wkt: str) -> Any:
+def occupancy_outline(
+    grid: Any,
+    transform: Any,
+    bounds: Sequence[float],
+    wkt: str,
+    *,
+    to_native: Callable[[Any, Any], tuple[Any, Any]] | None = None,
+) -> Any:
     """Lon/lat outline of the occupied cells of a boolean ``grid`` (cell -> CRS by the affine ``transform``).
+
+    ``to_native`` maps (x, y) of that transform to the CRS when the grid is not laid out in it
+    (a GCP- or RPC-georeferenced raster traced in pixel space).
 
     The traced cells are simplified and widened by one cell (with the traced outline added back
     wherever simplification cut deeper), so the outline contains every occupied cell; clipped to ``bounds``.
@@ -272,7 +289,14 @@ def occupancy_outline(grid: Any, transform: Any, bounds: Sequence[float], wkt: s
     if not simple.covers(outline):  # topology-preserving simplification can move an edge further than `cell`
         simple = simple.union(outline)
     outline = simple.intersection(box(*bounds[:4]))
-    return lonlat_footprint(outline, wkt, densify=cell * 4)
+    if to_native is None:
+        return lonlat_footprint(outline, wkt, densify=cell * 4)
+    # ``transform`` maps to an intermediate space (pixels of a GCP raster): densify there, then map
+    dense = shapely.segmentize(outline, cell * 2)
+    native = shapely.transform(dense, lambda xy: np.column_stack(to_native(xy[:, 0], xy[:, 1])))
+    if not native.is_valid:
+        native = shapely.make_valid(native)
+    return lonlat_footprint(native, wkt)
 
 
 def gsd_metres(res: float, wkt: str, lat: float) -> float:

@@ -97,8 +97,6 @@ def _data_footprint(ds: Any, v: _View, limit: int) -> Any:
     import numpy as np
     from rasterio.windows import Window
 
-    if v.transform is None:
-        raise InvalidInputError("--footprint data needs a geotransform; GCP/RPC rasters use their outline")
     f = max(1, math.ceil(max(ds.width, ds.height) / limit))
     gh, gw = math.ceil(ds.height / f), math.ceil(ds.width / f)
     grid = np.zeros((gh, gw), dtype=bool)
@@ -116,7 +114,15 @@ def _data_footprint(ds: Any, v: _View, limit: int) -> Any:
         grid[top // f : top // f + pad.shape[0] // f] |= pad.reshape(-1, f, gw, f).any(axis=(1, 3))
     if not grid.any():
         raise InvalidInputError("the raster holds no valid pixel (every pixel is nodata or NaN)")
-    return occupancy_outline(grid, v.transform * v.transform.scale(f, f), v.bounds, v.wkt)
+    if v.transform is not None:
+        return occupancy_outline(grid, v.transform * v.transform.scale(f, f), v.bounds, v.wkt)
+    # GCPs / RPCs: trace in pixel space, then send the outline through GDAL's transformer
+    from affine import Affine
+
+    def to_native(cols: Any, rows: Any) -> tuple[Any, Any]:
+        return _pixel_xy(ds, v.georeferencing, rows, cols)
+
+    return occupancy_outline(grid, Affine.scale(f, f), (0, 0, ds.width, ds.height), v.wkt, to_native=to_native)
 
 
 @dataclass
@@ -231,8 +237,8 @@ def _pixel_xy(ds: Any, kind: str, rows: Any, cols: Any) -> tuple[Any, Any]:
     else:
         ctx = RPCTransformer(ds.rpcs, RPC_HEIGHT=float(ds.rpcs.height_off))
     with ctx as tr:
-        # the transformer rounds pixel coordinates to the nearest integer corner, so pass integers and corners
-        xs, ys = tr.xy(np.asarray(rows).tolist(), np.asarray(cols).tolist(), offset="ul")
+        xs, ys = tr.xy(np.asarray(rows, dtype="float64").tolist(), np.asarray(cols, dtype="float64").tolist(),
+                       offset="ul")  # fmt: skip
     return np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
 
 
@@ -444,8 +450,6 @@ def _gsd(v: _View, ds: Any, footprint: Any) -> float:
     from pyproj import Geod
 
     r, c = v.height / 2.0, v.width / 2.0
-    if t is None:  # GCP/RPC transformers work on whole pixel corners
-        r, c = float(int(r)), float(int(c))
     lon, lat = v.pixel_to_lonlat([r, r, r + 1], [c, c + 1, c], ds)
     geod = Geod(ellps="WGS84")
     _, _, dx = geod.inv(lon[0], lat[0], lon[1], lat[1])
