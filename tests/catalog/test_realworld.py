@@ -65,8 +65,8 @@ SKIPS: dict[str, type[Exception]] = {
     "laspy/simple1_1.las": MissingCRSError,
     "laspy/unregistered_extra_bytes.las": MissingCRSError,
     "laspy/vegetation_1_3.las": MissingCRSError,
-    # a local engineering CRS (LOCAL_CS): coordinates tied to no place on the Earth
-    "laspy/simple1_3.las": InvalidInputError,
+    # GeoTIFF keys naming only a local (engineering) CRS: no place on the Earth
+    "laspy/simple1_3.las": MissingCRSError,
     # declares EPSG:4326 but holds coordinates up to 226 degrees latitude
     "laspy/simple1_4.las": InvalidInputError,
 }
@@ -359,3 +359,37 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+LOCAL = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("bad_vlr_count.las", UnreadableInputError),  # a VLR that ends past the end of the file
+        ("garbage_nVariableLength.las", UnreadableInputError),  # 1e9 VLRs declared
+        ("1.2-empty-geotiff-vlrs.las", MissingCRSError),  # GeoTIFF keys that define no CRS
+        ("test_epsg_4326x3.las", None),  # one point, in degrees
+        ("pdal_1.0_0.las", None),  # one point, LAS 1.0, no CRS record: needs a default CRS
+    ],
+)
+def test_pdal_odd_files(name: str, error: type[Exception] | None, stac_validator) -> None:
+    path = LOCAL / name
+    if error is not None:
+        with pytest.raises(error) as info:
+            _quiet_item(path)
+        assert Path(info.value.path) == path
+        return
+    with laspy.open(path) as reader:
+        h = reader.header
+        crs = h.parse_crs()
+    default = None if crs is not None else "EPSG:26915"  # PDAL's permutation files are UTM 15N points
+    item = _quiet_item(path, default_crs=default)
+    assert stac_validator(item) == []
+    # points on one spot or one line: a Point or LineString footprint, not a refusal
+    assert item["geometry"]["type"] == ("Point" if tuple(h.mins[:2]) == tuple(h.maxs[:2]) else "LineString")
+    lon, lat = gdal_transform(crs.to_wkt() if crs else default, "EPSG:4326", [h.mins[0], h.maxs[0]],
+                              [h.mins[1], h.maxs[1]])  # fmt: skip
+    assert item["bbox"] == pytest.approx([min(lon), min(lat), max(lon), max(lat)], abs=1e-9)
+    assert item["properties"]["pc:count"] == h.point_count

@@ -196,7 +196,7 @@ def lonlat_footprint(native: Any, wkt: str, *, densify: float | None = None) -> 
         # edges that do not map to the Earth (e.g. the corners of a geostationary full disk) give
         # infinite coordinates; an outline through them would be wrong, so none is made
         raise InvalidInputError(
-            "the raster's outline does not lie on the Earth in its CRS (e.g. the corners of a geostationary "
+            "the outline does not lie on the Earth in the file's CRS (e.g. the corners of a geostationary "
             "full disk): no footprint can be computed"
         ) from None
     if out.is_empty or not math.isfinite(sum(out.bounds)):
@@ -226,14 +226,41 @@ def densified_box(bounds: Sequence[float], wkt: str, *, points_per_edge: int = 2
     from shapely.geometry import box
 
     left, bottom, right, top = (float(v) for v in bounds[:4])
-    if not right > left or not top > bottom:
+    if not right >= left or not top >= bottom:
         raise InvalidInputError(f"empty or inverted bounds {list(bounds)}")
+    if right == left or top == bottom:  # one point, or points on one line: a Point / LineString footprint
+        return _degenerate_footprint(left, bottom, right, top, wkt)
     n = max(points_per_edge - 1, 1)
     check_earth_crs(wkt)
     while n < 4096 and _edge_deviation((left, bottom, right, top), wkt, n) > 1e-6:
         n *= 4
     seg = max(right - left, top - bottom) / n
     return lonlat_footprint(box(left, bottom, right, top), wkt, densify=seg)
+
+
+def _degenerate_footprint(left: float, bottom: float, right: float, top: float, wkt: str) -> Any:
+    """A Point or LineString footprint (one point, or points along one line), reprojected."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import LineString, Point
+
+    from eokit.core.geometry import _lonlat_transformer
+
+    check_earth_crs(wkt)
+    native = Point(left, bottom) if (left, bottom) == (right, top) else LineString([(left, bottom), (right, top)])
+    if _crs_info(wkt).geographic:
+        if not (-90.0 <= bottom <= top <= 90.0):
+            raise InvalidInputError(f"latitudes {bottom}..{top} fall outside -90..90")
+        native = _wrap_longitudes(native) if not -180.0 <= left <= right <= 180.0 else native
+    tr = _lonlat_transformer(_code_or_wkt(wkt))
+    out = (
+        native
+        if tr is None
+        else shapely.transform(native, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    )
+    if out.is_empty or not math.isfinite(sum(out.bounds)):
+        raise InvalidInputError("the footprint could not be reprojected to EPSG:4326 (outside the CRS's area)")
+    return out
 
 
 def _edge_deviation(bounds: tuple[float, float, float, float], wkt: str, n: int) -> float:

@@ -88,6 +88,8 @@ def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | N
     mins = [float(v) for v in header.mins]
     maxs = [float(v) for v in header.maxs]
     count = int(header.point_count)
+    if count == 0:
+        raise InvalidInputError("the point cloud holds no point (nothing to locate)", path=path)
     try:
         footprint = densified_box([mins[0], mins[1], maxs[0], maxs[1]], wkt)
         if options.footprint == "data" and header.point_count > 0:
@@ -265,8 +267,10 @@ def geotiff_keys_crs(header: Any) -> Any:
             crs = ds.crs
             if crs is None:
                 return None
-            epsg = None if crs.to_wkt().startswith("LOCAL_CS") else crs.to_epsg()
             wkt = crs.to_wkt()
+            if wkt.startswith("LOCAL_CS"):  # keys that name no geodetic or projected CRS (e.g. all empty)
+                return None
+            epsg = crs.to_epsg()
     except (RasterioError, struct.error, ValueError):
         return None
     return CRS.from_epsg(epsg) if epsg else CRS.from_wkt(wkt)
