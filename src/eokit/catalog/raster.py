@@ -287,13 +287,22 @@ _SIDECARS = (".aux.xml", ".ovr", ".msk", ".xml", ".XML", ".IMD", ".imd", ".RPB",
 
 
 def _has_sidecar(path: str) -> bool:
-    stem = path.rsplit(".", 1)[0]
-    if any(os.path.exists(path + s) or os.path.exists(stem + s) for s in _SIDECARS):
+    folder, name = os.path.split(path)
+    try:
+        names = _folder_names(folder or ".", os.stat(folder or ".").st_mtime_ns)
+    except OSError:
+        return True  # cannot tell: let GDAL look
+    stem = name.rsplit(".", 1)[0]
+    if any(name + s in names or stem + s in names for s in _SIDECARS):
         return True
-    base = os.path.basename(stem)
-    if base[:1] == "L" and "_" in base:  # Landsat band files: <product>_B4.TIF beside <product>_MTL.txt
-        return os.path.exists(os.path.join(os.path.dirname(path), base.rsplit("_", 1)[0] + "_MTL.txt"))
-    return False
+    # Landsat band files: <product>_B4.TIF beside <product>_MTL.txt
+    return stem[:1] == "L" and "_" in stem and stem.rsplit("_", 1)[0] + "_MTL.txt" in names
+
+
+@lru_cache(maxsize=64)
+def _folder_names(folder: str, mtime_ns: int) -> frozenset[str]:
+    """The names in a folder (cached per folder state: a crawl asks once per folder, not ~30 times per file)."""
+    return frozenset(os.listdir(folder))
 
 
 def read_raster_asset(path: str | os.PathLike[str], options: ReadOptions | None = None) -> AssetRecord:
