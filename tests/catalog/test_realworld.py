@@ -438,3 +438,22 @@ def test_build_summary_counts_items_dated_by_file_time(tmp_path: Path) -> None:
     item = json.loads((tmp_path / "cat" / "items" / "dataset_cloud_date_metadata.json").read_text())
     assert item["properties"]["datetime"] == "2011-05-01T13:00:00Z"  # IMAGERY ACQUISITIONDATETIME (.xml sidecar)
     assert item["properties"]["eo:cloud_cover"] == 2.0  # IMAGERY CLOUDCOVER
+
+
+def test_aux_xml_sidecar_metadata_as_gdal_reads_it(tmp_path: Path) -> None:
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "scene.tif"
+    profile = dict(driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:32631",
+                   transform=from_origin(500000, 4500000, 10, 10))  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.ones((1, 4, 4), dtype="uint8"))
+    (tmp_path / "scene.tif.aux.xml").write_text(
+        '<PAMDataset><Metadata domain="IMAGERY"><MDI key="ACQUISITIONDATETIME">2019-05-04T10:11:12Z</MDI>'
+        '<MDI key="CLOUDCOVER">12.5</MDI></Metadata></PAMDataset>'
+    )
+    with rasterio.open(path) as ds:  # what GDAL makes of the sidecar
+        imagery = ds.tags(ns="IMAGERY")
+    props = create_item(path).to_dict()["properties"]
+    assert props["datetime"] == imagery["ACQUISITIONDATETIME"]
+    assert props["eo:cloud_cover"] == float(imagery["CLOUDCOVER"])
