@@ -207,6 +207,8 @@ def lonlat_footprint(native: Any, wkt: str, *, densify: float | None = None) -> 
             f"bounds {[round(v, 6) for v in native.bounds]} fall outside longitude/latitude limits in EPSG:4326: "
             "the file's CRS does not match its coordinates"
         )
+    if densify == 0.0:
+        return out
     # drop the interpolated vertices where the projection is locally linear (tolerance ~1 cm)
     return shapely.simplify(out, 1e-7, preserve_topology=True)
 
@@ -230,8 +232,11 @@ def densified_box(bounds: Sequence[float], wkt: str, *, points_per_edge: int = 2
         raise InvalidInputError(f"empty or inverted bounds {list(bounds)}")
     if right == left or top == bottom:  # one point, or points on one line: a Point / LineString footprint
         return _degenerate_footprint(left, bottom, right, top, wkt)
-    n = max(points_per_edge - 1, 1)
     check_earth_crs(wkt)
+    if _edge_deviation((left, bottom, right, top), wkt, 1) <= 1e-7 and not _crs_info(wkt).geographic:
+        # straight to within 1 cm even as whole edges (small tiles): the four corners say it all
+        return lonlat_footprint(box(left, bottom, right, top), wkt, densify=0.0)
+    n = max(points_per_edge - 1, 1)
     while n < 4096 and _edge_deviation((left, bottom, right, top), wkt, n) > 1e-6:
         n *= 4
     seg = max(right - left, top - bottom) / n

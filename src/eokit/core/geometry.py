@@ -159,7 +159,8 @@ def to_lonlat(geom: BaseGeometry, crs: Any, *, densify: float | None = None) -> 
         The geometry's CRS.
     densify : float, optional
         Largest edge length in ``crs`` units before reprojection; the default
-        cuts every edge into 20 pieces, so curved lon/lat edges are followed.
+        cuts every edge into 20 pieces, so curved lon/lat edges are followed;
+        0 keeps the vertices as they are.
     """
     import numpy as np
 
