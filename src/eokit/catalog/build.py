@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from eokit.catalog.item import assemble_item
 from eokit.catalog.records import AssetRecord, ReadOptions
 from eokit.catalog.state import STATE_FILE, CrawlState, summary_of, write_state
 from eokit.errors import FallbackWarning, OutputError
+from eokit.io.atomic import staging_dir, swap_dirs
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ def _write_outputs(
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=parent))
+        staging = staging_dir(out)  # .NAME.eokit-PID-x.part: a later run removes it if this one is killed
     except OSError as exc:
         raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=out) from None
     try:
@@ -346,7 +346,7 @@ def _write_outputs(
             files=file_rows,
             items=item_rows,
         )
-        _swap(staging, out)
+        swap_dirs(staging, out)  # renameat2(RENAME_EXCHANGE): the catalog is never absent
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -40,6 +40,7 @@ from eokit.errors import (
     MissingDependencyError,
     OutputError,
     ProviderError,
+    UnreadableInputError,
 )
 from eokit.io.atomic import final_name
 
@@ -200,7 +201,9 @@ def _eokit(exc: EokitError, ctx: click.Context | None) -> Failure:
         option = _which_option(path, ctx)[0]
     if isinstance(exc, ProviderError):
         code = EXIT_REMOTE
-    elif isinstance(exc, InvalidInputError | InputNotFoundError | OutputError | MissingDependencyError):
+    elif isinstance(
+        exc, InvalidInputError | InputNotFoundError | UnreadableInputError | OutputError | MissingDependencyError
+    ):
         code = EXIT_INPUT
     elif isinstance(exc, DataIOError) and isinstance(exc.__cause__, OSError) and exc.__cause__.errno in _OS_ERRORS:
         code = _OS_ERRORS[exc.__cause__.errno][2]
@@ -234,14 +237,16 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
         if value:
             text = text.replace(f"'{value}' ", "").replace(value, "").strip(" :")
         what = _what(option, value) if option else "raster/vector input"
+        code = EXIT_INPUT if option else EXIT_RUNTIME  # the user's file is at fault, else the run
         return Failure(
             f"cannot read or write it ({text})",
-            EXIT_RUNTIME,
+            code,
             what,
             "check the file is complete and of a supported format",
         )
     if module == "laspy":
-        return Failure(f"cannot read the point cloud ({text})", EXIT_RUNTIME, _what(option, value) or "LAS/LAZ input")
+        code = EXIT_INPUT if option else EXIT_RUNTIME
+        return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
     if module in ("requests", "urllib3", "http"):
         return Failure(f"network request failed ({text})", EXIT_REMOTE, hint="check the URL and your connection")
     if module == "pyproj":

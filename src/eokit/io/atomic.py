@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 #: Temporaries of older eokit versions (no owner pid) are removed once older than this many seconds.
 LEGACY_MAX_AGE = 24 * 3600
 
-_OURS = re.compile(r"^\.(?P<name>.+)\.eokit-(?P<pid>\d+)-[0-9a-f]+\.(?P<kind>part|old)(?:\.[^.]+)?$")
+# ``.NAME.eokit-PID-HEX.part`` + the format suffix + any sidecar a driver adds (``.aux.xml``, ``.plain.tif``)
+_OURS = re.compile(r"^\.(?P<name>.+?)\.eokit-(?P<pid>\d+)-[0-9a-f]+\.(?P<kind>part|old)(?:\..*)?$")
 # older eokit: the catalog swap's ``.NAME.old-PID-hex`` folder, and pid-less mkstemp/mkdtemp names
 _LEGACY_OLD = re.compile(r"^\.(?P<name>.+)\.(?P<kind>old)-(?P<pid>\d+)-[0-9a-f]{6}$")
 _LEGACY = re.compile(r"^\.(?P<stem>.+)\.(?:[a-z0-9_]{8}\.part(?P<sfx>\.[^.]+)?|staging-[a-z0-9_]{8})$")
