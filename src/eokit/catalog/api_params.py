@@ -7,6 +7,8 @@ import math
 import re
 from typing import Any
 
+from eokit.errors import EokitError
+
 __all__ = [
     "DEFAULT_FIELDS",
     "StacApiError",
@@ -28,7 +30,7 @@ _RFC3339 = re.compile(
 _FIELD = re.compile(r"^[A-Za-z0-9_:.\-]+$")
 
 
-class StacApiError(Exception):
+class StacApiError(EokitError):
     """An error answered as ``{"code": ..., "description": ...}`` with an HTTP status."""
 
     def __init__(self, status: int, description: str, code: str | None = None) -> None:

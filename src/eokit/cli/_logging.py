@@ -24,7 +24,7 @@ _state = {"verbosity": 0}
 _original_showwarning = warnings.showwarning
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is *now* (click's test runner swaps it)."""
 
     _eokit = True
@@ -32,7 +32,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 

@@ -174,5 +174,5 @@ def main() -> None:
             # worker threads of an interrupted computation must not keep the process alive
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(int(exc.code))  # type: ignore[arg-type]
+            os._exit(int(exc.code))
         raise

@@ -173,19 +173,22 @@ def step_hub(ctx: dict[str, Any], r: StepResult) -> None:
     failed = [x for x in results if not x.ok]
     if failed:
         raise DemoStepError(f"{len(failed)} download(s) failed: " + "; ".join(f"{x.key}: {x.error}" for x in failed))
+    files = [x.path for x in results if x.path is not None]  # every one, since none failed
     scenes = {}
-    for res in results:
-        scenes.update(_unzip(res.path, ctx["out"] / "data" / "scenes"))
+    for path in files:
+        scenes.update(_unzip(path, ctx["out"] / "data" / "scenes"))
     ctx["scenes"] = scenes
     with atomic_path(hub_dir / "downloads.json") as tmp:
         tmp.write_text(json.dumps([_result_row(x) for x in results], indent=2))
-    r.outputs = [footprints, hub_dir / "downloads.json", *[x.path for x in results]]
+    r.outputs = [footprints, hub_dir / "downloads.json", *files]
     r.facts = {
         "found via SentinelAPI (DHuS)": len(found),
         "found via eokit.hub.search (CDSE)": len(products),
         "downloaded and checksum-verified": sum(1 for x in results if x.verified),
         "faults injected (and recovered)": ", ".join(injected) or "none",
-        "transfers": "; ".join(f"{x.path.name}: {x.attempts} attempt(s), {x.transferred:,} bytes" for x in results),
+        "transfers": "; ".join(
+            f"{Path(x.path or x.key).name}: {x.attempts} attempt(s), {x.transferred:,} bytes" for x in results
+        ),
     }
 
 

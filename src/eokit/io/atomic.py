@@ -29,6 +29,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from eokit.errors import InvalidInputError, OutputError
 
@@ -243,10 +244,10 @@ def _renameat2_exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), os.fspath(b))
 
 
-_RENAMEAT2: list[object] = []
+_RENAMEAT2: list[Any] = []
 
 
-def _renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+def _renameat2() -> Any:
     if not _RENAMEAT2:
         fn = None
         name = ctypes.util.find_library("c")
@@ -256,7 +257,7 @@ def _renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
                 fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
                 fn.restype = ctypes.c_int
         _RENAMEAT2.append(fn)
-    return _RENAMEAT2[0]  # type: ignore[return-value]
+    return _RENAMEAT2[0]
 
 
 def swap_dirs(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
