@@ -12,11 +12,12 @@ masks, SLC-off), :mod:`.nbar` (BRDF) and :mod:`.pansharpen`.
 
 from __future__ import annotations
 
-from eokit.algorithms.tools.bands import harmonize_file, index_band_refs, index_file, resolve_bands
+from eokit.algorithms.tools.bands import harmonize_file, index_band_refs, index_file, index_pixels, resolve_bands
 from eokit.algorithms.tools.landsat import (
     qa_mask_file,
     rescale_file,
     scale_collection2_file,
+    scale_file,
     scl_mask_file,
     unmask_slc_off_file,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "harmonize_file",
     "index_band_refs",
     "index_file",
+    "index_pixels",
     "load_geometry",
     "mask_cover_file",
     "medoid_file",
@@ -38,6 +40,7 @@ __all__ = [
     "rescale_file",
     "resolve_bands",
     "scale_collection2_file",
+    "scale_file",
     "scl_mask_file",
     "unmask_slc_off_file",
 ]

@@ -41,6 +41,12 @@ def _nbar_block(
         else:
             sz, sa = extra if len(extra) == 2 else solar.solar_position(time, lat, lon)
             vz, va = orbit.scene_view_angles(lon, lat, nadir_lonlat=nadir, sensor=sensor)
+    valid = np.isfinite(np.asarray(sz)) & np.any([np.isfinite(b) for b in bands.values()], axis=0)
+    if np.any(np.asarray(sz)[valid] >= 90.0):
+        raise InvalidInputError(
+            f"the sun is below the horizon (zenith up to {float(np.max(np.asarray(sz)[valid])):.1f} deg) in "
+            f"rows {block.row}..{block.row + block.height}: check the acquisition time", param="time",
+        )  # fmt: skip
     szo = sun_zenith_out
     if isinstance(szo, str) and szo == "latitude":
         if lat is None:
@@ -49,6 +55,41 @@ def _nbar_block(
     res = brdf.nbar(bands, sun_zenith=sz, view_zenith=vz, sun_azimuth=sa, view_azimuth=va,
                     sun_zenith_out=szo, sensor=sensor)  # fmt: skip
     return np.stack([res[n] for n in names])
+
+
+def check_time(time: Any) -> Any:
+    """``time`` as an aware UTC datetime; a date without a time of day is refused (the sun moves)."""
+    import datetime as dt
+
+    if isinstance(time, dt.datetime):
+        return time if time.tzinfo else time.replace(tzinfo=dt.UTC)
+    if isinstance(time, dt.date) or (isinstance(time, str) and "T" not in time.upper() and " " not in time.strip()):
+        raise InvalidInputError(
+            f"{time!s} is a date without a time of day; the sun angles need the UTC acquisition time "
+            "(e.g. 2011-03-06T13:36:10Z)", param="time",
+        )  # fmt: skip
+    try:
+        stamp = dt.datetime.fromisoformat(str(time).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(f"{time!r} is not an ISO 8601 time", param="time") from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def _check_sun_up(time: Any, prof: dict[str, Any]) -> None:
+    """Refuse early when the sun is below the horizon anywhere at the corners and centre of the raster."""
+    h, w = prof["height"], prof["width"]
+    rows = np.array([0, 0, h - 1, h - 1, h // 2], dtype=float)
+    cols = np.array([0, w - 1, 0, w - 1, w // 2], dtype=float)
+    xs, ys = prof["transform"] @ (cols + 0.5, rows + 0.5)
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(prof["crs"], "EPSG:4326", always_xy=True).transform(xs, ys)
+    sz, _ = solar.solar_position(time, np.asarray(lat), np.asarray(lon))
+    if np.nanmax(sz) >= 90.0:
+        raise InvalidInputError(
+            f"at {time.isoformat()} the sun is {float(np.nanmax(sz)):.1f} deg from zenith (below the horizon) "
+            "over the raster: check the acquisition time (UTC)", param="time",
+        )  # fmt: skip
 
 
 def nbar_file(
@@ -94,7 +135,9 @@ def nbar_file(
             )
         srcs += [os.fspath(a) for a in angles]
     elif ang is None and time is None:
-        raise InvalidInputError("give angle rasters, a Landsat ANG file, or the acquisition time")
+        raise InvalidInputError("give angle rasters, a Landsat ANG file, or the acquisition time", param="time")
+    if time is not None and not angles:
+        time = check_time(time)
     n_angles = len(angles) if angles else 0
     if n_angles != 4 and prof["crs"] is None:
         raise InvalidInputError(
@@ -105,6 +148,8 @@ def nbar_file(
         from eokit.algorithms.metadata import read_ang
 
         ang_tree = read_ang(ang)
+    if time is not None and n_angles == 0 and ang_tree is None:
+        _check_sun_up(time, prof)
     nadir = None
     if n_angles != 4 and ang_tree is None:
         nadir = nadir_lonlat or orbit.scene_center_lonlat(
