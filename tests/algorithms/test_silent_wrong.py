@@ -90,7 +90,10 @@ def _safe(root: Path, mtd: Path, bands: dict[str, np.ndarray], *, jp2: bool = Tr
     img = safe / "GRANULE" / f"L2A_{tile}_A000001_20230625T234624" / "IMG_DATA" / "R10m"
     img.mkdir(parents=True)
     (safe / mtd.name).write_bytes(mtd.read_bytes())
-    t = Affine(10, 0, 300000, 0, -10, 7800000)
+    tl = next(mtd.parent.glob("**/MTD_TL.xml"), None)
+    if tl is not None:
+        (img.parent.parent / "MTD_TL.xml").write_bytes(tl.read_bytes())
+    t = Affine(10, 0, 350000, 0, -10, 7350000)  # inside tile T01WCP (UL 300000, 7400040)
     for name, data in bands.items():
         ext = "jp2" if jp2 else "tif"
         kw = {"driver": "JP2OpenJPEG", "QUALITY": 100, "REVERSIBLE": "YES"} if jp2 else {"driver": "GTiff"}

@@ -65,6 +65,7 @@ _S2_NAMES = {
     "B06": "rededge2",
     "B07": "rededge3",
     "B08": "nir",
+    "B8A": "nir",  # HLS corrects the narrow NIR band with the NIR coefficients
     "B11": "swir1",
     "B12": "swir2",
 }

@@ -160,14 +160,14 @@ def read_product_info(path: str | os.PathLike[str], *, text: bytes | None = None
     )
 
 
-def read_angles(path: str | os.PathLike[str], band: str) -> dict[str, Any]:
+def read_angles(path: str | os.PathLike[str], band: str, *, text: bytes | None = None) -> dict[str, Any]:
     """Angle grids of one band: ``sun_zenith``, ``sun_azimuth``, ``view_zenith``, ``view_azimuth`` (degrees).
 
     Also ``crs`` (``EPSG:...``) and ``transform`` (grid nodes as pixel centres).
     Detectors are merged: the mean of the ones covering a node (azimuth: circular).
     """
     p = os.fspath(path)
-    root = _parse(p)
+    root = _parse(p, text)
     key = _band_key(band)
     codes = _find_all(root, "HORIZONTAL_CS_CODE")
     geos = {g.get("resolution"): g for g in _find_all(root, "Geoposition")}
@@ -229,14 +229,22 @@ def _fill_nearest(a: np.ndarray) -> np.ndarray:
 
 
 def write_angle_rasters(
-    path: str | os.PathLike[str], band: str, like: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+    path: str | os.PathLike[str],
+    band: str,
+    like: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    text: bytes | None = None,
 ) -> list[Path]:
-    """Write SZA, SAA, VZA, VAA float32 GeoTIFFs (degrees) on the grid of raster ``like``; returns their paths."""
+    """Write SZA, SAA, VZA, VAA float32 GeoTIFFs (degrees) on the grid of raster ``like``; returns their paths.
+
+    ``text``: the metadata's bytes when it sits in an archive (``path`` then only names it).
+    """
     from rasterio.warp import Resampling, reproject
 
     from eokit.io import ensure_writable_dir, open_raster, write_raster
 
-    ang = read_angles(path, band)
+    ang = read_angles(path, band, text=text)
     with open_raster(like) as ds:
         shape, transform, crs = (ds.height, ds.width), ds.transform, ds.crs
 

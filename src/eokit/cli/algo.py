@@ -194,7 +194,7 @@ def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, 
 
 
 @algo.command("harmonize")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @out_option()
 @_role_options
 @click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8"]), default="l8_to_l7", show_default=True)
@@ -217,9 +217,11 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str
 
 
 @algo.command("brdf")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(exists=True))
 @out_option()
-@click.option("--bands", "band_names", required=True, help="Name of each layer, e.g. blue,green,red,nir,swir1,swir2.")
+@click.option("--bands", "band_names", required=True,
+              help="Name of each layer of a raster (blue,green,red,nir,swir1,swir2), or the bands of a product "
+              "(B02,B03,B04,B8A or red,nir...).")  # fmt: skip
 @click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True)
 @click.option("--angles", nargs=4, type=click.Path(exists=True), default=None,
               help="Sun zenith, sun azimuth, view zenith, view azimuth rasters (same grid).")  # fmt: skip
@@ -230,7 +232,8 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str
 @click.option("--sun-angles", nargs=2, type=click.Path(exists=True), default=None,
               help="Sun zenith and azimuth rasters; view angles then come from the scene geometry.")  # fmt: skip
 @click.option("--time", "time_", default=None,
-              help="Acquisition time (ISO, UTC) when no angles are given; view from the scene geometry.")  # fmt: skip
+              help="Acquisition time (ISO 8601 with time of day, UTC) when no angles are given; view from the "
+              "scene geometry. Products: from their metadata.")  # fmt: skip
 @click.option("--nadir", nargs=2, type=float, default=None, metavar="LON LAT",
               help="A point on the nadir track for the scene geometry (default: the raster's centre).")  # fmt: skip
 @click.option("--sun-zenith-out", default="observed", show_default=True, help="observed, latitude, or degrees.")
@@ -305,7 +308,7 @@ def mtl_cmd(path: str) -> None:
 
 
 @algo.command("qa-mask")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(exists=True))
 @out_option()
 @click.option("--fill/--no-fill", default=True, show_default=True)
 @click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True)

@@ -145,8 +145,12 @@ def _qa(a: np.ndarray, **flags: Any) -> np.ndarray:
 
 def qa_mask_file(source: PathLike, target: PathLike, *, flags: Mapping[str, Any] | None = None, **kw: Any) -> Path:
     """Write a uint8 mask (1 = masked) from a ``QA_PIXEL`` band; ``flags`` as :func:`qa_pixel_mask`."""
+    from eokit.algorithms.products import is_product, open_product
+
     fn = functools.partial(_qa, **dict(flags or {}))
     landsat.qa_pixel_mask(np.zeros(1, np.uint16), **dict(flags or {}))
+    if is_product(source):  # a Landsat bundle or STAC item: its QA_PIXEL band
+        source = open_product(source).select({"qa": "QA_PIXEL"}, param="source")["qa"].href
     return run_unary(source, target, fn, dtype="uint8", nodata=None, to_float=False, bands=[1], **kw)
 
 
