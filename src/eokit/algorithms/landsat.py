@@ -174,7 +174,7 @@ def rescale(
     def raw_range() -> tuple[float, float]:
         if lo is None:
             raise InvalidInputError("thermal RAW conversion needs thermal_range=(k_min, k_max)")
-        return float(lo), float(hi)
+        return float(lo), float(hi if hi is not None else lo)
 
     # to TOA
     if src == "SR":
@@ -216,7 +216,7 @@ def scale_collection2(
     arr = as_array(dn)
     if not is_dask(arr):
         has = nodata is not None and not np.isnan(nodata)
-        return _affine(arr, m, a, float(nodata) if has else 0.0, has, np.nan)
+        return _affine(arr, m, a, float(nodata) if nodata is not None and has else 0.0, has, np.nan)
     out = arr.astype(np.float32) * np.float32(m) + np.float32(a)
     if nodata is not None:
         out = _xp(arr).where(arr == nodata, np.float32(np.nan), out)
@@ -413,8 +413,8 @@ def harmonize(
             mult, add = coef["b"][i], coef["a"][i] * scale
         has = nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata))
         if not is_dask(arr):
-            fill = float(nodata) if has else np.nan
-            out[name] = _affine(arr, mult, add, float(nodata) if has else 0.0, has, fill)
+            nd = float(nodata) if nodata is not None and has else 0.0
+            out[name] = _affine(arr, mult, add, nd, has, nd if has else np.nan)
             continue
         y = (arr.astype(np.float32) * np.float32(mult) + np.float32(add)).astype(np.float32)
         if has:

@@ -59,7 +59,9 @@ def _grid(elem: ET.Element | None, source: str) -> np.ndarray:
 def _step(elem: ET.Element, default: float) -> tuple[float, float]:
     col = _child(elem, "COL_STEP")
     row = _child(elem, "ROW_STEP")
-    return (float(col.text) if col is not None else default), (float(row.text) if row is not None else default)
+    return (float(col.text or default) if col is not None else default), (
+        float(row.text or default) if row is not None else default
+    )
 
 
 def _band_key(band: str) -> str:
@@ -175,8 +177,10 @@ def read_angles(path: str | os.PathLike[str], band: str, *, text: bytes | None =
     if not codes or not geos or sun is None:
         raise UnreadableInputError("no tile geocoding / Sun_Angles_Grid: not a Sentinel-2 MTD_TL.xml", path=p)
     geo = geos.get("10") or next(iter(geos.values()))
-    ulx, uly = float(_child(geo, "ULX").text), float(_child(geo, "ULY").text)
-    zen = _child(sun, "Zenith")
+    ulx_e, uly_e, zen = _child(geo, "ULX"), _child(geo, "ULY"), _child(sun, "Zenith")
+    if ulx_e is None or uly_e is None or zen is None:
+        raise UnreadableInputError("no ULX/ULY or sun Zenith grid: not a Sentinel-2 MTD_TL.xml", path=p)
+    ulx, uly = float(ulx_e.text or "nan"), float(uly_e.text or "nan")
     col_step, row_step = _step(zen, 5000.0)
     sun_z = _grid(zen, p)
     sun_a = _grid(_child(sun, "Azimuth"), p)
@@ -196,7 +200,7 @@ def read_angles(path: str | os.PathLike[str], band: str, *, text: bytes | None =
         view_a = np.degrees(np.arctan2(np.nanmean(np.stack(sins), axis=0), np.nanmean(np.stack(coss), axis=0))) % 360
     transform = Affine(col_step, 0, ulx - col_step / 2, 0, -row_step, uly + row_step / 2)
     return {
-        "crs": codes[0].text.strip(),
+        "crs": (codes[0].text or "").strip(),
         "transform": transform,
         "sun_zenith": sun_z,
         "sun_azimuth": sun_a,

@@ -254,7 +254,7 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
             raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
     tools.nbar_file(source, out, band_names=[b.strip() for b in band_names.split(",")], sensor=sensor,
                     angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
-                    sun_zenith_out=szo, nadir_lonlat=tuple(nadir) if nadir else None, workers=workers,
+                    sun_zenith_out=szo, nadir_lonlat=(nadir[0], nadir[1]) if nadir else None, workers=workers,
                     scheduler=scheduler)  # fmt: skip
     click.echo(out)
 

@@ -30,7 +30,7 @@ def _nbar_block(
 ) -> np.ndarray:  # fmt: skip
     bands = {n: band.physical(arrays[i][band.index - 1]) for n, (i, band) in zip(names, layers, strict=True)}
     extra = [a[0].astype(np.float64) / angle_scale for a in arrays[n_refl:]]
-    shape = arrays[0].shape[1:]
+    shape = (int(arrays[0].shape[1]), int(arrays[0].shape[2]))
     lon = lat = None
     if len(extra) == 2 + 2 * len(names) and len(names) > 1:  # per-band view angles (Sentinel-2 MTD_TL.xml)
         sz, sa = extra[:2]
@@ -52,6 +52,8 @@ def _nbar_block(
             vz, va = geo["view_zenith"], geo["view_azimuth"]
         else:
             sz, sa = extra if len(extra) == 2 else solar.solar_position(time, lat, lon)
+            if nadir is None:  # pragma: no cover - _run_nbar sets it whenever no ANG or view rasters are given
+                raise InvalidInputError("no nadir track for the scene geometry", param="nadir")
             vz, va = orbit.scene_view_angles(lon, lat, nadir_lonlat=nadir, sensor=sensor)
     _check_sun(sz, bands, block)
     res = brdf.nbar(bands, sun_zenith=sz, view_zenith=vz, sun_azimuth=sa, view_azimuth=va,
@@ -59,7 +61,7 @@ def _nbar_block(
     return np.stack([res[n] for n in names])
 
 
-def _szo(szo: Any, transform: Any, crs: Any, shape: tuple[int, ...], block: Block) -> Any:
+def _szo(szo: Any, transform: Any, crs: Any, shape: tuple[int, int], block: Block) -> Any:
     if isinstance(szo, str) and szo == "latitude":
         _, lat = solar.pixel_lonlat(transform, crs, shape, row=block.read_row, col=block.read_col)
         return brdf.normalization_sun_zenith(lat)

@@ -59,7 +59,7 @@ def pansharpen_file(
             from eokit.core.crs import pixel_sizes_m
 
             px = float(np.mean(pixel_sizes_m(pds.transform, pds.crs, pds.height)[0]))
-        k = kernel_size(px, window_m) if method == "kernel" else 1
+        k = kernel_size(float(px or 0.0), window_m) if method == "kernel" else 1
         halo = k // 2
         profile = dict(pds.profile, count=len(sel), dtype="float32", nodata=float("nan"))
         # Without a source nodata, the warper's own alpha band marks the pixels the MS covers:
