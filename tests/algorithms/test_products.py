@@ -160,3 +160,45 @@ def test_qa_mask_of_a_bundle(tmp_path):
     assert res.exit_code == 0, res.output
     got = _read(out)[0][0]
     assert got[2, 3] == 1 and got.sum() == 1
+
+
+# HLS User Guide (v1.4 Table 4 / v2.0), Claverie et al. 2018: OLI = slope * MSI + offset
+HLS_S2A = {"blue": (0.9778, -0.0040), "red": (0.9765, 0.0009), "nir": (0.9983, -0.0001)}
+HLS_S2B = {"blue": (0.9778, -0.0040), "red": (0.9761, 0.0010), "nir": (0.9966, 0.0000)}
+
+
+def test_hls_bandpass_adjustment_arrays():
+    from eokit.algorithms import harmonize
+
+    x = np.linspace(0.01, 0.6, 50, dtype=np.float32).reshape(5, 10)
+    for platform, table in (("sentinel2a", HLS_S2A), ("Sentinel-2B", HLS_S2B)):
+        got = harmonize({"B04": x, "nir": x, "blue": x}, direction="s2_to_oli", platform=platform)
+        for key, role in (("B04", "red"), ("nir", "nir"), ("blue", "blue")):
+            slope, offset = table[role]
+            np.testing.assert_allclose(got[key], slope * x + offset, rtol=1e-6)
+    for bad, param in (({"B08": x}, "bands"), ({"B05": x}, "bands")):
+        with pytest.raises(InvalidInputError) as exc:
+            harmonize(bad, direction="s2_to_oli", platform="sentinel2a")
+        assert exc.value.param == param
+    with pytest.raises(InvalidInputError) as exc:
+        harmonize({"red": x}, direction="s2_to_oli", platform="sentinel2c")
+    assert exc.value.param == "platform"
+
+
+def test_hls_bandpass_adjustment_of_a_safe_platform_from_metadata(shared_data, tmp_path):
+    red, nir = _s2_bands()
+    mtd = next((shared_data / "realworld" / "sentinel2").glob("S2A_MSIL2A_20230625*/MTD_MSIL2A.xml"))
+    safe = _safe(tmp_path, mtd, {"B04": red, "B02": nir, "B08": nir})
+    out = tmp_path / "oli.tif"
+    res = CliRunner().invoke(cli, ["algo", "harmonize", str(safe), "--red", "B04", "--blue", "blue", "--out", str(out)],
+                             catch_exceptions=False)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = _read(out)[0]
+    for layer, dn, role in ((0, red, "red"), (1, nir, "blue")):
+        slope, offset = HLS_S2A[role]  # the SAFE is Sentinel-2A
+        want = slope * ((dn - 1000.0) / 1e4) + offset
+        ok = np.isfinite(got[layer])
+        np.testing.assert_allclose(got[layer][ok], want[ok], rtol=1e-5, atol=1e-7)
+    with pytest.raises(InvalidInputError) as exc:
+        tools.harmonize_file([safe], tmp_path / "x.tif", {"nir": "B08"})
+    assert exc.value.param == "nir"

@@ -123,6 +123,16 @@ class Product:
         return hits
 
     @property
+    def platform(self) -> str | None:
+        """``sentinel2a``, ``landsat9``... from the product's metadata (``None`` when it does not say)."""
+        info = self.metadata.get("info")
+        item = self.metadata.get("item")
+        name = getattr(info, "spacecraft", None) or (item or {}).get("properties", {}).get("platform")
+        if not name:
+            return self.mission if self.mission.startswith("landsat") else None
+        return str(name).lower().replace("-", "").replace("_", "").replace(" ", "")
+
+    @property
     def kind(self) -> str:
         return f"{self.mission} {self.level} product"
 

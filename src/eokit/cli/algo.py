@@ -197,22 +197,28 @@ def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, 
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @out_option()
 @_role_options
-@click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8"]), default="l8_to_l7", show_default=True)
-@click.option("--method", type=click.Choice(["rma", "ols"]), default="rma", show_default=True)
+@click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8", "s2_to_oli"]), default=None,
+              help="l8_to_l7 / l7_to_l8 (Roy et al. 2016) or s2_to_oli (HLS, Claverie et al. 2018); default "
+              "s2_to_oli for a Sentinel-2 product, else l8_to_l7.")  # fmt: skip
+@click.option("--method", type=click.Choice(["rma", "ols"]), default="rma", show_default=True,
+              help="Regression of the Landsat 8/7 coefficients.")  # fmt: skip
+@click.option("--platform", type=click.Choice(["sentinel2a", "sentinel2b"]), default=None,
+              help="Sentinel-2 unit for s2_to_oli (default: from the product).")  # fmt: skip
 @click.option("--scale", type=float, default=1.0, show_default=True, help="1 for 0..1 data, 10000 for 0..10000.")
 @workers_option
 @scheduler_option
-def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str, scale: float,
-                  workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
-    """Harmonise Landsat 8 <-> 7 reflectance (Roy and others, 2016, Table 2).
+def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, method: str, platform: str | None,
+                  scale: float, workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
+    """Harmonise reflectance: Landsat 8 <-> 7 (Roy et al. 2016) or Sentinel-2 -> OLI (HLS).
 
     One output layer per band option, in the order red, nir... as given.
     """
     from eokit.algorithms import tools
 
     bands = {k: v for k, v in roles.items() if v}
-    tools.harmonize_file(list(inputs), out, bands, direction=direction, method=method, scale=scale,
-                         workers=workers, scheduler=scheduler)  # fmt: skip
+    with progress_bar(tools.band_pixels(list(inputs), bands), "harmonize") as bar:
+        tools.harmonize_file(list(inputs), out, bands, direction=direction, method=method, scale=scale,
+                             platform=platform, workers=workers, scheduler=scheduler, progress=bar)  # fmt: skip
     click.echo(out)
 
 

@@ -12,7 +12,14 @@ masks, SLC-off), :mod:`.nbar` (BRDF) and :mod:`.pansharpen`.
 
 from __future__ import annotations
 
-from eokit.algorithms.tools.bands import harmonize_file, index_band_refs, index_file, index_pixels, resolve_bands
+from eokit.algorithms.tools.bands import (
+    band_pixels,
+    harmonize_file,
+    index_band_refs,
+    index_file,
+    index_pixels,
+    resolve_bands,
+)
 from eokit.algorithms.tools.landsat import (
     qa_mask_file,
     rescale_file,
@@ -26,6 +33,7 @@ from eokit.algorithms.tools.nbar import nbar_file
 from eokit.algorithms.tools.pansharpen import pansharpen_file
 
 __all__ = [
+    "band_pixels",
     "distance_to_mask_file",
     "harmonize_file",
     "index_band_refs",

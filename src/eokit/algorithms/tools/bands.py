@@ -19,7 +19,7 @@ from eokit.algorithms.tools._common import PathLike, Progress, profile, run_bloc
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 
-__all__ = ["harmonize_file", "index_band_refs", "index_file", "index_pixels", "resolve_bands"]
+__all__ = ["band_pixels", "harmonize_file", "index_band_refs", "index_file", "index_pixels", "resolve_bands"]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,13 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
 
 def index_pixels(sources: Sequence[PathLike], name: str, bands: Mapping[str, str]) -> int | None:
     """Pixels :func:`index_file` will write (for a progress total); ``None`` when the bands do not resolve."""
+    return band_pixels(sources, _index_refs(name, bands, None))
+
+
+def band_pixels(sources: Sequence[PathLike], refs: Mapping[str, str]) -> int | None:
+    """Pixels of the grid ``refs`` resolve to (for a progress total); ``None`` when they do not resolve."""
     try:
-        chosen = resolve_bands(sources, _index_refs(name, bands, None))
+        chosen = resolve_bands(sources, refs)
     except InvalidInputError:
         return None
     prof = profile(next(iter(chosen.values())).href)
@@ -193,16 +198,42 @@ def harmonize_file(
     target: PathLike,
     bands: Mapping[str, str],
     *,
-    direction: str = "l8_to_l7",
+    direction: str | None = None,
     method: str = "rma",
     scale: float = 1.0,
+    platform: str | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Progress = None,
 ) -> Path:
-    """Write harmonised bands (one layer per entry of ``bands``, in order; float32, NaN nodata)."""
+    """Write harmonised bands (one layer per entry of ``bands``, in order; float32, NaN nodata).
+
+    ``direction`` defaults to ``s2_to_oli`` (HLS bandpass adjustment) for a Sentinel-2
+    product, whose ``platform`` (S2A/S2B) then comes from its metadata, else ``l8_to_l7``.
+    For ``s2_to_oli`` the ``nir`` band must be the narrow B8A (B08 is refused).
+    """
+    paths = [os.fspath(s) for s in sources]
+    prod = open_product(paths[0]) if len(paths) == 1 and is_product(paths[0]) else None
+    if direction is None:
+        direction = "s2_to_oli" if prod is not None and prod.mission == "sentinel2" else "l8_to_l7"
+    if direction == "s2_to_oli":
+        if platform is None and prod is not None:
+            platform = prod.platform
+        bands = {k: ("B8A" if prod is not None and k == "nir" and v == "nir" else v) for k, v in bands.items()}
+        if prod is not None:
+            chosen = prod.select(bands, param="bands")
+            broad = [k for k, b in chosen.items() if b.name == "B08"]
+            if broad:
+                raise InvalidInputError(
+                    f"{', '.join(broad)} is B08 (broad NIR): HLS adjusts the narrow NIR B8A to OLI; use B8A",
+                    path=paths[0], param="nir",
+                )  # fmt: skip
+    landsat.harmonize({k: np.zeros(1, np.float32) for k in bands}, direction=direction, method=method,
+                      platform=platform, scale=scale)  # fmt: skip
     order = list(bands)
-    op = functools.partial(_harmonize_op, order=order, direction=direction, method=method, scale=scale)
+    op = functools.partial(
+        _harmonize_op, order=order, direction=direction, method=method, scale=scale, platform=platform
+    )
     return _stream_bands(
         sources, target, bands, op, count=len(order), scheduler=scheduler, workers=workers, progress=progress
     )
