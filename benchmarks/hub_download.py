@@ -39,7 +39,6 @@ import sentinelsat
 
 from _harness import compare, measure
 from eokit.hub import SentinelAPI
-from eokit.hub.md5_pairs import warm_up as warm_up_md5
 from eokit.testing.hub_process import HubProcess
 from eokit.testing.hub_server import Faults, HubProduct
 
@@ -249,18 +248,6 @@ def main() -> None:
     import logging
 
     logging.getLogger("sentinelsat").setLevel(logging.CRITICAL)  # its retries log full tracebacks
-    # eokit's paired MD5 kernels are compiled (or loaded from numba's cache) once per process:
-    # do it in the parent, so the forked runs measure downloads; the one-time cost is printed
-    t0 = time.perf_counter()
-    warm_up_md5()
-    print(
-        json.dumps(
-            {
-                "case": "eokit paired-MD5 kernels, one-time load per process",
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
-    )
     work = _bench_dir()
     try:
         products = _make_products(work)

@@ -112,7 +112,9 @@ class TokenManager:
                 self._refresh = None
         if not self.username or not self._password:
             raise UnauthorizedError(
-                "CDSE needs a user name and password (or EOKIT_CDSE_USER/EOKIT_CDSE_PASSWORD, ~/.netrc)"
+                "CDSE needs a user name and password: pass user= and password= (CLI: -u/-p, or "
+                "EOKIT_HUB_USER/EOKIT_HUB_PASSWORD), or add the identity host to ~/.netrc",
+                param="user",
             )
         return self._grant(
             {"grant_type": "password", "username": self.username, "password": self._password}, refresh=False
