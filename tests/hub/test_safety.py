@@ -9,10 +9,8 @@ from __future__ import annotations
 import errno
 import gzip
 import hashlib
-import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -27,57 +25,7 @@ from eokit.hub.transfer import Stalled
 from eokit.testing.hub_server import LocalHub
 
 from .conftest import make_products
-
-Handler = Callable[[BaseHTTPRequestHandler], None]
-
-
-class Server:
-    """A throw-away HTTP server on 127.0.0.1 whose GET/POST/HEAD answers come from ``handle``."""
-
-    def __init__(self, handle: Handler) -> None:
-        self.seen: list[dict[str, str | None]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _any(self) -> None:
-                outer.seen.append(
-                    {
-                        "method": self.command,
-                        "path": self.path,
-                        "authorization": self.headers.get("Authorization"),
-                        "accept-encoding": self.headers.get("Accept-Encoding"),
-                    }
-                )
-                handle(self)
-
-            do_GET = do_POST = do_HEAD = _any
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _reply(h: BaseHTTPRequestHandler, body: bytes, status: int = 200, **headers: str) -> None:
-    h.send_response(status)
-    headers.setdefault("Content-Length", str(len(body)))
-    for k, v in headers.items():
-        h.send_header(k.replace("_", "-"), v)
-    h.end_headers()
-    if h.command != "HEAD":
-        h.wfile.write(body)
+from .servers import Server, reply
 
 
 class _Bearer(requests.auth.AuthBase):
@@ -90,15 +38,15 @@ class _Bearer(requests.auth.AuthBase):
 
 
 def test_token_does_not_follow_a_redirect_to_another_port(tmp_path: Path) -> None:
-    with Server(lambda h: _reply(h, b"payload")) as other:
-        with Server(lambda h: _reply(h, b"", 302, Location=f"{other.url}/file.bin")) as first:
+    with Server(lambda h: reply(h, b"payload")) as other:
+        with Server(lambda h: reply(h, b"", 302, Location=f"{other.url}/file.bin")) as first:
             engine = DownloadEngine(auth=_Bearer())
             engine.download(DownloadRequest(url=f"{first.url}/x", key="k", filename="f.bin", size=7), tmp_path)
             assert first.seen[0]["authorization"] == "Bearer s3cret-token"
         assert other.seen[0]["authorization"] is None
         assert (tmp_path / "f.bin").read_bytes() == b"payload"
         # listed by the user: the token may follow
-        with Server(lambda h: _reply(h, b"", 302, Location=f"{other.url}/file.bin")) as first:
+        with Server(lambda h: reply(h, b"", 302, Location=f"{other.url}/file.bin")) as first:
             from eokit.hub.http import HubSession
 
             engine = DownloadEngine(auth=_Bearer(), session=HubSession(trusted_hosts=[other.url]))
@@ -122,7 +70,7 @@ def test_no_password_in_reprs_or_messages(tmp_path: Path) -> None:
 
 def test_stac_assets_with_one_file_name_keep_both(tmp_path: Path) -> None:
     bodies = {"/a/data.tif": b"A" * 100, "/b/data.tif": b"B" * 200, "/c/other.tif": b"C"}
-    with Server(lambda h: _reply(h, bodies[h.path])) as srv:
+    with Server(lambda h: reply(h, bodies[h.path])) as srv:
         assets = {
             k: Asset(href=f"{srv.url}/{k}/{n}", roles=("data",)) for k, n in (("a", "data.tif"), ("b", "data.tif"))
         }
@@ -143,7 +91,7 @@ def test_stac_assets_with_one_file_name_keep_both(tmp_path: Path) -> None:
 
 
 def test_same_name_without_size_or_checksum_is_never_skipped_nor_overwritten(tmp_path: Path) -> None:
-    with Server(lambda h: _reply(h, h.path.encode() * 10)) as srv:
+    with Server(lambda h: reply(h, h.path.encode() * 10)) as srv:
         engine = DownloadEngine(workers=2)
         reqs = [DownloadRequest(url=f"{srv.url}/{k}", key=k, filename="S2A.zip") for k in ("one", "two")]
         results = engine.download_all(reqs, tmp_path)
@@ -201,7 +149,7 @@ def test_compressed_bodies_are_refused_or_capped(tmp_path: Path) -> None:
     bomb = gzip.compress(bytes(64 << 20), compresslevel=9)  # 64 MiB of zeros in ~64 KiB
 
     def handle(h: BaseHTTPRequestHandler) -> None:
-        _reply(h, bomb, **{"Content-Encoding": "gzip"})
+        reply(h, bomb, **{"Content-Encoding": "gzip"})
 
     with Server(handle) as srv:
         engine = DownloadEngine(max_attempts=1)
@@ -306,7 +254,7 @@ def test_an_unwritable_product_is_an_output_error(tmp_path: Path, monkeypatch) -
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(engine_mod, "write_all", refuse)
-    with Server(lambda h: _reply(h, b"1234")) as srv:
+    with Server(lambda h: reply(h, b"1234")) as srv:
         with pytest.raises(OutputError):
             DownloadEngine().download(DownloadRequest(url=f"{srv.url}/x", key="x", filename="x.bin"), tmp_path)
 

@@ -40,6 +40,7 @@ __all__ = [
     "make_retry",
     "parse_retry_after",
     "redact_url",
+    "stac_client",
 ]
 
 USER_AGENT = f"eokit/{__version__}"
@@ -207,6 +208,29 @@ class HubSession(requests.Session):
 
     def __repr__(self) -> str:
         return f"HubSession(retries={self.retries}, trusted={sorted(self.trusted)!r})"
+
+
+def stac_client(url: str, *, timeout: float | None = 60.0, retries: int | None = None) -> Any:
+    """A :class:`pystac_client.Client` whose requests use the same retry policy (GET and POST ``/search``).
+
+    An unreachable API or an answer that is not a STAC API becomes a :class:`ServerError`.
+    """
+    from pystac_client import Client
+    from pystac_client.stac_api_io import StacApiIO
+
+    from eokit.config import get_settings
+
+    n = get_settings().http_retries if retries is None else retries
+    io = StacApiIO(timeout=timeout, max_retries=make_retry(n, methods=(*Retry.DEFAULT_ALLOWED_METHODS, "POST")))
+    io.session.headers["User-Agent"] = USER_AGENT
+    try:
+        return Client.open(url, stac_io=io, timeout=timeout)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise HubConnectionError(f"cannot reach the STAC API {redact_url(url)} ({_reason(exc)})") from exc
+    except Exception as exc:  # pystac_client's APIError, a landing page that is not JSON, ...
+        from eokit.hub.exceptions import ServerError
+
+        raise ServerError(f"{redact_url(url)} is not a usable STAC API ({type(exc).__name__})") from exc
 
 
 def _reason(exc: BaseException) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from eokit.hub.engine import DownloadEngine, DownloadRequest, DownloadResult, ProgressReporter, sanitize_filename
 from eokit.hub.exceptions import HubInputError
 from eokit.hub.products import Asset, Product, ProductCollection, _classic_to_product, _lists, _stac_to_product
@@ -99,6 +101,7 @@ class Hub:
         self.provider = provider
         self.url = url
         self.timeout = timeout
+        self.retries = retries
         self.api: Any = None
         if provider in ("cdse", "dhus"):
             if provider == "dhus" and not url:
@@ -147,8 +150,6 @@ class Hub:
     def _search_stac(
         self, wkt: str | None, date_: Any, collection: str | None, limit: int | None, keywords: dict[str, Any]
     ) -> ProductCollection:
-        from pystac_client import Client
-
         from eokit.hub.cdse_filter import resolve_date
 
         kwargs: dict[str, Any] = {}
@@ -171,14 +172,17 @@ class Hub:
             kwargs["max_items"] = limit
         if keywords:
             kwargs["query"] = {k: {"eq": v} if not isinstance(v, dict) else v for k, v in keywords.items()}
+        from eokit.hub.http import HubConnectionError, redact_url, stac_client
+
+        client = stac_client(str(self.url), timeout=self.timeout, retries=self.retries)
         try:
-            client = Client.open(self.url, timeout=self.timeout) if _accepts_timeout() else Client.open(self.url)
-            search = client.search(**kwargs)
-            items = list(search.items_as_dicts())
+            items = list(client.search(**kwargs).items_as_dicts())
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise HubConnectionError(f"cannot reach the STAC API {redact_url(self.url)}") from exc
         except Exception as exc:
             from eokit.hub.exceptions import ServerError
 
-            raise ServerError(f"STAC search at {self.url} failed: {type(exc).__name__}: {exc}") from None
+            raise ServerError(f"STAC search at {redact_url(self.url)} failed: {type(exc).__name__}: {exc}") from None
         return ProductCollection(_stac_to_product(i) for i in items)
 
     def download(
@@ -267,14 +271,6 @@ def asset_file_names(product: Product, keys: Iterable[str]) -> dict[str, str]:
         k: sanitize_filename(f"{k}-{name}", fallback=k) if counts[name.lower()] > 1 else name
         for k, name in base.items()
     }
-
-
-def _accepts_timeout() -> bool:
-    import inspect
-
-    from pystac_client import Client
-
-    return "timeout" in inspect.signature(Client.open).parameters
 
 
 def search(provider: str = "cdse", **kwargs: Any) -> ProductCollection:

@@ -213,9 +213,9 @@ def _server_info(opts: SearchOptions) -> list[str]:
     if opts.provider == "stac":
         if not opts.url:
             raise HubInputError("--provider stac needs --url (the STAC API root)")
-        import pystac_client
+        from eokit.hub.http import stac_client
 
-        client = pystac_client.Client.open(opts.url, timeout=opts.timeout)
+        client = stac_client(opts.url, timeout=opts.timeout)
         conforms = client.to_dict().get("conformsTo") or []
         return [
             f"STAC API: {opts.url}",
