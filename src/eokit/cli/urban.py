@@ -15,10 +15,37 @@ METHOD = click.option(
 )
 
 
+def max_memory_option(f):  # type: ignore[no-untyped-def]
+    """``--max-memory SIZE`` (the same meaning on every command that processes rasters)."""
+    return click.option(
+        "--max-memory",
+        metavar="SIZE",
+        default=None,
+        help="Memory budget, e.g. 4GB or 512MB (default: half the RAM). Blocks and per-object windows "
+        "are sized to stay within it; work that cannot is refused.",
+    )(f)
+
+
+def executor_options(f):  # type: ignore[no-untyped-def]
+    """``--scheduler``, ``--workers`` and ``--max-memory``."""
+    return scheduler_option(workers_option(max_memory_option(f)))
+
+
 def _params(**kw: float | None):  # type: ignore[no-untyped-def]
     from eokit.urban.degurba import DegurbaParams
 
     return DegurbaParams(**{k: v for k, v in kw.items() if v is not None})
+
+
+def _cells(path: str) -> int | None:
+    """Cells of a raster, for a progress total (None when it cannot be opened: the command reports that)."""
+    try:
+        import rasterio
+
+        with rasterio.open(path) as ds:
+            return int(ds.width * ds.height)
+    except Exception:
+        return None
 
 
 @click.group()
@@ -37,19 +64,30 @@ def urban() -> None:
 @click.option("--cluster-density", type=float, help="Urban-cluster density threshold (people/km², default 300).")
 @click.option("--centre-min-pop", type=float, help="Minimum urban-centre population (default 50000).")
 @click.option("--cluster-min-pop", type=float, help="Minimum urban-cluster population (default 5000).")
-def clusters(population, kind, out, label_raster, method, no_names, **thresholds) -> None:  # type: ignore[no-untyped-def]
-    """Urban clusters or centres of a POPULATION raster as polygons with id, population, area_km2, name."""
+@executor_options
+def clusters(
+    population, kind, out, label_raster, method, no_names, scheduler, workers, max_memory, **thresholds
+) -> None:  # type: ignore[no-untyped-def]
+    """Urban clusters or centres of a POPULATION raster as polygons with id, population, area_km2, name.
+
+    Works block by block within --max-memory, so global grids need not fit in memory.
+    """
     from eokit.urban.clusters import clusters_from_raster
 
-    gdf = clusters_from_raster(
-        population,
-        kind=kind,
-        out=out,
-        label_raster=label_raster,
-        method=method,
-        params=_params(**thresholds),
-        name=not no_names,
-    )
+    with progress_bar(_cells(population), "classify", unit="cell") as bar:
+        gdf = clusters_from_raster(
+            population,
+            kind=kind,
+            out=out,
+            label_raster=label_raster,
+            method=method,
+            params=_params(**thresholds),
+            name=not no_names,
+            max_memory=max_memory,
+            scheduler=scheduler,
+            workers=workers,
+            progress=bar,
+        )
     click.echo(f"{len(gdf)} {kind}s -> {out}", err=True)
 
 
@@ -60,11 +98,27 @@ def clusters(population, kind, out, label_raster, method, no_names, **thresholds
 @click.option("--built-up", type=click.Path(dir_okay=False), help="Built-up share raster (0..1) on the same grid.")
 @click.option("--land", type=click.Path(dir_okay=False), help="Land share raster (0..1) on the same grid.")
 @METHOD
-def classify(population, out, level1, built_up, land, method) -> None:  # type: ignore[no-untyped-def]
-    """Degree-of-urbanisation grid classes (level 2: 30, 23, 22, 21, 13, 12, 11, 10)."""
+@executor_options
+def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:  # type: ignore[no-untyped-def]
+    """Degree-of-urbanisation grid classes (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
+
+    Works block by block within --max-memory, so global grids need not fit in memory.
+    """
     from eokit.urban.clusters import classify_raster
 
-    classify_raster(population, out, level1=level1, built_up=built_up, land=land, method=method)
+    with progress_bar(_cells(population), "classify", unit="cell") as bar:
+        classify_raster(
+            population,
+            out,
+            level1=level1,
+            built_up=built_up,
+            land=land,
+            method=method,
+            max_memory=max_memory,
+            scheduler=scheduler,
+            workers=workers,
+            progress=bar,
+        )
 
 
 @urban.command()
@@ -160,9 +214,22 @@ def traveltime(
 @METHOD
 @click.option("--force", is_flag=True, help="Rerun every step even when its outputs are up to date.")
 @out_option(help="Output folder.")
-@workers_option
+@executor_options
 def review(
-    population, admin, admin_id, admin_name, ntl, ghsl, friction, friction_unit, method, force, out, workers
+    population,
+    admin,
+    admin_id,
+    admin_name,
+    ntl,
+    ghsl,
+    friction,
+    friction_unit,
+    method,
+    force,
+    out,
+    workers,
+    scheduler,
+    max_memory,
 ) -> None:  # type: ignore[no-untyped-def]
     """The whole urbanisation review: clusters, names, districts, zonal tables, OD matrices, maps, report."""
     from eokit.urban.review import review as run_review
@@ -182,6 +249,8 @@ def review(
             method=method,
             force=force,
             workers=workers,
+            scheduler=scheduler,
+            max_memory=max_memory,
             progress=lambda _s: bar(1),
         )
     click.echo(
