@@ -31,6 +31,37 @@ def executor_options(f):  # type: ignore[no-untyped-def]
     return scheduler_option(workers_option(max_memory_option(f)))
 
 
+def _deprecated(new: str):  # type: ignore[no-untyped-def]
+    def callback(ctx, param, value):  # type: ignore[no-untyped-def]
+        if value is not None:
+            import logging
+
+            logging.getLogger("eokit.cli").warning("%s is deprecated: use %s", "/".join(param.opts), new)
+        return value
+
+    return callback
+
+
+def friction_units_option(f):  # type: ignore[no-untyped-def]
+    """``--friction-units`` (the unit of the input friction raster); old ``--unit``/``--friction-unit`` hidden."""
+    f = click.option(
+        "--unit",
+        "--friction-unit",
+        "friction_unit_old",
+        type=click.Choice(["min_per_m", "min_per_km"]),
+        hidden=True,
+        callback=_deprecated("--friction-units"),
+        help="Deprecated alias of --friction-units.",
+    )(f)
+    return click.option(
+        "--friction-units",
+        type=click.Choice(["min_per_m", "min_per_km"]),
+        default="min_per_m",
+        show_default=True,
+        help="Unit of the friction raster: minutes per metre (MAP/GOST convention) or per km.",
+    )(f)
+
+
 def _params(**kw: float | None):  # type: ignore[no-untyped-def]
     from eokit.urban.degurba import DegurbaParams
 
@@ -154,7 +185,7 @@ def zonal(zones, rasters, stats, id_col, min_value, all_touched, tidy, out) -> N
 @click.option("--id-col", required=True, help="Id column of the origins (and destinations, unless --dest-id-col).")
 @click.option("--destinations", type=click.Path(dir_okay=False), help="Destination points (default: the origins).")
 @click.option("--dest-id-col", help="Id column of the destinations.")
-@click.option("--unit", type=click.Choice(["min_per_m", "min_per_km"]), default="min_per_m", show_default=True)
+@friction_units_option
 @click.option(
     "--nonpositive",
     type=click.Choice(["error", "impassable"]),
@@ -162,44 +193,60 @@ def zonal(zones, rasters, stats, id_col, min_value, all_touched, tidy, out) -> N
     show_default=True,
     help="What zero/negative friction means.",
 )
-@click.option("--max-time", type=float, default=float("inf"), help="Stop searching beyond this many minutes.")
+@click.option(
+    "--max-time",
+    type=float,
+    default=float("inf"),
+    help="Stop searching beyond this many minutes (> 0); also bounds the friction window read.",
+)
 @out_option(help="Output CSV of minutes (origins as rows, destinations as columns).")
 @click.option("--distance-out", type=click.Path(dir_okay=False), help="Also write route lengths in km here.")
-@scheduler_option
-@workers_option
+@executor_options
 def traveltime(
     friction,
     origins,
     id_col,
     destinations,
     dest_id_col,
-    unit,
+    friction_units,
     nonpositive,
     max_time,
     out,
     distance_out,
     scheduler,
     workers,
+    max_memory,
+    friction_unit_old,
 ) -> None:  # type: ignore[no-untyped-def]
-    """Travel-time (and route-length) matrices over a FRICTION raster."""
+    """Travel-time (and route-length) matrices over a FRICTION raster.
+
+    Only the window of FRICTION around the points (plus the reach of --max-time) is read.
+    """
+    friction_units = friction_unit_old or friction_units
     from eokit.urban.traveltime import travel_time_matrix
 
     with progress_bar(None, "origins", unit="origin") as bar:
-        travel_time_matrix(
+        tt, _ = travel_time_matrix(
             friction,
             origins,
             id_col=id_col,
             destinations=destinations,
             dest_id_col=dest_id_col,
-            unit=unit,
+            unit=friction_units,
             nonpositive=nonpositive,
             max_time=max_time,
             out=out,
             distance_out=distance_out,
             scheduler=scheduler or "threads",
             workers=workers,
+            max_memory=max_memory,
             progress=bar,
         )
+    r0, r1, c0, c1 = tt.attrs["friction_window"]
+    click.echo(
+        f"{tt.shape[0]} x {tt.shape[1]} travel times -> {out} (friction window rows {r0}:{r1}, cols {c0}:{c1})",
+        err=True,
+    )
 
 
 @urban.command()
@@ -210,7 +257,7 @@ def traveltime(
 @click.option("--ntl", multiple=True, type=click.Path(dir_okay=False), help="Night-lights raster (repeatable).")
 @click.option("--ghsl", multiple=True, type=click.Path(dir_okay=False), help="Built-up raster (repeatable).")
 @click.option("--friction", type=click.Path(dir_okay=False), help="Friction raster for travel times.")
-@click.option("--friction-unit", type=click.Choice(["min_per_m", "min_per_km"]), default="min_per_m", show_default=True)
+@friction_units_option
 @METHOD
 @click.option("--force", is_flag=True, help="Rerun every step even when its outputs are up to date.")
 @out_option(help="Output folder.")
@@ -223,7 +270,8 @@ def review(
     ntl,
     ghsl,
     friction,
-    friction_unit,
+    friction_units,
+    friction_unit_old,
     method,
     force,
     out,
@@ -245,7 +293,7 @@ def review(
             ntl=ntl,
             ghsl=ghsl,
             friction=friction,
-            friction_unit=friction_unit,
+            friction_unit=friction_unit_old or friction_units,
             method=method,
             force=force,
             workers=workers,

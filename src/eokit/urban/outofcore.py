@@ -25,10 +25,12 @@ identical to the in-memory path (sums may differ in the last bits of a float64).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,8 @@ class DegurbaFiles:
     method: str
     transform: Any
     crs: Any
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    block_size: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +175,14 @@ class _Run:
     progress: Callable[[int], Any] | None
     n_invalid: int = 0
     n_invalid_total: int = 0
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage into :attr:`timings` (seconds, wall clock)."""
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def blocks(self, halo: int = 0) -> list[Block]:
         return list(iter_blocks(self.shape, self.block, halo=halo))
@@ -187,6 +199,7 @@ class _Run:
         merger = _Merger(self.shape, STAGES[stage])
         offsets, counts, sums, boxes = [], [], [], []
         self.n_invalid = 0
+        t0 = time.perf_counter()
         for block, (n, first, s, b, edges, n_bad) in zip(blocks, self.ex.imap(job, self._tasks(blocks))):
             offsets.append(merger.next_label - 1)
             counts.append(n)
@@ -218,7 +231,9 @@ class _Run:
             mapping = np.concatenate([[0], final[off + 1 : off + n + 1]]).astype(np.int32)
             if mapping.any():
                 tasks.append((block, self.areas[block.core[0]], mapping))
-        self._write_labels(target, job, tasks)
+        self.timings[f"{stage}_label"] = time.perf_counter() - t0
+        with self.stage(f"{stage}_write"):
+            self._write_labels(target, job, tasks)
         log.info("%s: %d components, %d kept", stage, n_comp, n_keep)
         return n_keep, kept_boxes
 
@@ -348,20 +363,25 @@ def _centres(run: _Run, target: Path) -> tuple[int, np.ndarray]:
     ids = np.arange(1, n + 1)
     check_window(boxes, run.budget, run.ex.workers, what="urban centre")
     job = _ObjectJob(os.fspath(c0), run.shape, p.majority_votes, p.max_hole_km2)
-    maj = _as_patches(list(run.ex.imap(job, [(i, boxes[i - 1], None, None) for i in ids])), ids)
+    with run.stage("centre_majority"):
+        maj = _as_patches(list(run.ex.imap(job, [(i, boxes[i - 1], None, None) for i in ids])), ids)
     tasks = []
     for i in ids:
         r0, r1, _c0, _c1 = _pad_box(boxes[i - 1], run.shape)
         lo, hi = np.searchsorted(maj[:, 0], [r0 * run.shape[1], r1 * run.shape[1]])
         tasks.append((i, boxes[i - 1], maj[lo:hi], run.areas[r0:r1]))
-    holes = _as_patches(list(run.ex.imap(job, tasks)), ids)
+    with run.stage("centre_holes"):
+        holes = _as_patches(list(run.ex.imap(job, tasks)), ids)
     both = np.concatenate([maj, holes])
     patches = both[np.argsort(both[:, 0], kind="stable")]
     from eokit.io.raster import RasterWriter
 
     pjob = _PatchJob(os.fspath(c0), run.shape[1])
     blocks = _blocks_touching(run.blocks(), boxes)
-    with RasterWriter(target, dict(run.profile, dtype="int32", nodata=0, SPARSE_OK=True)) as writer:
+    with (
+        run.stage("centre_write"),
+        RasterWriter(target, dict(run.profile, dtype="int32", nodata=0, SPARSE_OK=True)) as writer,
+    ):
         items = [(b, _patch_slice(patches, b, run.shape[1])) for b in blocks]
         for block, lab in zip(blocks, run.ex.imap(pjob, items)):
             writer.write(lab, window=block.window())
@@ -484,8 +504,9 @@ def _classes(run: _Run, n: dict[str, int], boxes: dict[str, np.ndarray], out: di
         job = _NearJob(lab["C"], lab["D"], lab["U"], sampling, p.semi_dense_distance_km)
         blocks = _blocks_touching(list(iter_blocks(run.shape, run.block, halo=halo)), boxes["U"])
         near = np.zeros(nu + 1, dtype=bool)
-        for ids in run.ex.imap(job, blocks):
-            near[ids] = True
+        with run.stage("semi_dense_distance"):
+            for ids in run.ex.imap(job, blocks):
+                near[ids] = True
         semi[1:] = ~near[1:]
     sums = {k: np.zeros((n[k] + 1, 5)) for k in ("C", "U")}
     klass = np.zeros((nu + 1) * 32, dtype=np.int64)
@@ -494,9 +515,7 @@ def _classes(run: _Run, n: dict[str, int], boxes: dict[str, np.ndarray], out: di
     level2_cells = np.zeros(32, dtype=np.int64)
     job2 = _ClassJob(run.grid, p, semi, nc)
     blocks = run.blocks()
-    import contextlib
-
-    with contextlib.ExitStack() as stack:
+    with run.stage("classes"), contextlib.ExitStack() as stack:
         writers = {
             key: stack.enter_context(RasterWriter(path, dict(run.profile, dtype="uint8", nodata=0)))
             for key, path in out.items()
@@ -646,4 +665,6 @@ def degurba_files(
         method="ghsl",
         transform=profile["transform"],
         crs=profile["crs"],
+        timings=run.timings,
+        block_size=block,
     )
