@@ -3,8 +3,10 @@
 Core, collections, OGC API Features, item search (GET and POST) with sort and fields.
 Assets are served with HTTP Range and checksum headers (``Repr-Digest``, ``Digest``,
 ``X-Checksum-Sha256``). Bad parameters get a 400 and a STAC error body, never a 500.
-Only files referenced by the catalog's items and lying inside the catalog folder (or the
-crawl root eokit recorded, or an explicit ``asset_roots`` folder) are ever served.
+Only files referenced by the catalog's items and lying inside the catalog folder (or an
+explicit ``asset_roots`` folder given by the caller, never by the catalog) are ever served.
+Links are built from ``base_url`` (or the address the connection came in on), never from the
+``Host`` header.
 
 >>> with running_server("out/") as url:  # doctest: +SKIP
 ...     requests.get(f"{url}/search", params={"limit": 5}).json()
@@ -23,6 +25,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from eokit.catalog._common import STAC_VERSION
+from eokit.catalog.api_http import HardeningMiddleware, base_url_of, check_base_url
 from eokit.catalog.api_params import (
     StacApiError,
     apply_fields,
@@ -35,7 +38,8 @@ from eokit.catalog.api_params import (
     parse_str_list,
     parse_token,
 )
-from eokit.catalog.index import CatalogIndex, SearchQuery
+from eokit.catalog.index import CatalogIndex, SearchQuery, query_boxes
+from eokit.core.geometry import bbox_geometry, bbox_parts
 from eokit.errors import MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 ]
 GEOJSON = "application/geo+json"
+_SEARCH_KEYS = {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby", "fields"}
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 _MAP_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
@@ -65,9 +70,14 @@ _MAP_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</
 const map = L.map('map').setView([0, 0], 2);
 L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{attribution: '&copy; OpenStreetMap'}}).addTo(map);
 fetch('./search?limit=1000').then(r => r.json()).then(fc => {{
-  const layer = L.geoJSON(fc, {{onEachFeature: (f, l) => l.bindPopup(
-    '<a href="./collections/' + f.collection + '/items/' + f.id + '">' + f.id + '</a><br>' + f.properties.datetime)}}
-  }}).addTo(map);
+  const layer = L.geoJSON(fc, {{onEachFeature: (f, l) => {{
+    // item fields are data, never markup: text nodes and an encoded URL only
+    const box = document.createElement('div'), a = document.createElement('a');
+    a.href = './collections/' + encodeURIComponent(f.collection) + '/items/' + encodeURIComponent(f.id);
+    a.textContent = String(f.id);
+    box.append(a, document.createElement('br'), String((f.properties || {{}}).datetime ?? ''));
+    l.bindPopup(box);
+  }}}}).addTo(map);
   if (fc.features.length) map.fitBounds(layer.getBounds());
 }});
 </script></body></html>"""
@@ -84,11 +94,17 @@ def create_app(
     asset_roots: Sequence[str | os.PathLike[str]] = (),
     title: str | None = None,
     refresh_interval: float = 2.0,
+    base_url: str | None = None,
+    proxy_headers: bool = False,
+    max_body: int = 1 << 20,
 ) -> Any:
     """The FastAPI application serving ``catalog_dir`` as a STAC API.
 
     The SQLite index is (re)built at start and whenever the catalog's top-level documents
-    change (checked at most every ``refresh_interval`` seconds).
+    change (checked at most every ``refresh_interval`` seconds). Links start with
+    ``base_url`` (e.g. ``https://example.org/stac``); without it, with the address the
+    connection was accepted on, or with ``X-Forwarded-*`` headers when ``proxy_headers``.
+    Request bodies over ``max_body`` bytes get 413.
     """
     try:
         from fastapi import Body, FastAPI, Query, Request
@@ -101,6 +117,7 @@ def create_app(
         raise MissingDependencyError("fastapi", extra="server", purpose="eokit serve") from None
 
     index = CatalogIndex(catalog_dir, db_path=db_path, asset_roots=asset_roots)
+    configured_base = check_base_url(base_url) if base_url else None
     landing_title = title or f"eokit STAC API: {index.catalog_dir.name}"
 
     class SearchBody(BaseModel):
@@ -118,6 +135,8 @@ def create_app(
         fields: dict[str, Any] | None = None
 
     app = FastAPI(title=landing_title, version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.index = index
+    app.add_middleware(HardeningMiddleware, max_body=max_body)
 
     def error(status: int, description: str, code: str) -> JSONResponse:
         return JSONResponse({"code": code, "description": description}, status_code=status)
@@ -139,14 +158,9 @@ def create_app(
         codes = {404: "NotFound", 405: "MethodNotAllowed", 416: "RangeNotSatisfiable"}
         return error(exc.status_code, str(exc.detail), codes.get(exc.status_code, "Error"))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
-        log.exception("unexpected error serving %s", request.url)
-        return error(500, "internal error", "ServerError")
-
     def base_of(request: Request) -> str:
         index.refresh(min_interval=refresh_interval)
-        return str(request.base_url).rstrip("/")
+        return base_url_of(request.scope, base_url=configured_base, proxy_headers=proxy_headers)
 
     def json_response(doc: Any, media_type: str = "application/json") -> JSONResponse:
         return JSONResponse(doc, media_type=media_type)
@@ -232,6 +246,11 @@ def create_app(
         intersects = parse_intersects(params.get("intersects"))
         if bbox is not None and intersects is not None:
             raise StacApiError(400, "use either bbox or intersects, not both")
+        geometry, boxes = None, []
+        if bbox is not None:
+            geometry, boxes = bbox_geometry(bbox), [p.bounds for p in bbox_parts(bbox)]
+        elif intersects is not None:
+            geometry, boxes = intersects, query_boxes(intersects)
         start, end = parse_datetime_interval(params.get("datetime"))
         colls = parse_str_list(params.get("collections"), "collections")
         if collection_id is not None:
@@ -242,8 +261,8 @@ def create_app(
             if unknown:
                 raise StacApiError(400, f"unknown collection(s): {', '.join(unknown)}")
         query = SearchQuery(
-            bbox=bbox,
-            intersects=intersects,
+            geometry=geometry,
+            boxes=boxes,
             dt_start=start,
             dt_end=end,
             ids=parse_str_list(params.get("ids"), "ids"),
@@ -255,19 +274,20 @@ def create_app(
         fields = parse_fields(params.get("fields"))
         items, matched = index.search(query, base)
         features = [apply_fields(it, fields) for it in items]
-        links = [{"rel": "root", "href": f"{base}/", "type": "application/json"}]
+        links: list[dict[str, Any]] = [{"rel": "root", "href": f"{base}/", "type": "application/json"}]
         nxt = query.offset + query.limit
         if post:
             links.append({"rel": "self", "href": f"{base}{path}", "type": GEOJSON, "method": "POST"})
             if nxt < matched:
-                body = {k: v for k, v in params.items() if v is not None}
+                body = {k: v for k, v in params.items() if v is not None and k in _SEARCH_KEYS}
                 body["token"] = str(nxt)
                 links.append({"rel": "next", "href": f"{base}{path}", "type": GEOJSON, "method": "POST", "body": body})
         else:
-            self_q = urlencode([(k, v) for k, v in request.query_params.multi_items()])
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k in _SEARCH_KEYS]
+            self_q = urlencode(kept)
             links.append({"rel": "self", "href": f"{base}{path}" + (f"?{self_q}" if self_q else ""), "type": GEOJSON})
             if nxt < matched:
-                q = [(k, v) for k, v in request.query_params.multi_items() if k != "token"] + [("token", str(nxt))]
+                q = [(k, v) for k, v in kept if k != "token"] + [("token", str(nxt))]
                 links.append({"rel": "next", "href": f"{base}{path}?{urlencode(q)}", "type": GEOJSON, "method": "GET"})
         if collection_id is not None:
             links.append(
@@ -377,7 +397,7 @@ def create_app(
         if not any(r == real or r in real.parents for r in index.allowed_roots()) or not real.is_file():
             raise StacApiError(404, "asset file is not available")
         try:
-            sha = index.asset_digest(collection_id, item_id, key, str(real))
+            sha = index.asset_digest(str(real))
         except OSError:
             raise StacApiError(404, "asset file is not readable") from None
         headers = {
@@ -399,40 +419,38 @@ def serve(
     port: int = 8080,
     asset_roots: Sequence[str | os.PathLike[str]] = (),
     db_path: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    proxy_headers: bool = False,
 ) -> None:
-    """Serve ``catalog_dir`` until interrupted (blocking)."""
+    """Serve ``catalog_dir`` until interrupted (blocking); see :func:`create_app` for the options."""
+    uvicorn = _uvicorn()
+    app = create_app(
+        catalog_dir, asset_roots=asset_roots, db_path=db_path, base_url=base_url, proxy_headers=proxy_headers
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+
+
+def _uvicorn() -> Any:
     try:
         import uvicorn
     except ImportError:
         raise MissingDependencyError("uvicorn", extra="server", purpose="eokit serve") from None
-    app = create_app(catalog_dir, asset_roots=asset_roots, db_path=db_path)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    return uvicorn
 
 
 @contextlib.contextmanager
-def running_server(
-    catalog_dir: str | os.PathLike[str],
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    asset_roots: Sequence[str | os.PathLike[str]] = (),
-    db_path: str | os.PathLike[str] | None = None,
-    timeout: float = 20.0,
-) -> Iterator[str]:
-    """Run the STAC API in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
+def running_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0) -> Iterator[str]:
+    """Run an ASGI ``app`` in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
 
     ``port=0`` picks a free port. The server stops when the block exits.
     """
-    try:
-        import uvicorn
-    except ImportError:
-        raise MissingDependencyError("uvicorn", extra="server", purpose="eokit serve") from None
-    app = create_app(catalog_dir, asset_roots=asset_roots, db_path=db_path)
+    uvicorn = _uvicorn()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False, server_header=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="eokit-stac-api")
     thread.start()
     deadline = time.monotonic() + timeout
@@ -450,3 +468,20 @@ def running_server(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def running_server(
+    catalog_dir: str | os.PathLike[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout: float = 20.0,
+    **options: Any,
+) -> Iterator[str]:
+    """Serve ``catalog_dir`` in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
+
+    ``options`` are those of :func:`create_app` (``asset_roots``, ``db_path``, ``base_url``...).
+    """
+    with running_app(create_app(catalog_dir, **options), host=host, port=port, timeout=timeout) as url:
+        yield url
