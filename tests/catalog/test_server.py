@@ -78,7 +78,7 @@ def test_offline_api_validator(api: str, shared_dir: Path, tmp_path: Path) -> No
         {"type": "Polygon", "coordinates": [[[-124, 39], [-122, 39], [-122, 41], [-124, 41], [-124, 39]]]}
     )
     args = [sys.executable, str(tool), "--root-url", api, "--collection", "collection", "--geometry", geometry]
-    for c in ("core", "item-search", "features", "collections", "item-search#sort", "item-search#fields"):
+    for c in ("core", "item-search", "features", "collections", "filter", "item-search#sort", "item-search#fields"):
         args += ["--conformance", c]
     args += ["--fields-nested-property", "properties.gsd"]
     run = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)

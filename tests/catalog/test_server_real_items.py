@@ -160,3 +160,81 @@ def test_date_only_and_interval_datetimes(tmp_path: Path) -> None:
     assert ids("2020-03-01T18:00:00Z") == ["day", "span"]  # a date covers its whole day
     assert ids("2020-03-02T00:00:01Z/2020-06-01T00:00:00Z") == ["span"]
     assert ids("2021-01-01T00:00:00Z/..") == []
+
+
+def _cc(it: dict[str, Any]) -> float:
+    return float(it["properties"]["eo:cloud_cover"])
+
+
+def _t(it: dict[str, Any]) -> str:
+    return str(it["properties"]["datetime"])
+
+
+FILTERS = [
+    # (CQL2 text, the same in plain Python over the item dicts)
+    ("eo:cloud_cover < 20", lambda it: _cc(it) < 20),
+    ("eo:cloud_cover BETWEEN 20 AND 60 AND platform LIKE 'landsat%'",
+     lambda it: 20 <= _cc(it) <= 60 and it["properties"]["platform"].startswith("landsat")),
+    ("platform IN ('sentinel-2b', 'landsat-4') OR eo:cloud_cover >= 99",
+     lambda it: it["properties"]["platform"] in ("sentinel-2b", "landsat-4") or _cc(it) >= 99),
+    ("NOT (platform = 'sentinel-2a') AND datetime < TIMESTAMP('2000-01-01T00:00:00Z')",
+     lambda it: it["properties"]["platform"] != "sentinel-2a" and _t(it) < "2000-01-01"),
+    ("T_INTERSECTS(datetime, INTERVAL('2020-01-01T00:00:00Z', '2023-12-31T00:00:00Z'))",
+     lambda it: "2020-01-01" <= _t(it) <= "2023-12-31"),
+    ("S_INTERSECTS(geometry, BBOX(179.5, -20, -179.5, -10)) AND eo:cloud_cover < 90",
+     lambda it: any(p.intersects(_footprint(it)) for p in (box(179.5, -20, 180, -10), box(-180, -20, -179.5, -10)))
+     and _cc(it) < 90),
+    # not expressible in SQL: evaluated by cql2 on each candidate
+    ("S_WITHIN(geometry, POLYGON((-130 30, -100 30, -100 50, -130 50, -130 30)))",
+     lambda it: _footprint(it).within(box(-130, 30, -100, 50))),
+    ("eo:cloud_cover < view:sun_elevation",
+     lambda it: _cc(it) < it["properties"]["view:sun_elevation"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), FILTERS, ids=[f[0][:40] for f in FILTERS])
+def test_filter_equals_python(client, text, expected) -> None:
+    import cql2
+
+    want = sorted(it["id"] for it in ALL if expected(it))
+    got_text = client.get("/search", params={"filter": text, "filter-lang": "cql2-text", "limit": 1000})
+    assert got_text.status_code == 200, got_text.text
+    assert sorted(f["id"] for f in got_text.json()["features"]) == want
+    as_json = cql2.parse_text(text).to_json()
+    assert _ids(client, filter=as_json, **{"filter-lang": "cql2-json"}) == want
+
+
+def test_query_sort_fields_and_free_text(client) -> None:
+    body = {"query": {"eo:cloud_cover": {"lt": 30}, "platform": {"startsWith": "sentinel"}}}
+    want = sorted(it["id"] for it in ALL if _cc(it) < 30 and it["properties"]["platform"].startswith("sentinel"))
+    assert _ids(client, **body) == want
+    r = client.post("/search", json={"limit": 5, "sortby": [{"field": "properties.eo:cloud_cover", "direction": "desc"}],
+                                     "fields": {"include": ["properties.eo:cloud_cover"], "exclude": ["assets"]}})  # fmt: skip
+    feats = r.json()["features"]
+    assert [f["properties"]["eo:cloud_cover"] for f in feats] == sorted((_cc(it) for it in ALL), reverse=True)[:5]
+    assert all("assets" not in f and set(f["properties"]) == {"eo:cloud_cover"} for f in feats)
+    assert client.get("/search", params={"q": "no-such-word-anywhere"}).json()["numberMatched"] == 0
+    colls = client.get("/collections", params={"q": "landsat"}).json()["collections"]
+    assert [c["id"] for c in colls] == ["landsat"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filter": "eo:cloud_cover <"},
+        {"filter": "x = 1", "filter-lang": "sql"},
+        {"filter": "x = 1", "filter-crs": "EPSG:3857"},
+        {"filter": "{not json", "filter-lang": "cql2-json"},
+        {"query": '{"eo:cloud_cover": {"near": 3}}'},
+    ],
+)
+def test_bad_filters_are_400(client, params) -> None:
+    r = client.get("/search", params=params)
+    assert r.status_code == 400 and set(r.json()) == {"code", "description"}
+
+
+def test_conformance_declares_what_works(client) -> None:
+    conf = set(client.get("/conformance").json()["conformsTo"])
+    assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in conf
+    assert "https://api.stacspec.org/v1.0.0/item-search#query" in conf
+    assert not any("transaction" in c or "aggregat" in c for c in conf)

@@ -20,7 +20,7 @@ from eokit.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HardeningMiddleware", "base_url_of", "check_base_url"]
+__all__ = ["BaseUrlMiddleware", "HardeningMiddleware", "base_url_of", "check_base_url"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -125,9 +125,12 @@ class HardeningMiddleware:
             body = b"".join(chunks)
             if body.strip() and b"json" in (_header(scope, b"content-type") or "").encode():
                 try:
-                    load_json(body)
+                    doc = load_json(body)
                 except ValueError as exc:
                     await _send_error(send, 400, "BadRequest", f"request body is not valid JSON: {exc}")
+                    return
+                if not isinstance(doc, dict):
+                    await _send_error(send, 400, "BadRequest", "request body must be a JSON object")
                     return
             replayed = False
 
@@ -154,3 +157,36 @@ class HardeningMiddleware:
             if started:
                 raise
             await _send_error(send, 500, "ServerError", "internal error")
+
+
+_FORWARDING = {b"host", b"forwarded", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix",
+               b"x-forwarded-port", b"x-forwarded-for"}  # fmt: skip
+
+
+class BaseUrlMiddleware:
+    """Makes every request's base URL the configured one (see :func:`base_url_of`).
+
+    The scope's scheme, ``Host`` header and ``root_path`` are replaced, so anything that builds
+    URLs from the request (stac-fastapi's links, ``url_for``) uses the trusted base URL and never
+    a client-supplied ``Host`` or ``X-Forwarded-*`` header.
+    """
+
+    def __init__(self, app: ASGIApp, *, base_url: str | None = None, proxy_headers: bool = False) -> None:
+        self.app = app
+        self.base_url = check_base_url(base_url) if base_url else None
+        self.proxy_headers = proxy_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        base = urlsplit(base_url_of(scope, base_url=self.base_url, proxy_headers=self.proxy_headers))
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in _FORWARDING]
+        headers.append((b"host", base.netloc.encode("latin-1")))
+        prefix = base.path.rstrip("/")
+        path = scope.get("path", "")
+        if prefix and not path.startswith(prefix + "/") and path != prefix:
+            path = prefix + path  # a proxy that stripped the prefix: routes still match via root_path
+        scope = dict(scope, scheme=base.scheme, headers=headers, root_path=prefix, path=path)
+        scope.pop("app_root_path", None)
+        await self.app(scope, receive, send)

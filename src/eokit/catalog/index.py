@@ -25,7 +25,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ __all__ = ["BASE", "CatalogIndex", "SearchQuery", "private_cache_dir"]
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE collections (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE queryables (collection TEXT, name TEXT, type TEXT, PRIMARY KEY (collection, name));
 CREATE TABLE items (
   rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL,
   dt_start REAL, dt_end REAL, geom BLOB, doc TEXT NOT NULL, UNIQUE (collection, id));
@@ -69,6 +70,9 @@ class SearchQuery:
     limit: int = 10
     offset: int = 0
     sortby: list[tuple[str, bool]] = field(default_factory=list)  # (field, ascending)
+    where: list[str] = field(default_factory=list)  # extra SQL conditions on the items table (filter, q)
+    args: list[Any] = field(default_factory=list)
+    residual: Callable[[dict[str, Any]], bool] | None = None  # exact test of what SQL could not express
 
 
 def private_cache_dir() -> Path:
@@ -236,8 +240,15 @@ class CatalogIndex:
                         "INSERT OR REPLACE INTO collections VALUES (?, ?)",
                         (coll["id"], json.dumps(template_collection(coll))),
                     )
+                    kinds: dict[str, str] = {}
                     for item, base in items:
                         n += self._insert_item(con, item, coll["id"], base)
+                        for name, value in (item.get("properties") or {}).items():
+                            kinds.setdefault(str(name), _json_type(value))
+                    con.executemany(
+                        "INSERT OR REPLACE INTO queryables VALUES (?,?,?)",
+                        [(coll["id"], k, v) for k, v in kinds.items() if v],
+                    )
                 con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
                 con.commit()
             os.replace(tmp, self.db_path)
@@ -348,9 +359,13 @@ class CatalogIndex:
         if q.collections:
             where.append(f"collection IN ({','.join('?' * len(q.collections))})")
             args += list(q.collections)
+        where += q.where
+        args += q.args
         order, oargs = _order_by(q.sortby)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         with self.connect() as con:
+            if q.residual is not None:
+                return self._search_residual(con, q, clause, args, order, oargs, base)
             if q.geometry is None:
                 matched = con.execute(f"SELECT COUNT(*) FROM items{clause}", args).fetchone()[0]
                 rows = con.execute(
@@ -363,6 +378,46 @@ class CatalogIndex:
             page = rowids[q.offset : q.offset + q.limit]
             docs = dict(con.execute(f"SELECT rowid, doc FROM items WHERE rowid IN ({','.join('?' * len(page))})", page))
             return [render(docs[r], base) for r in page], len(rowids)
+
+    def _search_residual(
+        self,
+        con: sqlite3.Connection,
+        q: SearchQuery,
+        clause: str,
+        args: list[Any],
+        order: str,
+        oargs: list[Any],
+        base: str,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Search with a predicate SQL cannot express: tested on each candidate's document."""
+        assert q.residual is not None
+        rows = con.execute(f"SELECT rowid, geom, doc FROM items{clause} ORDER BY {order}", [*args, *oargs]).fetchall()
+        if q.geometry is not None:
+            keep = set(_exact_matches(q.geometry, [(r[0], r[1]) for r in rows]))
+            rows = [r for r in rows if r[0] in keep]
+        page, matched = [], 0
+        for _, _, text in rows:
+            doc = json.loads(text)
+            try:
+                ok = q.residual(doc)
+            except (ValueError, TypeError, KeyError):
+                ok = False
+            if ok:
+                if q.offset <= matched < q.offset + q.limit:
+                    page.append(render(text, base))
+                matched += 1
+        return page, matched
+
+    def queryables(self, collection: str | None = None) -> dict[str, str]:
+        """Item property names and their JSON types (of one collection, or of all)."""
+        with self.connect() as con:
+            if collection is None:
+                rows = con.execute("SELECT name, type FROM queryables ORDER BY name").fetchall()
+            else:
+                rows = con.execute(
+                    "SELECT name, type FROM queryables WHERE collection = ? ORDER BY name", (collection,)
+                ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def asset_digest(self, path: str) -> str:
         """SHA-256 hex of an asset file, cached in a side table keyed by size and mtime."""
@@ -383,6 +438,20 @@ class CatalogIndex:
             con.execute("INSERT OR REPLACE INTO d VALUES (?,?,?,?)", (path, st.st_size, st.st_mtime_ns, sha))
             con.commit()
             return sha
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return ""
 
 
 def _order_by(sortby: list[tuple[str, bool]]) -> tuple[str, list[str]]:
