@@ -81,6 +81,7 @@ def build_catalog(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Callable[[float], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> BuildResult:
     """Crawl ``root`` and write a STAC catalog to ``out``.
 
@@ -111,6 +112,8 @@ def build_catalog(
         Where files are read (threads by default; ``local`` / ``tcp://...`` for Dask).
     progress : callable, optional
         Called with 1 per file read.
+    on_total : callable, optional
+        Called once with the number of files to read, before reading (a progress bar's total).
     """
     from eokit.catalog.metadata import read_metadata
 
@@ -140,6 +143,8 @@ def build_catalog(
         result.n_reused = len(reused)
         records: dict[str, AssetRecord] = {}
         to_read = [p for p in wanted if p not in reused]
+        if on_total is not None:
+            on_total(len(to_read))
         for path, rec, skip in read_files(to_read, options, scheduler=scheduler, workers=workers, progress=progress):
             if rec is not None:
                 records[path] = rec
@@ -350,22 +355,6 @@ def _write_outputs(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with two renames; the old catalog is removed only after."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}-{os.urandom(3).hex()}"
-        os.replace(out, old)
-    try:
-        os.replace(staging, out)
-    except OSError as exc:
-        if old is not None:
-            os.replace(old, out)
-        raise OutputError(f"cannot move the new catalog into place: {exc.strerror or exc}", path=out) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json_atomic(path: str | os.PathLike[str], doc: Any) -> Path:

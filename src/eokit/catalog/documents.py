@@ -4,6 +4,7 @@ and the stac-geoparquet table."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -83,13 +84,7 @@ class Hrefs:
 
 def collection_doc(hrefs: Hrefs, info: CollectionInfo, items: list[dict[str, Any]]) -> dict[str, Any]:
     if items:
-        bboxes = [it["bbox"] for it in items]
-        bbox = [
-            min(b[0] for b in bboxes),
-            min(b[1] for b in bboxes),
-            max(b[2] for b in bboxes),
-            max(b[3] for b in bboxes),
-        ]
+        bbox = extent_bbox([it["bbox"] for it in items])
         starts = [it["properties"].get("start_datetime") or it["properties"]["datetime"] for it in items]
         ends = [it["properties"].get("end_datetime") or it["properties"]["datetime"] for it in items]
         interval = [min(starts), max(ends)]
@@ -142,6 +137,18 @@ def collection_doc(hrefs: Hrefs, info: CollectionInfo, items: list[dict[str, Any
     return doc
 
 
+def extent_bbox(bboxes: Sequence[Sequence[float]]) -> list[float]:
+    """The bbox covering item bboxes; west > east when items cross the antimeridian (RFC 7946 §3.1.9)."""
+    if not any(b[0] > b[2] for b in bboxes):
+        return [min(b[0] for b in bboxes), min(b[1] for b in bboxes), max(b[2] for b in bboxes),
+                max(b[3] for b in bboxes)]  # fmt: skip
+    import shapely
+
+    from eokit.core.geometry import bbox_geometry, geometry_bbox
+
+    return list(geometry_bbox(shapely.union_all([bbox_geometry(b) for b in bboxes])))
+
+
 def catalog_doc(hrefs: Hrefs, info: CollectionInfo) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "type": "Catalog",
@@ -188,6 +195,30 @@ def write_parquet(items: list[dict[str, Any]], target: Path) -> None:
         raise OutputError(f"cannot write items.parquet: {exc}", path=target) from None
 
 
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _numeric_nodata(item: dict[str, Any]) -> dict[str, Any]:
+    """The item with every ``raster:bands`` nodata as a float (JSON's ``"nan"`` -> IEEE NaN).
+
+    Item JSON cannot hold NaN, so the raster extension writes it as the string ``"nan"``; in Arrow
+    one column cannot hold both strings and numbers (a folder with NaN and -9999 nodata), so
+    items.parquet stores nodata as float64 with real NaN/inf, the same values read back.
+    """
+    assets = item.get("assets") or {}
+    if not any("raster:bands" in a for a in assets.values()):
+        return item
+    fixed = {}
+    for key, asset in assets.items():
+        bands = asset.get("raster:bands")
+        if bands:
+            asset = {**asset, "raster:bands": [
+                {**b, "nodata": _SPECIAL.get(b["nodata"], b["nodata"]) if isinstance(b["nodata"], str)
+                 else float(b["nodata"])} if "nodata" in b else b for b in bands]}  # fmt: skip
+        fixed[key] = asset
+    return {**item, "assets": fixed}
+
+
 def items_to_arrow(items: list[dict[str, Any]]) -> Any:
     """stac-geoparquet's Arrow table of ``items``.
 
@@ -197,6 +228,7 @@ def items_to_arrow(items: list[dict[str, Any]]) -> Any:
     """
     import stac_geoparquet.arrow as sga
 
+    items = [_numeric_nodata(it) for it in items]
     try:
         import pyarrow as pa
         import shapely

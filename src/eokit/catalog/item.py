@@ -12,6 +12,7 @@ from typing import Any
 
 from eokit.catalog._common import EXT, STAC_VERSION, asset_key_of, file_time, kind_of, utc_iso
 from eokit.catalog.records import AssetRecord, ReadOptions
+from eokit.core.geometry import geometry_bbox, split_antimeridian
 from eokit.errors import InvalidInputError, UnreadableInputError
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,18 @@ def assemble_item(
     keys = dict(keys or {})
     if geometry is None and len(records) == 1:
         geometry_doc: dict[str, Any] = records[0].geometry  # already a valid EPSG:4326 GeoJSON mapping
-        bbox = _bounds(geometry_doc["coordinates"])
+        if geometry_doc["type"] == "Polygon":
+            bbox = _bounds(geometry_doc["coordinates"])
+        else:  # parts split at the antimeridian: west > east (RFC 7946 §3.1.9)
+            bbox = list(geometry_bbox(geometry_doc))
     else:
-        geom = shape(geometry) if geometry is not None else shapely.union_all([shape(r.geometry) for r in records])
+        if geometry is not None:
+            geom = split_antimeridian(shape(geometry))
+        else:
+            geom = shapely.union_all([shape(r.geometry) for r in records])
         geom = shapely.set_precision(geom, 1e-9) if not geom.is_empty else geom
         geometry_doc = mapping(geom)
-        bbox = [float(v) for v in geom.bounds]
+        bbox = list(geometry_bbox(geom))
 
     assets: dict[str, Any] = {}
     used: set[str] = set()
@@ -141,6 +148,10 @@ def assemble_item(
         props.update(main.properties)
     elif EXT["pc"] in extensions:
         extensions.remove(EXT["pc"])
+    for rec in records:  # item-level fields of rasters (eo:cloud_cover...): the first file that has one wins
+        if rec.kind != "pointcloud":
+            for k, v in rec.properties.items():
+                props.setdefault(k, v)
     if properties:
         for k, v in properties.items():
             props[k] = utc_iso(v) if isinstance(v, dt.datetime) else v

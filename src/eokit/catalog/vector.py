@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from eokit.catalog._common import EXT, MEDIA, crs_fields, densified_box, multihash, stat_input, to_wgs84
+from eokit.catalog._common import EXT, MEDIA, crs_fields, densified_box, lonlat_footprint, multihash, stat_input
 from eokit.catalog.records import AssetRecord, ReadOptions
 from eokit.errors import InvalidInputError, MissingCRSError, UnreadableInputError
 
@@ -47,7 +47,7 @@ def read_vector_asset(path: str | os.PathLike[str], options: ReadOptions | None 
             table = pyogrio.read_dataframe(path, columns=[])
             outline = shapely.union_all(shapely.make_valid(table.geometry.values))
             size = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-            footprint = to_wgs84(wkt, outline.simplify(size / 500, preserve_topology=True))
+            footprint = lonlat_footprint(outline.simplify(size / 500, preserve_topology=True), wkt)
         else:
             footprint = densified_box(bounds, wkt)
     except InvalidInputError as exc:

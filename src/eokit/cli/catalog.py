@@ -82,6 +82,7 @@ def build(root: str, out: str, **kw: object) -> None:
         default_crs=kw["default_crs"],  # type: ignore[arg-type]
     )
     with progress_bar(None, "files", unit="file") as progress:
+        bar = getattr(progress, "__self__", None)  # the tqdm bar behind progress_bar's callable
         result = build_catalog(
             root,
             out,
@@ -98,15 +99,25 @@ def build(root: str, out: str, **kw: object) -> None:
             scheduler=kw["scheduler"],  # type: ignore[arg-type]
             workers=kw["workers"],  # type: ignore[arg-type]
             progress=progress,
+            on_total=(lambda n: (setattr(bar, "total", n), bar.refresh())) if bar is not None else None,
         )
     click.echo(
         f"{result.n_items} items from {result.n_files} files ({result.n_reused} reused) -> {result.out}; "
         f"{len(result.skipped)} skipped, {len(result.unmatched_metadata)} metadata rows unmatched, "
         f"{len(result.items_without_metadata)} items without metadata"
     )
-    for s in result.skipped[:20]:
-        click.echo(f"skipped {s.path}: {s.reason}", err=True)
+    if result.file_time_items:
+        click.echo(
+            f"{len(result.file_time_items)} items dated by file modification time (no acquisition time in their "
+            "metadata or names; listed in errors.json)"
+        )
+    quiet = (click.get_current_context().find_root().obj or {}).get("verbosity", 0) < 0
     if result.skipped:
+        shown = [] if quiet else result.skipped[:20]
+        for s in shown:
+            click.echo(f"skipped {s.path}: {s.reason}", err=True)
+        if len(result.skipped) > len(shown):
+            click.echo(f"{len(result.skipped) - len(shown)} more skipped files: see errors.json", err=True)
         sys.exit(min(len(result.skipped), 125))
 
 

@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import shapely
@@ -90,13 +91,28 @@ def geometry_bbox(geom: BaseGeometry | dict[str, Any]) -> BBox:
     """The bbox of a lon/lat geometry; west > east when it crosses the antimeridian.
 
     A geometry is taken to cross when it was split at ±180° (parts touching both
-    +180 and -180): its bbox then spans the narrow way round, as STAC requires.
+    +180 and -180): its bbox then spans the narrow way round, as STAC requires,
+    leaving out the widest longitude gap between its parts.
     """
-    import antimeridian
-
     g = shape(geom) if isinstance(geom, dict) else geom
-    w, s, e, n = antimeridian.bbox(g)
-    return (float(w), float(s), float(e), float(n))
+    w, s, e, n = (float(v) for v in g.bounds)
+    if not (w <= -180.0 and e >= 180.0):
+        return (w, s, e, n)
+    parts = [p for p in getattr(g, "geoms", [g]) if not p.is_empty]
+    spans = sorted((float(p.bounds[0]), float(p.bounds[2])) for p in parts)
+    merged = [list(spans[0])]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    if len(merged) == 1:
+        return (w, s, e, n)  # one part spanning every longitude
+    gaps = [(merged[i + 1][0] - merged[i][1], i) for i in range(len(merged) - 1)]
+    widest, i = max(gaps)
+    if widest <= 0:
+        return (w, s, e, n)
+    return (merged[i + 1][0], s, merged[i][1], n)
 
 
 def to_lonlat(geom: BaseGeometry, crs: Any, *, densify: float | None = None) -> BaseGeometry:
@@ -112,30 +128,41 @@ def to_lonlat(geom: BaseGeometry, crs: Any, *, densify: float | None = None) -> 
         Largest edge length in ``crs`` units before reprojection; the default
         cuts every edge into 20 pieces, so curved lon/lat edges are followed.
     """
-    from pyproj import CRS, Transformer
+    import numpy as np
 
-    src = CRS.from_user_input(crs)
     if isinstance(geom, Polygon | MultiPolygon):
         polys = [orient(p, 1.0) for p in (geom.geoms if isinstance(geom, MultiPolygon) else [geom])]
         geom = polys[0] if len(polys) == 1 else MultiPolygon(polys)
     if densify is None:
-        edges = [
-            float(shapely.length(shapely.linestrings(ring.coords[i : i + 2])))
-            for p in (geom.geoms if isinstance(geom, MultiPolygon) else [geom])
-            if isinstance(p, Polygon)
-            for ring in [p.exterior]
-            for i in range(len(ring.coords) - 1)
-        ]
-        longest = max(edges) if edges else 0.0
+        longest = 0.0
+        for p in geom.geoms if isinstance(geom, MultiPolygon) else [geom]:
+            if isinstance(p, Polygon):
+                xy = np.asarray(p.exterior.coords)
+                if len(xy) > 1:
+                    longest = max(longest, float(np.hypot(*np.diff(xy[:, :2], axis=0).T).max()))
         densify = longest / 20.0 if longest > 0 else None
     if densify:
         geom = shapely.segmentize(geom, densify)
-    if src.is_geographic and src.equals(CRS.from_epsg(4326)):
-        lonlat = geom
-    else:
-        tr = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-        lonlat = shapely.transform(geom, lambda xy: _stack(tr.transform(xy[:, 0], xy[:, 1])))
+    tr = _lonlat_transformer(crs if isinstance(crs, str) else _crs_key(crs))
+    lonlat = geom if tr is None else shapely.transform(geom, lambda xy: _stack(tr.transform(xy[:, 0], xy[:, 1])))
     return split_antimeridian(lonlat)
+
+
+def _crs_key(crs: Any) -> str:
+    from pyproj import CRS
+
+    return crs.to_wkt() if isinstance(crs, CRS) else str(CRS.from_user_input(crs).to_wkt())
+
+
+@lru_cache(maxsize=256)
+def _lonlat_transformer(crs: str) -> Any:
+    """The transformer from ``crs`` to EPSG:4326 lon/lat (None when ``crs`` is EPSG:4326), cached per CRS."""
+    from pyproj import CRS, Transformer
+
+    src = CRS.from_user_input(crs)
+    if src.is_geographic and src.equals(CRS.from_epsg(4326)):
+        return None
+    return Transformer.from_crs(src, "EPSG:4326", always_xy=True)
 
 
 def _stack(xy: tuple[Any, Any]) -> Any:
