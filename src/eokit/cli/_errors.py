@@ -229,21 +229,61 @@ def _click(exc: click.ClickException) -> Failure:
     return Failure(exc.format_message(), exc.exit_code or EXIT_RUNTIME)
 
 
+# What GDAL/libtiff say when the operating system refused (their errors carry no errno).
+_OS_PHRASES = {
+    "no space left on device": errno.ENOSPC,
+    "file too large": errno.EFBIG,
+    "disk quota exceeded": errno.EDQUOT,
+    "read-only file system": errno.EROFS,
+    "permission denied": errno.EACCES,
+    "is a directory": errno.EISDIR,
+}
+
+
+def _chain(exc: BaseException) -> list[str]:
+    """The first lines of ``exc`` and of the exceptions it was raised from, outermost first."""
+    seen: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 8:
+        line = _first_line(current)
+        if line not in seen:
+            seen.append(line)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _out_option(ctx: click.Context | None) -> tuple[str, str]:
+    return next(((label, value) for label, value in _path_values(ctx) if label in ("--out", "-o")), ("", ""))
+
+
+def _raster(exc: BaseException, ctx: click.Context | None) -> Failure:
+    lines = _chain(exc)
+    text = "; ".join(lines)
+    lowered = text.lower()
+    writing = "write" in lowered or "creat" in lowered
+    option, value = _mentioned(text, ctx)
+    if not option and writing:
+        option, value = _out_option(ctx)
+    what = _what(option, value) if option else ("raster/vector output" if writing else "raster/vector input")
+    for phrase, err in _OS_PHRASES.items():
+        if phrase in lowered:
+            problem, hint, code = _OS_ERRORS[err]
+            return Failure(problem, code, what, hint)
+    detail = lines[-1]
+    if value:
+        detail = detail.replace(f"'{value}' ", "").replace(value, os.path.basename(value)).strip(" :")
+    if writing:
+        return Failure(f"cannot write it ({detail})", EXIT_RUNTIME, what)
+    code = EXIT_INPUT if option else EXIT_RUNTIME  # the user's file is at fault, else the run
+    return Failure(f"not a readable raster or vector file ({detail})", code, what, "check it is complete")
+
+
 def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
     module = type(exc).__module__.split(".")[0]
     text = _first_line(exc)
     option, value = _mentioned(text, ctx)
-    if module in ("rasterio", "fiona", "pyogrio"):
-        if value:
-            text = text.replace(f"'{value}' ", "").replace(value, "").strip(" :")
-        what = _what(option, value) if option else "raster/vector input"
-        code = EXIT_INPUT if option else EXIT_RUNTIME  # the user's file is at fault, else the run
-        return Failure(
-            f"cannot read or write it ({text})",
-            code,
-            what,
-            "check the file is complete and of a supported format",
-        )
+    if module in ("rasterio", "fiona", "pyogrio", "osgeo"):
+        return _raster(exc, ctx)
     if module == "laspy":
         code = EXIT_INPUT if option else EXIT_RUNTIME
         return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
