@@ -99,6 +99,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_SWEPT: set[str] = set()
+
+
+def _sweep_once(folder: Path) -> None:
+    """:func:`sweep_stale` the first time this process writes into ``folder`` (a folder of 10,000 downloads
+    is listed once, not once per file)."""
+    key = os.path.abspath(folder)
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        sweep_stale(folder)
+
+
 def sweep_stale(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries in ``folder`` whose owner process is gone; restore a half-swapped folder.
 
@@ -178,7 +190,7 @@ def atomic_path(target: str | os.PathLike[str], *, create_parent: bool = True) -
     parent = ensure_writable_dir(target.parent, create=create_parent)
     if target.is_dir():
         raise OutputError("is a folder; a file name is expected", path=target)
-    sweep_stale(parent)
+    _sweep_once(parent)
     tmp = temp_name(target)
     try:
         yield tmp
@@ -221,7 +233,7 @@ def staging_dir(target: str | os.PathLike[str]) -> Path:
     """Create and return an empty temporary folder beside ``target`` (removed by a later run if this one dies)."""
     target = Path(target)
     parent = ensure_writable_dir(target.parent)
-    sweep_stale(parent)
+    _sweep_once(parent)
     staging = temp_name(target)
     try:
         staging.mkdir()
