@@ -177,6 +177,31 @@ def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):
     _one_error_line(result)
 
 
+def test_json_and_point_cloud_errors_name_the_file_that_was_read(command, tmp_path):
+    bad_json = tmp_path / "area.geojson"
+    bad_json.write_text('{"type": "Feature", ')
+    garbage = tmp_path / "points.las"
+    garbage.write_bytes(b"not a las file at all" * 10)
+
+    def run(geometry, points):
+        if geometry:
+            with open(geometry, encoding="utf-8") as fh:
+                json.load(fh)
+        if points:
+            import laspy
+
+            laspy.read(points)
+
+    name = command(run, click.option("--geometry", help="g"), click.option("--points", help="p"))
+    result = CliRunner().invoke(cli, [name, "--geometry", str(bad_json)])
+    assert result.exit_code == _errors.EXIT_INPUT
+    assert _one_error_line(result).startswith(f"eokit: error: --geometry {bad_json}: not valid JSON (line 1")
+    pytest.importorskip("laspy")
+    result = CliRunner().invoke(cli, [name, "--points", str(garbage)])
+    assert result.exit_code == _errors.EXIT_INPUT
+    assert _one_error_line(result).startswith(f"eokit: error: --points {garbage}: cannot read the point cloud")
+
+
 def test_bad_option_values_and_usage_errors_have_distinct_codes(command):
     name = command(lambda n: None, click.option("--n", type=click.IntRange(1, 9), help="n"))
     runner = CliRunner()

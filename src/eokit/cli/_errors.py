@@ -189,6 +189,29 @@ def _mentioned(text: str, ctx: click.Context | None) -> tuple[str, str]:
     return "", ""
 
 
+def _in_frames(exc: BaseException, ctx: click.Context | None) -> tuple[str, str]:
+    """(option, value) of a path option whose file was open where ``exc`` was raised (innermost frame first).
+
+    A JSON decode error or a laspy error does not say which file it read; the
+    frames that read it hold the path in a local variable.
+    """
+    wanted = {os.path.abspath(v): (label, v) for label, v in _path_values(ctx) if os.path.exists(v)}
+    if not wanted:
+        return "", ""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for local in frame.f_locals.values():
+            if isinstance(local, str | os.PathLike) and not isinstance(local, bytes):
+                hit = wanted.get(os.path.abspath(os.fspath(local)))
+                if hit:
+                    return hit
+    return "", ""
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0] if text else text
@@ -262,8 +285,8 @@ def _raster(exc: BaseException, ctx: click.Context | None) -> Failure:
     lowered = text.lower()
     writing = "write" in lowered or "creat" in lowered
     option, value = _mentioned(text, ctx)
-    if not option and writing:
-        option, value = _out_option(ctx)
+    if not option:
+        option, value = _out_option(ctx) if writing else _in_frames(exc, ctx)
     what = _what(option, value) if option else ("raster/vector output" if writing else "raster/vector input")
     for phrase, err in _OS_PHRASES.items():
         if phrase in lowered:
@@ -285,6 +308,7 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
     if module in ("rasterio", "fiona", "pyogrio", "osgeo"):
         return _raster(exc, ctx)
     if module == "laspy":
+        option, value = (option, value) if option else _in_frames(exc, ctx)
         code = EXIT_INPUT if option else EXIT_RUNTIME
         return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
     if module in ("requests", "urllib3", "http"):
@@ -313,7 +337,8 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
     if isinstance(exc, MemoryError):
         return Failure("out of memory", EXIT_RUNTIME, hint="lower --max-memory or --workers, or process a smaller area")
     if isinstance(exc, json.JSONDecodeError):
-        return Failure(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_INPUT)
+        what = _what(*_in_frames(exc, ctx))
+        return Failure(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_INPUT, what)
     if isinstance(exc, OSError):
         option, shown = _which_option(exc.filename, ctx)
         problem, hint, code = _OS_ERRORS.get(exc.errno or -1, (exc.strerror or _first_line(exc), "", EXIT_RUNTIME))
@@ -321,6 +346,7 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
     return Failure(
         f"unexpected {type(exc).__name__}: {_first_line(exc)}",
         EXIT_RUNTIME,
+        _what(*_in_frames(exc, ctx)),
         hint="rerun with -v for the traceback and report it",
     )
 
