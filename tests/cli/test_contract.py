@@ -157,7 +157,7 @@ def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):
         if crs:
             pyproj.CRS.from_user_input(crs)
         if url:
-            raise requests.ConnectionError("connection refused")
+            requests.get(url, timeout=5)
 
     opts = (
         click.option("--raster", help="r"),
@@ -172,9 +172,14 @@ def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):
     result = runner.invoke(cli, [name, "--crs", "EPSG:99999999"])
     assert result.exit_code == _errors.EXIT_INPUT
     _one_error_line(result)
-    result = runner.invoke(cli, [name, "--url", "http://127.0.0.1:9"])
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = runner.invoke(cli, [name, "--url", f"http://me:secret@127.0.0.1:{port}/x?token=t"])
     assert result.exit_code == _errors.EXIT_REMOTE
-    _one_error_line(result)
+    line = _one_error_line(result)
+    assert line.startswith(f"eokit: error: http://127.0.0.1:{port}/x: network request failed")
+    assert "secret" not in line and "token" not in line
 
 
 def test_json_and_point_cloud_errors_name_the_file_that_was_read(command, tmp_path):

@@ -25,6 +25,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -301,6 +302,21 @@ def _raster(exc: BaseException, ctx: click.Context | None) -> Failure:
     return Failure(f"not a readable raster or vector file ({detail})", code, what, "check it is complete")
 
 
+def _without_credentials(url: str) -> str:
+    """``url`` without user, password and query (tokens live there).
+
+    >>> _without_credentials("https://user:secret@hub.example/odata/v1/Products?token=abc")
+    'https://hub.example/odata/v1/Products'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
     module = type(exc).__module__.split(".")[0]
     text = _first_line(exc)
@@ -312,7 +328,15 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
         code = EXIT_INPUT if option else EXIT_RUNTIME
         return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
     if module in ("requests", "urllib3", "http"):
-        return Failure(f"network request failed ({text})", EXIT_REMOTE, hint="check the URL and your connection")
+        url = getattr(getattr(exc, "request", None), "url", None) or getattr(exc, "url", None)
+        reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)  # urllib3 wraps the OS error several times
+        detail = reason.group(1).strip() if reason else re.sub(r"\?\S*|//[^/@\s]+@", "", text)  # no tokens
+        return Failure(
+            f"network request failed ({detail})",
+            EXIT_REMOTE,
+            _without_credentials(url) if isinstance(url, str) else "",
+            "check the URL and your connection",
+        )
     if module == "pyproj":
         return Failure(f"invalid or unsupported coordinate reference system ({text})", EXIT_INPUT, option)
     if module == "numexpr" or (module == "builtins" and isinstance(exc, SyntaxError)):
