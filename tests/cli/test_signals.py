@@ -170,8 +170,12 @@ def test_swept_only_when_owner_is_dead(tmp_path):
     legacy_old.write_bytes(b"x")
     old = time.time() - 2 * 24 * 3600
     os.utime(legacy_old, (old, old))
+    reused = tmp_path / f".e.tif.eokit-{os.getppid()}-0a0b0c0d.part.tif"  # a live pid, but a week-old file
+    reused.write_bytes(b"x")
+    week = time.time() - 8 * 24 * 3600
+    os.utime(reused, (week, week))
     removed = sweep_stale(tmp_path)
-    assert sorted(removed) == sorted([dead, legacy_old])
+    assert sorted(removed) == sorted([dead, legacy_old, reused])
     assert mine.exists() and legacy_young.exists()
 
 

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: Temporaries of older eokit versions (no owner pid) are removed once older than this many seconds.
 LEGACY_MAX_AGE = 24 * 3600
+#: A temporary whose pid was reused by another process is removed once older than this (no run takes a week).
+STALE_MAX_AGE = 7 * 24 * 3600
 
 # ``.NAME.eokit-PID-HEX.part`` + the format suffix + any sidecar a driver adds (``.aux.xml``, ``.plain.tif``)
 _OURS = re.compile(r"^\.(?P<name>.+?)\.eokit-(?P<pid>\d+)-[0-9a-f]+\.(?P<kind>part|old)(?:\..*)?$")
@@ -131,7 +133,11 @@ def sweep_stale(folder: str | os.PathLike[str]) -> list[Path]:
         path = Path(entry.path)
         ours = _OURS.match(entry.name) or _LEGACY_OLD.match(entry.name)
         if ours:
-            if _pid_alive(int(ours["pid"])):
+            try:
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            if _pid_alive(int(ours["pid"])) and age < STALE_MAX_AGE:
                 continue
             target = folder / ours["name"]
             if ours["kind"] == "old" and not target.exists():
