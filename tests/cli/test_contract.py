@@ -201,6 +201,11 @@ def test_json_and_point_cloud_errors_name_the_file_that_was_read(command, tmp_pa
     result = CliRunner().invoke(cli, [name, "--geometry", str(bad_json)])
     assert result.exit_code == _errors.EXIT_INPUT
     assert _one_error_line(result).startswith(f"eokit: error: --geometry {bad_json}: not valid JSON (line 1")
+    binary = tmp_path / "area.bin"
+    binary.write_bytes(bytes(range(128, 256)))
+    result = CliRunner().invoke(cli, [name, "--geometry", str(binary)])
+    assert result.exit_code == _errors.EXIT_INPUT
+    assert _one_error_line(result).startswith(f"eokit: error: --geometry {binary}: not a text file")
     pytest.importorskip("laspy")
     result = CliRunner().invoke(cli, [name, "--points", str(garbage)])
     assert result.exit_code == _errors.EXIT_INPUT

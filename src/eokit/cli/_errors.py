@@ -360,6 +360,9 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
         return found
     if isinstance(exc, MemoryError):
         return Failure("out of memory", EXIT_RUNTIME, hint="lower --max-memory or --workers, or process a smaller area")
+    if isinstance(exc, UnicodeDecodeError):
+        what = _what(*_in_frames(exc, ctx))
+        return Failure(f"not a text file (not {exc.encoding} at byte {exc.start})", EXIT_INPUT, what)
     if isinstance(exc, json.JSONDecodeError):
         what = _what(*_in_frames(exc, ctx))
         return Failure(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_INPUT, what)
