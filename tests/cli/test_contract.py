@@ -129,6 +129,8 @@ def test_real_command_with_unwritable_output(tmp_path, shared_dir):
         (ProviderError("search failed", status_code=503, url="http://127.0.0.1/x"), _errors.EXIT_REMOTE),
         (OutputError("cannot write", path="/x/y.tif"), _errors.EXIT_INPUT),
         (IndexError("index 1 is out of bounds"), _errors.EXIT_RUNTIME),
+        (KeyboardInterrupt(), _errors.EXIT_INTERRUPTED),
+        (click.Abort(), _errors.EXIT_RUNTIME),
     ],
 )
 def test_other_failures_are_one_line(command, exc, code):
@@ -140,7 +142,8 @@ def test_other_failures_are_one_line(command, exc, code):
     assert result.exit_code == code
     _one_error_line(result)
     verbose = CliRunner().invoke(cli, ["-v", name])
-    assert verbose.exit_code == code and "Traceback" in verbose.output
+    assert verbose.exit_code == code
+    assert ("Traceback" in verbose.output) == (not isinstance(exc, KeyboardInterrupt))  # Ctrl-C is no bug
 
 
 def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):

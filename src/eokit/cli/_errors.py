@@ -351,6 +351,9 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
         return Failure("interrupted", EXIT_INTERRUPTED)
     if isinstance(exc, Terminated):
         return Failure("terminated", EXIT_TERMINATED)
+    if isinstance(exc, click.Abort):  # Ctrl-C or end of input at a prompt
+        interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+        return Failure("interrupted", EXIT_INTERRUPTED) if interrupted else Failure("aborted", EXIT_RUNTIME)
     if isinstance(exc, EokitError):
         return _eokit(exc, ctx)
     if isinstance(exc, click.ClickException):
