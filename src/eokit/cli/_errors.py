@@ -149,6 +149,18 @@ def option_for(name: str | None, ctx: click.Context | None) -> str | None:
     return None
 
 
+def _looks_like_path(value: str) -> bool:
+    """A file or folder name, not a band name (``B04``), a number or a ``KEY=VALUE`` pair.
+
+    >>> [_looks_like_path(v) for v in ("data/x.tif", "x.tif", "B04", "L=0.5", "0.5", "EPSG:4326")]
+    [True, True, False, False, False, False]
+    """
+    if os.sep in value or os.path.exists(value):
+        return True
+    suffix = os.path.splitext(value)[1][1:]
+    return bool(suffix) and not suffix.isdigit() and "=" not in value
+
+
 def _path_values(ctx: click.Context | None) -> list[tuple[str, str]]:
     """(label, value) of every parameter holding something path-like, innermost command first."""
     out: list[tuple[str, str]] = []
@@ -157,7 +169,7 @@ def _path_values(ctx: click.Context | None) -> list[tuple[str, str]]:
         for name, value in c.params.items():
             values = value if isinstance(value, list | tuple) else [value]
             for v in values:
-                if isinstance(v, str | os.PathLike) and str(v) and name in by_name:
+                if isinstance(v, str | os.PathLike) and _looks_like_path(os.fspath(v)) and name in by_name:
                     out.append((_option_label(by_name[name]), os.fspath(v)))
     return out
 
