@@ -230,6 +230,13 @@ def test_bad_option_values_and_usage_errors_have_distinct_codes(command):
     assert len({_errors.EXIT_RUNTIME, _errors.EXIT_USAGE, _errors.EXIT_INPUT, _errors.EXIT_REMOTE}) == 4
 
 
+@pytest.mark.parametrize("args", [[], ["algo"]])
+def test_a_group_alone_shows_its_help(args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == _errors.EXIT_USAGE
+    assert result.stdout.startswith("Usage: ") and "eokit: error" not in result.output
+
+
 def test_busy_port_is_one_line_without_banner(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -395,6 +395,10 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
 
 def report(exc: BaseException, *, verbose: bool, ctx: click.Context | None = None) -> int:
     """Print ``exc`` as one line (and the traceback when ``verbose``); return the exit code."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if isinstance(exc, no_args) and isinstance(exc, click.UsageError) and exc.ctx is not None:
+        click.echo(exc.ctx.get_help())  # `eokit` or `eokit algo` alone: the help, as click shows it
+        return EXIT_USAGE
     failure = describe(exc, ctx)
     if verbose and not isinstance(exc, KeyboardInterrupt | Terminated | click.UsageError):
         traceback.print_exception(exc, file=sys.stderr)
