@@ -28,7 +28,7 @@ def test_cli_item_stdout_and_file(samples: Path, tmp_path: Path, stac_validator)
 
 def test_cli_item_bad_file(samples: Path) -> None:
     res = CliRunner().invoke(cli, ["catalog", "item", str(samples / "laspy" / "garbage.las")])
-    assert res.exit_code == 2
+    assert res.exit_code == 3
     assert "garbage.las" in res.output and "error" in res.output
 
 
@@ -78,4 +78,4 @@ def test_cli_serve_calls_the_server(tmp_path: Path, monkeypatch) -> None:
 
 def test_cli_serve_rejects_missing_folder(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["serve", str(tmp_path / "nope")])
-    assert res.exit_code == 2
+    assert res.exit_code == 3

@@ -129,6 +129,8 @@ def test_real_command_with_unwritable_output(tmp_path, shared_dir):
         (ProviderError("search failed", status_code=503, url="http://127.0.0.1/x"), _errors.EXIT_REMOTE),
         (OutputError("cannot write", path="/x/y.tif"), _errors.EXIT_INPUT),
         (IndexError("index 1 is out of bounds"), _errors.EXIT_RUNTIME),
+        (KeyboardInterrupt(), _errors.EXIT_INTERRUPTED),
+        (click.Abort(), _errors.EXIT_RUNTIME),
     ],
 )
 def test_other_failures_are_one_line(command, exc, code):
@@ -140,7 +142,8 @@ def test_other_failures_are_one_line(command, exc, code):
     assert result.exit_code == code
     _one_error_line(result)
     verbose = CliRunner().invoke(cli, ["-v", name])
-    assert verbose.exit_code == code and "Traceback" in verbose.output
+    assert verbose.exit_code == code
+    assert ("Traceback" in verbose.output) == (not isinstance(exc, KeyboardInterrupt))  # Ctrl-C is no bug
 
 
 def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):
@@ -157,7 +160,7 @@ def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):
         if crs:
             pyproj.CRS.from_user_input(crs)
         if url:
-            raise requests.ConnectionError("connection refused")
+            requests.get(url, timeout=5)
 
     opts = (
         click.option("--raster", help="r"),
@@ -172,9 +175,44 @@ def test_library_errors_from_rasterio_pyproj_and_requests(command, tmp_path):
     result = runner.invoke(cli, [name, "--crs", "EPSG:99999999"])
     assert result.exit_code == _errors.EXIT_INPUT
     _one_error_line(result)
-    result = runner.invoke(cli, [name, "--url", "http://127.0.0.1:9"])
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = runner.invoke(cli, [name, "--url", f"http://me:secret@127.0.0.1:{port}/x?token=t"])
     assert result.exit_code == _errors.EXIT_REMOTE
-    _one_error_line(result)
+    line = _one_error_line(result)
+    assert line.startswith(f"eokit: error: http://127.0.0.1:{port}/x: network request failed")
+    assert "secret" not in line and "token" not in line
+
+
+def test_json_and_point_cloud_errors_name_the_file_that_was_read(command, tmp_path):
+    bad_json = tmp_path / "area.geojson"
+    bad_json.write_text('{"type": "Feature", ')
+    garbage = tmp_path / "points.las"
+    garbage.write_bytes(b"not a las file at all" * 10)
+
+    def run(geometry, points):
+        if geometry:
+            with open(geometry, encoding="utf-8") as fh:
+                json.load(fh)
+        if points:
+            import laspy
+
+            laspy.read(points)
+
+    name = command(run, click.option("--geometry", help="g"), click.option("--points", help="p"))
+    result = CliRunner().invoke(cli, [name, "--geometry", str(bad_json)])
+    assert result.exit_code == _errors.EXIT_INPUT
+    assert _one_error_line(result).startswith(f"eokit: error: --geometry {bad_json}: not valid JSON (line 1")
+    binary = tmp_path / "area.bin"
+    binary.write_bytes(bytes(range(128, 256)))
+    result = CliRunner().invoke(cli, [name, "--geometry", str(binary)])
+    assert result.exit_code == _errors.EXIT_INPUT
+    assert _one_error_line(result).startswith(f"eokit: error: --geometry {binary}: not a text file")
+    pytest.importorskip("laspy")
+    result = CliRunner().invoke(cli, [name, "--points", str(garbage)])
+    assert result.exit_code == _errors.EXIT_INPUT
+    assert _one_error_line(result).startswith(f"eokit: error: --points {garbage}: cannot read the point cloud")
 
 
 def test_bad_option_values_and_usage_errors_have_distinct_codes(command):
@@ -190,6 +228,13 @@ def test_bad_option_values_and_usage_errors_have_distinct_codes(command):
     assert top.exit_code == _errors.EXIT_USAGE
     _one_error_line(top)
     assert len({_errors.EXIT_RUNTIME, _errors.EXIT_USAGE, _errors.EXIT_INPUT, _errors.EXIT_REMOTE}) == 4
+
+
+@pytest.mark.parametrize("args", [[], ["algo"]])
+def test_a_group_alone_shows_its_help(args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == _errors.EXIT_USAGE
+    assert result.stdout.startswith("Usage: ") and "eokit: error" not in result.output
 
 
 def test_busy_port_is_one_line_without_banner(tmp_path):

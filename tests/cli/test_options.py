@@ -34,9 +34,9 @@ def test_deprecated_alias_sets_the_new_option_and_warns(tmp_path, caplog):
     runner = CliRunner()
     with caplog.at_level(logging.WARNING, logger="eokit.cli"):
         result = runner.invoke(cmd, ["--out-dir", str(tmp_path), "--unit", "pixels"])
-    assert result.exit_code == 0 and result.output.strip() == f"{tmp_path} pixels"
+    assert result.exit_code == 0 and result.stdout.strip() == f"{tmp_path} pixels"
     assert [r.getMessage().split()[0] for r in caplog.records] == ["--out-dir", "--unit"]
-    assert runner.invoke(cmd, ["--out", str(tmp_path)]).output.strip() == f"{tmp_path} None"
+    assert runner.invoke(cmd, ["--out", str(tmp_path)]).stdout.strip() == f"{tmp_path} None"
     missing = runner.invoke(cmd, [])
     assert missing.exit_code == 2 and isinstance(missing.exception, SystemExit)
     help_text = runner.invoke(cmd, ["--help"]).output

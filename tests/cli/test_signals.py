@@ -141,12 +141,31 @@ def test_exchange_swap_never_leaves_the_target_absent(tmp_path):
 
     if _renameat2() is None:
         pytest.skip("renameat2 is not available here")
+    import threading
+
     target = tmp_path / "catalog"
-    for version in range(30):
-        with atomic_dir(target) as tmp:
-            (tmp / "catalog.json").write_text(str(version))
-        assert (target / "catalog.json").read_text() == str(version)
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog"]
+    with atomic_dir(target) as tmp:
+        (tmp / "catalog.json").write_text("start")
+    missing = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            if not (target / "catalog.json").exists():
+                missing.append(time.monotonic())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for version in range(200):
+            with atomic_dir(target) as tmp:
+                (tmp / "catalog.json").write_text(str(version))
+            assert (target / "catalog.json").read_text() == str(version)
+    finally:
+        stop.set()
+        thread.join()
+    assert missing == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog"]
 
 
 def test_python_dash_m_eokit():
@@ -170,8 +189,12 @@ def test_swept_only_when_owner_is_dead(tmp_path):
     legacy_old.write_bytes(b"x")
     old = time.time() - 2 * 24 * 3600
     os.utime(legacy_old, (old, old))
+    reused = tmp_path / f".e.tif.eokit-{os.getppid()}-0a0b0c0d.part.tif"  # a live pid, but a week-old file
+    reused.write_bytes(b"x")
+    week = time.time() - 8 * 24 * 3600
+    os.utime(reused, (week, week))
     removed = sweep_stale(tmp_path)
-    assert sorted(removed) == sorted([dead, legacy_old])
+    assert sorted(removed) == sorted([dead, legacy_old, reused])
     assert mine.exists() and legacy_young.exists()
 
 

@@ -45,6 +45,7 @@ def test_report_links_only_existing_files(demo_out):
     for ref in parser.refs:
         assert (demo_out / unquote(ref)).exists(), ref
     assert "failed" not in re.findall(r"class='(\w+)'>(?:ok|failed|skipped)<", page)
+    assert "127.0.0.1" not in page and "localhost" not in page  # no link to a server that stopped with the demo
 
 
 def test_every_output_opens(demo_out):

@@ -136,7 +136,7 @@ def test_fail_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 str(tmp_path),
             ],
         )
-    assert r.exit_code == 2 and "offline" in r.output
+    assert r.exit_code == 4 and "offline" in r.output
     assert len(list(tmp_path.glob("*.zip"))) < 2
 
 
@@ -160,10 +160,10 @@ def test_dhus_provider_with_env_credentials_and_patterns(tmp_path: Path, monkeyp
         bad = CliRunner().invoke(
             cli, ["hub", "search", "--sentinel", "1", "--include-pattern", "a", "--exclude-pattern", "b"]
         )
-        assert bad.exit_code == 2 and "cannot be used together" in bad.output
+        assert bad.exit_code == 3 and "cannot be used together" in bad.output
         monkeypatch.setenv("DHUS_PASSWORD", "wrong-secret")
         denied = CliRunner().invoke(cli, ["hub", "search", "--sentinel", "1"])
-        assert denied.exit_code == 2 and "wrong-secret" not in denied.output
+        assert denied.exit_code == 4 and "wrong-secret" not in denied.output
 
 
 def test_netrc_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,15 +209,15 @@ def test_stac_provider(tmp_path: Path) -> None:
 
 def test_bad_options(hub_env) -> None:
     r = CliRunner().invoke(cli, ["hub", "search", "-c", "30", "--sentinel", "1"])
-    assert r.exit_code == 2 and "--cloud" in r.output
+    assert r.exit_code == 3 and "--cloud" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "-g", "{not json"])
-    assert r.exit_code == 2 and "GeoJSON" in r.output
+    assert r.exit_code == 3 and "GeoJSON" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "-s", "yesterday"])
-    assert r.exit_code == 2 and "date" in r.output.lower()
+    assert r.exit_code == 3 and "date" in r.output.lower()
     r = CliRunner().invoke(cli, ["hub", "search", "--query", "novalue"])
-    assert r.exit_code == 2
+    assert r.exit_code == 3
     r = CliRunner().invoke(cli, ["hub", "search", "--provider", "stac"])
-    assert r.exit_code == 2 and "--url" in r.output
+    assert r.exit_code == 3 and "--url" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "--help"])
     assert r.exit_code == 0 and "--include-pattern" in r.output
 

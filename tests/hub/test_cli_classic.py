@@ -44,7 +44,7 @@ def test_fmt_formats_each_result(monkeypatch: pytest.MonkeyPatch) -> None:
         want = [f"Product {p.id} - Date: {p.start:%Y-%m-%dT%H:%M:%S}" for p in sorted(products, key=lambda p: p.start)]
         assert [ln[: len(w)] for ln, w in zip(lines, want, strict=True)] == want  # the classic summary
         bad = _run("--sentinel", "2", "--fmt", "{nosuchkey}")
-        assert bad.exit_code == 2 and "--fmt uses {nosuchkey}" in bad.output and "uuid" in bad.output
+        assert bad.exit_code == 3 and "--fmt uses {nosuchkey}" in bad.output and "uuid" in bad.output
 
 
 def test_fmt_on_dhus_results_uses_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,4 +128,4 @@ def test_gnss_on_cdse_searches_the_orbit_products(monkeypatch: pytest.MonkeyPatc
         r = _run("--gnss", "--producttype", "AUX_POEORB", "-s", "20210201", "-e", "20210203", "--json")
         assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [orbit[0].id]
         r = _run("--gnss", "--provider", "stac", "--url", hub.stac_url)
-        assert r.exit_code == 2 and "--gnss" in r.output
+        assert r.exit_code == 3 and "--gnss" in r.output

@@ -163,3 +163,14 @@ def test_safe_join_refuses_escapes(tmp_path, name):
 
 def test_safe_join_accepts_nested(tmp_path):
     assert safe_join(tmp_path, "a/b/c.zip") == (tmp_path / "a/b/c.zip").resolve()
+
+
+def test_process_blocks_tells_a_progress_bar_its_total(tmp_path):
+    """The CLI's bars start without a total; the block loop fills it in (rows x cols), so they show an ETA."""
+    from eokit.cli._options import UNKNOWN_TOTAL, progress_bar
+
+    data = np.ones((1, 30, 20), np.float32)
+    src = write_test_raster(tmp_path / "src.tif", data, crs="EPSG:32618", transform=T)
+    with progress_bar(UNKNOWN_TOTAL, "test") as bar:
+        process_raster_blocks(src, tmp_path / "out.tif", double, block_size=8, progress=bar)
+        assert bar.total == 30 * 20

@@ -25,6 +25,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -148,6 +149,18 @@ def option_for(name: str | None, ctx: click.Context | None) -> str | None:
     return None
 
 
+def _looks_like_path(value: str) -> bool:
+    """A file or folder name, not a band name (``B04``), a number or a ``KEY=VALUE`` pair.
+
+    >>> [_looks_like_path(v) for v in ("data/x.tif", "x.tif", "B04", "L=0.5", "0.5", "EPSG:4326")]
+    [True, True, False, False, False, False]
+    """
+    if os.sep in value or os.path.exists(value):
+        return True
+    suffix = os.path.splitext(value)[1][1:]
+    return bool(suffix) and not suffix.isdigit() and "=" not in value
+
+
 def _path_values(ctx: click.Context | None) -> list[tuple[str, str]]:
     """(label, value) of every parameter holding something path-like, innermost command first."""
     out: list[tuple[str, str]] = []
@@ -156,7 +169,7 @@ def _path_values(ctx: click.Context | None) -> list[tuple[str, str]]:
         for name, value in c.params.items():
             values = value if isinstance(value, list | tuple) else [value]
             for v in values:
-                if isinstance(v, str | os.PathLike) and str(v) and name in by_name:
+                if isinstance(v, str | os.PathLike) and _looks_like_path(os.fspath(v)) and name in by_name:
                     out.append((_option_label(by_name[name]), os.fspath(v)))
     return out
 
@@ -186,6 +199,29 @@ def _mentioned(text: str, ctx: click.Context | None) -> tuple[str, str]:
     for label, value in _path_values(ctx):
         if len(value) > 1 and (value in text or (os.path.basename(value) in text and "/" not in value)):
             return label, value
+    return "", ""
+
+
+def _in_frames(exc: BaseException, ctx: click.Context | None) -> tuple[str, str]:
+    """(option, value) of a path option whose file was open where ``exc`` was raised (innermost frame first).
+
+    A JSON decode error or a laspy error does not say which file it read; the
+    frames that read it hold the path in a local variable.
+    """
+    wanted = {os.path.abspath(v): (label, v) for label, v in _path_values(ctx) if os.path.exists(v)}
+    if not wanted:
+        return "", ""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for local in frame.f_locals.values():
+            if isinstance(local, str | os.PathLike) and not isinstance(local, bytes):
+                hit = wanted.get(os.path.abspath(os.fspath(local)))
+                if hit:
+                    return hit
     return "", ""
 
 
@@ -229,26 +265,90 @@ def _click(exc: click.ClickException) -> Failure:
     return Failure(exc.format_message(), exc.exit_code or EXIT_RUNTIME)
 
 
+# What GDAL/libtiff say when the operating system refused (their errors carry no errno).
+_OS_PHRASES = {
+    "no space left on device": errno.ENOSPC,
+    "file too large": errno.EFBIG,
+    "disk quota exceeded": errno.EDQUOT,
+    "read-only file system": errno.EROFS,
+    "permission denied": errno.EACCES,
+    "is a directory": errno.EISDIR,
+}
+
+
+def _chain(exc: BaseException) -> list[str]:
+    """The first lines of ``exc`` and of the exceptions it was raised from, outermost first."""
+    seen: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 8:
+        line = _first_line(current)
+        if line not in seen:
+            seen.append(line)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _out_option(ctx: click.Context | None) -> tuple[str, str]:
+    return next(((label, value) for label, value in _path_values(ctx) if label in ("--out", "-o")), ("", ""))
+
+
+def _raster(exc: BaseException, ctx: click.Context | None) -> Failure:
+    lines = _chain(exc)
+    text = "; ".join(lines)
+    lowered = text.lower()
+    writing = "write" in lowered or "creat" in lowered
+    option, value = _mentioned(text, ctx)
+    if not option:
+        option, value = _out_option(ctx) if writing else _in_frames(exc, ctx)
+    what = _what(option, value) if option else ("raster/vector output" if writing else "raster/vector input")
+    for phrase, err in _OS_PHRASES.items():
+        if phrase in lowered:
+            problem, hint, code = _OS_ERRORS[err]
+            return Failure(problem, code, what, hint)
+    detail = lines[-1]
+    if value:
+        detail = detail.replace(f"'{value}' ", "").replace(value, os.path.basename(value)).strip(" :")
+    if writing:
+        return Failure(f"cannot write it ({detail})", EXIT_RUNTIME, what)
+    code = EXIT_INPUT if option else EXIT_RUNTIME  # the user's file is at fault, else the run
+    return Failure(f"not a readable raster or vector file ({detail})", code, what, "check it is complete")
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without user, password and query (tokens live there).
+
+    >>> _without_credentials("https://user:secret@hub.example/odata/v1/Products?token=abc")
+    'https://hub.example/odata/v1/Products'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
     module = type(exc).__module__.split(".")[0]
     text = _first_line(exc)
     option, value = _mentioned(text, ctx)
-    if module in ("rasterio", "fiona", "pyogrio"):
-        if value:
-            text = text.replace(f"'{value}' ", "").replace(value, "").strip(" :")
-        what = _what(option, value) if option else "raster/vector input"
-        code = EXIT_INPUT if option else EXIT_RUNTIME  # the user's file is at fault, else the run
-        return Failure(
-            f"cannot read or write it ({text})",
-            code,
-            what,
-            "check the file is complete and of a supported format",
-        )
+    if module in ("rasterio", "fiona", "pyogrio", "osgeo"):
+        return _raster(exc, ctx)
     if module == "laspy":
+        option, value = (option, value) if option else _in_frames(exc, ctx)
         code = EXIT_INPUT if option else EXIT_RUNTIME
         return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
     if module in ("requests", "urllib3", "http"):
-        return Failure(f"network request failed ({text})", EXIT_REMOTE, hint="check the URL and your connection")
+        url = getattr(getattr(exc, "request", None), "url", None) or getattr(exc, "url", None)
+        reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)  # urllib3 wraps the OS error several times
+        detail = reason.group(1).strip() if reason else re.sub(r"\?\S*|//[^/@\s]+@", "", text)  # no tokens
+        return Failure(
+            f"network request failed ({detail})",
+            EXIT_REMOTE,
+            _without_credentials(url) if isinstance(url, str) else "",
+            "check the URL and your connection",
+        )
     if module == "pyproj":
         return Failure(f"invalid or unsupported coordinate reference system ({text})", EXIT_INPUT, option)
     if module == "numexpr" or (module == "builtins" and isinstance(exc, SyntaxError)):
@@ -263,6 +363,9 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
         return Failure("interrupted", EXIT_INTERRUPTED)
     if isinstance(exc, Terminated):
         return Failure("terminated", EXIT_TERMINATED)
+    if isinstance(exc, click.Abort):  # Ctrl-C or end of input at a prompt
+        interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+        return Failure("interrupted", EXIT_INTERRUPTED) if interrupted else Failure("aborted", EXIT_RUNTIME)
     if isinstance(exc, EokitError):
         return _eokit(exc, ctx)
     if isinstance(exc, click.ClickException):
@@ -272,8 +375,12 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
         return found
     if isinstance(exc, MemoryError):
         return Failure("out of memory", EXIT_RUNTIME, hint="lower --max-memory or --workers, or process a smaller area")
+    if isinstance(exc, UnicodeDecodeError):
+        what = _what(*_in_frames(exc, ctx))
+        return Failure(f"not a text file (not {exc.encoding} at byte {exc.start})", EXIT_INPUT, what)
     if isinstance(exc, json.JSONDecodeError):
-        return Failure(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_INPUT)
+        what = _what(*_in_frames(exc, ctx))
+        return Failure(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", EXIT_INPUT, what)
     if isinstance(exc, OSError):
         option, shown = _which_option(exc.filename, ctx)
         problem, hint, code = _OS_ERRORS.get(exc.errno or -1, (exc.strerror or _first_line(exc), "", EXIT_RUNTIME))
@@ -281,12 +388,17 @@ def describe(exc: BaseException, ctx: click.Context | None = None) -> Failure:
     return Failure(
         f"unexpected {type(exc).__name__}: {_first_line(exc)}",
         EXIT_RUNTIME,
+        _what(*_in_frames(exc, ctx)),
         hint="rerun with -v for the traceback and report it",
     )
 
 
 def report(exc: BaseException, *, verbose: bool, ctx: click.Context | None = None) -> int:
     """Print ``exc`` as one line (and the traceback when ``verbose``); return the exit code."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if isinstance(exc, no_args) and isinstance(exc, click.UsageError) and exc.ctx is not None:
+        click.echo(exc.ctx.get_help())  # `eokit` or `eokit algo` alone: the help, as click shows it
+        return EXIT_USAGE
     failure = describe(exc, ctx)
     if verbose and not isinstance(exc, KeyboardInterrupt | Terminated | click.UsageError):
         traceback.print_exception(exc, file=sys.stderr)

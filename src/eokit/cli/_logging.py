@@ -12,6 +12,7 @@ logging, without the source line Python normally prints:
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from typing import Any, TextIO
@@ -90,5 +91,9 @@ def configure_logging(level_offset: int) -> None:
     eokit.handlers = [h for h in eokit.handlers if isinstance(h, logging.NullHandler)]
     eokit.setLevel(level)
     warnings.showwarning = _show_warning
+    if level_offset <= 0:
+        # GDAL's own printer (messages raised outside rasterio's handler, e.g. libtiff's "File too large")
+        # stays silent: the failure itself reaches the user as one line; -v shows them
+        os.environ.setdefault("CPL_LOG", os.devnull)
     if level_offset > 0:
         warnings.simplefilter("default")  # each distinct warning once, including DeprecationWarning

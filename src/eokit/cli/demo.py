@@ -62,9 +62,10 @@ def demo(out: str | None, quick: bool, country: str, keep_server: bool, port: in
         from eokit.cli.main import ensure_port_free
 
         ensure_port_free("127.0.0.1", port)  # before the work, not after it
-    results, report = run_demo(
-        out or "demo-output", quick=quick, country=country, announce=lambda m: click.echo(m, err=True)
-    )
+    from eokit.cli._logging import verbosity
+
+    announce = None if verbosity() < 0 else (lambda m: click.echo(m, err=True))  # -q: the result line only
+    results, report = run_demo(out or "demo-output", quick=quick, country=country, announce=announce)
     failed = [r for r in results if r.status != "ok"]
     ok = len(results) - len(failed)
     click.echo(f"eokit demo: {ok}/{plural(len(results), 'step')} ok; report: {report.resolve()}")

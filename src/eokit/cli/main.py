@@ -77,7 +77,7 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.Abort, SystemExit):
+        except (click.exceptions.Exit, SystemExit):
             raise
         except BaseException as exc:  # every failure becomes one line and an exit code
             verbosity = (ctx.obj or {}).get("verbosity", verbosity_from_argv(sys.argv[1:]))

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: Temporaries of older eokit versions (no owner pid) are removed once older than this many seconds.
 LEGACY_MAX_AGE = 24 * 3600
+#: A temporary whose pid was reused by another process is removed once older than this (no run takes a week).
+STALE_MAX_AGE = 7 * 24 * 3600
 
 # ``.NAME.eokit-PID-HEX.part`` + the format suffix + any sidecar a driver adds (``.aux.xml``, ``.plain.tif``)
 _OURS = re.compile(r"^\.(?P<name>.+?)\.eokit-(?P<pid>\d+)-[0-9a-f]+\.(?P<kind>part|old)(?:\..*)?$")
@@ -99,6 +101,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_SWEPT: set[str] = set()
+
+
+def _sweep_once(folder: Path) -> None:
+    """:func:`sweep_stale` the first time this process writes into ``folder`` (a folder of 10,000 downloads
+    is listed once, not once per file)."""
+    key = os.path.abspath(folder)
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        sweep_stale(folder)
+
+
 def sweep_stale(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries in ``folder`` whose owner process is gone; restore a half-swapped folder.
 
@@ -119,7 +133,11 @@ def sweep_stale(folder: str | os.PathLike[str]) -> list[Path]:
         path = Path(entry.path)
         ours = _OURS.match(entry.name) or _LEGACY_OLD.match(entry.name)
         if ours:
-            if _pid_alive(int(ours["pid"])):
+            try:
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            if _pid_alive(int(ours["pid"])) and age < STALE_MAX_AGE:
                 continue
             target = folder / ours["name"]
             if ours["kind"] == "old" and not target.exists():
@@ -178,7 +196,7 @@ def atomic_path(target: str | os.PathLike[str], *, create_parent: bool = True) -
     parent = ensure_writable_dir(target.parent, create=create_parent)
     if target.is_dir():
         raise OutputError("is a folder; a file name is expected", path=target)
-    sweep_stale(parent)
+    _sweep_once(parent)
     tmp = temp_name(target)
     try:
         yield tmp
@@ -221,7 +239,7 @@ def staging_dir(target: str | os.PathLike[str]) -> Path:
     """Create and return an empty temporary folder beside ``target`` (removed by a later run if this one dies)."""
     target = Path(target)
     parent = ensure_writable_dir(target.parent)
-    sweep_stale(parent)
+    _sweep_once(parent)
     staging = temp_name(target)
     try:
         staging.mkdir()
