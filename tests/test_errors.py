@@ -53,6 +53,7 @@ NOT_USER_ERRORS = {
     "eokit.cli._errors.Terminated": "BaseException raised by the SIGTERM handler, like KeyboardInterrupt",
     "eokit.hub.transfer.Restart": "internal control flow of a download, caught where it is raised",
     "eokit.catalog._tiff._Unsupported": "private control flow of the TIFF reader, caught where it is raised",
+    "eokit.catalog.api_filter._Untranslatable": "private control flow of the CQL2 translator, caught where it is raised",
 }
 
 
@@ -108,10 +109,7 @@ def _raised_names():
     return names
 
 
-PENDING = {
-    "AuthenticationError": "raised through hub's UnauthorizedError once issue 16 is merged",
-    "RateLimitError": "raised through hub's HubRateLimitError once issue 16 is merged",
-}
+PENDING: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

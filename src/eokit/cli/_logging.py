@@ -87,6 +87,8 @@ def configure_logging(level_offset: int) -> None:
     handler.setLevel(level)
     # libraries log at WARNING and above unless -vv asks for their debug chatter
     root.setLevel(level if level_offset >= 2 else max(level, logging.WARNING))
+    # urllib3 logs each retry at WARNING; the hub retries on purpose, so those lines are -v detail
+    logging.getLogger("urllib3").setLevel(logging.ERROR if level_offset <= 0 else level)
     eokit = logging.getLogger("eokit")
     eokit.handlers = [h for h in eokit.handlers if isinstance(h, logging.NullHandler)]
     eokit.setLevel(level)
