@@ -32,6 +32,7 @@ demo: $(VENV)/.installed-all
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix src tests benchmarks
@@ -43,8 +44,10 @@ browser:
 	  timeout 900 sh -c 'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium' >/dev/null 2>&1; } || \
 	  echo "make: Chromium is not installed; the report-rendering test will be skipped"
 
+# Docstring examples run too (src/conftest.py skips modules whose optional dependencies are missing).
 test: lint browser
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -q --doctest-modules src/eokit
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/run_all.py --out benchmarks/results/latest.jsonl

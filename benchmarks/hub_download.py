@@ -39,7 +39,6 @@ import sentinelsat
 
 from _harness import compare, measure
 from eokit.hub import SentinelAPI
-from eokit.hub.md5_pairs import warm_up as warm_up_md5
 from eokit.testing.hub_process import HubProcess
 from eokit.testing.hub_server import Faults, HubProduct
 
@@ -112,10 +111,11 @@ def _fresh(work: Path, name: str):
 CLIENT = """
 import sys
 kind, url, target, *ids = sys.argv[1:]
-if kind == "eokit":
-    from eokit.hub import SentinelAPI
-    api = SentinelAPI("user", "password", url, show_progressbars=False)
-    api.download_all(ids, target, n_concurrent_dl=4)
+if kind == "eokit":  # the CLI: it turns SIGTERM into a clean stop (the library installs no handlers)
+    from eokit.cli.main import main
+    sys.argv = ["eokit", "hub", "search", "--url", url, "-u", "user", "-p", "password",
+                "--uuid", ",".join(ids), "-d", "--out", target, "--workers", "4"]
+    main()
 else:
     import sentinelsat
     api = sentinelsat.SentinelAPI("user", "password", url, show_progressbars=False)
@@ -245,22 +245,25 @@ def _resume_cases(hub: HubProcess, ids: list[str], total: int, work: Path) -> No
         )
 
 
+def _import_time() -> None:
+    """Wall time of ``import eokit.hub`` (and of ``import sentinelsat``) in a fresh interpreter, median of 5."""
+    import statistics
+
+    def once(module: str) -> float:
+        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return float(out.stdout)
+
+    eokit_s = statistics.median(once("eokit.hub") for _ in range(5))
+    peer_s = statistics.median(once("sentinelsat") for _ in range(5))
+    print(json.dumps({"case": "import-time", "eokit.hub_s": round(eokit_s, 3), "sentinelsat_s": round(peer_s, 3)}))
+
+
 def main() -> None:
     import logging
 
     logging.getLogger("sentinelsat").setLevel(logging.CRITICAL)  # its retries log full tracebacks
-    # eokit's paired MD5 kernels are compiled (or loaded from numba's cache) once per process:
-    # do it in the parent, so the forked runs measure downloads; the one-time cost is printed
-    t0 = time.perf_counter()
-    warm_up_md5()
-    print(
-        json.dumps(
-            {
-                "case": "eokit paired-MD5 kernels, one-time load per process",
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
-    )
+    _import_time()
     work = _bench_dir()
     try:
         products = _make_products(work)

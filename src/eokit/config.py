@@ -43,13 +43,15 @@ class Settings:
     """Seconds before an HTTP connect/read gives up."""
     http_retries: int = 5
     """Retries of an HTTP request after a transient failure."""
-    hub_receive_buffer: int = 1 << 20
-    """``SO_RCVBUF`` of hub download connections in bytes; 0 keeps the kernel's auto-tuning.
-
-    It bounds what a *killed* (SIGKILL) downloader can lose per connection: Linux
-    doubles the value, so 1 MiB gives a 2 MiB window (about 20 MiB/s per connection
-    at 100 ms round trip). An interrupted one (Ctrl-C, SIGTERM) loses nothing either
-    way. Set 0 on long, fast links."""
+    hub_trusted_hosts: str = ""
+    """Comma-separated origins (``https://host:port``, ``host``, ``*.domain``) hub credentials may follow
+    redirects to, besides the origin they were sent to."""
+    hub_file_deadline: float = 86400.0
+    """Seconds one hub download (one file, all its attempts) may take in total; 0: no limit."""
+    hub_low_speed_limit: int = 1024
+    """Bytes per second below which a hub download attempt counts as stalled (0: never)."""
+    hub_low_speed_time: float = 60.0
+    """Seconds a hub download may stay below ``hub_low_speed_limit`` before the attempt is cut and resumed."""
     cdse_catalogue_url: str = "https://catalogue.dataspace.copernicus.eu/odata/v1"
     cdse_identity_url: str = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
     cdse_download_url: str = "https://download.dataspace.copernicus.eu/odata/v1"
@@ -66,10 +68,13 @@ class Settings:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.http_timeout <= 0:
             raise ConfigError(f"http_timeout must be > 0 seconds, got {self.http_timeout}")
-        if self.hub_receive_buffer < 0:
+        if self.hub_file_deadline < 0 or self.hub_low_speed_limit < 0 or self.hub_low_speed_time <= 0:
             raise ConfigError(
-                f"hub_receive_buffer must be >= 0 bytes (0: kernel auto-tuning), got {self.hub_receive_buffer}"
+                "hub_file_deadline and hub_low_speed_limit must be >= 0 and hub_low_speed_time > 0; got "
+                f"{self.hub_file_deadline}, {self.hub_low_speed_limit}, {self.hub_low_speed_time}"
             )
+        if self.http_retries < 0:
+            raise ConfigError(f"http_retries must be >= 0, got {self.http_retries}")
 
     @property
     def n_workers(self) -> int:

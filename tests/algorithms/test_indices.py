@@ -71,9 +71,9 @@ def test_nodata_propagates_and_ints_are_floats():
 
 
 def test_missing_band_and_unknown_index():
-    with pytest.raises(InvalidInputError, match="needs R"):
+    with pytest.raises(InvalidInputError):
         spectral_index("NDVI", {"N": np.ones(2)})
-    with pytest.raises(InvalidInputError, match="unknown spectral index"):
+    with pytest.raises(InvalidInputError):
         spectral_index("NOPE", {"N": np.ones(2)})
 
 
@@ -98,7 +98,7 @@ def test_band_mapping():
 
 
 def test_shape_mismatch():
-    with pytest.raises(InvalidInputError, match="shapes differ"):
+    with pytest.raises(InvalidInputError):
         spectral_index("NDVI", {"N": np.ones((2, 2)), "R": np.ones((3, 2))})
 
 

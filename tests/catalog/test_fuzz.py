@@ -26,6 +26,10 @@ OPERATIONS = [
     ("POST", "/search"),
     ("GET", "/assets/{collection_id}/{item_id}/{key}"),
     ("GET", "/assets/{collection_id}/{item_id}/{key}/{filename}"),
+    ("GET", "/queryables"),
+    ("GET", "/collections/{collection_id}/queryables"),
+    ("GET", "/_mgmt/ping"),
+    ("GET", "/_mgmt/health"),
 ]
 
 

@@ -39,11 +39,11 @@ def test_eokit_error_is_one_line_and_nonzero(monkeypatch):
 
     try:
         result = CliRunner().invoke(cli, ["_boom"])
-        assert result.exit_code == 2
+        assert result.exit_code == 3
         lines = [line for line in result.output.splitlines() if line]
         assert lines == ["eokit: error: /x/pop.tif: no such file"]
         verbose = CliRunner().invoke(cli, ["-v", "_boom"])
-        assert verbose.exit_code == 2 and "Traceback" in verbose.output
+        assert verbose.exit_code == 3 and "Traceback" in verbose.output
     finally:
         cli.commands.pop("_boom", None)
     assert isinstance(cli, click.Group)

@@ -45,6 +45,7 @@ def test_report_links_only_existing_files(demo_out):
     for ref in parser.refs:
         assert (demo_out / unquote(ref)).exists(), ref
     assert "failed" not in re.findall(r"class='(\w+)'>(?:ok|failed|skipped)<", page)
+    assert "127.0.0.1" not in page and "localhost" not in page  # no link to a server that stopped with the demo
 
 
 def test_every_output_opens(demo_out):
@@ -105,17 +106,32 @@ def test_failing_step_is_reported_and_others_run(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "hub: failed: RuntimeError: hub unavailable" in result.output
     page = (tmp_path / "o" / "index.html").read_text()
-    assert "skipped: depends on hub" in page
+    assert "depends on hub" in page
+    assert "skipped: skipped" not in result.output
     assert Path(tmp_path / "o" / "index.html").exists()
 
 
-def test_report_renders_in_headless_chromium(demo_out, tmp_path):
+def test_every_page_loads_scripts_and_styles_from_files_beside_it(demo_out):
+    from eokit.io.webpage import remote_assets
+
+    pages = sorted(demo_out.rglob("*.html"))
+    assert any(p.name == "map.html" for p in pages)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert remote_assets(text) == [], page
+        parser = _Links()
+        parser.feed(text)
+        for ref in parser.refs:
+            assert (page.parent / unquote(ref)).exists(), (page, ref)
+
+
+def _chromium_flags(tmp_path):
     import shutil
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
         pytest.skip("no Chromium on this machine (`make test` installs Debian's chromium when it can)")
-    flags = [
+    return browser, [
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -124,8 +140,29 @@ def test_report_renders_in_headless_chromium(demo_out, tmp_path):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        # the network is blocked: every host name fails to resolve and every proxy connection is refused
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=http://127.0.0.1:9",
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
+
+
+def test_review_map_works_offline_in_headless_chromium(demo_out, tmp_path):
+    browser, flags = _chromium_flags(tmp_path)
+    url = (demo_out / "urban" / "map.html").resolve().as_uri()
+    dom = subprocess.run(
+        [browser, *flags, "--virtual-time-budget=10000", "--dump-dom", url], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    classes = " ".join(re.findall(r'class="([^"]*)"', dom.stdout))  # elements Leaflet created, not the page's CSS
+    assert "leaflet-container" in classes  # Leaflet ran, from the local copy
+    assert "leaflet-interactive" in classes  # and drew the districts and clusters
+    assert "leaflet-control-layers" in classes
+    assert ".part" not in dom.stdout  # layer names are the outputs' names
+
+
+def test_report_renders_in_headless_chromium(demo_out, tmp_path):
+    browser, flags = _chromium_flags(tmp_path)
     url = (demo_out / "index.html").resolve().as_uri()
     dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]

@@ -40,7 +40,7 @@ def test_search_cdse_json_and_filters(hub_env) -> None:
 
 def test_search_text_output_order_limit(hub_env) -> None:
     _hub, products = hub_env
-    r = _run(["--sentinel", "2", "-o", "-beginposition", "-l", "2"])
+    r = _run(["--sentinel", "2", "--order-by", "-beginposition", "-l", "2"])
     assert r.exit_code == 0
     lines = [ln for ln in r.output.splitlines() if ln.startswith("Product ")]
     newest = sorted(products, key=lambda p: p.start, reverse=True)[:2]
@@ -54,7 +54,7 @@ def test_uuid_name_query_geometry_location(hub_env, tmp_path: Path) -> None:
     assert {f["properties"]["uuid"] for f in json.loads(r.output)["features"]} == {products[0].id, products[1].id}
     r = _run(["--name", products[2].name, "--json"])
     assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [products[2].id]
-    r = _run(["-q", "producttype=S2MSI1C", "-q", "producttype=S2MSI2A", "--sentinel", "2", "--json"])
+    r = _run(["--query", "producttype=S2MSI1C", "--query", "producttype=S2MSI2A", "--sentinel", "2", "--json"])
     assert len(json.loads(r.output)["features"]) == len(products)
     gj = tmp_path / "aoi.geojson"
     gj.write_text(
@@ -82,7 +82,7 @@ def test_footprints_and_download_with_workers(hub_env, tmp_path: Path) -> None:
             "--footprints",
             str(fp),
             "-d",
-            "--path",
+            "--out",
             str(dl),
             "--workers",
             "3",
@@ -106,7 +106,7 @@ def test_failed_downloads_exit_1_and_listed(tmp_path: Path, monkeypatch: pytest.
             monkeypatch.setenv(k, v)
         monkeypatch.setenv("EOKIT_HUB_USER", "user")
         monkeypatch.setenv("EOKIT_HUB_PASSWORD", "password")
-        r = _run(["--sentinel", "2", "-d", "--path", str(tmp_path)])
+        r = _run(["--sentinel", "2", "-d", "--out", str(tmp_path)])
     assert r.exit_code == 1
     assert products[0].id in (tmp_path / "corrupt_scenes.txt").read_text()
     assert len(list(tmp_path.glob("*.zip"))) == 2
@@ -132,11 +132,11 @@ def test_fail_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 "2",
                 "-d",
                 "--fail-fast",
-                "--path",
+                "--out",
                 str(tmp_path),
             ],
         )
-    assert r.exit_code == 2 and "offline" in r.output
+    assert r.exit_code == 4 and "offline" in r.output
     assert len(list(tmp_path.glob("*.zip"))) < 2
 
 
@@ -150,20 +150,20 @@ def test_dhus_provider_with_env_credentials_and_patterns(tmp_path: Path, monkeyp
         monkeypatch.setenv("DHUS_USER", "user")
         monkeypatch.setenv("DHUS_PASSWORD", "password")
         monkeypatch.setenv("DHUS_URL", hub.dhus_url)
-        r = _run(["--sentinel", "1", "-d", "--path", str(tmp_path), "--include-pattern", "*.kml"])
+        r = _run(["--sentinel", "1", "-d", "--out", str(tmp_path), "--include-pattern", "*.kml"])
         assert r.exit_code == 0, r.output
         root = tmp_path / f"{p.name}.SAFE"
         assert (root / "preview" / "map-overlay.kml").read_bytes() == b"<kml/>"
         assert not (root / "measurement" / "a.tiff").exists()
-        r = _run(["--sentinel", "1", "-d", "--path", str(tmp_path / "x"), "--exclude-pattern", "*.kml"])
+        r = _run(["--sentinel", "1", "-d", "--out", str(tmp_path / "x"), "--exclude-pattern", "*.kml"])
         assert (tmp_path / "x" / f"{p.name}.SAFE" / "measurement" / "a.tiff").read_bytes() == b"A" * 50
         bad = CliRunner().invoke(
             cli, ["hub", "search", "--sentinel", "1", "--include-pattern", "a", "--exclude-pattern", "b"]
         )
-        assert bad.exit_code == 2 and "cannot be used together" in bad.output
+        assert bad.exit_code == 3 and "cannot be used together" in bad.output
         monkeypatch.setenv("DHUS_PASSWORD", "wrong-secret")
         denied = CliRunner().invoke(cli, ["hub", "search", "--sentinel", "1"])
-        assert denied.exit_code == 2 and "wrong-secret" not in denied.output
+        assert denied.exit_code == 4 and "wrong-secret" not in denied.output
 
 
 def test_netrc_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,7 +176,7 @@ def test_netrc_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         netrc.chmod(0o600)
         monkeypatch.setenv("NETRC", str(netrc))
         monkeypatch.setenv("HOME", str(tmp_path))
-        r = _run(["--sentinel", "2", "-d", "--path", str(tmp_path / "dl")])
+        r = _run(["--sentinel", "2", "-d", "--out", str(tmp_path / "dl")])
         assert r.exit_code == 0, r.output
         assert len(list((tmp_path / "dl").glob("*.zip"))) == 1
 
@@ -198,7 +198,7 @@ def test_stac_provider(tmp_path: Path) -> None:
                 "2",
                 "--json",
                 "-d",
-                "--path",
+                "--out",
                 str(tmp_path),
             ]
         )
@@ -209,15 +209,15 @@ def test_stac_provider(tmp_path: Path) -> None:
 
 def test_bad_options(hub_env) -> None:
     r = CliRunner().invoke(cli, ["hub", "search", "-c", "30", "--sentinel", "1"])
-    assert r.exit_code == 2 and "--cloud" in r.output
+    assert r.exit_code == 3 and "--cloud" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "-g", "{not json"])
-    assert r.exit_code == 2 and "GeoJSON" in r.output
+    assert r.exit_code == 3 and "GeoJSON" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "-s", "yesterday"])
-    assert r.exit_code == 2 and "date" in r.output.lower()
-    r = CliRunner().invoke(cli, ["hub", "search", "-q", "novalue"])
-    assert r.exit_code == 2
+    assert r.exit_code == 3 and "date" in r.output.lower()
+    r = CliRunner().invoke(cli, ["hub", "search", "--query", "novalue"])
+    assert r.exit_code == 3
     r = CliRunner().invoke(cli, ["hub", "search", "--provider", "stac"])
-    assert r.exit_code == 2 and "--url" in r.output
+    assert r.exit_code == 3 and "--url" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "--help"])
     assert r.exit_code == 0 and "--include-pattern" in r.output
 
@@ -234,3 +234,22 @@ def test_instrument_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [products[0].id]
         r = _run(["--instrument", "OLCI", "--sentinel", "2", "-s", "NOW-100YEARS", "--json"])
         assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [products[1].id]
+
+
+def test_deprecated_spellings_still_work(hub_env, tmp_path: Path, caplog) -> None:
+    """``-q`` (query), ``-o`` (order-by) and ``--path`` (now ``--out``) stay as hidden aliases for one release."""
+    _hub, products = hub_env
+    common = ["-u", "user", "-p", "password", "--sentinel", "2", "-d"]
+    old = _run([*common, "-q", "producttype=S2MSI1C", "-o", "-beginposition", "--path", str(tmp_path)])
+    new = _run([*common, "--query", "producttype=S2MSI1C", "--order-by", "-beginposition", "--out", str(tmp_path)])
+    assert old.exit_code == new.exit_code == 0
+    assert old.stdout == new.stdout
+    assert {r.getMessage() for r in caplog.records if r.name == "eokit.cli.hub"} >= {
+        "-q is deprecated; use --query",
+        "-o is deprecated; use --order-by",
+        "--path is deprecated; use --out",
+    }
+    wanted = [p for p in products if p.attributes["productType"] == "S2MSI1C"]
+    assert sorted(f.name for f in tmp_path.glob("*.zip")) == sorted(p.filename for p in wanted)
+    help_text = _run(["--help"]).output
+    assert "--path" not in help_text and "  -q" not in help_text and "  -o" not in help_text

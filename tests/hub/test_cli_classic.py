@@ -34,23 +34,25 @@ def test_fmt_formats_each_result(monkeypatch: pytest.MonkeyPatch) -> None:
     with LocalHub(products) as hub:
         for k, v in hub.env().items():
             monkeypatch.setenv(k, v)
-        r = _run("--sentinel", "2", "-o", "beginposition", "--fmt", "{uuid}|{title}|{cloudcoverpercentage:.1f}")
+        r = _run("--sentinel", "2", "--order-by", "beginposition", "--fmt", "{uuid}|{title}|{cloudcoverpercentage:.1f}")
         assert r.exit_code == 0, r.output
         lines = [ln for ln in r.output.splitlines() if "|" in ln]
         want = [f"{p.id}|{p.name}|{p.attributes['cloudCover']:.1f}" for p in sorted(products, key=lambda p: p.start)]
         assert lines == want
-        default = _run("--sentinel", "2", "-o", "beginposition")
+        default = _run("--sentinel", "2", "--order-by", "beginposition")
         lines = [ln for ln in default.output.splitlines() if ln.startswith("Product ")]
         want = [f"Product {p.id} - Date: {p.start:%Y-%m-%dT%H:%M:%S}" for p in sorted(products, key=lambda p: p.start)]
         assert [ln[: len(w)] for ln, w in zip(lines, want, strict=True)] == want  # the classic summary
         bad = _run("--sentinel", "2", "--fmt", "{nosuchkey}")
-        assert bad.exit_code == 2 and "--fmt uses {nosuchkey}" in bad.output and "uuid" in bad.output
+        assert bad.exit_code == 3 and "--fmt uses {nosuchkey}" in bad.output and "uuid" in bad.output
 
 
 def test_fmt_on_dhus_results_uses_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     products = make_products(2, seed=4)
     with LocalHub(products) as hub:
-        r = _run("--url", hub.dhus_url, "-u", "user", "-p", "password", "--sentinel", "2", "-o", "beginposition")
+        r = _run(
+            "--url", hub.dhus_url, "-u", "user", "-p", "password", "--sentinel", "2", "--order-by", "beginposition"
+        )
         assert r.exit_code == 0, r.output
         lines = [ln for ln in r.output.splitlines() if ln.startswith("Product ")]
         assert [ln.split(" - ", 1)[0] for ln in lines] == [
@@ -92,7 +94,7 @@ def test_gnss_dhus_replays_the_classic_request(cassettes: Path) -> None:
         dhus = server.base + "/dhus/"  # --gnss switches to the GNSS end-point beside it, with the guest account
         r = _run(
             "--gnss", "--url", dhus, "-s", "20210201", "-e", "20210202", "--producttype", "AUX_POEORB",
-            "-q", "platformserialidentifier=1B", "--json",
+            "--query", "platformserialidentifier=1B", "--json",
         )  # fmt: skip
         assert r.exit_code == 0, r.output
         assert server.misses == []
@@ -126,4 +128,4 @@ def test_gnss_on_cdse_searches_the_orbit_products(monkeypatch: pytest.MonkeyPatc
         r = _run("--gnss", "--producttype", "AUX_POEORB", "-s", "20210201", "-e", "20210203", "--json")
         assert [f["properties"]["uuid"] for f in json.loads(r.output)["features"]] == [orbit[0].id]
         r = _run("--gnss", "--provider", "stac", "--url", hub.stac_url)
-        assert r.exit_code == 2 and "--gnss" in r.output
+        assert r.exit_code == 3 and "--gnss" in r.output

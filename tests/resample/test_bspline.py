@@ -1,7 +1,8 @@
-"""bspline3 (cubic B-spline with prefilter), interp_kwargs and check_boundaries."""
+"""B-splines of orders 3 to 11 (gridr's truncated prefilter), interp_kwargs and check_boundaries."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -9,21 +10,13 @@ import pytest
 from scipy.ndimage import map_coordinates
 
 from eokit.errors import FallbackWarning, InvalidInputError
-from eokit.resample import array_grid_resampling, grid_resampling_blocks
-from eokit.resample.bspline import influence_radius
+from eokit.resample import array_grid_resampling, get_interpolator
+from eokit.resample.bspline import influence_radius, total_margin
 from eokit.testing.resample_grids import distorted_grid
 
 from ._reference import full_res_coords
 
 RES = (4, 4)
-MODES = [
-    (None, "mirror"),
-    ("reflect", "mirror"),
-    ("symmetric", "reflect"),
-    ("wrap", "grid-wrap"),
-    ("edge", "nearest"),
-    ("constant", "grid-constant"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -34,111 +27,124 @@ def case():
     return src, gr, gc
 
 
-def _taps_inside(y, x, shape, pad):
-    """Cubic B-spline taps with non-zero weight (3 at an integer coordinate, else 4) inside the padded source."""
-    ok = np.ones(y.shape, bool)
-    for v, n in ((y, shape[0]), (x, shape[1])):
-        f = np.floor(v)
-        hi = np.where(v == f, f + 1, f + 2)
-        ok &= (f - 1 >= -pad) & (hi <= n - 1 + pad)
-    return ok
+ORDERS = (3, 5, 7, 9, 11)
+# (boundary_condition, trust_padding, source mask?, mask_influence_threshold)
+GRIDR_CASES = {
+    "reflect_trusted": ("reflect", True, False, 0.001),
+    "symmetric_untrusted_mask": ("symmetric", False, True, 0.001),
+    "none_mask_no_dilation": (None, False, True, 1.0),
+    "constant_trusted_mask": ("constant", True, True, 0.01),
+    "wrap_trusted": ("wrap", True, False, 0.001),
+}
 
 
-@pytest.mark.parametrize("bc,mode", MODES)
-def test_bspline3_equals_scipy_map_coordinates(case, bc, mode):
-    src, gr, gc = case
-    y, x, _ = full_res_coords(gr, gc, RES)
-    ref = map_coordinates(src, [y, x], order=3, mode=mode, prefilter=True, cval=0.0)
-    out, mask = array_grid_resampling(
-        "bspline3", src, gr, gc, RES, None, array_out_mask=True, nodata_out=np.nan, boundary_condition=bc,
-        trust_padding=True,
-    )  # fmt: skip
-    expected = _taps_inside(y, x, src.shape, 0 if bc is None else 2)
-    assert 0.5 < expected.mean() < 1.0
-    np.testing.assert_array_equal(mask.astype(bool), expected)
-    np.testing.assert_allclose(out[expected], ref[expected], rtol=0, atol=1e-10)
-    assert np.isnan(out[~expected]).all()
+@pytest.fixture(scope="module")
+def big():
+    rng = np.random.default_rng(5)
+    src = rng.normal(100, 20, size=(2, 70, 80))
+    gr, gc = distorted_grid((12, 14), RES, origin=(-3.0, -4.0), angle=0.15, scale=1.2, noise=0.5, seed=3)
+    mask = np.ones((70, 80), np.uint8)
+    mask[rng.integers(0, 70, 5), rng.integers(0, 80, 5)] = 0
+    mask[30:33, 40:42] = 0
+    return src, gr, gc, mask
 
 
-def test_bspline3_integer_coordinates_interpolate_the_samples():
-    # at the sample positions a B-spline interpolant returns the samples themselves
-    rng = np.random.default_rng(3)
-    src = rng.normal(size=(12, 15)).astype(np.float32)
-    rows, cols = np.meshgrid(np.arange(2.0, 10.0, 2.0), np.arange(2.0, 13.0, 2.0), indexing="ij")
-    out, mask = array_grid_resampling("bspline3", src, rows, cols, (2, 2), None, array_out_mask=True)
-    assert mask.all()
-    np.testing.assert_allclose(out, src[2:9, 2:13], rtol=0, atol=1e-5)
-
-
-def test_bspline3_mask_influence_spreads_invalid_pixels(case):
-    src, gr, gc = case
-    smask = np.ones(src.shape, np.uint8)
-    smask[14, 17] = 0
-    y, x, _ = full_res_coords(gr, gc, RES)
-    rr, cc = np.mgrid[: src.shape[0], : src.shape[1]]
-    for threshold in (1.0, 0.001, 0.05):
-        radius = influence_radius(threshold)
-        bad = (np.abs(rr - 14) + np.abs(cc - 17)) <= radius  # Manhattan dilation, as gridr
-        expected = _taps_inside(y, x, src.shape, 0)
-        fy, fx = np.floor(y).astype(int), np.floor(x).astype(int)
-        for dy in range(-1, 3):
-            for dx in range(-1, 3):
-                wy = (dy < 2) | (y != fy)  # the fourth tap has weight 0 at an integer coordinate
-                wx = (dx < 2) | (x != fx)
-                ty, tx = np.clip(fy + dy, 0, src.shape[0] - 1), np.clip(fx + dx, 0, src.shape[1] - 1)
-                expected &= ~(bad[ty, tx] & wy & wx)
-        _, mask = array_grid_resampling(
-            "bspline3", src, gr, gc, RES, None, array_out_mask=True, array_in_mask=smask,
-            interp_kwargs={"epsilon": 1e-6, "mask_influence_threshold": threshold},
-        )  # fmt: skip
-        np.testing.assert_array_equal(mask.astype(bool), expected)
-    assert influence_radius(1.0) == 0
-    assert influence_radius(0.001) == 6  # ln(0.001) / ln(2 - sqrt(3)) = 5.2
-
-
-def test_bspline3_agrees_with_gridr(case):
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("case", list(GRIDR_CASES))
+def test_bspline_same_values_and_masks_as_gridr(big, order, case):
+    """gridr's truncated prefilter, mask dilation, padding and border semantics, run side by side."""
     gridr_core = pytest.importorskip("gridr.core.grid.grid_resampling")
-    src, gr, gc = case
-    kw = {"epsilon": 1e-10, "mask_influence_threshold": 0.001}
-    for bc in ("reflect", "symmetric"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ref, ref_mask = gridr_core.array_grid_resampling(
-                interp="bspline3", array_in=src, grid_row=gr, grid_col=gc, grid_resolution=RES, array_out=None,
-                array_out_mask=True, nodata_out=-9.0, interp_kwargs=kw, boundary_condition=bc, trust_padding=True,
-            )  # fmt: skip
+    src, gr, gc, smask = big
+    bc, trust, use_mask, thr = GRIDR_CASES[case]
+    kw = {"epsilon": 1e-4, "mask_influence_threshold": thr}
+    common = dict(
+        grid_resolution=RES, array_out=None, array_out_mask=True, nodata_out=-9.0, interp_kwargs=kw,
+        boundary_condition=bc, trust_padding=trust, array_in_mask=smask if use_mask else None,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref, ref_mask = gridr_core.array_grid_resampling(
+            interp=f"bspline{order}", array_in=src, grid_row=gr, grid_col=gc, **common
+        )
+    out, mask = array_grid_resampling(f"bspline{order}", src, gr, gc, **common)
+    assert ref_mask.mean() < 1.0
+    if order <= 7:  # higher orders' margins (and dilation) leave nothing valid in some cases: masks agree still
+        assert ref_mask.mean() > 0.05
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("order", (3, 5))
+def test_bspline_interior_equals_exact_prefilter(big, order):
+    """Far from the borders, the truncated prefilter at epsilon=1e-10 is scipy's exact one."""
+    src, gr, gc, _ = big
+    y, x, _ = full_res_coords(gr, gc, RES)
+    ref = map_coordinates(src[0], [y, x], order=order, mode="mirror", prefilter=True)
+    out, mask = array_grid_resampling(
+        f"bspline{order}", src[0], gr, gc, RES, None, array_out_mask=True, boundary_condition="reflect",
+        interp_kwargs={"epsilon": 1e-10},
+    )  # fmt: skip
+    assert mask.mean() > 0.3
+    valid = mask == 1
+    np.testing.assert_allclose(out[valid], ref[valid], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_bspline_reproduces_a_ramp_in_the_interior(order):
+    """Splines of order n reproduce polynomials of degree <= n: a ramp sampled far from the edges."""
+    rows, cols = np.mgrid[0:160, 0:160].astype(np.float64)
+    src = 0.3 * rows - 0.2 * cols + 5.0
+    gr, gc = distorted_grid((6, 6), RES, origin=(70.0, 70.0), angle=0.3, scale=0.9, noise=0.4, seed=1)
+    y, x, _ = full_res_coords(gr, gc, RES)
+    out, mask = array_grid_resampling(
+        f"bspline{order}", src, gr, gc, RES, None, array_out_mask=True, boundary_condition="symmetric",
+        interp_kwargs={"epsilon": 1e-10},
+    )  # fmt: skip
+    assert mask.all()
+    np.testing.assert_allclose(out, 0.3 * y - 0.2 * x + 5.0, rtol=0, atol=1e-6)
+
+
+def test_bspline_integer_coordinates_interpolate_the_samples():
+    src = np.random.default_rng(0).normal(size=(40, 40))
+    rows, cols = np.meshgrid(np.arange(10.0, 30.0), np.arange(10.0, 30.0), indexing="ij")
+    for order in ORDERS:
         out, mask = array_grid_resampling(
-            "bspline3", src, gr, gc, RES, None, array_out_mask=True, nodata_out=-9.0, interp_kwargs=kw,
-            boundary_condition=bc, trust_padding=True,
+            f"bspline{order}", src, rows, cols, (1, 1), None, array_out_mask=True, boundary_condition="symmetric",
+            interp_kwargs={"epsilon": 1e-9},
         )  # fmt: skip
-        both = ref_mask == 1
-        assert both.mean() > 0.5
-        assert mask[both].all()  # gridr's validity is the more conservative one near the edges
-        np.testing.assert_allclose(out[both], ref[both], rtol=0, atol=1e-9)
+        assert mask.all()
+        np.testing.assert_allclose(out, src[10:30, 10:30], rtol=0, atol=1e-7)
+
+
+def test_bspline_margins_like_gridr():
+    gridr_interp = pytest.importorskip("gridr.core.interp.interpolator")
+    for order in ORDERS:
+        for eps in (1e-2, 1e-6, 1e-12):
+            ref = gridr_interp.get_interpolator(f"bspline{order}", epsilon=eps, mask_influence_threshold=1.0)
+            ref.initialize()
+            assert get_interpolator(f"bspline{order}", epsilon=eps).total_margins() == list(ref.total_margins())
+    assert total_margin(3, 1e-2) == 7
+    # the influence radius is ln(threshold) / ln|z_0| (z_0 = sqrt(3) - 2 for order 3)
+    assert influence_radius(3, 0.001) == pytest.approx(math.log(0.001) / math.log(2 - math.sqrt(3)))
+    assert influence_radius(5, 1.0) == 0
 
 
 def test_interp_kwargs_like_gridr(case):
     src, gr, gc = case
-    with pytest.raises(InvalidInputError, match=r"interp_kwargs.*takes no options"):
-        array_grid_resampling("linear", src, gr, gc, RES, None, interp_kwargs={"epsilon": 1e-6})
-    with pytest.raises(InvalidInputError, match="unknown option 'order'"):
-        array_grid_resampling("bspline3", src, gr, gc, RES, None, interp_kwargs={"order": 3})
-    with pytest.raises(InvalidInputError, match="mask_influence_threshold"):
-        array_grid_resampling("bspline3", src, gr, gc, RES, None, interp_kwargs={"mask_influence_threshold": 0})
-    with pytest.raises(InvalidInputError, match="epsilon"):
-        array_grid_resampling("bspline3", src, gr, gc, RES, None, interp_kwargs={"epsilon": 2})
-    a, _ = array_grid_resampling("bspline3", src, gr, gc, RES, None)
-    b, _ = array_grid_resampling("bspline3", src, gr, gc, RES, None, interp_kwargs={"epsilon": 1e-3})
-    np.testing.assert_array_equal(a, b)  # the prefilter is exact: epsilon is always met
+    cases = [
+        ("linear", {"epsilon": 1e-6}, "interp_kwargs"),
+        ("bspline3", {"order": 3}, "interp_kwargs"),
+        ("bspline3", {"mask_influence_threshold": 0}, "mask_influence_threshold"),
+        ("bspline5", {"epsilon": 2}, "epsilon"),
+        ("bspline4", None, "interp"),
+    ]
+    for interp, kw, param in cases:
+        with pytest.raises(InvalidInputError) as exc:
+            array_grid_resampling(interp, src, gr, gc, RES, None, interp_kwargs=kw)
+        assert exc.value.param == param
 
 
-def test_bspline3_is_not_streamed(case):
-    src, gr, gc = case
-    with pytest.raises(InvalidInputError, match="bspline3"):
-        grid_resampling_blocks("bspline3", src, gr, gc, RES, chunks=8)
-
-
-@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic", "bspline3"])
+@pytest.mark.parametrize("interp", ["nearest", "linear", "cubic"])
 def test_check_boundaries_false_is_a_promise(case, interp):
     src, gr, gc = case
     inside = (slice(3, 6), slice(3, 7))  # nodes whose taps are all inside the source

@@ -126,7 +126,7 @@ def test_cli_resample_and_shape(synthetic, tmp_path):
 def test_cli_bad_input_is_one_line_error(synthetic, tmp_path, args, needle):
     d, *_ = synthetic
     res = CliRunner().invoke(cli, ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), *args])
-    assert res.exit_code == 2
+    assert res.exit_code == 3
     assert "eokit: error:" in res.output and needle in res.output
     assert not (tmp_path / "o.tif").exists()
 
@@ -146,7 +146,7 @@ def test_cli_single_band_grid_needs_grid_col(synthetic, tmp_path):
         "4",
     ]
     res = CliRunner().invoke(cli, base)
-    assert res.exit_code == 2 and "2 bands" in res.output
+    assert res.exit_code == 3 and "2 bands" in res.output
     res = CliRunner().invoke(cli, [*base, "--grid-col", str(tmp_path / "col.tif")])
     assert res.exit_code == 0, res.output
     ref, _ = array_grid_resampling("linear", src, gr, gc, (5, 4), None, dtype=np.float32)

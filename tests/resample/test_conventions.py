@@ -187,6 +187,15 @@ def test_bad_input_names_the_argument(kwargs):
 
 
 @pytest.mark.parametrize("gshape,res", [((1, 1), (3, 3)), ((1, 4), (3, 2)), ((4, 1), (2, 5))])
+def test_one_node_along_an_axis_needs_resolution_one(gshape, res):
+    """As gridr (InsufficientGridCoverage): oversampling along an axis needs two nodes along it."""
+    rows, cols = np.full(gshape, 2.5), np.full(gshape, 3.25)
+    with pytest.raises(InvalidInputError) as err:
+        array_grid_resampling("cubic", SRC, rows, cols, res, None, array_out_mask=True)
+    assert err.value.param == "grid_resolution"
+
+
+@pytest.mark.parametrize("gshape,res", [((1, 1), (1, 1)), ((1, 4), (1, 2)), ((4, 1), (2, 1))])
 def test_degenerate_grids_keep_their_shape(gshape, res):
     rows, cols = np.full(gshape, 2.5), np.full(gshape, 3.25)
     out, mask = array_grid_resampling("cubic", SRC, rows, cols, res, None, array_out_mask=True)

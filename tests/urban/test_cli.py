@@ -72,7 +72,7 @@ def test_zonal_command(country, tmp_path):
     ]
     assert len(df) == 6
     r = invoke("zonal", country.admin, country.ntl[0], "--stats", "sum,bogus", "--out", tmp_path / "bad.csv")
-    assert r.exit_code == 2 and "bogus" in r.output
+    assert r.exit_code == 3 and "bogus" in r.output
 
 
 def test_traveltime_command(country, tmp_path):
@@ -110,7 +110,7 @@ def test_traveltime_command(country, tmp_path):
         "--out",
         tmp_path / "x.csv",
     )
-    assert r.exit_code == 2 and "outside" in r.output
+    assert r.exit_code == 3 and "outside" in r.output
 
 
 def test_places_command(tmp_path):
@@ -126,7 +126,7 @@ def test_population_without_crs(tmp_path):
         tmp_path / "nocrs.tif", np.ones((4, 4), "float32"), crs=None, transform=Affine(1, 0, 0, 0, -1, 0)
     )
     r = invoke("clusters", p, "--out", tmp_path / "x.gpkg")
-    assert r.exit_code == 2 and "coordinate reference system" in r.output
+    assert r.exit_code == 3 and "coordinate reference system" in r.output
 
 
 def test_zero_friction_is_an_error(tmp_path, country):
@@ -136,7 +136,7 @@ def test_zero_friction_is_an_error(tmp_path, country):
     pts = gpd.GeoDataFrame({"k": [1]}, geometry=gpd.points_from_xy([50.0], [450.0]), crs=3857)
     pts.to_file(tmp_path / "o.gpkg")
     r = invoke("traveltime", p, "--origins", tmp_path / "o.gpkg", "--id-col", "k", "--out", tmp_path / "t.csv")
-    assert r.exit_code == 2 and "zero or negative" in r.output
+    assert r.exit_code == 3 and "zero or negative" in r.output
 
 
 def test_raster_not_overlapping_admin(country, tmp_path):

@@ -167,7 +167,7 @@ def test_cli_review_and_bad_admin_column(country, tmp_path):
     assert (tmp_path / "r" / "report.html").exists()
     assert not (tmp_path / "r" / "od_cities_minutes.csv").exists()  # no friction given
     bad = runner.invoke(cli, [*args[:6], "--admin-id", "nope", "--out", str(tmp_path / "r2")])
-    assert bad.exit_code == 2 and "nope" in bad.output
+    assert bad.exit_code == 3 and "nope" in bad.output
     with pytest.raises(InvalidInputError):
         review(country.population, country.admin, tmp_path / "r3", admin_id="nope")
 

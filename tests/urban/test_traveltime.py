@@ -198,3 +198,42 @@ def test_od_matrix_float32_friction_geographic_and_duplicates_equal_single_runs(
         got = np.array([want[d] for d in origins])
         got[~np.isfinite(got)] = np.nan
         np.testing.assert_allclose(m[i], got, rtol=1e-9, equal_nan=True)
+
+
+def _pts(cells, tr=TR):
+    xs, ys = tr @ (np.array([c for _, c in cells]) + 0.5, np.array([r for r, _ in cells]) + 0.5)
+    return gpd.GeoDataFrame({"id": [f"p{i}" for i in range(len(cells))]}, geometry=gpd.points_from_xy(xs, ys), crs=CRS)
+
+
+@pytest.mark.parametrize("max_time", [3.0, 25.0, np.inf])
+def test_friction_window_equals_whole_grid(tmp_path, max_time):
+    """Only a window around the points is read, and the matrices equal the whole-grid ones."""
+    rng = np.random.default_rng(3)
+    f = rng.random((400, 300)) * 0.01 + 0.001
+    f[rng.random(f.shape) < 0.05] = np.nan
+    f[100:300, 150] = np.nan  # a wall to go round
+    path = write_test_raster(tmp_path / "f.tif", f.astype("float32"), crs=CRS, transform=TR)
+    cells = [(150, 140), (160, 160), (170, 130), (190, 155)]
+    tt, km = travel_time_matrix(path, _pts(cells), id_col="id", nonpositive="impassable", max_time=max_time)
+    whole, whole_km = od_matrix(prepare_friction(f.astype("float32")), cells, transform=TR, crs=CRS, max_cost=max_time)
+    np.testing.assert_allclose(tt.to_numpy(), whole, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(km.to_numpy(), whole_km, rtol=1e-12, equal_nan=True)
+    r0, r1, c0, c1 = tt.attrs["friction_window"]
+    if np.isfinite(max_time) and max_time < 10:
+        assert (r1 - r0) * (c1 - c0) < f.size / 4
+
+
+def test_friction_window_beyond_the_memory_budget_is_refused(tmp_path):
+    f = np.full((1400, 1400), 0.001, dtype="float32")
+    path = write_test_raster(tmp_path / "f.tif", f, crs=CRS, transform=TR)
+    with pytest.raises(InvalidInputError) as exc:
+        travel_time_matrix(path, _pts([(0, 0), (1399, 1399)]), id_col="id", workers=2, max_memory="64MB")
+    assert exc.value.param == "max_memory"
+
+
+@pytest.mark.parametrize("bad", [0.0, -5.0])
+def test_max_time_must_be_positive(tmp_path, friction, bad):
+    path = write_test_raster(tmp_path / "f.tif", friction, crs=CRS, transform=TR)
+    with pytest.raises(InvalidInputError) as exc:
+        travel_time_matrix(path, _pts([(5, 5), (30, 20)]), id_col="id", max_time=bad, nonpositive="impassable")
+    assert exc.value.param == "max_time"

@@ -65,6 +65,7 @@ _S2_NAMES = {
     "B06": "rededge2",
     "B07": "rededge3",
     "B08": "nir",
+    "B8A": "nir",  # HLS corrects the narrow NIR band with the NIR coefficients
     "B11": "swir1",
     "B12": "swir2",
 }
@@ -177,8 +178,12 @@ def c_factor(
         return da.map_blocks(
             lambda *b: _c_factor_numpy(coef, tuple(x.astype(dt, copy=False) for x in b), same=same), *blocks, dtype=dt
         )
-    nadir = brdf_model(band, szo, 0.0, relative_azimuth, sensor=sensor)  # at nadir the azimuth has no effect
-    return nadir / brdf_model(band, sun_zenith, view_zenith, relative_azimuth, sensor=sensor)
+    import xarray as xr  # DataArrays: the same numpy/dask kernels and dtypes, coordinates and attrs kept
+
+    def _inner(sz: Any, vz: Any, ra: Any, so: Any) -> Any:
+        return c_factor(band, sz, vz, ra, sun_zenith_out=None if same else so, sensor=sensor)
+
+    return xr.apply_ufunc(_inner, sun_zenith, view_zenith, relative_azimuth, szo, dask="allowed", keep_attrs=True)
 
 
 def _c_factor_numpy(coef: tuple[float, float, float], args: tuple[Any, ...], *, same: bool) -> Any:

@@ -229,7 +229,7 @@ def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, 
 
     Returns
     -------
-    float array (NaN where an input is NaN or the formula is undefined).
+    float array (NaN where an input is NaN or the formula is undefined, e.g. x/0: never ±inf).
 
     Examples
     --------
@@ -276,4 +276,17 @@ def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, 
             out = _eval(tree, env)
     if isinstance(out, float):
         raise InvalidInputError(f"index {info['short_name']} got no band arrays")
-    return out
+    return _inf_to_nan(out)
+
+
+def _inf_to_nan(out: Any) -> Any:
+    """±inf (x/0) is as undefined as 0/0: NaN, as documented."""
+    if isinstance(out, np.ndarray):
+        if out.dtype.kind == "f":
+            np.copyto(out, np.nan, where=np.isinf(out))
+        return out
+    if hasattr(out, "dims"):  # xarray
+        return out.where(~np.isinf(out))
+    import dask.array as da
+
+    return da.where(da.isinf(out), np.nan, out).astype(out.dtype)

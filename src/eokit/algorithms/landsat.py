@@ -20,6 +20,7 @@ __all__ = [
     "C2_SR",
     "C2_ST",
     "HARMONIZATION",
+    "HLS_MSI_TO_OLI",
     "QA_BITS",
     "SCL_CLASSES",
     "SENSOR_LIFE",
@@ -174,7 +175,7 @@ def rescale(
     def raw_range() -> tuple[float, float]:
         if lo is None:
             raise InvalidInputError("thermal RAW conversion needs thermal_range=(k_min, k_max)")
-        return float(lo), float(hi)
+        return float(lo), float(hi if hi is not None else lo)
 
     # to TOA
     if src == "SR":
@@ -216,7 +217,7 @@ def scale_collection2(
     arr = as_array(dn)
     if not is_dask(arr):
         has = nodata is not None and not np.isnan(nodata)
-        return _affine(arr, m, a, float(nodata) if has else 0.0, has, np.nan)
+        return _affine(arr, m, a, float(nodata) if nodata is not None and has else 0.0, has, np.nan)
     out = arr.astype(np.float32) * np.float32(m) + np.float32(a)
     if nodata is not None:
         out = _xp(arr).where(arr == nodata, np.float32(np.nan), out)
@@ -335,12 +336,38 @@ HARMONIZATION = {
         "b": (0.8850, 0.9317, 0.9372, 0.8339, 0.8639, 0.9165),
     },
 }
+# HLS bandpass adjustment, Sentinel-2 MSI -> Landsat 8/9 OLI: OLI = slope * MSI + offset, per platform
+# (Claverie et al. 2018, Remote Sens. Environ. 219; HLS User Guide v1.4 Table 4, carried into v2.0).
+# "nir" is MSI B8A (narrow NIR, OLI B5); the broad B08 and the red-edge bands have no OLI equivalent.
+_BANDS7 = ("aerosol", *_BANDS6)
+HLS_MSI_TO_OLI: dict[str, dict[str, tuple[float, float]]] = {
+    "sentinel2a": {
+        "aerosol": (0.9959, -0.0002), "blue": (0.9778, -0.0040), "green": (1.0053, -0.0009),
+        "red": (0.9765, 0.0009), "nir": (0.9983, -0.0001), "swir1": (0.9987, -0.0011), "swir2": (1.0030, -0.0012),
+    },
+    "sentinel2b": {
+        "aerosol": (0.9959, -0.0002), "blue": (0.9778, -0.0040), "green": (1.0075, -0.0008),
+        "red": (0.9761, 0.0010), "nir": (0.9966, 0.0000), "swir1": (1.0000, -0.0003), "swir2": (0.9867, 0.0004),
+    },
+}  # fmt: skip
+_S2_HLS_NAMES = {"B01": "aerosol", "B02": "blue", "B03": "green", "B04": "red", "B8A": "nir", "B11": "swir1",
+                 "B12": "swir2"}  # fmt: skip
 _L7_NAMES = {"B1": "blue", "B2": "green", "B3": "red", "B4": "nir", "B5": "swir1", "B7": "swir2"}
 _L8_NAMES = {"B2": "blue", "B3": "green", "B4": "red", "B5": "nir", "B6": "swir1", "B7": "swir2"}
 
 
 def _band_key(name: str, direction: str) -> str:
     low = name.lower()
+    if direction == "s2_to_oli":
+        up = name.upper()
+        up = f"B0{up[1]}" if len(up) == 2 and up[0] == "B" and up[1].isdigit() else up
+        key = "aerosol" if low in {"coastal", "aerosol"} else _S2_HLS_NAMES.get(up, low)
+        if key not in _BANDS7:
+            raise InvalidInputError(
+                f"band {name!r} has no HLS bandpass adjustment to OLI; expected one of {list(_BANDS7)} or "
+                f"{sorted(_S2_HLS_NAMES)} (B08 and the red-edge bands keep the MSI bandpass)", param="bands",
+            )  # fmt: skip
+        return key
     if low in _BANDS6:
         return low
     up = name.upper().replace("SR_", "")
@@ -360,8 +387,15 @@ def harmonize(
     method: str = "rma",
     scale: float = 1.0,
     nodata: float | None = None,
+    platform: str | None = None,
 ) -> dict[str, Any]:
-    """Harmonise Landsat 8 OLI and Landsat 7 ETM+ surface reflectance (Roy et al. 2016, Table 2).
+    """Harmonise surface reflectance across sensors.
+
+    ``l8_to_l7`` / ``l7_to_l8``: Landsat 8 OLI <-> Landsat 7 ETM+ (Roy et al. 2016, Table 2).
+    ``s2_to_oli``: Sentinel-2 MSI -> Landsat 8/9 OLI bandpass adjustment of HLS
+    (Claverie et al. 2018; :data:`HLS_MSI_TO_OLI`), ``platform`` ``sentinel2a`` or
+    ``sentinel2b`` (the coefficients differ); bands ``aerosol blue green red nir swir1
+    swir2`` or MSI ids ``B01 B02 B03 B04 B8A B11 B12`` (``nir`` is the narrow B8A).
 
     Parameters
     ----------
@@ -384,8 +418,19 @@ def harmonize(
     """
     direction = direction.lower()
     method = method.lower()
-    if direction not in {"l8_to_l7", "l7_to_l8"}:
-        raise InvalidInputError(f"direction must be 'l8_to_l7' or 'l7_to_l8', got {direction!r}")
+    if direction not in {"l8_to_l7", "l7_to_l8", "s2_to_oli"}:
+        raise InvalidInputError(
+            f"direction must be 'l8_to_l7', 'l7_to_l8' or 's2_to_oli', got {direction!r}", param="direction"
+        )
+    hls = None
+    if direction == "s2_to_oli":
+        key = (platform or "").lower().replace("-", "").replace("_", "").replace(" ", "")
+        if key not in HLS_MSI_TO_OLI:
+            raise InvalidInputError(
+                f"platform {platform!r}: HLS publishes MSI->OLI coefficients for {sorted(HLS_MSI_TO_OLI)} only",
+                param="platform",
+            )
+        hls = HLS_MSI_TO_OLI[key]
     if method not in {"rma", "ols"}:
         raise InvalidInputError(f"method must be 'rma' or 'ols', got {method!r}")
     if not scale > 0:
@@ -401,20 +446,23 @@ def harmonize(
         raise InvalidInputError(f"bands map to the same band more than once: {sorted(dupes)}")
     out = {}
     for name, data in bands.items():
-        i = _BANDS6.index(keys[name])
         arr = as_array(data)
         _check_range(name, arr, scale, nodata)
-        if method == "rma":
+        if hls is not None:
+            mult, add = hls[keys[name]][0], hls[keys[name]][1] * scale
+        elif method == "rma":
+            i = _BANDS6.index(keys[name])
             a, b = HARMONIZATION["rma"]["a"][i] * scale, HARMONIZATION["rma"]["b"][i]
             # l7_to_l8: y = a + b x; l8_to_l7: y = (x - a) / b = x / b - a / b
             mult, add = (b, a) if direction == "l7_to_l8" else (1.0 / b, -a / b)
         else:
+            i = _BANDS6.index(keys[name])
             coef = HARMONIZATION[f"ols_{direction}"]
             mult, add = coef["b"][i], coef["a"][i] * scale
         has = nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata))
         if not is_dask(arr):
-            fill = float(nodata) if has else np.nan
-            out[name] = _affine(arr, mult, add, float(nodata) if has else 0.0, has, fill)
+            nd = float(nodata) if nodata is not None and has else 0.0
+            out[name] = _affine(arr, mult, add, nd, has, nd if has else np.nan)
             continue
         y = (arr.astype(np.float32) * np.float32(mult) + np.float32(add)).astype(np.float32)
         if has:

@@ -1,20 +1,40 @@
-"""Landsat metadata: the ODL text format of ``*_MTL.txt`` and ``*_ANG.txt`` files.
+"""Landsat metadata: ``*_MTL.txt`` (ODL), ``*_MTL.json``, ``*_MTL.xml`` and ``*_ANG.txt`` files.
 
-:func:`read_odl` turns ``GROUP = X ... END_GROUP = X`` blocks into nested dicts
+:func:`parse_odl` turns ``GROUP = X ... END_GROUP = X`` blocks into nested dicts
 with typed values (int, float, str, tuples, ISO dates/times kept as strings);
-:func:`read_mtl` adds helpers for Collection 2 scale factors and acquisition time.
+the JSON and XML forms USGS and STAC catalogues serve parse to the same dicts.
+:func:`read_mtl` reads any of the three; :func:`band_factors` gives each band's
+conversion to physical values by product level (Level-1 TOA reflectance with the
+sun-elevation correction, radiance, brightness temperature; Level-2 SR and ST);
+:func:`parse_product_id` reads the processing level and collection from a name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import Any
 
 from eokit.errors import InputNotFoundError, InvalidInputError, UnreadableInputError
 
-__all__ = ["acquisition_time", "parse_odl", "read_ang", "read_mtl", "scale_factors", "spacecraft"]
+__all__ = [
+    "BandFactors",
+    "LandsatId",
+    "acquisition_time",
+    "band_factors",
+    "parse_mtl",
+    "parse_odl",
+    "parse_product_id",
+    "read_ang",
+    "read_mtl",
+    "scale_factors",
+    "spacecraft",
+]
 
 _NUM = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -50,7 +70,7 @@ def parse_odl(text: str, *, source: str = "<text>") -> dict[str, Any]:
         if not line or line == "END":
             continue
         if "=" not in line:
-            raise UnreadableInputError(f"line {lineno}: not 'KEY = VALUE': {line[:60]!r}", path=source)
+            raise UnreadableInputError(f"line {lineno} is not 'KEY = VALUE' (not an ODL metadata file)", path=source)
         key, value = (p.strip() for p in line.split("=", 1))
         if key == "GROUP":
             child: dict[str, Any] = {}
@@ -79,13 +99,58 @@ def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
         return parse_odl(fh.read(), source=p)
 
 
-def read_mtl(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a Landsat ``*_MTL.txt``; returns the ``LANDSAT_METADATA_FILE`` group (C2) or the whole tree (C1)."""
-    tree = _read(path)
-    mtl = tree.get("LANDSAT_METADATA_FILE") or tree.get("L1_METADATA_FILE") or tree
+def _typed(obj: Any) -> Any:
+    """JSON/XML MTL values are all strings: type them the way the ODL parser does."""
+    if isinstance(obj, dict):
+        return {k: _typed(v) for k, v in obj.items()}
+    return _value(obj) if isinstance(obj, str) else obj
+
+
+def _xml_dict(elem: ET.Element) -> Any:
+    children = list(elem)
+    if not children:
+        return _value(elem.text or "")
+    return {c.tag.rsplit("}", 1)[-1]: _xml_dict(c) for c in children}
+
+
+def parse_mtl(data: bytes, *, source: str = "<bytes>") -> dict[str, Any]:
+    """Parse MTL bytes in any of USGS's three forms (ODL text, JSON, XML) into the same nested dicts."""
+    head = data.lstrip()[:1]
+    if b"\0" in data[:4096]:
+        raise UnreadableInputError("binary data, not a Landsat MTL file", path=source)
+    text = data.decode("utf-8", errors="replace")
+    try:
+        if head == b"{":
+            tree = _typed(json.loads(text))
+        elif head == b"<":
+            root = ET.fromstring(data)
+            tree = {root.tag.rsplit("}", 1)[-1]: _xml_dict(root)}
+        else:
+            tree = parse_odl(text, source=source)
+    except (json.JSONDecodeError, ET.ParseError) as exc:
+        kind = "JSON" if head == b"{" else "XML"
+        raise UnreadableInputError(f"not valid {kind} ({_where(exc)})", path=source) from None
+    mtl = tree.get("LANDSAT_METADATA_FILE") or tree.get("L1_METADATA_FILE") if isinstance(tree, dict) else None
     if not isinstance(mtl, dict) or not mtl:
-        raise UnreadableInputError("not a Landsat MTL file (no LANDSAT_METADATA_FILE group)", path=os.fspath(path))
+        raise UnreadableInputError("not a Landsat MTL file (no LANDSAT_METADATA_FILE group)", path=source)
     return mtl
+
+
+def _where(exc: Exception) -> str:
+    pos = getattr(exc, "position", None) or (getattr(exc, "lineno", "?"), getattr(exc, "colno", "?"))
+    return f"line {pos[0]}, column {pos[1]}"
+
+
+def read_mtl(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a Landsat ``*_MTL.txt``, ``*_MTL.json`` or ``*_MTL.xml``.
+
+    Returns the ``LANDSAT_METADATA_FILE`` group (Collection 2) or ``L1_METADATA_FILE`` (Collection 1).
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise InputNotFoundError("no such file", path=p)
+    with open(p, "rb") as fh:
+        return parse_mtl(fh.read(), source=p)
 
 
 def read_ang(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -145,6 +210,102 @@ def scale_factors(mtl: dict[str, Any]) -> dict[str, tuple[float, float]]:
     if not out:
         raise InvalidInputError("MTL has no Level-2 scale factors (is it a Level-1 product?)")
     return out
+
+
+_ID = re.compile(
+    r"(?P<sensor>L[COTEM])(?P<sat>\d\d)_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_(?P<path>\d{3})(?P<row>\d{3})_"
+    r"(?P<acquired>\d{8})_(?P<processed>\d{8})_(?P<collection>\d\d)_(?P<category>T1|T2|RT|A1|A2)"
+    r"(?:_(?P<band>SR_B\d+|ST_B\d+|B\d+|QA_PIXEL|QA_RADSAT|SR_QA_AEROSOL|ST_QA|VAA|VZA|SAA|SZA))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class LandsatId:
+    """What a Landsat product id (``LC08_L2SP_224078_20200127_20200823_02_T1[_SR_B4]``) says."""
+
+    spacecraft: str  # "landsat8"
+    level: str  # "L1TP", "L2SP"...
+    collection: int  # 1 or 2
+    band: str | None  # "SR_B4", "B2", "ST_B10", None
+
+
+def parse_product_id(name: str) -> LandsatId | None:
+    """The :class:`LandsatId` in a file name or product id, or ``None`` when there is none."""
+    m = _ID.search(os.path.basename(name))
+    if not m:
+        return None
+    band = m.group("band")
+    return LandsatId(
+        spacecraft=f"landsat{int(m.group('sat'))}",
+        level=m.group("level").upper(),
+        collection=int(m.group("collection")),
+        band=band.upper() if band else None,
+    )
+
+
+@dataclass(frozen=True)
+class BandFactors:
+    """How one band's DN become physical values: ``value = DN * scale + offset``, then (thermal Level-1)
+    ``K2 / ln(K1 / value + 1)`` when ``k1k2`` is set."""
+
+    quantity: str  # "reflectance", "toa_reflectance", "radiance", "brightness_temperature", "temperature"
+    scale: float
+    offset: float
+    k1k2: tuple[float, float] | None = None
+
+
+def _group(mtl: dict[str, Any], *names: str) -> dict[str, Any]:
+    for n in names:
+        g = mtl.get(n)
+        if isinstance(g, dict):
+            return g
+    return {}
+
+
+def band_factors(mtl: dict[str, Any], band: str, *, quantity: str | None = None) -> BandFactors:
+    """Conversion of ``band`` (``SR_B4``, ``ST_B10``, ``B4``, ``B10``) to physical values from an MTL.
+
+    Level-2 ``SR_Bn`` -> surface reflectance, ``ST_Bn`` -> kelvin. Level-1 ``Bn``:
+    reflective bands -> TOA reflectance divided by the sine of the scene-centre sun
+    elevation (``quantity="radiance"`` for radiance), thermal bands -> brightness
+    temperature (kelvin; ``quantity="radiance"`` for radiance).
+    """
+    key = band.upper()
+    m = re.fullmatch(r"(SR_|ST_)?B(\d+)", key)
+    if not m:
+        raise InvalidInputError(f"band {band!r} is not SR_Bn, ST_Bn or Bn", param="band")
+    prefix, num = m.group(1), m.group(2)
+    if prefix == "SR_":
+        g = _group(mtl, "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS")
+        if f"REFLECTANCE_MULT_BAND_{num}" not in g:
+            raise InvalidInputError(f"the MTL has no surface-reflectance factors for {key}", param="band")
+        return BandFactors("reflectance", float(g[f"REFLECTANCE_MULT_BAND_{num}"]),
+                           float(g[f"REFLECTANCE_ADD_BAND_{num}"]))  # fmt: skip
+    if prefix == "ST_":
+        g = _group(mtl, "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS")
+        if f"TEMPERATURE_MULT_BAND_{key}" not in g:
+            raise InvalidInputError(f"the MTL has no surface-temperature factors for {key}", param="band")
+        return BandFactors("temperature", float(g[f"TEMPERATURE_MULT_BAND_{key}"]),
+                           float(g[f"TEMPERATURE_ADD_BAND_{key}"]))  # fmt: skip
+    g = _group(mtl, "LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING")
+    thermal = _group(mtl, "LEVEL1_THERMAL_CONSTANTS", "TIRS_THERMAL_CONSTANTS", "THERMAL_CONSTANTS")
+    if f"RADIANCE_MULT_BAND_{num}" not in g and f"REFLECTANCE_MULT_BAND_{num}" not in g:
+        raise InvalidInputError(f"the MTL has no Level-1 rescaling factors for band {num}", param="band")
+    if quantity == "radiance":
+        return BandFactors("radiance", float(g[f"RADIANCE_MULT_BAND_{num}"]), float(g[f"RADIANCE_ADD_BAND_{num}"]))
+    if f"REFLECTANCE_MULT_BAND_{num}" in g:
+        elev = _find(mtl, "SUN_ELEVATION")
+        if elev is None or not 0 < float(elev) <= 90:
+            raise InvalidInputError(f"SUN_ELEVATION {elev!r}: the sun is not above the horizon", param="band")
+        s = math.sin(math.radians(float(elev)))
+        return BandFactors("toa_reflectance", float(g[f"REFLECTANCE_MULT_BAND_{num}"]) / s,
+                           float(g[f"REFLECTANCE_ADD_BAND_{num}"]) / s)  # fmt: skip
+    k1, k2 = thermal.get(f"K1_CONSTANT_BAND_{num}"), thermal.get(f"K2_CONSTANT_BAND_{num}")
+    if k1 is None or k2 is None:
+        raise InvalidInputError(f"the MTL has no thermal constants for band {num}", param="band")
+    return BandFactors("brightness_temperature", float(g[f"RADIANCE_MULT_BAND_{num}"]),
+                       float(g[f"RADIANCE_ADD_BAND_{num}"]), (float(k1), float(k2)))  # fmt: skip
 
 
 def summary(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -7,10 +7,13 @@ import math
 import re
 from typing import Any
 
+from eokit.errors import EokitError
+
 __all__ = [
     "DEFAULT_FIELDS",
     "StacApiError",
     "apply_fields",
+    "load_json",
     "parse_bbox",
     "parse_datetime_interval",
     "parse_fields",
@@ -26,9 +29,11 @@ _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )  # fmt: skip
 _FIELD = re.compile(r"^[A-Za-z0-9_:.\-]+$")
+_TOKEN = re.compile(r"^[0-9]{1,12}$")
+MAX_JSON_DEPTH = 64
 
 
-class StacApiError(Exception):
+class StacApiError(EokitError):
     """An error answered as ``{"code": ..., "description": ...}`` with an HTTP status."""
 
     def __init__(self, status: int, description: str, code: str | None = None) -> None:
@@ -40,6 +45,28 @@ class StacApiError(Exception):
 
 def _bad(description: str) -> StacApiError:
     return StacApiError(400, description)
+
+
+def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that refuses (ValueError) documents nested deeper than ``max_depth``.
+
+    >>> load_json('{"a": [1, 2]}')
+    {'a': [1, 2]}
+    """
+    try:
+        doc = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        if isinstance(node, dict):
+            stack += [(v, depth + 1) for v in node.values() if isinstance(v, dict | list)]
+        elif isinstance(node, list):
+            stack += [(v, depth + 1) for v in node if isinstance(v, dict | list)]
+    return doc
 
 
 # ---------------------------------------------------------------- parameter parsing
@@ -71,6 +98,7 @@ def parse_bbox(value: Any) -> list[float] | None:
 
 
 def _parse_instant(text: str) -> float:
+    """Epoch seconds of an RFC 3339 date-time (a date alone is refused, as the STAC API requires)."""
     from datetime import datetime
 
     m = _RFC3339.match(text)
@@ -125,7 +153,7 @@ def parse_token(value: Any) -> int:
     if value is None or value == "":
         return 0
     text = str(value)
-    if not text.isdigit() or len(text) > 12:
+    if not _TOKEN.match(text):
         raise _bad("token is not a page token this server issued")
     return int(text)
 
@@ -135,7 +163,7 @@ def parse_intersects(value: Any) -> Any:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = load_json(value)
         except ValueError:
             raise _bad("intersects must be a GeoJSON geometry") from None
     if not isinstance(value, dict) or "type" not in value:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from eokit.catalog.item import assemble_item
 from eokit.catalog.records import AssetRecord, ReadOptions
 from eokit.catalog.state import STATE_FILE, CrawlState, summary_of, write_state
 from eokit.errors import FallbackWarning, InvalidInputError, OutputError
+from eokit.io.atomic import staging_dir, swap_dirs
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +283,7 @@ def _write_outputs(
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=parent))
-        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the published folder follows the umask
+        staging = staging_dir(out)  # .NAME.eokit-PID-x.part: a later run removes it if this one is killed
     except OSError as exc:
         raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=out) from None
     try:
@@ -360,32 +359,10 @@ def _write_outputs(
             files=file_rows,
             items=item_rows,
         )
-        _swap(staging, out)
+        swap_dirs(staging, out)  # renameat2(RENAME_EXCHANGE): the catalog is never absent
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with two renames; the old catalog is removed only after."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}-{os.urandom(3).hex()}"
-        os.replace(out, old)
-    try:
-        os.replace(staging, out)
-    except OSError as exc:
-        if old is not None:
-            os.replace(old, out)
-        raise OutputError(f"cannot move the new catalog into place: {exc.strerror or exc}", path=out) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json_atomic(path: str | os.PathLike[str], doc: Any) -> Path:

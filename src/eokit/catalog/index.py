@@ -1,55 +1,68 @@
-"""An embedded SQLite index of a STAC catalog (R*Tree on bboxes) for the STAC API server.
+"""An embedded SQLite index of a STAC catalog for the STAC API server.
 
-The index lives outside the catalog folder (the server never writes into it), is built
-into a temporary file and renamed into place, and is rebuilt when the catalog's
-top-level documents change.
+Items are stored with their footprint (WKB) and one or two R*Tree boxes (two when the
+item's bbox crosses the antimeridian), so spatial searches are an R*Tree prefilter
+followed by an exact, vectorised shapely test on the candidates.
+
+What is indexed comes only from the catalog folder: documents are read through local or
+``file://`` links, or absolute links under the URL the catalog was published at, and
+only when they lie inside the folder; each file read is size-limited and JSON depth is
+bounded. The index file lives in a private per-user cache folder (or where the caller
+says), is built under a temporary name and renamed into place, and is rebuilt when the
+catalog's top-level documents change; a rebuild that fails keeps the previous index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from eokit.catalog._common import parse_datetime
-from eokit.errors import InputNotFoundError, InvalidInputError, UnreadableInputError
+from eokit.catalog.index_docs import BASE, render, template_collection, template_item
+from eokit.catalog.index_walk import CatalogWalker
+from eokit.core.geometry import bbox_parts, geometry_bbox, split_antimeridian
+from eokit.errors import EokitError, InputNotFoundError, OutputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CatalogIndex", "SearchQuery"]
+__all__ = ["BASE", "CatalogIndex", "SearchQuery", "private_cache_dir"]
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE collections (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE queryables (collection TEXT, name TEXT, type TEXT, PRIMARY KEY (collection, name));
 CREATE TABLE items (
   rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL,
-  dt_start REAL, dt_end REAL, minx REAL, miny REAL, maxx REAL, maxy REAL,
-  doc TEXT NOT NULL, UNIQUE (collection, id));
+  dt_start REAL, dt_end REAL, geom BLOB, doc TEXT NOT NULL, UNIQUE (collection, id));
 CREATE INDEX items_dt ON items (dt_start);
-CREATE VIRTUAL TABLE items_rtree USING rtree(rowid, minx, maxx, miny, maxy);
+CREATE VIRTUAL TABLE items_rtree USING rtree(id, minx, maxx, miny, maxy);
 CREATE TABLE assets (
-  collection TEXT, item TEXT, key TEXT, path TEXT, media_type TEXT, sha256 TEXT, size INTEGER, mtime_ns INTEGER,
+  collection TEXT, item TEXT, key TEXT, path TEXT, media_type TEXT,
   PRIMARY KEY (collection, item, key));
 """
+_INDEX_VERSION = "4"
+_MAX_QUERY_BOXES = 16  # a query geometry with more parts is prefiltered by its overall bounds
 
 
 @dataclass
 class SearchQuery:
-    """Validated search parameters (see :mod:`eokit.catalog.server` for parsing)."""
+    """Validated search parameters (see :mod:`eokit.catalog.api_params` for parsing)."""
 
-    bbox: Sequence[float] | None = None
-    intersects: Any = None  # shapely geometry
+    geometry: Any = None  # shapely geometry (a bbox becomes one or two boxes)
+    boxes: Sequence[tuple[float, float, float, float]] = ()  # R*Tree prefilter boxes of ``geometry``
     dt_start: float | None = None
     dt_end: float | None = None
     ids: Sequence[str] | None = None
@@ -57,14 +70,25 @@ class SearchQuery:
     limit: int = 10
     offset: int = 0
     sortby: list[tuple[str, bool]] = field(default_factory=list)  # (field, ascending)
+    where: list[str] = field(default_factory=list)  # extra SQL conditions on the items table (filter, q)
+    args: list[Any] = field(default_factory=list)
+    residual: Callable[[dict[str, Any]], bool] | None = None  # exact test of what SQL could not express
 
 
-def _epoch(value: Any) -> float | None:
-    when = parse_datetime(value)
-    return when.timestamp() if when else None
-
-
-_INDEX_VERSION = "3"
+def private_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/eokit`` (or ``~/.cache/eokit``), created 0700 and checked to be ours alone."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "eokit"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(folder)
+    except OSError as exc:
+        raise OutputError(f"cannot create the private index folder: {exc}", path=folder, param="db_path") from None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise OutputError("the index folder is not a folder owned by this user", path=folder, param="db_path")
+    if st.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
 
 
 def _fingerprint(catalog_dir: Path) -> str:
@@ -79,6 +103,45 @@ def _fingerprint(catalog_dir: Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def _epoch(value: Any, *, end: bool = False) -> float | None:
+    """Seconds since the epoch of an RFC 3339 datetime; a date alone covers its whole day."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+            return (day + dt.timedelta(days=1, microseconds=-1) if end else day).timestamp()
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _item_footprint(item: dict[str, Any]) -> tuple[Any, list[tuple[float, float, float, float]]]:
+    """The item's geometry (split at ±180° where needed) and its R*Tree boxes (empty: no geometry)."""
+    import math
+
+    import shapely.geometry
+
+    raw = item.get("geometry")
+    if raw is None:
+        return None, []
+    geom = shapely.geometry.shape(raw)
+    if geom.is_empty or not all(math.isfinite(v) for v in geom.bounds):
+        raise ValueError("empty geometry or non-finite coordinates")
+    bbox: Any = item.get("bbox")
+    ok = isinstance(bbox, list) and len(bbox) in (4, 6) and all(isinstance(v, int | float) for v in bbox)
+    west, east = geom.bounds[0], geom.bounds[2]
+    crosses = ok and bbox[0] > bbox[len(bbox) // 2]
+    if crosses or east - west > 180:
+        geom = split_antimeridian(geom)
+    if not ok or not all(math.isfinite(v) for v in bbox):
+        bbox = list(geometry_bbox(geom))
+    boxes = [p.bounds for p in bbox_parts(bbox)]
+    return geom, boxes
+
+
 class CatalogIndex:
     """SQLite index of the items, collections and local assets of a catalog folder.
 
@@ -87,10 +150,13 @@ class CatalogIndex:
     catalog_dir : path
         Folder holding ``catalog.json`` (or a lone ``collection.json``).
     db_path : path, optional
-        Where the index is kept (default: a file in the temp folder named after the catalog).
+        Where the index is kept (default: a private per-user cache folder, see
+        :func:`private_cache_dir`).
     asset_roots : sequence of paths, optional
-        Folders whose files may be served as assets, besides the catalog folder and the
-        crawl root eokit recorded when it built the catalog.
+        Folders whose files may be served as assets, besides the catalog folder. Nothing
+        inside the catalog can add to them.
+    max_document_bytes : int
+        Largest STAC document read; bigger files (and anything not a regular file) are skipped.
     """
 
     def __init__(
@@ -99,6 +165,7 @@ class CatalogIndex:
         *,
         db_path: str | os.PathLike[str] | None = None,
         asset_roots: Sequence[str | os.PathLike[str]] = (),
+        max_document_bytes: int = 64 << 20,
     ) -> None:
         self.catalog_dir = Path(catalog_dir).resolve()
         if not self.catalog_dir.is_dir():
@@ -106,8 +173,9 @@ class CatalogIndex:
         if not any((self.catalog_dir / n).exists() for n in ("catalog.json", "collection.json")):
             raise InputNotFoundError("folder holds no catalog.json or collection.json", path=catalog_dir)
         key = hashlib.sha256(str(self.catalog_dir).encode()).hexdigest()[:16]
-        self.db_path = Path(db_path) if db_path else Path(tempfile.gettempdir()) / f"eokit-stac-index-{key}.sqlite"
-        self.extra_roots = [Path(r).resolve() for r in asset_roots]
+        self.db_path = Path(db_path) if db_path else private_cache_dir() / f"stac-index-{key}.sqlite"
+        self.roots = [self.catalog_dir, *(Path(r).resolve() for r in asset_roots)]
+        self.max_document_bytes = max_document_bytes
         self._lock = threading.Lock()
         self._checked = 0.0
         self._fingerprint = ""
@@ -115,7 +183,11 @@ class CatalogIndex:
 
     # ------------------------------------------------------------ building
     def refresh(self, *, force: bool = False, min_interval: float = 0.0) -> bool:
-        """Rebuild the index if the catalog changed (or ``force``); return whether it was rebuilt."""
+        """Rebuild the index if the catalog changed (or ``force``); return whether it was rebuilt.
+
+        A rebuild that fails (a catalog being rewritten) keeps the previous index and is
+        retried at the next check; only the first build raises.
+        """
         now = time.monotonic()
         if not force and now - self._checked < min_interval:
             return False
@@ -127,60 +199,56 @@ class CatalogIndex:
             if not force and self._stored_fingerprint() == fp:
                 self._fingerprint = fp
                 return False
-            self._build(fp)
+            try:
+                self._build(fp)
+            except (EokitError, OSError, ValueError) as exc:
+                if not self._fingerprint:
+                    raise
+                log.warning("catalog %s changed but could not be indexed (%s); serving the previous index",
+                            self.catalog_dir, exc)  # fmt: skip
+                return False
             self._fingerprint = fp
             return True
 
     def _stored_fingerprint(self) -> str | None:
         try:
+            st = os.lstat(self.db_path)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+                return None  # never trust an index somebody else could have written
             with contextlib.closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)) as con:
                 row = con.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
                 return row[0] if row else None
-        except sqlite3.Error:
+        except (OSError, sqlite3.Error):
             return None
 
     def allowed_roots(self) -> list[Path]:
-        roots = [self.catalog_dir, *self.extra_roots]
-        from eokit.catalog.state import read_root
-
-        recorded = read_root(self.catalog_dir)
-        if recorded:
-            roots.append(Path(recorded).resolve())
-        return roots
+        """The folders assets may be served from: the catalog folder and the caller's ``asset_roots``."""
+        return list(self.roots)
 
     def _build(self, fingerprint: str) -> None:
         t0 = time.perf_counter()
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".eokit-index-", suffix=".sqlite", dir=self.db_path.parent)
         os.close(fd)
-        roots = self.allowed_roots()
+        walker = CatalogWalker(self.catalog_dir, max_bytes=self.max_document_bytes)
         try:
             with contextlib.closing(sqlite3.connect(tmp)) as con:
                 con.executescript(_SCHEMA)
                 n = 0
-                for coll, items in self._walk():
+                for coll, items in walker.collections():
                     con.execute(
                         "INSERT OR REPLACE INTO collections VALUES (?, ?)",
-                        (coll["id"], json.dumps(_template_collection(coll))),
+                        (coll["id"], json.dumps(template_collection(coll))),
                     )
-                    rows, assets = [], []
+                    kinds: dict[str, str] = {}
                     for item, base in items:
-                        if not isinstance(item.get("id"), str):
-                            continue
-                        item_assets = self._asset_rows(item, coll["id"], base, roots)
-                        row = self._item_row(item, coll["id"], {a[2] for a in item_assets})
-                        if row is None:
-                            continue
-                        rows.append(row)
-                        assets += item_assets
+                        n += self._insert_item(con, item, coll["id"], base)
+                        for name, value in (item.get("properties") or {}).items():
+                            kinds.setdefault(str(name), _json_type(value))
                     con.executemany(
-                        "INSERT OR REPLACE INTO items (id, collection, dt_start, dt_end, minx, miny, maxx, maxy, doc)"
-                        " VALUES (?,?,?,?,?,?,?,?,?)",
-                        rows,
+                        "INSERT OR REPLACE INTO queryables VALUES (?,?,?)",
+                        [(coll["id"], k, v) for k, v in kinds.items() if v],
                     )
-                    con.executemany("INSERT OR REPLACE INTO assets VALUES (?,?,?,?,?,NULL,NULL,NULL)", assets)
-                    n += len(rows)
-                con.execute("INSERT INTO items_rtree SELECT rowid, minx, maxx, miny, maxy FROM items")
                 con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
                 con.commit()
             os.replace(tmp, self.db_path)
@@ -190,63 +258,52 @@ class CatalogIndex:
             raise
         log.info("indexed %d items of %s in %.2f s", n, self.catalog_dir, time.perf_counter() - t0)
 
-    def _walk(self) -> Iterator[tuple[dict[str, Any], list[tuple[dict[str, Any], Path]]]]:
-        """Yield (collection, [(item, item_folder)]) from the catalog's local links."""
-        start = self.catalog_dir / "catalog.json"
-        if not start.exists():
-            start = self.catalog_dir / "collection.json"
-        seen: set[Path] = set()
-        stack = [start]
-        while stack:
-            path = stack.pop().resolve()
-            if path in seen or self.catalog_dir not in (path, *path.parents):
-                continue
-            seen.add(path)
-            doc = _read_json(path)
-            links = [ln for ln in doc.get("links", []) if isinstance(ln, dict) and "://" not in ln.get("href", "")]
-            if doc.get("type") == "Collection":
-                items = []
-                for ln in links:
-                    if ln.get("rel") == "item":
-                        ip = (path.parent / ln["href"]).resolve()
-                        try:
-                            items.append((_read_json(ip), ip.parent))
-                        except (InputNotFoundError, UnreadableInputError, InvalidInputError) as exc:
-                            log.warning("skipping item %s: %s", ip, exc)
-                yield doc, items
-            for ln in links:
-                if ln.get("rel") == "child":
-                    stack.append(path.parent / ln["href"])
+    def _insert_item(self, con: sqlite3.Connection, item: dict[str, Any], collection: str, base: Path) -> int:
+        import shapely
 
-    @staticmethod
-    def _item_row(item: dict[str, Any], collection: str, servable: set[str]) -> tuple[Any, ...] | None:
+        if not isinstance(item.get("id"), str):
+            return 0
         try:
             props = item.get("properties") or {}
             start = _epoch(props.get("start_datetime") or props.get("datetime"))
-            end = _epoch(props.get("end_datetime") or props.get("datetime"))
-            bbox = item.get("bbox")
-            if not bbox:
-                import shapely.geometry
-
-                bbox = shapely.geometry.shape(item["geometry"]).bounds
-            minx, miny = bbox[0], bbox[1]
-            maxx, maxy = (bbox[3], bbox[4]) if len(bbox) == 6 else (bbox[2], bbox[3])
-            doc = _template_item(item, collection, servable)
-            return (item["id"], collection, start, end, minx, miny, maxx, maxy, json.dumps(doc))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            end = _epoch(props.get("end_datetime") or props.get("datetime"), end=True)
+            geom, boxes = _item_footprint(item)
+            assets = self._asset_rows(item, collection, base)
+            doc = template_item(item, collection, {a[2] for a in assets})
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, shapely.errors.ShapelyError) as exc:
             log.warning("skipping malformed item %r: %s", item.get("id"), exc)
-            return None
+            return 0
+        wkb = shapely.to_wkb(geom) if geom is not None else None
+        old = con.execute(
+            "SELECT rowid FROM items WHERE collection = ? AND id = ?", (collection, item["id"])
+        ).fetchone()
+        if old:  # the same item linked twice: the last one wins
+            con.execute("DELETE FROM items_rtree WHERE id >> 1 = ?", (old[0],))
+            con.execute("DELETE FROM items WHERE rowid = ?", (old[0],))
+        cur = con.execute(
+            "INSERT INTO items (id, collection, dt_start, dt_end, geom, doc) VALUES (?,?,?,?,?,?)",
+            (item["id"], collection, start, end, wkb, json.dumps(doc)),
+        )
+        rowid = int(cur.lastrowid or 0)
+        con.executemany(
+            "INSERT INTO items_rtree VALUES (?,?,?,?,?)",
+            [(rowid * 2 + k, b[0], b[2], b[1], b[3]) for k, b in enumerate(boxes)],
+        )
+        con.executemany("INSERT OR REPLACE INTO assets VALUES (?,?,?,?,?)", assets)
+        return 1
 
-    @staticmethod
-    def _asset_rows(item: dict[str, Any], collection: str, base: Path, roots: list[Path]) -> list[tuple[Any, ...]]:
+    def _asset_rows(self, item: dict[str, Any], collection: str, base: Path) -> list[tuple[Any, ...]]:
         rows = []
         for key, asset in (item.get("assets") or {}).items():
             href = str(asset.get("href", ""))
-            if "://" in href and not href.startswith("file://"):
+            if href.startswith("file://"):
+                local = Path(unquote(urlsplit(href).path))
+            elif "://" in href:
                 continue
-            local = Path(href.removeprefix("file://"))
+            else:
+                local = Path(href)
             path = (local if local.is_absolute() else base / local).resolve()
-            if any(r == path or r in path.parents for r in roots):
+            if any(r == path or r in path.parents for r in self.roots):
                 rows.append((collection, item["id"], key, str(path), asset.get("type")))
         return rows
 
@@ -261,17 +318,17 @@ class CatalogIndex:
 
     def collections(self, base: str) -> list[dict[str, Any]]:
         with self.connect() as con:
-            return [_render(r[0], base) for r in con.execute("SELECT doc FROM collections ORDER BY id")]
+            return [render(r[0], base) for r in con.execute("SELECT doc FROM collections ORDER BY id")]
 
     def collection(self, cid: str, base: str) -> dict[str, Any] | None:
         with self.connect() as con:
             row = con.execute("SELECT doc FROM collections WHERE id = ?", (cid,)).fetchone()
-        return _render(row[0], base) if row else None
+        return render(row[0], base) if row else None
 
     def item(self, cid: str, iid: str, base: str) -> dict[str, Any] | None:
         with self.connect() as con:
             row = con.execute("SELECT doc FROM items WHERE collection = ? AND id = ?", (cid, iid)).fetchone()
-        return _render(row[0], base) if row else None
+        return render(row[0], base) if row else None
 
     def asset(self, cid: str, iid: str, key: str) -> tuple[str, str | None] | None:
         with self.connect() as con:
@@ -280,38 +337,16 @@ class CatalogIndex:
             ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def servable_assets(self, cid: str, iid: str) -> set[str]:
-        with self.connect() as con:
-            return {r[0] for r in con.execute("SELECT key FROM assets WHERE collection = ? AND item = ?", (cid, iid))}
-
     def search(self, q: SearchQuery, base: str) -> tuple[list[dict[str, Any]], int]:
         """Items matching ``q`` (one page) and the number matched."""
-        where, args = [], []
-        box = None
-        if q.bbox is not None:
-            b = q.bbox
-            box = (b[0], b[1], b[3], b[4]) if len(b) == 6 else tuple(b)
-        if q.intersects is not None:
-            gb = q.intersects.bounds
-            box = (
-                gb if box is None else (max(box[0], gb[0]), max(box[1], gb[1]), min(box[2], gb[2]), min(box[3], gb[3]))
-            )
-        if box is not None and box[0] > box[2]:  # crosses the antimeridian: two boxes
-            where.append(
-                "rowid IN (SELECT rowid FROM items_rtree WHERE (maxx >= ? OR minx <= ?) AND miny <= ? AND maxy >= ?)"
-            )
-            args += [box[0], box[2], box[3], box[1]]
-            # the R*Tree stores float32 boxes rounded outwards: re-check on the exact float64 columns
-            where.append("(maxx >= ? OR minx <= ?) AND miny <= ? AND maxy >= ?")
-            args += [box[0], box[2], box[3], box[1]]
-        elif box is not None:
-            where.append(
-                "rowid IN (SELECT rowid FROM items_rtree WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
-            )
-            args += [box[2], box[0], box[3], box[1]]
-            # the R*Tree stores float32 boxes rounded outwards: re-check on the exact float64 columns
-            where.append("minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?")
-            args += [box[2], box[0], box[3], box[1]]
+        where: list[str] = []
+        args: list[Any] = []
+        if q.geometry is not None:
+            boxes = list(q.boxes) or [q.geometry.bounds]
+            ors = " OR ".join(["(minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"] * len(boxes))
+            where.append(f"rowid IN (SELECT id >> 1 FROM items_rtree WHERE {ors})")
+            for b in boxes:
+                args += [b[2], b[0], b[3], b[1]]
         if q.dt_start is not None:
             where.append("dt_end >= ?")
             args.append(q.dt_start)
@@ -324,44 +359,67 @@ class CatalogIndex:
         if q.collections:
             where.append(f"collection IN ({','.join('?' * len(q.collections))})")
             args += list(q.collections)
-        order, oargs = [], []
-        for fld, asc in q.sortby:
-            direction = "ASC" if asc else "DESC"
-            if fld in ("properties.datetime", "datetime"):
-                order.append(f"dt_start {direction}")
-            elif fld in ("id", "collection"):
-                order.append(f"{fld} {direction}")
-            else:
-                path = fld.removeprefix("properties.")
-                order.append(f"json_extract(doc, ?) {direction}")
-                oargs.append("$.properties." + ".".join(f'"{p}"' for p in path.split(".")))
-        order += ["dt_start DESC", "collection", "id"]
+        where += q.where
+        args += q.args
+        order, oargs = _order_by(q.sortby)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        sql = f"SELECT doc FROM items{clause} ORDER BY {', '.join(order)}"
         with self.connect() as con:
-            if q.intersects is None:
+            if q.residual is not None:
+                return self._search_residual(con, q, clause, args, order, oargs, base)
+            if q.geometry is None:
                 matched = con.execute(f"SELECT COUNT(*) FROM items{clause}", args).fetchone()[0]
-                rows = con.execute(f"{sql} LIMIT ? OFFSET ?", [*args, *oargs, q.limit, q.offset]).fetchall()
-                return [_render(r[0], base) for r in rows], int(matched)
-            import shapely
-            import shapely.geometry
+                rows = con.execute(
+                    f"SELECT doc FROM items{clause} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*args, *oargs, q.limit, q.offset],
+                ).fetchall()
+                return [render(r[0], base) for r in rows], int(matched)
+            candidates = con.execute(f"SELECT rowid, geom FROM items{clause} ORDER BY {order}", [*args, *oargs])
+            rowids = _exact_matches(q.geometry, candidates.fetchall())
+            page = rowids[q.offset : q.offset + q.limit]
+            docs = dict(con.execute(f"SELECT rowid, doc FROM items WHERE rowid IN ({','.join('?' * len(page))})", page))
+            return [render(docs[r], base) for r in page], len(rowids)
 
-            prepared = q.intersects
-            shapely.prepare(prepared)
-            page, matched = [], 0
-            for (text,) in con.execute(sql, [*args, *oargs]):
-                doc = json.loads(text)
-                try:
-                    geom = shapely.geometry.shape(doc["geometry"])
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    continue
-                if prepared.intersects(geom):
-                    if q.offset <= matched < q.offset + q.limit:
-                        page.append(_render(text, base))
-                    matched += 1
-            return page, matched
+    def _search_residual(
+        self,
+        con: sqlite3.Connection,
+        q: SearchQuery,
+        clause: str,
+        args: list[Any],
+        order: str,
+        oargs: list[Any],
+        base: str,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Search with a predicate SQL cannot express: tested on each candidate's document."""
+        assert q.residual is not None
+        rows = con.execute(f"SELECT rowid, geom, doc FROM items{clause} ORDER BY {order}", [*args, *oargs]).fetchall()
+        if q.geometry is not None:
+            keep = set(_exact_matches(q.geometry, [(r[0], r[1]) for r in rows]))
+            rows = [r for r in rows if r[0] in keep]
+        page, matched = [], 0
+        for _, _, text in rows:
+            doc = json.loads(text)
+            try:
+                ok = q.residual(doc)
+            except (ValueError, TypeError, KeyError):
+                ok = False
+            if ok:
+                if q.offset <= matched < q.offset + q.limit:
+                    page.append(render(text, base))
+                matched += 1
+        return page, matched
 
-    def asset_digest(self, cid: str, iid: str, key: str, path: str) -> str:
+    def queryables(self, collection: str | None = None) -> dict[str, str]:
+        """Item property names and their JSON types (of one collection, or of all)."""
+        with self.connect() as con:
+            if collection is None:
+                rows = con.execute("SELECT name, type FROM queryables ORDER BY name").fetchall()
+            else:
+                rows = con.execute(
+                    "SELECT name, type FROM queryables WHERE collection = ? ORDER BY name", (collection,)
+                ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def asset_digest(self, path: str) -> str:
         """SHA-256 hex of an asset file, cached in a side table keyed by size and mtime."""
         st = os.stat(path)
         cache = self.db_path.with_suffix(".digests.sqlite")
@@ -382,62 +440,55 @@ class CatalogIndex:
             return sha
 
 
-BASE = "@@EOKIT_BASE@@"
-_LOCAL_RELS = {"self", "root", "parent", "collection", "item", "items", "child"}
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return ""
 
 
-def _render(text: str, base: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(text.replace(BASE, base.rstrip("/")))
-    return doc
+def _order_by(sortby: list[tuple[str, bool]]) -> tuple[str, list[str]]:
+    order, oargs = [], []
+    for fld, asc in sortby:
+        direction = "ASC" if asc else "DESC"
+        if fld in ("properties.datetime", "datetime"):
+            order.append(f"dt_start {direction}")
+        elif fld in ("id", "collection"):
+            order.append(f"{fld} {direction}")
+        else:
+            path = fld.removeprefix("properties.")
+            order.append(f"json_extract(doc, ?) {direction}")
+            oargs.append("$.properties." + ".".join(f'"{p}"' for p in path.split(".")))
+    order += ["dt_start DESC", "collection", "id"]
+    return ", ".join(order), oargs
 
 
-def _template_item(item: dict[str, Any], collection: str, servable: set[str]) -> dict[str, Any]:
-    """The item as the API serves it, with ``BASE`` standing for the server's URL (filled per request)."""
-    c, i = quote(collection, safe=""), quote(item["id"], safe="")
-    doc = dict(item, collection=collection)
-    assets = {}
-    for key, asset in (item.get("assets") or {}).items():
-        asset = dict(asset)
-        if key in servable:
-            # the URL ends with the file's own name, so clients that name downloads after URLs keep it
-            name = PurePosixPath(urlsplit(str(asset.get("href", ""))).path).name or key
-            asset["href"] = f"{BASE}/assets/{c}/{i}/{quote(key, safe='')}/{quote(name, safe='')}"
-        assets[key] = asset
-    doc["assets"] = assets
-    kept = [ln for ln in item.get("links", []) if isinstance(ln, dict) and ln.get("rel") not in _LOCAL_RELS]
-    kept = [ln for ln in kept if "://" in str(ln.get("href", ""))]
-    doc["links"] = [
-        {"rel": "self", "href": f"{BASE}/collections/{c}/items/{i}", "type": "application/geo+json"},
-        {"rel": "parent", "href": f"{BASE}/collections/{c}", "type": "application/json"},
-        {"rel": "collection", "href": f"{BASE}/collections/{c}", "type": "application/json"},
-        {"rel": "root", "href": f"{BASE}/", "type": "application/json"},
-        *kept,
-    ]
-    return doc
+def _exact_matches(query: Any, rows: list[tuple[int, bytes | None]]) -> list[int]:
+    """Row ids (in order) whose footprint intersects ``query``: one vectorised shapely test."""
+    import numpy as np
+    import shapely
+
+    rows = [r for r in rows if r[1] is not None]
+    if not rows:
+        return []
+    geoms = shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
+    shapely.prepare(query)
+    hit = shapely.intersects(query, geoms)
+    return [r[0] for r, ok in zip(rows, hit, strict=True) if ok]
 
 
-def _template_collection(coll: dict[str, Any]) -> dict[str, Any]:
-    c = quote(coll["id"], safe="")
-    doc = dict(coll)
-    kept = [ln for ln in coll.get("links", []) if isinstance(ln, dict) and ln.get("rel") not in _LOCAL_RELS]
-    kept = [ln for ln in kept if "://" in str(ln.get("href", ""))]
-    doc["links"] = [
-        {"rel": "self", "href": f"{BASE}/collections/{c}", "type": "application/json", "title": "This collection"},
-        {"rel": "parent", "href": f"{BASE}/", "type": "application/json", "title": "Landing page"},
-        {"rel": "root", "href": f"{BASE}/", "type": "application/json", "title": "Landing page"},
-        {"rel": "items", "href": f"{BASE}/collections/{c}/items", "type": "application/geo+json", "title": "Items"},
-        *kept,
-    ]
-    return doc
+def query_boxes(geom: Any) -> list[tuple[float, float, float, float]]:
+    """R*Tree prefilter boxes for a query geometry: one per part (a split bbox gives two)."""
+    import shapely
 
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputNotFoundError("linked STAC document does not exist", path=path) from None
-    except (OSError, ValueError) as exc:
-        raise UnreadableInputError(f"not a JSON document: {exc}", path=path) from None
-    if not isinstance(doc, dict):
-        raise InvalidInputError("STAC document is not a JSON object", path=path)
-    return doc
+    parts = shapely.get_parts(geom)
+    if 1 < len(parts) <= _MAX_QUERY_BOXES:
+        return [tuple(p.bounds) for p in parts]
+    return [tuple(geom.bounds)]

@@ -1,10 +1,12 @@
-"""A STAC API (FastAPI + uvicorn) over a catalog folder, backed by an embedded SQLite index.
+"""``eokit serve``: a STAC API on stac-fastapi over a catalog folder, backed by eokit's embedded index.
 
-Core, collections, OGC API Features, item search (GET and POST) with sort and fields.
-Assets are served with HTTP Range and checksum headers (``Repr-Digest``, ``Digest``,
-``X-Checksum-Sha256``). Bad parameters get a 400 and a STAC error body, never a 500.
-Only files referenced by the catalog's items and lying inside the catalog folder (or the
-crawl root eokit recorded, or an explicit ``asset_roots`` folder) are ever served.
+stac-fastapi provides the routes, request models and extensions (filter in CQL2 text and JSON,
+fields, sort, query, free text, token paging, collection search); :mod:`eokit.catalog.api_client`
+answers them from the SQLite index. Around it: assets served with HTTP Range and checksum headers
+(``Repr-Digest``, ``Digest``, ``X-Checksum-Sha256``) under their own file names, a map page and the
+API docs, request size limits, and links from a configured base URL. Only files referenced by the
+catalog's items and lying inside the catalog folder (or an ``asset_roots`` folder given by the
+caller, never by the catalog) are ever served.
 
 >>> with running_server("out/") as url:  # doctest: +SKIP
 ...     requests.get(f"{url}/search", params={"limit": 5}).json()
@@ -19,42 +21,16 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
 
-from eokit.catalog._common import STAC_VERSION
-from eokit.catalog.api_params import (
-    StacApiError,
-    apply_fields,
-    parse_bbox,
-    parse_datetime_interval,
-    parse_fields,
-    parse_intersects,
-    parse_limit,
-    parse_sortby,
-    parse_str_list,
-    parse_token,
-)
-from eokit.catalog.index import CatalogIndex, SearchQuery
+from eokit.catalog.api_http import BaseUrlMiddleware, HardeningMiddleware, check_base_url
+from eokit.catalog.api_params import StacApiError
+from eokit.catalog.index import CatalogIndex
 from eokit.errors import MissingDependencyError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CONFORMANCE", "create_app", "running_server", "serve"]
-
-CONFORMANCE = [
-    "https://api.stacspec.org/v1.0.0/core",
-    "https://api.stacspec.org/v1.0.0/collections",
-    "https://api.stacspec.org/v1.0.0/ogcapi-features",
-    "https://api.stacspec.org/v1.0.0/item-search",
-    "https://api.stacspec.org/v1.0.0/item-search#sort",
-    "https://api.stacspec.org/v1.0.0/item-search#fields",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-]
-GEOJSON = "application/geo+json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+__all__ = ["create_app", "running_app", "running_server", "serve"]
 
 _MAP_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css">
@@ -65,9 +41,14 @@ _MAP_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</
 const map = L.map('map').setView([0, 0], 2);
 L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{attribution: '&copy; OpenStreetMap'}}).addTo(map);
 fetch('./search?limit=1000').then(r => r.json()).then(fc => {{
-  const layer = L.geoJSON(fc, {{onEachFeature: (f, l) => l.bindPopup(
-    '<a href="./collections/' + f.collection + '/items/' + f.id + '">' + f.id + '</a><br>' + f.properties.datetime)}}
-  }}).addTo(map);
+  const layer = L.geoJSON(fc, {{onEachFeature: (f, l) => {{
+    // item fields are data, never markup: text nodes and an encoded URL only
+    const box = document.createElement('div'), a = document.createElement('a');
+    a.href = './collections/' + encodeURIComponent(f.collection) + '/items/' + encodeURIComponent(f.id);
+    a.textContent = String(f.id);
+    box.append(a, document.createElement('br'), String((f.properties || {{}}).datetime ?? ''));
+    l.bindPopup(box);
+  }}}}).addTo(map);
   if (fc.features.length) map.fitBounds(layer.getBounds());
 }});
 </script></body></html>"""
@@ -77,6 +58,49 @@ def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
+def _extensions() -> tuple[list[Any], list[Any], Any]:
+    """(search extensions, item-collection extensions, collection search) with the conformance that works."""
+    from stac_fastapi.extensions import (
+        CollectionSearchExtension,
+        FieldsExtension,
+        FreeTextExtension,
+        ItemCollectionFilterExtension,
+        OffsetPaginationExtension,
+        QueryExtension,
+        SearchFilterExtension,
+        TokenPaginationExtension,
+    )
+    from stac_fastapi.extensions.fields import FieldsConformanceClasses
+    from stac_fastapi.extensions.filter import FilterConformanceClasses as F
+    from stac_fastapi.extensions.free_text import FreeTextConformanceClasses
+    from stac_fastapi.extensions.query import QueryConformanceClasses
+    from stac_fastapi.extensions.sort import ItemCollectionSortExtension, SearchSortExtension
+
+    from eokit.catalog.api_client import EokitFiltersClient
+
+    cql2 = [F.CQL2_TEXT, F.CQL2_JSON, F.BASIC_CQL2, F.ADVANCED_COMPARISON_OPERATORS, F.BASIC_SPATIAL_FUNCTIONS,
+            F.BASIC_SPATIAL_FUNCTIONS_PLUS]  # fmt: skip
+    search = [
+        QueryExtension(),
+        SearchSortExtension(),
+        FieldsExtension(),
+        SearchFilterExtension(client=EokitFiltersClient(), conformance_classes=[F.FILTER, F.SEARCH, *cql2]),
+        TokenPaginationExtension(),
+        FreeTextExtension(),
+    ]
+    items = [
+        QueryExtension(conformance_classes=[QueryConformanceClasses.ITEMS]),
+        ItemCollectionSortExtension(),
+        FieldsExtension(conformance_classes=[FieldsConformanceClasses.ITEMS]),
+        ItemCollectionFilterExtension(client=EokitFiltersClient(), conformance_classes=[F.FILTER, F.ITEMS, *cql2]),
+        TokenPaginationExtension(),
+    ]
+    collections = CollectionSearchExtension.from_extensions(
+        [FreeTextExtension(conformance_classes=[FreeTextConformanceClasses.COLLECTIONS]), OffsetPaginationExtension()]
+    )
+    return search, items, collections
+
+
 def create_app(
     catalog_dir: str | os.PathLike[str],
     *,
@@ -84,40 +108,81 @@ def create_app(
     asset_roots: Sequence[str | os.PathLike[str]] = (),
     title: str | None = None,
     refresh_interval: float = 2.0,
+    base_url: str | None = None,
+    proxy_headers: bool = False,
+    max_body: int = 1 << 20,
 ) -> Any:
-    """The FastAPI application serving ``catalog_dir`` as a STAC API.
+    """The STAC API (a stac-fastapi application) serving ``catalog_dir``.
 
     The SQLite index is (re)built at start and whenever the catalog's top-level documents
-    change (checked at most every ``refresh_interval`` seconds).
+    change (checked at most every ``refresh_interval`` seconds). Links start with
+    ``base_url`` (e.g. ``https://example.org/stac``); without it, with the address the
+    connection was accepted on, or with ``X-Forwarded-*`` headers when ``proxy_headers``.
+    Request bodies over ``max_body`` bytes get 413.
     """
     try:
-        from fastapi import Body, FastAPI, Query, Request
+        from fastapi import FastAPI, Request
         from fastapi.exceptions import RequestValidationError
-        from fastapi.openapi.docs import get_swagger_ui_html
         from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-        from pydantic import BaseModel, ConfigDict
+        from stac_fastapi.api.app import StacApi
+        from stac_fastapi.api.models import (
+            ItemCollectionUri,
+            create_get_request_model,
+            create_post_request_model,
+            create_request_model,
+        )
+        from stac_fastapi.types.config import ApiSettings
+        from stac_fastapi.types.search import APIRequest
         from starlette.exceptions import HTTPException
+        from starlette.middleware import Middleware
+        from starlette.middleware.cors import CORSMiddleware
     except ImportError:
-        raise MissingDependencyError("fastapi", extra="server", purpose="eokit serve") from None
+        raise MissingDependencyError("stac-fastapi.api", extra="server", purpose="eokit serve") from None
+    from eokit.catalog.api_client import EokitCoreClient, EokitSearch
 
+    base_url = check_base_url(base_url) if base_url else None
     index = CatalogIndex(catalog_dir, db_path=db_path, asset_roots=asset_roots)
     landing_title = title or f"eokit STAC API: {index.catalog_dir.name}"
-
-    class SearchBody(BaseModel):
-        """Item search (POST)."""
-
-        model_config = ConfigDict(extra="allow")
-        bbox: list[float] | None = None
-        intersects: dict[str, Any] | None = None
-        datetime: str | None = None
-        ids: list[str] | str | None = None
-        collections: list[str] | str | None = None
-        limit: int | None = None
-        token: str | None = None
-        sortby: list[dict[str, Any]] | None = None
-        fields: dict[str, Any] | None = None
-
-    app = FastAPI(title=landing_title, version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None)
+    description = f"STAC API over the catalog in {index.catalog_dir.name}, served by eokit."
+    settings = ApiSettings(
+        stac_fastapi_title=landing_title,
+        stac_fastapi_description=description,
+        stac_fastapi_landing_id="eokit",
+        openapi_url="/api",
+        docs_url="/api.html",
+    )
+    search, items, collections = _extensions()
+    app = FastAPI(openapi_url="/api", docs_url="/api.html", redoc_url=None, title=landing_title, version="1.0.0",
+                  description=description)  # fmt: skip
+    api = StacApi(
+        app=app,
+        settings=settings,
+        client=EokitCoreClient(title=landing_title, description=description, landing_page_id="eokit"),
+        extensions=[*search, *items, collections],
+        search_get_request_model=create_get_request_model(search),
+        search_post_request_model=create_post_request_model(search, base_model=EokitSearch),
+        items_get_request_model=cast(
+            "type[APIRequest]",
+            create_request_model(
+                "ItemCollectionUri", base_model=ItemCollectionUri, extensions=items, request_type="GET"
+            ),
+        ),
+        collections_get_request_model=collections.GET,
+        middlewares=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["OPTIONS", "POST", "GET"],
+                allow_headers=["Content-Type"],
+                max_age=600,
+            ),
+            Middleware(BaseUrlMiddleware, base_url=base_url, proxy_headers=proxy_headers),
+        ],
+    )
+    app = api.app
+    app.state.index = index
+    app.state.refresh_interval = refresh_interval
+    app.add_middleware(HardeningMiddleware, max_body=max_body)
 
     def error(status: int, description: str, code: str) -> JSONResponse:
         return JSONResponse({"code": code, "description": description}, status_code=status)
@@ -132,71 +197,12 @@ def create_app(
         for e in exc.errors()[:5]:
             where = ".".join(str(p) for p in e.get("loc", ()))
             parts.append(f"{where}: {e.get('msg', 'invalid')}")
-        return error(400, "; ".join(parts) or "invalid request", "BadRequest")
+        return error(400, "; ".join(parts)[:2000] or "invalid request", "BadRequest")
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        codes = {404: "NotFound", 405: "MethodNotAllowed", 416: "RangeNotSatisfiable"}
+        codes = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 416: "RangeNotSatisfiable"}
         return error(exc.status_code, str(exc.detail), codes.get(exc.status_code, "Error"))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
-        log.exception("unexpected error serving %s", request.url)
-        return error(500, "internal error", "ServerError")
-
-    def base_of(request: Request) -> str:
-        index.refresh(min_interval=refresh_interval)
-        return str(request.base_url).rstrip("/")
-
-    def json_response(doc: Any, media_type: str = "application/json") -> JSONResponse:
-        return JSONResponse(doc, media_type=media_type)
-
-    @app.get("/", summary="Landing page")
-    def landing(request: Request) -> JSONResponse:
-        base = base_of(request)
-        links = [
-            {"rel": "self", "href": f"{base}/", "type": "application/json", "title": "Landing page"},
-            {"rel": "root", "href": f"{base}/", "type": "application/json", "title": "Landing page"},
-            {"rel": "conformance", "href": f"{base}/conformance", "type": "application/json", "title": "Conformance"},
-            {"rel": "data", "href": f"{base}/collections", "type": "application/json", "title": "Collections"},
-            {"rel": "search", "href": f"{base}/search", "type": GEOJSON, "method": "GET", "title": "Item search"},
-            {"rel": "search", "href": f"{base}/search", "type": GEOJSON, "method": "POST", "title": "Item search"},
-            {"rel": "service-desc", "href": f"{base}/api", "type": OPENAPI, "title": "OpenAPI document"},
-            {"rel": "service-doc", "href": f"{base}/api.html", "type": "text/html", "title": "API documentation"},
-            {"rel": "alternate", "href": f"{base}/map.html", "type": "text/html", "title": "Map of items"},
-        ]
-        for coll in index.collections(base):
-            links.append(
-                {
-                    "rel": "child",
-                    "href": f"{base}/collections/{coll['id']}",
-                    "type": "application/json",
-                    "title": coll.get("title") or coll["id"],
-                }
-            )
-        return json_response(
-            {
-                "type": "Catalog",
-                "stac_version": STAC_VERSION,
-                "id": "eokit",
-                "title": landing_title,
-                "description": f"STAC API over the catalog in {index.catalog_dir.name}, served by eokit.",
-                "conformsTo": CONFORMANCE,
-                "links": links,
-            }
-        )
-
-    @app.get("/conformance", summary="Conformance classes")
-    def conformance() -> JSONResponse:
-        return json_response({"conformsTo": CONFORMANCE})
-
-    @app.get("/api", summary="OpenAPI document", include_in_schema=False)
-    def openapi_doc() -> JSONResponse:
-        return JSONResponse(app.openapi(), media_type=OPENAPI)
-
-    @app.get("/api.html", include_in_schema=False)
-    def openapi_html() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="./api", title=landing_title)
 
     @app.get("/map.html", include_in_schema=False)
     def map_html() -> HTMLResponse:
@@ -204,169 +210,17 @@ def create_app(
 
         return HTMLResponse(_MAP_HTML.format(title=html.escape(landing_title)))
 
-    @app.get("/collections", summary="Collections")
-    def collections(request: Request) -> JSONResponse:
-        base = base_of(request)
-        return json_response(
-            {
-                "collections": index.collections(base),
-                "links": [
-                    {"rel": "self", "href": f"{base}/collections", "type": "application/json"},
-                    {"rel": "root", "href": f"{base}/", "type": "application/json"},
-                    {"rel": "parent", "href": f"{base}/", "type": "application/json"},
-                ],
-            }
-        )
-
-    @app.get("/collections/{collection_id}", summary="One collection")
-    def collection(request: Request, collection_id: str) -> JSONResponse:
-        doc = index.collection(collection_id, base_of(request))
-        if doc is None:
-            raise StacApiError(404, f"collection {collection_id!r} not found")
-        return json_response(doc)
-
-    def run_search(
-        request: Request, base: str, params: dict[str, Any], *, path: str, post: bool, collection_id: str | None = None
-    ) -> JSONResponse:
-        bbox = parse_bbox(params.get("bbox"))
-        intersects = parse_intersects(params.get("intersects"))
-        if bbox is not None and intersects is not None:
-            raise StacApiError(400, "use either bbox or intersects, not both")
-        start, end = parse_datetime_interval(params.get("datetime"))
-        colls = parse_str_list(params.get("collections"), "collections")
-        if collection_id is not None:
-            colls = [collection_id]
-        elif colls:
-            known = {c["id"] for c in index.collections(base)}
-            unknown = [c for c in colls if c not in known]
-            if unknown:
-                raise StacApiError(400, f"unknown collection(s): {', '.join(unknown)}")
-        query = SearchQuery(
-            bbox=bbox,
-            intersects=intersects,
-            dt_start=start,
-            dt_end=end,
-            ids=parse_str_list(params.get("ids"), "ids"),
-            collections=colls,
-            limit=parse_limit(params.get("limit")),
-            offset=parse_token(params.get("token")),
-            sortby=parse_sortby(params.get("sortby")),
-        )
-        fields = parse_fields(params.get("fields"))
-        items, matched = index.search(query, base)
-        features = [apply_fields(it, fields) for it in items]
-        links = [{"rel": "root", "href": f"{base}/", "type": "application/json"}]
-        nxt = query.offset + query.limit
-        if post:
-            links.append({"rel": "self", "href": f"{base}{path}", "type": GEOJSON, "method": "POST"})
-            if nxt < matched:
-                body = {k: v for k, v in params.items() if v is not None}
-                body["token"] = str(nxt)
-                links.append({"rel": "next", "href": f"{base}{path}", "type": GEOJSON, "method": "POST", "body": body})
-        else:
-            self_q = urlencode([(k, v) for k, v in request.query_params.multi_items()])
-            links.append({"rel": "self", "href": f"{base}{path}" + (f"?{self_q}" if self_q else ""), "type": GEOJSON})
-            if nxt < matched:
-                q = [(k, v) for k, v in request.query_params.multi_items() if k != "token"] + [("token", str(nxt))]
-                links.append({"rel": "next", "href": f"{base}{path}?{urlencode(q)}", "type": GEOJSON, "method": "GET"})
-        if collection_id is not None:
-            links.append(
-                {"rel": "collection", "href": f"{base}/collections/{collection_id}", "type": "application/json"}
-            )
-        return json_response(
-            {
-                "type": "FeatureCollection",
-                "features": features,
-                "links": links,
-                "numberMatched": matched,
-                "numberReturned": len(features),
-            },
-            GEOJSON,
-        )
-
-    @app.get("/collections/{collection_id}/items", summary="Items of a collection")
-    def collection_items(
-        request: Request,
-        collection_id: str,
-        bbox: str | None = Query(None, description="minx,miny,maxx,maxy in EPSG:4326"),
-        datetime: str | None = Query(None, description="RFC 3339 instant or START/END ('..' open)"),
-        limit: int | None = Query(None, description="Page size, 1-10000"),
-        token: str | None = Query(None, description="Page token from a next link"),
-        sortby: str | None = Query(None, description="e.g. -properties.datetime,+id"),
-        fields: str | None = Query(None, description="e.g. id,properties.gsd,-assets"),
-    ) -> JSONResponse:
-        base = base_of(request)
-        if index.collection(collection_id, base) is None:
-            raise StacApiError(404, f"collection {collection_id!r} not found")
-        params = dict(bbox=bbox, datetime=datetime, limit=limit, token=token, sortby=sortby, fields=fields)
-        return run_search(
-            request, base, params, path=f"/collections/{collection_id}/items", post=False, collection_id=collection_id
-        )
-
-    @app.get("/collections/{collection_id}/items/{item_id}", summary="One item")
-    def item(request: Request, collection_id: str, item_id: str) -> JSONResponse:
-        base = base_of(request)
-        if index.collection(collection_id, base) is None:
-            raise StacApiError(404, f"collection {collection_id!r} not found")
-        doc = index.item(collection_id, item_id, base)
-        if doc is None:
-            raise StacApiError(404, f"item {item_id!r} not found in collection {collection_id!r}")
-        return json_response(doc, GEOJSON)
-
-    @app.get("/search", summary="Item search (GET)")
-    def search_get(
-        request: Request,
-        bbox: str | None = Query(None, description="minx,miny,maxx,maxy in EPSG:4326"),
-        intersects: str | None = Query(None, description="GeoJSON geometry"),
-        datetime: str | None = Query(None, description="RFC 3339 instant or START/END ('..' open)"),
-        ids: str | None = Query(None, description="comma-separated item ids"),
-        collections: str | None = Query(None, description="comma-separated collection ids"),
-        limit: int | None = Query(None, description="Page size, 1-10000"),
-        token: str | None = Query(None, description="Page token from a next link"),
-        sortby: str | None = Query(None, description="e.g. -properties.datetime,+id"),
-        fields: str | None = Query(None, description="e.g. id,properties.gsd,-assets"),
-    ) -> JSONResponse:
-        params = dict(
-            bbox=bbox,
-            intersects=intersects,
-            datetime=datetime,
-            ids=ids,
-            collections=collections,
-            limit=limit,
-            token=token,
-            sortby=sortby,
-            fields=fields,
-        )
-        return run_search(request, base_of(request), params, path="/search", post=False)
-
-    @app.post("/search", summary="Item search (POST)")
-    def search_post(request: Request, body: SearchBody | None = Body(None)) -> JSONResponse:
-        body = body or SearchBody()
-        explicit_nulls = [k for k in body.model_fields_set if getattr(body, k, None) is None]
-        if explicit_nulls:
-            raise StacApiError(400, f"null is not a valid value for: {', '.join(sorted(explicit_nulls))}")
-        params = body.model_dump(exclude_none=True)
-        if body.fields is not None:
-            params["fields"] = body.fields  # keep explicit nulls inside: {"include": null} means the default set
-        return run_search(request, base_of(request), params, path="/search", post=True)
-
-    @app.head(
-        "/assets/{collection_id}/{item_id}/{key}/{filename}", include_in_schema=False, operation_id="head_asset_named"
-    )
-    @app.get(
-        "/assets/{collection_id}/{item_id}/{key}/{filename}",
-        summary="Asset bytes (HTTP Range)",
-        operation_id="get_asset_named",
-    )
-    def named_asset(request: Request, collection_id: str, item_id: str, key: str, filename: str) -> FileResponse:
-        return asset(request, collection_id, item_id, key, filename)
+    @app.head("/assets/{collection_id}/{item_id}/{key}/{filename}", include_in_schema=False,
+              operation_id="head_asset_named")  # fmt: skip
+    @app.get("/assets/{collection_id}/{item_id}/{key}/{filename}", summary="Asset bytes (HTTP Range)",
+             operation_id="get_asset_named")  # fmt: skip
+    def named_asset(collection_id: str, item_id: str, key: str, filename: str) -> FileResponse:
+        return asset(collection_id, item_id, key, filename)
 
     @app.head("/assets/{collection_id}/{item_id}/{key}", include_in_schema=False, operation_id="head_asset")
     @app.get("/assets/{collection_id}/{item_id}/{key}", summary="Asset bytes (HTTP Range)", operation_id="get_asset")
-    def asset(
-        request: Request, collection_id: str, item_id: str, key: str, filename: str | None = None
-    ) -> FileResponse:
-        base_of(request)
+    def asset(collection_id: str, item_id: str, key: str, filename: str | None = None) -> FileResponse:
+        index.refresh(min_interval=refresh_interval)
         found = index.asset(collection_id, item_id, key)
         if found is None:
             raise StacApiError(404, "no such asset")
@@ -377,7 +231,7 @@ def create_app(
         if not any(r == real or r in real.parents for r in index.allowed_roots()) or not real.is_file():
             raise StacApiError(404, "asset file is not available")
         try:
-            sha = index.asset_digest(collection_id, item_id, key, str(real))
+            sha = index.asset_digest(str(real))
         except OSError:
             raise StacApiError(404, "asset file is not readable") from None
         headers = {
@@ -399,40 +253,38 @@ def serve(
     port: int = 8080,
     asset_roots: Sequence[str | os.PathLike[str]] = (),
     db_path: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    proxy_headers: bool = False,
 ) -> None:
-    """Serve ``catalog_dir`` until interrupted (blocking)."""
+    """Serve ``catalog_dir`` until interrupted (blocking); see :func:`create_app` for the options."""
+    uvicorn = _uvicorn()
+    app = create_app(
+        catalog_dir, asset_roots=asset_roots, db_path=db_path, base_url=base_url, proxy_headers=proxy_headers
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+
+
+def _uvicorn() -> Any:
     try:
         import uvicorn
     except ImportError:
         raise MissingDependencyError("uvicorn", extra="server", purpose="eokit serve") from None
-    app = create_app(catalog_dir, asset_roots=asset_roots, db_path=db_path)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    return uvicorn
 
 
 @contextlib.contextmanager
-def running_server(
-    catalog_dir: str | os.PathLike[str],
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    asset_roots: Sequence[str | os.PathLike[str]] = (),
-    db_path: str | os.PathLike[str] | None = None,
-    timeout: float = 20.0,
-) -> Iterator[str]:
-    """Run the STAC API in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
+def running_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0) -> Iterator[str]:
+    """Run an ASGI ``app`` in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
 
     ``port=0`` picks a free port. The server stops when the block exits.
     """
-    try:
-        import uvicorn
-    except ImportError:
-        raise MissingDependencyError("uvicorn", extra="server", purpose="eokit serve") from None
-    app = create_app(catalog_dir, asset_roots=asset_roots, db_path=db_path)
+    uvicorn = _uvicorn()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False, server_header=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="eokit-stac-api")
     thread.start()
     deadline = time.monotonic() + timeout
@@ -450,3 +302,20 @@ def running_server(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def running_server(
+    catalog_dir: str | os.PathLike[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout: float = 20.0,
+    **options: Any,
+) -> Iterator[str]:
+    """Serve ``catalog_dir`` in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
+
+    ``options`` are those of :func:`create_app` (``asset_roots``, ``db_path``, ``base_url``...).
+    """
+    with running_app(create_app(catalog_dir, **options), host=host, port=port, timeout=timeout) as url:
+        yield url

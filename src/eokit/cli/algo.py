@@ -35,6 +35,23 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
+def _deprecated(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value:
+        import logging
+
+        logging.getLogger("eokit.cli").warning(
+            "%s is deprecated; use %s", param.opts[0], {"--band": "--var"}.get(param.opts[0], "the new option")
+        )
+    return value
+
+
+def _pixels(path: str) -> int | None:
+    from eokit.algorithms.tools._common import profile
+
+    prof = profile(path)
+    return int(prof["height"]) * int(prof["width"])
+
+
 def _role_options(f: Any) -> Any:
     for role in reversed(ROLE_OPTIONS):
         f = click.option(f"--{role}", default=None, metavar="BAND", help=f"Band holding {role}.")(f)
@@ -46,8 +63,16 @@ def algo() -> None:
     """Earth Engine image algorithms on local rasters.
 
     \b
-    Band references (BAND) match a band description, a file-name token
-    (..._B4.TIF) or, with one input file, a 1-based band number.
+    INPUTS are band rasters or one product: a Sentinel-2 SAFE (folder or .zip),
+    a Landsat Collection-2 bundle (folder or .tar with its MTL.txt/json/xml) or a
+    STAC item (.json). A product's bands are converted to physical values with its
+    own metadata (S2 offsets and quantification, Landsat MTL factors).
+
+    \b
+    Band references (BAND): in a product a band id (B04, B8A, SR_B4), a common
+    name (red, nir08) or a role (nir); in rasters a band description, a
+    file-name token (..._B4.TIF, ..._B04_10m.tif) or, with one input file, a
+    1-based band number.
     """
 
 
@@ -74,49 +99,61 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
 
 @algo.command("index")
 @click.argument("name")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @out_option()
 @_role_options
-@click.option("--band", "extra", multiple=True, metavar="SHORT=BAND", help="Any catalogue band, e.g. N2=B8A.")
+@click.option("--var", "extra", multiple=True, metavar="SHORT=BAND",
+              help="Bind any formula variable to a band, e.g. N2=B8A.")  # fmt: skip
+@click.option("--band", "old_extra", multiple=True, hidden=True, callback=_deprecated, help="Deprecated: --var.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Constant, e.g. L=0.5.")
-@click.option("--sensor", default=None, help="Default band references for landsat5/7/8/9 or sentinel2.")
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply digital numbers first.")
+@click.option("--sensor", default=None, help="Band names of landsat5/7/8/9 or sentinel2 for plain band rasters.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiply digital numbers of plain rasters first (products carry their own).")  # fmt: skip
 @click.option("--offset", type=float, default=0.0, show_default=True, help="Then add this.")
+@click.option(
+    "--nodata", type=float, default=None, help="Output nodata value where the index is undefined (default NaN)."
+)
 @workers_option
 @scheduler_option
-def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ...], params: tuple[str, ...],
-              sensor: str | None, scale: float, offset: float, workers: int | None, scheduler: str | None,
-              **roles: Any) -> None:  # fmt: skip
+def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ...], old_extra: tuple[str, ...],
+              params: tuple[str, ...], sensor: str | None, scale: float, offset: float, nodata: float | None,
+              workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
     """Compute spectral index NAME (NDVI, EVI...) from INPUTS into --out."""
     from eokit.algorithms import tools
 
-    bands = tools.index_band_refs(name, {k: v for k, v in roles.items() if v}, _pairs(extra, "--band"), sensor)
-    with progress_bar(None, name) as bar:
+    pairs = {**_pairs(old_extra, "--band"), **_pairs(extra, "--var")}
+    bands = tools.index_band_refs(name, {k: v for k, v in roles.items() if v}, pairs, sensor)
+    total = tools.index_pixels(list(inputs), name, bands)
+    with progress_bar(total, name) as bar:
         tools.index_file(list(inputs), out, name, bands, params={k: float(v) for k, v in _pairs(params, "--param").items()},
-                         scale=scale, offset=offset, workers=workers, scheduler=scheduler, progress=bar)  # fmt: skip
+                         scale=scale, offset=offset, nodata=nodata, workers=workers, scheduler=scheduler,
+                         progress=bar)  # fmt: skip
     click.echo(out)
 
 
 @algo.command("distance")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @out_option()
-@click.option("--radius", type=float, required=True, help="Cap in metres.")
-@click.option("--band", type=int, default=1, show_default=True)
-@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True)
+@click.option("--radius", type=float, required=True, help="Cap, in --units.")
+@click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="1-based band of SOURCE.")
+@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True,
+              help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--normalize", is_flag=True, help="Scale to 0..1.")
+@click.option("--units", type=click.Choice(["metres", "pixels"]), default="metres", show_default=True,
+              help="Unit of --radius and of the output; metres need a CRS.")  # fmt: skip
 @click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT to compute inside.")
 @click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
 @workers_option
 @scheduler_option
-def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str, normalize: bool,
+def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str, normalize: bool, units: str,
                  geometry: str | None, geometry_crs: str | None, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
-    """Distance in metres to the nearest masked pixel, capped at --radius."""
+    """Distance to the nearest masked pixel (metres, or pixels), capped at --radius."""
     from eokit.algorithms import tools
 
     geom, gcrs = tools.load_geometry(geometry) if geometry else (None, None)
-    with progress_bar(None, "distance") as bar:
+    with progress_bar(_pixels(source), "distance") as bar:
         tools.distance_to_mask_file(source, out, radius=radius, band=band, mask_from=mask_from, normalize=normalize,
-                                    geometry=geom, geometry_crs=geometry_crs or gcrs, workers=workers,
+                                    geometry=geom, geometry_crs=geometry_crs or gcrs, units=units, workers=workers,
                                     scheduler=scheduler, progress=bar)  # fmt: skip
     click.echo(out)
 
@@ -157,32 +194,40 @@ def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, 
 
 
 @algo.command("harmonize")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @out_option()
 @_role_options
-@click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8"]), default="l8_to_l7", show_default=True)
-@click.option("--method", type=click.Choice(["rma", "ols"]), default="rma", show_default=True)
+@click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8", "s2_to_oli"]), default=None,
+              help="l8_to_l7 / l7_to_l8 (Roy et al. 2016) or s2_to_oli (HLS, Claverie et al. 2018); default "
+              "s2_to_oli for a Sentinel-2 product, else l8_to_l7.")  # fmt: skip
+@click.option("--method", type=click.Choice(["rma", "ols"]), default="rma", show_default=True,
+              help="Regression of the Landsat 8/7 coefficients.")  # fmt: skip
+@click.option("--platform", type=click.Choice(["sentinel2a", "sentinel2b"]), default=None,
+              help="Sentinel-2 unit for s2_to_oli (default: from the product).")  # fmt: skip
 @click.option("--scale", type=float, default=1.0, show_default=True, help="1 for 0..1 data, 10000 for 0..10000.")
 @workers_option
 @scheduler_option
-def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str, scale: float,
-                  workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
-    """Harmonise Landsat 8 <-> 7 reflectance (Roy and others, 2016, Table 2).
+def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, method: str, platform: str | None,
+                  scale: float, workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
+    """Harmonise reflectance: Landsat 8 <-> 7 (Roy et al. 2016) or Sentinel-2 -> OLI (HLS).
 
     One output layer per band option, in the order red, nir... as given.
     """
     from eokit.algorithms import tools
 
     bands = {k: v for k, v in roles.items() if v}
-    tools.harmonize_file(list(inputs), out, bands, direction=direction, method=method, scale=scale,
-                         workers=workers, scheduler=scheduler)  # fmt: skip
+    with progress_bar(tools.band_pixels(list(inputs), bands), "harmonize") as bar:
+        tools.harmonize_file(list(inputs), out, bands, direction=direction, method=method, scale=scale,
+                             platform=platform, workers=workers, scheduler=scheduler, progress=bar)  # fmt: skip
     click.echo(out)
 
 
 @algo.command("brdf")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(exists=True))
 @out_option()
-@click.option("--bands", "band_names", required=True, help="Name of each layer, e.g. blue,green,red,nir,swir1,swir2.")
+@click.option("--bands", "band_names", required=True,
+              help="Name of each layer of a raster (blue,green,red,nir,swir1,swir2), or the bands of a product "
+              "(B02,B03,B04,B8A or red,nir...).")  # fmt: skip
 @click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True)
 @click.option("--angles", nargs=4, type=click.Path(exists=True), default=None,
               help="Sun zenith, sun azimuth, view zenith, view azimuth rasters (same grid).")  # fmt: skip
@@ -193,7 +238,8 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str, method: str
 @click.option("--sun-angles", nargs=2, type=click.Path(exists=True), default=None,
               help="Sun zenith and azimuth rasters; view angles then come from the scene geometry.")  # fmt: skip
 @click.option("--time", "time_", default=None,
-              help="Acquisition time (ISO, UTC) when no angles are given; view from the scene geometry.")  # fmt: skip
+              help="Acquisition time (ISO 8601 with time of day, UTC) when no angles are given; view from the "
+              "scene geometry. Products: from their metadata.")  # fmt: skip
 @click.option("--nadir", nargs=2, type=float, default=None, metavar="LON LAT",
               help="A point on the nadir track for the scene geometry (default: the raster's centre).")  # fmt: skip
 @click.option("--sun-zenith-out", default="observed", show_default=True, help="observed, latitude, or degrees.")
@@ -214,7 +260,7 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
             raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
     tools.nbar_file(source, out, band_names=[b.strip() for b in band_names.split(",")], sensor=sensor,
                     angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
-                    sun_zenith_out=szo, nadir_lonlat=tuple(nadir) if nadir else None, workers=workers,
+                    sun_zenith_out=szo, nadir_lonlat=(nadir[0], nadir[1]) if nadir else None, workers=workers,
                     scheduler=scheduler)  # fmt: skip
     click.echo(out)
 
@@ -235,16 +281,26 @@ def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: 
 
 
 @algo.command("scale")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(exists=True))
 @out_option()
-@click.option("--kind", type=click.Choice(["sr", "st"]), default="sr", show_default=True)
-@click.option("--mtl", type=click.Path(exists=True), default=None, help="Take factors from this *_MTL.txt.")
-@click.option("--band", default=None, help="MTL band key, e.g. SR_B4 (default: from the file name).")
+@click.option("--kind", type=click.Choice(["auto", "sr", "st", "toa", "radiance", "bt"]), default="auto",
+              show_default=True, help="auto (from the band), sr (surface reflectance), st (surface temperature, K), "
+              "toa (Level-1 TOA reflectance), radiance, bt (brightness temperature, K).")  # fmt: skip
+@click.option("--mtl", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Take factors from this *_MTL.txt, *_MTL.json or *_MTL.xml.")  # fmt: skip
+@click.option(
+    "--band", default=None, help="Band of a product or MTL key, e.g. SR_B4, B04, red (default: from the name)."
+)
 def scale_cmd(source: str, out: str, kind: str, mtl: str | None, band: str | None) -> None:
-    """Collection 2 Level-2 DN to reflectance (sr) or kelvin (st)."""
+    """Digital numbers of one band to reflectance, radiance or kelvin.
+
+    SOURCE is a Landsat band file (..._SR_B4.TIF) or a product (Landsat bundle,
+    Sentinel-2 SAFE, STAC item) with --band. Factors that do not fit the band's
+    level, collection or kind are refused.
+    """
     from eokit.algorithms import tools
 
-    tools.scale_collection2_file(source, out, kind=kind, mtl=mtl, band=band)
+    tools.scale_file(source, out, kind=kind, mtl=mtl, band=band)
     click.echo(out)
 
 
@@ -258,7 +314,7 @@ def mtl_cmd(path: str) -> None:
 
 
 @algo.command("qa-mask")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(exists=True))
 @out_option()
 @click.option("--fill/--no-fill", default=True, show_default=True)
 @click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True)

@@ -7,14 +7,36 @@ import click
 from eokit.cli._options import out_option
 
 
+def _country(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An ISO 3166 code the gazetteer has places for; checked before any work starts."""
+    if ctx.resilient_parsing:
+        return value
+    from eokit.errors import InvalidInputError
+    from eokit.urban.gazetteer import cities
+
+    try:
+        places = cities(country=value)
+    except InvalidInputError as exc:
+        raise click.BadParameter(exc.message, ctx=ctx, param=param) from None
+    if len(places) < 3:
+        raise click.BadParameter(
+            f"the gazetteer has {len(places)} place(s) in {value!r}; the demo needs at least 3", ctx=ctx, param=param
+        )
+    return value.upper()
+
+
 @click.command("demo")
-@out_option(required=False, help="Output folder (default: demo-output).")
+@out_option(required=False, kind="folder", help="Output folder (default: demo-output).")
 @click.option("--quick", is_flag=True, help="A smaller world and scenes: under a minute (used by the tests).")
 @click.option(
-    "--country", default="KAZ", show_default=True, help="ISO 3166 code of the country whose real places seed the world."
+    "--country",
+    default="KAZ",
+    show_default=True,
+    callback=_country,
+    help="ISO 3166 alpha-2 or alpha-3 code of the country whose real places seed the world (KZ, KAZ, FRA...).",
 )
 @click.option("--keep-server", is_flag=True, help="Afterwards, keep serving the demo's STAC catalog until Ctrl-C.")
-@click.option("--port", default=8080, show_default=True, help="Port for --keep-server.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port for --keep-server.")
 def demo(out: str | None, quick: bool, country: str, keep_server: bool, port: int) -> None:
     """Run every capability end to end on a generated world, offline, and write a report.
 
@@ -34,12 +56,19 @@ def demo(out: str | None, quick: bool, country: str, keep_server: bool, port: in
     Exits with status 1 if any step failed (the others still run).
     """
     from eokit.demo import run_demo
+    from eokit.demo.report import plural
 
-    results, report = run_demo(
-        out or "demo-output", quick=quick, country=country, announce=lambda m: click.echo(m, err=True)
-    )
+    if keep_server:
+        from eokit.cli.main import ensure_port_free
+
+        ensure_port_free("127.0.0.1", port)  # before the work, not after it
+    from eokit.cli._logging import verbosity
+
+    announce = None if verbosity() < 0 else (lambda m: click.echo(m, err=True))  # -q: the result line only
+    results, report = run_demo(out or "demo-output", quick=quick, country=country, announce=announce)
     failed = [r for r in results if r.status != "ok"]
-    click.echo(f"eokit demo: {len(results) - len(failed)}/{len(results)} steps ok; report: {report.resolve()}")
+    ok = len(results) - len(failed)
+    click.echo(f"eokit demo: {ok}/{plural(len(results), 'step')} ok; report: {report.resolve()}")
     if keep_server and report.exists():
         from eokit.catalog.server import serve
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import signal
 import sys
+from collections.abc import Iterator
 
 import click
+
+log = logging.getLogger("eokit.cli.hub")
 
 
 @click.group("hub")
@@ -58,18 +64,54 @@ def hub() -> None:
     default=None,
     help="Maximum cloud cover in percent (needs --sentinel 2 or 3).",
 )
-@click.option("-o", "--order-by", default=None, help="Comma-separated keywords to order by; '-' prefix for descending.")
+@click.option(
+    "--order-by",
+    default=None,
+    help="Comma-separated keywords to order by; '-' prefix for descending, e.g. 'cloudcoverpercentage,-beginposition'.",
+)
+@click.option("-o", "order_by_alias", default=None, hidden=True, help="Deprecated alias of --order-by.")
 @click.option("-l", "--limit", type=click.IntRange(min=0), default=None, help="Maximum number of results.")
-@click.option("-q", "--query", multiple=True, help="Extra keyword=value; repeat; repeated keywords are OR-ed.")
+@click.option("--query", multiple=True, help="Extra keyword=value; repeat; repeated keywords are OR-ed.")
+@click.option("-q", "query_alias", multiple=True, hidden=True, help="Deprecated alias of --query.")
 @click.option("--collection", default=None, help="STAC collection id (with --provider stac).")
 @click.option("--footprints", default=None, help="Write a GeoJSON of the results to this file ('-' for stdout).")
 @click.option("-d", "--download", is_flag=True, help="Download all results.")
-@click.option("--path", type=click.Path(file_okay=False), default=".", show_default=True, help="Where downloads go.")
+@click.option(
+    "--out", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder the downloads go to."
+)
+@click.option("--path", "path_alias", type=click.Path(file_okay=False), hidden=True, help="Deprecated alias of --out.")
 @click.option("--fail-fast", is_flag=True, help="Stop all downloads when one fails.")
 @click.option("--include-pattern", default=None, help="Only download files inside products matching this glob.")
 @click.option("--exclude-pattern", default=None, help="Do not download files inside products matching this glob.")
 @click.option("--quicklook", is_flag=True, help="Download the quicklooks of the results.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for a server response.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Retries of a request after a transient failure (connection, 429, 5xx), with backoff honouring "
+    "Retry-After (default: EOKIT_HTTP_RETRIES, 5).",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds one file may take to download in total, 0 for none (default: EOKIT_HUB_FILE_DEADLINE, 86400).",
+)
+@click.option(
+    "--low-speed-limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Bytes/s below which a download counts as stalled and is resumed on a new connection after "
+    "EOKIT_HUB_LOW_SPEED_TIME (60) seconds (default: EOKIT_HUB_LOW_SPEED_LIMIT, 1024; 0: never).",
+)
+@click.option(
+    "--trusted-host",
+    "trusted_hosts",
+    multiple=True,
+    help="Origin (https://host:port, host or *.domain) the credentials may follow redirects to; repeatable "
+    "(also EOKIT_HUB_TRUSTED_HOSTS). Credentials never follow a redirect elsewhere or from https to http.",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel downloads (default 4).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as GeoJSON on stdout.")
 @click.option(
@@ -83,13 +125,23 @@ def hub() -> None:
     default="Product {uuid} - {summary}",
     show_default=True,
     help="Format of each printed result (Python format string over its properties, e.g. "
-    "'{uuid} {identifier} {size} {beginposition}'; see --footprints - for the keys).",
+    "'{uuid} {title}' for every provider, '{uuid} {identifier} {size} {beginposition}' for CDSE and DHuS, "
+    "'{uuid} {datetime} {eo:cloud_cover}' for STAC; see --footprints - for the keys).",
 )
 @click.option("--info", is_flag=True, help="Print the server's version / end-points / landing page and exit.")
 def search(**kw: object) -> None:
     """Search products and optionally download them (the classic sentinelsat options)."""
     from eokit.hub.tool import SearchOptions, format_products, run_search, server_info
 
+    for alias, name, spelling in (
+        ("order_by_alias", "order_by", "-o"),
+        ("query_alias", "query", "-q"),
+        ("path_alias", "out", "--path"),
+    ):
+        value = kw.pop(alias)
+        if value:
+            log.warning("%s is deprecated; use --%s", spelling, name.replace("_", "-"))
+            kw[name] = (*kw[name], *value) if name == "query" else value  # type: ignore[misc]
     as_json = kw.pop("as_json")
     fmt = str(kw.pop("fmt"))
     info = kw.pop("info")
@@ -99,7 +151,8 @@ def search(**kw: object) -> None:
         for line in server_info(opts):
             click.echo(line)
         return
-    run = run_search(opts)
+    with interruptible():
+        run = run_search(opts)
     if as_json or kw["footprints"] == "-":
         click.echo(json.dumps(run.geojson, default=str))
     else:
@@ -114,3 +167,22 @@ def search(**kw: object) -> None:
     if run.quicklooks_failed:
         click.echo(f"Some quicklooks failed: {run.quicklooks_failed} out of {len(run.products)}", err=True)
     sys.exit(run.exit_code)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop downloads cleanly (partial files kept for a resume); exit 130 / 143."""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("eokit: interrupted; partial downloads are kept and a rerun resumes them", err=True)
+        sys.exit(128 + (received[0] if received else signal.SIGINT))
+    finally:
+        signal.signal(signal.SIGTERM, previous)

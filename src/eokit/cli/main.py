@@ -1,23 +1,37 @@
 """The ``eokit`` entry point.
 
 Command families live in their own modules and are imported only when used,
-so ``eokit --help`` stays fast. Every :class:`~eokit.errors.EokitError` is
-turned into one line on stderr and a non-zero exit code here, in one place;
-``-v`` shows the traceback too.
+so ``eokit --help`` stays fast. Every failure — an :class:`~eokit.errors.EokitError`,
+an OS error, a bad option value, a library error, Ctrl-C — becomes one line
+``eokit: error: WHAT: PROBLEM[; what to do]`` on stderr and a documented exit
+code here, in one place (:mod:`eokit.cli._errors`); ``-v`` shows the traceback too.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import importlib
 import importlib.util
-import logging
+import os
+import signal
 import sys
 from typing import Any
 
 import click
 
 from eokit import __version__
-from eokit.errors import EokitError
+from eokit.cli._errors import (
+    EXIT_CODES_HELP,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    report,
+    verbosity_from_argv,
+)
+from eokit.cli._logging import configure_logging
+from eokit.errors import InvalidInputError
 
 # name -> (module, attribute). A family appears once its module exists.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,11 +44,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("eokit.cli.demo", "demo"),
 }
 
-EXIT_EOKIT_ERROR = 2
+EXIT_EOKIT_ERROR = EXIT_INPUT  # the old name, for callers that imported it
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands are imported on first use, and where every failure becomes one line."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         present = [n for n, (mod, _) in COMMANDS.items() if importlib.util.find_spec(mod) is not None]
@@ -46,35 +60,79 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name)
         if target is None or importlib.util.find_spec(target[0]) is None:
             return None
-        return getattr(importlib.import_module(target[0]), target[1])
+        command: click.Command = getattr(importlib.import_module(target[0]), target[1])
+        _check_port_before_listening(command)
+        return command
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except click.ClickException as exc:  # a usage error before any command ran
+            raise click.exceptions.Exit(report(exc, verbose=verbosity_from_argv(args) > 0)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except EokitError as exc:
-            verbose = (ctx.obj or {}).get("verbosity", 0) > 0
-            if verbose:
-                import traceback
-
-                traceback.print_exc()
-            click.echo(f"eokit: error: {exc}", err=True)
-            ctx.exit(EXIT_EOKIT_ERROR)
+        except (click.exceptions.Exit, SystemExit):
+            raise
+        except BaseException as exc:  # every failure becomes one line and an exit code
+            verbosity = (ctx.obj or {}).get("verbosity", verbosity_from_argv(sys.argv[1:]))
+            raise click.exceptions.Exit(report(exc, verbose=verbosity > 0, ctx=ctx)) from None
 
 
-def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING - 10 * verbosity
-    level = min(max(level, logging.DEBUG), logging.CRITICAL)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("eokit")
-    root.handlers = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
-    root.setLevel(level)
+def _check_port_before_listening(command: click.Command) -> None:
+    """A command that listens (``--host`` and ``--port``) checks the port is free before it prints or starts."""
+    names = {p.name for p in command.params}
+    callback = command.callback
+    if not {"host", "port"} <= names or callback is None or getattr(callback, "_eokit_port_checked", False):
+        return
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        ensure_port_free(kwargs["host"], kwargs["port"])
+        return callback(*args, **kwargs)
+
+    checked._eokit_port_checked = True  # type: ignore[attr-defined]
+    command.callback = checked
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise :class:`~eokit.errors.InvalidInputError` (``param="port"``) if ``host:port`` cannot be bound."""
+    import socket
+
+    if not port:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot resolve {host!r} ({exc.strerror or exc})", param="host") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InvalidInputError(
+                    f"{host}:{port} is already in use by another program; choose another --port", param="port"
+                ) from None
+            raise InvalidInputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})", param="host") from None
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(__version__, "--version", prog_name="eokit")
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug); also show tracebacks.")
-@click.option("-q", "--quiet", count=True, help="Less logging (-q errors only).")
+@click.option(
+    "-v", "--verbose", count=True, help="More output: -v shows library warnings, info and tracebacks; -vv debug."
+)
+@click.option("-q", "--quiet", count=True, help="Only errors: no warnings, no progress bars.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """eokit — search, catalogue, process and summarise Earth-observation data.
@@ -93,9 +151,28 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["verbosity"] = verbose - quiet
-    _configure_logging(verbose - quiet)
+    configure_logging(verbose - quiet)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="eokit")
+    """Console-script entry point (also ``python -m eokit``).
+
+    Ctrl-C exits with 130 and SIGTERM with 143, after the running command's
+    ``finally`` blocks removed its temporary files.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        cli.main(prog_name="eokit")
+    except SystemExit as exc:
+        if exc.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            # worker threads of an interrupted computation must not keep the process alive
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(int(exc.code))
+        raise

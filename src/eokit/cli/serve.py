@@ -8,14 +8,36 @@ import click
 @click.command("serve")
 @click.argument("catalog_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--asset-root", "asset_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="Extra folder whose files may be served as assets (repeatable).")  # fmt: skip
+              help="Extra folder whose files may be served as assets (repeatable); nothing else outside "
+                   "CATALOG_DIR is ever served.")  # fmt: skip
 @click.option("--index", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Where to keep the SQLite index (default: the temp folder).")  # fmt: skip
-def serve(catalog_dir: str, host: str, port: int, asset_roots: tuple[str, ...], db_path: str | None) -> None:
+              help="Where to keep the SQLite index (default: a private folder in ~/.cache/eokit).")  # fmt: skip
+@click.option("--base-url", default=None, metavar="URL",
+              help="Public URL of the API (e.g. https://example.org/stac); links start with it. "
+                   "Default: the address the connection came in on.")  # fmt: skip
+@click.option("--proxy-headers", is_flag=True,
+              help="Build links from X-Forwarded-Proto/-Host/-Prefix (only behind a trusted proxy).")  # fmt: skip
+def serve(
+    catalog_dir: str,
+    host: str,
+    port: int,
+    asset_roots: tuple[str, ...],
+    db_path: str | None,
+    base_url: str | None,
+    proxy_headers: bool,
+) -> None:
     """Serve CATALOG_DIR (built by `eokit catalog build`, or any static STAC catalog) as a STAC API."""
     from eokit.catalog.server import serve as run
 
     click.echo(f"STAC API on http://{host}:{port}/ (map: /map.html, API docs: /api.html); Ctrl+C stops", err=True)
-    run(catalog_dir, host=host, port=port, asset_roots=asset_roots, db_path=db_path)
+    run(
+        catalog_dir,
+        host=host,
+        port=port,
+        asset_roots=asset_roots,
+        db_path=db_path,
+        base_url=base_url,
+        proxy_headers=proxy_headers,
+    )

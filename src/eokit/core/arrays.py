@@ -40,9 +40,8 @@ def map_overlap(
     import dask.array as da
 
     arr = getattr(data, "data", data)
-    if isinstance(depth, int):
-        depth = (0,) * (arr.ndim - 2) + (depth, depth)
-    depth_map = {i: d for i, d in enumerate(depth)}
+    halo = (0,) * (arr.ndim - 2) + (depth, depth) if isinstance(depth, int) else tuple(depth)
+    depth_map = dict(enumerate(halo))
     return da.map_overlap(
         kernel,
         arr,

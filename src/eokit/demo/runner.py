@@ -55,7 +55,7 @@ def run_steps(
         blocked = [d for d in step.depends if results.get(d) is None or results[d].status != "ok"]
         if blocked:
             result.status = "skipped"
-            result.message = f"skipped: depends on {', '.join(blocked)}, which did not finish"
+            result.message = f"depends on {', '.join(blocked)}, which did not finish"
             if announce:
                 announce(f"[skip] {step.title}: {result.message}")
             continue

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -84,7 +85,9 @@ def _angles(transform: Affine, epsg: int, shape: tuple[int, int], when: dt.datet
     return sza, saa, vza, vaa
 
 
-def _landsat(root: Path, lon: float, lat: float, size: int, rng: np.random.Generator) -> Path:
+def _landsat(
+    root: Path, lon: float, lat: float, size: int, rng: np.random.Generator
+) -> tuple[Path, str, dict[str, Any]]:
     when = utc(2024, 6, 12, 5, 58)
     epsg = _utm_epsg(lon, lat)
     from pyproj import Transformer
@@ -154,7 +157,9 @@ def _mtl(name: str, when: dt.datetime, lat: float, lon: float, sza: float, saa: 
     return "\n".join(lines)
 
 
-def _sentinel2(root: Path, lon: float, lat: float, size: int, rng: np.random.Generator) -> Path:
+def _sentinel2(
+    root: Path, lon: float, lat: float, size: int, rng: np.random.Generator
+) -> tuple[Path, str, dict[str, Any]]:
     when = utc(2024, 6, 14, 6, 16)
     epsg = _utm_epsg(lon, lat)
     from pyproj import Transformer

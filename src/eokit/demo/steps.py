@@ -43,19 +43,32 @@ class DemoStepError(EokitError):
 
 def run_cli(*args: Any) -> None:
     """Run ``eokit ARGS...`` in this process, exactly as typed in a shell; raise on a non-zero exit."""
+    from eokit.cli._logging import verbosity
     from eokit.cli.main import cli
 
     argv = [str(a) for a in args]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # the command's own output (paths it wrote) goes to the log
-        code = cli.main(argv, prog_name="eokit", standalone_mode=False)
+    level = verbosity()  # the demo's own -v/-q carry over to the commands it runs
+    flags = ["-v"] * level if level > 0 else ["-q"] * -level
+    printed, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):  # to the log, not the terminal
+        code = cli.main([*flags, *argv], prog_name="eokit", standalone_mode=False)
     log.info("eokit %s\n%s", " ".join(argv), printed.getvalue().strip())
     if isinstance(code, int) and code != 0:
-        raise DemoStepError(f"`eokit {' '.join(argv)}` exited with status {code}")
+        said = [line for line in errors.getvalue().splitlines() if line.startswith("eokit: error: ")]
+        why = said[-1].removeprefix("eokit: error: ") if said else "no message"
+        raise DemoStepError(f"`eokit {' '.join(argv)}` exited with status {code}: {why}")
 
 
 def _files(folder: Path, pattern: str = "*") -> list[Path]:
-    return sorted(p for p in Path(folder).rglob(pattern) if p.is_file() and not p.name.startswith("."))
+    """The outputs under ``folder``: not hidden files, not the scripts and styles bundled beside web pages."""
+    from eokit.io.webpage import ASSETS_DIR
+
+    root = Path(folder)
+    return sorted(
+        p
+        for p in root.rglob(pattern)
+        if p.is_file() and not any(part.startswith(".") or part == ASSETS_DIR for part in p.relative_to(root).parts)
+    )
 
 
 # -- 1. world -------------------------------------------------------------------------------------------------------
@@ -103,14 +116,18 @@ def _world_map(world: Any, target: Path) -> Path:
     im = ax.imshow(np.log10(np.maximum(pop, 1)), extent=(b.left, b.right, b.bottom, b.top), cmap="magma")
     districts.boundary.plot(ax=ax, color="white", linewidth=0.8)
     cities.head(10).plot(ax=ax, color="cyan", markersize=10)
-    for _, row in cities.head(6).iterrows():
+    import matplotlib.patheffects as pe
+
+    halo = [pe.withStroke(linewidth=2.5, foreground="black")]
+    for row in _spread_out(cities.head(10), min_gap=0.07 * (b.right - b.left))[:6]:
         ax.annotate(
             row["name"],
             (row.geometry.x, row.geometry.y),
             color="white",
             fontsize=8,
-            xytext=(3, 3),
+            xytext=(4, 4),
             textcoords="offset points",
+            path_effects=halo,
         )
     fig.colorbar(im, ax=ax, label="log10(people per km²)")
     ax.set_title(f"Synthetic world around {cities.iloc[0]['name']} ({world.country})")
@@ -119,6 +136,16 @@ def _world_map(world: Any, target: Path) -> Path:
         fig.savefig(tmp, format="png", bbox_inches="tight")
     plt.close(fig)
     return target
+
+
+def _spread_out(places: Any, *, min_gap: float) -> list[Any]:
+    """The places (most important first) whose labels would not sit on an earlier one's: ``min_gap`` apart."""
+    kept: list[Any] = []
+    for _, row in places.iterrows():
+        p = row.geometry
+        if all(abs(p.x - k.geometry.x) > min_gap or abs(p.y - k.geometry.y) > min_gap / 3 for k in kept):
+            kept.append(row)
+    return kept
 
 
 # -- 2. hub ---------------------------------------------------------------------------------------------------------
@@ -173,19 +200,22 @@ def step_hub(ctx: dict[str, Any], r: StepResult) -> None:
     failed = [x for x in results if not x.ok]
     if failed:
         raise DemoStepError(f"{len(failed)} download(s) failed: " + "; ".join(f"{x.key}: {x.error}" for x in failed))
+    files = [x.path for x in results if x.path is not None]  # every one, since none failed
     scenes = {}
-    for res in results:
-        scenes.update(_unzip(res.path, ctx["out"] / "data" / "scenes"))
+    for path in files:
+        scenes.update(_unzip(path, ctx["out"] / "data" / "scenes"))
     ctx["scenes"] = scenes
     with atomic_path(hub_dir / "downloads.json") as tmp:
         tmp.write_text(json.dumps([_result_row(x) for x in results], indent=2))
-    r.outputs = [footprints, hub_dir / "downloads.json", *[x.path for x in results]]
+    r.outputs = [footprints, hub_dir / "downloads.json", *files]
     r.facts = {
         "found via SentinelAPI (DHuS)": len(found),
         "found via eokit.hub.search (CDSE)": len(products),
         "downloaded and checksum-verified": sum(1 for x in results if x.verified),
         "faults injected (and recovered)": ", ".join(injected) or "none",
-        "transfers": "; ".join(f"{x.path.name}: {x.attempts} attempt(s), {x.transferred:,} bytes" for x in results),
+        "transfers": "; ".join(
+            f"{Path(x.path or x.key).name}: {x.attempts} attempt(s), {x.transferred:,} bytes" for x in results
+        ),
     }
 
 
@@ -267,7 +297,7 @@ def step_catalog(ctx: dict[str, Any], r: StepResult) -> None:
         tmp.write_text(json.dumps(found.to_geojson(), default=str))
     facts.update(
         {
-            "served by eokit serve at": url,
+            "served by eokit serve": "on a local port during the demo (`eokit serve catalog` serves it again)",
             "items found by eokit.hub.search('stac')": len(found),
             "assets downloaded back and verified": sum(1 for g in got if g.verified),
         }

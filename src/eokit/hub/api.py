@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,21 @@ __all__ = ["DEFAULT_API_URL", "QuicklookResult", "ResultTuple", "SentinelAPI"]
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"
+_CDSE_HOSTS = "*.dataspace.copernicus.eu"
 _RETIRED_HUBS = ("apihub.copernicus.eu", "scihub.copernicus.eu", "colhub.copernicus.eu")
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``https://user:pw@host/x`` -> (``https://host/x``, user, pw): credentials never stay in a URL."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), user, password
 
 
 def _netrc_credentials(url: str) -> tuple[str | None, str | None]:
@@ -71,6 +86,12 @@ class SentinelAPI(DownloadsMixin):
         Force the protocol.
     catalogue_url, identity_url, download_url : str, optional
         CDSE endpoints (default: ``EOKIT_CDSE_*`` settings, i.e. the public hosts).
+    trusted_hosts : str or iterable of str, optional
+        Origins credentials may follow redirects to, besides the one they were sent
+        to (see :class:`~eokit.hub.http.HubSession`); CDSE adds its own endpoints and
+        ``*.dataspace.copernicus.eu``.
+    retries : int, optional
+        Retries per request (default ``EOKIT_HTTP_RETRIES``).
     """
 
     def __init__(
@@ -85,8 +106,13 @@ class SentinelAPI(DownloadsMixin):
         catalogue_url: str | None = None,
         identity_url: str | None = None,
         download_url: str | None = None,
+        trusted_hosts: str | Iterable[str] = (),
+        retries: int | None = None,
     ) -> None:
         settings = get_settings()
+        if api_url:
+            api_url, url_user, url_password = _split_userinfo(api_url)
+            user, password = user or url_user, password or url_password
         self.show_progressbars = show_progressbars
         self.timeout = timeout
         self.logger = log
@@ -106,7 +132,8 @@ class SentinelAPI(DownloadsMixin):
         if provider not in ("cdse", "dhus"):
             raise HubInputError(f"provider must be 'cdse' or 'dhus', got {provider!r}")
         self.provider = provider
-        self.session = HubSession(pool_size=32)
+        trusted = trusted_hosts.split(",") if isinstance(trusted_hosts, str) else list(trusted_hosts)
+        self.session = HubSession(pool_size=32, trusted_hosts=trusted, retries=retries)
         if provider == "dhus":
             assert api_url is not None
             self.api_url = api_url if api_url.endswith("/") else api_url + "/"
@@ -121,8 +148,9 @@ class SentinelAPI(DownloadsMixin):
             dl = download_url or settings.cdse_download_url
             self.api_url = cat.rstrip("/") + "/"
             self.catalogue_url, self.identity_url, self.download_url = cat.rstrip("/"), ident, dl.rstrip("/")
-            for url in (cat, ident, dl):
+            for url in (cat, ident, dl, _CDSE_HOSTS):
                 self.session.trust(url)
+            self.session.mount_token_endpoint(ident)
             if not (user and password):
                 user, password = _netrc_credentials(ident)
             self._user = user

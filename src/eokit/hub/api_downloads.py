@@ -21,7 +21,6 @@ import requests
 from eokit.hub.dhus import check_response
 from eokit.hub.engine import DownloadEngine, DownloadRequest, sanitize_filename
 from eokit.hub.exceptions import (
-    HubInputError,
     InvalidChecksumError,
     LTAError,
     LTATriggered,
@@ -30,7 +29,6 @@ from eokit.hub.exceptions import (
     UnauthorizedError,
 )
 from eokit.hub.progress import TqdmProgress
-from eokit.hub.transfer import terminate_as_interrupt
 
 __all__ = ["DownloadsMixin", "QuicklookResult", "ResultTuple"]
 
@@ -249,11 +247,9 @@ class DownloadsMixin:
                         with lock:
                             triggered.pop(pid, None)
                         info["Online"] = True
-                result = self._retrying(
-                    lambda: self._download_product(pid, directory, engine, nodefilter=nodefilter, info=info),
-                    max_attempts,
-                    stop,
-                )
+                if stop.is_set():
+                    raise concurrent.futures.CancelledError()
+                result = self._download_product(pid, directory, engine, nodefilter=nodefilter, info=info)
                 with lock:
                     downloaded[pid] = result
             except (concurrent.futures.CancelledError, KeyboardInterrupt):
@@ -278,12 +274,11 @@ class DownloadsMixin:
             max_workers=max(1, min(workers, len(infos) or 1)), thread_name_prefix="eokit-product"
         )
         try:
-            with terminate_as_interrupt():  # SIGTERM stops as cleanly as Ctrl-C
-                futures = [pool.submit(run, pid) for pid in infos]
-                for fut in concurrent.futures.as_completed(futures):
-                    exc = fut.exception()
-                    if exc is not None and fail_fast:
-                        raise first_error[0] if first_error else exc
+            futures = [pool.submit(run, pid) for pid in infos]
+            for fut in concurrent.futures.as_completed(futures):
+                exc = fut.exception()
+                if exc is not None and fail_fast:
+                    raise first_error[0] if first_error else exc
         except BaseException:
             stop.set()
             engine.stop()
@@ -301,26 +296,6 @@ class DownloadsMixin:
         for info in triggered.values():
             info["Online"] = False
         return ResultTuple(downloaded, triggered, failed)
-
-    def _retrying(self, fn: Callable[[], Any], max_attempts: int, stop: threading.Event) -> Any:
-        last: BaseException | None = None
-        for attempt in range(max(1, max_attempts)):
-            if stop.is_set():
-                raise concurrent.futures.CancelledError()
-            try:
-                return fn()
-            except (UnauthorizedError, LTATriggered, LTAError, HubInputError, InvalidChecksumError):
-                raise  # the engine already retried the transfer itself
-            except ServerError as exc:
-                if exc.status_code is not None and exc.status_code < 500 and exc.status_code != 429:
-                    raise
-                last = exc
-            except requests.RequestException as exc:
-                last = exc
-            if attempt + 1 < max_attempts:
-                stop.wait(self.dl_retry_delay)
-        assert last is not None
-        raise last
 
     def _trigger_and_wait(self, pid: str, stop: threading.Event, delay: float) -> None:
         start = time.monotonic()

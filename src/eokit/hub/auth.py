@@ -16,7 +16,8 @@ from typing import Any
 
 import requests
 
-from eokit.hub.exceptions import ServerError, UnauthorizedError
+from eokit.hub.exceptions import HubConnectionError, HubRateLimitError, ServerError, UnauthorizedError
+from eokit.hub.http import redact_url
 
 __all__ = ["BearerAuth", "TokenManager"]
 
@@ -55,7 +56,12 @@ class TokenManager:
         self.username = username
         self._password = password
         self.client_id = client_id
-        self.session = session or requests.Session()
+        if session is None:
+            from eokit.hub.http import HubSession
+
+            session = HubSession()
+            session.mount_token_endpoint(token_url)
+        self.session = session
         self.timeout = timeout
         self._clock = clock
         self._lock = threading.RLock()
@@ -112,7 +118,9 @@ class TokenManager:
                 self._refresh = None
         if not self.username or not self._password:
             raise UnauthorizedError(
-                "CDSE needs a user name and password (or EOKIT_CDSE_USER/EOKIT_CDSE_PASSWORD, ~/.netrc)"
+                "CDSE needs a user name and password: pass user= and password= (CLI: -u/-p, or "
+                "EOKIT_HUB_USER/EOKIT_HUB_PASSWORD), or add the identity host to ~/.netrc",
+                param="user",
             )
         return self._grant(
             {"grant_type": "password", "username": self.username, "password": self._password}, refresh=False
@@ -122,8 +130,12 @@ class TokenManager:
         form = {**form, "client_id": self.client_id}
         try:
             r = self.session.post(self.token_url, data=form, timeout=self.timeout)
+        except HubConnectionError:
+            raise
         except requests.RequestException as exc:
-            raise ServerError(f"cannot reach the identity server {self.token_url}: {type(exc).__name__}") from None
+            raise HubConnectionError(
+                f"cannot reach the identity server {redact_url(self.token_url)}: {type(exc).__name__}"
+            ) from None
         if refresh:
             self.refresh_grants += 1
         else:
@@ -131,6 +143,8 @@ class TokenManager:
         if r.status_code in (400, 401, 403):
             what = "refresh token was refused" if refresh else "Invalid user name or password"
             raise UnauthorizedError(f"{what} (identity server answered HTTP {r.status_code})", r)
+        if r.status_code == 429:
+            raise HubRateLimitError("the identity server kept answering 'too many requests'", r)
         if not r.ok:
             raise ServerError("the identity server failed to issue a token", r)
         try:

@@ -18,7 +18,14 @@ import requests
 
 from eokit.hub.cdse_filter import area_predicate, build_filter
 from eokit.hub.dhus_query import parse_order_by
-from eokit.hub.exceptions import HubInputError, InvalidKeyError, LTAError, ServerError, UnauthorizedError
+from eokit.hub.exceptions import (
+    HubInputError,
+    HubRateLimitError,
+    InvalidKeyError,
+    LTAError,
+    ServerError,
+    UnauthorizedError,
+)
 
 __all__ = ["CdseBackend", "cdse_product_to_classic", "format_size"]
 
@@ -176,12 +183,11 @@ class CdseBackend:
         self.last_query: str | None = None
 
     def _get(self, url: str, params: dict[str, Any] | None = None, *, auth: bool = False) -> requests.Response:
-        try:
-            r = self.session.get(url, params=params, timeout=self.timeout, auth=self.auth if auth else None)
-        except requests.RequestException as exc:
-            raise ServerError(f"cannot reach {url.split('?')[0]}: {type(exc).__name__}") from None
+        r = self.session.get(url, params=params, timeout=self.timeout, auth=self.auth if auth else None)
         if r.status_code == 401:
-            raise UnauthorizedError("the CDSE server refused the credentials", r)
+            raise UnauthorizedError("the CDSE server refused the credentials", r, param="user")
+        if r.status_code == 429:
+            raise HubRateLimitError("the CDSE catalogue kept answering 'too many requests' after every retry", r)
         if r.status_code == 404:
             raise InvalidKeyError(f"not found: {url.split('?')[0]}", r)
         if r.status_code == 400:

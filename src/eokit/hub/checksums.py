@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from eokit.hub.exceptions import HubInputError
-from eokit.hub.md5_pairs import Md5Pairing, PairedMd5
 
 __all__ = ["MultiHasher", "file_checksums", "normalise_algorithm", "parse_multihash"]
 
@@ -103,12 +102,8 @@ class MultiHasher:
     '900150983cd24fb0d6963f7d28e17f72'
     """
 
-    def __init__(self, algorithms: list[str] | tuple[str, ...], *, md5_pairing: Md5Pairing | None = None) -> None:
-        """``md5_pairing``: hash MD5 through this rendezvous of concurrent downloads (two streams per core)."""
-        self._hashers = {
-            a: PairedMd5(md5_pairing) if a == "md5" and md5_pairing is not None else _factory(a)()
-            for a in dict.fromkeys(algorithms)
-        }
+    def __init__(self, algorithms: list[str] | tuple[str, ...]) -> None:
+        self._hashers = {a: _factory(a)() for a in dict.fromkeys(algorithms)}
 
     def update(self, data: bytes | memoryview) -> None:
         for h in self._hashers.values():

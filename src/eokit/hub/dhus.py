@@ -17,6 +17,7 @@ import requests
 
 from eokit.hub.dhus_query import format_order_by, parse_odata_product, parse_opensearch_entries
 from eokit.hub.exceptions import (
+    HubRateLimitError,
     InvalidKeyError,
     LTAError,
     QueryLengthError,
@@ -58,7 +59,9 @@ def check_response(response: requests.Response, *, test_json: bool = True, query
         if msg is None and not response.text.lstrip().startswith("{"):
             msg = _html_to_text(response.text) or None
     if response.status_code == 401:
-        raise UnauthorizedError("Invalid user name or password", response)
+        raise UnauthorizedError("Invalid user name or password", response, param="user")
+    if response.status_code == 429:
+        raise HubRateLimitError("the server kept answering 'too many requests' after every retry", response)
     if msg is None:
         raise ServerError("Invalid API response", response)
     if "Request Entity Too Large" in msg or "Request-URI Too Long" in msg:

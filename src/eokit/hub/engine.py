@@ -3,12 +3,24 @@
 * N products in parallel (``workers``) under a per-host connection cap;
 * HTTP ``Range`` resume from ``<name>.incomplete`` (also across runs);
 * checksums (MD5, SHA3-256, BLAKE3, ...) computed on the bytes as they arrive;
-* retries with exponential backoff and jitter, honouring ``Retry-After``;
+* requests are retried by the session (:mod:`eokit.hub.http`: urllib3 ``Retry``,
+  backoff with jitter, ``Retry-After``); a body cut mid-way is resumed from the
+  last byte written, a wrong checksum downloads the file again;
 * a 401 mid-download refreshes the token (if the auth can) and resumes;
+* bodies are asked for with ``Accept-Encoding: identity``; each file has an overall
+  deadline and a low-speed limit (``hub_file_deadline``, ``hub_low_speed_limit``);
 * the final name appears only by an atomic rename of a verified file;
-* server-supplied file names are sanitised (no traversal, no absolute paths);
+* server-supplied file names are sanitised (no traversal, no reserved suffixes,
+  at most 240 bytes);
 * a ledger (``.eokit-downloads.json``) in the target folder records verified
-  files, so a rerun skips them without re-reading and resumes partial ones.
+  files with the key (product id, or ``product/asset``) they belong to, so a
+  rerun skips them without re-reading and resumes partial ones.
+
+Naming rule: a file goes to ``<folder>/<subdir>/<name>``; when that name is
+taken by another key (in the ledger or earlier in the same run), or by a file
+eokit cannot show to be this one (no size or checksum agreement), it becomes
+``<stem>~2<suffix>``, ``<stem>~3<suffix>``... — an existing file is never
+overwritten and never taken for a download on its name alone.
 """
 
 from __future__ import annotations
@@ -19,7 +31,8 @@ import logging
 import os
 import random
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +40,22 @@ from urllib.parse import urlsplit
 
 import requests
 
-from eokit.errors import InvalidInputError, OutputError, ProviderError
+from eokit.errors import InvalidInputError, OutputError
 from eokit.hub.checksums import MultiHasher, fastest_checksum, file_checksums
 from eokit.hub.download_types import DownloadRequest, DownloadResult, ProgressReporter
-from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, SentinelAPIError, ServerError, UnauthorizedError
+from eokit.hub.exceptions import (
+    HubConnectionError,
+    HubRateLimitError,
+    InvalidChecksumError,
+    InvalidKeyError,
+    SentinelAPIError,
+    ServerError,
+    UnauthorizedError,
+)
 from eokit.hub.files import (
     LEDGER_NAME,
     Ledger,
+    candidate_names,
     claim_partial,
     same_file,
     sanitize_filename,
@@ -42,15 +64,7 @@ from eokit.hub.files import (
     write_all,
 )
 from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
-from eokit.hub.md5_pairs import Md5Pairing
-from eokit.hub.transfer import (
-    Restart,
-    chunks,
-    content_range_start,
-    digest_matches,
-    terminate_as_interrupt,
-    total_size,
-)
+from eokit.hub.transfer import Restart, SpeedGuard, Stalled, chunks, content_range_start, digest_matches, total_size
 from eokit.io.atomic import ensure_writable_dir, safe_join
 
 __all__ = [
@@ -65,7 +79,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_IDENTITY = {"Accept-Encoding": "identity"}
 _NETWORK_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -89,11 +103,20 @@ class DownloadEngine:
     per_host : int
         Maximum simultaneous connections to one host.
     max_attempts : int
-        Attempts per file (transfers that make progress are not counted against it).
+        Attempts per file after a body broke off or failed its checksum (attempts
+        that make progress are not counted against it). Failed *requests* are
+        retried by the session (``retries``).
     backoff, max_backoff : float
-        Exponential backoff base and cap (seconds); ±50 % jitter is applied.
+        Exponential backoff base and cap (seconds) between such attempts; ±50 % jitter.
     max_retry_after : float
-        The longest ``Retry-After`` honoured (seconds).
+        Kept for compatibility; the session caps ``Retry-After`` itself.
+    retries : int, optional
+        Retries per request of the default session (default ``EOKIT_HTTP_RETRIES``).
+    deadline : float, optional
+        Seconds one file may take in total (default ``EOKIT_HUB_FILE_DEADLINE``; 0: none).
+    low_speed_limit, low_speed_time : optional
+        An attempt slower than ``low_speed_limit`` bytes/s for ``low_speed_time``
+        seconds is cut and resumed (defaults from the settings).
     chunk_size : int
         Read size in bytes.
     verify : bool
@@ -121,10 +144,22 @@ class DownloadEngine:
         progress: ProgressReporter | None = None,
         fail_fast: bool = False,
         sleep: Callable[[float], None] | None = None,
+        retries: int | None = None,
+        deadline: float | None = None,
+        low_speed_limit: int | None = None,
+        low_speed_time: float | None = None,
     ) -> None:
+        from eokit.config import get_settings
+
         if workers < 1 or per_host < 1 or max_attempts < 1:
             raise InvalidInputError("workers, per_host and max_attempts must be >= 1")
-        self.session = session or HubSession(pool_size=max(workers, per_host) * 2)
+        settings = get_settings()
+        self.session = session or HubSession(pool_size=max(workers, per_host) * 2, retries=retries)
+        self.deadline = settings.hub_file_deadline if deadline is None else deadline
+        self.low_speed_limit = settings.hub_low_speed_limit if low_speed_limit is None else low_speed_limit
+        self.low_speed_time = settings.hub_low_speed_time if low_speed_time is None else low_speed_time
+        if self.deadline < 0 or self.low_speed_limit < 0 or self.low_speed_time <= 0:
+            raise InvalidInputError("deadline and low_speed_limit must be >= 0, low_speed_time > 0", param="deadline")
         self.auth = auth
         self.workers = workers
         self.per_host = per_host
@@ -139,8 +174,7 @@ class DownloadEngine:
         self.fail_fast = fail_fast
         self._stop = threading.Event()
         self._sleep = sleep
-        # concurrent downloads hash MD5 two streams per core (MD5 is what bounds DHuS download + verify)
-        self._md5_pairing = Md5Pairing() if workers > 1 else None
+        self._names: dict[Path, str] = {}  # final path -> key, for this engine's life
         self._host_locks: dict[str, threading.BoundedSemaphore] = {}
         self._host_guard = threading.Lock()
         self._auth_lock = threading.Lock()
@@ -163,16 +197,10 @@ class DownloadEngine:
     ) -> list[DownloadResult]:
         """Fetch many files in parallel; failures are reported in the results (or raised with ``fail_fast``).
 
-        Interrupted (Ctrl-C, or SIGTERM when called from the main thread of a program
-        that left SIGTERM at its default), running downloads write what they have
-        received, keep their ``.incomplete`` files for a later resume, and stop.
+        Interrupted (``KeyboardInterrupt``; the CLI turns SIGTERM into one), running
+        downloads write what they have received, keep their ``.incomplete`` files for
+        a later resume, and stop.
         """
-        with terminate_as_interrupt():
-            return self._download_all(requests_, directory)
-
-    def _download_all(
-        self, requests_: Iterable[DownloadRequest], directory: str | os.PathLike[str]
-    ) -> list[DownloadResult]:
         items = list(requests_)
         directory = Path(directory)
         results: dict[int, DownloadResult] = {}
@@ -221,7 +249,13 @@ class DownloadEngine:
 
     def _get(self, url: str, headers: dict[str, str], *, method: str = "GET") -> requests.Response:
         return self.session.request(
-            method, url, headers=headers, stream=True, timeout=self.timeout, auth=self.auth, allow_redirects=True
+            method,
+            url,
+            headers={**_IDENTITY, **headers},
+            stream=True,
+            timeout=self.timeout,
+            auth=self.auth,
+            allow_redirects=True,
         )
 
     def _refresh_auth(self) -> bool:
@@ -245,7 +279,9 @@ class DownloadEngine:
             except _NETWORK_ERRORS:
                 name = None
         if not name:
-            name = urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+            from urllib.parse import unquote
+
+            name = unquote(urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1])
         return sanitize_filename(name, fallback=request.key)
 
     def _download_one(self, request: DownloadRequest, directory: Path) -> DownloadResult:
@@ -269,32 +305,44 @@ class DownloadEngine:
         if request.subdir:
             target_dir = safe_join(root, request.subdir)
             target_dir.mkdir(parents=True, exist_ok=True)
-        filename = self._resolve_filename(request)
-        final = safe_join(target_dir, filename)
-        rel = final.relative_to(root.resolve()).as_posix()
-        result.path = final
         ledger = Ledger(root)
         expected = fastest_checksum(request.checksums)  # one pass, cheapest strong algorithm
-        before = stat_or_none(final)
-        if before is not None and self._already_complete(final, rel, request, expected, ledger, result):
-            result.status, result.size = "skipped", before.st_size
-            return
-        temp = final.with_name(final.name + ".incomplete")
         what = request.title or request.key
-        for _ in range(3):
+        names = candidate_names(self._resolve_filename(request))
+        name = next(names)
+        claims = 0
+        while True:
+            final = safe_join(target_dir, name)
+            rel = final.relative_to(root.resolve()).as_posix()
+            result.path = final
+            with self._host_guard:
+                owner = self._names.setdefault(final, request.key)
+            state = "taken" if owner != request.key else self._state(final, rel, request, expected, ledger, result)
+            if state == "complete":
+                result.status, result.size = "skipped", final.stat().st_size
+                return
+            if state == "taken":
+                name = self._next_name(names, final, what)
+                continue
+            before = stat_or_none(final)
+            temp = final.with_name(final.name + ".incomplete")
             with claim_partial(temp, stopped=self._stop.is_set, what=what) as fd:
                 now = stat_or_none(final)
                 if fd is None or (now is not None and not same_file(before, now)):
-                    # another downloader (process) finished it while we waited for its claim
+                    # another downloader (process) finished this name while we waited for its claim
                     if fd is not None and os.fstat(fd).st_size == 0:
                         temp.unlink(missing_ok=True)  # the empty file this claim created
-                    if now is not None and self._already_complete(final, rel, request, expected, ledger, result):
+                    state = self._state(final, rel, request, expected, ledger, result) if now else "free"
+                    if state == "complete":
                         log.info("%s was completed by another downloader", what)
-                        result.status, result.size = "skipped", now.st_size
+                        result.status, result.size = "skipped", final.stat().st_size
                         return
-                    if fd is None:  # it gave up before receiving anything: claim the name anew
-                        before = now
-                        continue
+                    claims += 1
+                    if claims > 3:
+                        raise ServerError(f"could not claim {temp.name}: other downloaders keep taking it")
+                    if state == "taken":
+                        name = self._next_name(names, final, what)
+                    continue
                 try:
                     self._fetch(request, fd, expected, result)
                 except BaseException:
@@ -305,21 +353,35 @@ class DownloadEngine:
                     os.replace(temp, final)
                 except OSError as exc:
                     raise OutputError(f"cannot move the verified download into place ({exc})", path=final) from None
-                ledger.record(  # before the claim is released: a waiting downloader then finds it complete
-                    rel,
-                    {
-                        "key": request.key,
-                        "size": result.size,
-                        "checksums": result.checksums,
-                        "verified": result.verified,
-                        "completed": datetime.now(UTC).isoformat(timespec="seconds"),
-                    },
-                )
+                entry = {
+                    "key": request.key,
+                    "size": result.size,
+                    "checksums": result.checksums,
+                    "verified": result.verified,
+                    "completed": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                self._record(ledger, rel, entry)  # before the claim is released: a waiter then finds it complete
             result.status = "downloaded"
             return
-        raise ServerError(f"could not claim {temp.name}: other downloaders keep taking and dropping it")
 
-    def _already_complete(
+    @staticmethod
+    def _next_name(names: Iterator[str], final: Path, what: str) -> str:
+        try:
+            name = next(names)
+        except StopIteration:
+            raise OutputError(f"no free file name for {what}", path=final) from None
+        log.warning("%s exists and is not %s: using %s instead", final.name, what, name)
+        return name
+
+    @staticmethod
+    def _record(ledger: Ledger, rel: str, entry: dict[str, Any]) -> None:
+        """Record a verified file; a failing ledger write (disk full) leaves the file verified and in place."""
+        try:
+            ledger.record(rel, entry)
+        except OSError as exc:
+            log.warning("could not record %s in the download ledger (%s); a rerun verifies it again", rel, exc)
+
+    def _state(
         self,
         final: Path,
         rel: str,
@@ -327,9 +389,15 @@ class DownloadEngine:
         expected: dict[str, str],
         ledger: Ledger,
         result: DownloadResult,
-    ) -> bool:
-        size = final.stat().st_size
+    ) -> str:
+        """``free`` (no file), ``complete`` (this key's verified file) or ``taken`` (someone else's)."""
+        st = stat_or_none(final)
         entry = ledger.get(rel)
+        if st is None:
+            return "free"
+        size = st.st_size
+        if entry is not None and entry.get("key") != request.key:
+            return "taken"
         if entry is not None and entry.get("size") == size:
             known = entry.get("checksums") or {}
             if all(known.get(a) == v for a, v in expected.items() if a in known) and (
@@ -337,23 +405,24 @@ class DownloadEngine:
             ):
                 result.checksums = dict(known)
                 result.verified = bool(entry.get("verified"))
-                return True
+                return "complete"
         if request.size is not None and request.size != size:
-            log.warning("%s exists with %d bytes, expected %d: downloading again", final, size, request.size)
-            return False
-        if self.verify and expected:
+            return "taken"
+        if not expected or not self.verify:
+            if request.size is None:
+                return "taken"  # nothing to compare: a name match alone is no evidence
+        else:
             digests = file_checksums(final, list(expected))
             if any(not digest_matches(digests[a], v) for a, v in expected.items()):
-                log.warning("%s exists but its checksum does not match: downloading again", final)
-                return False
+                return "taken"
             result.checksums, result.verified = digests, True
-        ledger.record(
-            rel, {"key": request.key, "size": size, "checksums": result.checksums, "verified": result.verified}
+        self._record(
+            ledger, rel, {"key": request.key, "size": size, "checksums": result.checksums, "verified": result.verified}
         )
-        return True
+        return "complete"
 
     def _hasher(self, algorithms: list[str]) -> MultiHasher:
-        return MultiHasher(algorithms, md5_pairing=self._md5_pairing)
+        return MultiHasher(algorithms)
 
     def _fetch(self, request: DownloadRequest, fd: int, expected: dict[str, str], result: DownloadResult) -> None:
         """Complete the claimed partial file ``fd`` (resuming from its size) and verify it."""
@@ -377,9 +446,12 @@ class DownloadEngine:
         failures = 0
         last_error: BaseException | None = None
         auth_refreshes = 0  # consecutive 401s answered by a refresh, without progress in between
+        deadline = time.monotonic() + self.deadline if self.deadline else None
         while True:
             if self._stop.is_set():
                 raise concurrent.futures.CancelledError()
+            if deadline is not None and time.monotonic() > deadline:
+                raise Stalled(f"{what} passed its deadline of {self.deadline:g} s (hub_file_deadline)")
             if failures >= self.max_attempts or result.attempts >= self.max_attempts * 20:
                 raise last_error or ServerError(f"giving up on {request.title or request.key}")
             result.attempts += 1
@@ -391,8 +463,9 @@ class DownloadEngine:
                 if request.size is not None and offset == request.size and offset > 0:
                     done = True
                 else:
+                    guard = SpeedGuard(self.low_speed_limit, self.low_speed_time, deadline, what)
                     done, offset, progressed, hasher = self._transfer(
-                        request, fd, offset, headers, hasher, algorithms, result
+                        request, fd, offset, headers, hasher, algorithms, result, guard
                     )
                 if done:
                     self._verify(request, fd, offset, hasher, expected, result)
@@ -413,11 +486,12 @@ class DownloadEngine:
                 offset, hasher = truncate(fd), self._hasher(algorithms)
                 last_error = exc
                 log.warning("%s; downloading it again", exc)
-            except ProviderError as exc:
-                if exc.status_code not in _RETRY_STATUS:
+            except Stalled as exc:
+                if deadline is not None and time.monotonic() > deadline:
                     raise
-                retry_after = exc.retry_after
-                last_error = exc
+                last_error = exc  # too slow: cut, and resume on a fresh connection
+            except HubConnectionError:
+                raise  # the session already retried this request
             except _NETWORK_ERRORS as exc:
                 last_error = ServerError(f"connection problem while downloading {request.title or request.key}: {exc}")
             if result.transferred != received and offset != os.fstat(fd).st_size:
@@ -441,8 +515,10 @@ class DownloadEngine:
         hasher: MultiHasher,
         algorithms: list[str],
         result: DownloadResult,
+        guard: SpeedGuard | None = None,
     ) -> tuple[bool, int, bool, MultiHasher]:
         progressed = False
+        what = request.title or request.key
         with self._host_lock(request.url):
             response = self._get(request.url, headers)
             with contextlib.closing(response):
@@ -462,19 +538,32 @@ class DownloadEngine:
                 if total is None:
                     total = total_size(response, offset)
                     request.size = total
+                encoded = (response.headers.get("Content-Encoding") or "identity").lower() != "identity"
+                if encoded and total is None:
+                    raise ServerError(
+                        f"the server compressed {what} although identity was asked, and declared no size: "
+                        "its decoded size cannot be bounded",
+                        response,
+                    )
                 os.lseek(fd, offset, os.SEEK_SET)
-                for chunk in chunks(response, self.chunk_size, stop=self._stop.is_set):
+                for chunk in chunks(response, self.chunk_size, stop=self._stop.is_set, guard=guard):
                     n = len(chunk)
-                    if n:  # written at once: whatever arrived is kept, even when stopping now
+                    if not n:
+                        continue
+                    if total is not None and offset + n > total:
+                        if encoded:
+                            raise ServerError(f"the compressed body of {what} inflates beyond its {total} bytes")
+                        raise Restart()
+                    try:  # written at once: whatever arrived is kept, even when stopping now
                         write_all(fd, chunk)
-                        hasher.update(chunk)
-                        offset += n
-                        result.transferred += n
-                        progressed = True
-                        if self.progress is not None:
-                            self.progress.update(request.key, n)
-                        if total is not None and offset > total:
-                            raise Restart()
+                    except OSError as exc:
+                        raise OutputError(f"cannot write {what}: {exc.strerror or exc}") from None
+                    hasher.update(chunk)
+                    offset += n
+                    result.transferred += n
+                    progressed = True
+                    if self.progress is not None:
+                        self.progress.update(request.key, n)
                 if self._stop.is_set() and (total is None or offset < total):
                     raise concurrent.futures.CancelledError()
         done = total is None or offset == total
@@ -492,6 +581,8 @@ class DownloadEngine:
             raise InvalidKeyError(f"{what} was not found on the server", response)
         if code == 202:
             raise SentinelAPIError(f"{what} is offline (retrieval accepted but not yet available)", response)
+        if code == 429 or (code == 503 and retry_after is not None):
+            raise HubRateLimitError(f"the server kept asking to slow down while downloading {what}", response)
         err = ServerError(f"unexpected answer while downloading {what}", response)
         err.retry_after = retry_after
         err.status_code = code

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from eokit.errors import ChecksumError, InvalidInputError, ProviderError
+import requests
+
+from eokit.errors import AuthenticationError, ChecksumError, InvalidInputError, ProviderError, RateLimitError
 
 __all__ = [
+    "HubConnectionError",
     "HubInputError",
+    "HubRateLimitError",
     "InvalidChecksumError",
     "InvalidKeyError",
     "LTAError",
@@ -80,11 +84,26 @@ class ServerError(SentinelAPIError):
     """The server answered in an unexpected way (maintenance, 5xx, invalid JSON)."""
 
 
-class UnauthorizedError(SentinelAPIError):
-    """The credentials were refused (HTTP 401) or a token could not be obtained."""
+class UnauthorizedError(SentinelAPIError, AuthenticationError):
+    """The credentials were refused (HTTP 401) or a token could not be obtained (an ``AuthenticationError``)."""
+
+    def __init__(self, msg: str = "", response: Any = None, *, param: str | None = None) -> None:
+        SentinelAPIError.__init__(self, msg, response)
+        self.param = param
 
     def __str__(self) -> str:
         return self.msg
+
+
+class HubRateLimitError(ServerError, RateLimitError):
+    """The server kept answering 429 (or 503 with ``Retry-After``) after every retry (a ``RateLimitError``)."""
+
+
+class HubConnectionError(ServerError, requests.ConnectionError):
+    """The server could not be reached (after the retries); also a ``requests.ConnectionError``."""
+
+    def __init__(self, msg: str = "", response: Any = None) -> None:
+        ServerError.__init__(self, msg, response)
 
 
 class QuerySyntaxError(SentinelAPIError, SyntaxError):

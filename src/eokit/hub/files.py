@@ -25,7 +25,6 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 try:  # POSIX; elsewhere the ledger and claims are only guarded within one process
     import fcntl
@@ -35,6 +34,7 @@ except ImportError:  # pragma: no cover - Windows
 __all__ = [
     "LEDGER_NAME",
     "Ledger",
+    "candidate_names",
     "claim_partial",
     "same_file",
     "sanitize_filename",
@@ -46,27 +46,66 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LEDGER_NAME = ".eokit-downloads.json"
+MAX_NAME_BYTES = 240
+"""Longest file name (UTF-8 bytes) eokit gives a download: room for ``~NN`` and ``.incomplete`` within 255."""
+RESERVED_SUFFIXES = (".incomplete", ".lock", ".tmp")
+"""Suffixes of eokit's own working files: a server name ending so gets ``_`` appended."""
 _BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+def _truncate_utf8(text: str, limit: int) -> str:
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def _bounded(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` cut to ``limit`` UTF-8 bytes, keeping a short extension."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and 0 < len(ext.encode("utf-8")) <= 16:
+        return _truncate_utf8(stem, limit - len(ext.encode("utf-8")) - 1).rstrip() + "." + ext
+    return _truncate_utf8(name, limit)
 
 
 def sanitize_filename(name: str | None, *, fallback: str = "download") -> str:
     """Reduce an untrusted (server-supplied) name to one safe file-name component.
 
     Directories, drive letters and ``..`` are dropped; control and reserved
-    characters become ``_``; leading dots are removed (no hidden/relative names).
+    characters become ``_``; leading dots are removed (no hidden/relative names);
+    names ending in a suffix eokit uses for its own files (``.incomplete``...) get
+    ``_`` appended; the result is NFC and at most 240 UTF-8 bytes (extension kept).
 
     >>> sanitize_filename("../../etc/passwd")
     'passwd'
     >>> sanitize_filename("C:\\\\temp\\\\S2A.zip")
     'S2A.zip'
+    >>> sanitize_filename("other.zip.incomplete")
+    'other.zip.incomplete_'
     """
-    text = unicodedata.normalize("NFC", unquote(name or "")).replace("\\", "/")
+    text = unicodedata.normalize("NFC", name or "").replace("\\", "/")
     base = text.rsplit("/", 1)[-1]
     base = base.split(":")[-1] if re.match(r"^[A-Za-z]:", base) else base
     base = _BAD_CHARS.sub("_", base).strip().lstrip(".").strip()
     if base in ("", ".", ".."):
-        base = _BAD_CHARS.sub("_", fallback).lstrip(".") or "download"
-    return base[:240]
+        base = _BAD_CHARS.sub("_", fallback.replace("/", "_")).lstrip(".") or "download"
+    base = _bounded(base)
+    if base.lower().endswith(RESERVED_SUFFIXES) or base == LEDGER_NAME.lstrip("."):
+        base = _bounded(base, MAX_NAME_BYTES - 1) + "_"
+    return base
+
+
+def candidate_names(name: str) -> Iterator[str]:
+    """``name``, then ``<stem>~2<suffix>`` ... ``<stem>~99<suffix>`` (the naming rule for taken names).
+
+    >>> list(candidate_names("a.tif"))[:3]
+    ['a.tif', 'a~2.tif', 'a~3.tif']
+    """
+    yield name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    for i in range(2, 100):
+        yield f"{stem}~{i}{'.' + ext if ext else ''}"
 
 
 class Ledger:
@@ -104,8 +143,12 @@ class Ledger:
     def _store(self, data: dict[str, Any]) -> None:
         data["version"] = 1
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def get(self, relpath: str) -> dict[str, Any] | None:
         """The entry of ``relpath`` (a rename is atomic, so reading needs no lock)."""

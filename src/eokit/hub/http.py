@@ -1,84 +1,269 @@
-"""HTTP plumbing shared by the providers: a session that keeps a bearer token
-across redirects to trusted hosts, ``Retry-After`` parsing, secret-free URLs."""
+"""HTTP plumbing shared by the providers: one session with retries and scoped credentials.
+
+* **Retries** — every request made through a :class:`HubSession` (search, count,
+  metadata, quicklooks, token, download) goes through urllib3's :class:`~urllib3.util.Retry`:
+  connection errors and the answers 408/425/429/500/502/503/504 are retried
+  with exponential backoff and jitter, honouring ``Retry-After`` (capped), at
+  most ``retries`` times (``EOKIT_HTTP_RETRIES``). Token requests (``POST``)
+  are retried only where the server cannot have acted on them: a connection
+  that never reached it, or a 429/503 answer.
+* **Credential scoping** — an ``Authorization`` header (bearer token or basic
+  credentials) follows a redirect only to the same scheme, host and port as the
+  request it was sent with, or to an origin listed in ``trusted_hosts``; it never
+  follows a redirect from ``https`` to ``http``.
+* **Secrets** — :func:`redact_url` removes user info and query strings from URLs
+  shown in messages; a connection failure becomes one :class:`HubConnectionError`
+  naming the redacted origin.
+"""
 
 from __future__ import annotations
 
 import email.utils
-import socket
+import random
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
+from urllib3.util import Retry
 
 from eokit import __version__
-from eokit.config import get_settings
+from eokit.hub.exceptions import HubConnectionError
 
-__all__ = ["USER_AGENT", "HubSession", "parse_retry_after"]
+__all__ = [
+    "USER_AGENT",
+    "HubRetry",
+    "HubSession",
+    "content_disposition_filename",
+    "make_retry",
+    "parse_retry_after",
+    "redact_url",
+    "stac_client",
+]
 
 USER_AGENT = f"eokit/{__version__}"
+RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 300.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class _Adapter(requests.adapters.HTTPAdapter):
-    def __init__(self, *, receive_buffer: int = 0, **kwargs: Any) -> None:
-        self._receive_buffer = receive_buffer
-        super().__init__(**kwargs)
+def _sleep(seconds: float) -> None:
+    """The one place retries wait (tests replace it to record the waits)."""
+    time.sleep(seconds)
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        if self._receive_buffer:
-            from urllib3.connection import HTTPConnection
 
-            kwargs["socket_options"] = [
-                *HTTPConnection.default_socket_options,
-                (socket.SOL_SOCKET, socket.SO_RCVBUF, self._receive_buffer),
-            ]
-        super().init_poolmanager(*args, **kwargs)
+class HubRetry(Retry):
+    """urllib3 ``Retry`` with ±50 % jitter on the backoff and a cap on ``Retry-After``."""
+
+    max_retry_after = MAX_RETRY_AFTER
+
+    def get_backoff_time(self) -> float:
+        base = super().get_backoff_time()
+        return base * (0.5 + random.random()) if base > 0 else 0.0
+
+    def sleep_for_retry(self, response: Any = None) -> bool:
+        seconds = self.get_retry_after(response) if response is not None else None
+        if seconds is None:
+            return False
+        _sleep(min(seconds, self.max_retry_after))
+        return True
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            _sleep(backoff)
+
+
+def make_retry(retries: int, *, backoff: float = 0.5, methods: Iterable[str] | None = None) -> HubRetry:
+    """The retry policy of hub requests: ``retries`` attempts after the first, jittered backoff."""
+    allowed = frozenset(methods) if methods is not None else Retry.DEFAULT_ALLOWED_METHODS
+    return HubRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=10,
+        backoff_factor=backoff,
+        backoff_max=60.0,
+        status_forcelist=RETRY_STATUS,
+        allowed_methods=allowed,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+def _parse_trusted(entry: str) -> tuple[str, str, int | None]:
+    """``https://host:port``, ``host:port``, ``host`` or ``*.domain`` -> (scheme, host, port); https by default."""
+    text = entry.strip()
+    if "://" not in text:
+        text = "https://" + text
+    scheme, host, port = _origin(text)
+    if text.split("://", 1)[1].startswith("*."):
+        host = "*." + host.lstrip("*.")
+    return scheme, host, port
 
 
 class HubSession(requests.Session):
-    """A :class:`requests.Session` that keeps ``Authorization`` on redirects to trusted hosts.
+    """A :class:`requests.Session` with urllib3 retries and credentials scoped to their origin.
 
-    ``requests`` drops the header whenever a redirect changes host or port; CDSE
-    redirects downloads from its download host to storage nodes that need the
-    same bearer token. Hosts in ``trusted_hosts`` (and their subdomains) keep it;
-    any other host loses it, so a token never leaks to a third party.
+    Parameters
+    ----------
+    trusted_hosts : iterable of str
+        Further origins an ``Authorization`` header may follow a redirect to:
+        ``https://host[:port]``, ``host[:port]`` (https) or ``*.domain`` (https,
+        any subdomain). A redirect from https to http never keeps it.
+    retries : int, optional
+        Retries per request (default: ``EOKIT_HTTP_RETRIES``).
+    pool_size : int
+        Connections kept per host.
+    token_urls : iterable of str
+        Token endpoints (``POST``): retried on connection failures and 429/503 only.
     """
 
     def __init__(
-        self, *, trusted_hosts: Iterable[str] = (), pool_size: int = 16, receive_buffer: int | None = None
+        self,
+        *,
+        trusted_hosts: Iterable[str] = (),
+        retries: int | None = None,
+        pool_size: int = 16,
+        backoff: float = 0.5,
     ) -> None:
-        """``receive_buffer``: ``SO_RCVBUF`` in bytes (0: kernel auto-tuning); default
-        :attr:`eokit.config.Settings.hub_receive_buffer` (env ``EOKIT_HUB_RECEIVE_BUFFER``)."""
         super().__init__()
-        self.trusted_hosts = {h.lower() for h in trusted_hosts if h}
+        from eokit.config import get_settings
+
+        settings = get_settings()
+        self.retries = settings.http_retries if retries is None else int(retries)
+        self.backoff = backoff
+        self.trusted: set[tuple[str, str, int | None]] = set()
+        for entry in (*settings.hub_trusted_hosts.split(","), *trusted_hosts):
+            self.trust(entry)
         self.headers["User-Agent"] = USER_AGENT
-        rcvbuf = get_settings().hub_receive_buffer if receive_buffer is None else receive_buffer
-        adapter = _Adapter(pool_connections=pool_size, pool_maxsize=pool_size, receive_buffer=rcvbuf)
+        self._pool_size = pool_size
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=pool_size, pool_maxsize=pool_size, max_retries=make_retry(self.retries, backoff=backoff)
+        )
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def trust(self, url: str | None) -> None:
-        """Trust the host of ``url`` (and its subdomains) for bearer-token redirects."""
-        if url:
-            host = urlsplit(url).hostname
-            if host:
-                self.trusted_hosts.add(host.lower())
+    def mount_token_endpoint(self, url: str) -> None:
+        """Retry ``POST`` to ``url`` only where it is safe: unreachable server, 429 or 503."""
+        retry = make_retry(self.retries, backoff=self.backoff, methods=("POST",))
+        retry.status_forcelist = frozenset({429, 503})
+        retry.read = 0  # the request reached the server: it may have issued (and rotated) a token
+        self.mount(
+            url, requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry)
+        )
 
-    def _is_trusted(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == t or host.endswith("." + t) for t in self.trusted_hosts)
+    def trust(self, entry: str | None) -> None:
+        """Let credentials follow redirects to this origin (see the class docstring)."""
+        if entry:
+            self.trusted.add(_parse_trusted(entry))
+
+    def may_receive_credentials(self, from_url: str, to_url: str) -> bool:
+        """Whether an ``Authorization`` header sent to ``from_url`` may follow a redirect to ``to_url``."""
+        src, dst = _origin(from_url), _origin(to_url)
+        if src[0] == "https" and dst[0] != "https":
+            return False
+        if src == dst:
+            return True
+        for scheme, host, port in self.trusted:
+            if scheme != dst[0] or port != dst[2]:
+                continue
+            if host == dst[1] or (host.startswith("*.") and dst[1].endswith(host[1:])):
+                return True
+        return False
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
-        auth_header = prepared_request.headers.get("Authorization")
-        super().rebuild_auth(prepared_request, response)
-        if (
-            auth_header
-            and auth_header.startswith("Bearer ")
-            and self._is_trusted(prepared_request.url or "")
-            and self._is_trusted(response.request.url or "")
-        ):
-            prepared_request.headers["Authorization"] = auth_header
+        header = prepared_request.headers.get("Authorization")
+        super().rebuild_auth(prepared_request, response)  # requests' own rule, plus ~/.netrc for the new host
+        if header is None:
+            return
+        if self.may_receive_credentials(response.request.url or "", prepared_request.url or ""):
+            prepared_request.headers["Authorization"] = header
+        elif prepared_request.headers.get("Authorization") == header:
+            del prepared_request.headers["Authorization"]
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        try:
+            return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if isinstance(exc, HubConnectionError):
+                raise
+            text = url.decode() if isinstance(url, bytes) else str(url)
+            raise HubConnectionError(f"cannot reach {redact_url(text)} ({_reason(exc)})") from exc
+
+    def __repr__(self) -> str:
+        return f"HubSession(retries={self.retries}, trusted={sorted(self.trusted)!r})"
+
+
+def stac_client(url: str, *, timeout: float | None = 60.0, retries: int | None = None) -> Any:
+    """A :class:`pystac_client.Client` whose requests use the same retry policy (GET and POST ``/search``).
+
+    An unreachable API or an answer that is not a STAC API becomes a :class:`ServerError`.
+    """
+    from pystac_client import Client
+    from pystac_client.stac_api_io import StacApiIO
+
+    from eokit.config import get_settings
+
+    n = get_settings().http_retries if retries is None else retries
+    io = StacApiIO(timeout=timeout, max_retries=make_retry(n, methods=(*Retry.DEFAULT_ALLOWED_METHODS, "POST")))
+    io.session.headers["User-Agent"] = USER_AGENT
+    try:
+        return Client.open(url, stac_io=io, timeout=timeout)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise HubConnectionError(f"cannot reach the STAC API {redact_url(url)} ({_reason(exc)})") from exc
+    except Exception as exc:  # pystac_client's APIError, a landing page that is not JSON, ...
+        from eokit.hub.exceptions import ServerError
+
+        raise ServerError(f"{redact_url(url)} is not a usable STAC API ({type(exc).__name__})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free reason for a connection failure."""
+    text = str(exc)
+    for pattern, reason in (
+        (r"Connection refused", "connection refused"),
+        (r"Name or service not known|nodename nor servname|getaddrinfo failed|Failed to resolve", "unknown host"),
+        (r"timed out|Timeout", "timed out"),
+        (r"Max retries exceeded", "no answer"),
+    ):
+        if re.search(pattern, text):
+            return reason
+    return type(exc).__name__
+
+
+def redact_url(url: str | None) -> str:
+    """``url`` without user info and query string (they may carry secrets).
+
+    >>> redact_url("https://user:secret@hub.example/dhus/search?q=x&token=t")
+    'https://hub.example/dhus/search'
+    """
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        netloc += f":{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -97,16 +282,41 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def content_disposition_filename(headers: Any) -> str | None:
-    """The filename in a ``Content-Disposition`` header, if any (unsanitised)."""
-    cd = headers.get("Content-Disposition") if headers is not None else None
-    if not cd or "filename" not in cd:
-        return None
-    from email.message import Message
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAM = re.compile(rf'\s*;\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
-    msg = Message()
-    msg["content-disposition"] = cd
-    name = msg.get_filename()
-    if name:
-        return name
-    return cd.split("=", 1)[1].strip().strip('"')
+
+def _latin1_to_utf8(text: str) -> str:
+    """http.client decodes header bytes as Latin-1: UTF-8 names come back intact."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def content_disposition_filename(headers: Any) -> str | None:
+    """The file name of a ``Content-Disposition`` header (RFC 6266; ``filename*`` per RFC 5987), unsanitised.
+
+    >>> content_disposition_filename({"Content-Disposition": "attachment; filename*=UTF-8''%C3%A9t%C3%A9.zip"})
+    'été.zip'
+    >>> content_disposition_filename({"Content-Disposition": 'attachment; filename="a \\\\"b\\\\".zip"'})
+    'a "b".zip'
+    """
+    value = headers.get("Content-Disposition") if headers is not None else None
+    if not value:
+        return None
+    params: dict[str, str] = {}
+    for name, raw in _PARAM.findall(";" + value.split(";", 1)[1] if ";" in value else ""):
+        raw = raw.strip()
+        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+        params.setdefault(name.lower(), raw)
+    extended = params.get("filename*")
+    if extended and extended.count("'") >= 2:
+        charset, _lang, encoded = extended.split("'", 2)
+        try:
+            return unquote(encoded, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    plain = params.get("filename")
+    return _latin1_to_utf8(plain) if plain else None

@@ -15,17 +15,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from eokit.hub.engine import DownloadEngine, DownloadRequest, DownloadResult, ProgressReporter
+import requests
+
+from eokit.hub.engine import DownloadEngine, DownloadRequest, DownloadResult, ProgressReporter, sanitize_filename
 from eokit.hub.exceptions import HubInputError
 from eokit.hub.products import Asset, Product, ProductCollection, _classic_to_product, _lists, _stac_to_product
 
 __all__ = ["Asset", "Hub", "Product", "ProductCollection", "download", "search"]
 
 PROVIDERS = ("cdse", "dhus", "stac")
+_CONNECTION = (
+    "url",
+    "user",
+    "password",
+    "catalogue_url",
+    "identity_url",
+    "download_url",
+    "timeout",
+    "trusted_hosts",
+    "retries",
+)
 
 
 def _area_to_wkt(area: Any) -> str | None:
@@ -81,12 +93,15 @@ class Hub:
         identity_url: str | None = None,
         download_url: str | None = None,
         timeout: float = 60.0,
+        trusted_hosts: str | Iterable[str] = (),
+        retries: int | None = None,
     ) -> None:
         if provider not in PROVIDERS:
             raise HubInputError(f"provider must be one of {', '.join(PROVIDERS)}; got {provider!r}")
         self.provider = provider
         self.url = url
         self.timeout = timeout
+        self.retries = retries
         self.api: Any = None
         if provider in ("cdse", "dhus"):
             if provider == "dhus" and not url:
@@ -103,6 +118,8 @@ class Hub:
                 catalogue_url=catalogue_url,
                 identity_url=identity_url,
                 download_url=download_url,
+                trusted_hosts=trusted_hosts,
+                retries=retries,
             )
         elif not url:
             raise HubInputError("the stac provider needs url= (the STAC API root)")
@@ -133,8 +150,6 @@ class Hub:
     def _search_stac(
         self, wkt: str | None, date_: Any, collection: str | None, limit: int | None, keywords: dict[str, Any]
     ) -> ProductCollection:
-        from pystac_client import Client
-
         from eokit.hub.cdse_filter import resolve_date
 
         kwargs: dict[str, Any] = {}
@@ -157,14 +172,17 @@ class Hub:
             kwargs["max_items"] = limit
         if keywords:
             kwargs["query"] = {k: {"eq": v} if not isinstance(v, dict) else v for k, v in keywords.items()}
+        from eokit.hub.http import HubConnectionError, redact_url, stac_client
+
+        client = stac_client(str(self.url), timeout=self.timeout, retries=self.retries)
         try:
-            client = Client.open(self.url, timeout=self.timeout) if _accepts_timeout() else Client.open(self.url)
-            search = client.search(**kwargs)
-            items = list(search.items_as_dicts())
+            items = list(client.search(**kwargs).items_as_dicts())
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise HubConnectionError(f"cannot reach the STAC API {redact_url(self.url)}") from exc
         except Exception as exc:
             from eokit.hub.exceptions import ServerError
 
-            raise ServerError(f"STAC search at {self.url} failed: {type(exc).__name__}: {exc}") from None
+            raise ServerError(f"STAC search at {redact_url(self.url)} failed: {type(exc).__name__}: {exc}") from None
         return ProductCollection(_stac_to_product(i) for i in items)
 
     def download(
@@ -204,11 +222,13 @@ class Hub:
                 if assets is not None
                 else [k for k, a in p.assets.items() if "data" in a.roles] or list(p.assets)
             )
-            for key in keys:
-                if key not in p.assets:
-                    raise HubInputError(f"product {p.id} has no asset {key!r}; it has {', '.join(p.assets)}")
+            missing = [k for k in keys if k not in p.assets]
+            if missing:
+                raise HubInputError(
+                    f"product {p.id} has no asset {missing[0]!r}; it has {', '.join(p.assets)}", param="assets"
+                )
+            for key, name in asset_file_names(p, keys).items():
                 a = p.assets[key]
-                name = Path(urlsplit(a.href).path).name or key
                 requests_.append(
                     DownloadRequest(
                         url=a.href,
@@ -217,7 +237,7 @@ class Hub:
                         size=a.size,
                         checksums=a.checksums,
                         title=f"{p.id} {key}",
-                        subdir=p.id,
+                        subdir=sanitize_filename(p.id, fallback="product"),
                     )
                 )
         engine = DownloadEngine(
@@ -233,12 +253,24 @@ class Hub:
         return engine.download_all(requests_, directory)
 
 
-def _accepts_timeout() -> bool:
-    import inspect
+def asset_file_names(product: Product, keys: Iterable[str]) -> dict[str, str]:
+    """File names of a product's assets: the href's last path segment; ``<asset key>-<that>`` for
+    every asset whose segment another chosen asset of the product shares (``a/data.tif`` and
+    ``b/data.tif`` -> ``a-data.tif`` and ``b-data.tif``). All names pass :func:`sanitize_filename`.
+    """
+    from urllib.parse import unquote
 
-    from pystac_client import Client
-
-    return "timeout" in inspect.signature(Client.open).parameters
+    base = {
+        k: sanitize_filename(unquote(urlsplit(product.assets[k].href).path.rstrip("/").rsplit("/", 1)[-1]), fallback=k)
+        for k in keys
+    }
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    return {
+        k: sanitize_filename(f"{k}-{name}", fallback=k) if counts[name.lower()] > 1 else name
+        for k, name in base.items()
+    }
 
 
 def search(provider: str = "cdse", **kwargs: Any) -> ProductCollection:
@@ -248,11 +280,7 @@ def search(provider: str = "cdse", **kwargs: Any) -> ProductCollection:
     ``identity_url``, ``download_url``, ``timeout``) go to :class:`Hub`; the rest
     to :meth:`Hub.search`.
     """
-    conn = {
-        k: kwargs.pop(k)
-        for k in ("url", "user", "password", "catalogue_url", "identity_url", "download_url", "timeout")
-        if k in kwargs
-    }
+    conn = {k: kwargs.pop(k) for k in _CONNECTION if k in kwargs}
     return Hub(provider, **conn).search(**kwargs)
 
 
@@ -266,11 +294,7 @@ def download(
     """Download products found by :func:`search` (connection arguments as :func:`search`)."""
     items = [products] if isinstance(products, Product) else list(products)
     provider = provider or (items[0].provider if items else "stac")
-    conn = {
-        k: kwargs.pop(k)
-        for k in ("url", "user", "password", "catalogue_url", "identity_url", "download_url", "timeout")
-        if k in kwargs
-    }
+    conn = {k: kwargs.pop(k) for k in _CONNECTION if k in kwargs}
     if provider == "stac" and "url" not in conn:
         conn["url"] = "about:stac"
     return Hub(provider, **conn).download(items, directory, **kwargs)

@@ -58,7 +58,7 @@ class SearchOptions:
     collection: str | None = None
     footprints: str | None = None
     download: bool = False
-    path: str = "."
+    out: str = "."
     fail_fast: bool = False
     include_pattern: str | None = None
     exclude_pattern: str | None = None
@@ -67,6 +67,19 @@ class SearchOptions:
     workers: int | None = None
     show_progress: bool = False
     gnss: bool = False
+    retries: int | None = None
+    deadline: float | None = None
+    low_speed_limit: int | None = None
+    trusted_hosts: tuple[str, ...] = ()
+
+    def settings(self) -> dict[str, Any]:
+        """The :func:`eokit.config.override` values these options set."""
+        values = {
+            "http_retries": self.retries,
+            "hub_file_deadline": self.deadline,
+            "hub_low_speed_limit": self.low_speed_limit,
+        }
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclasses.dataclass
@@ -172,7 +185,13 @@ def _api(opts: SearchOptions) -> Any:
 
     def make(user: str | None, password: str | None, url: str | None) -> SentinelAPI:
         return SentinelAPI(
-            user, password, url, show_progressbars=opts.show_progress, timeout=opts.timeout, provider=opts.provider
+            user,
+            password,
+            url,
+            show_progressbars=opts.show_progress,
+            timeout=opts.timeout,
+            provider=opts.provider,
+            trusted_hosts=opts.trusted_hosts,
         )
 
     api = make(opts.user, opts.password, opts.url)
@@ -184,12 +203,19 @@ def _api(opts: SearchOptions) -> Any:
 
 def server_info(opts: SearchOptions) -> list[str]:
     """What ``--info`` prints: the server's version (DHuS), end-points (CDSE) or landing page (STAC)."""
+    from eokit.config import override
+
+    with override(**opts.settings()):
+        return _server_info(opts)
+
+
+def _server_info(opts: SearchOptions) -> list[str]:
     if opts.provider == "stac":
         if not opts.url:
             raise HubInputError("--provider stac needs --url (the STAC API root)")
-        import pystac_client
+        from eokit.hub.http import stac_client
 
-        client = pystac_client.Client.open(opts.url, timeout=opts.timeout)
+        client = stac_client(opts.url, timeout=opts.timeout)
         conforms = client.to_dict().get("conformsTo") or []
         return [
             f"STAC API: {opts.url}",
@@ -240,6 +266,13 @@ def format_products(products: dict[str, dict[str, Any]], fmt: str = DEFAULT_FMT)
 
 def run_search(opts: SearchOptions) -> SearchRun:
     """Search (and optionally download) as ``eokit hub search`` does."""
+    from eokit.config import override
+
+    with override(**opts.settings()):
+        return _run_search(opts)
+
+
+def _run_search(opts: SearchOptions) -> SearchRun:
     if opts.include_pattern and opts.exclude_pattern:
         raise HubInputError("--include-pattern and --exclude-pattern cannot be used together")
     if opts.provider == "stac":
@@ -265,7 +298,7 @@ def run_search(opts: SearchOptions) -> SearchRun:
         if opts.footprints != "-":
             _write_text(opts.footprints, text)
     if opts.quicklook:
-        _dl, failed_q = api.download_all_quicklooks(products, opts.path, n_concurrent_dl=opts.workers or 4)
+        _dl, failed_q = api.download_all_quicklooks(products, opts.out, n_concurrent_dl=opts.workers or 4)
         run.quicklooks_failed = len(failed_q)
     if opts.download and products:
         nodefilter = None
@@ -273,21 +306,56 @@ def run_search(opts: SearchOptions) -> SearchRun:
             nodefilter = make_path_filter(opts.include_pattern)
         elif opts.exclude_pattern:
             nodefilter = make_path_filter(opts.exclude_pattern, exclude=True)
-        try:
-            dl, triggered, failed = api.download_all(
-                products, opts.path, nodefilter=nodefilter, fail_fast=opts.fail_fast, n_concurrent_dl=opts.workers
-            )
-        except Exception as exc:
-            if opts.fail_fast:
-                raise
-            dl, triggered, failed = {}, {}, {pid: {"exception": exc} for pid in products}
-        run.downloaded = list(dl)
-        run.triggered = list(triggered)
-        run.failed = {pid: str(info.get("exception", "failed")) for pid, info in failed.items()}
-        if run.failed:
-            lines = "".join(f"{pid} : {products[pid].get('title', '')}\n" for pid in run.failed)
-            _write_text(str(Path(opts.path) / "corrupt_scenes.txt"), lines)
+        titles = {pid: str(props.get("title", "")) for pid, props in products.items()}
+        with FailedList(Path(opts.out) / "corrupt_scenes.txt", titles) as failed_list:
+            try:
+                dl, triggered, failed = api.download_all(
+                    products, opts.out, nodefilter=nodefilter, fail_fast=opts.fail_fast, n_concurrent_dl=opts.workers
+                )
+            except Exception as exc:
+                if opts.fail_fast:
+                    raise
+                dl, triggered, failed = {}, {}, {pid: {"exception": exc} for pid in products}
+            run.downloaded = list(dl)
+            run.triggered = list(triggered)
+            run.failed = {pid: str(info.get("exception", "failed")) for pid, info in failed.items()}
+            failed_list.done(list(run.failed))
     return run
+
+
+class FailedList:
+    """``corrupt_scenes.txt``: written *before* the downloads (every product), cut down to the failed ones after.
+
+    The final version is written over the first in place, so it needs no new disk
+    blocks: a disk that filled up during the downloads still gets the list. An
+    interrupted run leaves the full list (a superset of what is missing).
+    """
+
+    def __init__(self, path: Path, titles: dict[str, str]) -> None:
+        self.path, self.titles = path, titles
+        self._final: list[str] | None = None
+
+    @staticmethod
+    def _text(ids: list[str], titles: dict[str, str]) -> bytes:
+        return "".join(f"{pid} : {titles.get(pid, '')}\n" for pid in ids).encode("utf-8")
+
+    def __enter__(self) -> FailedList:
+        _write_text(str(self.path), self._text(list(self.titles), self.titles).decode("utf-8"))
+        return self
+
+    def done(self, failed: list[str]) -> None:
+        self._final = failed
+
+    def __exit__(self, *exc: object) -> None:
+        if self._final is None:
+            return  # interrupted: the full list stays
+        if not self._final:
+            self.path.unlink(missing_ok=True)
+            return
+        data = self._text(self._final, self.titles)
+        with open(self.path, "r+b") as f:
+            f.write(data)
+            f.truncate(len(data))
 
 
 def _run_stac(opts: SearchOptions) -> SearchRun:
@@ -313,7 +381,7 @@ def _run_stac(opts: SearchOptions) -> SearchRun:
 
         progress = TqdmProgress(sum(len(p.assets) for p in found)) if opts.show_progress else None
         try:
-            results = hub.download(found, opts.path, workers=opts.workers or 4, progress=progress)
+            results = hub.download(found, opts.out, workers=opts.workers or 4, progress=progress)
         finally:
             if progress is not None:
                 progress.close()

@@ -1,142 +1,91 @@
-"""Reading a download response: plain bodies straight into one reused buffer; ranges, sizes, digests."""
+"""Reading a download response: bounded reads, stall and deadline checks; ranges, sizes, digests."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import select
-import signal
-import socket
-import struct
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
-
-try:
-    import fcntl
-    import termios
-except ImportError:  # pragma: no cover - Windows: no draining
-    pass
+import time
+from collections.abc import Callable, Iterable
 
 import requests
+import urllib3
+
+from eokit.hub.exceptions import ServerError
 
 __all__ = [
     "Restart",
+    "Stalled",
     "chunks",
     "content_range_start",
     "digest_matches",
-    "terminate_as_interrupt",
     "total_size",
 ]
+
+_ENCODED_CHUNK = 1 << 14
+"""Raw bytes decoded at a time when a server compresses a body anyway (at most ~16 MiB once inflated)."""
 
 
 class Restart(Exception):
     """Internal: the partial file is unusable; start from byte 0."""
 
 
-def chunks(
-    response: requests.Response, size: int, stop: Callable[[], bool] | None = None
-) -> Iterable[bytes | memoryview]:
-    """The body in chunks; plain bodies are read straight into one reused buffer (fewer copies).
+class Stalled(ServerError):
+    """A download attempt fell below the low-speed limit (it is resumed) or passed its deadline (it fails)."""
 
-    When ``stop()`` turns true, the chunks end after what has already arrived: the
-    bytes waiting in the socket's receive buffer are read without waiting for more
-    (so an interrupted download keeps everything the network delivered).
+
+class SpeedGuard:
+    """Cuts an attempt that stays below ``limit`` bytes/s for ``window`` seconds, or passes ``deadline``.
+
+    ``deadline`` is a :func:`time.monotonic` instant (None: none).
+    """
+
+    def __init__(self, limit: int, window: float, deadline: float | None, what: str) -> None:
+        self.limit, self.window, self.deadline, self.what = limit, window, deadline, what
+        self._since = time.monotonic()
+        self._bytes = 0
+
+    def check(self, n: int) -> None:
+        now = time.monotonic()
+        if self.deadline is not None and now > self.deadline:
+            raise Stalled(f"{self.what} passed its deadline (hub_file_deadline)")
+        self._bytes += n
+        if self.limit and now - self._since >= self.window:
+            if self._bytes < self.limit * (now - self._since):
+                raise Stalled(
+                    f"{self.what} received {self._bytes} bytes in {now - self._since:.0f} s "
+                    f"(below {self.limit} bytes/s, hub_low_speed_limit)"
+                )
+            self._since, self._bytes = now, 0
+
+
+def chunks(
+    response: requests.Response,
+    size: int,
+    *,
+    stop: Callable[[], bool] | None = None,
+    guard: SpeedGuard | None = None,
+) -> Iterable[bytes]:
+    """The body as it arrives (one receive at a time), checking ``stop()`` and ``guard`` after each.
+
+    Bodies are asked for with ``Accept-Encoding: identity``; a server that compresses
+    anyway is decoded ``16 KiB`` of wire bytes at a time, so one read never inflates
+    to more than a few MiB (the caller caps the total at the declared size).
     """
     raw = response.raw
-    fp = getattr(raw, "_fp", None)
     encoding = (response.headers.get("Content-Encoding") or "identity").lower()
-    if encoding != "identity" or fp is None or not hasattr(fp, "readinto"):
-        for chunk in response.iter_content(chunk_size=size):
+    try:
+        if encoding == "identity":
+            source: Iterable[bytes] = iter(lambda: raw.read1(size, decode_content=False), b"")
+        else:
+            source = raw.stream(_ENCODED_CHUNK, decode_content=True)
+        for chunk in source:
+            if guard is not None:
+                guard.check(len(chunk))
             yield chunk
             if stop is not None and stop():
                 return
-        return
-    buf = bytearray(size)
-    view = memoryview(buf)
-    stopped = stop or (lambda: False)
-    reader = getattr(fp, "fp", None)
-    # a Content-Length body: fill the buffer one receive at a time, so a stop is seen within one receive
-    by_receive = (
-        isinstance(getattr(fp, "length", None), int)
-        and not getattr(fp, "chunked", True)
-        and hasattr(reader, "readinto1")
-    )
-    try:
-        while True:
-            n = _fill(fp, reader, view, stopped) if by_receive else fp.readinto(view)
-            if not n:
-                break
-            yield view[:n]
-            if stopped():
-                yield from _drain(fp, view)
-                return
-    except (OSError, ValueError) as exc:  # http.client's IncompleteRead is a ValueError subclass
+    except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
+        # a connection lost mid-body (IncompleteRead, ProtocolError, a bad compressed stream)
         raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-    finally:
-        raw.release_conn() if fp.isclosed() else None
-
-
-def _fill(fp: Any, reader: Any, view: memoryview, stopped: Callable[[], bool]) -> int:
-    """Receive into ``view`` until it is full, the body ends, or ``stopped()``; keep ``fp``'s bookkeeping."""
-    filled = 0
-    while filled < len(view) and fp.length:
-        n = reader.readinto1(view[filled : filled + min(len(view) - filled, fp.length)])
-        if not n:  # the server hung up early: what arrived is kept, the caller resumes from there
-            fp._close_conn()
-            break
-        filled += n
-        fp.length -= n
-        if stopped():
-            break
-    if fp.length == 0 and not fp.isclosed():
-        fp._close_conn()  # the body is complete: as http.client does, so the connection is reused
-    return filled
-
-
-def _drain(fp: Any, view: memoryview) -> Iterable[memoryview]:
-    """What is already in the receive buffers of ``fp`` (an ``http.client.HTTPResponse``), without blocking.
-
-    The receive buffer is shrunk first, so the server can only send what the window
-    it was last offered allows; the bytes already queued, and those still arriving
-    within that window, are read in a few rounds (the last one waits 20 ms at most).
-    """
-    sock = getattr(getattr(getattr(fp, "fp", None), "raw", None), "_sock", None)
-    if sock is None:
-        return
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # offer no new window
-        fileno = sock.fileno()
-    except OSError:
-        return
-    reader = getattr(fp, "fp", None)
-    timeout = sock.gettimeout()
-    try:
-        sock.settimeout(0)
-        waited = False
-        for _ in range(64):
-            # exactly what is there: the reader's buffer, then the socket's queue
-            pending = len(reader.peek(1)) + struct.unpack("i", fcntl.ioctl(fileno, termios.FIONREAD, b"\0\0\0\0"))[0]
-            if pending <= 0:
-                if waited or not select.select([sock], [], [], 0.02)[0]:
-                    return
-                waited = True  # the tail of the last window offered may still be arriving
-                continue
-            while pending > 0:
-                n = fp.readinto(view[: min(len(view), pending)])
-                if not n:
-                    return
-                pending -= n
-                yield view[:n]
-            if fp.isclosed():
-                return
-    except (OSError, ValueError, TypeError, AttributeError, NameError):  # closed, or no FIONREAD here
-        return
-    finally:
-        try:
-            sock.settimeout(timeout)
-        except OSError:
-            pass
 
 
 def digest_matches(actual: str | None, expected: str) -> bool:
@@ -165,24 +114,3 @@ def total_size(response: requests.Response, offset: int) -> int | None:
     if cl and cl.isdigit() and response.headers.get("Content-Encoding") in (None, "identity"):
         return int(cl) + (offset if response.status_code == 206 else 0)
     return None
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt (a clean stop) while downloading, if nobody else handles it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is not signal.SIG_DFL:
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"terminated by signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -34,6 +34,20 @@ __all__ = [
 Progress = Callable[[int], Any]
 
 
+def announce_total(progress: Progress | None, total: int) -> None:
+    """Tell a progress callable how much work there is, if it wants to know (the CLI's bars have ``.total``).
+
+    >>> class Bar:
+    ...     total = None
+    ...     def __call__(self, n): pass
+    >>> bar = Bar(); announce_total(bar, 400); bar.total
+    400
+    >>> announce_total(print, 400)  # a plain callable is left alone
+    """
+    if progress is not None and hasattr(progress, "total") and not progress.total:
+        progress.total = total
+
+
 def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> rasterio.DatasetReader:
     """Open a raster for reading, with a clear eokit error when it cannot be.
 
@@ -260,6 +274,7 @@ def process_raster_blocks(
         _BlockTask(tuple(paths), tuple(bands) if bands else None, b, func)
         for b in iter_blocks((height, width), size, halo=halo)
     )
+    announce_total(progress, height * width)
     with RasterWriter(target, profile, cog=cog) as writer, open_executor(scheduler, workers) as ex:
         for block, data in ex.imap_unordered(_run, tasks):
             writer.write(data.astype(profile["dtype"], copy=False), window=block.window())

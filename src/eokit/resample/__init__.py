@@ -15,13 +15,16 @@ from eokit.resample.core import (
     array_grid_resampling,
     grid_full_resolution_shape,
 )
+from eokit.resample.interp import Interpolator, get_interpolator
 from eokit.resample.tool import output_shape, resample_file
 
 __all__ = [
     "BOUNDARY_CONDITIONS",
     "INTERPOLATORS",
+    "Interpolator",
     "array_grid_resampling",
     "basic_grid_resampling_chain",
+    "get_interpolator",
     "grid_full_resolution_shape",
     "grid_resampling_blocks",
     "output_shape",

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "BSPLINE_KINDS",
     "KIND_BSPLINE3",
     "KIND_CUBIC",
     "KIND_LANCZOS3",
@@ -41,10 +42,13 @@ KIND_LINEAR = 1
 KIND_CUBIC = 2
 KIND_LANCZOS3 = 3
 KIND_BSPLINE3 = 4
+#: Kernel code of the B-spline of each order (orders above 3 share one generic kernel: kind - 4 + 1 = order // 2).
+BSPLINE_KINDS = {3: KIND_BSPLINE3, 5: 5, 7: 6, 9: 7, 11: 8}
 
 # Taps (before, after) the floor/round position that a kernel may touch, i.e.
 # the padding a boundary condition has to provide on each side.
-MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3, KIND_BSPLINE3: 2}
+MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3}
+MARGINS.update({kind: (n + 1) // 2 for n, kind in BSPLINE_KINDS.items()})
 
 _KEYS_A = -0.5
 # Lanczos-3 constants for tap k = 0..5 at distance f + m, m = 2 - k
@@ -73,6 +77,13 @@ def _lanczos3(d: float) -> float:
         return 0.0
     px = math.pi * d
     return 3.0 * math.sin(px) * math.sin(px / 3.0) / (px * px)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _snap(v: float) -> float:
+    """A coordinate rounded to 1e-12, as gridr does: an integer position reached through the grid's
+    bilinear weights with a rounding error still counts as integer (fewer taps, same validity as gridr)."""
+    return math.floor(v * 1e12 + 0.5) / 1e12
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -122,6 +133,27 @@ def _bspline3_taps(x: float) -> tuple[int, int, int, float, float, float, float]
         (-3.0 * f2 * f + 3.0 * f2 + 3.0 * f + 1.0) / 6.0,
         f2 * f / 6.0,
     )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bspline_taps(x: float, n: int, w: np.ndarray) -> tuple[int, int]:
+    """B-spline of odd order ``n`` at ``x``: ``n + 1`` weights into ``w`` for taps base .. base + n; (base, last).
+
+    The uniform Cox-de Boor triangle (every denominator is the degree j).
+    At an integer coordinate the last weight is 0 and ``last`` excludes it.
+    """
+    fl = math.floor(x)
+    t = x - fl
+    w[0] = 1.0
+    for j in range(1, n + 1):
+        saved = 0.0
+        for r in range(j):
+            temp = w[r] / j
+            w[r] = saved + (r + 1 - t) * temp
+            saved = (t + j - r - 1) * temp
+        w[j] = saved
+    base = int(fl) - (n - 1) // 2
+    return base, base + n if t != 0.0 else base + n - 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -307,8 +339,8 @@ def _rows(
     lr = np.empty(gnc)
     lc = np.empty(gnc)
     lv = np.zeros(gnc, np.bool_)
-    wy = np.empty(6)
-    wx = np.empty(6)
+    wy = np.empty(12)
+    wx = np.empty(12)
     dcol = out_col0 - col0
     cs = col0
     ce = col0 + ncols
@@ -333,8 +365,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
+                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
                     ocol = j + dcol
                     if valid:
                         fy0 = math.floor(y)
@@ -376,8 +408,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
+                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _cubic_taps(y)
@@ -413,8 +445,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
+                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _bspline3_taps(y)
@@ -443,13 +475,43 @@ def _rows(
                         out[orow, ocol] = nodata
                     if write_mask:
                         out_mask[orow, ocol] = 1 if valid else 0
+            elif kind > KIND_BSPLINE3:
+                order = 2 * (kind - KIND_BSPLINE3) + 3
+                for j in range(jstart, jend):
+                    m = j - base
+                    s = sv[m]
+                    valid = v_a and (m == 0 or v_b)
+                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
+                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
+                    ocol = j + dcol
+                    if valid:
+                        ylo, yhi = _bspline_taps(y, order, wy)
+                        xlo, xhi = _bspline_taps(x, order, wx)
+                        ylo -= src_row_off
+                        yhi -= src_row_off
+                        xlo -= src_col_off
+                        xhi -= src_col_off
+                        valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
+                        if valid:
+                            acc = 0.0
+                            for a in range(yhi - ylo + 1):
+                                racc = 0.0
+                                srow = src[_u(ylo + a)]
+                                for b in range(xhi - xlo + 1):
+                                    racc += wx[b] * srow[_u(xlo + b)]
+                                acc += wy[a] * racc
+                            out[_u(orow), _u(ocol)] = acc
+                    if not valid:
+                        out[orow, ocol] = nodata
+                    if write_mask:
+                        out_mask[orow, ocol] = 1 if valid else 0
             else:
                 for j in range(jstart, jend):
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
+                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
+                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb = _lanczos_taps(y, wy)

@@ -80,7 +80,7 @@ def grid_resampling_blocks(
     except ImportError:
         raise MissingDependencyError("dask", extra="dask", purpose="block-wise resampling") from None
     kind = interp_kind(interp)
-    if kind == K.KIND_BSPLINE3:
+    if kind >= K.KIND_BSPLINE3:
         raise InvalidInputError(
             "interp: bspline3 prefilters the whole source (a global filter), so it does not run chunk by chunk; "
             "use array_grid_resampling"

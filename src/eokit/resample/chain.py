@@ -20,15 +20,13 @@ import numpy as np
 from rasterio.windows import Window
 
 from eokit.errors import InvalidInputError
-from eokit.resample import _kernels as K
 from eokit.resample.core import (
     BOUNDARY_CONDITIONS,
     _resolution,
     _window,
     grid_full_resolution_shape,
-    interp_kind,
-    interp_options,
 )
+from eokit.resample.interp import get_interpolator
 from eokit.resample.tiles import (
     ChainSpec,
     Tile,
@@ -97,11 +95,11 @@ def prepare_chain(
     src_dataset_mask: bool = False,
 ) -> tuple[ChainSpec, np.ndarray]:
     """Validate the chain's datasets and options; return the tile spec and the output window."""
-    kind = interp_kind(interp)
-    interp_options(kind, interp_kwargs, interp)
-    if kind == K.KIND_BSPLINE3:
+    itp = get_interpolator(interp, **(interp_kwargs or {}))
+    kind = itp.kind
+    if itp.is_bspline:
         raise InvalidInputError(
-            "interp: bspline3 prefilters the whole source (a global filter), so it is not streamed tile by tile; "
+            f"interp: {itp.name} prefilters the whole source (a global filter), so it is not streamed tile by tile; "
             "use array_grid_resampling"
         )
     geo_valid = geo_invalid = None

@@ -20,7 +20,8 @@ import numpy as np
 
 from eokit.errors import FallbackWarning, InvalidInputError
 from eokit.resample import _kernels as K
-from eokit.resample.bspline import bspline_options, influence_radius, prefilter, spread_invalid
+from eokit.resample.bspline import prefilter, prefilter_mask
+from eokit.resample.interp import INTERPOLATORS, Interpolator, get_interpolator
 
 __all__ = [
     "BOUNDARY_CONDITIONS",
@@ -33,14 +34,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Interpolator names (gridr's ``nearest``, ``linear``, ``cubic``, ``bspline3``; plus ``lanczos3``).
-INTERPOLATORS: dict[str, int] = {
-    "nearest": K.KIND_NEAREST,
-    "linear": K.KIND_LINEAR,
-    "cubic": K.KIND_CUBIC,
-    "lanczos3": K.KIND_LANCZOS3,
-    "bspline3": K.KIND_BSPLINE3,
-}
 #: Boundary conditions (numpy.pad modes) accepted in standalone mode.
 BOUNDARY_CONDITIONS = ("constant", "edge", "reflect", "symmetric", "wrap")
 _DUMMY_MASK = np.ones((1, 1), np.uint8)
@@ -48,25 +41,13 @@ _DUMMY_MASK = np.ones((1, 1), np.uint8)
 
 def interp_kind(interp: Any) -> int:
     """Kernel code of an interpolator name (or of a gridr interpolator object)."""
-    name = interp
-    if not isinstance(interp, str):
-        short = getattr(interp, "shortname", None)  # gridr interpolator objects
-        # gridr interpolator objects have shortname(); PyInterpolatorType prints as "PyInterpolatorType.Linear"
-        name = short() if callable(short) else str(interp).rsplit(".", 1)[-1]
-    key = str(name).lower()
-    key = {"optimizedbicubic": "cubic", "optimized_bicubic": "cubic"}.get(key, key)
-    if key not in INTERPOLATORS:
-        raise InvalidInputError(f"interp: unknown interpolation {interp!r}; expected one of {sorted(INTERPOLATORS)}")
-    return INTERPOLATORS[key]
+    return _name_kind(interp)
 
 
-def interp_options(kind: int, interp_kwargs: dict[str, Any] | None, interp: Any) -> dict[str, float]:
-    """Validated ``interp_kwargs``: gridr's B-spline options, none for the other kernels (as in gridr)."""
-    if kind == K.KIND_BSPLINE3:
-        return bspline_options(interp_kwargs)
-    if interp_kwargs:
-        raise InvalidInputError(f"interp_kwargs: the {interp!r} interpolator takes no options, got {interp_kwargs!r}")
-    return {}
+def _name_kind(interp: Any) -> int:
+    from eokit.resample.interp import _name
+
+    return INTERPOLATORS[_name(interp)]
 
 
 def _resolution(grid_resolution: Sequence[int]) -> tuple[int, int]:
@@ -74,10 +55,20 @@ def _resolution(grid_resolution: Sequence[int]) -> tuple[int, int]:
         rr, rc = (int(v) for v in grid_resolution)
         ok = all(float(v) == int(v) for v in grid_resolution)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"grid_resolution: expected two integers, got {grid_resolution!r}") from None
+        raise InvalidInputError(f"expected two integers, got {grid_resolution!r}", param="grid_resolution") from None
     if not ok or rr < 1 or rc < 1:
-        raise InvalidInputError(f"grid_resolution: expected two integers >= 1, got {tuple(grid_resolution)!r}")
+        raise InvalidInputError(f"expected two integers >= 1, got {tuple(grid_resolution)!r}", param="grid_resolution")
     return rr, rc
+
+
+def _check_coverage(shape: tuple[int, ...], res: tuple[int, int]) -> None:
+    """A resolution above 1 along an axis needs two grid nodes along it (gridr: InsufficientGridCoverage)."""
+    for axis, n, r in (("rows", shape[0], res[0]), ("columns", shape[1], res[1])):
+        if r > 1 and n < 2:
+            raise InvalidInputError(
+                f"a resolution of {r} along {axis} needs at least two grid nodes along {axis}, the grid has {n}",
+                param="grid_resolution",
+            )
 
 
 def grid_full_resolution_shape(shape: Sequence[int], resolution: Sequence[int]) -> tuple[int, int]:
@@ -198,12 +189,13 @@ def _check_grids(grid_row: Any, grid_col: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pad_source(
-    src: np.ndarray, mask: np.ndarray | None, pad: int, boundary_condition: str
+    src: np.ndarray, mask: np.ndarray | None, pad: Any, boundary_condition: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Pad a (bands, rows, cols) source and its mask by ``pad`` with a numpy.pad mode."""
+    """Pad a (bands, rows, cols) source and its mask by ``pad`` (numpy.pad widths) with a numpy.pad mode."""
     mode = boundary_condition
-    src_p = np.pad(src, ((0, 0), (pad, pad), (pad, pad)), mode=mode)
-    mask_p = None if mask is None else np.pad(mask, pad, mode=mode)
+    pw = np.broadcast_to(np.asarray(pad, dtype=np.int64), (2, 2)).tolist()
+    src_p = np.pad(src, ((0, 0), *pw), mode=mode)
+    mask_p = None if mask is None else np.pad(mask, pw, mode=mode)
     return src_p, mask_p
 
 
@@ -319,8 +311,8 @@ def array_grid_resampling(
     >>> out.tolist()[1]
     [4.0, 5.0, 6.0]
     """
-    kind = interp_kind(interp)
-    opts = interp_options(kind, interp_kwargs, interp)
+    itp = get_interpolator(interp, **(interp_kwargs or {}))
+    kind = itp.kind
     src = np.asarray(array_in)
     if src.ndim == 2:
         src = src[None]
@@ -331,6 +323,7 @@ def array_grid_resampling(
     src = np.ascontiguousarray(src)
     gr, gc = _check_grids(grid_row, grid_col)
     rr, rc = _resolution(grid_resolution)
+    _check_coverage(gr.shape, (rr, rc))
     full = grid_full_resolution_shape(gr.shape, (rr, rc))
     w = _window(win, "win", full) if win is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
     h, wd = int(w[0, 1] - w[0, 0] + 1), int(w[1, 1] - w[1, 0] + 1)
@@ -398,29 +391,104 @@ def array_grid_resampling(
     offset = (0, 0)
     if not check_boundaries:
         _check_promise(gr, gc, nv, (rr, rc), w, kind, src.shape[1:], origin, standalone, boundary_condition)
-    if standalone and kind == K.KIND_BSPLINE3:
+    if standalone and itp.is_bspline:
         if origin != (0.0, 0.0):
-            raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
-        # coefficients of the whole source (the prefilter is global), extended when the padding is trusted
-        pad = K.MARGINS[kind] if boundary_condition is not None and trust_padding else 0
-        if mask is not None:
-            mask = spread_invalid(mask, influence_radius(opts["mask_influence_threshold"]))
-            if pad:
-                mask = np.pad(mask, pad, mode=boundary_condition)
-        src = prefilter(src, boundary_condition, pad)
-        offset = (-pad, -pad)
+            raise InvalidInputError("shifting the origin is not available in standalone mode", param="array_in_origin")
+        src, mask, offset = bspline_coefficients(
+            itp, src, mask, gr, gc, nv, (rr, rc), w, boundary_condition, bool(trust_padding)
+        )
     elif standalone:
         if origin != (0.0, 0.0):
             raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
         if boundary_condition is not None and trust_padding:
-            # extend the source by the kernel margin when some taps fall outside it (gridr pads the same way)
-            ext = source_extent(gr, gc, nv, (rr, rc), w, kind)
-            if ext is not None and (ext[0] < 0 or ext[2] < 0 or ext[1] >= src.shape[1] or ext[3] >= src.shape[2]):
-                pad = K.MARGINS[kind]
-                src, mask = pad_source(src, mask, pad, boundary_condition)
-                offset = (-pad, -pad)
+            # extend the source where the kernel margin around the grid's bounds leaves it, as gridr does
+            # (not at all along an axis where the whole grid misses the source)
+            top, bottom, left, right = gridr_pad(gr, gc, nv, (rr, rc), w, src.shape[1:], K.MARGINS[kind])
+            if top or bottom or left or right:
+                # an all-valid mask is no mask (gridr): the padding it would get ('constant' pads it
+                # invalid) must not invalidate trusted padding
+                mask = None if mask is not None and mask.all() else mask
+                src, mask = pad_source(src, mask, ((top, bottom), (left, right)), boundary_condition)
+                offset = (-top, -left)
     run(kind, src, mask, gr, gc, nv, (rr, rc), w, origin, out, ow, omask, write_mask, nodata_out, offset)
     return _returns(ret, ret_mask)
+
+
+def gridr_pad(
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    resolution: tuple[int, int],
+    win: np.ndarray,
+    shape: tuple[int, int],
+    margin: int,
+) -> tuple[int, int, int, int]:
+    """Padding (top, bottom, left, right) gridr gives the source in standalone mode.
+
+    The bounds of the valid nodes covering ``win``, clipped to the source,
+    widened by ``margin``; what falls outside the source is padded. Nothing
+    when no node is valid or the bounds miss the source along an axis.
+    """
+    rr, rc = resolution
+    nr, nc = grid_row.shape
+    i0, i1 = int(win[0, 0]) // rr, min(-(-int(win[0, 1]) // rr), nr - 1)
+    j0, j1 = int(win[1, 0]) // rc, min(-(-int(win[1, 1]) // rc), nc - 1)
+    sel = node_valid[i0 : i1 + 1, j0 : j1 + 1].astype(bool)
+    if not sel.any():
+        return (0, 0, 0, 0)
+    ys = grid_row[i0 : i1 + 1, j0 : j1 + 1][sel]
+    xs = grid_col[i0 : i1 + 1, j0 : j1 + 1][sel]
+    pads = []
+    for lo, hi, n in ((float(ys.min()), float(ys.max()), shape[0]), (float(xs.min()), float(xs.max()), shape[1])):
+        if (lo < 0 and hi < 0) or (lo > n - 1 and hi > n - 1):
+            return (0, 0, 0, 0)
+        a = max(math.floor(lo), 0) - margin
+        b = min(math.ceil(hi), n - 1) + margin
+        pads += [max(0, -a), max(0, b - (n - 1))]
+    return (pads[0], pads[1], pads[2], pads[3])
+
+
+def bspline_coefficients(
+    itp: Interpolator,
+    src: np.ndarray,
+    mask: np.ndarray | None,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    resolution: tuple[int, int],
+    win: np.ndarray,
+    boundary_condition: str | None,
+    trust_padding: bool,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Standalone B-spline preparation, as gridr: pad, prefilter, coefficient validity; the source offset.
+
+    The source is padded where the prefilter margin around the grid's
+    bounds leaves it (``boundary_condition`` values, zeros for ``None``);
+    padded pixels are valid only when trusted (``trust_padding`` and a
+    boundary condition). With invalid source pixels and trusted padding,
+    the mask itself is padded with the boundary condition (so ``constant``
+    pads it invalid). Then invalid pixels are dilated by the influence
+    radius and the prefilter's unreliable border is invalid.
+    """
+    n, eps = itp.order, itp.epsilon
+    top, bottom, left, right = gridr_pad(
+        grid_row, grid_col, node_valid, resolution, win, src.shape[1:], itp.total_margins()[0]
+    )
+    real_invalid = mask is not None and not mask.all()
+    trusted = boundary_condition is not None and trust_padding
+    vmask = mask if real_invalid and mask is not None else np.ones(src.shape[1:], np.uint8)
+    if top or bottom or left or right:
+        pw = ((top, bottom), (left, right))
+        if boundary_condition is None:
+            src = np.pad(src, ((0, 0), *pw))
+        else:
+            src = np.pad(src, ((0, 0), *pw), mode=boundary_condition)
+        if trusted and real_invalid:
+            vmask = np.pad(vmask, pw, mode=boundary_condition)
+        else:
+            vmask = np.pad(vmask, pw, constant_values=1 if trusted else 0)
+    coef = prefilter(src, n, eps)
+    return coef, prefilter_mask(vmask, n, eps, itp.mask_influence_threshold), (-top, -left)
 
 
 def _check_promise(

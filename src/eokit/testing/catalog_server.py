@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["LocalStacApi", "local_stac_api"]
+__all__ = ["LocalStacApi", "local_stac_api", "write_static_catalog"]
 
 SEED_GROUP = r"regex:^(?P<id>[^/]+)/processed[^/]*/full/"
 
@@ -46,5 +47,55 @@ def local_stac_api(
         collection=CollectionInfo(id="drone-missions", title="Synthetic drone missions", license="CC0-1.0"),
         read_options=ReadOptions(checksum="sha2-256"),
     )
-    with running_server(catalog, db_path=workdir / "stac-index.sqlite") as url:
+    with running_server(catalog, db_path=workdir / "stac-index.sqlite", asset_roots=[root]) as url:
         yield LocalStacApi(url=url, root=root, catalog=catalog, collection="drone-missions")
+
+
+def write_static_catalog(
+    folder: str | os.PathLike[str],
+    items: dict[str, list[dict[str, Any]]],
+    *,
+    plain: bool = False,
+    published_at: str | None = None,
+) -> Path:
+    """Write ``items`` (by collection id) as a static STAC catalog in ``folder``; return the folder.
+
+    ``plain`` links the items from a Catalog (no Collection) per group; ``published_at``
+    (a URL) writes absolute links under it, as an absolute-published catalog has.
+    """
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def href(rel: str) -> str:
+        return f"{published_at.rstrip('/')}/{rel}" if published_at else f"./{rel}"
+
+    children = []
+    for cid, group in items.items():
+        sub = folder / cid
+        links = [{"rel": "root", "href": href("catalog.json")}, {"rel": "self", "href": href(f"{cid}/collection.json")}]
+        for item in group:
+            (sub / item["id"]).mkdir(parents=True, exist_ok=True)
+            doc = {k: v for k, v in item.items() if k != "links"}
+            doc["links"] = [{"rel": "root", "href": href("catalog.json")}]
+            if not plain:
+                doc["collection"] = cid
+            else:
+                doc.pop("collection", None)
+            (sub / item["id"] / f"{item['id']}.json").write_text(json.dumps(doc))
+            rel = f"{cid}/{item['id']}/{item['id']}.json"
+            links.append({"rel": "item", "href": href(rel) if published_at else f"./{item['id']}/{item['id']}.json"})
+        doc = {"stac_version": "1.0.0", "id": cid, "description": f"{cid} items", "links": links}
+        if plain:
+            doc["type"] = "Catalog"
+        else:
+            doc.update(type="Collection", license="proprietary")
+            doc["extent"] = {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}}
+        (sub / "collection.json").write_text(json.dumps(doc))
+        children.append({"rel": "child", "href": href(f"{cid}/collection.json")})
+    root: dict[str, Any] = {"type": "Catalog", "stac_version": "1.0.0", "id": "root", "description": "test catalog"}
+    root["links"] = [{"rel": "root", "href": href("catalog.json")}, {"rel": "self", "href": href("catalog.json")}]
+    root["links"] += children
+    (folder / "catalog.json").write_text(json.dumps(root))
+    return folder

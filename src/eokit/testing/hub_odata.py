@@ -12,10 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from eokit.errors import InvalidInputError
+
 __all__ = ["ODataSyntaxError", "compile_filter", "compile_solr", "parse_time"]
 
 
-class ODataSyntaxError(ValueError):
+class ODataSyntaxError(InvalidInputError):
     """The filter expression cannot be parsed."""
 
 

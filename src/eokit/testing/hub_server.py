@@ -343,11 +343,13 @@ class LocalHub(HubPayloads):
 
     @property
     def cdse_urls(self) -> dict[str, str]:
-        """``catalogue_url``, ``identity_url`` and ``download_url`` of the CDSE side."""
+        """``catalogue_url``, ``identity_url``, ``download_url`` of the CDSE side, and ``trusted_hosts``
+        (the download host it redirects to, which needs the same token)."""
         return {
             "catalogue_url": f"{self.url}/odata/v1",
             "identity_url": f"{self.url}/auth/realms/CDSE/protocol/openid-connect/token",
             "download_url": f"{self.url}/download/odata/v1",
+            "trusted_hosts": self.zipper_url,
         }
 
     @property
@@ -365,6 +367,7 @@ class LocalHub(HubPayloads):
             "EOKIT_CDSE_CATALOGUE_URL": u["catalogue_url"],
             "EOKIT_CDSE_IDENTITY_URL": u["identity_url"],
             "EOKIT_CDSE_DOWNLOAD_URL": u["download_url"],
+            "EOKIT_HUB_TRUSTED_HOSTS": u["trusted_hosts"],
         }
 
     # -- tokens ---------------------------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+from eokit.errors import EokitError
+
 __all__ = ["NetworkBlockedError", "block_network"]
 
 
-class NetworkBlockedError(RuntimeError):
+class NetworkBlockedError(EokitError, RuntimeError):
     """A test tried to reach a non-loopback address."""
 
 
@@ -50,12 +52,13 @@ def block_network() -> Iterator[None]:
             raise NetworkBlockedError(f"tests may only resolve loopback; tried {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    # setattr: the patched functions accept what the originals accept, which the stubs cannot express
+    setattr(socket.socket, "connect", connect)  # noqa: B010
+    setattr(socket.socket, "connect_ex", connect_ex)  # noqa: B010
+    setattr(socket, "getaddrinfo", getaddrinfo)  # noqa: B010
     try:
         yield
     finally:
-        socket.socket.connect = real_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
-        socket.getaddrinfo = real_getaddrinfo  # type: ignore[assignment]
+        setattr(socket.socket, "connect", real_connect)  # noqa: B010
+        setattr(socket.socket, "connect_ex", real_connect_ex)  # noqa: B010
+        setattr(socket, "getaddrinfo", real_getaddrinfo)  # noqa: B010

@@ -38,7 +38,7 @@ def gaussian_cities(
     """
     rows, cols = shape
     rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64)
-    sig = [float(sigmas)] * len(centers) if np.isscalar(sigmas) else [float(s) for s in sigmas]  # type: ignore[arg-type]
+    sig = [float(s) for s in sigmas] if isinstance(sigmas, Sequence) else [float(sigmas)] * len(centers)
     grid = np.full(shape, float(background))
     for (r0, c0), pop, s in zip(centers, populations, sig, strict=True):
         w = np.exp(-((rr - r0) ** 2 + (cc - c0) ** 2) / (2.0 * s * s))

@@ -28,32 +28,42 @@ def urban_outputs(out: Path) -> dict[str, Path]:
     }
 
 
-def run_urban(pop_path: Path, out: Path, method: str, params: DegurbaParams) -> None:
+def run_urban(
+    pop_path: Path,
+    out: Path,
+    method: str,
+    params: DegurbaParams,
+    max_memory: int | str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> None:
     import json
 
     import geopandas as gpd
 
     from eokit.io.atomic import atomic_path
-    from eokit.io.raster import write_raster
     from eokit.io.vector import write_vector
-    from eokit.urban.clusters import cluster_polygons, read_population
-    from eokit.urban.degurba import degree_of_urbanisation
+    from eokit.urban.clusters import polygons_from_files
     from eokit.urban.naming import name_clusters
+    from eokit.urban.outofcore import degurba_files
 
     f = urban_outputs(out)
-    pop, meta = read_population(pop_path)
-    tr, crs = meta["transform"], meta["crs"]
-    res = degree_of_urbanisation(pop, transform=tr, crs=crs, method=method, params=params)
-    write_raster(f["level2"], res.level2, transform=tr, crs=crs, nodata=0)
-    write_raster(f["centres_raster"], res.centres, transform=tr, crs=crs, nodata=0)
-    write_raster(f["clusters_raster"], res.clusters, transform=tr, crs=crs, nodata=0)
+    res = degurba_files(
+        pop_path,
+        centres=f["centres_raster"],
+        clusters=f["clusters_raster"],
+        level2=f["level2"],
+        method=method,
+        params=params,
+        max_memory=max_memory,
+        scheduler=scheduler,
+        workers=workers,
+    )
     for kind, gk, jk in (
         ("centre", "centres_gpkg", "centres_geojson"),
         ("cluster", "clusters_gpkg", "clusters_geojson"),
     ):
-        gdf = name_clusters(cluster_polygons(res, kind=kind, transform=tr, crs=crs))
-        if kind == "cluster":
-            gdf["centre_id"] = _centre_of_cluster(res.clusters, res.centres, res.population, len(gdf))
+        gdf = name_clusters(polygons_from_files(res, kind=kind, scheduler=scheduler, workers=workers))
         pts = gpd.GeoSeries(gpd.points_from_xy(gdf["pop_x"], gdf["pop_y"]), crs=gdf.crs).to_crs(4326)
         gdf["pop_lon"], gdf["pop_lat"] = pts.x.to_numpy(), pts.y.to_numpy()  # pop_x/pop_y stay in the grid CRS
         gdf = gdf.to_crs(4326)
@@ -66,29 +76,14 @@ def run_urban(pop_path: Path, out: Path, method: str, params: DegurbaParams) -> 
         "method": method,
         "n_centres": int(res.centre_table.shape[0]),
         "n_clusters": int(res.cluster_table.shape[0]),
-        "total_population": float(res.population.sum()),
+        "total_population": res.total_population,
         "centre_population": float(res.centre_table.population.sum()),
         "cluster_population": float(res.cluster_table.population.sum()),
         "n_invalid_cells": int(res.n_invalid),
-        "level2_population": {
-            str(k): float(res.population[res.level2 == k].sum()) for k in np.unique(res.level2).tolist()
-        },
+        "level2_population": {str(k): v for k, v in sorted(res.level2_population.items())},
     }
     with atomic_path(f["urban_summary"]) as tmp:
         tmp.write_text(json.dumps(summary, indent=1))
-
-
-def _centre_of_cluster(clusters: np.ndarray, centres: np.ndarray, pop: np.ndarray, n: int) -> np.ndarray:
-    """The centre holding most of each cluster's population (0: none)."""
-    sel = (clusters > 0) & (centres > 0)
-    out = np.zeros(n, dtype=np.int32)
-    if not sel.any():
-        return out
-    df = pd.DataFrame({"cl": clusters[sel], "ce": centres[sel], "p": pop[sel]})
-    best = df.groupby(["cl", "ce"])["p"].sum().reset_index().sort_values(["cl", "p"], ascending=[True, False])
-    best = best.drop_duplicates("cl")
-    out[best["cl"].to_numpy() - 1] = best["ce"].to_numpy()
-    return out
 
 
 def district_outputs(out: Path) -> dict[str, Path]:

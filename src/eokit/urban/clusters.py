@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from eokit.core.crs import require_crs
 from eokit.errors import InvalidInputError
-from eokit.urban.degurba import LEVEL2_NAMES, DegurbaParams, DegurbaResult, degree_of_urbanisation
+from eokit.urban.degurba import DegurbaParams, DegurbaResult
+from eokit.urban.inmemory import cluster_class, read_population
+from eokit.urban.outofcore import DegurbaFiles, degurba_files
 
-__all__ = ["classify_raster", "cluster_polygons", "clusters_from_raster", "labels_to_polygons", "read_population"]
+__all__ = [
+    "classify_raster",
+    "cluster_polygons",
+    "clusters_from_raster",
+    "labels_to_polygons",
+    "polygons_from_files",
+    "read_population",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,40 +60,10 @@ def cluster_polygons(result: DegurbaResult, *, kind: str, transform: Any, crs: A
     x, y = transform @ (out["pop_col"].to_numpy(), out["pop_row"].to_numpy())
     out["pop_x"] = np.asarray(x, dtype=np.float64)
     out["pop_y"] = np.asarray(y, dtype=np.float64)
-    out["class"] = 30 if kind == "centre" else _cluster_class(result, labels, len(out))
+    out["class"] = 30 if kind == "centre" else cluster_class(result, labels, len(out))
     out = out.drop(columns=["pop_row", "pop_col"])
     cols = ["id", "kind", "class", "population", "area_km2", "density", "n_cells", "pop_x", "pop_y", "geometry"]
     return out[cols]
-
-
-def _cluster_class(result: DegurbaResult, labels: np.ndarray, n: int) -> np.ndarray:
-    """Each cluster's class: 30 if it holds an urban-centre cell, else its most frequent level-2 class."""
-    flat = labels.ravel()
-    idx = np.flatnonzero(flat)
-    lab = flat[idx].astype(np.int64)
-    cls = result.level2.ravel()[idx].astype(np.int64)
-    counts = np.bincount(lab * 32 + cls, minlength=(n + 1) * 32).reshape(n + 1, 32)[1:]
-    out = np.argmax(counts, axis=1).astype(np.int16)
-    out[counts[:, 30] > 0] = 30
-    return out
-
-
-def read_population(path: str | os.PathLike[str], *, window: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Read band 1 of a population raster (optionally a window) as float64 with NaN for nodata.
-
-    Raises :class:`~eokit.errors.MissingCRSError` when the raster has no CRS.
-    """
-    from eokit.io.raster import open_raster
-
-    with open_raster(path) as ds:
-        require_crs(
-            ds.crs.to_wkt() if ds.crs else None, path=os.fspath(path), purpose="population density (people per km²)"
-        )
-        data = ds.read(1, window=window).astype(np.float64)
-        if ds.nodata is not None:
-            data[data == ds.nodata] = np.nan
-        transform = ds.window_transform(window) if window is not None else ds.transform
-        return data, {"transform": transform, "crs": ds.crs, "nodata": ds.nodata}
 
 
 def clusters_from_raster(
@@ -93,30 +75,102 @@ def clusters_from_raster(
     method: str = "ghsl",
     params: DegurbaParams = DegurbaParams(),
     name: bool = True,
+    max_memory: int | str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> Any:
     """Urban centres or clusters of a population raster as polygons (written to ``out`` if given).
 
     Columns: ``id``, ``kind``, ``class``, ``population``, ``area_km2``,
     ``density``, ``n_cells``, ``pop_x``/``pop_y`` and, with ``name=True``,
     ``name``/``admin1``/``country`` from the bundled GeoNames gazetteer.
+    Works block by block in ``max_memory`` (see :func:`eokit.urban.outofcore.degurba_files`),
+    so the raster may be larger than memory; polygons are traced per object.
     """
-    pop, meta = read_population(population)
-    res = degree_of_urbanisation(pop, transform=meta["transform"], crs=meta["crs"], method=method, params=params)
-    gdf = cluster_polygons(res, kind=kind, transform=meta["transform"], crs=meta["crs"])
+    if kind not in KINDS:
+        raise InvalidInputError(f"must be 'centre' or 'cluster', got {kind!r}", param="kind")
+    with _workdir(out or label_raster or ".") as tmp:
+        files = degurba_files(
+            population,
+            centres=label_raster if (label_raster and kind == "centre") else tmp / "centres.tif",
+            clusters=label_raster if (label_raster and kind == "cluster") else tmp / "clusters.tif",
+            method=method,
+            params=params,
+            max_memory=max_memory,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
+        gdf = polygons_from_files(files, kind=kind, scheduler=scheduler, workers=workers)
     if name:
         from eokit.urban.naming import name_clusters
 
         gdf = name_clusters(gdf)
-    if label_raster is not None:
-        from eokit.io.raster import write_raster
-
-        labels = res.centres if kind == "centre" else res.clusters
-        write_raster(label_raster, labels, transform=meta["transform"], crs=meta["crs"], nodata=0)
     if out is not None:
         from eokit.io.vector import write_vector
 
         write_vector(gdf, Path(out), layer=_layer(out))
     return gdf
+
+
+@contextlib.contextmanager
+def _workdir(near: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary folder beside ``near`` (intermediate rasters can be large: not in /tmp)."""
+    from eokit.io.atomic import ensure_writable_dir
+
+    parent = ensure_writable_dir(Path(near).parent if Path(near).suffix else Path(near))
+    with tempfile.TemporaryDirectory(prefix=".eokit-urban-", dir=parent) as tmp:
+        yield Path(tmp)
+
+
+@dataclasses.dataclass(frozen=True)
+class _PolygonJob:
+    """Picklable: the (multi)polygon of one labelled object, traced in its bounding box."""
+
+    path: str
+
+    def __call__(self, task: tuple[int, tuple[int, int, int, int]]) -> Any:
+        import rasterio
+        from rasterio import features
+        from rasterio.windows import Window
+        from shapely.geometry import shape
+        from shapely.ops import unary_union
+
+        lab_id, (r0, r1, c0, c1) = task
+        with rasterio.open(self.path) as src:
+            win = Window.from_slices((r0, r1), (c0, c1))
+            mask = src.read(1, window=win) == lab_id
+            tr = src.window_transform(win)
+        parts = [shape(g) for g, _v in features.shapes(mask.astype(np.uint8), mask=mask, transform=tr, connectivity=4)]
+        return parts[0] if len(parts) == 1 else unary_union(parts)
+
+
+def polygons_from_files(
+    files: DegurbaFiles, *, kind: str, scheduler: str | None = None, workers: int | None = None
+) -> Any:
+    """Polygons of ``kind`` ("centre" or "cluster") with id, class, population, area_km2, density,
+    n_cells and the population-weighted centroid (``pop_x``/``pop_y`` in the grid CRS), plus
+    ``centre_id`` for clusters; each traced in its object's bounding box."""
+    import geopandas as gpd
+
+    from eokit.core import open_executor
+
+    if kind not in KINDS:
+        raise InvalidInputError(f"must be 'centre' or 'cluster', got {kind!r}", param="kind")
+    table = files.centre_table if kind == "centre" else files.cluster_table
+    path = files.centres if kind == "centre" else files.clusters
+    tasks = [(int(r.id), (int(r.row0), int(r.row1), int(r.col0), int(r.col1))) for r in table.itertuples()]
+    with open_executor("threads" if scheduler in (None, "threads") else scheduler, workers) as ex:
+        geoms = list(ex.imap(_PolygonJob(os.fspath(path)), tasks))
+    tr = files.transform
+    x, y = tr @ (table["pop_col"].to_numpy(), table["pop_row"].to_numpy())
+    out = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geoms, crs=files.crs)
+    out["pop_x"] = np.asarray(x, dtype=np.float64)
+    out["pop_y"] = np.asarray(y, dtype=np.float64)
+    cols = ["id", "kind", "class", "population", "area_km2", "density", "n_cells", "pop_x", "pop_y"]
+    cols += ["centre_id"] if kind == "cluster" else []
+    return out[[*cols, "geometry"]]
 
 
 def _layer(path: Any) -> str | None:
@@ -134,25 +188,29 @@ def classify_raster(
     land: str | os.PathLike[str] | None = None,
     method: str = "ghsl",
     params: DegurbaParams = DegurbaParams(),
-) -> DegurbaResult:
+    max_memory: int | str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> DegurbaFiles:
     """Write the level-2 (and optionally level-1) degree-of-urbanisation raster of a population file.
 
-    ``built_up`` and ``land`` share rasters must be on the population grid.
+    ``built_up`` and ``land`` share rasters must be on the population grid. Works block by
+    block within ``max_memory`` (see :func:`classify_files`).
     """
-    from eokit.io.raster import open_raster, require_same_grid, write_raster
-
-    pop, meta = read_population(population)
-    extras = {}
-    for key, path in (("built_up", built_up), ("land", land)):
-        if path is not None:
-            with open_raster(population) as a, open_raster(path) as b:
-                require_same_grid(a, b, names=[os.fspath(population), os.fspath(path)])
-                extras[key] = b.read(1).astype(np.float64)
-    res = degree_of_urbanisation(
-        pop, transform=meta["transform"], crs=meta["crs"], method=method, params=params, **extras
-    )
-    tags = {"classes": ", ".join(f"{k}={v}" for k, v in sorted(LEVEL2_NAMES.items()))}
-    write_raster(out, res.level2, transform=meta["transform"], crs=meta["crs"], nodata=0, tags=tags)
-    if level1 is not None:
-        write_raster(level1, res.level1, transform=meta["transform"], crs=meta["crs"], nodata=0)
-    return res
+    with _workdir(out) as tmp:
+        return degurba_files(
+            population,
+            centres=tmp / "centres.tif",
+            clusters=tmp / "clusters.tif",
+            level2=out,
+            level1=level1,
+            built_up=built_up,
+            land=land,
+            method=method,
+            params=params,
+            max_memory=max_memory,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )

@@ -109,35 +109,53 @@ class _Merger:
     def add_labelled(self, block: Block, lab: np.ndarray, n: int, first: np.ndarray) -> np.ndarray:
         """Add a block labelled by :func:`label_block` (row-major order); return global provisional labels."""
         lab = lab.astype(np.int64)
+        offset = self.next_label - 1
+        self.add_edges(block, n, first, lab[0], lab[-1], lab[:, 0], lab[:, -1])
         if n:
-            self.first.append(first)
-            lab[lab > 0] += self.next_label - 1
-            self.next_label += n
-        self._link(block, lab)
+            lab[lab > 0] += offset
         return lab
 
-    def _link(self, block: Block, lab: np.ndarray) -> None:
+    def add_edges(
+        self,
+        block: Block,
+        n: int,
+        first: np.ndarray,
+        top: np.ndarray,
+        bottom: np.ndarray,
+        left: np.ndarray,
+        right: np.ndarray,
+    ) -> None:
+        """Add a block known only by its local edge labels (row-major order): all merging needs."""
+        offset = self.next_label - 1
+        if n:
+            self.first.append(first)
+            self.next_label += n
+
+        def glob(edge: np.ndarray) -> np.ndarray:
+            e = edge.astype(np.int64)
+            return np.where(e > 0, e + offset, 0)
+
+        top, bottom, left, right = glob(top), glob(bottom), glob(left), glob(right)
         # left neighbour: the block ending at this block's first column, same rows
-        left = self.right.pop((block.row, block.col), None)
-        if left is not None:
-            self._pairs_along(left, lab[:, 0])
-        self.right[(block.row, block.col + block.width)] = lab[:, -1].copy()
+        prev = self.right.pop((block.row, block.col), None)
+        if prev is not None:
+            self._pairs_along(prev, left)
+        self.right[(block.row, block.col + block.width)] = right
         # top neighbour: the row above this block, from the stored full-width bottom row
         above = self.bottom.get(-1)
         if above is not None and above[0] == block.row - 1:
-            top = above[1]
-            seg = top[block.col : block.col + block.width]
-            self._pairs_along(seg, lab[0, :])
+            row = above[1]
+            self._pairs_along(row[block.col : block.col + block.width], top)
             if self.connectivity == 8:
                 if block.col > 0:
-                    self._add(np.array([top[block.col - 1]]), lab[0, :1])
-                if block.col + block.width < top.shape[0]:
-                    self._add(np.array([top[block.col + block.width]]), lab[0, -1:])
+                    self._add(np.array([row[block.col - 1]]), top[:1])
+                if block.col + block.width < row.shape[0]:
+                    self._add(np.array([row[block.col + block.width]]), top[-1:])
         nxt = self.bottom.get(-2)
         if nxt is None or nxt[0] != block.row + block.height - 1:
             nxt = (block.row + block.height - 1, np.zeros(self.shape[1], dtype=np.int64))
             self.bottom[-2] = nxt
-        nxt[1][block.col : block.col + block.width] = lab[-1, :]
+        nxt[1][block.col : block.col + block.width] = bottom
         if block.col + block.width == self.shape[1]:
             self.bottom[-1] = self.bottom.pop(-2)
 

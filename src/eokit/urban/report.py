@@ -35,7 +35,7 @@ def _folium_map(clusters: Any, centres: Any, adm: Any, admin_id: str, admin_name
         import folium
     except ImportError:
         raise MissingDependencyError("folium", extra="report", purpose="the interactive map") from None
-    from eokit.io.atomic import atomic_path
+    from eokit.io.webpage import write_folium_map
 
     adm4326 = adm.to_crs(4326)
     w, s, e, n = adm4326.total_bounds
@@ -69,8 +69,7 @@ def _folium_map(clusters: Any, centres: Any, adm: Any, admin_id: str, admin_name
         ).add_to(m)
     folium.LayerControl().add_to(m)
     m.get_root().html.add_child(folium.Element(f"<div style='font-size:10px'>{html.escape(ATTRIBUTION)}</div>"))
-    with atomic_path(target) as tmp:
-        m.save(str(tmp))
+    write_folium_map(m, target)  # scripts and stylesheets beside the page, so it works offline
 
 
 def _png_clusters(out: Path, clusters: Any, adm: Any, target: Path) -> None:
@@ -120,19 +119,26 @@ def _png_ntl(out: Path, target: Path) -> None:
         df = pd.read_csv(path, index_col=0)
         sums = [c for c in df.columns if c.endswith("_SUM")]
         top = df.assign(_t=df[sums].sum(axis=1)).sort_values("_t", ascending=False).head(10)
-        for _, row in top.iterrows():
+        values = top[sums].to_numpy(dtype=float)
+        positive = values[values > 0]
+        log_axis = positive.size > 0 and positive.max() / positive.min() > 100  # values span decades
+        for (_, row), series in zip(top.iterrows(), values, strict=True):
             ax.plot(
                 [c.removesuffix("_SUM") for c in sums],
-                row[sums].to_numpy(dtype=float),
+                np.where(series > 0, series, np.nan) if log_axis else series,  # a log axis cannot show 0
                 marker="o",
                 label=str(row.get("name", "")),
             )
-        ax.set_ylabel("sum of night-lights radiance")
-        ax.legend(fontsize=7)
+        if log_axis:
+            ax.set_yscale("log")
+        ax.set_ylabel("sum of night-lights radiance" + (" (log scale)" if log_axis else ""))
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         ax.tick_params(axis="x", rotation=45)
+        n = len(top)
+        ax.set_title(f"Night-lights over time, the {n} brightest {'city' if n == 1 else 'cities'}")
     else:
         ax.text(0.5, 0.5, "no night-lights rasters given", ha="center", va="center")
-    ax.set_title("Night-lights over time per city (10 brightest)")
+        ax.set_title("Night-lights over time")
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
@@ -158,8 +164,10 @@ def write_report(
         "# Urbanisation review",
         "",
         f"Method: degree of urbanisation ({summary['method']}). Population {total:,.0f}; "
-        f"{summary['n_centres']} urban centres ({summary['centre_population'] / max(total, 1):.1%} of people), "
-        f"{summary['n_clusters']} urban clusters ({summary['cluster_population'] / max(total, 1):.1%}).",
+        f"{summary['n_centres']} urban centre{'' if summary['n_centres'] == 1 else 's'} "
+        f"({summary['centre_population'] / max(total, 1):.1%} of people), "
+        f"{summary['n_clusters']} urban cluster{'' if summary['n_clusters'] == 1 else 's'} "
+        f"({summary['cluster_population'] / max(total, 1):.1%}).",
     ]
     if summary["n_invalid_cells"]:
         lines.append(f"{summary['n_invalid_cells']} population cells were negative, NaN or nodata and counted as 0.")

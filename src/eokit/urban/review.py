@@ -124,6 +124,8 @@ def review(
     ntl_min_value: float | None = 0.1,
     force: bool = False,
     workers: int | None = None,
+    scheduler: str | None = None,
+    max_memory: int | str | None = None,
     progress: Callable[[str], Any] | None = None,
 ) -> ReviewResult:
     """Run the whole urbanisation review; see the module docstring for the steps and outputs.
@@ -182,7 +184,10 @@ def review(
     urban_files = rs.urban_outputs(out)
     tell("urban")
     steps.run(
-        "urban", urban_key, list(urban_files.values()), lambda: rs.run_urban(clipped["population"], out, method, params)
+        "urban",
+        urban_key,
+        list(urban_files.values()),
+        lambda: rs.run_urban(clipped["population"], out, method, params, max_memory, scheduler, workers),
     )
     files.update(urban_files)
 

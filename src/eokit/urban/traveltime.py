@@ -33,6 +33,7 @@ import pandas as pd
 from eokit.core.crs import pixel_sizes_m, require_crs
 from eokit.errors import InvalidInputError
 from eokit.urban._search_kernels import dijkstra_buckets, dijkstra_grid, od_buckets
+from eokit.urban.memory import resolve_max_memory
 
 __all__ = [
     "accumulated_cost",
@@ -382,12 +383,18 @@ def travel_time_matrix(
     distance_out: str | os.PathLike[str] | None = None,
     scheduler: str | None = "threads",
     workers: int | None = None,
+    max_memory: int | str | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """OD matrices (minutes, km) between point sets over a friction raster; optionally written as CSV.
 
     ``origins``/``destinations`` are GeoDataFrames or vector files; rows are
     indexed by ``id_col``, columns by ``dest_id_col`` (default ``id_col``).
+
+    Only a window of the friction raster is read (see :func:`friction_window`):
+    the points' bounding box plus the reach of ``max_time``, so a global friction
+    surface is never loaded whole; the window must fit ``max_memory``. Both
+    frames carry ``attrs["friction_window"]`` = ``(row0, row1, col0, col1)``.
     """
     from eokit.io.atomic import atomic_path
     from eokit.io.raster import open_raster
@@ -400,37 +407,144 @@ def travel_time_matrix(
     for name, gdf, col in (("origins", orig, id_col), ("destinations", dest, dcol)):
         if col not in gdf.columns:
             raise InvalidInputError(f"{name} have no column {col!r} (columns: {', '.join(map(str, gdf.columns))})")
+    if not max_time > 0:
+        raise InvalidInputError(f"must be > 0 minutes, got {max_time}", param="max_time")
     with open_raster(friction) as ds:
         require_crs(
             ds.crs.to_wkt() if ds.crs else None, path=os.fspath(friction), purpose="travel time (cell sizes in metres)"
         )
-        f = prepare_friction(ds.read(1), nodata=ds.nodata, unit=unit, nonpositive=nonpositive)
         transform, crs, shape = ds.transform, ds.crs, (ds.height, ds.width)
-    oc = points_to_cells(orig, transform=transform, crs=crs, shape=shape, id_col=id_col)
-    dc = points_to_cells(dest, transform=transform, crs=crs, shape=shape, id_col=dcol)
-    blocked = ~np.isfinite(f[oc[:, 0], oc[:, 1]])
-    if blocked.any():
-        log.warning("%d origins sit on impassable cells: their rows are NaN", int(blocked.sum()))
-    minutes, km = od_matrix(
-        f,
-        oc,
-        dc,
-        transform=transform,
-        crs=crs,
-        max_cost=max_time,
-        scheduler=scheduler,
-        workers=workers,
-        progress=progress,
-    )
+        oc = points_to_cells(orig, transform=transform, crs=crs, shape=shape, id_col=id_col)
+        dc = points_to_cells(dest, transform=transform, crs=crs, shape=shape, id_col=dcol)
+        minutes, km, window = _windowed_od(
+            ds,
+            oc,
+            dc,
+            max_time=float(max_time),
+            unit=unit,
+            nonpositive=nonpositive,
+            symmetric=destinations is None,
+            budget=resolve_max_memory(max_memory),
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
     rows = pd.Index(orig[id_col].to_numpy(), name=id_col)
     cols = pd.Index(dest[dcol].to_numpy(), name=dcol)
     tt = pd.DataFrame(minutes, index=rows, columns=cols)
     dist = pd.DataFrame(km, index=rows, columns=cols)
+    tt.attrs["friction_window"] = dist.attrs["friction_window"] = window
     for frame, target in ((tt, out), (dist, distance_out)):
         if target is not None:
             with atomic_path(target) as tmp:
                 frame.to_csv(tmp)
     return tt, dist
+
+
+OD_BYTES_PER_CELL = 16
+"""Bytes per friction-window cell shared by all origins (friction, padded friction)."""
+OD_WORKSPACE_BYTES_PER_CELL = 24
+"""Bytes per window cell of each worker's search workspace (cost, length, flags, scratch)."""
+
+
+def _window_cells(oc: np.ndarray, dc: np.ndarray, shape: tuple[int, int], pad: int) -> tuple[int, int, int, int]:
+    cells = np.concatenate([oc, dc])
+    return (
+        max(int(cells[:, 0].min()) - pad, 0),
+        min(int(cells[:, 0].max()) + pad + 1, shape[0]),
+        max(int(cells[:, 1].min()) - pad, 0),
+        min(int(cells[:, 1].max()) + pad + 1, shape[1]),
+    )
+
+
+def _escape_cost(f: np.ndarray, dx: np.ndarray, dy: np.ndarray, win, box, shape) -> float:
+    """A lower bound of the cost of any path from the points' box to outside the window ``win``.
+
+    Leaving through a side that is not the grid's edge means crossing the cells between the box
+    and that side, each step costing at least (least friction) x (shortest step).
+    """
+    gaps = []
+    for inner, outer, edge in ((box[0], win[0], 0), (box[2], win[2], 0)):
+        if outer > edge:
+            gaps.append(inner - outer)
+    for inner, outer, edge in ((box[1], win[1], shape[0]), (box[3], win[3], shape[1])):
+        if outer < edge:
+            gaps.append(outer - inner)
+    if not gaps:
+        return np.inf
+    finite = f[np.isfinite(f)]
+    if finite.size == 0:
+        return np.inf
+    return float(min(gaps)) * float(finite.min()) * float(min(dx.min(), dy.min()))
+
+
+def _windowed_od(ds, oc, dc, *, max_time, unit, nonpositive, symmetric, budget, scheduler, workers, progress):
+    """OD matrices over the least window of ``ds`` that gives the whole-grid answer.
+
+    The window grows from the points' box until no path costing <= ``max_time`` can leave it
+    (with ``max_time`` infinite: until every pair's cost is below the escape bound), and is
+    refused when it would not fit ``budget``.
+    """
+    from rasterio.windows import Window
+
+    from eokit.config import get_settings
+
+    shape = (ds.height, ds.width)
+    n_workers = workers or get_settings().n_workers
+    per_cell = OD_BYTES_PER_CELL + OD_WORKSPACE_BYTES_PER_CELL * n_workers
+    box = _window_cells(oc, dc, shape, 0)
+    pad = 16
+    while True:
+        win = _window_cells(oc, dc, shape, pad)
+        cells = (win[1] - win[0]) * (win[3] - win[2])
+        if cells * per_cell > budget:
+            raise InvalidInputError(
+                f"travel times need a friction window of {win[1] - win[0]:,} x {win[3] - win[2]:,} cells "
+                f"(about {cells * per_cell >> 20} MB), more than the {budget >> 20} MB budget: "
+                "raise it, or bound the search with a smaller --max-time",
+                param="max_memory",
+            )
+        w = Window.from_slices((win[0], win[1]), (win[2], win[3]))
+        f = prepare_friction(ds.read(1, window=w), nodata=ds.nodata, unit=unit, nonpositive=nonpositive)
+        tr = ds.window_transform(w)
+        dx, dy = pixel_sizes_m(tr, ds.crs, f.shape[0])
+        bound = _escape_cost(f, dx, dy, win, box, shape)
+        whole = win == (0, shape[0], 0, shape[1])
+        if np.isfinite(max_time) and bound <= max_time and not whole:
+            step = float(min(dx.min(), dy.min())) * float(f[np.isfinite(f)].min())
+            pad = max(2 * pad, int(np.ceil(max_time / step)) + 2)
+            continue
+        shift = np.array([win[0], win[2]])
+        blocked = ~np.isfinite(f[oc[:, 0] - shift[0], oc[:, 1] - shift[1]])
+        minutes, km = od_matrix(
+            f,
+            oc - shift,
+            None if symmetric else dc - shift,
+            transform=tr,
+            crs=ds.crs,
+            max_cost=max_time,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
+        done = whole or bound > max_time
+        if not done:  # max_time infinite: exact when every pair found is cheaper than leaving
+            ok_rows = ~blocked
+            dblocked = ~np.isfinite(f[dc[:, 0] - shift[0], dc[:, 1] - shift[1]])
+            sub = minutes[np.ix_(ok_rows, ~dblocked)]
+            done = bool(np.isfinite(sub).all() and (sub.size == 0 or sub.max() < bound))
+        if done:
+            if blocked.any():
+                log.warning("%d origins sit on impassable cells: their rows are NaN", int(blocked.sum()))
+            log.info(
+                "friction window rows %d:%d, cols %d:%d of %d x %d (%.1f%% of the cells, about %d MB)",
+                *win,
+                *shape,
+                100.0 * cells / (shape[0] * shape[1]),
+                cells * per_cell >> 20,
+            )
+            return minutes, km, win
+        pad *= 4
 
 
 def isochrones(cost: np.ndarray, thresholds: Sequence[float], *, transform: Any, crs: Any) -> Any:

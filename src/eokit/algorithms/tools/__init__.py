@@ -12,11 +12,19 @@ masks, SLC-off), :mod:`.nbar` (BRDF) and :mod:`.pansharpen`.
 
 from __future__ import annotations
 
-from eokit.algorithms.tools.bands import harmonize_file, index_band_refs, index_file, resolve_bands
+from eokit.algorithms.tools.bands import (
+    band_pixels,
+    harmonize_file,
+    index_band_refs,
+    index_file,
+    index_pixels,
+    resolve_bands,
+)
 from eokit.algorithms.tools.landsat import (
     qa_mask_file,
     rescale_file,
     scale_collection2_file,
+    scale_file,
     scl_mask_file,
     unmask_slc_off_file,
 )
@@ -25,10 +33,12 @@ from eokit.algorithms.tools.nbar import nbar_file
 from eokit.algorithms.tools.pansharpen import pansharpen_file
 
 __all__ = [
+    "band_pixels",
     "distance_to_mask_file",
     "harmonize_file",
     "index_band_refs",
     "index_file",
+    "index_pixels",
     "load_geometry",
     "mask_cover_file",
     "medoid_file",
@@ -38,6 +48,7 @@ __all__ = [
     "rescale_file",
     "resolve_bands",
     "scale_collection2_file",
+    "scale_file",
     "scl_mask_file",
     "unmask_slc_off_file",
 ]

@@ -14,7 +14,17 @@ from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 from eokit.io import open_raster, process_raster_blocks
 
-__all__ = ["PathLike", "Progress", "mask_of", "nodata_to_nan", "profile", "run_blocks", "run_unary", "unary"]
+__all__ = [
+    "PathLike",
+    "Progress",
+    "check_declared",
+    "mask_of",
+    "nodata_to_nan",
+    "profile",
+    "run_blocks",
+    "run_unary",
+    "unary",
+]
 
 PathLike = str | os.PathLike[str]
 Progress = Callable[[int], Any] | None
@@ -36,6 +46,32 @@ def run_blocks(*args: Any, **kw: Any) -> Path:
     workers = kw.get("workers") or settings.n_workers
     with rasterio.Env(GDAL_NUM_THREADS=str(max(1, int(workers)))):
         return process_raster_blocks(*args, **kw)
+
+
+# Memory a tool may plan to hold at once for one raster (per-row vectors, halo-padded blocks).
+MEMORY_BUDGET = 2 << 30
+
+
+def check_declared(prof: dict[str, Any], path: str, *, row_bytes: int = 0, halo: int = 0, cell_bytes: int = 16) -> None:
+    """Refuse a raster whose *declared* size needs more than :data:`MEMORY_BUDGET` before allocating.
+
+    ``row_bytes`` per row of the raster (per-row metric vectors); ``halo`` pixels around
+    each block of the configured block size (``cell_bytes`` per pixel, all workers).
+    """
+    from eokit.config import get_settings
+
+    settings = get_settings()
+    h, w = int(prof["height"]), int(prof["width"])
+    need = h * row_bytes
+    if halo:
+        side = min(settings.block_size + 2 * halo, h + 2 * halo)
+        wide = min(settings.block_size + 2 * halo, w + 2 * halo)
+        need = max(need, side * wide * cell_bytes * settings.n_workers)
+    if need > MEMORY_BUDGET:
+        raise InvalidInputError(
+            f"raster declares {h} x {w} pixels; processing it needs {need / 2**30:.1f} GiB at once "
+            f"(limit {MEMORY_BUDGET / 2**30:.0f} GiB)", path=path,
+        )  # fmt: skip
 
 
 def profile(path: PathLike) -> dict[str, Any]:

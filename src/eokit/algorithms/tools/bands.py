@@ -7,35 +7,52 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from eokit.algorithms import indices, landsat
-from eokit.algorithms.tools._common import PathLike, Progress, nodata_to_nan, profile, run_blocks
+from eokit.algorithms.products import Band, is_product, open_product
+from eokit.algorithms.tools._common import PathLike, Progress, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 
-__all__ = ["harmonize_file", "index_band_refs", "index_file", "resolve_bands"]
+__all__ = ["band_pixels", "harmonize_file", "index_band_refs", "index_file", "index_pixels", "resolve_bands"]
 
 log = logging.getLogger(__name__)
 
 
-def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
-    """Map each role (``red``...) to ``(source index, 1-based band)`` from a band reference.
+def _file_band(path: str, prof: dict[str, Any], j: int, name: str | None) -> Band:
+    return Band(name or Path(path).name, path, nodata=prof["nodata"], index=j)
 
-    A reference matches, in order: a band description (case-insensitive), a file
-    whose name carries it as a token (``..._B4.TIF``, ``..._SR_B4.tif``), or a
-    1-based band number when a single file is given. Ambiguous or missing
-    references raise :class:`InvalidInputError` naming the band.
+
+def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param: str = "band") -> dict[str, Band]:
+    """Map each role (``red``...) to the :class:`~eokit.algorithms.products.Band` a reference names.
+
+    ``sources`` are rasters or products (a Sentinel-2 SAFE, a Landsat bundle, a
+    STAC item: see :func:`~eokit.algorithms.products.open_product`). In a product a
+    reference is a band id (``B04``, ``B8A``, ``SR_B4``; ``B4``/``B8`` too), a STAC
+    common name (``red``, ``nir08``) or an eokit role (``nir``...); the product's
+    bands carry their conversion to physical values. In rasters a reference
+    matches, in order: a band description (case-insensitive), a file whose name
+    carries it as a token (``..._B4.TIF``, ``..._SR_B4.tif``; ``B4`` also matches
+    ``_B04_``), or a 1-based band number when a single file is given.
+    Ambiguous or missing references raise :class:`InvalidInputError` naming the band.
     """
-    profs = [profile(s) for s in sources]
-    out: dict[str, tuple[int, int]] = {}
+    paths = [os.fspath(s) for s in sources]
+    products = [p for p in paths if is_product(p)]
+    if products:
+        if len(paths) > 1:
+            raise InvalidInputError("give one product, or band rasters, not both", path=products[0], param=param)
+        return open_product(products[0]).select(refs, param=param)
+    profs = [profile(s) for s in paths]
+    out: dict[str, Band] = {}
     aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
     for key, ref in refs.items():
         role = f"{aliases[key]} ({key})" if key in aliases else key
-        ref_s = str(ref)
+        ref_s = str(ref).strip()
         hits = [
             (i, j + 1)
             for i, p in enumerate(profs)
@@ -43,40 +60,59 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str]) -> dict[
             if d and d.lower() == ref_s.lower()
         ]
         if not hits:
-            token = re.compile(rf"(^|[_\-.]){re.escape(ref_s)}([_\-.]|$)", re.IGNORECASE)
-            hits = [(i, 1) for i, s in enumerate(sources) if token.search(Path(s).name) and profs[i]["count"] == 1]
-        if not hits and ref_s.isdigit() and len(sources) == 1:
+            alt = re.sub(r"^B(\d)$", r"B0\1", ref_s, flags=re.IGNORECASE)
+            names = "|".join(re.escape(r) for r in {ref_s, alt})
+            token = re.compile(rf"(^|[_\-.])({names})([_\-.]|$)", re.IGNORECASE)
+            hits = [(i, 1) for i, s in enumerate(paths) if token.search(Path(s).name) and profs[i]["count"] == 1]
+        if not hits and ref_s.isdigit() and len(paths) == 1:
             n = int(ref_s)
             if not 1 <= n <= profs[0]["count"]:
                 raise InvalidInputError(
-                    f"{role}: band {n} out of range 1..{profs[0]['count']}", path=os.fspath(sources[0])
+                    f"{role}: band {n} out of range 1..{profs[0]['count']}", path=paths[0], param=param
                 )
             hits = [(0, n)]
         if not hits:
             raise InvalidInputError(
-                f"{role}: no band matches {ref_s!r} (by description, file name token, or 1-based number)"
+                f"{role}: no band matches {ref_s!r} (by description, file name token, or 1-based number)",
+                param=param,
             )
         if len(set(hits)) > 1:
-            raise InvalidInputError(f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)")
-        out[key] = hits[0]
+            raise InvalidInputError(f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)", param=param)
+        i, j = hits[0]
+        out[key] = _file_band(paths[i], profs[i], j, profs[i]["descriptions"][j - 1])
     return out
 
 
+def index_pixels(sources: Sequence[PathLike], name: str, bands: Mapping[str, str]) -> int | None:
+    """Pixels :func:`index_file` will write (for a progress total); ``None`` when the bands do not resolve."""
+    return band_pixels(sources, _index_refs(name, bands, None))
+
+
+def band_pixels(sources: Sequence[PathLike], refs: Mapping[str, str]) -> int | None:
+    """Pixels of the grid ``refs`` resolve to (for a progress total); ``None`` when they do not resolve."""
+    try:
+        chosen = resolve_bands(sources, refs)
+    except InvalidInputError:
+        return None
+    prof = profile(next(iter(chosen.values())).href)
+    return int(prof["height"]) * int(prof["width"])
+
+
 def _bands_func(
-    *arrays: np.ndarray, block: Block, where: dict[str, tuple[int, int]], nodatas: list[float | None],
-    scale: float, offset: float, op: Callable[[dict[str, np.ndarray]], np.ndarray],
+    *arrays: np.ndarray, block: Block, where: dict[str, tuple[int, Band]],
+    op: Callable[[dict[str, np.ndarray]], np.ndarray],
 ) -> np.ndarray:  # fmt: skip
-    env = {}
-    for role, (i, b) in where.items():
-        x = nodata_to_nan(arrays[i][b - 1], nodatas[i])
-        if scale != 1.0 or offset != 0.0:
-            x = x * np.float32(scale) + np.float32(offset)
-        env[role] = x
+    env = {role: band.physical(arrays[i][band.index - 1]) for role, (i, band) in where.items()}
     return op(env)
 
 
-def _index_op(env: dict[str, np.ndarray], *, name: str, params: Mapping[str, float] | None) -> np.ndarray:
-    return np.asarray(indices.spectral_index(name, env, params=params), dtype=np.float32)
+def _index_op(
+    env: dict[str, np.ndarray], *, name: str, params: Mapping[str, float] | None, nodata: float | None
+) -> np.ndarray:
+    out = np.asarray(indices.spectral_index(name, env, params=params), dtype=np.float32)
+    if nodata is not None and not np.isnan(nodata):
+        out[np.isnan(out)] = nodata
+    return out
 
 
 def _stream_bands(
@@ -85,14 +121,23 @@ def _stream_bands(
     workers: int | None = None, progress: Progress = None, halo: int = 0, dtype: str = "float32",
     nodata: float | None = float("nan"),
 ) -> Path:  # fmt: skip
-    sources = [os.fspath(s) for s in sources]
     if not sources:
-        raise InvalidInputError("no input rasters given")
-    where = resolve_bands(sources, refs)
-    nodatas = [profile(s)["nodata"] for s in sources]
-    func = functools.partial(_bands_func, where=where, nodatas=nodatas, scale=scale, offset=offset, op=op)
+        raise InvalidInputError("no input rasters given", param="inputs")
+    chosen = resolve_bands(sources, refs)
+    if scale != 1.0 or offset != 0.0:
+        scaled = [b.name for b in chosen.values() if b.scaled]
+        if scaled:
+            raise InvalidInputError(
+                f"bands {', '.join(scaled)} are converted with the product's own factors; drop --scale/--offset",
+                param="scale",
+            )
+        chosen = {k: replace(b, scale=scale, offset=offset) for k, b in chosen.items()}
+    hrefs = list(dict.fromkeys(b.href for b in chosen.values()))
+    where = {role: (hrefs.index(b.href), b) for role, b in chosen.items()}
+    log.info("bands: %s", {role: f"{b.name} ({b.quantity})" for role, b in chosen.items()})
+    func = functools.partial(_bands_func, where=where, op=op)
     return run_blocks(
-        sources, target, func, count=count, dtype=dtype, nodata=nodata, halo=halo,
+        hrefs, target, func, count=count, dtype=dtype, nodata=nodata, halo=halo,
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip
 
@@ -106,26 +151,41 @@ def index_file(
     params: Mapping[str, float] | None = None,
     scale: float = 1.0,
     offset: float = 0.0,
+    nodata: float | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Progress = None,
 ) -> Path:
-    """Write one spectral index computed from bands of ``sources`` (float32, NaN nodata).
+    """Write one spectral index computed from bands of ``sources`` (float32).
 
     ``bands`` maps catalogue short names or common names (``nir``, ``red``...) to
-    band references (see :func:`resolve_bands`); ``scale``/``offset`` turn digital
-    numbers into reflectance first (e.g. ``2.75e-5`` / ``-0.2`` for Collection 2).
+    band references (see :func:`resolve_bands`); bands the index needs and
+    ``bands`` leaves out are looked up by their common name (``red``, ``nir``...),
+    which a product resolves. A product's bands are converted to reflectance with
+    its own factors; for plain rasters ``scale``/``offset`` turn digital numbers
+    into reflectance first (e.g. ``2.75e-5`` / ``-0.2`` for Collection 2).
+    Pixels where the formula is undefined (0/0, x/0) are NaN, or ``nodata``.
     """
+    info = indices.index_info(name)
+    refs = _index_refs(name, bands, params)
+    op = functools.partial(_index_op, name=info["short_name"], params=params, nodata=nodata)
+    return _stream_bands(
+        sources, target, refs, op, count=1, scale=scale, offset=offset, nodata=float("nan") if nodata is None
+        else nodata, scheduler=scheduler, workers=workers, progress=progress,
+    )  # fmt: skip
+
+
+def _index_refs(name: str, bands: Mapping[str, str], params: Mapping[str, float] | None) -> dict[str, str]:
     info = indices.index_info(name)
     refs = {}
     for key, ref in bands.items():
         short = key if key in info["bands"] else indices.COMMON_NAMES.get(key.lower(), key)
         refs[short] = ref
-    op = functools.partial(_index_op, name=info["short_name"], params=params)
-    return _stream_bands(
-        sources, target, refs, op, count=1, scale=scale, offset=offset,
-        scheduler=scheduler, workers=workers, progress=progress,
-    )  # fmt: skip
+    common = {v: k for k, v in indices.COMMON_NAMES.items()}
+    for short in info["bands"]:
+        if short not in refs and short in common and not (params and short in params):
+            refs[short] = common[short]
+    return refs
 
 
 def _harmonize_op(env: dict[str, np.ndarray], *, order: list[str], **kw: Any) -> np.ndarray:
@@ -138,16 +198,42 @@ def harmonize_file(
     target: PathLike,
     bands: Mapping[str, str],
     *,
-    direction: str = "l8_to_l7",
+    direction: str | None = None,
     method: str = "rma",
     scale: float = 1.0,
+    platform: str | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Progress = None,
 ) -> Path:
-    """Write harmonised bands (one layer per entry of ``bands``, in order; float32, NaN nodata)."""
+    """Write harmonised bands (one layer per entry of ``bands``, in order; float32, NaN nodata).
+
+    ``direction`` defaults to ``s2_to_oli`` (HLS bandpass adjustment) for a Sentinel-2
+    product, whose ``platform`` (S2A/S2B) then comes from its metadata, else ``l8_to_l7``.
+    For ``s2_to_oli`` the ``nir`` band must be the narrow B8A (B08 is refused).
+    """
+    paths = [os.fspath(s) for s in sources]
+    prod = open_product(paths[0]) if len(paths) == 1 and is_product(paths[0]) else None
+    if direction is None:
+        direction = "s2_to_oli" if prod is not None and prod.mission == "sentinel2" else "l8_to_l7"
+    if direction == "s2_to_oli":
+        if platform is None and prod is not None:
+            platform = prod.platform
+        bands = {k: ("B8A" if prod is not None and k == "nir" and v == "nir" else v) for k, v in bands.items()}
+        if prod is not None:
+            chosen = prod.select(bands, param="bands")
+            broad = [k for k, b in chosen.items() if b.name == "B08"]
+            if broad:
+                raise InvalidInputError(
+                    f"{', '.join(broad)} is B08 (broad NIR): HLS adjusts the narrow NIR B8A to OLI; use B8A",
+                    path=paths[0], param="nir",
+                )  # fmt: skip
+    landsat.harmonize({k: np.zeros(1, np.float32) for k in bands}, direction=direction, method=method,
+                      platform=platform, scale=scale)  # fmt: skip
     order = list(bands)
-    op = functools.partial(_harmonize_op, order=order, direction=direction, method=method, scale=scale)
+    op = functools.partial(
+        _harmonize_op, order=order, direction=direction, method=method, scale=scale, platform=platform
+    )
     return _stream_bands(
         sources, target, bands, op, count=len(order), scheduler=scheduler, workers=workers, progress=progress
     )

@@ -10,11 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affine import Affine
 
 from eokit.algorithms import distance
 from eokit.algorithms._common import geometry_inside, row_metrics, to_raster_crs
 from eokit.algorithms._kernels import capped_distance
-from eokit.algorithms.tools._common import PathLike, Progress, mask_of, nodata_to_nan, profile, run_blocks
+from eokit.algorithms.tools._common import (
+    PathLike,
+    Progress,
+    check_declared,
+    mask_of,
+    nodata_to_nan,
+    profile,
+    run_blocks,
+)
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 from eokit.io import open_raster
@@ -52,6 +61,7 @@ def distance_to_mask_file(
     normalize: bool = False,
     geometry: Any = None,
     geometry_crs: Any = None,
+    units: str = "metres",
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Progress = None,
@@ -60,23 +70,64 @@ def distance_to_mask_file(
 
     ``mask_from``: ``nonzero`` (default: non-zero pixels are masked, e.g. a cloud
     mask), ``zero`` or ``nodata`` (the band's nodata/NaN pixels are masked).
+    ``units``: ``metres`` (needs a CRS) or ``pixels`` (``radius`` and the result in
+    pixel widths; the CRS is ignored). A raster without CRS is refused in metres; a
+    ``geometry`` that covers no pixel of the raster is refused. The raster's
+    *declared* size is checked against the memory the per-row metrics and halos
+    need before anything is allocated.
     """
+    from eokit.errors import MissingCRSError
+
+    if units not in {"metres", "meters", "pixels"}:
+        raise InvalidInputError(f"units must be metres or pixels, got {units!r}", param="units")
     prof = profile(source)
+    src = os.fspath(source)
     if not radius > 0:
-        raise InvalidInputError(f"radius must be > 0 metres, got {radius!r}")
-    y, dx = row_metrics(prof["transform"], prof["crs"], prof["height"])
-    halo = distance.distance_halo(prof["transform"], prof["crs"], prof["height"], radius)
+        raise InvalidInputError(f"radius must be > 0, got {radius!r}", param="radius")
+    pixels = units == "pixels"
+    if not pixels and prof["crs"] is None:
+        raise MissingCRSError(
+            "raster has no CRS, so distances in metres are unknown; use --units pixels to measure in pixels",
+            path=src, param="units",
+        )  # fmt: skip
+    transform, crs = (Affine.identity(), None) if pixels else (prof["transform"], prof["crs"])
+    check_declared(prof, src, row_bytes=32)
+    y, dx = row_metrics(transform, crs, prof["height"])
+    halo = distance.distance_halo(transform, crs, prof["height"], radius)
+    check_declared(prof, src, halo=max(halo))
     geom = None
     if geometry is not None:
+        if pixels and prof["crs"] is None and geometry_crs is not None:
+            raise MissingCRSError("raster has no CRS to place the geometry on", path=src, param="geometry")
         geom = to_raster_crs(geometry, geometry_crs if geometry_crs is not None else prof["crs"], prof["crs"])
+        if pixels:
+            geom = shapely_affine(geom, ~prof["transform"])
+        _require_cover(geom, Affine.identity() if pixels else prof["transform"], prof, src)
     func = functools.partial(
         _distance_block, how=mask_from, nodata=prof["nodata"], y=y, dx=dx, radius=float(radius),
-        normalize=normalize, geom=geom, transform=prof["transform"],
+        normalize=normalize, geom=geom, transform=transform,
     )  # fmt: skip
     return run_blocks(
         source, target, func, count=1, dtype="float32", nodata=float("nan"), halo=max(halo), bands=[band],
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip
+
+
+def shapely_affine(geom: Any, tr: Affine) -> Any:
+    """``geom`` with the affine ``tr`` applied (world -> pixel coordinates)."""
+    from shapely import affinity
+
+    return affinity.affine_transform(geom, [tr.a, tr.b, tr.d, tr.e, tr.c, tr.f])
+
+
+def _require_cover(geom: Any, transform: Affine, prof: dict[str, Any], src: str) -> None:
+    from shapely.geometry import box
+
+    h, w = prof["height"], prof["width"]
+    x0, y0 = transform @ (0, 0)
+    x1, y1 = transform @ (w, h)
+    if not geom.intersects(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))):
+        raise InvalidInputError("geometry does not overlap the raster (check its CRS)", path=src, param="geometry")
 
 
 def mask_cover_file(

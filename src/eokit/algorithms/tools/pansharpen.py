@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +50,7 @@ def pansharpen_file(
     except KeyError:
         raise InvalidInputError(f"unknown resampling {resampling!r}") from None
     with open_raster(pan) as pds, open_raster(ms) as mds:
-        if pds.crs is None or mds.crs is None:
-            raise InvalidInputError("pan and ms rasters need a CRS to be aligned", path=os.fspath(pan))
+        _check_pair(mds, pds, os.fspath(ms), os.fspath(pan))
         sel = list(bands) if bands else list(range(1, mds.count + 1))
         if any(not 1 <= b <= mds.count for b in sel):
             raise InvalidInputError(f"bands {sel} out of range 1..{mds.count}", path=os.fspath(ms))
@@ -59,18 +59,59 @@ def pansharpen_file(
             from eokit.core.crs import pixel_sizes_m
 
             px = float(np.mean(pixel_sizes_m(pds.transform, pds.crs, pds.height)[0]))
-        k = kernel_size(px, window_m) if method == "kernel" else 1
+        k = kernel_size(float(px or 0.0), window_m) if method == "kernel" else 1
         halo = k // 2
         profile = dict(pds.profile, count=len(sel), dtype="float32", nodata=float("nan"))
+        # Without a source nodata, the warper's own alpha band marks the pixels the MS covers:
+        # an MS nodata (or NaN) of None must never decide which pixels are empty.
+        has_nd = mds.nodata is not None
+        warp_kw = {"src_nodata": mds.nodata, "nodata": np.nan} if has_nd else {"add_alpha": True}
         with WarpedVRT(mds, crs=pds.crs, transform=pds.transform, width=pds.width, height=pds.height,
-                       resampling=rs, src_nodata=mds.nodata, nodata=np.nan, dtype="float32") as vrt, \
+                       resampling=rs, dtype="float32", **warp_kw) as vrt, \
                 RasterWriter(target, profile) as writer:  # fmt: skip
+            alpha = vrt.count
             for b in iter_blocks((pds.height, pds.width), block_size, halo=halo):
                 win = Window.from_slices(*b.read)
                 p = nodata_to_nan(pds.read(1, window=win), pds.nodata)
-                m = vrt.read(sel, window=win)
+                m = vrt.read(sel if has_nd else [*sel, alpha], window=win)
+                if not has_nd:
+                    m = m[:-1]
+                    m[:, vrt_alpha_empty(vrt, alpha, win)] = np.nan
                 out = run_pansharpen(m, p, method=method, pixel_size=px, window_m=window_m) \
                     if method == "kernel" else run_pansharpen(m, p, method=method)  # fmt: skip
                 r, c = b.inner
                 writer.write(np.ascontiguousarray(out[:, r, c]), window=b.window())
     return Path(target)
+
+
+def vrt_alpha_empty(vrt: Any, alpha: int, win: Any) -> np.ndarray:
+    """Pixels of ``win`` the warped MS does not cover (alpha 0)."""
+    return np.asarray(vrt.read(alpha, window=win) == 0)
+
+
+def _check_pair(mds: Any, pds: Any, ms: str, pan: str) -> None:
+    """Refuse what would give NaN or nonsense silently: no CRS, no overlap, MS and PAN swapped."""
+    from rasterio.warp import transform_bounds
+
+    from eokit.errors import MissingCRSError
+
+    for ds, path, param in ((mds, ms, "ms"), (pds, pan, "pan")):
+        if ds.crs is None:
+            raise MissingCRSError("raster has no CRS; MS and PAN are aligned by their CRS", path=path, param=param)
+    if pds.count != 1 and mds.count == 1:
+        raise InvalidInputError(
+            f"PAN has {pds.count} bands and MS one: are MS and PAN swapped?",
+            path=pan,
+            param="pan",
+        )
+    w, b, r, t = transform_bounds(mds.crs, pds.crs, *mds.bounds)
+    pl, pb, pr, pt = pds.bounds
+    if min(r, pr) <= max(w, pl) or min(t, pt) <= max(b, pb):
+        raise InvalidInputError("PAN does not overlap MS (after reprojection to the PAN's CRS)", path=pan, param="pan")
+    ms_px = float(np.sqrt(abs((r - w) * (t - b)) / (mds.width * mds.height)))
+    pan_px = float(np.sqrt(abs(pds.transform.a * pds.transform.e - pds.transform.b * pds.transform.d)))
+    if pan_px >= ms_px * 0.999:
+        raise InvalidInputError(
+            f"PAN pixels ({pan_px:.4g}) are not finer than MS pixels ({ms_px:.4g}): are MS and PAN swapped?",
+            path=pan, param="pan",
+        )  # fmt: skip

@@ -1,0 +1,142 @@
+"""Walking a catalog folder for the server's index: links resolved and confined, files read with limits.
+
+Links are followed when they are relative, ``file://``, or absolute under the URL the root
+catalog says it was published at (its ``self`` link), and only to files inside the catalog
+folder. Each document must be a regular file of bounded size holding depth-bounded JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from eokit.catalog.api_params import load_json
+from eokit.catalog.index_docs import collection_of_catalog
+from eokit.errors import EokitError, InputNotFoundError, InvalidInputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CatalogWalker", "read_document"]
+
+Items = list[tuple[dict[str, Any], Path]]
+
+
+def read_document(path: Path, *, max_bytes: int) -> dict[str, Any]:
+    """A STAC JSON document from a regular file of at most ``max_bytes``, depth-limited."""
+    try:
+        # O_NONBLOCK: a FIFO planted in the catalog must not block the server
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputNotFoundError("linked STAC document does not exist", path=path) from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read STAC document: {exc.strerror}", path=path) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInputError("linked STAC document is not a regular file", path=path)
+        if st.st_size > max_bytes:
+            raise InvalidInputError(f"STAC document is larger than {max_bytes} bytes", path=path)
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read STAC document: {exc.strerror}", path=path) from None
+    if len(data) > max_bytes:
+        raise InvalidInputError(f"STAC document is larger than {max_bytes} bytes", path=path)
+    try:
+        doc = load_json(data)
+    except ValueError as exc:
+        raise InvalidInputError(f"not a JSON document: {exc}", path=path) from None
+    if not isinstance(doc, dict):
+        raise InvalidInputError("STAC document is not a JSON object", path=path)
+    return doc
+
+
+class CatalogWalker:
+    """The collections (and plain catalogs holding items) of a catalog folder, with their items."""
+
+    def __init__(self, catalog_dir: Path, *, max_bytes: int) -> None:
+        self.catalog_dir = catalog_dir
+        self.max_bytes = max_bytes
+        self.published_at: str | None = None
+
+    def read(self, path: Path) -> dict[str, Any]:
+        return read_document(path, max_bytes=self.max_bytes)
+
+    def local_path(self, doc_path: Path, href: Any) -> Path | None:
+        """The file a link points to, when it is inside the catalog folder (else None, logged)."""
+        if not isinstance(href, str) or not href:
+            return None
+        if href.startswith("file://"):
+            target = Path(unquote(urlsplit(href).path))
+        elif "://" in href:
+            if not self.published_at or not href.startswith(self.published_at):
+                log.debug("not following remote link %s", href)
+                return None
+            target = self.catalog_dir / unquote(href[len(self.published_at) :].split("?")[0].split("#")[0])
+        else:
+            target = doc_path.parent / href.split("#")[0]
+        try:
+            real = target.resolve()
+        except (OSError, RuntimeError):
+            return None
+        if self.catalog_dir != real and self.catalog_dir not in real.parents:
+            log.warning("not following link %s of %s: it leaves the catalog folder", href, doc_path)
+            return None
+        return real
+
+    def collections(self) -> Iterator[tuple[dict[str, Any], Items]]:
+        """Yield ``(collection, [(item, item_folder)])``; a plain catalog linking items yields a stand-in collection."""
+        start = self.catalog_dir / "catalog.json"
+        if not start.exists():
+            start = self.catalog_dir / "collection.json"
+        root = self.read(start)  # errors in the root document are the caller's to report
+        self_href = next(
+            (ln.get("href") for ln in root.get("links", []) if isinstance(ln, dict) and ln.get("rel") == "self"),
+            None,
+        )
+        if isinstance(self_href, str) and "://" in self_href and not self_href.startswith("file://"):
+            self.published_at = self_href.rsplit("/", 1)[0] + "/"
+        seen: set[Path] = set()
+        ids: set[str] = set()
+        stack: list[tuple[Path, dict[str, Any] | None]] = [(start.resolve(), root)]
+        while stack:
+            path, doc = stack.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            if doc is None:
+                try:
+                    doc = self.read(path)
+                except EokitError as exc:
+                    log.warning("skipping %s: %s", path, exc)
+                    continue
+            links = (
+                [ln for ln in doc.get("links", []) if isinstance(ln, dict)]
+                if isinstance(doc.get("links"), list)
+                else []
+            )
+            items: Items = []
+            for ln in links:
+                if ln.get("rel") == "item" and (ip := self.local_path(path, ln.get("href"))) is not None:
+                    try:
+                        items.append((self.read(ip), ip.parent))
+                    except EokitError as exc:
+                        log.warning("skipping item %s: %s", ip, exc)
+                elif ln.get("rel") == "child" and (cp := self.local_path(path, ln.get("href"))) is not None:
+                    stack.append((cp, None))
+            if not isinstance(doc.get("id"), str):
+                continue
+            if doc.get("type") == "Collection":
+                ids.add(doc["id"])
+                yield doc, items
+            elif items:
+                cid = doc["id"]
+                while cid in ids:
+                    cid += "-items"
+                ids.add(cid)
+                yield collection_of_catalog(doc, cid, [it for it, _ in items]), items

@@ -1,0 +1,204 @@
+"""Products in: Landsat Collection-2 bundles, Sentinel-2 SAFE and STAC items given to the ``algo`` tools.
+
+Layouts are assembled from real metadata (stactools-packages/landsat MTLs, the shared
+Sentinel-2 SAFE metadata, real CDSE STAC items) and small synthetic bands; expected
+values come from the metadata text read here with regular expressions and closed forms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+
+from eokit.algorithms import tools
+from eokit.algorithms.products import open_product
+from eokit.cli.main import cli
+from eokit.errors import InvalidInputError
+from eokit.testing import write_test_raster
+
+from .test_silent_wrong import STACTOOLS, _s2_bands, _safe
+
+LC09 = "LC09_L2SP_010065_20220129_20220131_02_T1"
+T_L9 = Affine(30, 0, 600000, 0, -30, -800000)  # inside the scene (UTM 17N, southern latitudes)
+
+
+def _read(path):
+    with rasterio.open(path) as ds:
+        return ds.read(), ds.profile
+
+
+def _landsat_bundle(root: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    folder = root / LC09
+    folder.mkdir(parents=True)
+    (folder / f"{LC09}_MTL.txt").write_bytes((STACTOOLS / f"{LC09}_MTL.txt").read_bytes())
+    rng = np.random.default_rng(5)
+    dns = {}
+    for b in ("SR_B4", "SR_B5"):
+        dn = rng.integers(9000, 20000, (20, 24)).astype(np.uint16)
+        dn[0, 0] = 0
+        write_test_raster(folder / f"{LC09}_{b}.TIF", dn, crs="EPSG:32617", transform=T_L9, nodata=0)
+        dns[b] = dn
+    qa = np.zeros((20, 24), np.uint16)
+    qa[2, 3] = 1 << 3  # cloud
+    write_test_raster(folder / f"{LC09}_QA_PIXEL.TIF", qa, crs="EPSG:32617", transform=T_L9, nodata=1)
+    return folder, dns
+
+
+def _mtl_value(key: str, group: str | None = None) -> str:
+    text = (STACTOOLS / f"{LC09}_MTL.txt").read_text()
+    if group:
+        text = text.split(f"GROUP = {group}")[1]
+    return re.search(rf"{key} = \"?([^\"\n]+)", text).group(1)
+
+
+@pytest.mark.parametrize("as_tar", [False, True])
+def test_landsat_bundle_index_uses_mtl_factors(tmp_path, as_tar):
+    folder, dns = _landsat_bundle(tmp_path)
+    source = folder
+    if as_tar:
+        source = tmp_path / f"{LC09}.tar"
+        with tarfile.open(source, "w") as tar:
+            for f in folder.iterdir():
+                tar.add(f, arcname=f.name)
+    out = tmp_path / "ndvi.tif"
+    res = CliRunner().invoke(cli, ["algo", "index", "NDVI", str(source), "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    m = float(_mtl_value("REFLECTANCE_MULT_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    a = float(_mtl_value("REFLECTANCE_ADD_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    red, nir = dns["SR_B4"] * m + a, dns["SR_B5"] * m + a
+    want = (nir - red) / (nir + red)
+    want[0, 0] = np.nan
+    np.testing.assert_allclose(_read(out)[0][0], want, rtol=1e-5, atol=1e-6)
+
+
+def test_landsat_bundle_brdf_time_from_mtl_equals_explicit_time(tmp_path):
+    folder, dns = _landsat_bundle(tmp_path)
+    out = tmp_path / "nbar.tif"
+    res = CliRunner().invoke(cli, ["algo", "brdf", str(folder), "--bands", "red,nir", "--out", str(out)],
+                             catch_exceptions=False)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    # the same reflectance as a plain 2-band raster, with the MTL's time given explicitly
+    m = float(_mtl_value("REFLECTANCE_MULT_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    a = float(_mtl_value("REFLECTANCE_ADD_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    refl = np.stack([dns["SR_B4"] * m + a, dns["SR_B5"] * m + a]).astype(np.float32)
+    refl[:, 0, 0] = np.nan
+    plain = write_test_raster(tmp_path / "refl.tif", refl, crs="EPSG:32617", transform=T_L9, nodata=float("nan"))
+    when = f"{_mtl_value('DATE_ACQUIRED')}T{_mtl_value('SCENE_CENTER_TIME')}"
+    tools.nbar_file(plain, tmp_path / "ref.tif", band_names=["red", "nir"], time=when)
+    got, want = _read(out)[0], _read(tmp_path / "ref.tif")[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+    assert np.isnan(got[:, 0, 0]).all() and np.isfinite(got[:, 1:, 1:]).all()
+
+
+def test_landsat_bundle_qa_and_scale_by_band_name(tmp_path):
+    folder, dns = _landsat_bundle(tmp_path)
+    prod = open_product(folder)
+    assert prod.mission == "landsat9" and prod.level == "L2SP"
+    assert {b.name for b in prod.find("red")} == {"SR_B4"} == {b.name for b in prod.find("B4")}
+    assert {b.name for b in prod.find("nir08")} == {"SR_B5"}
+    tools.scale_file(folder, tmp_path / "red.tif", band="red")
+    m = float(_mtl_value("REFLECTANCE_MULT_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    a = float(_mtl_value("REFLECTANCE_ADD_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    got = _read(tmp_path / "red.tif")[0][0]
+    np.testing.assert_allclose(got[1:], (dns["SR_B4"] * m + a)[1:], rtol=1e-6)
+    with pytest.raises(InvalidInputError) as exc:
+        tools.scale_file(folder, tmp_path / "x.tif", band="red", kind="st")
+    assert exc.value.param == "kind"
+    with pytest.raises(InvalidInputError) as exc:
+        open_product(folder).find("B12")
+    assert exc.value.path == str(folder)
+
+
+def test_s2_safe_brdf_per_band_view_angles_and_offset(shared_data, tmp_path):
+    red, nir = _s2_bands()
+    mtd = next((shared_data / "realworld" / "sentinel2").glob("S2A_MSIL2A_20230625*/MTD_MSIL2A.xml"))
+    safe = _safe(tmp_path, mtd, {"B04": red, "B08": nir})
+    out = tmp_path / "nbar.tif"
+    res = CliRunner().invoke(cli, ["algo", "brdf", str(safe), "--bands", "B04,B08", "--out", str(out)],
+                             catch_exceptions=False)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = _read(out)[0]
+    refl = np.stack([(red - 1000.0) / 1e4, (nir - 1000.0) / 1e4])
+    finite = np.isfinite(got)
+    assert finite[:, 2:, 2:].all() and np.isnan(got[0, 0, 0]) and np.isnan(got[1, 1, 1])
+    ratio = got[finite] / refl[finite]  # the c-factor: close to 1, never the 0.1 offset error
+    assert np.all(np.abs(ratio - 1) < 0.1)
+    assert not list(tmp_path.glob(".eokit-angles-*"))
+
+
+def test_cdse_stac_item_with_local_assets(shared_data, tmp_path):
+    item = json.loads(next((shared_data / "cdse" / "stac").glob("S2A_MSIL2A_*.json")).read_text())
+    red, nir = _s2_bands()
+    t = Affine(10, 0, 500000, 0, -10, 6500000)
+    for key, data in (("B04_10m", red), ("B08_10m", nir)):
+        write_test_raster(tmp_path / f"{key}.tif", data, crs="EPSG:32613", transform=t)
+        item["assets"][key]["href"] = f"./{key}.tif"
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    out = tmp_path / "ndvi.tif"
+    tools.index_file([path], out, "NDVI", {})
+    r, n = red * 1e-4 - 0.1, nir * 1e-4 - 0.1  # raster:scale / raster:offset of the real item
+    want = (n - r) / (n + r)
+    want[0, 0] = np.nan  # nodata 0
+    got = _read(out)[0][0]
+    np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=1e-5)
+    assert np.isnan(got[0, 0])
+
+
+def test_qa_mask_of_a_bundle(tmp_path):
+    folder, _ = _landsat_bundle(tmp_path)
+    out = tmp_path / "qa.tif"
+    res = CliRunner().invoke(cli, ["algo", "qa-mask", str(folder), "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    got = _read(out)[0][0]
+    assert got[2, 3] == 1 and got.sum() == 1
+
+
+# HLS User Guide (v1.4 Table 4 / v2.0), Claverie et al. 2018: OLI = slope * MSI + offset
+HLS_S2A = {"blue": (0.9778, -0.0040), "red": (0.9765, 0.0009), "nir": (0.9983, -0.0001)}
+HLS_S2B = {"blue": (0.9778, -0.0040), "red": (0.9761, 0.0010), "nir": (0.9966, 0.0000)}
+
+
+def test_hls_bandpass_adjustment_arrays():
+    from eokit.algorithms import harmonize
+
+    x = np.linspace(0.01, 0.6, 50, dtype=np.float32).reshape(5, 10)
+    for platform, table in (("sentinel2a", HLS_S2A), ("Sentinel-2B", HLS_S2B)):
+        got = harmonize({"B04": x, "nir": x, "blue": x}, direction="s2_to_oli", platform=platform)
+        for key, role in (("B04", "red"), ("nir", "nir"), ("blue", "blue")):
+            slope, offset = table[role]
+            np.testing.assert_allclose(got[key], slope * x + offset, rtol=1e-6)
+    for bad, param in (({"B08": x}, "bands"), ({"B05": x}, "bands")):
+        with pytest.raises(InvalidInputError) as exc:
+            harmonize(bad, direction="s2_to_oli", platform="sentinel2a")
+        assert exc.value.param == param
+    with pytest.raises(InvalidInputError) as exc:
+        harmonize({"red": x}, direction="s2_to_oli", platform="sentinel2c")
+    assert exc.value.param == "platform"
+
+
+def test_hls_bandpass_adjustment_of_a_safe_platform_from_metadata(shared_data, tmp_path):
+    red, nir = _s2_bands()
+    mtd = next((shared_data / "realworld" / "sentinel2").glob("S2A_MSIL2A_20230625*/MTD_MSIL2A.xml"))
+    safe = _safe(tmp_path, mtd, {"B04": red, "B02": nir, "B08": nir})
+    out = tmp_path / "oli.tif"
+    res = CliRunner().invoke(cli, ["algo", "harmonize", str(safe), "--red", "B04", "--blue", "blue", "--out", str(out)],
+                             catch_exceptions=False)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    got = _read(out)[0]
+    for layer, dn, role in ((0, red, "red"), (1, nir, "blue")):
+        slope, offset = HLS_S2A[role]  # the SAFE is Sentinel-2A
+        want = slope * ((dn - 1000.0) / 1e4) + offset
+        ok = np.isfinite(got[layer])
+        np.testing.assert_allclose(got[layer][ok], want[ok], rtol=1e-5, atol=1e-7)
+    with pytest.raises(InvalidInputError) as exc:
+        tools.harmonize_file([safe], tmp_path / "x.tif", {"nir": "B08"})
+    assert exc.value.param == "nir"
