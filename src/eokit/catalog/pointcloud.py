@@ -241,6 +241,10 @@ def _walk_records(fh: Any, pos: int, n: int, head: int, length: str, size: int, 
     return None
 
 
+# ProjectedCSType, GeographicType, GeogGeodeticDatum, GeogEllipsoid, GeogSemiMajorAxis, ProjCoordTrans
+_HORIZONTAL_KEYS = {3072, 2048, 2050, 2056, 2057, 3075}
+
+
 def geotiff_keys_crs(header: Any) -> Any:
     """The CRS of a LAS file's GeoTIFF-key VLRs as GDAL reads them (user-defined keys included), or None.
 
@@ -257,6 +261,14 @@ def geotiff_keys_crs(header: Any) -> Any:
                 return None
     if 34735 not in records:
         return None
+    try:
+        key_ids = set(
+            struct.unpack(f"<{len(records[34735]) // 2}H", records[34735][: len(records[34735]) // 2 * 2])[4::4]
+        )
+    except struct.error:
+        return None
+    if not key_ids & _HORIZONTAL_KEYS:
+        return None  # no projected or geographic CRS, datum or ellipsoid key: nothing places the points
     import rasterio
     from pyproj import CRS
     from rasterio.errors import RasterioError
