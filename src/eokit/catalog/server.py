@@ -32,26 +32,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["create_app", "running_app", "running_server", "serve"]
 
-_MAP_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css">
-<script src="https://unpkg.com/leaflet@1.9.4/dist/leaflet.js"></script>
-<style>body{{margin:0;font-family:sans-serif}}#map{{height:90vh}}header{{padding:.5em}}</style></head>
-<body><header><b>{title}</b> &mdash; STAC API: <a href="./">landing</a> &middot; <a href="./collections">collections</a>
-&middot; <a href="./api.html">API docs</a></header><div id="map"></div><script>
-const map = L.map('map').setView([0, 0], 2);
-L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{attribution: '&copy; OpenStreetMap'}}).addTo(map);
-fetch('./search?limit=1000').then(r => r.json()).then(fc => {{
-  const layer = L.geoJSON(fc, {{onEachFeature: (f, l) => {{
-    // item fields are data, never markup: text nodes and an encoded URL only
-    const box = document.createElement('div'), a = document.createElement('a');
-    a.href = './collections/' + encodeURIComponent(f.collection) + '/items/' + encodeURIComponent(f.id);
-    a.textContent = String(f.id);
-    box.append(a, document.createElement('br'), String((f.properties || {{}}).datetime ?? ''));
-    l.bindPopup(box);
-  }}}}).addTo(map);
-  if (fc.features.length) map.fitBounds(layer.getBounds());
-}});
-</script></body></html>"""
+STATIC = Path(__file__).parent / "static"
 
 
 def _b64(hex_digest: str) -> str:
@@ -123,7 +104,9 @@ def create_app(
     try:
         from fastapi import FastAPI, Request
         from fastapi.exceptions import RequestValidationError
+        from fastapi.openapi.docs import get_swagger_ui_html
         from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+        from fastapi.staticfiles import StaticFiles
         from stac_fastapi.api.app import StacApi
         from stac_fastapi.api.models import (
             ItemCollectionUri,
@@ -148,11 +131,12 @@ def create_app(
         stac_fastapi_title=landing_title,
         stac_fastapi_description=description,
         stac_fastapi_landing_id="eokit",
+        stac_fastapi_version="1.0.0",
         openapi_url="/api",
         docs_url="/api.html",
     )
     search, items, collections = _extensions()
-    app = FastAPI(openapi_url="/api", docs_url="/api.html", redoc_url=None, title=landing_title, version="1.0.0",
+    app = FastAPI(openapi_url="/api", docs_url=None, redoc_url=None, title=landing_title, version="1.0.0",
                   description=description)  # fmt: skip
     api = StacApi(
         app=app,
@@ -204,11 +188,21 @@ def create_app(
         codes = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 416: "RangeNotSatisfiable"}
         return error(exc.status_code, str(exc.detail), codes.get(exc.status_code, "Error"))
 
-    @app.get("/map.html", include_in_schema=False)
-    def map_html() -> HTMLResponse:
-        import html
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-        return HTMLResponse(_MAP_HTML.format(title=html.escape(landing_title)))
+    @app.get("/map.html", include_in_schema=False)
+    def map_html() -> FileResponse:
+        return FileResponse(STATIC / "map.html", media_type="text/html")
+
+    @app.get("/api.html", include_in_schema=False)
+    def swagger_ui_html() -> HTMLResponse:  # the name stac-fastapi's landing page links to
+        return get_swagger_ui_html(
+            openapi_url="./api",
+            title=f"{landing_title} - API documentation",
+            swagger_js_url="./static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="./static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="./static/swagger-ui/favicon-32x32.png",
+        )
 
     @app.head("/assets/{collection_id}/{item_id}/{key}/{filename}", include_in_schema=False,
               operation_id="head_asset_named")  # fmt: skip
