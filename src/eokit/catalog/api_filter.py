@@ -21,7 +21,7 @@ from typing import Any
 
 from eokit.catalog.api_params import StacApiError, load_json, parse_intersects
 
-__all__ = ["CompiledFilter", "compile_filter", "query_to_cql2"]
+__all__ = ["CompiledFilter", "compile_filter", "normalise_search_body", "query_to_cql2"]
 
 _CRS84 = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326")
 _COMPARE = {"=": "=", "<>": "!=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -251,3 +251,22 @@ def query_to_cql2(query: Any) -> dict[str, Any] | None:
     if not terms:
         return None
     return terms[0] if len(terms) == 1 else {"op": "and", "args": terms}
+
+
+def normalise_search_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """A POST body as both backends' request models take it: explicit nulls refused (ValueError), a lone
+    string for ``collections``/``ids`` made a list, a CQL2 text ``filter`` turned into CQL2 JSON."""
+    nulls = sorted(k for k, v in doc.items() if v is None)
+    if nulls:
+        raise ValueError(f"null is not a valid value for: {', '.join(nulls)}")
+    out = dict(doc)
+    for key in ("collections", "ids"):
+        if isinstance(out.get(key), str):
+            out[key] = [out[key]]
+    if isinstance(out.get("filter"), str):
+        try:
+            out["filter"] = parse_cql2(out["filter"], out.get("filter-lang"))
+        except StacApiError as exc:
+            raise ValueError(exc.description) from None
+        out["filter-lang"] = "cql2-json"
+    return out

@@ -23,10 +23,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from eokit.catalog.api_filter import normalise_search_body
 from eokit.catalog.api_http import BaseUrlMiddleware, HardeningMiddleware, check_base_url
 from eokit.catalog.api_params import StacApiError
 from eokit.catalog.index import CatalogIndex
-from eokit.errors import MissingDependencyError
+from eokit.errors import InvalidInputError, MissingDependencyError
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def create_app(
     app = api.app
     app.state.index = index
     app.state.refresh_interval = refresh_interval
-    app.add_middleware(HardeningMiddleware, max_body=max_body)
+    app.add_middleware(HardeningMiddleware, max_body=max_body, rewrite=normalise_search_body)
 
     def error(status: int, description: str, code: str) -> JSONResponse:
         return JSONResponse({"code": code, "description": description}, status_code=status)
@@ -241,8 +242,10 @@ def create_app(
 
 
 def serve(
-    catalog_dir: str | os.PathLike[str],
+    catalog_dir: str | os.PathLike[str] | None = None,
     *,
+    backend: str = "embedded",
+    dsn: str | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
     asset_roots: Sequence[str | os.PathLike[str]] = (),
@@ -250,11 +253,25 @@ def serve(
     base_url: str | None = None,
     proxy_headers: bool = False,
 ) -> None:
-    """Serve ``catalog_dir`` until interrupted (blocking); see :func:`create_app` for the options."""
+    """Serve until interrupted (blocking): ``catalog_dir`` with the embedded index, or the pgstac
+    database at ``dsn`` (``backend="pgstac"``); see :func:`create_app` for the options."""
     uvicorn = _uvicorn()
-    app = create_app(
-        catalog_dir, asset_roots=asset_roots, db_path=db_path, base_url=base_url, proxy_headers=proxy_headers
-    )
+    if backend == "pgstac":
+        if not dsn:
+            raise InvalidInputError("the pgstac backend needs a PostgreSQL connection string", param="dsn")
+        from eokit.catalog.api_pgstac import create_pgstac_app
+
+        app = create_pgstac_app(dsn, base_url=base_url, proxy_headers=proxy_headers)
+    elif backend == "embedded":
+        if catalog_dir is None:
+            raise InvalidInputError(
+                "the embedded backend serves a catalog folder: give CATALOG_DIR", param="catalog_dir"
+            )
+        app = create_app(
+            catalog_dir, asset_roots=asset_roots, db_path=db_path, base_url=base_url, proxy_headers=proxy_headers
+        )
+    else:
+        raise InvalidInputError(f"unknown backend {backend!r} (embedded or pgstac)", param="backend")
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
 
 
@@ -267,7 +284,9 @@ def _uvicorn() -> Any:
 
 
 @contextlib.contextmanager
-def running_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0) -> Iterator[str]:
+def running_app(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0, lifespan: str = "auto"
+) -> Iterator[str]:
     """Run an ASGI ``app`` in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
 
     ``port=0`` picks a free port. The server stops when the block exits.
@@ -277,7 +296,7 @@ def running_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: fl
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False, server_header=False)
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, proxy_headers=False, server_header=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="eokit-stac-api")
     thread.start()
