@@ -66,8 +66,8 @@ def _free_text(q: Any) -> tuple[list[str], list[Any]]:
     terms = parse_str_list(q, "q") or []
     if not terms:
         return [], []
-    text = "lower(coalesce(json_extract(doc, '$.properties.title'), '') || ' ' || coalesce(json_extract(doc, "
-    text += "'$.properties.description'), '') || ' ' || coalesce(json_extract(doc, '$.properties.keywords'), ''))"
+    text = "lower(coalesce(json_extract(props, '$.title'), '') || ' ' || coalesce(json_extract(props, "
+    text += "'$.description'), '') || ' ' || coalesce(json_extract(props, '$.keywords'), ''))"
     ors = " OR ".join([f"instr({text}, ?) > 0"] * len(terms))
     return [f"({ors})"], [t.lower() for t in terms]
 
