@@ -5,7 +5,9 @@ the embedded backend and, where PostgreSQL + PostGIS are installed, stac-fastapi
     flock /tmp/eokit-bench.lock python benchmarks/serve_load.py
 
 Environment: EOKIT_BENCH_SERVE_ITEMS (default 20000), EOKIT_BENCH_SERVE_SECONDS (per level, default 30),
-EOKIT_BENCH_SERVE_LEVELS (default 4,50,200), EOKIT_BENCH_SERVE_PGSTAC=0 to skip pgstac.
+EOKIT_BENCH_SERVE_LEVELS (default 4,50,200), EOKIT_BENCH_SERVE_PGSTAC=0 to skip pgstac,
+EOKIT_BENCH_SERVE_WORKERS=N (server processes of the embedded backend), EOKIT_BENCH_SERVE_MIX=nofilter (bbox/intersects/datetime only), EOKIT_BENCH_SERVE_BASELINE=SRC_DIR to also run an older eokit (e.g. `git archive main src | tar -x -C /tmp/old`,
+then /tmp/old/src) on the same catalog and load, as the "baseline" backend.
 Targets (issue 13): >= 204 req/s at 200 clients (2x the hand-written server's 102), p99 < 1 s at 50.
 Prints one JSON line per backend and level.
 """
@@ -25,17 +27,20 @@ from pathlib import Path
 N_ITEMS = int(os.environ.get("EOKIT_BENCH_SERVE_ITEMS", "20000"))
 SECONDS = float(os.environ.get("EOKIT_BENCH_SERVE_SECONDS", "30"))
 LEVELS = [int(v) for v in os.environ.get("EOKIT_BENCH_SERVE_LEVELS", "4,50,200").split(",")]
+WORKERS = os.environ.get("EOKIT_BENCH_SERVE_WORKERS", "1")  # server processes of the embedded backend
+MIX = os.environ.get("EOKIT_BENCH_SERVE_MIX", "all")  # "nofilter": no CQL2 requests (what older servers answer)
 
 CLIENT = r"""
 import asyncio, json, random, sys, time
 import httpx
 
-url, concurrency, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+url, concurrency, seconds, mix = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 rng = random.Random(concurrency)
+kinds = 3 if mix == "nofilter" else 4
 
 def request():
     x, y = rng.uniform(-179, 174), rng.uniform(-60, 60)
-    kind = rng.randrange(4)
+    kind = rng.randrange(kinds)
     if kind == 0:
         return "GET", {"bbox": f"{x:.3f},{y:.3f},{x + 2:.3f},{y + 2:.3f}", "limit": 10}, None
     if kind == 1:
@@ -108,10 +113,15 @@ def _free_port() -> int:
 
 
 def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Peak RSS (VmHWM) of the server, summed over its worker processes when it has any."""
+    import psutil
+
+    total = 0.0
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def _wait(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
@@ -130,6 +140,39 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
     raise RuntimeError("server did not start")
 
 
+SINGLE = {
+    # one request at a time: the cost of a query shape, not of concurrency
+    "intersects-limit1-large-area": ("POST", {"limit": 1, "intersects": {"type": "Polygon", "coordinates": [
+        [[-170, -60], [170, -60], [170, 60], [-170, 60], [-170, -60]]]}}),
+    "bbox-limit1-large-area": ("GET", {"limit": 1, "bbox": "-170,-60,170,60"}),
+    "filter-cloud-cover-all-items": ("POST", {"limit": 10, "filter-lang": "cql2-json", "filter": {
+        "op": "<", "args": [{"property": "eo:cloud_cover"}, 20]}}),
+    "filter-cql2-text-spatial": ("GET", {"limit": 10, "filter-lang": "cql2-text",
+                                         "filter": "eo:cloud_cover < 20 AND S_INTERSECTS(geometry, BBOX(10,10,15,15))"}),
+}  # fmt: skip
+
+
+def _single_requests(url: str, name: str) -> None:
+    import statistics
+
+    import requests
+
+    with requests.Session() as session:
+        for case, (method, payload) in SINGLE.items():
+            times = []
+            for _ in range(15):
+                t = time.perf_counter()
+                if method == "GET":
+                    r = session.get(url + "/search", params=payload, timeout=120)
+                else:
+                    r = session.post(url + "/search", json=payload, timeout=120)
+                times.append(time.perf_counter() - t)
+                r.raise_for_status()
+            rec = {"case": f"serve-{name}-{N_ITEMS}-items-{case}", "backend": name, "median_s": statistics.median(times),
+                   "items": N_ITEMS, "load_average": os.getloadavg()[0]}  # fmt: skip
+            print(json.dumps(rec), flush=True)
+
+
 def _run_backend(name: str, args: list[str], env: dict[str, str]) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -139,13 +182,15 @@ def _run_backend(name: str, args: list[str], env: dict[str, str]) -> None:
     try:
         _wait(url, proc)
         start_s = time.perf_counter() - t0
+        if env.get("EOKIT_BENCH_SINGLE", "1") == "1":
+            _single_requests(url, name)
         for level in LEVELS:
-            run = subprocess.run([sys.executable, "-c", CLIENT, url, str(level), str(SECONDS)], capture_output=True,
+            run = subprocess.run([sys.executable, "-c", CLIENT, url, str(level), str(SECONDS), MIX], capture_output=True,
                                  text=True, timeout=SECONDS * 4 + 120)  # fmt: skip
             if run.returncode != 0:
                 raise RuntimeError(run.stderr[-2000:])
             rec = json.loads(run.stdout.strip().splitlines()[-1])
-            rec.update(case=f"serve-{name}-{N_ITEMS}-items-{level}-clients", backend=name, clients=level,
+            rec.update(case=f"serve-{name}-{N_ITEMS}-items-{level}-clients-{MIX}", backend=name, clients=level, mix=MIX,
                        items=N_ITEMS, startup_s=round(start_s, 2), server_peak_rss_mb=round(_peak_rss_mb(proc.pid), 1),
                        load_average=os.getloadavg()[0])  # fmt: skip
             print(json.dumps(rec), flush=True)
@@ -167,7 +212,12 @@ def main() -> None:
         t0 = time.perf_counter()
         cat = write_static_catalog(base / "cat", {"bench": _items(N_ITEMS)})
         print(f"wrote {N_ITEMS} items in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        _run_backend("embedded", [str(cat), "--index", str(base / "index.sqlite")], env)
+        baseline = os.environ.get("EOKIT_BENCH_SERVE_BASELINE")
+        if baseline:
+            old_env = dict(env, PYTHONPATH=baseline, EOKIT_BENCH_SINGLE="0")
+            _run_backend("baseline", [str(cat), "--index", str(base / "old-index.sqlite")], old_env)
+        name = "embedded" if WORKERS == "1" else f"embedded-{WORKERS}-workers"
+        _run_backend(name, [str(cat), "--index", str(base / "index.sqlite"), "--workers", WORKERS], env)
         if os.environ.get("EOKIT_BENCH_SERVE_PGSTAC", "1") == "0":
             return
         try:

@@ -8,7 +8,7 @@ GET keyword arguments and POST request models are brought to one parameter dict 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import attr
 from pydantic import field_validator
@@ -198,7 +198,7 @@ class EokitCoreClient(BaseCoreClient):
         base = base_of(request)
         for coll in _index(request).collections(base):
             page["links"].append(
-                {"rel": "child", "href": f"{base}/collections/{coll['id']}", "type": "application/json",
+                {"rel": "child", "href": f"{base}/collections/{quote(coll['id'], safe='')}", "type": "application/json",
                  "title": coll.get("title") or coll["id"]}
             )  # fmt: skip
         page["links"].append({"rel": "alternate", "href": f"{base}/map.html", "type": "text/html", "title": "Map"})

@@ -281,4 +281,27 @@ def normalise_search_body(doc: dict[str, Any]) -> dict[str, Any]:
         except StacApiError as exc:
             raise ValueError(exc.description) from None
         out["filter-lang"] = "cql2-json"
+    if isinstance(out.get("filter"), dict):
+        out["filter"] = _bbox_literals(out["filter"])
     return out
+
+
+def _bbox_literals(node: Any) -> Any:
+    """CQL2 ``{"bbox": [...]}`` literals as GeoJSON (pgstac takes only geometries; split at ±180°)."""
+    if isinstance(node, list):
+        return [_bbox_literals(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    box = node.get("bbox")
+    if set(node) == {"bbox"} and isinstance(box, list) and len(box) in (4, 6):
+        from shapely.geometry import mapping
+
+        from eokit.catalog.api_params import parse_bbox
+        from eokit.core.geometry import bbox_geometry
+
+        try:
+            checked = parse_bbox(box)
+        except StacApiError as exc:
+            raise ValueError(exc.description) from None
+        return mapping(bbox_geometry(checked)) if checked else node
+    return {k: _bbox_literals(v) for k, v in node.items()}

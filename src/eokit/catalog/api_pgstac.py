@@ -124,9 +124,11 @@ def _client_class() -> Any:
     pgstac reads a west > east bbox as the box the long way round; the embedded backend (and the
     STAC API spec) mean the narrow one, so such a bbox is sent as the equivalent MultiPolygon.
     """
+    import asyncpg
     from geojson_pydantic import MultiPolygon
     from shapely.geometry import mapping
     from stac_fastapi.pgstac.core import CoreCrudClient
+    from stac_fastapi.types.errors import InvalidQueryParameter
 
     from eokit.catalog.api_params import apply_fields
     from eokit.core.geometry import bbox_crosses_antimeridian, bbox_geometry
@@ -142,7 +144,10 @@ def _client_class() -> Any:
                 update["fields"] = None
             if update:
                 search_request = search_request.model_copy(update=update)
-            result = await super()._search_base(search_request, request)
+            try:
+                result = await super()._search_base(search_request, request)
+            except asyncpg.exceptions.RaiseError as exc:  # pgstac refusing the query: the client's fault
+                raise InvalidQueryParameter(str(exc).splitlines()[0][:300]) from None
             if fields is not None:
                 result["features"] = [apply_fields(f, fields) for f in result.get("features", [])]
             return result

@@ -306,7 +306,7 @@ class CatalogIndex:
             else:
                 local = Path(href)
             path = (local if local.is_absolute() else base / local).resolve()
-            if any(r == path or r in path.parents for r in self.roots):
+            if any(r == path or r in path.parents for r in self.roots) and path.is_file():
                 rows.append((collection, item["id"], key, str(path), asset.get("type")))
         return rows
 

@@ -14,6 +14,7 @@ caller, never by the catalog) are ever served.
 
 import base64
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -248,31 +249,60 @@ def serve(
     dsn: str | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
+    workers: int = 1,
     asset_roots: Sequence[str | os.PathLike[str]] = (),
     db_path: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
     proxy_headers: bool = False,
 ) -> None:
     """Serve until interrupted (blocking): ``catalog_dir`` with the embedded index, or the pgstac
-    database at ``dsn`` (``backend="pgstac"``); see :func:`create_app` for the options."""
+    database at ``dsn`` (``backend="pgstac"``); see :func:`create_app` for the options.
+
+    ``workers`` > 1 runs that many server processes on the port (uvicorn's process manager); the
+    embedded index is built once here first, so the workers find it ready.
+    """
     uvicorn = _uvicorn()
     if backend == "pgstac":
         if not dsn:
             raise InvalidInputError("the pgstac backend needs a PostgreSQL connection string", param="dsn")
-        from eokit.catalog.api_pgstac import create_pgstac_app
-
-        app = create_pgstac_app(dsn, base_url=base_url, proxy_headers=proxy_headers)
+        options: dict[str, Any] = {"backend": backend, "dsn": dsn}
     elif backend == "embedded":
         if catalog_dir is None:
             raise InvalidInputError(
                 "the embedded backend serves a catalog folder: give CATALOG_DIR", param="catalog_dir"
             )
-        app = create_app(
-            catalog_dir, asset_roots=asset_roots, db_path=db_path, base_url=base_url, proxy_headers=proxy_headers
-        )
+        options = {"backend": backend, "catalog_dir": os.fspath(catalog_dir), "db_path": db_path and os.fspath(db_path),
+                   "asset_roots": [os.fspath(r) for r in asset_roots]}  # fmt: skip
     else:
         raise InvalidInputError(f"unknown backend {backend!r} (embedded or pgstac)", param="backend")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+    if workers < 1:
+        raise InvalidInputError("workers must be at least 1", param="workers")
+    options.update(base_url=base_url, proxy_headers=proxy_headers)
+    run = {"host": host, "port": port, "log_level": "info", "proxy_headers": False, "server_header": False}
+    if workers == 1:
+        uvicorn.run(_app_from_options(options), **run)
+        return
+    if backend == "embedded":  # build (or validate) the index once, before the workers start
+        CatalogIndex(options["catalog_dir"], db_path=options["db_path"], asset_roots=options["asset_roots"])
+    os.environ[_OPTIONS_ENV] = json.dumps(options)  # the workers are new processes: options travel by env
+    uvicorn.run("eokit.catalog.server:app_from_environment", factory=True, workers=workers, **run)
+
+
+_OPTIONS_ENV = "EOKIT_SERVE_OPTIONS"
+
+
+def _app_from_options(options: dict[str, Any]) -> Any:
+    opts = dict(options)
+    if opts.pop("backend") == "pgstac":
+        from eokit.catalog.api_pgstac import create_pgstac_app
+
+        return create_pgstac_app(opts.pop("dsn"), **opts)
+    return create_app(opts.pop("catalog_dir"), **opts)
+
+
+def app_from_environment() -> Any:
+    """The application a worker process of :func:`serve` runs (options from ``EOKIT_SERVE_OPTIONS``)."""
+    return _app_from_options(json.loads(os.environ[_OPTIONS_ENV]))
 
 
 def _uvicorn() -> Any:

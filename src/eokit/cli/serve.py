@@ -14,6 +14,8 @@ import click
               help="PostgreSQL connection string for --backend pgstac (or EOKIT_PGSTAC_DSN).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port (about one per core the server may use).")  # fmt: skip
 @click.option("--asset-root", "asset_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra folder whose files may be served as assets (repeatable); nothing else outside "
                    "CATALOG_DIR is ever served.")  # fmt: skip
@@ -30,6 +32,7 @@ def serve(
     dsn: str | None,
     host: str,
     port: int,
+    workers: int,
     asset_roots: tuple[str, ...],
     db_path: str | None,
     base_url: str | None,
@@ -45,6 +48,7 @@ def serve(
         dsn=dsn,
         host=host,
         port=port,
+        workers=workers,
         asset_roots=asset_roots,
         db_path=db_path,
         base_url=base_url,
