@@ -78,6 +78,8 @@ QUERIES: list[dict[str, Any]] = [
     {"filter": "eo:cloud_cover < 20 AND platform LIKE 'sentinel%'", "filter-lang": "cql2-text"},
     {"filter": {"op": "between", "args": [{"property": "eo:cloud_cover"}, 10, 60]}, "filter-lang": "cql2-json"},
     {"query": {"eo:cloud_cover": {"gte": 50}}},
+    {"filter": "S_INTERSECTS(geometry, BBOX(179.5, -20, -179.5, -10))", "filter-lang": "cql2-text"},
+    {"filter": {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [-125, 30, -100, 50]}]}},
 ]
 
 

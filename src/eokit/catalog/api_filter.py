@@ -22,7 +22,7 @@ from typing import Any
 
 from eokit.catalog.api_params import StacApiError, load_json, parse_intersects
 
-__all__ = ["CompiledFilter", "compile_filter", "normalise_search_body", "query_to_cql2"]
+__all__ = ["CompiledFilter", "bbox_literals", "compile_filter", "normalise_search_body", "query_to_cql2"]
 
 _CRS84 = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326")
 _COMPARE = {"=": "=", "<>": "!=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -282,14 +282,14 @@ def normalise_search_body(doc: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(exc.description) from None
         out["filter-lang"] = "cql2-json"
     if isinstance(out.get("filter"), dict):
-        out["filter"] = _bbox_literals(out["filter"])
+        out["filter"] = bbox_literals(out["filter"])
     return out
 
 
-def _bbox_literals(node: Any) -> Any:
+def bbox_literals(node: Any) -> Any:
     """CQL2 ``{"bbox": [...]}`` literals as GeoJSON (pgstac takes only geometries; split at ±180°)."""
     if isinstance(node, list):
-        return [_bbox_literals(v) for v in node]
+        return [bbox_literals(v) for v in node]
     if not isinstance(node, dict):
         return node
     box = node.get("bbox")
@@ -304,4 +304,4 @@ def _bbox_literals(node: Any) -> Any:
         except StacApiError as exc:
             raise ValueError(exc.description) from None
         return mapping(bbox_geometry(checked)) if checked else node
-    return {k: _bbox_literals(v) for k, v in node.items()}
+    return {k: bbox_literals(v) for k, v in node.items()}

@@ -130,6 +130,7 @@ def _client_class() -> Any:
     from stac_fastapi.pgstac.core import CoreCrudClient
     from stac_fastapi.types.errors import InvalidQueryParameter
 
+    from eokit.catalog.api_filter import bbox_literals
     from eokit.catalog.api_params import apply_fields
     from eokit.core.geometry import bbox_crosses_antimeridian, bbox_geometry
 
@@ -139,6 +140,12 @@ def _client_class() -> Any:
             bbox = getattr(search_request, "bbox", None)
             if bbox is not None and bbox_crosses_antimeridian(list(bbox)):
                 update.update(bbox=None, intersects=MultiPolygon(**mapping(bbox_geometry(list(bbox)))))
+            cql = getattr(search_request, "filter_expr", None)
+            if isinstance(cql, dict):  # GET filters reach here already as CQL2 JSON
+                try:
+                    update["filter_expr"] = bbox_literals(cql)
+                except ValueError as exc:
+                    raise InvalidQueryParameter(str(exc)) from None
             fields = _fields_of(search_request)
             if fields is not None:  # the fields extension as the embedded backend (and the validator) read it
                 update["fields"] = None
