@@ -107,9 +107,9 @@ def search_page(
         if compiled.residual is not None:
             residual = compiled.residual if residual is None else _both(residual, compiled.residual)
         if compiled.geometry is not None:
-            if geometry is not None:
-                geometry = geometry.intersection(compiled.geometry)
-                boxes = query_boxes(geometry) if not geometry.is_empty else [(0.0, 0.0, -1.0, -1.0)]
+            if geometry is not None:  # both must intersect the item (not their intersection): test one per item
+                extra = _intersects(compiled.geometry)
+                residual = extra if residual is None else _both(residual, extra)
             else:
                 geometry, boxes = compiled.geometry, query_boxes(compiled.geometry)
     query = SearchQuery(
@@ -157,6 +157,14 @@ def search_page(
 
 def _both(a: Any, b: Any) -> Any:
     return lambda item: a(item) and b(item)
+
+
+def _intersects(geometry: Any) -> Any:
+    import shapely
+    from shapely.geometry import shape
+
+    shapely.prepare(geometry)
+    return lambda item: item.get("geometry") is not None and geometry.intersects(shape(item["geometry"]))
 
 
 def get_params(request: Request, names: tuple[str, ...] = SEARCH_KEYS) -> dict[str, Any]:
