@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint format install clean browser
+.PHONY: demo test bench lint format install clean browser postgis
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (eokit needs Python >= 3.11; set PYTHON=...)"; exit 1; }
@@ -44,8 +44,14 @@ browser:
 	  timeout 900 sh -c 'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium' >/dev/null 2>&1; } || \
 	  echo "make: Chromium is not installed; the report-rendering test will be skipped"
 
+# Debian's PostgreSQL + PostGIS, only for the pgstac-backend tests (they start their own server); skipped when absent.
+postgis:
+	@ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  timeout 900 sh -c 'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-postgis' >/dev/null 2>&1; } || \
+	  echo "make: PostgreSQL/PostGIS is not installed; the pgstac tests will be skipped"
+
 # Docstring examples run too (src/conftest.py skips modules whose optional dependencies are missing).
-test: lint browser
+test: lint browser postgis
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 	$(PY) -m pytest -n 2 -q --doctest-modules src/eokit
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from shapely.geometry import box, shape
 
 from eokit.catalog import ReadOptions, build_catalog
 from eokit.catalog.server import create_app, running_server
+from eokit.testing.catalog_server import validate_api
 from eokit.testing.catalog_tree import make_drone_tree
 
 from .conftest import SEED_GROUP
@@ -73,16 +72,7 @@ def test_landing_and_conformance(api: str) -> None:
 
 
 def test_offline_api_validator(api: str, shared_dir: Path, tmp_path: Path) -> None:
-    tool = shared_dir / "tools" / "offline_api_validator.py"
-    geometry = json.dumps(
-        {"type": "Polygon", "coordinates": [[[-124, 39], [-122, 39], [-122, 41], [-124, 41], [-124, 39]]]}
-    )
-    args = [sys.executable, str(tool), "--root-url", api, "--collection", "collection", "--geometry", geometry]
-    for c in ("core", "item-search", "features", "collections", "filter", "item-search#sort", "item-search#fields"):
-        args += ["--conformance", c]
-    args += ["--fields-nested-property", "properties.gsd"]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    out = run.stdout + run.stderr
+    out = validate_api(api, shared_dir, cwd=tmp_path)
     assert "Errors: none" in out, out[-3000:]
 
 

@@ -238,3 +238,13 @@ def test_conformance_declares_what_works(client) -> None:
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in conf
     assert "https://api.stacspec.org/v1.0.0/item-search#query" in conf
     assert not any("transaction" in c or "aggregat" in c for c in conf)
+
+
+def test_bbox_and_spatial_filter_both_apply(client) -> None:
+    """Two disjoint areas: an item must touch each (not their empty intersection)."""
+    a, b = box(179.3, -16.3, 179.6, -16.0), box(-179.95, -16.3, -179.8, -16.0)  # both halves of T01LAC
+    want = sorted(it["id"] for it in ALL if _footprint(it).intersects(a) and _footprint(it).intersects(b))
+    assert want  # the tile crossing 180 touches both
+    text = f"S_INTERSECTS(geometry, POLYGON(({b.bounds[0]} -16.3, {b.bounds[2]} -16.3, {b.bounds[2]} -16, "
+    text += f"{b.bounds[0]} -16, {b.bounds[0]} -16.3)))"
+    assert _ids(client, bbox=list(a.bounds), filter=text) == want

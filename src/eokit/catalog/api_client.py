@@ -8,7 +8,7 @@ GET keyword arguments and POST request models are brought to one parameter dict 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import attr
 from pydantic import field_validator
@@ -66,8 +66,8 @@ def _free_text(q: Any) -> tuple[list[str], list[Any]]:
     terms = parse_str_list(q, "q") or []
     if not terms:
         return [], []
-    text = "lower(coalesce(json_extract(doc, '$.properties.title'), '') || ' ' || coalesce(json_extract(doc, "
-    text += "'$.properties.description'), '') || ' ' || coalesce(json_extract(doc, '$.properties.keywords'), ''))"
+    text = "lower(coalesce(json_extract(props, '$.title'), '') || ' ' || coalesce(json_extract(props, "
+    text += "'$.description'), '') || ' ' || coalesce(json_extract(props, '$.keywords'), ''))"
     ors = " OR ".join([f"instr({text}, ?) > 0"] * len(terms))
     return [f"({ors})"], [t.lower() for t in terms]
 
@@ -107,9 +107,9 @@ def search_page(
         if compiled.residual is not None:
             residual = compiled.residual if residual is None else _both(residual, compiled.residual)
         if compiled.geometry is not None:
-            if geometry is not None:
-                geometry = geometry.intersection(compiled.geometry)
-                boxes = query_boxes(geometry) if not geometry.is_empty else [(0.0, 0.0, -1.0, -1.0)]
+            if geometry is not None:  # both must intersect the item (not their intersection): test one per item
+                extra = _intersects(compiled.geometry)
+                residual = extra if residual is None else _both(residual, extra)
             else:
                 geometry, boxes = compiled.geometry, query_boxes(compiled.geometry)
     query = SearchQuery(
@@ -159,6 +159,14 @@ def _both(a: Any, b: Any) -> Any:
     return lambda item: a(item) and b(item)
 
 
+def _intersects(geometry: Any) -> Any:
+    import shapely
+    from shapely.geometry import shape
+
+    shapely.prepare(geometry)
+    return lambda item: item.get("geometry") is not None and geometry.intersects(shape(item["geometry"]))
+
+
 def get_params(request: Request, names: tuple[str, ...] = SEARCH_KEYS) -> dict[str, Any]:
     """GET parameters as sent (single values joined), so GET and POST share one parser."""
     out: dict[str, Any] = {}
@@ -198,7 +206,7 @@ class EokitCoreClient(BaseCoreClient):
         base = base_of(request)
         for coll in _index(request).collections(base):
             page["links"].append(
-                {"rel": "child", "href": f"{base}/collections/{coll['id']}", "type": "application/json",
+                {"rel": "child", "href": f"{base}/collections/{quote(coll['id'], safe='')}", "type": "application/json",
                  "title": coll.get("title") or coll["id"]}
             )  # fmt: skip
         page["links"].append({"rel": "alternate", "href": f"{base}/map.html", "type": "text/html", "title": "Map"})

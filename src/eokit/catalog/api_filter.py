@@ -6,13 +6,14 @@ Each top-level ``AND`` term becomes one of:
 * a spatial restriction (``S_INTERSECTS(geometry, ...)``): the R*Tree prefilter and the exact
   shapely test the index already does for ``intersects``;
 * a SQL condition on the index columns (``id``, ``collection``, datetimes) or on
-  ``json_extract`` of a property: comparisons, ``LIKE``, ``BETWEEN``, ``IN``, ``IS NULL``,
+  ``json_extract`` of a property (from the items' stored properties): comparisons, ``LIKE``, ``BETWEEN``, ``IN``, ``IS NULL``,
   ``NOT``/``AND``/``OR`` of those, ``T_INTERSECTS`` on ``datetime``;
 * anything else: evaluated with ``cql2.Expr.matches`` on the items the other terms left.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any
 
 from eokit.catalog.api_params import StacApiError, load_json, parse_intersects
 
-__all__ = ["CompiledFilter", "compile_filter", "query_to_cql2"]
+__all__ = ["CompiledFilter", "bbox_literals", "compile_filter", "normalise_search_body", "query_to_cql2"]
 
 _CRS84 = ("http://www.opengis.net/def/crs/OGC/1.3/CRS84", "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326")
 _COMPARE = {"=": "=", "<>": "!=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -78,7 +79,6 @@ def parse_cql2(value: Any, lang: str | None) -> dict[str, Any]:
                 expr = cql2.parse_text(value)
         else:
             raise _bad("filter must be CQL2 text or a CQL2 JSON object")
-        expr.validate()
         out: dict[str, Any] = expr.to_json()
     except (ValueError, cql2.ParseError, cql2.ValidationError) as exc:
         raise _bad(f"filter is not valid CQL2: {str(exc).splitlines()[0][:300]}") from None
@@ -100,7 +100,7 @@ def _column(name: str) -> tuple[str, list[Any]]:
     if name in ("datetime", "properties.datetime"):
         return "dt_start", []
     path = name.removeprefix("properties.")
-    return "json_extract(doc, ?)", ["$.properties." + ".".join(f'"{p}"' for p in path.split("."))]
+    return "json_extract(props, ?)", ["$." + ".".join(f'"{p}"' for p in path.split("."))]
 
 
 def _literal(node: Any, *, epoch: bool) -> Any:
@@ -191,9 +191,20 @@ def _spatial(node: Any) -> Any:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _validated(text: str) -> Any:
+    import cql2
+
+    expr = cql2.parse_json(text)
+    try:
+        expr.validate()
+    except (ValueError, cql2.ValidationError) as exc:
+        raise _bad(f"filter is not valid CQL2: {str(exc).splitlines()[0][:300]}") from None
+    return expr
+
+
 def compile_filter(value: Any, lang: str | None = None, crs: str | None = None) -> CompiledFilter:
     """Compile a ``filter`` parameter (see the module docstring)."""
-    import cql2
 
     if crs not in (None, *_CRS84):
         raise _bad("filter-crs must be http://www.opengis.net/def/crs/OGC/1.3/CRS84")
@@ -213,8 +224,9 @@ def compile_filter(value: Any, lang: str | None = None, crs: str | None = None) 
         out.where.append(sql)
         out.args += args
     if rest:
-        expr = cql2.parse_json(json.dumps(rest[0] if len(rest) == 1 else {"op": "and", "args": rest}))
-        out.residual = expr.matches
+        # the terms translated above were checked by the translator itself; the rest are validated
+        # here (cql2's schema validation costs tens of milliseconds, so only when needed)
+        out.residual = _validated(json.dumps(rest[0] if len(rest) == 1 else {"op": "and", "args": rest})).matches
     return out
 
 
@@ -251,3 +263,45 @@ def query_to_cql2(query: Any) -> dict[str, Any] | None:
     if not terms:
         return None
     return terms[0] if len(terms) == 1 else {"op": "and", "args": terms}
+
+
+def normalise_search_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """A POST body as both backends' request models take it: explicit nulls refused (ValueError), a lone
+    string for ``collections``/``ids`` made a list, a CQL2 text ``filter`` turned into CQL2 JSON."""
+    nulls = sorted(k for k, v in doc.items() if v is None)
+    if nulls:
+        raise ValueError(f"null is not a valid value for: {', '.join(nulls)}")
+    out = dict(doc)
+    for key in ("collections", "ids"):
+        if isinstance(out.get(key), str):
+            out[key] = [out[key]]
+    if isinstance(out.get("filter"), str):
+        try:
+            out["filter"] = parse_cql2(out["filter"], out.get("filter-lang"))
+        except StacApiError as exc:
+            raise ValueError(exc.description) from None
+        out["filter-lang"] = "cql2-json"
+    if isinstance(out.get("filter"), dict):
+        out["filter"] = bbox_literals(out["filter"])
+    return out
+
+
+def bbox_literals(node: Any) -> Any:
+    """CQL2 ``{"bbox": [...]}`` literals as GeoJSON (pgstac takes only geometries; split at ±180°)."""
+    if isinstance(node, list):
+        return [bbox_literals(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    box = node.get("bbox")
+    if set(node) == {"bbox"} and isinstance(box, list) and len(box) in (4, 6):
+        from shapely.geometry import mapping
+
+        from eokit.catalog.api_params import parse_bbox
+        from eokit.core.geometry import bbox_geometry
+
+        try:
+            checked = parse_bbox(box)
+        except StacApiError as exc:
+            raise ValueError(exc.description) from None
+        return mapping(bbox_geometry(checked)) if checked else node
+    return {k: bbox_literals(v) for k, v in node.items()}

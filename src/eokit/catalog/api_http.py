@@ -92,11 +92,20 @@ class HardeningMiddleware:
     max_body : int
         Largest request body in bytes; larger ones get 413 (checked on ``Content-Length`` and
         on the bytes actually received).
+    rewrite : callable, optional
+        Applied to JSON object bodies before the application sees them (a ValueError is a 400).
     """
 
-    def __init__(self, app: ASGIApp, *, max_body: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int = 1 << 20,
+        rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.rewrite = rewrite
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,6 +141,14 @@ class HardeningMiddleware:
                 if not isinstance(doc, dict):
                     await _send_error(send, 400, "BadRequest", "request body must be a JSON object")
                     return
+                if self.rewrite is not None:
+                    try:
+                        body = json.dumps(self.rewrite(doc)).encode()
+                    except ValueError as exc:
+                        await _send_error(send, 400, "BadRequest", str(exc))
+                        return
+                    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+                    scope = dict(scope, headers=[*headers, (b"content-length", str(len(body)).encode())])
             replayed = False
 
             async def receive_body() -> Message:
@@ -190,3 +207,25 @@ class BaseUrlMiddleware:
         scope = dict(scope, scheme=base.scheme, headers=headers, root_path=prefix, path=path)
         scope.pop("app_root_path", None)
         await self.app(scope, receive, send)
+
+
+class GeoJsonSearchMiddleware:
+    """Item-search answers are ``application/geo+json`` (stac-fastapi-pgstac sends plain JSON when the
+    fields extension is used)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not (path.endswith("/search") or path.endswith("/items")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_geojson(message: Message) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-type"]
+                message = dict(message, headers=[*headers, (b"content-type", b"application/geo+json")])
+            await send(message)
+
+        await self.app(scope, receive, send_geojson)

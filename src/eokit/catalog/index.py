@@ -46,14 +46,14 @@ CREATE TABLE collections (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE queryables (collection TEXT, name TEXT, type TEXT, PRIMARY KEY (collection, name));
 CREATE TABLE items (
   rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL,
-  dt_start REAL, dt_end REAL, geom BLOB, doc TEXT NOT NULL, UNIQUE (collection, id));
+  dt_start REAL, dt_end REAL, geom BLOB, props TEXT, doc TEXT NOT NULL, UNIQUE (collection, id));
 CREATE INDEX items_dt ON items (dt_start);
 CREATE VIRTUAL TABLE items_rtree USING rtree(id, minx, maxx, miny, maxy);
 CREATE TABLE assets (
   collection TEXT, item TEXT, key TEXT, path TEXT, media_type TEXT,
   PRIMARY KEY (collection, item, key));
 """
-_INDEX_VERSION = "4"
+_INDEX_VERSION = "5"
 _MAX_QUERY_BOXES = 16  # a query geometry with more parts is prefiltered by its overall bounds
 
 
@@ -177,6 +177,8 @@ class CatalogIndex:
         self.roots = [self.catalog_dir, *(Path(r).resolve() for r in asset_roots)]
         self.max_document_bytes = max_document_bytes
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._generation = 0
         self._checked = 0.0
         self._fingerprint = ""
         self.refresh(force=False)
@@ -252,6 +254,7 @@ class CatalogIndex:
                 con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
                 con.commit()
             os.replace(tmp, self.db_path)
+            self._generation += 1
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -281,8 +284,8 @@ class CatalogIndex:
             con.execute("DELETE FROM items_rtree WHERE id >> 1 = ?", (old[0],))
             con.execute("DELETE FROM items WHERE rowid = ?", (old[0],))
         cur = con.execute(
-            "INSERT INTO items (id, collection, dt_start, dt_end, geom, doc) VALUES (?,?,?,?,?,?)",
-            (item["id"], collection, start, end, wkb, json.dumps(doc)),
+            "INSERT INTO items (id, collection, dt_start, dt_end, geom, props, doc) VALUES (?,?,?,?,?,?,?)",
+            (item["id"], collection, start, end, wkb, json.dumps(props), json.dumps(doc)),
         )
         rowid = int(cur.lastrowid or 0)
         con.executemany(
@@ -303,18 +306,23 @@ class CatalogIndex:
             else:
                 local = Path(href)
             path = (local if local.is_absolute() else base / local).resolve()
-            if any(r == path or r in path.parents for r in self.roots):
+            if any(r == path or r in path.parents for r in self.roots) and path.is_file():
                 rows.append((collection, item["id"], key, str(path), asset.get("type")))
         return rows
 
     # ------------------------------------------------------------ queries
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
-        try:
-            yield con
-        finally:
-            con.close()
+        """A read-only connection of this thread, reopened after each rebuild (a small page cache each)."""
+        local = self._local
+        con = getattr(local, "con", None)
+        if con is None or getattr(local, "generation", -1) != self._generation:
+            if con is not None:
+                con.close()
+            con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
+            con.execute("PRAGMA cache_size = -1024")
+            local.con, local.generation = con, self._generation
+        yield con
 
     def collections(self, base: str) -> list[dict[str, Any]]:
         with self.connect() as con:
@@ -464,8 +472,8 @@ def _order_by(sortby: list[tuple[str, bool]]) -> tuple[str, list[str]]:
             order.append(f"{fld} {direction}")
         else:
             path = fld.removeprefix("properties.")
-            order.append(f"json_extract(doc, ?) {direction}")
-            oargs.append("$.properties." + ".".join(f'"{p}"' for p in path.split(".")))
+            order.append(f"json_extract(props, ?) {direction}")
+            oargs.append("$." + ".".join(f'"{p}"' for p in path.split(".")))
     order += ["dt_start DESC", "collection", "id"]
     return ", ".join(order), oargs
 

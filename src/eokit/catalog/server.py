@@ -14,6 +14,7 @@ caller, never by the catalog) are ever served.
 
 import base64
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -23,35 +24,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from eokit.catalog.api_filter import normalise_search_body
 from eokit.catalog.api_http import BaseUrlMiddleware, HardeningMiddleware, check_base_url
 from eokit.catalog.api_params import StacApiError
 from eokit.catalog.index import CatalogIndex
-from eokit.errors import MissingDependencyError
+from eokit.errors import InvalidInputError, MissingDependencyError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["create_app", "running_app", "running_server", "serve"]
 
-_MAP_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css">
-<script src="https://unpkg.com/leaflet@1.9.4/dist/leaflet.js"></script>
-<style>body{{margin:0;font-family:sans-serif}}#map{{height:90vh}}header{{padding:.5em}}</style></head>
-<body><header><b>{title}</b> &mdash; STAC API: <a href="./">landing</a> &middot; <a href="./collections">collections</a>
-&middot; <a href="./api.html">API docs</a></header><div id="map"></div><script>
-const map = L.map('map').setView([0, 0], 2);
-L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{attribution: '&copy; OpenStreetMap'}}).addTo(map);
-fetch('./search?limit=1000').then(r => r.json()).then(fc => {{
-  const layer = L.geoJSON(fc, {{onEachFeature: (f, l) => {{
-    // item fields are data, never markup: text nodes and an encoded URL only
-    const box = document.createElement('div'), a = document.createElement('a');
-    a.href = './collections/' + encodeURIComponent(f.collection) + '/items/' + encodeURIComponent(f.id);
-    a.textContent = String(f.id);
-    box.append(a, document.createElement('br'), String((f.properties || {{}}).datetime ?? ''));
-    l.bindPopup(box);
-  }}}}).addTo(map);
-  if (fc.features.length) map.fitBounds(layer.getBounds());
-}});
-</script></body></html>"""
+STATIC = Path(__file__).parent / "static"
 
 
 def _b64(hex_digest: str) -> str:
@@ -123,7 +106,9 @@ def create_app(
     try:
         from fastapi import FastAPI, Request
         from fastapi.exceptions import RequestValidationError
+        from fastapi.openapi.docs import get_swagger_ui_html
         from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+        from fastapi.staticfiles import StaticFiles
         from stac_fastapi.api.app import StacApi
         from stac_fastapi.api.models import (
             ItemCollectionUri,
@@ -148,11 +133,12 @@ def create_app(
         stac_fastapi_title=landing_title,
         stac_fastapi_description=description,
         stac_fastapi_landing_id="eokit",
+        stac_fastapi_version="1.0.0",
         openapi_url="/api",
         docs_url="/api.html",
     )
     search, items, collections = _extensions()
-    app = FastAPI(openapi_url="/api", docs_url="/api.html", redoc_url=None, title=landing_title, version="1.0.0",
+    app = FastAPI(openapi_url="/api", docs_url=None, redoc_url=None, title=landing_title, version="1.0.0",
                   description=description)  # fmt: skip
     api = StacApi(
         app=app,
@@ -182,7 +168,7 @@ def create_app(
     app = api.app
     app.state.index = index
     app.state.refresh_interval = refresh_interval
-    app.add_middleware(HardeningMiddleware, max_body=max_body)
+    app.add_middleware(HardeningMiddleware, max_body=max_body, rewrite=normalise_search_body)
 
     def error(status: int, description: str, code: str) -> JSONResponse:
         return JSONResponse({"code": code, "description": description}, status_code=status)
@@ -204,11 +190,21 @@ def create_app(
         codes = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 416: "RangeNotSatisfiable"}
         return error(exc.status_code, str(exc.detail), codes.get(exc.status_code, "Error"))
 
-    @app.get("/map.html", include_in_schema=False)
-    def map_html() -> HTMLResponse:
-        import html
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-        return HTMLResponse(_MAP_HTML.format(title=html.escape(landing_title)))
+    @app.get("/map.html", include_in_schema=False)
+    def map_html() -> FileResponse:
+        return FileResponse(STATIC / "map.html", media_type="text/html")
+
+    @app.get("/api.html", include_in_schema=False)
+    def swagger_ui_html() -> HTMLResponse:  # the name stac-fastapi's landing page links to
+        return get_swagger_ui_html(
+            openapi_url="./api",
+            title=f"{landing_title} - API documentation",
+            swagger_js_url="./static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="./static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="./static/swagger-ui/favicon-32x32.png",
+        )
 
     @app.head("/assets/{collection_id}/{item_id}/{key}/{filename}", include_in_schema=False,
               operation_id="head_asset_named")  # fmt: skip
@@ -247,21 +243,66 @@ def create_app(
 
 
 def serve(
-    catalog_dir: str | os.PathLike[str],
+    catalog_dir: str | os.PathLike[str] | None = None,
     *,
+    backend: str = "embedded",
+    dsn: str | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
+    workers: int = 1,
     asset_roots: Sequence[str | os.PathLike[str]] = (),
     db_path: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
     proxy_headers: bool = False,
 ) -> None:
-    """Serve ``catalog_dir`` until interrupted (blocking); see :func:`create_app` for the options."""
+    """Serve until interrupted (blocking): ``catalog_dir`` with the embedded index, or the pgstac
+    database at ``dsn`` (``backend="pgstac"``); see :func:`create_app` for the options.
+
+    ``workers`` > 1 runs that many server processes on the port (uvicorn's process manager); the
+    embedded index is built once here first, so the workers find it ready.
+    """
     uvicorn = _uvicorn()
-    app = create_app(
-        catalog_dir, asset_roots=asset_roots, db_path=db_path, base_url=base_url, proxy_headers=proxy_headers
-    )
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+    if backend == "pgstac":
+        if not dsn:
+            raise InvalidInputError("the pgstac backend needs a PostgreSQL connection string", param="dsn")
+        options: dict[str, Any] = {"backend": backend, "dsn": dsn}
+    elif backend == "embedded":
+        if catalog_dir is None:
+            raise InvalidInputError(
+                "the embedded backend serves a catalog folder: give CATALOG_DIR", param="catalog_dir"
+            )
+        options = {"backend": backend, "catalog_dir": os.fspath(catalog_dir), "db_path": db_path and os.fspath(db_path),
+                   "asset_roots": [os.fspath(r) for r in asset_roots]}  # fmt: skip
+    else:
+        raise InvalidInputError(f"unknown backend {backend!r} (embedded or pgstac)", param="backend")
+    if workers < 1:
+        raise InvalidInputError("workers must be at least 1", param="workers")
+    options.update(base_url=base_url, proxy_headers=proxy_headers)
+    run = {"host": host, "port": port, "log_level": "info", "proxy_headers": False, "server_header": False}
+    if workers == 1:
+        uvicorn.run(_app_from_options(options), **run)
+        return
+    if backend == "embedded":  # build (or validate) the index once, before the workers start
+        CatalogIndex(options["catalog_dir"], db_path=options["db_path"], asset_roots=options["asset_roots"])
+    os.environ[_OPTIONS_ENV] = json.dumps(options)  # the workers are new processes: options travel by env
+    uvicorn.run("eokit.catalog.server:app_from_environment", factory=True, workers=workers, **run)
+
+
+_OPTIONS_ENV = "EOKIT_SERVE_OPTIONS"
+
+
+def _app_from_options(options: dict[str, Any]) -> Any:
+    opts = dict(options)
+    if opts.pop("backend") == "pgstac":
+        from eokit.catalog.api_pgstac import create_pgstac_app
+
+        return create_pgstac_app(opts.pop("dsn"), **opts)
+    return create_app(opts.pop("catalog_dir"), **opts)
+
+
+def app_from_environment() -> Any:
+    """The application a worker process of :func:`serve` runs (options from ``EOKIT_SERVE_OPTIONS``)."""
+    return _app_from_options(json.loads(os.environ[_OPTIONS_ENV]))
 
 
 def _uvicorn() -> Any:
@@ -273,7 +314,9 @@ def _uvicorn() -> Any:
 
 
 @contextlib.contextmanager
-def running_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0) -> Iterator[str]:
+def running_app(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 20.0, lifespan: str = "auto"
+) -> Iterator[str]:
     """Run an ASGI ``app`` in a background thread; yield its base URL (``http://127.0.0.1:PORT``).
 
     ``port=0`` picks a free port. The server stops when the block exits.
@@ -283,7 +326,7 @@ def running_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: fl
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False, server_header=False)
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, proxy_headers=False, server_header=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="eokit-stac-api")
     thread.start()

@@ -193,3 +193,8 @@ def item(paths: tuple[str, ...], item_id: str | None, footprint: str, statistics
         write_json_atomic(out, it.to_dict())
     else:
         click.echo(json.dumps(it.to_dict(), indent=2))
+
+
+from eokit.cli.publish import publish  # noqa: E402  (the serve engineer's module; registered here)
+
+catalog.add_command(publish)

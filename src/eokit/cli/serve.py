@@ -1,4 +1,4 @@
-"""``eokit serve``: a STAC API over a catalog folder."""
+"""``eokit serve``: a STAC API over a catalog folder (embedded index) or a pgstac database."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ import click
 
 
 @click.command("serve")
-@click.argument("catalog_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("catalog_dir", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--backend", type=click.Choice(["embedded", "pgstac"]), default="embedded", show_default=True,
+              help="embedded: index CATALOG_DIR in SQLite (no setup); pgstac: serve a PostgreSQL/pgstac "
+                   "database filled by `eokit catalog publish --pgstac`.")  # fmt: skip
+@click.option("--dsn", envvar="EOKIT_PGSTAC_DSN", metavar="DSN", default=None,
+              help="PostgreSQL connection string for --backend pgstac (or EOKIT_PGSTAC_DSN).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port (about one per core the server may use).")  # fmt: skip
 @click.option("--asset-root", "asset_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra folder whose files may be served as assets (repeatable); nothing else outside "
                    "CATALOG_DIR is ever served.")  # fmt: skip
@@ -20,9 +27,12 @@ import click
 @click.option("--proxy-headers", is_flag=True,
               help="Build links from X-Forwarded-Proto/-Host/-Prefix (only behind a trusted proxy).")  # fmt: skip
 def serve(
-    catalog_dir: str,
+    catalog_dir: str | None,
+    backend: str,
+    dsn: str | None,
     host: str,
     port: int,
+    workers: int,
     asset_roots: tuple[str, ...],
     db_path: str | None,
     base_url: str | None,
@@ -34,8 +44,11 @@ def serve(
     click.echo(f"STAC API on http://{host}:{port}/ (map: /map.html, API docs: /api.html); Ctrl+C stops", err=True)
     run(
         catalog_dir,
+        backend=backend,
+        dsn=dsn,
         host=host,
         port=port,
+        workers=workers,
         asset_roots=asset_roots,
         db_path=db_path,
         base_url=base_url,

@@ -99,3 +99,21 @@ def write_static_catalog(
     root["links"] += children
     (folder / "catalog.json").write_text(json.dumps(root))
     return folder
+
+
+def validate_api(url: str, shared_dir: Path, *, cwd: Path, collection: str = "collection") -> str:
+    """Run ``shared/tools/offline_api_validator.py`` on the drone catalog served at ``url`` (core,
+    features, item search, collections, filter, sort, fields); return its output."""
+    import json
+    import subprocess
+    import sys
+
+    geometry = json.dumps(
+        {"type": "Polygon", "coordinates": [[[-124, 39], [-122, 39], [-122, 41], [-124, 41], [-124, 39]]]}
+    )
+    args = [sys.executable, str(shared_dir / "tools" / "offline_api_validator.py"), "--root-url", url,
+            "--collection", collection, "--geometry", geometry, "--fields-nested-property", "properties.gsd"]  # fmt: skip
+    for c in ("core", "item-search", "features", "collections", "filter", "item-search#sort", "item-search#fields"):
+        args += ["--conformance", c]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=cwd)
+    return run.stdout + run.stderr

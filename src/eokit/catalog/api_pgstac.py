@@ -1,0 +1,242 @@
+"""PostgreSQL as the store when one machine is not enough: publish a catalog folder into pgstac
+(through ``pypgstac``) and serve it with ``stac-fastapi-pgstac``, behind the same hardening as the
+embedded backend (body limits, trusted base URL, errors that keep connections alive).
+
+The DSN is a libpq connection string (``postgresql://user:password@host:5432/db`` or
+``host=... dbname=...``); passwords are never logged.
+
+>>> publish_pgstac("out/", "postgresql://eokit@localhost/stac")  # doctest: +SKIP
+>>> app = create_pgstac_app("postgresql://eokit@localhost/stac")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eokit.catalog.index_walk import CatalogWalker
+from eokit.errors import InputNotFoundError, InvalidInputError, MissingDependencyError, ProviderError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PublishResult", "create_pgstac_app", "publish_pgstac"]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What :func:`publish_pgstac` loaded."""
+
+    collections: int
+    items: int
+
+
+def _conninfo(dsn: str) -> dict[str, str]:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        raise MissingDependencyError("psycopg", extra="pgstac", purpose="pgstac") from None
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
+    except Exception:  # psycopg.ProgrammingError and friends; the DSN may hold a password: never echo it
+        raise InvalidInputError("not a PostgreSQL connection string", param="dsn") from None
+
+
+def _collections(catalog_dir: Path, max_bytes: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    walker = CatalogWalker(catalog_dir, max_bytes=max_bytes)
+    for coll, items in walker.collections():
+        docs = []
+        for item, _ in items:
+            if isinstance(item.get("id"), str):
+                doc = dict(item, collection=coll["id"])
+                doc["links"] = [ln for ln in item.get("links", []) if isinstance(ln, dict)
+                                and "://" in str(ln.get("href", ""))]  # fmt: skip
+                docs.append(doc)
+        coll = dict(coll)
+        coll["links"] = [
+            ln for ln in coll.get("links", []) if isinstance(ln, dict) and "://" in str(ln.get("href", ""))
+        ]
+        yield coll, docs
+
+
+def publish_pgstac(
+    catalog_dir: str | os.PathLike[str],
+    dsn: str,
+    *,
+    max_document_bytes: int = 64 << 20,
+) -> PublishResult:
+    """Load every collection and item of ``catalog_dir`` into the pgstac database at ``dsn``.
+
+    The pgstac schema is created or migrated first (``pypgstac migrate``); collections and items
+    are upserted, so publishing again after the catalog changed updates the database. Links are
+    followed as the embedded server follows them (confined to the folder, size-limited).
+    """
+    try:
+        from pypgstac.db import PgstacDB
+        from pypgstac.load import Loader, Methods
+        from pypgstac.migrate import Migrate
+    except ImportError:
+        raise MissingDependencyError("pypgstac", extra="pgstac", purpose="eokit catalog publish --pgstac") from None
+    folder = Path(catalog_dir).resolve()
+    if not any((folder / n).is_file() for n in ("catalog.json", "collection.json")):
+        raise InputNotFoundError("folder holds no catalog.json or collection.json", path=catalog_dir)
+    _conninfo(dsn)
+    groups = list(_collections(folder, max_document_bytes))
+    import psycopg
+
+    try:
+        with PgstacDB(dsn=dsn) as db:
+            Migrate(db).run_migration()
+            loader = Loader(db)
+            loader.load_collections(iter([c for c, _ in groups]), Methods.upsert)
+            for _, items in groups:
+                if items:
+                    loader.load_items(iter(items), Methods.upsert)
+    except psycopg.Error as exc:  # the server's message, never the DSN (it may hold a password)
+        raise ProviderError(f"pgstac: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
+    n_items = sum(len(items) for _, items in groups)
+    log.info("published %d collections and %d items of %s to pgstac", len(groups), n_items, folder)
+    return PublishResult(collections=len(groups), items=n_items)
+
+
+def _fields_of(search_request: Any) -> tuple[list[str] | None, list[str]] | None:
+    """The fields request as :func:`eokit.catalog.api_params.parse_fields` returns it, or None."""
+    f = getattr(search_request, "fields", None)
+    if f is None or "fields" not in search_request.model_fields_set:
+        return None
+    given = f.model_fields_set
+    include = sorted(f.include) if "include" in given and f.include is not None else None
+    if include is None and "include" in given:
+        include = []
+    exclude = sorted(f.exclude or []) if "exclude" in given else []
+    if include is None and not exclude:
+        include = []
+    return include, exclude
+
+
+def _client_class() -> Any:
+    """stac-fastapi-pgstac's client, with bboxes across the antimeridian searched as two boxes.
+
+    pgstac reads a west > east bbox as the box the long way round; the embedded backend (and the
+    STAC API spec) mean the narrow one, so such a bbox is sent as the equivalent MultiPolygon.
+    """
+    import asyncpg
+    from geojson_pydantic import MultiPolygon
+    from shapely.geometry import mapping
+    from stac_fastapi.pgstac.core import CoreCrudClient
+    from stac_fastapi.types.errors import InvalidQueryParameter
+
+    from eokit.catalog.api_filter import bbox_literals
+    from eokit.catalog.api_params import apply_fields
+    from eokit.core.geometry import bbox_crosses_antimeridian, bbox_geometry
+
+    class EokitPgstacClient(CoreCrudClient):
+        async def _search_base(self, search_request: Any, request: Any) -> Any:
+            update: dict[str, Any] = {}
+            bbox = getattr(search_request, "bbox", None)
+            if bbox is not None and bbox_crosses_antimeridian(list(bbox)):
+                update.update(bbox=None, intersects=MultiPolygon(**mapping(bbox_geometry(list(bbox)))))
+            cql = getattr(search_request, "filter_expr", None)
+            if isinstance(cql, dict):  # GET filters reach here already as CQL2 JSON
+                try:
+                    update["filter_expr"] = bbox_literals(cql)
+                except ValueError as exc:
+                    raise InvalidQueryParameter(str(exc)) from None
+            fields = _fields_of(search_request)
+            if fields is not None:  # the fields extension as the embedded backend (and the validator) read it
+                update["fields"] = None
+            if update:
+                search_request = search_request.model_copy(update=update)
+            try:
+                result = await super()._search_base(search_request, request)
+            except asyncpg.exceptions.RaiseError as exc:  # pgstac refusing the query: the client's fault
+                raise InvalidQueryParameter(str(exc).splitlines()[0][:300]) from None
+            if fields is not None:
+                result["features"] = [apply_fields(f, fields) for f in result.get("features", [])]
+            return result
+
+    return EokitPgstacClient
+
+
+def create_pgstac_app(
+    dsn: str,
+    *,
+    title: str | None = None,
+    base_url: str | None = None,
+    proxy_headers: bool = False,
+    max_body: int = 1 << 20,
+) -> Any:
+    """The stac-fastapi-pgstac application over the database at ``dsn``, hardened like the embedded one.
+
+    Read-only: no transaction extension. The connection pool opens with the application's lifespan.
+    """
+    try:
+        from fastapi import FastAPI, Request
+        from fastapi.exceptions import RequestValidationError
+        from fastapi.responses import JSONResponse
+        from stac_fastapi.pgstac.app import instantiate_api
+        from stac_fastapi.pgstac.config import PostgresSettings, Settings
+        from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
+        from starlette.middleware import Middleware
+        from starlette.middleware.cors import CORSMiddleware
+    except ImportError:
+        raise MissingDependencyError(
+            "stac-fastapi-pgstac", extra="pgstac", purpose="eokit serve --backend pgstac"
+        ) from None
+    from eokit.catalog.api_filter import normalise_search_body
+    from eokit.catalog.api_http import BaseUrlMiddleware, GeoJsonSearchMiddleware, HardeningMiddleware, check_base_url
+
+    base_url = check_base_url(base_url) if base_url else None
+    info = _conninfo(dsn)
+    user = info.get("user") or os.environ.get("PGUSER") or os.environ.get("USER") or "postgres"
+    postgres = PostgresSettings(
+        pguser=user,
+        pgpassword=info.get("password") or os.environ.get("PGPASSWORD", ""),
+        pghost=info.get("host") or os.environ.get("PGHOST", "localhost"),
+        pgport=int(info.get("port") or os.environ.get("PGPORT") or "5432"),
+        pgdatabase=info.get("dbname") or os.environ.get("PGDATABASE", user),
+    )
+    landing_title = title or "eokit STAC API (pgstac)"
+    settings = Settings(
+        stac_fastapi_title=landing_title,
+        stac_fastapi_description="STAC API over a pgstac database, served by eokit.",
+        stac_fastapi_landing_id="eokit",
+        stac_fastapi_version="1.0.0",
+        enabled_extensions=["query", "sort", "fields", "filter", "pagination", "free_text", "collection_search"],
+        openapi_url="/api",
+        docs_url="/api.html",
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await connect_to_db(app, postgres_settings=postgres)
+        yield
+        await close_db_connection(app)
+
+    api = instantiate_api(client=_client_class(), settings=settings, lifespan=lifespan)
+    app = api.app
+    # replace stac-fastapi-pgstac's ProxyHeaderMiddleware: links only from the trusted base URL
+    app.user_middleware = [
+        m
+        for m in app.user_middleware
+        if getattr(m.cls, "__name__", "") not in ("ProxyHeaderMiddleware", "CORSMiddleware")
+    ]
+    app.user_middleware.insert(
+        0,
+        Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["OPTIONS", "POST", "GET"],
+                   allow_headers=["Content-Type"], max_age=600),
+    )  # fmt: skip
+    app.user_middleware.insert(0, Middleware(BaseUrlMiddleware, base_url=base_url, proxy_headers=proxy_headers))
+    app.add_middleware(GeoJsonSearchMiddleware)
+    app.add_middleware(HardeningMiddleware, max_body=max_body, rewrite=normalise_search_body)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]]
+        return JSONResponse({"code": "BadRequest", "description": "; ".join(parts)[:2000]}, status_code=400)
+
+    return app
