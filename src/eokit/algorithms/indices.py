@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from eokit.algorithms._xarray import xarray_io
 from eokit.errors import InvalidInputError, MissingDependencyError
 
 __all__ = [
@@ -214,6 +215,7 @@ def required_inputs(name: str) -> list[str]:
     return list(index_info(name)["bands"])
 
 
+@xarray_io
 def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, float] | None = None) -> Any:
     """Compute one catalogue index.
 
