@@ -29,7 +29,9 @@ def _nbar_block(
     nadir: tuple[float, float] | None,
 ) -> np.ndarray:  # fmt: skip
     bands = {n: band.physical(arrays[i][band.index - 1]) for n, (i, band) in zip(names, layers, strict=True)}
-    extra = [a[0].astype(np.float64) / angle_scale for a in arrays[n_refl:]]
+    # float32 angles all the way: reflectance is float32, and the float32 c-factor kernel agrees with
+    # the float64 one to < 6e-7 (relative), far below a float32 reflectance's resolution
+    extra = [a[0].astype(np.float32) / np.float32(angle_scale) for a in arrays[n_refl:]]
     shape = (int(arrays[0].shape[1]), int(arrays[0].shape[2]))
     lon = lat = None
     if len(extra) == 2 + 2 * len(names) and len(names) > 1:  # per-band view angles (Sentinel-2 MTD_TL.xml)
@@ -55,6 +57,7 @@ def _nbar_block(
             if nadir is None:  # pragma: no cover - _run_nbar sets it whenever no ANG or view rasters are given
                 raise InvalidInputError("no nadir track for the scene geometry", param="nadir")
             vz, va = orbit.scene_view_angles(lon, lat, nadir_lonlat=nadir, sensor=sensor)
+    sz, sa, vz, va = (np.asarray(x, dtype=np.float32) for x in (sz, sa, vz, va))
     _check_sun(sz, bands, block)
     res = brdf.nbar(bands, sun_zenith=sz, view_zenith=vz, sun_azimuth=sa, view_azimuth=va,
                     sun_zenith_out=_szo(sun_zenith_out, transform, crs, shape, block), sensor=sensor)  # fmt: skip
@@ -64,7 +67,7 @@ def _nbar_block(
 def _szo(szo: Any, transform: Any, crs: Any, shape: tuple[int, int], block: Block) -> Any:
     if isinstance(szo, str) and szo == "latitude":
         _, lat = solar.pixel_lonlat(transform, crs, shape, row=block.read_row, col=block.read_col)
-        return brdf.normalization_sun_zenith(lat)
+        return np.asarray(brdf.normalization_sun_zenith(lat), dtype=np.float32)
     return szo
 
 
