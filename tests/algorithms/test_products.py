@@ -202,3 +202,36 @@ def test_hls_bandpass_adjustment_of_a_safe_platform_from_metadata(shared_data, t
     with pytest.raises(InvalidInputError) as exc:
         tools.harmonize_file([safe], tmp_path / "x.tif", {"nir": "B08"})
     assert exc.value.param == "nir"
+
+
+def test_pansharpen_landsat_level1_bundle_uses_its_b8(tmp_path):
+    """An L1TP layout from the real LC09 MTL (its Level-1 rescaling group): MS 30 m + B8 15 m, TOA reflectance."""
+    l1 = LC09.replace("L2SP", "L1TP")
+    folder = tmp_path / l1
+    folder.mkdir()
+    (folder / f"{l1}_MTL.txt").write_bytes((STACTOOLS / f"{LC09}_MTL.txt").read_bytes())
+    rng = np.random.default_rng(8)
+    elev = float(_mtl_value("SUN_ELEVATION"))
+    ms, refl = [], []
+    for b in (4, 3, 2):
+        dn = rng.integers(7000, 15000, (10, 12)).astype(np.uint16)
+        write_test_raster(folder / f"{l1}_B{b}.TIF", dn, crs="EPSG:32617", transform=T_L9, nodata=0)
+        m = float(_mtl_value(f"REFLECTANCE_MULT_BAND_{b}", "LEVEL1_RADIOMETRIC_RESCALING"))
+        a = float(_mtl_value(f"REFLECTANCE_ADD_BAND_{b}", "LEVEL1_RADIOMETRIC_RESCALING"))
+        refl.append(((dn * m + a) / np.sin(np.radians(elev))).astype(np.float32))
+    pan_dn = rng.integers(7000, 15000, (20, 24)).astype(np.uint16)
+    t15 = Affine(15, 0, T_L9.c, 0, -15, T_L9.f)
+    write_test_raster(folder / f"{l1}_B8.TIF", pan_dn, crs="EPSG:32617", transform=t15, nodata=0)
+    m8 = float(_mtl_value("REFLECTANCE_MULT_BAND_8", "LEVEL1_RADIOMETRIC_RESCALING"))
+    a8 = float(_mtl_value("REFLECTANCE_ADD_BAND_8", "LEVEL1_RADIOMETRIC_RESCALING"))
+    pan = ((pan_dn * m8 + a8) / np.sin(np.radians(elev))).astype(np.float32)
+    out = tmp_path / "sharp.tif"
+    res = CliRunner().invoke(cli, ["algo", "pansharpen", str(folder), "--bands", "red,green,blue", "--method", "brovey",
+                                   "--out", str(out)], catch_exceptions=False)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ms_p = write_test_raster(tmp_path / "ms.tif", np.stack(refl), crs="EPSG:32617", transform=T_L9)
+    pan_p = write_test_raster(tmp_path / "pan.tif", pan, crs="EPSG:32617", transform=t15)
+    tools.pansharpen_file(ms_p, pan_p, tmp_path / "ref.tif", method="brovey")
+    got, want = _read(out)[0], _read(tmp_path / "ref.tif")[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
+    assert np.isfinite(got).mean() > 0.9 and not list(tmp_path.glob(".eokit-pan-*"))

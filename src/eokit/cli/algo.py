@@ -177,18 +177,22 @@ def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None,
 
 
 @algo.command("pansharpen")
-@click.argument("ms", type=click.Path(exists=True, dir_okay=False))
-@click.argument("pan", type=click.Path(exists=True, dir_okay=False))
+@click.argument("ms", type=click.Path(exists=True))
+@click.argument("pan", type=click.Path(exists=True, dir_okay=False), required=False)
 @out_option()
-@click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True)
-@click.option("--bands", default=None, help="1-based ms bands, comma-separated (hsv: red,green,blue).")
+@click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True,
+              help="kernel, hsv or brovey.")  # fmt: skip
+@click.option("--bands", default=None,
+              help="MS bands, comma-separated: 1-based numbers, or a product's band names (hsv: red,green,blue).")  # fmt: skip
 @click.option("--window", type=float, default=90.0, show_default=True, help="Kernel window in metres.")
-@click.option("--resampling", default="bilinear", show_default=True)
-def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, window: float, resampling: str) -> None:
-    """Pansharpen MS with PAN onto the pan grid."""
+@click.option("--resampling", type=click.Choice(["nearest", "bilinear", "cubic", "average"]), default="bilinear",
+              show_default=True, help="How MS is resampled onto the PAN grid.")  # fmt: skip
+def pansharpen_cmd(ms: str, pan: str | None, out: str, method: str, bands: str | None, window: float,
+                   resampling: str) -> None:  # fmt: skip
+    """Pansharpen MS with PAN onto the pan grid (PAN may be omitted for a Landsat Level-1 product: its B8)."""
     from eokit.algorithms import tools
 
-    sel = [int(b) for b in bands.split(",")] if bands else None
+    sel: list[int | str] | None = [b.strip() for b in bands.split(",")] if bands else None
     tools.pansharpen_file(ms, pan, out, method=method, bands=sel, window_m=window, resampling=resampling)
     click.echo(out)
 
