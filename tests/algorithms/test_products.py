@@ -212,7 +212,7 @@ def test_pansharpen_landsat_level1_bundle_uses_its_b8(tmp_path):
     (folder / f"{l1}_MTL.txt").write_bytes((STACTOOLS / f"{LC09}_MTL.txt").read_bytes())
     rng = np.random.default_rng(8)
     elev = float(_mtl_value("SUN_ELEVATION"))
-    ms, refl = [], []
+    refl = []
     for b in (4, 3, 2):
         dn = rng.integers(7000, 15000, (10, 12)).astype(np.uint16)
         write_test_raster(folder / f"{l1}_B{b}.TIF", dn, crs="EPSG:32617", transform=T_L9, nodata=0)
