@@ -197,7 +197,7 @@ def _c_factor_numpy(coef: tuple[float, float, float], args: tuple[Any, ...], *, 
     arrs = [np.asarray(a) for a in args]
     f32 = all(a.dtype == np.float32 for a, src in zip(arrs, args, strict=True) if type(src) not in (int, float))
     dtype = np.float32 if f32 else np.float64
-    kernel = c_factor_f32 if f32 else c_factor_simd
+    kernel: Any = c_factor_f32 if f32 else c_factor_simd
     shape = np.broadcast_shapes(*(a.shape for a in arrs))
     n = int(np.prod(shape)) if shape else 1
     scalar = [a.size == 1 and n > 1 for a in arrs]

@@ -197,12 +197,19 @@ def euclidean_distance(a: Any, b: Any, *, bands: Sequence[int] | None = None, di
     return np.sqrt((diff * diff).sum(axis=0))
 
 
+def _items(collection: Any) -> list[Any]:
+    """The images of a sequence, or of a stacked array along its first axis."""
+    if hasattr(collection, "ndim"):
+        return [collection[i] for i in range(collection.shape[0])]
+    return list(collection)
+
+
 @xarray_io
 def sum_distance(
     image: Any, collection: Sequence[Any] | Any, *, bands: Sequence[int] | None = None, discard_zeros: bool = False
 ) -> Any:
     """Sum of :func:`euclidean_distance` between ``image`` and every image of ``collection``."""
-    items = list(collection) if not hasattr(collection, "ndim") else [collection[i] for i in range(collection.shape[0])]
+    items = _items(collection)
     if not items:
         raise InvalidInputError("collection is empty")
     total = None
@@ -221,7 +228,7 @@ def medoid(collection: Sequence[Any] | Any, *, bands: Sequence[int] | None = Non
     the winning image (ties go to the first). Images with NaN at a pixel never win
     there; pixels where every image is NaN stay NaN.
     """
-    items = list(collection) if not hasattr(collection, "ndim") else [collection[i] for i in range(collection.shape[0])]
+    items = _items(collection)
     if not items:
         raise InvalidInputError("collection is empty")
     images = [_select(im, None) for im in items]

@@ -117,7 +117,7 @@ def unmask_slc_off(bands: Any, *, date: Any, sensor: str = "landsat7", nodata: f
     stripe = empty.all(axis=0)
     xp = _xp(arr)
     zero = xp.zeros((), dtype=arr.dtype)
-    data = xp.where(stripe[None], zero, arr)
+    data = xp.where(stripe[None], zero, arr)  # type: ignore[index]  # stripe is an array here
     return data, valid_all | stripe
 
 

@@ -74,7 +74,7 @@ def pansharpen_file(
         raise InvalidInputError(f"unknown resampling {resampling!r}") from None
     with open_raster(pan) as pds, open_raster(ms) as mds:
         _check_pair(mds, pds, os.fspath(ms), os.fspath(pan))
-        sel = list(bands) if bands else list(range(1, mds.count + 1))
+        sel = [int(b) for b in bands] if bands else list(range(1, mds.count + 1))
         if any(not 1 <= b <= mds.count for b in sel):
             raise InvalidInputError(f"bands {sel} out of range 1..{mds.count}", path=os.fspath(ms))
         px = abs(pds.transform.a) if pds.crs.is_projected else None
