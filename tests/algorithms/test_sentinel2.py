@@ -125,7 +125,7 @@ def test_s2_angles_cli(tmp_path, mtd):
     like = write_test_raster(tmp_path / "b.tif", np.zeros((10, 10), np.float32), crs="EPSG:32633",
                              transform=Affine(1000, 0, 300000, 0, -1000, 5000000))  # fmt: skip
     res = CliRunner().invoke(cli, ["algo", "s2-angles", str(mtd), "--band", "B04", "--like", str(like),
-                                   "--out-dir", str(tmp_path / "a")])  # fmt: skip
+                                   "--out", str(tmp_path / "a")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert len(res.output.split()) == 4
 

@@ -40,7 +40,7 @@ def _deprecated(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         import logging
 
         logging.getLogger("eokit.cli").warning(
-            "%s is deprecated; use %s", param.opts[0], {"--band": "--var"}.get(param.opts[0], "the new option")
+            "%s is deprecated; use %s", param.opts[0], {"--band": "--var", "--out-dir": "--out"}.get(param.opts[0], "")
         )
     return value
 
@@ -160,10 +160,11 @@ def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str
 
 @algo.command("mask-cover")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@click.option("--band", type=int, default=1, show_default=True)
-@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nodata", show_default=True)
+@click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="1-based band of SOURCE.")
+@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nodata", show_default=True,
+              help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT.")
-@click.option("--geometry-crs", default=None)
+@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
 @click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
 def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None, geometry_crs: str | None,
                    all_touched: bool) -> None:  # fmt: skip
@@ -232,7 +233,8 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
 @click.option("--bands", "band_names", required=True,
               help="Name of each layer of a raster (blue,green,red,nir,swir1,swir2), or the bands of a product "
               "(B02,B03,B04,B8A or red,nir...).")  # fmt: skip
-@click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True)
+@click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True,
+              help="BRDF coefficients and orbit of a plain raster (products name their own).")  # fmt: skip
 @click.option("--angles", nargs=4, type=click.Path(exists=True), default=None,
               help="Sun zenith, sun azimuth, view zenith, view azimuth rasters (same grid).")  # fmt: skip
 @click.option("--angle-scale", type=float, default=100.0, show_default=True, help="Angle rasters' units per degree.")
@@ -272,9 +274,12 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
 @algo.command("rescale")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @out_option()
-@click.option("--from", "from_", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True)
-@click.option("--to", "to", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True)
-@click.option("--kind", type=click.Choice(["optical", "thermal"]), default="optical", show_default=True)
+@click.option("--from", "from_", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True,
+              help="Convention of SOURCE: TOA, SR or RAW.")  # fmt: skip
+@click.option("--to", "to", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True,
+              help="Convention to write: TOA, SR or RAW.")  # fmt: skip
+@click.option("--kind", type=click.Choice(["optical", "thermal"]), default="optical", show_default=True,
+              help="optical or thermal bands.")  # fmt: skip
 @click.option("--max-raw", type=int, default=255, show_default=True, help="255 (Landsat 4-7) or 65535 (8/9).")
 def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: int) -> None:
     """Rescale Collection 1 data between TOA, SR and RAW conventions."""
@@ -320,15 +325,15 @@ def mtl_cmd(path: str) -> None:
 @algo.command("qa-mask")
 @click.argument("source", type=click.Path(exists=True))
 @out_option()
-@click.option("--fill/--no-fill", default=True, show_default=True)
-@click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True)
-@click.option("--cirrus/--no-cirrus", default=True, show_default=True)
-@click.option("--cloud/--no-cloud", default=True, show_default=True)
-@click.option("--shadow/--no-shadow", default=True, show_default=True)
-@click.option("--snow/--no-snow", default=False, show_default=True)
-@click.option("--water/--no-water", default=False, show_default=True)
+@click.option("--fill/--no-fill", default=True, show_default=True, help="Mask fill pixels.")
+@click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True, help="Mask dilated clouds.")
+@click.option("--cirrus/--no-cirrus", default=True, show_default=True, help="Mask cirrus.")
+@click.option("--cloud/--no-cloud", default=True, show_default=True, help="Mask clouds.")
+@click.option("--shadow/--no-shadow", default=True, show_default=True, help="Mask cloud shadows.")
+@click.option("--snow/--no-snow", default=False, show_default=True, help="Mask snow.")
+@click.option("--water/--no-water", default=False, show_default=True, help="Mask water.")
 def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
-    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band."""
+    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band (or a bundle's / STAC item's)."""
     from eokit.algorithms import tools
 
     tools.qa_mask_file(source, out, flags=flags)
@@ -385,13 +390,19 @@ def medoid_cmd(
 @click.argument("metadata", type=click.Path(exists=True, dir_okay=False))
 @click.option("--band", required=True, help="Sentinel-2 band whose view angles to take, e.g. B04.")
 @click.option("--like", required=True, type=click.Path(exists=True, dir_okay=False), help="Raster whose grid to use.")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the four angle rasters.")
-def s2_angles_cmd(metadata: str, band: str, like: str, out_dir: str) -> None:
+@click.option("--out", "-o", "out", default=None, type=click.Path(file_okay=False),
+              help="Folder for the four angle rasters.")  # fmt: skip
+@click.option("--out-dir", "out_dir", default=None, type=click.Path(file_okay=False), hidden=True,
+              callback=_deprecated, help="Deprecated: --out.")  # fmt: skip
+def s2_angles_cmd(metadata: str, band: str, like: str, out: str | None, out_dir: str | None) -> None:
     """Sun/view angle rasters (degrees) from a Sentinel-2 MTD_TL.xml, on the grid of --like.
 
     Feed them to `eokit algo brdf --sensor sentinel2 --angles SZA SAA VZA VAA --angle-scale 1`.
     """
     from eokit.algorithms import sentinel2
 
-    for p in sentinel2.write_angle_rasters(metadata, band, like, out_dir):
+    folder = out or out_dir
+    if folder is None:
+        raise click.UsageError("Missing option '--out'.")
+    for p in sentinel2.write_angle_rasters(metadata, band, like, folder):
         click.echo(p)
