@@ -235,3 +235,49 @@ def test_pansharpen_landsat_level1_bundle_uses_its_b8(tmp_path):
     got, want = _read(out)[0], _read(tmp_path / "ref.tif")[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
     assert np.isfinite(got).mean() > 0.9 and not list(tmp_path.glob(".eokit-pan-*"))
+
+
+def _item(tmp_path, props, assets):
+    item = {"type": "Feature", "stac_version": "1.0.0", "id": "x", "properties": props, "assets": assets,
+            "geometry": None, "links": []}  # fmt: skip
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    return path
+
+
+def test_planetary_computer_style_s2_item_offset_from_baseline(tmp_path):
+    """PC's sentinel-2-l2a items carry no raster:scale; the baseline (>= 04.00) decides the -1000 offset."""
+    red, nir = _s2_bands()
+    t = Affine(10, 0, 500000, 0, -10, 6500000)
+    assets = {}
+    for key, data, common in (("B04", red, "red"), ("B08", nir, "nir")):
+        write_test_raster(tmp_path / f"{key}.tif", data, crs="EPSG:32613", transform=t)
+        assets[key] = {"href": f"{key}.tif", "type": "image/tiff; application=geotiff", "roles": ["data"],
+                       "eo:bands": [{"name": key, "common_name": common}]}  # fmt: skip
+    props = {"datetime": "2023-06-25T23:46:21Z", "platform": "Sentinel-2A", "s2:processing_baseline": "05.09"}
+    tools.index_file([_item(tmp_path, props, assets)], tmp_path / "ndvi.tif", "NDVI", {})
+    r, n = (red - 1000.0) / 1e4, (nir - 1000.0) / 1e4
+    got = _read(tmp_path / "ndvi.tif")[0][0]
+    ok = (red > 0) & (nir > 0) & (nir < 65535)
+    np.testing.assert_allclose(got[ok], ((n - r) / (n + r))[ok], rtol=1e-5)
+
+
+def test_earth_search_style_landsat_item(tmp_path):
+    """Earth Search / PC landsat-c2-l2 items: asset keys by common name, raster:bands scale/offset/nodata."""
+    rng = np.random.default_rng(2)
+    dns = {}
+    assets = {}
+    for key, band in (("red", "SR_B4"), ("nir08", "SR_B5")):
+        dn = rng.integers(8000, 20000, (6, 7)).astype(np.uint16)
+        write_test_raster(tmp_path / f"{band}.TIF", dn, crs="EPSG:32617", transform=T_L9)
+        dns[key] = dn
+        assets[key] = {"href": f"./{band}.TIF", "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                       "roles": ["data", "reflectance"], "eo:bands": [{"name": band, "common_name": key}],
+                       "raster:bands": [{"scale": 2.75e-5, "offset": -0.2, "nodata": 0}]}  # fmt: skip
+    props = {"datetime": "2022-01-29T15:28:34Z", "platform": "landsat-9"}
+    path = _item(tmp_path, props, assets)
+    prod = open_product(path)
+    assert prod.mission == "landsat9" and {b.name for b in prod.find("nir")} == {"SR_B5"}
+    tools.index_file([path], tmp_path / "ndvi.tif", "NDVI", {})
+    r, n = dns["red"] * 2.75e-5 - 0.2, dns["nir08"] * 2.75e-5 - 0.2
+    np.testing.assert_allclose(_read(tmp_path / "ndvi.tif")[0][0], (n - r) / (n + r), rtol=1e-5)
