@@ -264,10 +264,15 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
             szo = float(szo)
         except ValueError:
             raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
-    tools.nbar_file(source, out, band_names=[b.strip() for b in band_names.split(",")], sensor=sensor,
-                    angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
-                    sun_zenith_out=szo, nadir_lonlat=(nadir[0], nadir[1]) if nadir else None, workers=workers,
-                    scheduler=scheduler)  # fmt: skip
+    names = [b.strip() for b in band_names.split(",")]
+    from eokit.algorithms.products import is_product
+
+    total = tools.band_pixels([source], {n: n for n in names}) if is_product(source) else _pixels(source)
+    with progress_bar(total, "brdf") as bar:
+        tools.nbar_file(source, out, band_names=names, sensor=sensor,
+                        angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
+                        sun_zenith_out=szo, nadir_lonlat=(nadir[0], nadir[1]) if nadir else None, workers=workers,
+                        scheduler=scheduler, progress=bar)  # fmt: skip
     click.echo(out)
 
 
