@@ -148,7 +148,8 @@ def nbar_file(
 
     names = list(band_names)
     if is_product(source):
-        return _product_nbar(os.fspath(source), target, names, angles=angles, time=time, nadir_lonlat=nadir_lonlat,
+        return _product_nbar(os.fspath(source), target, names, angles=angles, angle_scale=angle_scale, time=time,
+                             nadir_lonlat=nadir_lonlat,
                              sun_zenith_out=sun_zenith_out, scheduler=scheduler, workers=workers, progress=progress)  # fmt: skip
     prof = profile(source)
     if len(names) != prof["count"]:
@@ -223,7 +224,7 @@ def _brdf_name(band: Band, mission: str) -> str:
 
 
 def _product_nbar(
-    source: str, target: PathLike, refs: list[str], *, angles: Sequence[PathLike] | None, time: Any,
+    source: str, target: PathLike, refs: list[str], *, angles: Sequence[PathLike] | None, angle_scale: float, time: Any,
     nadir_lonlat: tuple[float, float] | None, sun_zenith_out: Any, scheduler: str | None, workers: int | None,
     progress: Progress,
 ) -> Path:  # fmt: skip
@@ -251,7 +252,7 @@ def _product_nbar(
         time = prod.time
         log.info("acquisition time from the product metadata: %s", time.isoformat())
     tree = prod.metadata.get("tree")
-    kw: dict[str, Any] = {"angles": angles, "angle_scale": 1.0 if not angles else 100.0, "ang": None}
+    kw: dict[str, Any] = {"angles": angles, "angle_scale": angle_scale if angles else 1.0, "ang": None}
     tmp = None
     try:
         tl = prod.metadata.get("tile_metadata")
