@@ -42,14 +42,22 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
     Ambiguous or missing references raise :class:`InvalidInputError` naming the band.
     """
     paths = [os.fspath(s) for s in sources]
+    aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
+
+    def option(key: str) -> str:  # the option that bound this band: --red, --nir..., else ``param``
+        role = key if key in indices.COMMON_NAMES else aliases.get(key)
+        return role if role is not None else param
+
     products = [p for p in paths if is_product(p)]
     if products:
         if len(paths) > 1:
             raise InvalidInputError("give one product, or band rasters, not both", path=products[0], param=param)
-        return open_product(products[0]).select(refs, param=param)
+        prod = open_product(products[0])
+        for key, ref in refs.items():
+            prod.find(ref, param=option(key))
+        return prod.select(refs, param=param)
     profs = [profile(s) for s in paths]
     out: dict[str, Band] = {}
-    aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
     for key, ref in refs.items():
         role = f"{aliases[key]} ({key})" if key in aliases else key
         ref_s = str(ref).strip()
@@ -68,16 +76,20 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
             n = int(ref_s)
             if not 1 <= n <= profs[0]["count"]:
                 raise InvalidInputError(
-                    f"{role}: band {n} out of range 1..{profs[0]['count']}", path=paths[0], param=param
+                    f"{role}: band {n} out of range 1..{profs[0]['count']}", path=paths[0], param=option(key)
                 )
             hits = [(0, n)]
+        if not hits and ref_s == option(key):  # a default reference: the role's own name
+            raise InvalidInputError(f"{role}: which band is it? (no band is named {ref_s!r})", param=option(key))
         if not hits:
             raise InvalidInputError(
                 f"{role}: no band matches {ref_s!r} (by description, file name token, or 1-based number)",
-                param=param,
+                param=option(key),
             )
         if len(set(hits)) > 1:
-            raise InvalidInputError(f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)", param=param)
+            raise InvalidInputError(
+                f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)", param=option(key)
+            )
         i, j = hits[0]
         out[key] = _file_band(paths[i], profs[i], j, profs[i]["descriptions"][j - 1])
     return out
