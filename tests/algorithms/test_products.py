@@ -281,3 +281,37 @@ def test_earth_search_style_landsat_item(tmp_path):
     tools.index_file([path], tmp_path / "ndvi.tif", "NDVI", {})
     r, n = dns["red"] * 2.75e-5 - 0.2, dns["nir08"] * 2.75e-5 - 0.2
     np.testing.assert_allclose(_read(tmp_path / "ndvi.tif")[0][0], (n - r) / (n + r), rtol=1e-5)
+
+
+def test_landsat_bundle_brdf_uses_the_bundles_ang_file(tmp_path):
+    folder, dns = _landsat_bundle(tmp_path)
+    ang = STACTOOLS / f"{LC09}_ANG.txt"
+    (folder / ang.name).write_bytes(ang.read_bytes())
+    out = tmp_path / "nbar.tif"
+    tools.nbar_file(folder, out, band_names=["red", "nir"])
+    m = float(_mtl_value("REFLECTANCE_MULT_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    a = float(_mtl_value("REFLECTANCE_ADD_BAND_4", "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"))
+    refl = np.stack([dns["SR_B4"] * m + a, dns["SR_B5"] * m + a]).astype(np.float32)
+    refl[:, 0, 0] = np.nan
+    plain = write_test_raster(tmp_path / "refl.tif", refl, crs="EPSG:32617", transform=T_L9, nodata=float("nan"))
+    tools.nbar_file(plain, tmp_path / "ref.tif", band_names=["red", "nir"], ang=ang)
+    np.testing.assert_allclose(_read(out)[0], _read(tmp_path / "ref.tif")[0], rtol=1e-6, equal_nan=True)
+    # and the ephemeris gives other view angles than the scene-geometry model (so the ANG was used)
+    tools.nbar_file(plain, tmp_path / "geo.tif", band_names=["red", "nir"], time=f"{_mtl_value('DATE_ACQUIRED')}T"
+                    f"{_mtl_value('SCENE_CENTER_TIME')}")  # fmt: skip
+    assert not np.allclose(_read(out)[0][:, 1:, 1:], _read(tmp_path / "geo.tif")[0][:, 1:, 1:], rtol=1e-7, atol=0)
+
+
+def test_landsat9_ang_ephemeris_times_count_from_the_epoch_seconds():
+    """Landsat 8/9 ANG files count EPHEMERIS_TIME from EPHEMERIS_EPOCH_SECONDS (Landsat 7 ones from midnight)."""
+    from eokit.algorithms import landsat_geometry, solar_position
+
+    text = (STACTOOLS / f"{LC09}_MTL.txt").read_text()
+    corners = {k: float(v) for k, v in re.findall(r"CORNER_(\w\w_L(?:AT|ON))_PRODUCT = ([-\d.]+)", text)}
+    lat = np.array([np.mean([corners[f"{c}_LAT"] for c in ("UL", "UR", "LL", "LR")])])
+    lon = np.array([np.mean([corners[f"{c}_LON"] for c in ("UL", "UR", "LL", "LR")])])
+    geo = landsat_geometry(STACTOOLS / f"{LC09}_ANG.txt", lon, lat)
+    centre = np.datetime64(f"{_mtl_value('DATE_ACQUIRED')}T{_mtl_value('SCENE_CENTER_TIME').rstrip('Z')}", "ns")
+    assert abs((geo["time"][0] - centre) / np.timedelta64(1, "s")) < 2.0
+    zen, _ = solar_position(geo["time"], lat, lon)
+    assert float(zen[0]) == pytest.approx(90.0 - float(_mtl_value("SUN_ELEVATION")), abs=0.1)

@@ -151,6 +151,11 @@ def landsat_geometry(ang: str | os.PathLike[str] | dict[str, Any], lon: Any, lat
     tree = read_ang(ang) if not isinstance(ang, dict) else ang
     eph = tree["EPHEMERIS"]
     t = np.asarray(eph["EPHEMERIS_TIME"], dtype=np.float64)
+    # Landsat 7 ANG files give EPHEMERIS_TIME in seconds of the epoch day; Landsat 8/9 files count from
+    # EPHEMERIS_EPOCH_SECONDS (0, 1, 2...). Both become seconds of the epoch day.
+    epoch_s = float(eph.get("EPHEMERIS_EPOCH_SECONDS", 0.0))
+    if len(t) and t[0] + 0.5 < epoch_s:
+        t = t + epoch_s
     s = np.stack([np.asarray(eph[f"EPHEMERIS_ECEF_{k}"], dtype=np.float64) for k in "XYZ"], axis=1)  # (n, 3)
     if len(t) < 2 or s.shape[0] != len(t):
         raise InvalidInputError("ANG ephemeris has fewer than 2 samples or inconsistent lengths")
