@@ -315,3 +315,19 @@ def test_landsat9_ang_ephemeris_times_count_from_the_epoch_seconds():
     assert abs((geo["time"][0] - centre) / np.timedelta64(1, "s")) < 2.0
     zen, _ = solar_position(geo["time"], lat, lon)
     assert float(zen[0]) == pytest.approx(90.0 - float(_mtl_value("SUN_ELEVATION")), abs=0.1)
+
+
+def test_stac_item_without_scale_factors_is_refused_unless_given(tmp_path):
+    """A Landsat Level-1 style item: no raster:scale, so DNs would silently pass for reflectance."""
+    dn = np.full((4, 4), 9000, np.uint16)
+    assets = {}
+    for key, band in (("red", "B4"), ("nir08", "B5")):
+        write_test_raster(tmp_path / f"{band}.TIF", dn, crs="EPSG:32617", transform=T_L9)
+        assets[key] = {"href": f"{band}.TIF", "type": "image/tiff", "roles": ["data"],
+                       "eo:bands": [{"name": band, "common_name": key}]}  # fmt: skip
+    path = _item(tmp_path, {"datetime": "2022-01-29T15:28:34Z", "platform": "landsat-9"}, assets)
+    with pytest.raises(InvalidInputError) as exc:
+        tools.index_file([path], tmp_path / "x.tif", "NDVI", {})
+    assert exc.value.param == "scale" and not (tmp_path / "x.tif").exists()
+    tools.index_file([path], tmp_path / "y.tif", "NDVI", {}, scale=2e-5, offset=-0.1)
+    assert np.allclose(_read(tmp_path / "y.tif")[0], 0.0)

@@ -29,8 +29,8 @@ import os
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -378,14 +378,8 @@ def _from_stac(path: str) -> Product:
     if not bands:
         raise UnreadableInputError("STAC item has no raster data assets", path=path)
     when = props.get("datetime") or props.get("start_datetime")
-    time = dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else None
+    try:
+        time = dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else None
+    except ValueError:
+        raise UnreadableInputError(f"datetime {str(when)[:40]!r} is not ISO 8601", path=path) from None
     return Product(path, mission or "unknown", level, time, tuple(bands), {"item": item})
-
-
-def with_scaling(band: Band, enabled: bool) -> Band:
-    """``band`` itself, or without its DN conversion (``enabled=False``)."""
-    return band if enabled else replace(band, scale=1.0, offset=0.0, k1k2=None, quantity="dn")
-
-
-def band_names(bands: Iterable[Band]) -> Sequence[str]:
-    return [b.name for b in bands]

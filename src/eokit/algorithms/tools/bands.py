@@ -136,6 +136,12 @@ def _stream_bands(
     if not sources:
         raise InvalidInputError("no input rasters given", param="inputs")
     chosen = resolve_bands(sources, refs)
+    raw = [b.name for b in chosen.values() if b.quantity == "dn"]
+    if raw and len(sources) == 1 and is_product(sources[0]) and scale == 1.0 and offset == 0.0:
+        raise InvalidInputError(
+            f"the product gives no scale factors for {', '.join(raw)}: its digital numbers are not reflectance; "
+            "give --scale and --offset", path=os.fspath(sources[0]), param="scale",
+        )  # fmt: skip
     if scale != 1.0 or offset != 0.0:
         scaled = [b.name for b in chosen.values() if b.scaled]
         if scaled:
