@@ -331,3 +331,23 @@ def test_stac_item_without_scale_factors_is_refused_unless_given(tmp_path):
     assert exc.value.param == "scale" and not (tmp_path / "x.tif").exists()
     tools.index_file([path], tmp_path / "y.tif", "NDVI", {}, scale=2e-5, offset=-0.1)
     assert np.allclose(_read(tmp_path / "y.tif")[0], 0.0)
+
+
+def test_hls_like_chain_brdf_then_bandpass_on_an_l2a_safe(shared_data, tmp_path):
+    """brdf on the SAFE's 20 m bands (offsets, MTD_TL angles), then harmonize s2_to_oli: HLS-like OLI reflectance."""
+    rng = np.random.default_rng(4)
+    names = ("B02", "B04", "B8A", "B11")
+    dns = {b: rng.integers(1300, 5000, (12, 10)).astype(np.uint16) for b in names}
+    mtd = next((shared_data / "realworld" / "sentinel2").glob("S2A_MSIL2A_20230625*/MTD_MSIL2A.xml"))
+    safe = _safe(tmp_path, mtd, dns, res=20)
+    nbar = tmp_path / "nbar.tif"
+    tools.nbar_file(safe, nbar, band_names=list(names))
+    oli = tmp_path / "oli.tif"
+    tools.harmonize_file([nbar], oli, {"blue": "1", "red": "2", "nir": "3", "swir1": "4"}, direction="s2_to_oli",
+                         platform="sentinel2a")  # fmt: skip
+    got_nbar, got_oli = _read(nbar)[0], _read(oli)[0]
+    hls = {"blue": (0.9778, -0.0040), "red": (0.9765, 0.0009), "nir": (0.9983, -0.0001), "swir1": (0.9987, -0.0011)}
+    for k, (role, (slope, offset)) in enumerate(hls.items()):
+        np.testing.assert_allclose(got_oli[k], slope * got_nbar[k] + offset, rtol=1e-5, atol=1e-7)
+        refl = (dns[names[k]] - 1000.0) / 1e4
+        assert np.all(np.abs(got_nbar[k] / refl - 1) < 0.1), role  # the c-factor, not the 0.1 offset
