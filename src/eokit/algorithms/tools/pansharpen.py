@@ -118,10 +118,13 @@ def _stack_vrt(bands: Sequence[Any], path: Path) -> str:
         if b.k1k2 is not None:
             raise InvalidInputError(f"{b.name} holds {b.quantity}: not a band to pansharpen", param="bands")
         nd = "" if b.nodata is None else f"<NODATA>{b.nodata:g}</NODATA>"
+        conv = f"<ScaleOffset>{b.offset!r}</ScaleOffset><ScaleRatio>{b.scale!r}</ScaleRatio>"
+        if b.invalid:  # flagged DN (S2 saturation) -> NaN: a lookup table, linear between the flags
+            conv = f"<LUT>{_flag_lut(b)}</LUT>"
         layers.append(
             f'<VRTRasterBand dataType="Float32" band="{i}"><NoDataValue>nan</NoDataValue><ComplexSource>'
             f'<SourceFilename relativeToVRT="0">{escape(b.href)}</SourceFilename><SourceBand>{b.index}</SourceBand>'
-            f"{nd}<ScaleOffset>{b.offset!r}</ScaleOffset><ScaleRatio>{b.scale!r}</ScaleRatio>"
+            f"{nd}{conv}"
             f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
             "</ComplexSource></VRTRasterBand>"
         )
@@ -129,6 +132,19 @@ def _stack_vrt(bands: Sequence[Any], path: Path) -> str:
     path.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>{escape(crs.to_wkt())}</SRS>'
                     f"<GeoTransform>{gt}</GeoTransform>{''.join(layers)}</VRTDataset>", encoding="utf-8")  # fmt: skip
     return str(path)
+
+
+def _flag_lut(band: Any, top: int = 65535) -> str:
+    """GDAL LUT ``dn:value`` pairs: ``dn * scale + offset``, NaN at the band's flagged DN (0..``top``)."""
+
+    def lin(v: int) -> str:
+        return repr(v * band.scale + band.offset)
+
+    points = {0: lin(0), top: lin(top)}
+    for v in sorted(int(x) for x in band.invalid):
+        points.update({k: lin(k) for k in (v - 1, v + 1) if 0 <= k <= top})
+        points[v] = "nan"
+    return ",".join(f"{k}:{points[k]}" for k in sorted(points))
 
 
 def _product_stacks(ms: str, pan: PathLike | None, bands: Sequence[int | str] | None, tmp: Path) -> tuple[str, str]:
