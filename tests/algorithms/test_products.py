@@ -351,3 +351,33 @@ def test_hls_like_chain_brdf_then_bandpass_on_an_l2a_safe(shared_data, tmp_path)
         np.testing.assert_allclose(got_oli[k], slope * got_nbar[k] + offset, rtol=1e-5, atol=1e-7)
         refl = (dns[names[k]] - 1000.0) / 1e4
         assert np.all(np.abs(got_nbar[k] / refl - 1) < 0.1), role  # the c-factor, not the 0.1 offset
+
+
+def test_l1c_bands_of_different_resolutions_are_averaged_onto_the_coarser_grid(shared_data, tmp_path):
+    """The real L1C 03.01 metadata with B04 at 10 m and B8A at 20 m (native L1C layout, one IMG_DATA folder):
+    B04 is averaged onto the 20 m grid (mean of its valid 10 m pixels), never B8A upsampled."""
+    mtd = next((shared_data / "realworld" / "sentinel2").glob("S2A_MSIL1C_*/MTD_MSIL1C.xml"))
+    safe = tmp_path / mtd.parent.name
+    img = safe / "GRANULE" / "L1C_T46RER_A032448_20210908T043714" / "IMG_DATA"
+    img.mkdir(parents=True)
+    (safe / mtd.name).write_bytes(mtd.read_bytes())
+    rng = np.random.default_rng(6)
+    red = rng.integers(500, 3000, (12, 16)).astype(np.uint16)
+    red[0, 0] = 0  # nodata: left out of its 20 m mean
+    red[5, 9] = 65535  # saturated: likewise
+    red[6:8, 0:2] = 0  # a 20 m pixel with no valid 10 m pixel: NaN
+    nir = rng.integers(1500, 5000, (6, 8)).astype(np.uint16)
+    for name, data, res in (("B04", red, 10), ("B8A", nir, 20)):
+        write_test_raster(img / f"T46RER_20210908T042701_{name}.tif", data, crs="EPSG:32646",
+                          transform=Affine(res, 0, 600000, 0, -res, 3300000))  # fmt: skip
+    out = tmp_path / "ndvi.tif"
+    tools.index_file([safe], out, "NDVI", {"red": "B04", "nir": "B8A"})
+    got, prof = _read(out)
+    assert prof["transform"].a == 20 and got.shape == (1, 6, 8)
+    x = red / 1e4  # baseline 03.01: no offset
+    x[(red == 0) | (red == 65535)] = np.nan
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):  # the all-NaN 2x2 block
+        r = np.nanmean(x.reshape(6, 2, 8, 2).transpose(0, 2, 1, 3).reshape(6, 8, 4), axis=2)
+    n = nir / 1e4
+    np.testing.assert_allclose(got[0], (n - r) / (n + r), rtol=1e-5, equal_nan=True)
+    assert not list(tmp_path.glob(".eokit-bands-*"))

@@ -28,7 +28,9 @@ def _file_band(path: str, prof: dict[str, Any], j: int, name: str | None) -> Ban
     return Band(name or Path(path).name, path, nodata=prof["nodata"], index=j)
 
 
-def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param: str = "band") -> dict[str, Band]:
+def resolve_bands(
+    sources: Sequence[PathLike], refs: Mapping[str, str], *, param: str = "band", workdir: PathLike | None = None
+) -> dict[str, Band]:
     """Map each role (``red``...) to the :class:`~eokit.algorithms.products.Band` a reference names.
 
     ``sources`` are rasters or products (a Sentinel-2 SAFE, a Landsat bundle, a
@@ -40,6 +42,8 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
     carries it as a token (``..._B4.TIF``, ``..._SR_B4.tif``; ``B4`` also matches
     ``_B04_``), or a 1-based band number when a single file is given.
     Ambiguous or missing references raise :class:`InvalidInputError` naming the band.
+    ``workdir``: where a product's bands of different resolutions may be averaged onto
+    the coarsest one's grid (see :meth:`~eokit.algorithms.products.Product.select`).
     """
     paths = [os.fspath(s) for s in sources]
     aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
@@ -55,7 +59,7 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
         prod = open_product(products[0])
         for key, ref in refs.items():
             prod.find(ref, param=option(key))
-        return prod.select(refs, param=param)
+        return prod.select(refs, param=param, workdir=workdir)
     profs = [profile(s) for s in paths]
     out: dict[str, Band] = {}
     for key, ref in refs.items():
@@ -135,7 +139,19 @@ def _stream_bands(
 ) -> Path:  # fmt: skip
     if not sources:
         raise InvalidInputError("no input rasters given", param="inputs")
-    chosen = resolve_bands(sources, refs)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=".eokit-bands-", dir=os.path.dirname(os.path.abspath(target))) as tmp:
+        chosen = resolve_bands(sources, refs, workdir=tmp)
+        return _run_bands(sources, target, chosen, op, count=count, scale=scale, offset=offset, scheduler=scheduler,
+                          workers=workers, progress=progress, halo=halo, dtype=dtype, nodata=nodata)  # fmt: skip
+
+
+def _run_bands(
+    sources: Sequence[PathLike], target: PathLike, chosen: dict[str, Band], op: Callable[..., np.ndarray], *,
+    count: int, scale: float, offset: float, scheduler: str | None, workers: int | None, progress: Progress,
+    halo: int, dtype: str, nodata: float | None,
+) -> Path:  # fmt: skip
     raw = [b.name for b in chosen.values() if b.quantity == "dn"]
     if raw and len(sources) == 1 and is_product(sources[0]) and scale == 1.0 and offset == 0.0:
         raise InvalidInputError(

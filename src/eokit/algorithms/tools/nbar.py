@@ -235,7 +235,21 @@ def _product_nbar(
     from eokit.algorithms.products import open_product
 
     prod = open_product(source)
-    chosen = prod.select({r: r for r in refs}, param="bands")
+    tmp = tempfile.mkdtemp(prefix=".eokit-angles-", dir=os.path.dirname(os.path.abspath(target)))
+    try:
+        return _product_nbar_in(prod, source, target, refs, tmp, angles=angles, angle_scale=angle_scale, time=time,
+                                nadir_lonlat=nadir_lonlat, sun_zenith_out=sun_zenith_out, scheduler=scheduler,
+                                workers=workers, progress=progress)  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _product_nbar_in(
+    prod: Any, source: str, target: PathLike, refs: list[str], tmp: str, *, angles: Sequence[PathLike] | None,
+    angle_scale: float, time: Any, nadir_lonlat: tuple[float, float] | None, sun_zenith_out: Any,
+    scheduler: str | None, workers: int | None, progress: Progress,
+) -> Path:  # fmt: skip
+    chosen = prod.select({r: r for r in refs}, param="bands", workdir=tmp)
     for ref, b in chosen.items():
         if b.quantity not in {"reflectance", "toa_reflectance"}:
             raise InvalidInputError(f"{ref} ({b.name}) holds {b.quantity}, not reflectance", path=source, param="bands")
@@ -253,26 +267,20 @@ def _product_nbar(
         log.info("acquisition time from the product metadata: %s", time.isoformat())
     tree = prod.metadata.get("tree")
     kw: dict[str, Any] = {"angles": angles, "angle_scale": angle_scale if angles else 1.0, "ang": None}
-    tmp = None
-    try:
-        tl = prod.metadata.get("tile_metadata")
-        if not angles and tl and tree is not None:  # Sentinel-2: sun and per-band view angles from MTD_TL.xml
-            from eokit.algorithms.sentinel2 import write_angle_rasters
+    tl = prod.metadata.get("tile_metadata")
+    if not angles and tl and tree is not None:  # Sentinel-2: sun and per-band view angles from MTD_TL.xml
+        from eokit.algorithms.sentinel2 import write_angle_rasters
 
-            tmp = tempfile.mkdtemp(prefix=".eokit-angles-", dir=os.path.dirname(os.path.abspath(target)))
-            text = tree.read(tl)
-            grids: list[str] = []
-            for b in chosen.values():
-                paths = write_angle_rasters(f"{source}/{tl}", b.name, hrefs[0], Path(tmp) / b.name, text=text)
-                grids += [str(p) for p in (paths[:2] if not grids else [])] + [str(p) for p in paths[2:]]
-            kw["angles"] = grids
-            time = None
-        elif not angles and prod.metadata.get("ang") and tree is not None:  # Landsat ANG: per-pixel time + view
-            from eokit.algorithms.metadata import parse_odl
+        text = tree.read(tl)
+        grids: list[str] = []
+        for b in chosen.values():
+            paths = write_angle_rasters(f"{source}/{tl}", b.name, hrefs[0], Path(tmp) / f"angles_{b.name}", text=text)
+            grids += [str(p) for p in (paths[:2] if not grids else [])] + [str(p) for p in paths[2:]]
+        kw["angles"] = grids
+        time = None
+    elif not angles and prod.metadata.get("ang") and tree is not None:  # Landsat ANG: per-pixel time + view
+        from eokit.algorithms.metadata import parse_odl
 
-            kw["ang"] = parse_odl(tree.read(prod.metadata["ang"]).decode("utf-8", "replace"), source=source)
-        return _run_nbar(hrefs, target, names, layers, prof, sensor=sensor, time=time, sun_zenith_out=sun_zenith_out,
-                         nadir_lonlat=nadir_lonlat, scheduler=scheduler, workers=workers, progress=progress, **kw)  # fmt: skip
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        kw["ang"] = parse_odl(tree.read(prod.metadata["ang"]).decode("utf-8", "replace"), source=source)
+    return _run_nbar(hrefs, target, names, layers, prof, sensor=sensor, time=time, sun_zenith_out=sun_zenith_out,
+                     nadir_lonlat=nadir_lonlat, scheduler=scheduler, workers=workers, progress=progress, **kw)  # fmt: skip

@@ -107,57 +107,17 @@ def pansharpen_file(
     return Path(target)
 
 
-def _stack_vrt(bands: Sequence[Any], path: Path) -> str:
-    """A VRT stacking single-band files of one grid, each converted with its band's scale/offset (float32)."""
-    from xml.sax.saxutils import escape
-
-    with open_raster(bands[0].href) as ds:
-        h, w, crs, tr = ds.height, ds.width, ds.crs, ds.transform
-    layers = []
-    for i, b in enumerate(bands, start=1):
-        if b.k1k2 is not None:
-            raise InvalidInputError(f"{b.name} holds {b.quantity}: not a band to pansharpen", param="bands")
-        nd = "" if b.nodata is None else f"<NODATA>{b.nodata:g}</NODATA>"
-        conv = f"<ScaleOffset>{b.offset!r}</ScaleOffset><ScaleRatio>{b.scale!r}</ScaleRatio>"
-        if b.invalid:  # flagged DN (S2 saturation) -> NaN: a lookup table, linear between the flags
-            conv = f"<LUT>{_flag_lut(b)}</LUT>"
-        layers.append(
-            f'<VRTRasterBand dataType="Float32" band="{i}"><NoDataValue>nan</NoDataValue><ComplexSource>'
-            f'<SourceFilename relativeToVRT="0">{escape(b.href)}</SourceFilename><SourceBand>{b.index}</SourceBand>'
-            f"{nd}{conv}"
-            f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
-            "</ComplexSource></VRTRasterBand>"
-        )
-    gt = ", ".join(repr(v) for v in tr.to_gdal())
-    path.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>{escape(crs.to_wkt())}</SRS>'
-                    f"<GeoTransform>{gt}</GeoTransform>{''.join(layers)}</VRTDataset>", encoding="utf-8")  # fmt: skip
-    return str(path)
-
-
-def _flag_lut(band: Any, top: int = 65535) -> str:
-    """GDAL LUT ``dn:value`` pairs: ``dn * scale + offset``, NaN at the band's flagged DN (0..``top``)."""
-
-    def lin(v: int) -> str:
-        return repr(v * band.scale + band.offset)
-
-    points = {0: lin(0), top: lin(top)}
-    for v in sorted(int(x) for x in band.invalid):
-        points.update({k: lin(k) for k in (v - 1, v + 1) if 0 <= k <= top})
-        points[v] = "nan"
-    return ",".join(f"{k}:{points[k]}" for k in sorted(points))
-
-
 def _product_stacks(ms: str, pan: PathLike | None, bands: Sequence[int | str] | None, tmp: Path) -> tuple[str, str]:
-    from eokit.algorithms.products import is_product, open_product
+    from eokit.algorithms.products import is_product, open_product, write_vrt
 
     if not bands:
         raise InvalidInputError("name the product's bands to sharpen with --bands (e.g. red,green,blue)", param="bands")
     prod = open_product(ms)
     chosen = prod.select({str(b): str(b) for b in bands}, param="bands")
-    ms_vrt = _stack_vrt(list(chosen.values()), tmp / "ms.vrt")
+    ms_vrt = write_vrt(list(chosen.values()), tmp / "ms.vrt")
     if pan is None:
         pan_band = prod.select({"pan": "pan"}, param="pan")["pan"]
-        return ms_vrt, _stack_vrt([pan_band], tmp / "pan.vrt")
+        return ms_vrt, write_vrt([pan_band], tmp / "pan.vrt")
     if is_product(pan):
         raise InvalidInputError("PAN must be a raster (or omitted to take the product's own)", path=os.fspath(pan),
                                 param="pan")  # fmt: skip
