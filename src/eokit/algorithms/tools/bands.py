@@ -255,8 +255,7 @@ def harmonize_file(
             platform = prod.platform
         bands = {k: ("B8A" if prod is not None and k == "nir" and v == "nir" else v) for k, v in bands.items()}
         if prod is not None:
-            chosen = prod.select(bands, param="bands")
-            broad = [k for k, b in chosen.items() if b.name == "B08"]
+            broad = [k for k, ref in bands.items() if any(b.name == "B08" for b in prod.find(ref, param=k))]
             if broad:
                 raise InvalidInputError(
                     f"{', '.join(broad)} is B08 (broad NIR): HLS adjusts the narrow NIR B8A to OLI; use B8A",
