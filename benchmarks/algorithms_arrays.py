@@ -143,3 +143,34 @@ compare(
     repeat=REPEAT,
     extra=extra,
 )
+
+# DataArray inputs vs numpy inputs: the same kernels through eokit's xarray wrapper.
+# ratio = numpy_s / dataarray_s; 0.9 or more means "within 10 %".
+try:
+    import xarray as xr
+except ImportError:  # pragma: no cover - xarray is in the dask extra
+    xr = None
+if xr is not None:
+
+    def _da(x):
+        return xr.DataArray(x, dims=("y", "x") if x.ndim == 2 else ("band", "y", "x"), attrs={"units": "1"})
+
+    xa, xb, xc, xdn, xmask = _da(a), _da(b), _da(c), _da(dn), _da(mask)
+    xang, xvz, xra, xms3 = _da(angles), _da(view_zenith), _da(rel_azimuth), _da(ms3)
+    PAIRS = {
+        "ndvi": (lambda: spectral_index("NDVI", {"N": a, "R": b}), lambda: spectral_index("NDVI", {"N": xa, "R": xb})),
+        "harmonize_l8_to_l7": (lambda: harmonize({"red": a}), lambda: harmonize({"red": xa})),
+        "scale_collection2_sr": (lambda: scale_collection2(dn), lambda: scale_collection2(xdn)),
+        "qa_pixel_mask": (lambda: qa_pixel_mask(dn), lambda: qa_pixel_mask(xdn)),
+        "c_factor_per_pixel": (
+            lambda: c_factor("red", angles, view_zenith, rel_azimuth),
+            lambda: c_factor("red", xang, xvz, xra),
+        ),
+        "pansharpen_brovey_3band": (lambda: pansharpen_brovey(ms3, a), lambda: pansharpen_brovey(xms3, xa)),
+        "distance_to_mask_r300m": (
+            lambda: distance_to_mask(mask, transform=T30, radius=300),
+            lambda: distance_to_mask(xmask, transform=T30, radius=300),
+        ),
+    }
+    for case, (np_fn, xr_fn) in PAIRS.items():
+        compare(f"{case}_dataarray", eokit=xr_fn, peer="eokit numpy inputs", peer_fn=np_fn, repeat=REPEAT, extra=extra)

@@ -212,3 +212,25 @@ def test_c_factor_dataarray_takes_the_float32_kernel_numpy_and_dask():
     lazy = c_factor("red", *(d.chunk({"y": 16, "x": 16}) for d in das))
     assert lazy.chunks is not None and lazy.dtype == np.float32
     np.testing.assert_array_equal(lazy.compute().values, want)
+
+
+def test_nbar_tool_reaches_the_float32_kernel(tmp_path, monkeypatch):
+    """The file tool keeps angles in float32 end to end, so the float32 c-factor kernel does the work."""
+    import rasterio
+    from affine import Affine
+
+    from eokit.algorithms import brdf, tools
+    from eokit.testing import write_test_raster
+
+    calls = []
+    real = brdf.c_factor_f32
+    monkeypatch.setattr(brdf, "c_factor_f32", lambda *a: calls.append(a[0].dtype) or real(*a))
+    refl = np.full((2, 16, 16), 0.2, np.float32)
+    t = Affine(30, 0, 300000, 0, -30, 7300000)
+    src = write_test_raster(tmp_path / "r.tif", refl, crs="EPSG:32721", transform=t)
+    out = tmp_path / "n.tif"
+    tools.nbar_file(src, out, band_names=["red", "nir"], time="2011-03-06T13:36:10Z")
+    assert calls and all(d == np.float32 for d in calls)
+    with rasterio.open(out) as ds:
+        got = ds.read()
+    assert np.all(np.isfinite(got)) and np.all(np.abs(got - 0.2) < 0.05)

@@ -155,3 +155,21 @@ def test_kernel_narrow_and_strip_edges_against_ndimage(cols):
     got = pansharpen_kernel(ms, pan, pixel_size=90.0 / k)
     expected = _kernel_reference(ms, pan, k)
     np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
+
+
+def test_product_stack_vrt_converts_and_flags_saturation(tmp_path):
+    """The VRT a product's MS bands are read through: (DN + offset) / Q, nodata and saturated DN -> NaN."""
+    import rasterio
+
+    from eokit.algorithms.products import Band, write_vrt
+    from eokit.testing import write_test_raster
+
+    dn = np.array([[0, 1000, 2000], [65534, 65535, 5000]], np.uint16)
+    src = write_test_raster(tmp_path / "b.tif", dn, crs="EPSG:32633")
+    band = Band("B04", str(src), "red", "reflectance", 1e-4, -0.1, 0.0, (65535.0,))
+    with rasterio.open(write_vrt([band], tmp_path / "s.vrt")) as ds:
+        got = ds.read(1)
+    want = dn * 1e-4 - 0.1
+    assert np.isnan(got[0, 0]) and np.isnan(got[1, 1])
+    ok = ~np.isnan(got)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6)

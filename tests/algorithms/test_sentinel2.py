@@ -125,6 +125,24 @@ def test_s2_angles_cli(tmp_path, mtd):
     like = write_test_raster(tmp_path / "b.tif", np.zeros((10, 10), np.float32), crs="EPSG:32633",
                              transform=Affine(1000, 0, 300000, 0, -1000, 5000000))  # fmt: skip
     res = CliRunner().invoke(cli, ["algo", "s2-angles", str(mtd), "--band", "B04", "--like", str(like),
-                                   "--out-dir", str(tmp_path / "a")])  # fmt: skip
+                                   "--out", str(tmp_path / "a")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert len(res.output.split()) == 4
+
+
+@pytest.mark.parametrize("pattern", ["S2A_MSIL2A_20230625*/**/MTD_TL.xml", "S2A_MSIL2A_20150826*/MTD_TL.xml",
+                                     "S2A_MSIL1C_20210908*/**/MTD_TL.xml"])  # fmt: skip
+@pytest.mark.parametrize("band", ["B02", "B04", "B8A", "B11"])
+def test_real_mtd_tl_mean_angles_match_the_xml_own_means(shared_data, pattern, band):
+    """Detector mosaic (NaN gaps) averaged over the tile vs the Mean_*_Angle the file itself states."""
+    import re
+
+    path = next((shared_data / "realworld" / "sentinel2").glob(pattern))
+    text = path.read_text(encoding="utf-8")
+    band_id = {"B02": 1, "B04": 3, "B8A": 8, "B11": 11}[band]
+    sun = re.search(r"<Mean_Sun_Angle>\s*<ZENITH_ANGLE[^>]*>([\d.]+)<", text)
+    view = re.search(rf'<Mean_Viewing_Incidence_Angle bandId="{band_id}">\s*<ZENITH_ANGLE[^>]*>([\d.]+)<', text)
+    ang = read_angles(path, band)
+    assert np.isnan(ang["view_zenith"]).any() or np.isfinite(ang["view_zenith"]).all()
+    assert float(np.nanmean(ang["sun_zenith"])) == pytest.approx(float(sun.group(1)), abs=0.05)
+    assert float(np.nanmean(ang["view_zenith"])) == pytest.approx(float(view.group(1)), abs=0.3)

@@ -83,21 +83,21 @@ def test_s2_l1c_radio_add_offset(s2_real, tmp_path):
     assert info.scale_offset("B8A") == pytest.approx((1e-4, -0.1))
 
 
-def _safe(root: Path, mtd: Path, bands: dict[str, np.ndarray], *, jp2: bool = True) -> Path:
-    """A SAFE layout from real product metadata and small synthetic 10 m bands."""
+def _safe(root: Path, mtd: Path, bands: dict[str, np.ndarray], *, jp2: bool = True, res: int = 10) -> Path:
+    """A SAFE layout from real product metadata and small synthetic bands (at ``res`` metres)."""
     tile = re.search(r"_(T\d\d[A-Z]{3})_", mtd.parent.name).group(1)
     safe = root / mtd.parent.name
-    img = safe / "GRANULE" / f"L2A_{tile}_A000001_20230625T234624" / "IMG_DATA" / "R10m"
+    img = safe / "GRANULE" / f"L2A_{tile}_A000001_20230625T234624" / "IMG_DATA" / f"R{res}m"
     img.mkdir(parents=True)
     (safe / mtd.name).write_bytes(mtd.read_bytes())
     tl = next(mtd.parent.glob("**/MTD_TL.xml"), None)
     if tl is not None:
         (img.parent.parent / "MTD_TL.xml").write_bytes(tl.read_bytes())
-    t = Affine(10, 0, 350000, 0, -10, 7350000)  # inside tile T01WCP (UL 300000, 7400040)
+    t = Affine(res, 0, 350000, 0, -res, 7350000)  # inside tile T01WCP (UL 300000, 7400040)
     for name, data in bands.items():
         ext = "jp2" if jp2 else "tif"
         kw = {"driver": "JP2OpenJPEG", "QUALITY": 100, "REVERSIBLE": "YES"} if jp2 else {"driver": "GTiff"}
-        with rasterio.open(img / f"{tile}_20230625T234621_{name}_10m.{ext}", "w", width=data.shape[1],
+        with rasterio.open(img / f"{tile}_20230625T234621_{name}_{res}m.{ext}", "w", width=data.shape[1],
                            height=data.shape[0], count=1, dtype="uint16", crs="EPSG:32601", transform=t, **kw) as ds:  # fmt: skip
             ds.write(data, 1)
     return safe

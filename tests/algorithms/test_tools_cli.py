@@ -293,3 +293,15 @@ def test_brdf_scene_geometry_view_angles(tmp_path):
     res = _invoke("algo", "brdf", src, "--out", out, "--bands", "nir", "--time", "2020-06-01T10:00:00",
                   "--nadir", "14.0", "36.1")  # fmt: skip
     assert res.exit_code == 0, res.output
+
+
+def test_renamed_options_keep_hidden_deprecated_aliases(tmp_path):
+    red, nir = np.full((6, 6), 0.1, np.float32), np.full((6, 6), 0.5, np.float32)
+    src = write_test_raster(tmp_path / "rn.tif", np.stack([red, nir]), crs=UTM, transform=T30)
+    new = _invoke("algo", "index", "NDVI", src, "--var", "R=1", "--var", "N=2", "--out", tmp_path / "a.tif")
+    old = _invoke("algo", "index", "NDVI", src, "--band", "R=1", "--band", "N=2", "--out", tmp_path / "b.tif")
+    assert new.exit_code == old.exit_code == 0, (new.output, old.output)
+    np.testing.assert_array_equal(_read(tmp_path / "a.tif")[0], _read(tmp_path / "b.tif")[0])
+    np.testing.assert_allclose(_read(tmp_path / "a.tif")[0], (0.5 - 0.1) / 0.6, rtol=1e-6)
+    help_text = _invoke("algo", "index", "--help").output
+    assert "--var" in help_text and "--band" not in help_text

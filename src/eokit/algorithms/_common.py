@@ -30,6 +30,21 @@ def as_array(data: Any) -> Any:
     return np.asarray(data)
 
 
+def lazy_pair(fn: Callable[..., tuple[Any, Any]], *arrays: Any) -> tuple[Any, Any] | None:
+    """``fn(*arrays)`` block by block when an input is dask (two float64 outputs), else ``None``."""
+    if not any(is_dask(a) for a in arrays):
+        return None
+    import dask.array as da
+
+    blocks = da.broadcast_arrays(*(da.asarray(a) for a in arrays))
+
+    def _both(*b: np.ndarray) -> np.ndarray:
+        return np.stack([np.asarray(r, dtype=np.float64) for r in fn(*b)])
+
+    out = da.map_blocks(_both, *blocks, new_axis=0, chunks=((2,), *blocks[0].chunks), dtype=np.float64)
+    return out[0], out[1]
+
+
 def row_metrics(transform: Affine, crs: Any, height: int) -> tuple[np.ndarray, np.ndarray]:
     """``(y, dx)`` per row in metres: row-centre position along the column and pixel width.
 

@@ -44,7 +44,7 @@ class _Renamer:
         if isinstance(node, ast.Expression):
             return self.src(node.body)
         if isinstance(node, ast.Constant):
-            return self.lit(node.value)
+            return self.lit(float(node.value))  # type: ignore[arg-type]  # whitelisted: int or float
         if isinstance(node, ast.Name):
             if node.id in self.arrays:
                 return self.arrays[node.id]
@@ -56,11 +56,12 @@ class _Renamer:
             left = self.src(node.left)
             if isinstance(node.op, ast.Pow):
                 exp = node.right
-                if isinstance(exp, ast.Constant) and float(exp.value) == 2.0:
+                value = float(exp.value) if isinstance(exp, ast.Constant) else None  # type: ignore[arg-type]
+                if value == 2.0:
                     return f"({left} * {left})"
-                if isinstance(exp, ast.Constant) and float(exp.value) == 0.5:
+                if value == 0.5:
                     return f"np.sqrt({left})"
-                if isinstance(exp, ast.Constant) and float(exp.value) == 1.0:
+                if value == 1.0:
                     return left
                 return f"({left} ** {self.src(exp)})"
             op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}[type(node.op)]
@@ -69,7 +70,7 @@ class _Renamer:
 
 
 @functools.cache
-def _build(formula_tree: ast.Expression, arrays: tuple[str, ...], scalars: tuple[str, ...]) -> tuple[Any, int]:
+def _build(formula_tree: ast.Expression, arrays: tuple[str, ...], scalars: tuple[str, ...]) -> tuple[Any, list[float]]:
     ren = _Renamer(arrays, scalars)
     expr = ren.src(formula_tree)
     xs = [f"x{i}" for i in range(len(arrays))]

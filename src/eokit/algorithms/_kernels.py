@@ -160,7 +160,7 @@ def _vertical_row(
 ) -> None:  # pragma: no cover
     rows, cols = g.shape
     r2 = radius * radius
-    r = np.int64(r)  # a prange index may arrive unsigned; keep index arithmetic signed
+    r = np.int64(r)  # type: ignore[assignment]  # a prange index may arrive unsigned; keep index arithmetic signed
     lo = r
     while lo > 0 and y[r] - y[lo - 1] <= radius:
         lo -= 1
@@ -416,7 +416,7 @@ def valid_range(x: np.ndarray, nodata: float | None = None) -> tuple[float, floa
     parts: list[tuple[float, float, int]] = []
 
     def run(s: slice) -> None:
-        parts.append(_minmax(flat[s], float(nodata), True))
+        parts.append(_minmax(flat[s], float(nodata if nodata is not None else 0.0), True))
 
     flat_chunks(run, flat.size)
     count = sum(p[2] for p in parts)

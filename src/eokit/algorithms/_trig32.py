@@ -114,14 +114,14 @@ def _odd_swap(typingctx, s, c, q):
 def _sincos(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
     """``(sin, cos)`` of ``x`` degrees."""
     s, c, q = _poly(x)
-    return _quadrant(s, c, q)
+    return _quadrant(s, c, q)  # type: ignore[call-arg]  # a numba intrinsic: typing context is implicit
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)
 def _half_sq(x: np.float32) -> tuple[np.float32, np.float32]:  # pragma: no cover - numba
     """``(sin^2(x/2), cos^2(x/2))`` of ``x`` degrees (signs drop out)."""
     s, c, q = _poly(x * _HALF)
-    return _odd_swap(s * s, c * c, q)
+    return _odd_swap(s * s, c * c, q)  # type: ignore[call-arg]  # a numba intrinsic
 
 
 @numba.njit(inline="always", error_model="numpy", fastmath=_FM)

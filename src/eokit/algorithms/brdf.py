@@ -26,6 +26,7 @@ import numpy as np
 from eokit.algorithms._kernels import in_row_chunks, valid_range
 from eokit.algorithms._trig import c_factor_simd
 from eokit.algorithms._trig32 import c_factor_f32
+from eokit.algorithms._xarray import xarray_io
 from eokit.errors import InvalidInputError
 
 __all__ = [
@@ -90,6 +91,7 @@ def _coefficients(band: str, sensor: str) -> tuple[float, float, float]:
     return table[key]
 
 
+@xarray_io
 def ross_thick(sun_zenith: Any, view_zenith: Any, relative_azimuth: Any) -> Any:
     """RossThick volumetric kernel (Lucht et al. 2000, eq. 38); angles in degrees.
 
@@ -102,6 +104,7 @@ def ross_thick(sun_zenith: Any, view_zenith: Any, relative_azimuth: Any) -> Any:
     return ((np.pi / 2 - xi) * cos_xi + np.sin(xi)) / (np.cos(ti) + np.cos(tv)) - np.pi / 4
 
 
+@xarray_io
 def li_sparse_r(sun_zenith: Any, view_zenith: Any, relative_azimuth: Any, *, br: float = 1.0, hb: float = 2.0) -> Any:
     """LiSparse-Reciprocal geometric kernel (Lucht et al. 2000, eqs. 39-44); angles in degrees."""
     ti, tv, phi = np.radians(sun_zenith), np.radians(view_zenith), np.radians(relative_azimuth)
@@ -117,6 +120,7 @@ def li_sparse_r(sun_zenith: Any, view_zenith: Any, relative_azimuth: Any, *, br:
     return overlap - sec_sum + 0.5 * (1 + cos_xi_p) / (np.cos(ti_p) * np.cos(tv_p))
 
 
+@xarray_io
 def brdf_model(band: str, sun_zenith: Any, view_zenith: Any, relative_azimuth: Any, *, sensor: str = "landsat") -> Any:
     """``fiso + fvol*Kvol + fgeo*Kgeo`` for one band."""
     fiso, fgeo, fvol = _coefficients(band, sensor)
@@ -127,6 +131,7 @@ def brdf_model(band: str, sun_zenith: Any, view_zenith: Any, relative_azimuth: A
     )
 
 
+@xarray_io
 def normalization_sun_zenith(lat_deg: Any) -> Any:
     """Normalisation sun zenith in degrees for a latitude in degrees (Zhang et al. 2016 polynomial).
 
@@ -147,6 +152,7 @@ def normalization_sun_zenith(lat_deg: Any) -> Any:
     )
 
 
+@xarray_io
 def c_factor(
     band: str,
     sun_zenith: Any,
@@ -169,7 +175,7 @@ def c_factor(
     same = sun_zenith_out is None
     if not any(hasattr(a, "dask") or hasattr(a, "dims") for a in args):
         return _c_factor_numpy(coef, args, same=same)
-    if not any(hasattr(a, "dims") for a in args):  # dask: the compiled kernel block by block
+    if any(hasattr(a, "dask") for a in args):  # dask: the compiled kernel block by block
         import dask.array as da
 
         blocks = da.broadcast_arrays(*(da.asarray(a) for a in args))
@@ -178,12 +184,7 @@ def c_factor(
         return da.map_blocks(
             lambda *b: _c_factor_numpy(coef, tuple(x.astype(dt, copy=False) for x in b), same=same), *blocks, dtype=dt
         )
-    import xarray as xr  # DataArrays: the same numpy/dask kernels and dtypes, coordinates and attrs kept
-
-    def _inner(sz: Any, vz: Any, ra: Any, so: Any) -> Any:
-        return c_factor(band, sz, vz, ra, sun_zenith_out=None if same else so, sensor=sensor)
-
-    return xr.apply_ufunc(_inner, sun_zenith, view_zenith, relative_azimuth, szo, dask="allowed", keep_attrs=True)
+    raise InvalidInputError("c_factor takes numpy, dask or xarray arrays")  # pragma: no cover - xarray_io unwraps
 
 
 def _c_factor_numpy(coef: tuple[float, float, float], args: tuple[Any, ...], *, same: bool) -> Any:
@@ -196,7 +197,7 @@ def _c_factor_numpy(coef: tuple[float, float, float], args: tuple[Any, ...], *, 
     arrs = [np.asarray(a) for a in args]
     f32 = all(a.dtype == np.float32 for a, src in zip(arrs, args, strict=True) if type(src) not in (int, float))
     dtype = np.float32 if f32 else np.float64
-    kernel = c_factor_f32 if f32 else c_factor_simd
+    kernel: Any = c_factor_f32 if f32 else c_factor_simd
     shape = np.broadcast_shapes(*(a.shape for a in arrs))
     n = int(np.prod(shape)) if shape else 1
     scalar = [a.size == 1 and n > 1 for a in arrs]
@@ -222,6 +223,7 @@ def _c_factor_numpy(coef: tuple[float, float, float], args: tuple[Any, ...], *, 
     return res.reshape(shape) if shape else float(res[0])
 
 
+@xarray_io
 def c_factor_legacy(
     band: str, sun_zenith: Any, view_zenith: Any, relative_azimuth: Any, *, center_lon_deg: float
 ) -> Any:
@@ -253,6 +255,7 @@ def _check_reflectance(name: str, data: Any) -> None:
         )
 
 
+@xarray_io
 def nbar(
     bands: Mapping[str, Any],
     *,

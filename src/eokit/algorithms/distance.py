@@ -18,6 +18,7 @@ from affine import Affine
 
 from eokit.algorithms._common import as_array, inside_like, map_overlap_multi, row_metrics, to_raster_crs
 from eokit.algorithms._kernels import capped_distance
+from eokit.algorithms._xarray import xarray_io
 from eokit.core.arrays import is_dask
 from eokit.errors import InvalidInputError
 
@@ -38,6 +39,7 @@ def _distance_kernel(mask: np.ndarray, y: np.ndarray, dx: np.ndarray, *, radius:
     return capped_distance(mask, y[:, 0], dx[:, 0], radius)
 
 
+@xarray_io(georef=True)
 def distance_to_mask(
     mask: Any,
     *,
@@ -117,6 +119,7 @@ def _where(cond: Any, a: Any, b: Any) -> Any:
     return np.where(cond, a, b)
 
 
+@xarray_io(georef=True)
 def mask_cover(
     mask: Any,
     *,
@@ -172,6 +175,7 @@ def _select(image: Any, bands: Sequence[int] | None) -> Any:
     return arr.astype(np.float64) if arr.dtype.kind != "f" else arr
 
 
+@xarray_io
 def euclidean_distance(a: Any, b: Any, *, bands: Sequence[int] | None = None, discard_zeros: bool = False) -> Any:
     """Per-pixel Euclidean distance between two images across their bands.
 
@@ -193,11 +197,19 @@ def euclidean_distance(a: Any, b: Any, *, bands: Sequence[int] | None = None, di
     return np.sqrt((diff * diff).sum(axis=0))
 
 
+def _items(collection: Any) -> list[Any]:
+    """The images of a sequence, or of a stacked array along its first axis."""
+    if hasattr(collection, "ndim"):
+        return [collection[i] for i in range(collection.shape[0])]
+    return list(collection)
+
+
+@xarray_io
 def sum_distance(
     image: Any, collection: Sequence[Any] | Any, *, bands: Sequence[int] | None = None, discard_zeros: bool = False
 ) -> Any:
     """Sum of :func:`euclidean_distance` between ``image`` and every image of ``collection``."""
-    items = list(collection) if not hasattr(collection, "ndim") else [collection[i] for i in range(collection.shape[0])]
+    items = _items(collection)
     if not items:
         raise InvalidInputError("collection is empty")
     total = None
@@ -207,6 +219,7 @@ def sum_distance(
     return total
 
 
+@xarray_io
 def medoid(collection: Sequence[Any] | Any, *, bands: Sequence[int] | None = None, discard_zeros: bool = False) -> Any:
     """Per-pixel medoid: the image whose summed distance to all others is smallest.
 
@@ -215,7 +228,7 @@ def medoid(collection: Sequence[Any] | Any, *, bands: Sequence[int] | None = Non
     the winning image (ties go to the first). Images with NaN at a pixel never win
     there; pixels where every image is NaN stay NaN.
     """
-    items = list(collection) if not hasattr(collection, "ndim") else [collection[i] for i in range(collection.shape[0])]
+    items = _items(collection)
     if not items:
         raise InvalidInputError("collection is empty")
     images = [_select(im, None) for im in items]

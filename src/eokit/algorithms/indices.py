@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from eokit.algorithms._xarray import xarray_io
 from eokit.errors import InvalidInputError, MissingDependencyError
 
 __all__ = [
@@ -178,11 +179,12 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Expression):
         return _eval(node.body, env)
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # parse_formula admits int and float only
     if isinstance(node, ast.Name):
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
-        return _UNARY[type(node.op)](_eval(node.operand, env))
+        unary: Any = _UNARY[type(node.op)]
+        return unary(_eval(node.operand, env))
     if isinstance(node, ast.BinOp):
         left, right = _eval(node.left, env), _eval(node.right, env)
         if isinstance(node.op, ast.Pow):
@@ -214,6 +216,7 @@ def required_inputs(name: str) -> list[str]:
     return list(index_info(name)["bands"])
 
 
+@xarray_io
 def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, float] | None = None) -> Any:
     """Compute one catalogue index.
 
@@ -249,8 +252,8 @@ def spectral_index(name: str, bands: Mapping[str, Any], *, params: Mapping[str, 
             continue
         if params and short in params:
             env[short] = float(params[short])
-        elif short in defaults and defaults[short] is not None:
-            env[short] = float(defaults[short])
+        elif defaults.get(short) is not None:
+            env[short] = float(defaults[short] or 0.0)
         else:
             missing.append(short)
     if missing:

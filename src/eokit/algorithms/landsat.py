@@ -13,6 +13,7 @@ import numpy as np
 
 from eokit.algorithms._common import as_array
 from eokit.algorithms._kernels import affine_nodata, flat_chunks, qa_bits, valid_range
+from eokit.algorithms._xarray import xarray_io
 from eokit.core.arrays import is_dask
 from eokit.errors import InvalidInputError
 
@@ -91,6 +92,7 @@ def _stack(bands: Any) -> Any:
     return arr
 
 
+@xarray_io
 def unmask_slc_off(bands: Any, *, date: Any, sensor: str = "landsat7", nodata: float | None = None) -> tuple[Any, Any]:
     """Turn Landsat 7 SLC-off stripe pixels into valid zeros.
 
@@ -115,7 +117,7 @@ def unmask_slc_off(bands: Any, *, date: Any, sensor: str = "landsat7", nodata: f
     stripe = empty.all(axis=0)
     xp = _xp(arr)
     zero = xp.zeros((), dtype=arr.dtype)
-    data = xp.where(stripe[None], zero, arr)
+    data = xp.where(stripe[None], zero, arr)  # type: ignore[index]  # stripe is an array here
     return data, valid_all | stripe
 
 
@@ -139,6 +141,7 @@ def _xp(arr: Any) -> Any:
 _C1_SCALE = {"optical": 10000.0, "thermal": 10.0}
 
 
+@xarray_io
 def rescale(
     data: Any,
     *,
@@ -199,6 +202,7 @@ C2_SR = (2.75e-5, -0.2)
 C2_ST = (0.00341802, 149.0)
 
 
+@xarray_io
 def scale_collection2(
     dn: Any, *, kind: str = "sr", nodata: float | None = 0, mult: float | None = None, add: float | None = None
 ) -> Any:
@@ -237,6 +241,7 @@ QA_BITS = {
 }
 
 
+@xarray_io
 def qa_pixel_mask(
     qa: Any,
     *,
@@ -298,6 +303,7 @@ SCL_CLASSES = {
 SCL_DEFAULT = ("no_data", "saturated", "cloud_shadow", "cloud_medium", "cloud_high", "cirrus")
 
 
+@xarray_io
 def scl_mask(scl: Any, *, classes: Iterable[str | int] = SCL_DEFAULT) -> Any:
     """Boolean mask (``True`` = masked) of Sentinel-2 L2A scene-classification pixels in ``classes``."""
     codes = []
@@ -380,6 +386,7 @@ def _band_key(name: str, direction: str) -> str:
     )
 
 
+@xarray_io
 def harmonize(
     bands: Mapping[str, Any],
     *,

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from eokit.algorithms._common import lazy_pair
+from eokit.algorithms._xarray import xarray_io
 from eokit.errors import InvalidInputError
 
 __all__ = ["ORBITS", "Orbit", "scene_center_lonlat", "scene_view_angles", "track_heading"]
@@ -100,6 +102,7 @@ def scene_center_lonlat(transform: Any, crs: Any, shape: tuple[int, int]) -> tup
     return float(np.asarray(lon).ravel()[0]), float(np.asarray(lat).ravel()[0])
 
 
+@xarray_io
 def scene_view_angles(
     lon: Any,
     lat: Any,
@@ -131,6 +134,12 @@ def scene_view_angles(
     lon0, lat0 = (float(v) for v in nadir_lonlat)
     if not -90 <= lat0 <= 90:
         raise InvalidInputError(f"nadir latitude {lat0!r} outside -90..90")
+    lazy = lazy_pair(
+        lambda lo, la: scene_view_angles(lo, la, nadir_lonlat=nadir_lonlat, sensor=sensor, descending=descending),
+        lon, lat,
+    )  # fmt: skip
+    if lazy is not None:
+        return lazy
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     heading = math.radians(track_heading(lat0, sensor=orbit, descending=descending))

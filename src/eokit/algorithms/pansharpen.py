@@ -17,6 +17,7 @@ import numpy as np
 from eokit.algorithms._common import as_array
 from eokit.algorithms._kernels import brovey_ratio, in_row_chunks
 from eokit.algorithms._pankernels import kernel_mean_ratio
+from eokit.algorithms._xarray import xarray_io
 from eokit.core.arrays import is_dask, map_overlap
 from eokit.errors import InvalidInputError
 
@@ -64,6 +65,7 @@ def _kernel_block(block: np.ndarray, *, k: int) -> np.ndarray:
     return out
 
 
+@xarray_io(georef=True)
 def pansharpen_kernel(ms: Any, pan: Any, *, pixel_size: float, window_m: float = 90.0) -> Any:
     """Kernel-mean ratio pansharpening (geetools ``pansharpenKernel``).
 
@@ -93,6 +95,7 @@ def _xp(*arrays: Any) -> Any:
     return np
 
 
+@xarray_io
 def pansharpen_hsv(rgb: Any, pan: Any) -> Any:
     """HSV swap fusion (geetools ``pansharpenIhsFusion``): keep hue and saturation, take value from pan.
 
@@ -111,6 +114,7 @@ def pansharpen_hsv(rgb: Any, pan: Any) -> Any:
     return (rgb * ratio + grey).astype(np.float32)
 
 
+@xarray_io
 def pansharpen_brovey(ms: Any, pan: Any, *, weights: Sequence[float] | None = None) -> Any:
     """Brovey transform: ``ms_i * pan / (sum(w_i * ms_i) / sum(w_i))`` (equal weights by default)."""
     ms, pan = _check(ms, pan)
@@ -141,6 +145,7 @@ def _brovey_block(block: np.ndarray, *, w: np.ndarray) -> np.ndarray:
     return out.reshape((nb + 1, *block.shape[1:]))
 
 
+@xarray_io(georef=True)
 def pansharpen(ms: Any, pan: Any, *, method: str = "kernel", pixel_size: float | None = None, **kw: Any) -> Any:
     """Dispatch to :func:`pansharpen_kernel` (needs ``pixel_size``), :func:`pansharpen_hsv` or :func:`pansharpen_brovey`."""
     method = method.lower()

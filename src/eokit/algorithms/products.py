@@ -29,8 +29,8 @@ import os
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ import numpy as np
 
 from eokit.errors import InputNotFoundError, InvalidInputError, UnreadableInputError
 
-__all__ = ["Band", "Product", "is_product", "open_product"]
+__all__ = ["Band", "Product", "is_product", "open_product", "write_vrt"]
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,17 @@ class Product:
     def kind(self) -> str:
         return f"{self.mission} {self.level} product"
 
-    def select(self, refs: Mapping[str, str], *, param: str | None = None) -> dict[str, Band]:
-        """One band per reference, all at the finest resolution every band exists at."""
+    def select(
+        self, refs: Mapping[str, str], *, param: str | None = None, workdir: str | os.PathLike[str] | None = None
+    ) -> dict[str, Band]:
+        """One band per reference, all at the finest resolution every band exists at.
+
+        When the bands share no resolution (Sentinel-2 L1C: B04 at 10 m, B8A at 20 m) and
+        ``workdir`` is given, the finer bands are averaged onto the grid of the coarsest
+        one needed (never upsampled) through VRTs written there: the mean of the valid
+        finer pixels' physical values (nodata and flagged DN left out; NaN when none is
+        valid); without ``workdir`` this is refused.
+        """
         found = {key: self.find(ref, param=param) for key, ref in refs.items()}
         names = {key: {b.name for b in bands} for key, bands in found.items()}
         for key, n in names.items():
@@ -145,6 +154,8 @@ class Product:
                 raise InvalidInputError(f"band reference {refs[key]!r} is ambiguous ({', '.join(sorted(n))})",
                                         path=self.path, param=param)  # fmt: skip
         common = set.intersection(*[{b.resolution for b in bands} for bands in found.values()]) if found else set()
+        if not common and workdir is not None and all(b.resolution for v in found.values() for b in v):
+            return self._averaged(found, Path(workdir))
         if not common:
             have = {refs[k]: sorted({b.resolution or 0 for b in v}) for k, v in found.items()}
             raise InvalidInputError(
@@ -154,6 +165,74 @@ class Product:
             )
         res = min(common, key=lambda r: r or 0)
         return {key: next(b for b in bands if b.resolution == res) for key, bands in found.items()}
+
+    def _averaged(self, found: Mapping[str, list[Band]], workdir: Path) -> dict[str, Band]:
+        finest = {key: min(bands, key=lambda b: b.resolution or 0) for key, bands in found.items()}
+        target = max(b.resolution or 0 for b in finest.values())
+        like = next(b for bands in found.values() for b in bands if b.resolution == target)
+        out = {}
+        for key, bands in found.items():
+            at = [b for b in bands if b.resolution == target]
+            if at:
+                out[key] = at[0]
+                continue
+            src = finest[key]
+            # physical float values first (NaN for nodata and flags), then averaged: exact means of the valid pixels
+            native = write_vrt([src], workdir / f"{src.name}_{src.resolution:g}m.vrt")
+            as_float = Band(src.name, native, src.common_name, src.quantity)
+            vrt = write_vrt([as_float], workdir / f"{src.name}_{target:g}m.vrt", like=like.href)
+            out[key] = Band(src.name, vrt, src.common_name, src.quantity, resolution=target)
+            log.info("%s averaged from %g m onto the %g m grid of %s", src.name, src.resolution, target, like.name)
+        return out
+
+
+def _flag_lut(band: Band, top: int = 65535) -> str:
+    """GDAL LUT ``dn:value`` pairs: ``dn * scale + offset``, NaN at the band's flagged DN (0..``top``)."""
+
+    def lin(v: int) -> str:
+        return repr(v * band.scale + band.offset)
+
+    points = {0: lin(0), top: lin(top)}
+    for v in sorted(int(x) for x in band.invalid):
+        points.update({k: lin(k) for k in (v - 1, v + 1) if 0 <= k <= top})
+        points[v] = "nan"
+    return ",".join(f"{k}:{points[k]}" for k in sorted(points))
+
+
+def write_vrt(bands: list[Band], path: str | os.PathLike[str], *, like: str | None = None) -> str:
+    """A float32 VRT stacking ``bands`` (files of one grid) as physical values; NaN for nodata and flagged DN.
+
+    With ``like`` (a raster covering the same extent on a coarser grid) the bands are
+    averaged onto that grid. Nonlinear conversions (brightness temperature) are refused.
+    """
+    from xml.sax.saxutils import escape
+
+    from eokit.io import open_raster
+
+    with open_raster(bands[0].href) as ds:
+        sh, sw = ds.height, ds.width
+    with open_raster(like or bands[0].href) as ds:
+        h, w, crs, tr = ds.height, ds.width, ds.crs, ds.transform
+    layers = []
+    for i, b in enumerate(bands, start=1):
+        if b.k1k2 is not None:
+            raise InvalidInputError(f"{b.name} holds {b.quantity}: a nonlinear conversion", param="bands")
+        nd = "" if b.nodata is None else f"<NODATA>{b.nodata:g}</NODATA>"
+        conv = f"<ScaleOffset>{b.offset!r}</ScaleOffset><ScaleRatio>{b.scale!r}</ScaleRatio>"
+        if b.invalid:  # flagged DN (S2 saturation) -> NaN: a lookup table, linear between the flags
+            conv = f"<LUT>{_flag_lut(b)}</LUT>"
+        resampling = ' resampling="average"' if like else ""
+        layers.append(
+            f'<VRTRasterBand dataType="Float32" band="{i}"><NoDataValue>nan</NoDataValue>'
+            f'<ComplexSource{resampling}><SourceFilename relativeToVRT="0">{escape(b.href)}</SourceFilename>'
+            f"<SourceBand>{b.index}</SourceBand>{nd}{conv}"
+            f'<SrcRect xOff="0" yOff="0" xSize="{sw}" ySize="{sh}"/><DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+            "</ComplexSource></VRTRasterBand>"
+        )
+    gt = ", ".join(repr(v) for v in tr.to_gdal())
+    Path(path).write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>{escape(crs.to_wkt())}</SRS>'
+                          f"<GeoTransform>{gt}</GeoTransform>{''.join(layers)}</VRTDataset>", encoding="utf-8")  # fmt: skip
+    return os.fspath(path)
 
 
 def _norm(ref: str) -> str:
@@ -378,14 +457,8 @@ def _from_stac(path: str) -> Product:
     if not bands:
         raise UnreadableInputError("STAC item has no raster data assets", path=path)
     when = props.get("datetime") or props.get("start_datetime")
-    time = dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else None
+    try:
+        time = dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else None
+    except ValueError:
+        raise UnreadableInputError(f"datetime {str(when)[:40]!r} is not ISO 8601", path=path) from None
     return Product(path, mission or "unknown", level, time, tuple(bands), {"item": item})
-
-
-def with_scaling(band: Band, enabled: bool) -> Band:
-    """``band`` itself, or without its DN conversion (``enabled=False``)."""
-    return band if enabled else replace(band, scale=1.0, offset=0.0, k1k2=None, quantity="dn")
-
-
-def band_names(bands: Iterable[Band]) -> Sequence[str]:
-    return [b.name for b in bands]

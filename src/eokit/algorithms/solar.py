@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from eokit.algorithms._common import lazy_pair
+from eokit.algorithms._xarray import xarray_io
 from eokit.errors import InvalidInputError
 
 __all__ = ["landsat_geometry", "landsat_imaging_window", "pixel_lonlat", "solar_position", "to_datetime64"]
@@ -40,6 +42,7 @@ def to_datetime64(time_utc: Any) -> np.ndarray:
         raise InvalidInputError(f"time_utc {time_utc!r} is not a UTC time ({exc})") from None
 
 
+@xarray_io
 def solar_position(time_utc: Any, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
     """Sun zenith and azimuth in degrees.
 
@@ -61,6 +64,9 @@ def solar_position(time_utc: Any, lat: Any, lon: Any) -> tuple[np.ndarray, np.nd
     >>> bool(z < 2.0)
     True
     """
+    lazy = lazy_pair(lambda la, lo: solar_position(time_utc, la, lo), lat, lon)
+    if lazy is not None:
+        return lazy
     t = to_datetime64(time_utc)
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
@@ -127,6 +133,7 @@ def _ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.stack([n * np.cos(phi) * np.cos(lam), n * np.cos(phi) * np.sin(lam), n * (1 - e2) * np.sin(phi)])
 
 
+@xarray_io
 def landsat_geometry(ang: str | os.PathLike[str] | dict[str, Any], lon: Any, lat: Any) -> dict[str, np.ndarray]:
     """Per-pixel acquisition time and view angles from a Landsat ``*_ANG.txt`` ephemeris.
 
@@ -144,6 +151,11 @@ def landsat_geometry(ang: str | os.PathLike[str] | dict[str, Any], lon: Any, lat
     tree = read_ang(ang) if not isinstance(ang, dict) else ang
     eph = tree["EPHEMERIS"]
     t = np.asarray(eph["EPHEMERIS_TIME"], dtype=np.float64)
+    # Landsat 7 ANG files give EPHEMERIS_TIME in seconds of the epoch day; Landsat 8/9 files count from
+    # EPHEMERIS_EPOCH_SECONDS (0, 1, 2...). Both become seconds of the epoch day.
+    epoch_s = float(eph.get("EPHEMERIS_EPOCH_SECONDS", 0.0))
+    if len(t) and t[0] + 0.5 < epoch_s:
+        t = t + epoch_s
     s = np.stack([np.asarray(eph[f"EPHEMERIS_ECEF_{k}"], dtype=np.float64) for k in "XYZ"], axis=1)  # (n, 3)
     if len(t) < 2 or s.shape[0] != len(t):
         raise InvalidInputError("ANG ephemeris has fewer than 2 samples or inconsistent lengths")

@@ -40,7 +40,7 @@ def _deprecated(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         import logging
 
         logging.getLogger("eokit.cli").warning(
-            "%s is deprecated; use %s", param.opts[0], {"--band": "--var"}.get(param.opts[0], "the new option")
+            "%s is deprecated; use %s", param.opts[0], {"--band": "--var", "--out-dir": "--out"}.get(param.opts[0], "")
         )
     return value
 
@@ -160,10 +160,11 @@ def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str
 
 @algo.command("mask-cover")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@click.option("--band", type=int, default=1, show_default=True)
-@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nodata", show_default=True)
+@click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="1-based band of SOURCE.")
+@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nodata", show_default=True,
+              help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT.")
-@click.option("--geometry-crs", default=None)
+@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
 @click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
 def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None, geometry_crs: str | None,
                    all_touched: bool) -> None:  # fmt: skip
@@ -177,18 +178,22 @@ def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None,
 
 
 @algo.command("pansharpen")
-@click.argument("ms", type=click.Path(exists=True, dir_okay=False))
-@click.argument("pan", type=click.Path(exists=True, dir_okay=False))
+@click.argument("ms", type=click.Path(exists=True))
+@click.argument("pan", type=click.Path(exists=True, dir_okay=False), required=False)
 @out_option()
-@click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True)
-@click.option("--bands", default=None, help="1-based ms bands, comma-separated (hsv: red,green,blue).")
+@click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True,
+              help="kernel, hsv or brovey.")  # fmt: skip
+@click.option("--bands", default=None,
+              help="MS bands, comma-separated: 1-based numbers, or a product's band names (hsv: red,green,blue).")  # fmt: skip
 @click.option("--window", type=float, default=90.0, show_default=True, help="Kernel window in metres.")
-@click.option("--resampling", default="bilinear", show_default=True)
-def pansharpen_cmd(ms: str, pan: str, out: str, method: str, bands: str | None, window: float, resampling: str) -> None:
-    """Pansharpen MS with PAN onto the pan grid."""
+@click.option("--resampling", type=click.Choice(["nearest", "bilinear", "cubic", "average"]), default="bilinear",
+              show_default=True, help="How MS is resampled onto the PAN grid.")  # fmt: skip
+def pansharpen_cmd(ms: str, pan: str | None, out: str, method: str, bands: str | None, window: float,
+                   resampling: str) -> None:  # fmt: skip
+    """Pansharpen MS with PAN onto the pan grid (PAN may be omitted for a Landsat Level-1 product: its B8)."""
     from eokit.algorithms import tools
 
-    sel = [int(b) for b in bands.split(",")] if bands else None
+    sel: list[int | str] | None = [b.strip() for b in bands.split(",")] if bands else None
     tools.pansharpen_file(ms, pan, out, method=method, bands=sel, window_m=window, resampling=resampling)
     click.echo(out)
 
@@ -228,7 +233,8 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
 @click.option("--bands", "band_names", required=True,
               help="Name of each layer of a raster (blue,green,red,nir,swir1,swir2), or the bands of a product "
               "(B02,B03,B04,B8A or red,nir...).")  # fmt: skip
-@click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True)
+@click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True,
+              help="BRDF coefficients and orbit of a plain raster (products name their own).")  # fmt: skip
 @click.option("--angles", nargs=4, type=click.Path(exists=True), default=None,
               help="Sun zenith, sun azimuth, view zenith, view azimuth rasters (same grid).")  # fmt: skip
 @click.option("--angle-scale", type=float, default=100.0, show_default=True, help="Angle rasters' units per degree.")
@@ -258,19 +264,27 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
             szo = float(szo)
         except ValueError:
             raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
-    tools.nbar_file(source, out, band_names=[b.strip() for b in band_names.split(",")], sensor=sensor,
-                    angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
-                    sun_zenith_out=szo, nadir_lonlat=(nadir[0], nadir[1]) if nadir else None, workers=workers,
-                    scheduler=scheduler)  # fmt: skip
+    names = [b.strip() for b in band_names.split(",")]
+    from eokit.algorithms.products import is_product
+
+    total = tools.band_pixels([source], {n: n for n in names}) if is_product(source) else _pixels(source)
+    with progress_bar(total, "brdf") as bar:
+        tools.nbar_file(source, out, band_names=names, sensor=sensor,
+                        angles=list(angles or sun_angles or []) or None, angle_scale=angle_scale, ang=ang, time=time_,
+                        sun_zenith_out=szo, nadir_lonlat=(nadir[0], nadir[1]) if nadir else None, workers=workers,
+                        scheduler=scheduler, progress=bar)  # fmt: skip
     click.echo(out)
 
 
 @algo.command("rescale")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @out_option()
-@click.option("--from", "from_", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True)
-@click.option("--to", "to", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True)
-@click.option("--kind", type=click.Choice(["optical", "thermal"]), default="optical", show_default=True)
+@click.option("--from", "from_", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True,
+              help="Convention of SOURCE: TOA, SR or RAW.")  # fmt: skip
+@click.option("--to", "to", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True,
+              help="Convention to write: TOA, SR or RAW.")  # fmt: skip
+@click.option("--kind", type=click.Choice(["optical", "thermal"]), default="optical", show_default=True,
+              help="optical or thermal bands.")  # fmt: skip
 @click.option("--max-raw", type=int, default=255, show_default=True, help="255 (Landsat 4-7) or 65535 (8/9).")
 def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: int) -> None:
     """Rescale Collection 1 data between TOA, SR and RAW conventions."""
@@ -316,15 +330,15 @@ def mtl_cmd(path: str) -> None:
 @algo.command("qa-mask")
 @click.argument("source", type=click.Path(exists=True))
 @out_option()
-@click.option("--fill/--no-fill", default=True, show_default=True)
-@click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True)
-@click.option("--cirrus/--no-cirrus", default=True, show_default=True)
-@click.option("--cloud/--no-cloud", default=True, show_default=True)
-@click.option("--shadow/--no-shadow", default=True, show_default=True)
-@click.option("--snow/--no-snow", default=False, show_default=True)
-@click.option("--water/--no-water", default=False, show_default=True)
+@click.option("--fill/--no-fill", default=True, show_default=True, help="Mask fill pixels.")
+@click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True, help="Mask dilated clouds.")
+@click.option("--cirrus/--no-cirrus", default=True, show_default=True, help="Mask cirrus.")
+@click.option("--cloud/--no-cloud", default=True, show_default=True, help="Mask clouds.")
+@click.option("--shadow/--no-shadow", default=True, show_default=True, help="Mask cloud shadows.")
+@click.option("--snow/--no-snow", default=False, show_default=True, help="Mask snow.")
+@click.option("--water/--no-water", default=False, show_default=True, help="Mask water.")
 def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
-    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band."""
+    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band (or a bundle's / STAC item's)."""
     from eokit.algorithms import tools
 
     tools.qa_mask_file(source, out, flags=flags)
@@ -381,13 +395,19 @@ def medoid_cmd(
 @click.argument("metadata", type=click.Path(exists=True, dir_okay=False))
 @click.option("--band", required=True, help="Sentinel-2 band whose view angles to take, e.g. B04.")
 @click.option("--like", required=True, type=click.Path(exists=True, dir_okay=False), help="Raster whose grid to use.")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for the four angle rasters.")
-def s2_angles_cmd(metadata: str, band: str, like: str, out_dir: str) -> None:
+@click.option("--out", "-o", "out", default=None, type=click.Path(file_okay=False),
+              help="Folder for the four angle rasters.")  # fmt: skip
+@click.option("--out-dir", "out_dir", default=None, type=click.Path(file_okay=False), hidden=True,
+              callback=_deprecated, help="Deprecated: --out.")  # fmt: skip
+def s2_angles_cmd(metadata: str, band: str, like: str, out: str | None, out_dir: str | None) -> None:
     """Sun/view angle rasters (degrees) from a Sentinel-2 MTD_TL.xml, on the grid of --like.
 
     Feed them to `eokit algo brdf --sensor sentinel2 --angles SZA SAA VZA VAA --angle-scale 1`.
     """
     from eokit.algorithms import sentinel2
 
-    for p in sentinel2.write_angle_rasters(metadata, band, like, out_dir):
+    folder = out or out_dir
+    if folder is None:
+        raise click.UsageError("Missing option '--out'.")
+    for p in sentinel2.write_angle_rasters(metadata, band, like, folder):
         click.echo(p)

@@ -28,7 +28,9 @@ def _file_band(path: str, prof: dict[str, Any], j: int, name: str | None) -> Ban
     return Band(name or Path(path).name, path, nodata=prof["nodata"], index=j)
 
 
-def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param: str = "band") -> dict[str, Band]:
+def resolve_bands(
+    sources: Sequence[PathLike], refs: Mapping[str, str], *, param: str = "band", workdir: PathLike | None = None
+) -> dict[str, Band]:
     """Map each role (``red``...) to the :class:`~eokit.algorithms.products.Band` a reference names.
 
     ``sources`` are rasters or products (a Sentinel-2 SAFE, a Landsat bundle, a
@@ -40,16 +42,26 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
     carries it as a token (``..._B4.TIF``, ``..._SR_B4.tif``; ``B4`` also matches
     ``_B04_``), or a 1-based band number when a single file is given.
     Ambiguous or missing references raise :class:`InvalidInputError` naming the band.
+    ``workdir``: where a product's bands of different resolutions may be averaged onto
+    the coarsest one's grid (see :meth:`~eokit.algorithms.products.Product.select`).
     """
     paths = [os.fspath(s) for s in sources]
+    aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
+
+    def option(key: str) -> str:  # the option that bound this band: --red, --nir..., else ``param``
+        role = key if key in indices.COMMON_NAMES else aliases.get(key)
+        return role if role is not None else param
+
     products = [p for p in paths if is_product(p)]
     if products:
         if len(paths) > 1:
             raise InvalidInputError("give one product, or band rasters, not both", path=products[0], param=param)
-        return open_product(products[0]).select(refs, param=param)
+        prod = open_product(products[0])
+        for key, ref in refs.items():
+            prod.find(ref, param=option(key))
+        return prod.select(refs, param=param, workdir=workdir)
     profs = [profile(s) for s in paths]
     out: dict[str, Band] = {}
-    aliases = {v: k for k, v in indices.COMMON_NAMES.items()}
     for key, ref in refs.items():
         role = f"{aliases[key]} ({key})" if key in aliases else key
         ref_s = str(ref).strip()
@@ -68,16 +80,20 @@ def resolve_bands(sources: Sequence[PathLike], refs: Mapping[str, str], *, param
             n = int(ref_s)
             if not 1 <= n <= profs[0]["count"]:
                 raise InvalidInputError(
-                    f"{role}: band {n} out of range 1..{profs[0]['count']}", path=paths[0], param=param
+                    f"{role}: band {n} out of range 1..{profs[0]['count']}", path=paths[0], param=option(key)
                 )
             hits = [(0, n)]
+        if not hits and ref_s == option(key):  # a default reference: the role's own name
+            raise InvalidInputError(f"{role}: which band is it? (no band is named {ref_s!r})", param=option(key))
         if not hits:
             raise InvalidInputError(
                 f"{role}: no band matches {ref_s!r} (by description, file name token, or 1-based number)",
-                param=param,
+                param=option(key),
             )
         if len(set(hits)) > 1:
-            raise InvalidInputError(f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)", param=param)
+            raise InvalidInputError(
+                f"{role}: band reference {ref_s!r} is ambiguous ({len(hits)} matches)", param=option(key)
+            )
         i, j = hits[0]
         out[key] = _file_band(paths[i], profs[i], j, profs[i]["descriptions"][j - 1])
     return out
@@ -123,7 +139,25 @@ def _stream_bands(
 ) -> Path:  # fmt: skip
     if not sources:
         raise InvalidInputError("no input rasters given", param="inputs")
-    chosen = resolve_bands(sources, refs)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=".eokit-bands-", dir=os.path.dirname(os.path.abspath(target))) as tmp:
+        chosen = resolve_bands(sources, refs, workdir=tmp)
+        return _run_bands(sources, target, chosen, op, count=count, scale=scale, offset=offset, scheduler=scheduler,
+                          workers=workers, progress=progress, halo=halo, dtype=dtype, nodata=nodata)  # fmt: skip
+
+
+def _run_bands(
+    sources: Sequence[PathLike], target: PathLike, chosen: dict[str, Band], op: Callable[..., np.ndarray], *,
+    count: int, scale: float, offset: float, scheduler: str | None, workers: int | None, progress: Progress,
+    halo: int, dtype: str, nodata: float | None,
+) -> Path:  # fmt: skip
+    raw = [b.name for b in chosen.values() if b.quantity == "dn"]
+    if raw and len(sources) == 1 and is_product(sources[0]) and scale == 1.0 and offset == 0.0:
+        raise InvalidInputError(
+            f"the product gives no scale factors for {', '.join(raw)}: its digital numbers are not reflectance; "
+            "give --scale and --offset", path=os.fspath(sources[0]), param="scale",
+        )  # fmt: skip
     if scale != 1.0 or offset != 0.0:
         scaled = [b.name for b in chosen.values() if b.scaled]
         if scaled:
@@ -221,8 +255,7 @@ def harmonize_file(
             platform = prod.platform
         bands = {k: ("B8A" if prod is not None and k == "nir" and v == "nir" else v) for k, v in bands.items()}
         if prod is not None:
-            chosen = prod.select(bands, param="bands")
-            broad = [k for k, b in chosen.items() if b.name == "B08"]
+            broad = [k for k, ref in bands.items() if any(b.name == "B08" for b in prod.find(ref, param=k))]
             if broad:
                 raise InvalidInputError(
                     f"{', '.join(broad)} is B08 (broad NIR): HLS adjusts the narrow NIR B8A to OLI; use B8A",

@@ -29,7 +29,9 @@ def _nbar_block(
     nadir: tuple[float, float] | None,
 ) -> np.ndarray:  # fmt: skip
     bands = {n: band.physical(arrays[i][band.index - 1]) for n, (i, band) in zip(names, layers, strict=True)}
-    extra = [a[0].astype(np.float64) / angle_scale for a in arrays[n_refl:]]
+    # float32 angles all the way: reflectance is float32, and the float32 c-factor kernel agrees with
+    # the float64 one to < 6e-7 (relative), far below a float32 reflectance's resolution
+    extra = [a[0].astype(np.float32) / np.float32(angle_scale) for a in arrays[n_refl:]]
     shape = (int(arrays[0].shape[1]), int(arrays[0].shape[2]))
     lon = lat = None
     if len(extra) == 2 + 2 * len(names) and len(names) > 1:  # per-band view angles (Sentinel-2 MTD_TL.xml)
@@ -55,6 +57,7 @@ def _nbar_block(
             if nadir is None:  # pragma: no cover - _run_nbar sets it whenever no ANG or view rasters are given
                 raise InvalidInputError("no nadir track for the scene geometry", param="nadir")
             vz, va = orbit.scene_view_angles(lon, lat, nadir_lonlat=nadir, sensor=sensor)
+    sz, sa, vz, va = (np.asarray(x, dtype=np.float32) for x in (sz, sa, vz, va))
     _check_sun(sz, bands, block)
     res = brdf.nbar(bands, sun_zenith=sz, view_zenith=vz, sun_azimuth=sa, view_azimuth=va,
                     sun_zenith_out=_szo(sun_zenith_out, transform, crs, shape, block), sensor=sensor)  # fmt: skip
@@ -64,7 +67,7 @@ def _nbar_block(
 def _szo(szo: Any, transform: Any, crs: Any, shape: tuple[int, int], block: Block) -> Any:
     if isinstance(szo, str) and szo == "latitude":
         _, lat = solar.pixel_lonlat(transform, crs, shape, row=block.read_row, col=block.read_col)
-        return brdf.normalization_sun_zenith(lat)
+        return np.asarray(brdf.normalization_sun_zenith(lat), dtype=np.float32)
     return szo
 
 
@@ -145,7 +148,8 @@ def nbar_file(
 
     names = list(band_names)
     if is_product(source):
-        return _product_nbar(os.fspath(source), target, names, angles=angles, time=time, nadir_lonlat=nadir_lonlat,
+        return _product_nbar(os.fspath(source), target, names, angles=angles, angle_scale=angle_scale, time=time,
+                             nadir_lonlat=nadir_lonlat,
                              sun_zenith_out=sun_zenith_out, scheduler=scheduler, workers=workers, progress=progress)  # fmt: skip
     prof = profile(source)
     if len(names) != prof["count"]:
@@ -220,7 +224,7 @@ def _brdf_name(band: Band, mission: str) -> str:
 
 
 def _product_nbar(
-    source: str, target: PathLike, refs: list[str], *, angles: Sequence[PathLike] | None, time: Any,
+    source: str, target: PathLike, refs: list[str], *, angles: Sequence[PathLike] | None, angle_scale: float, time: Any,
     nadir_lonlat: tuple[float, float] | None, sun_zenith_out: Any, scheduler: str | None, workers: int | None,
     progress: Progress,
 ) -> Path:  # fmt: skip
@@ -231,7 +235,21 @@ def _product_nbar(
     from eokit.algorithms.products import open_product
 
     prod = open_product(source)
-    chosen = prod.select({r: r for r in refs}, param="bands")
+    tmp = tempfile.mkdtemp(prefix=".eokit-angles-", dir=os.path.dirname(os.path.abspath(target)))
+    try:
+        return _product_nbar_in(prod, source, target, refs, tmp, angles=angles, angle_scale=angle_scale, time=time,
+                                nadir_lonlat=nadir_lonlat, sun_zenith_out=sun_zenith_out, scheduler=scheduler,
+                                workers=workers, progress=progress)  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _product_nbar_in(
+    prod: Any, source: str, target: PathLike, refs: list[str], tmp: str, *, angles: Sequence[PathLike] | None,
+    angle_scale: float, time: Any, nadir_lonlat: tuple[float, float] | None, sun_zenith_out: Any,
+    scheduler: str | None, workers: int | None, progress: Progress,
+) -> Path:  # fmt: skip
+    chosen = prod.select({r: r for r in refs}, param="bands", workdir=tmp)
     for ref, b in chosen.items():
         if b.quantity not in {"reflectance", "toa_reflectance"}:
             raise InvalidInputError(f"{ref} ({b.name}) holds {b.quantity}, not reflectance", path=source, param="bands")
@@ -248,27 +266,21 @@ def _product_nbar(
         time = prod.time
         log.info("acquisition time from the product metadata: %s", time.isoformat())
     tree = prod.metadata.get("tree")
-    kw: dict[str, Any] = {"angles": angles, "angle_scale": 1.0 if not angles else 100.0, "ang": None}
-    tmp = None
-    try:
-        tl = prod.metadata.get("tile_metadata")
-        if not angles and tl and tree is not None:  # Sentinel-2: sun and per-band view angles from MTD_TL.xml
-            from eokit.algorithms.sentinel2 import write_angle_rasters
+    kw: dict[str, Any] = {"angles": angles, "angle_scale": angle_scale if angles else 1.0, "ang": None}
+    tl = prod.metadata.get("tile_metadata")
+    if not angles and tl and tree is not None:  # Sentinel-2: sun and per-band view angles from MTD_TL.xml
+        from eokit.algorithms.sentinel2 import write_angle_rasters
 
-            tmp = tempfile.mkdtemp(prefix=".eokit-angles-", dir=os.path.dirname(os.path.abspath(target)))
-            text = tree.read(tl)
-            grids: list[str] = []
-            for b in chosen.values():
-                paths = write_angle_rasters(f"{source}/{tl}", b.name, hrefs[0], Path(tmp) / b.name, text=text)
-                grids += [str(p) for p in (paths[:2] if not grids else [])] + [str(p) for p in paths[2:]]
-            kw["angles"] = grids
-            time = None
-        elif not angles and prod.metadata.get("ang") and tree is not None:  # Landsat ANG: per-pixel time + view
-            from eokit.algorithms.metadata import parse_odl
+        text = tree.read(tl)
+        grids: list[str] = []
+        for b in chosen.values():
+            paths = write_angle_rasters(f"{source}/{tl}", b.name, hrefs[0], Path(tmp) / f"angles_{b.name}", text=text)
+            grids += [str(p) for p in (paths[:2] if not grids else [])] + [str(p) for p in paths[2:]]
+        kw["angles"] = grids
+        time = None
+    elif not angles and prod.metadata.get("ang") and tree is not None:  # Landsat ANG: per-pixel time + view
+        from eokit.algorithms.metadata import parse_odl
 
-            kw["ang"] = parse_odl(tree.read(prod.metadata["ang"]).decode("utf-8", "replace"), source=source)
-        return _run_nbar(hrefs, target, names, layers, prof, sensor=sensor, time=time, sun_zenith_out=sun_zenith_out,
-                         nadir_lonlat=nadir_lonlat, scheduler=scheduler, workers=workers, progress=progress, **kw)  # fmt: skip
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        kw["ang"] = parse_odl(tree.read(prod.metadata["ang"]).decode("utf-8", "replace"), source=source)
+    return _run_nbar(hrefs, target, names, layers, prof, sensor=sensor, time=time, sun_zenith_out=sun_zenith_out,
+                     nadir_lonlat=nadir_lonlat, scheduler=scheduler, workers=workers, progress=progress, **kw)  # fmt: skip

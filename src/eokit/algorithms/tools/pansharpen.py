@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 
 def pansharpen_file(
     ms: PathLike,
-    pan: PathLike,
+    pan: PathLike | None,
     target: PathLike,
     *,
     method: str = "kernel",
-    bands: Sequence[int] | None = None,
+    bands: Sequence[int | str] | None = None,
     window_m: float = 90.0,
     resampling: str = "bilinear",
     block_size: int = 1024,
@@ -37,7 +37,30 @@ def pansharpen_file(
     The multispectral bands (``bands``, 1-based; default all, 3 for ``hsv``) are
     resampled onto the pan grid with rasterio (``resampling``) block by block, with
     a halo for the kernel method's window.
+
+    ``ms`` may be a product (Landsat bundle, Sentinel-2 SAFE, STAC item) with
+    ``bands`` naming its bands (``red,green,blue``, ``B4,B3,B2``); they are converted
+    to physical values with the product's factors, and ``pan=None`` takes the
+    product's panchromatic band (Landsat Level-1 ``B8``).
     """
+    import shutil
+    import tempfile
+
+    from eokit.algorithms.products import is_product
+
+    if is_product(ms):
+        tmp = tempfile.mkdtemp(prefix=".eokit-pan-", dir=os.path.dirname(os.path.abspath(target)))
+        try:
+            ms_vrt, pan_vrt = _product_stacks(os.fspath(ms), pan, bands, Path(tmp))
+            return pansharpen_file(ms_vrt, pan_vrt, target, method=method, window_m=window_m,
+                                   resampling=resampling, block_size=block_size)  # fmt: skip
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if pan is None:
+        raise InvalidInputError("give the panchromatic raster (PAN)", param="pan")
+    if bands and not all(isinstance(b, int) or str(b).isdigit() for b in bands):
+        raise InvalidInputError("band names need a product as MS; give 1-based numbers", param="bands")
+    bands = [int(b) for b in bands] if bands else None
     from rasterio.enums import Resampling
     from rasterio.vrt import WarpedVRT
     from rasterio.windows import Window
@@ -51,7 +74,7 @@ def pansharpen_file(
         raise InvalidInputError(f"unknown resampling {resampling!r}") from None
     with open_raster(pan) as pds, open_raster(ms) as mds:
         _check_pair(mds, pds, os.fspath(ms), os.fspath(pan))
-        sel = list(bands) if bands else list(range(1, mds.count + 1))
+        sel = [int(b) for b in bands] if bands else list(range(1, mds.count + 1))
         if any(not 1 <= b <= mds.count for b in sel):
             raise InvalidInputError(f"bands {sel} out of range 1..{mds.count}", path=os.fspath(ms))
         px = abs(pds.transform.a) if pds.crs.is_projected else None
@@ -82,6 +105,23 @@ def pansharpen_file(
                 r, c = b.inner
                 writer.write(np.ascontiguousarray(out[:, r, c]), window=b.window())
     return Path(target)
+
+
+def _product_stacks(ms: str, pan: PathLike | None, bands: Sequence[int | str] | None, tmp: Path) -> tuple[str, str]:
+    from eokit.algorithms.products import is_product, open_product, write_vrt
+
+    if not bands:
+        raise InvalidInputError("name the product's bands to sharpen with --bands (e.g. red,green,blue)", param="bands")
+    prod = open_product(ms)
+    chosen = prod.select({str(b): str(b) for b in bands}, param="bands")
+    ms_vrt = write_vrt(list(chosen.values()), tmp / "ms.vrt")
+    if pan is None:
+        pan_band = prod.select({"pan": "pan"}, param="pan")["pan"]
+        return ms_vrt, write_vrt([pan_band], tmp / "pan.vrt")
+    if is_product(pan):
+        raise InvalidInputError("PAN must be a raster (or omitted to take the product's own)", path=os.fspath(pan),
+                                param="pan")  # fmt: skip
+    return ms_vrt, os.fspath(pan)
 
 
 def vrt_alpha_empty(vrt: Any, alpha: int, win: Any) -> np.ndarray:
