@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from eokit.cli._options import out_option, progress_bar, scheduler_option, workers_option
@@ -15,7 +17,7 @@ METHOD = click.option(
 )
 
 
-def max_memory_option(f):  # type: ignore[no-untyped-def]
+def max_memory_option(f):
     """``--max-memory SIZE`` (the same meaning on every command that processes rasters)."""
     return click.option(
         "--max-memory",
@@ -26,13 +28,13 @@ def max_memory_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def executor_options(f):  # type: ignore[no-untyped-def]
+def executor_options(f):
     """``--scheduler``, ``--workers`` and ``--max-memory``."""
     return scheduler_option(workers_option(max_memory_option(f)))
 
 
-def _deprecated(new: str):  # type: ignore[no-untyped-def]
-    def callback(ctx, param, value):  # type: ignore[no-untyped-def]
+def _deprecated(new: str):
+    def callback(ctx, param, value):
         if value is not None:
             import logging
 
@@ -42,7 +44,7 @@ def _deprecated(new: str):  # type: ignore[no-untyped-def]
     return callback
 
 
-def friction_units_option(f):  # type: ignore[no-untyped-def]
+def friction_units_option(f):
     """``--friction-units`` (the unit of the input friction raster); old ``--unit``/``--friction-unit`` hidden."""
     f = click.option(
         "--unit",
@@ -62,7 +64,7 @@ def friction_units_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def hazard_options(f):  # type: ignore[no-untyped-def]
+def hazard_options(f):
     """The exposure inputs, shared by ``urban exposure`` and ``urban review``."""
     for opt in reversed(
         [
@@ -113,7 +115,7 @@ def hazard_options(f):  # type: ignore[no-untyped-def]
     return f
 
 
-def _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air, built_up=None):  # type: ignore[no-untyped-def]
+def _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air, built_up=None):
     from pathlib import Path
 
     from eokit.errors import InvalidInputError
@@ -137,10 +139,11 @@ def _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline,
     )
 
 
-def _params(**kw: float | None):  # type: ignore[no-untyped-def]
+def _params(**kw: float | None) -> Any:
     from eokit.urban.degurba import DegurbaParams
 
-    return DegurbaParams(**{k: v for k, v in kw.items() if v is not None})
+    given: dict[str, Any] = {k: v for k, v in kw.items() if v is not None}
+    return DegurbaParams(**given)
 
 
 def _cells(path: str) -> int | None:
@@ -173,7 +176,7 @@ def urban() -> None:
 @executor_options
 def clusters(
     population, kind, out, label_raster, method, no_names, scheduler, workers, max_memory, **thresholds
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Urban clusters or centres of a POPULATION raster as polygons with id, population, area_km2, name.
 
     Works block by block within --max-memory, so global grids need not fit in memory.
@@ -205,7 +208,7 @@ def clusters(
 @click.option("--land", type=click.Path(dir_okay=False), help="Land share raster (0..1) on the same grid.")
 @METHOD
 @executor_options
-def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:  # type: ignore[no-untyped-def]
+def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:
     """Degree-of-urbanisation grid classes (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
 
     Works block by block within --max-memory, so global grids need not fit in memory.
@@ -248,7 +251,7 @@ def classify(population, out, level1, built_up, land, method, scheduler, workers
 @executor_options
 def zonal(
     zones, rasters, stats, band, id_col, min_value, all_touched, tidy, out, scheduler, workers, max_memory
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Zonal statistics of RASTERS over ZONES (polygons, or a label raster).
 
     Zones that cover no cell of a raster are listed in a warning. Runs on threads (--scheduler
@@ -324,7 +327,7 @@ def traveltime(
     workers,
     max_memory,
     friction_unit_old,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Travel-time (and route-length) matrices over a FRICTION raster.
 
     Only the window of FRICTION around the points (plus the reach of --max-time) is read.
@@ -393,7 +396,7 @@ def review(
     workers,
     scheduler,
     max_memory,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The whole urbanisation review: clusters, names, districts, zonal tables, OD matrices, exposure, maps, report.
 
     With --flood / --climate / --air the review adds flood-risk, climate-variation and
@@ -462,7 +465,7 @@ def exposure(
     scheduler,
     workers,
     max_memory,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """People (and built-up area) exposed to floods, climate variation and PM2.5, per zone.
 
     Hazard grids of another resolution or CRS are aligned to the POPULATION grid: area-weighted
@@ -494,7 +497,7 @@ def exposure(
 @click.argument("country")
 @click.option("--min-population", type=int, default=1000, show_default=True)
 @out_option(help="Output CSV.")
-def places(country, min_population, out) -> None:  # type: ignore[no-untyped-def]
+def places(country, min_population, out) -> None:
     """Populated places of COUNTRY (ISO2/ISO3) from the bundled GeoNames gazetteer (CC BY 4.0)."""
     from eokit.urban.gazetteer import write_places
 
@@ -508,7 +511,7 @@ def places(country, min_population, out) -> None:  # type: ignore[no-untyped-def
 @click.option("--block-size", type=click.IntRange(min=16), help="Block side in pixels (default: from --max-memory).")
 @out_option(help="Output int32 label raster (.tif).")
 @executor_options
-def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers, max_memory) -> None:  # type: ignore[no-untyped-def]
+def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers, max_memory) -> None:
     """Connected components of RASTER >= --min, block by block (rasters larger than memory)."""
     from eokit.config import get_settings
     from eokit.urban.labels import label_raster, threshold_predicate

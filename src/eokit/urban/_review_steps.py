@@ -63,7 +63,10 @@ def run_urban(
         ("centre", "centres_gpkg", "centres_geojson"),
         ("cluster", "clusters_gpkg", "clusters_geojson"),
     ):
-        gdf = name_clusters(polygons_from_files(res, kind=kind, scheduler=scheduler, workers=workers))
+        gdf = name_clusters(
+            polygons_from_files(res, kind=kind, scheduler=scheduler, workers=workers),
+            labels=res.centres if kind == "centre" else res.clusters,
+        )
         pts = gpd.GeoSeries(gpd.points_from_xy(gdf["pop_x"], gdf["pop_y"]), crs=gdf.crs).to_crs(4326)
         gdf["pop_lon"], gdf["pop_lat"] = pts.x.to_numpy(), pts.y.to_numpy()  # pop_x/pop_y stay in the grid CRS
         gdf = gdf.to_crs(4326)
@@ -199,7 +202,7 @@ def run_traveltime(out: Path, friction: Path, unit: str, admin_id: str, workers:
     )
     cent = gpd.read_file(out / "admin_centroids.gpkg", engine="pyogrio")
     cent = cent[~cent.geometry.is_empty & cent.geometry.notna()]
-    kw = dict(unit=unit, nonpositive="impassable", workers=workers)
+    kw: dict[str, Any] = dict(unit=unit, nonpositive="impassable", workers=workers)
     if len(pts):
         travel_time_matrix(
             friction, pts, id_col="city", out=f["od_cities_minutes"], distance_out=f["od_cities_km"], **kw

@@ -68,7 +68,9 @@ def _folium_map(clusters: Any, centres: Any, adm: Any, admin_id: str, admin_name
             tooltip=folium.GeoJsonTooltip(fields=[c for c in ("name", "population") if c in cols]),
         ).add_to(m)
     folium.LayerControl().add_to(m)
-    m.get_root().html.add_child(folium.Element(f"<div style='font-size:10px'>{html.escape(ATTRIBUTION)}</div>"))
+    m.get_root().html.add_child(  # type: ignore[attr-defined]
+        folium.Element(f"<div style='font-size:10px'>{html.escape(ATTRIBUTION)}</div>")
+    )
     with atomic_path(target) as tmp:
         m.save(str(tmp))
 

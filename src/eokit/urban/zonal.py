@@ -199,7 +199,7 @@ class ZoneIndex:
         transform: Affine,
         shape: tuple[int, int],
         all_touched: bool = False,
-        zone_ids: Sequence[Any] | None = None,
+        zone_ids: Sequence[Any] | np.ndarray | None = None,
         workers: int | None = None,
     ) -> ZoneIndex:
         """Zones from shapely geometries in the grid's CRS, each rasterised on its own window
@@ -334,13 +334,13 @@ class ZoneIndex:
         from eokit.urban._kernels import reduce_runs
 
         use_nd = nodata is not None and not np.isnan(nodata)
-        reduce_runs(
+        reduce_runs(  # type: ignore[call-arg]
             strip,
             int(r0),
             int(c0),
             runs,
             *acc,
-            float(nodata) if use_nd else 0.0,
+            float(nodata) if use_nd and nodata is not None else 0.0,
             use_nd,
             float(min_value) if min_value is not None else 0.0,
             min_value is not None,
@@ -383,7 +383,11 @@ class ZoneIndex:
         result: dict[str, np.ndarray] = {}
         if set(stats) <= _FAST:
             return self._fast_stats(data, values, nodata, stats, min_value)
-        v = self.gather(data) if values is None else values
+        if values is None:
+            assert data is not None
+            v = self.gather(data)
+        else:
+            v = values
         v = np.asarray(v)
         bad = np.isnan(v) if v.dtype.kind == "f" else np.zeros(v.shape, dtype=bool)
         if nodata is not None and not np.isnan(nodata):
