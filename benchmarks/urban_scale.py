@@ -152,13 +152,16 @@ if args["mode"] == "outofcore":
     res = degurba_files(args["pop"], centres=out / "c.tif", clusters=out / "u.tif", level2=out / "l2.tif",
                         max_memory=args["max_memory"], scheduler=args["scheduler"], workers=args["workers"])
     timings = dict(res.timings)
-    t1 = time.perf_counter()
     n = {}
+    timings["polygons"] = timings["names"] = 0.0
     for kind in ("centre", "cluster"):
+        t1 = time.perf_counter()
         gdf = polygons_from_files(res, kind=kind, workers=args["workers"])
+        t2 = time.perf_counter()
         gdf = name_clusters(gdf, labels=res.centres if kind == "centre" else res.clusters)
+        timings["polygons"] += t2 - t1
+        timings["names"] += time.perf_counter() - t2
         n[kind] = len(gdf)
-    timings["polygons_and_names"] = time.perf_counter() - t1
     extra = {"block_size": res.block_size, "population": res.total_population, "peak_rss_mb_after": res.peak_rss_mb}
 else:
     from eokit.urban.clusters import cluster_polygons, read_population

@@ -118,6 +118,24 @@ def _raster_bounds_lonlat(path: Any) -> tuple[float, float, float, float]:
     return max(w, -180.0), max(s, -90.0), min(e, 180.0), min(n, 90.0)
 
 
+def _values_at(ds: Any, rows: np.ndarray, cols: np.ndarray, tile: int = 512) -> np.ndarray:
+    """Band-1 values at cells ``(rows, cols)``, reading each ``tile``-sized window holding points once."""
+    from rasterio.windows import Window
+
+    out = np.zeros(rows.size, dtype=np.int64)
+    keys = (rows // tile) * ((ds.width + tile - 1) // tile) + cols // tile
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    for group in np.split(order, bounds):
+        if group.size == 0:
+            continue
+        r0, c0 = int(rows[group[0]] // tile * tile), int(cols[group[0]] // tile * tile)
+        win = Window(c0, r0, min(tile, ds.width - c0), min(tile, ds.height - r0))
+        block = ds.read(1, window=win)
+        out[group] = block[rows[group] - r0, cols[group] - c0]
+    return out
+
+
 def _places_in_labels(pts: Any, path: Any, ids: np.ndarray) -> pd.DataFrame:
     """``_pidx``, ``_pop``, ``_cidx`` of the places (in the raster's CRS) on a cell labelled with a cluster id."""
     from eokit.io.raster import open_raster
@@ -126,8 +144,7 @@ def _places_in_labels(pts: Any, path: Any, ids: np.ndarray) -> pd.DataFrame:
         cols, rows = ~ds.transform * (pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy())
         rows, cols = np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
         ok = (rows >= 0) & (rows < ds.height) & (cols >= 0) & (cols < ds.width)
-        xy = [ds.xy(r, c) for r, c in zip(rows[ok], cols[ok])]
-        values = np.array([v[0] for v in ds.sample(xy)], dtype=np.int64) if xy else np.zeros(0, np.int64)
+        values = _values_at(ds, rows[ok], cols[ok])
     position = {int(v): i for i, v in enumerate(ids)}
     found = pts.iloc[np.flatnonzero(ok)]
     cidx = np.array([position.get(int(v), -1) for v in values], dtype=np.int64)
