@@ -152,13 +152,17 @@ if args["mode"] == "outofcore":
     res = degurba_files(args["pop"], centres=out / "c.tif", clusters=out / "u.tif", level2=out / "l2.tif",
                         max_memory=args["max_memory"], scheduler=args["scheduler"], workers=args["workers"])
     timings = dict(res.timings)
-    t1 = time.perf_counter()
     n = {}
+    timings["polygons"] = timings["names"] = 0.0
     for kind in ("centre", "cluster"):
-        gdf = name_clusters(polygons_from_files(res, kind=kind, workers=args["workers"]))
+        t1 = time.perf_counter()
+        gdf = polygons_from_files(res, kind=kind, workers=args["workers"])
+        t2 = time.perf_counter()
+        gdf = name_clusters(gdf, labels=res.centres if kind == "centre" else res.clusters)
+        timings["polygons"] += t2 - t1
+        timings["names"] += time.perf_counter() - t2
         n[kind] = len(gdf)
-    timings["polygons_and_names"] = time.perf_counter() - t1
-    extra = {"block_size": res.block_size, "population": res.total_population}
+    extra = {"block_size": res.block_size, "population": res.total_population, "peak_rss_mb_after": res.peak_rss_mb}
 else:
     from eokit.urban.clusters import cluster_polygons, read_population
     from eokit.urban.degurba import degree_of_urbanisation
@@ -203,10 +207,15 @@ def measure(mode: str, pop: Path, *, max_memory: str, scheduler: str, workers: i
                 peak[0] = max(peak[0], _tree_rss(ps))
                 time.sleep(0.2)
 
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = threading.Thread(target=sample, daemon=True)
         t.start()
         out, _ = proc.communicate()
         t.join()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode:
             return {"mode": mode, "error": f"exit {proc.returncode}", "peak_rss_mb": peak[0] / 2**20}
         rec = json.loads(out.decode().strip().splitlines()[-1])
@@ -214,7 +223,7 @@ def measure(mode: str, pop: Path, *, max_memory: str, scheduler: str, workers: i
 
     with rasterio.open(pop) as ds:
         cells = ds.width * ds.height
-    rec.update(mode=mode, cells=cells, peak_rss_mb=round(peak[0] / 2**20, 1))
+    rec.update(mode=mode, cells=cells, peak_rss_mb=round(peak[0] / 2**20, 1), cpu_s=round(cpu, 1))
     rec["bytes_per_cell"] = round(peak[0] / cells, 2)
     rec["load_avg"] = os.getloadavg()
     return rec

@@ -64,3 +64,19 @@ def test_empty_and_no_crs():
     assert "name" in name_clusters(empty).columns
     with pytest.raises(InvalidInputError):
         name_clusters(gpd.GeoDataFrame({"id": [1]}, geometry=[box(0, 0, 1, 1)]))
+
+
+def test_naming_by_label_raster_equals_naming_by_polygons(tmp_path):
+    """Matching places to clusters through the label raster gives the polygon (sjoin) answer."""
+    from eokit.testing.urban_synthetic import synthetic_country
+    from eokit.urban.clusters import polygons_from_files
+    from eokit.urban.naming import name_clusters
+    from eokit.urban.outofcore import degurba_files
+
+    c = synthetic_country(tmp_path / "c", n_cities=5, n_ntl=0, n_ghsl=0)
+    files = degurba_files(c.population, centres=tmp_path / "c.tif", clusters=tmp_path / "u.tif")
+    gdf = polygons_from_files(files, kind="cluster")
+    a = name_clusters(gdf)
+    b = name_clusters(gdf, labels=files.clusters)
+    assert len(a) > 0
+    assert list(a["name"]) == list(b["name"]) and list(a["name_source"]) == list(b["name_source"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -179,3 +180,43 @@ def test_population_weighted_centroids_in_lonlat(reviewed, country):
         # the Gaussian is centred on the city: its weighted centroid is within a cell of it
         assert centres.loc[city.name, "pop_lon"] == pytest.approx(city.lon, abs=1.0 / 60)
         assert centres.loc[city.name, "pop_lat"] == pytest.approx(city.lat, abs=1.0 / 60)
+
+
+@pytest.fixture(scope="module")
+def hazard_country(tmp_path_factory):
+    return synthetic_country(tmp_path_factory.mktemp("hazard_country"), n_ntl=2, n_ghsl=1, hazards=True)
+
+
+def test_review_with_hazards_then_a_rerun_with_fewer_inputs(hazard_country, tmp_path):
+    from eokit.urban.hazards import Hazards
+
+    c, hz = hazard_country, hazard_country.hazards
+    kw = dict(admin_id=c.admin_id, admin_name=c.admin_name)
+    hazards = Hazards(flood=hz.flood, climate=hz.climate, air=hz.air, baseline=("1991-01-01", "2000-12-31"))
+    res = review(c.population, c.admin, tmp_path, ntl=c.ntl, ghsl=c.ghsl, friction=c.friction, hazards=hazards, **kw)
+    assert "exposure" in res.ran
+    for name in ("flood_exposure.csv", "climate_summary.csv", "air_quality.csv", "flood_map.png", "climate_chart.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    md = (tmp_path / "report.md").read_text()
+    for section in ("## Flood risk", "## Climate variation", "## Air quality (PM2.5)", "![night-lights]"):
+        assert section in md
+    flood = pd.read_csv(tmp_path / "flood_exposure.csv")
+    assert set(flood.zones) == {"all", "clusters", "centres", "districts"}
+    summ = pd.read_csv(tmp_path / "climate_summary.csv")
+    t = summ[(summ.zones == "all") & (summ.variable == "temperature") & (summ.weight == "area")].iloc[0]
+    assert 0.1 < t.trend_per_decade < 0.5  # generated with 0.3 °C per decade plus yearly noise
+    manifest = json.loads((tmp_path / "review_manifest.json").read_text())
+    written = set(manifest["_files"])
+    assert {p.name for p in tmp_path.iterdir() if p.is_file()} <= {Path(f).name for f in written}
+    # rerun with fewer inputs: no night lights, no friction, no hazards
+    res2 = review(c.population, c.admin, tmp_path, ghsl=c.ghsl, **kw)
+    left = {p.name for p in tmp_path.iterdir() if p.is_file()} | {p.name for p in (tmp_path / "inputs").iterdir()}
+    for stale in ("ntl_clusters.csv", "od_cities_km.csv", "flood_exposure.csv", "flood_map.png", "ntl_by_city.png"):
+        assert stale not in left, stale
+    assert not any(n.startswith(("ntl_", "flood_", "climate_", "air_", "friction")) for n in left)
+    md2 = (tmp_path / "report.md").read_text()
+    assert "ntl" not in md2 and "Flood" not in md2 and "od_cities" not in md2
+    manifest2 = json.loads((tmp_path / "review_manifest.json").read_text())
+    assert set(manifest2) - {"_files"} == set(res2.ran) | set(res2.reused)
+    on_disk = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert on_disk == set(manifest2["_files"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from eokit.cli._options import out_option, progress_bar, scheduler_option, workers_option
@@ -15,7 +17,7 @@ METHOD = click.option(
 )
 
 
-def max_memory_option(f):  # type: ignore[no-untyped-def]
+def max_memory_option(f):
     """``--max-memory SIZE`` (the same meaning on every command that processes rasters)."""
     return click.option(
         "--max-memory",
@@ -26,13 +28,13 @@ def max_memory_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def executor_options(f):  # type: ignore[no-untyped-def]
+def executor_options(f):
     """``--scheduler``, ``--workers`` and ``--max-memory``."""
     return scheduler_option(workers_option(max_memory_option(f)))
 
 
-def _deprecated(new: str):  # type: ignore[no-untyped-def]
-    def callback(ctx, param, value):  # type: ignore[no-untyped-def]
+def _deprecated(new: str):
+    def callback(ctx, param, value):
         if value is not None:
             import logging
 
@@ -42,7 +44,7 @@ def _deprecated(new: str):  # type: ignore[no-untyped-def]
     return callback
 
 
-def friction_units_option(f):  # type: ignore[no-untyped-def]
+def friction_units_option(f):
     """``--friction-units`` (the unit of the input friction raster); old ``--unit``/``--friction-unit`` hidden."""
     f = click.option(
         "--unit",
@@ -62,10 +64,86 @@ def friction_units_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def _params(**kw: float | None):  # type: ignore[no-untyped-def]
+def hazard_options(f):
+    """The exposure inputs, shared by ``urban exposure`` and ``urban review``."""
+    for opt in reversed(
+        [
+            click.option(
+                "--flood",
+                multiple=True,
+                metavar="NAME=RASTER",
+                help="Flood depth raster in metres, per return period (repeatable), e.g. RP100=depth_rp100.tif.",
+            ),
+            click.option(
+                "--depth-classes",
+                default="0,0.15,0.5,1.5",
+                show_default=True,
+                help="Flood depth classes in metres: people in water deeper than each.",
+            ),
+            click.option(
+                "--flood-rule",
+                type=click.Choice(["share", "max"]),
+                default="share",
+                show_default=True,
+                help="Aligning a flood map to the population grid: share = flooded share of each cell's area (expected count); max = the deepest water in the cell (conservative).",
+            ),
+            click.option(
+                "--climate",
+                multiple=True,
+                metavar="NAME=RASTER[,RASTER...]",
+                help="A climate variable's rasters (repeatable; globs allowed); dates from the file names (YYYY, YYYY-MM, YYYY-MM-DD).",
+            ),
+            click.option(
+                "--climate-index",
+                type=click.Path(dir_okay=False),
+                help="CSV with columns variable,date,path listing climate rasters.",
+            ),
+            click.option(
+                "--baseline",
+                metavar="START/END",
+                help="Baseline period of the climate anomalies, e.g. 1991/2020 (default: the whole series).",
+            ),
+            click.option(
+                "--air",
+                multiple=True,
+                metavar="NAME=RASTER",
+                help="Annual PM2.5 raster in µg/m³ (repeatable), e.g. pm25=pm25_2020.tif.",
+            ),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air, built_up=None):
+    from pathlib import Path
+
+    from eokit.errors import InvalidInputError
+    from eokit.urban.hazards import Hazards, parse_baseline, parse_named
+
+    try:
+        classes = [float(x) for x in depth_classes.split(",") if x.strip()]
+    except ValueError:
+        raise InvalidInputError(
+            f"expected numbers separated by commas, got {depth_classes!r}", param="depth_classes"
+        ) from None
+    return Hazards(
+        flood=parse_named(flood, param="flood"),
+        climate=parse_named(climate, param="climate", many=True),
+        climate_index=Path(climate_index) if climate_index else None,
+        air=parse_named(air, param="air"),
+        depth_classes=classes,
+        flood_rule=flood_rule,
+        baseline=parse_baseline(baseline),
+        built_up=Path(built_up) if built_up else None,
+    )
+
+
+def _params(**kw: float | None) -> Any:
     from eokit.urban.degurba import DegurbaParams
 
-    return DegurbaParams(**{k: v for k, v in kw.items() if v is not None})
+    given: dict[str, Any] = {k: v for k, v in kw.items() if v is not None}
+    return DegurbaParams(**given)
 
 
 def _cells(path: str) -> int | None:
@@ -98,7 +176,7 @@ def urban() -> None:
 @executor_options
 def clusters(
     population, kind, out, label_raster, method, no_names, scheduler, workers, max_memory, **thresholds
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Urban clusters or centres of a POPULATION raster as polygons with id, population, area_km2, name.
 
     Works block by block within --max-memory, so global grids need not fit in memory.
@@ -130,7 +208,7 @@ def clusters(
 @click.option("--land", type=click.Path(dir_okay=False), help="Land share raster (0..1) on the same grid.")
 @METHOD
 @executor_options
-def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:  # type: ignore[no-untyped-def]
+def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:
     """Degree-of-urbanisation grid classes (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
 
     Works block by block within --max-memory, so global grids need not fit in memory.
@@ -155,27 +233,59 @@ def classify(population, out, level1, built_up, land, method, scheduler, workers
 @urban.command()
 @click.argument("zones", type=click.Path(dir_okay=False))
 @click.argument("rasters", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--stats", default="sum,min,max,mean", show_default=True, help="Comma-separated statistics.")
+@click.option(
+    "--stats",
+    default="sum,min,max,mean",
+    show_default=True,
+    help="Comma-separated statistics: count, sum, mean, min, max, std, range, median, majority, minority, "
+    "unique, nodata, percentile_Q (Q in 0..100).",
+)
+@click.option(
+    "--band", default="1", show_default=True, help="Band to read: a 1-based number or a band name/description."
+)
 @click.option("--id-col", help="Zone id column (default: row position).")
 @click.option("--min-value", type=float, help="Ignore values below this.")
 @click.option("--all-touched", is_flag=True, help="Count every touched cell, not only cell centres.")
 @click.option("--tidy", is_flag=True, help="Write the tidy table (zone, raster, stat, value) instead of the wide one.")
 @out_option(help="Output CSV.")
-def zonal(zones, rasters, stats, id_col, min_value, all_touched, tidy, out) -> None:  # type: ignore[no-untyped-def]
-    """Zonal statistics of RASTERS over ZONES (polygons, or a label raster)."""
+@executor_options
+def zonal(
+    zones, rasters, stats, band, id_col, min_value, all_touched, tidy, out, scheduler, workers, max_memory
+) -> None:
+    """Zonal statistics of RASTERS over ZONES (polygons, or a label raster).
+
+    Zones that cover no cell of a raster are listed in a warning. Runs on threads (--scheduler
+    threads or synchronous); --max-memory bounds the rasters read whole for order statistics.
+    """
+    from eokit.urban.memory import resolve_max_memory
     from eokit.urban.zonal import write_zonal_csv
 
+    _threads_only(scheduler)
     with progress_bar(len(rasters), "rasters", unit="raster") as bar:
         write_zonal_csv(
             zones,
             list(rasters),
             out,
             stats=[s for s in stats.split(",") if s],
+            band=band,
             id_col=id_col,
             min_value=min_value,
             all_touched=all_touched,
             tidy=tidy,
+            workers=1 if scheduler == "synchronous" else workers,
+            max_memory=resolve_max_memory(max_memory) // 4,
             progress=bar,
+        )
+
+
+def _threads_only(scheduler: str | None) -> None:
+    """Commands whose work runs on threads in this process accept only threads or synchronous."""
+    if scheduler not in (None, "threads", "synchronous"):
+        from eokit.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"this command runs on threads in this process: use threads or synchronous, not {scheduler!r}",
+            param="scheduler",
         )
 
 
@@ -217,7 +327,7 @@ def traveltime(
     workers,
     max_memory,
     friction_unit_old,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Travel-time (and route-length) matrices over a FRICTION raster.
 
     Only the window of FRICTION around the points (plus the reach of --max-time) is read.
@@ -258,6 +368,7 @@ def traveltime(
 @click.option("--ghsl", multiple=True, type=click.Path(dir_okay=False), help="Built-up raster (repeatable).")
 @click.option("--friction", type=click.Path(dir_okay=False), help="Friction raster for travel times.")
 @friction_units_option
+@hazard_options
 @METHOD
 @click.option("--force", is_flag=True, help="Rerun every step even when its outputs are up to date.")
 @out_option(help="Output folder.")
@@ -272,17 +383,29 @@ def review(
     friction,
     friction_units,
     friction_unit_old,
+    flood,
+    depth_classes,
+    flood_rule,
+    climate,
+    climate_index,
+    baseline,
+    air,
     method,
     force,
     out,
     workers,
     scheduler,
     max_memory,
-) -> None:  # type: ignore[no-untyped-def]
-    """The whole urbanisation review: clusters, names, districts, zonal tables, OD matrices, maps, report."""
+) -> None:
+    """The whole urbanisation review: clusters, names, districts, zonal tables, OD matrices, exposure, maps, report.
+
+    With --flood / --climate / --air the review adds flood-risk, climate-variation and
+    air-quality tables per cluster, centre and district, and a report section for each.
+    """
+    hazards = _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air)
     from eokit.urban.review import review as run_review
 
-    steps = ["clip", "urban", "districts", "zonal", "traveltime", "report"]
+    steps = ["clip", "urban", "districts", "zonal", "traveltime", "exposure", "report"]
     with progress_bar(len(steps), "review", unit="step") as bar:
         result = run_review(
             population,
@@ -299,6 +422,7 @@ def review(
             workers=workers,
             scheduler=scheduler,
             max_memory=max_memory,
+            hazards=hazards,
             progress=lambda _s: bar(1),
         )
     click.echo(
@@ -308,10 +432,72 @@ def review(
 
 
 @urban.command()
+@click.argument("population", type=click.Path(dir_okay=False))
+@click.option(
+    "--zones",
+    "zone_files",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="Zones (repeatable): polygons (with --zones-id) or a label raster on the population grid, e.g. clusters=urban_clusters.tif.",
+)
+@click.option("--zones-id", multiple=True, metavar="NAME=COLUMN", help="Id column of polygon zones NAME.")
+@hazard_options
+@click.option(
+    "--built-up",
+    type=click.Path(dir_okay=False),
+    help="Built-up raster (an amount per cell, e.g. m²) for flood exposure of built-up area.",
+)
+@out_option(help="Output folder (flood_exposure.csv, climate_summary.csv, climate_series.csv, air_quality.csv).")
+@executor_options
+def exposure(
+    population,
+    zone_files,
+    zones_id,
+    flood,
+    depth_classes,
+    flood_rule,
+    climate,
+    climate_index,
+    baseline,
+    air,
+    built_up,
+    out,
+    scheduler,
+    workers,
+    max_memory,
+) -> None:
+    """People (and built-up area) exposed to floods, climate variation and PM2.5, per zone.
+
+    Hazard grids of another resolution or CRS are aligned to the POPULATION grid: area-weighted
+    means for continuous values, the flooded area share (or maximum depth) for flood depth.
+    The whole grid is always reported as zone set "all". Works block by block; --max-memory
+    sets the block size; the blocks run in turn in this process (--scheduler threads or synchronous).
+    """
+    from pathlib import Path
+
+    from eokit.errors import InvalidInputError
+    from eokit.urban.exposure import Zones
+    from eokit.urban.hazards import parse_named, write_exposure
+    from eokit.urban.memory import block_side, resolve_max_memory
+
+    _threads_only(scheduler)
+    hz = _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air, built_up)
+    ids = {k: str(v) for k, v in parse_named(zones_id, param="zones_id").items()}
+    zones = []
+    for name, path in parse_named(zone_files, param="zones").items():
+        raster = Path(path).suffix.lower() in (".tif", ".tiff", ".vrt")
+        if not raster and name not in ids:
+            raise InvalidInputError(f"polygon zones {name!r} need --zones-id {name}=COLUMN", param="zones_id")
+        zones.append(Zones(name, path, None if raster else ids[name]))
+    files = write_exposure(population, out, hz, zones, block_size=block_side(resolve_max_memory(max_memory), 1))
+    click.echo(f"exposure -> {', '.join(str(p) for p in files.values())}", err=True)
+
+
+@urban.command()
 @click.argument("country")
 @click.option("--min-population", type=int, default=1000, show_default=True)
 @out_option(help="Output CSV.")
-def places(country, min_population, out) -> None:  # type: ignore[no-untyped-def]
+def places(country, min_population, out) -> None:
     """Populated places of COUNTRY (ISO2/ISO3) from the bundled GeoNames gazetteer (CC BY 4.0)."""
     from eokit.urban.gazetteer import write_places
 
@@ -322,21 +508,23 @@ def places(country, min_population, out) -> None:  # type: ignore[no-untyped-def
 @click.argument("raster", type=click.Path(dir_okay=False))
 @click.option("--min", "min_value", type=float, required=True, help="Cells with value >= this are foreground.")
 @click.option("--connectivity", type=click.Choice(["4", "8"]), default="8", show_default=True)
-@click.option("--block-size", type=int, default=1024, show_default=True, help="Block side in pixels.")
+@click.option("--block-size", type=click.IntRange(min=16), help="Block side in pixels (default: from --max-memory).")
 @out_option(help="Output int32 label raster (.tif).")
-@scheduler_option
-@workers_option
-def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers) -> None:  # type: ignore[no-untyped-def]
+@executor_options
+def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers, max_memory) -> None:
     """Connected components of RASTER >= --min, block by block (rasters larger than memory)."""
+    from eokit.config import get_settings
     from eokit.urban.labels import label_raster, threshold_predicate
+    from eokit.urban.memory import block_side, resolve_max_memory
 
-    with progress_bar(None, "label") as bar:
+    block = block_size or block_side(resolve_max_memory(max_memory), workers or get_settings().n_workers)
+    with progress_bar(_cells(raster), "label") as bar:
         n = label_raster(
             raster,
             out,
             threshold_predicate(min_value),
             connectivity=int(connectivity),
-            block_shape=block_size,
+            block_shape=block,
             scheduler=scheduler or "threads",
             workers=workers,
             progress=bar,

@@ -557,6 +557,12 @@ def step_urban(ctx: dict[str, Any], r: StepResult) -> None:
     for p in world.ntl:
         args += ["--ntl", p]
     args += ["--ghsl", world.built_up, "--friction", world.friction, "--out", out]
+    hz = world.hazards
+    if hz is not None:  # flood, climate variation and air quality sections
+        args += [a for name, p in hz.flood.items() for a in ("--flood", f"{name}={p}")]
+        args += [a for var, ps in hz.climate.items() for a in ("--climate", f"{var}={','.join(map(str, ps))}")]
+        args += [a for name, p in hz.air.items() for a in ("--air", f"{name}={p}")]
+        args += ["--baseline", f"{hz.climate['temperature'][0].stem[-4:]}/{hz.climate['temperature'][9].stem[-4:]}"]
     run_cli(*args)
     files = _files(out)
     pngs = [p for p in files if p.suffix == ".png"]
@@ -565,6 +571,31 @@ def step_urban(ctx: dict[str, Any], r: StepResult) -> None:
     rest = [p for p in files if p not in pngs and p not in maps and p not in csvs]
     r.outputs = [*maps, *pngs, *csvs, *rest]
     r.facts = {"files written": len(files)}
+    _exposure_facts(out, r)
+
+
+def _exposure_facts(out: Path, r: StepResult) -> None:
+    """Headline exposure figures of the review, for the demo report."""
+    import pandas as pd
+
+    if (out / "flood_exposure.csv").exists():
+        f = pd.read_csv(out / "flood_exposure.csv")
+        a = f[(f.zones == "all") & (f.depth_gt_m == f.depth_gt_m.min())]
+        r.facts["people in flood water"] = ", ".join(
+            f"{x.flood}: {x.people:,.0f} ({x.people_share:.1%})" for x in a.itertuples()
+        )
+    if (out / "climate_summary.csv").exists():
+        c = pd.read_csv(out / "climate_summary.csv")
+        c = c[(c.zones == "all") & (c.weight == "population")]
+        r.facts["climate trend per decade"] = ", ".join(
+            f"{x.variable} {x.trend_per_decade:+.2f} (p={x.trend_p_value:.2g})" for x in c.itertuples()
+        )
+    if (out / "air_quality.csv").exists():
+        q = pd.read_csv(out / "air_quality.csv")
+        q = q[q.zones == "all"].iloc[0]
+        r.facts["PM2.5 (population-weighted)"] = (
+            f"{q.pm25_pop_mean:.1f} µg/m³; {q['share_above_WHO AQG 2021']:.0%} of people above the WHO guideline"
+        )
 
 
 def demo_steps() -> list[Step]:

@@ -10,6 +10,9 @@ The world is a square region centred on a country's largest city, on a
 - ``ntl/ntl_YYYY_MM.tif``: monthly night lights correlated with population;
 - ``built_up.tif``: built-up share (0..1) rising with density;
 - ``friction.tif``: minutes per metre, fast along roads joining the cities;
+- ``hazards/``: flood depth for two return periods (500 m grid), yearly
+  temperature and precipitation 1991-2020 (0.05° lon/lat) and annual PM2.5
+  (0.1° lon/lat), from :func:`eokit.testing.urban_hazards.write_hazards`;
 - ``scenes/``: Landsat-8-like and Sentinel-2-like multispectral scenes over the
   largest city (UTM, with per-pixel sun/view angle bands and metadata),
   zipped as the products a hub serves.
@@ -56,6 +59,7 @@ class World:
     scenes: tuple[Any, ...]
     center_lonlat: tuple[float, float]
     city_table: Any = dataclasses.field(repr=False, default=None)
+    hazards: Any = None  # eokit.testing.urban_hazards.Hazards
 
 
 def _places(country: str) -> Any:
@@ -152,6 +156,11 @@ def build_world(
     fric = _friction(n, rows, cols, density)
     friction = write_raster(world_dir / "friction.tif", fric, transform=transform, crs=crs, nodata=-1.0)
 
+    from eokit.testing.urban_hazards import write_hazards
+
+    years = range(2001, 2021) if quick else range(1991, 2021)
+    hazards = write_hazards(world_dir / "hazards", pop, transform=transform, crs=crs, seed=seed, years=years)
+
     from eokit.demo.scenes import write_scenes
 
     scenes = write_scenes(Path(products_dir or out / "products"), lon0, lat0, quick=quick, seed=seed)
@@ -173,6 +182,7 @@ def build_world(
         scenes=tuple(scenes),
         center_lonlat=(lon0, lat0),
         city_table=local,
+        hazards=hazards,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ class SyntheticCountry:
     admin_name: str = "district"
     background: float = 0.0
     n_invalid: int = 0
+    hazards: Any = None  # eokit.testing.urban_hazards.Hazards, with hazards=True
 
 
 def _write(path: Path, data: np.ndarray, transform: Affine, crs: str, nodata: float | None) -> Path:
@@ -72,6 +74,7 @@ def synthetic_country(
     n_ghsl: int = 2,
     background: float = 2.0,
     n_invalid: int = 3,
+    hazards: bool = False,
     seed: int = 0,
 ) -> SyntheticCountry:
     """Write a synthetic country into ``out_dir`` (EPSG:4326 grid) and return its description.
@@ -166,7 +169,15 @@ def synthetic_country(
     lake = far & (rr > rows * 0.8) & (cc < cols * 0.15)
     friction[lake] = np.nan
     fr_path = _write(out / "friction.tif", friction, transform, crs, None)
+    hz = None
+    if hazards:
+        from eokit.testing.urban_hazards import write_hazards
+
+        hz = write_hazards(
+            out / "hazards", np.where(np.isfinite(popf) & (popf > 0), popf, 0.0), transform=transform, crs=crs
+        )
     return SyntheticCountry(
+        hazards=hz,
         population=pop_path,
         admin=admin_path,
         ntl=ntl_paths,

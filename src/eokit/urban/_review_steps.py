@@ -63,7 +63,10 @@ def run_urban(
         ("centre", "centres_gpkg", "centres_geojson"),
         ("cluster", "clusters_gpkg", "clusters_geojson"),
     ):
-        gdf = name_clusters(polygons_from_files(res, kind=kind, scheduler=scheduler, workers=workers))
+        gdf = name_clusters(
+            polygons_from_files(res, kind=kind, scheduler=scheduler, workers=workers),
+            labels=res.centres if kind == "centre" else res.clusters,
+        )
         pts = gpd.GeoSeries(gpd.points_from_xy(gdf["pop_x"], gdf["pop_y"]), crs=gdf.crs).to_crs(4326)
         gdf["pop_lon"], gdf["pop_lat"] = pts.x.to_numpy(), pts.y.to_numpy()  # pop_x/pop_y stay in the grid CRS
         gdf = gdf.to_crs(4326)
@@ -199,7 +202,7 @@ def run_traveltime(out: Path, friction: Path, unit: str, admin_id: str, workers:
     )
     cent = gpd.read_file(out / "admin_centroids.gpkg", engine="pyogrio")
     cent = cent[~cent.geometry.is_empty & cent.geometry.notna()]
-    kw = dict(unit=unit, nonpositive="impassable", workers=workers)
+    kw: dict[str, Any] = dict(unit=unit, nonpositive="impassable", workers=workers)
     if len(pts):
         travel_time_matrix(
             friction, pts, id_col="city", out=f["od_cities_minutes"], distance_out=f["od_cities_km"], **kw
@@ -226,20 +229,43 @@ def _grid_crs(out: Path) -> Any:
         return ds.crs
 
 
-def report_outputs(out: Path) -> dict[str, Path]:
-    return {
-        "map_html": out / "map.html",
-        "clusters_png": out / "clusters_map.png",
-        "ntl_png": out / "ntl_by_city.png",
-        "report_md": out / "report.md",
-        "report_html": out / "report.html",
-    }
+def exposure_outputs(out: Path, hz: Any) -> dict[str, Path]:
+    from eokit.urban.hazards import exposure_outputs as outputs
+
+    return outputs(out, hz)
 
 
-def run_report(out: Path, adm: Any, admin_id: str, admin_name: str | None, files: dict[str, Path]) -> None:
+def run_exposure(out: Path, adm: Any, admin_id: str, hz: Any, pop_path: Path) -> None:
+    from eokit.urban.exposure import Zones
+    from eokit.urban.hazards import write_exposure
+
+    zones = [
+        Zones("clusters", out / "urban_clusters.tif"),
+        Zones("centres", out / "urban_centres.tif"),
+        Zones("districts", adm, admin_id),
+    ]
+    write_exposure(pop_path, out, hz, zones)
+
+
+def report_outputs(out: Path, files: dict[str, Path] | None = None) -> dict[str, Path]:
+    have = files or {}
+    targets = {"map_html": out / "map.html", "clusters_png": out / "clusters_map.png"}
+    if "ntl_clusters" in have:
+        targets["ntl_png"] = out / "ntl_by_city.png"
+    for key, stem in (("flood_exposure", "flood"), ("climate_summary", "climate"), ("air_quality", "air_quality")):
+        if key in have:
+            targets[f"{stem}_map"] = out / f"{stem}_map.png"
+            targets[f"{stem}_chart"] = out / f"{stem}_chart.png"
+    targets.update(report_md=out / "report.md", report_html=out / "report.html")
+    return targets
+
+
+def run_report(
+    out: Path, adm: Any, admin_id: str, admin_name: str | None, files: dict[str, Path], hazards: Any = None
+) -> None:
     from eokit.urban.report import write_report
 
-    write_report(out, adm, admin_id, admin_name, files, report_outputs(out))
+    write_report(out, adm, admin_id, admin_name, files, report_outputs(out, files), hazards)
 
 
 def _layer(path: Any) -> str | None:

@@ -103,10 +103,10 @@ def clusters_from_raster(
             progress=progress,
         )
         gdf = polygons_from_files(files, kind=kind, scheduler=scheduler, workers=workers)
-    if name:
-        from eokit.urban.naming import name_clusters
+        if name:
+            from eokit.urban.naming import name_clusters
 
-        gdf = name_clusters(gdf)
+            gdf = name_clusters(gdf, labels=files.centres if kind == "centre" else files.clusters)
     if out is not None:
         from eokit.io.vector import write_vector
 
@@ -126,24 +126,41 @@ def _workdir(near: str | os.PathLike[str]) -> Iterator[Path]:
 
 @dataclasses.dataclass(frozen=True)
 class _PolygonJob:
-    """Picklable: the (multi)polygon of one labelled object, traced in its bounding box."""
+    """Picklable: the (multi)polygons of a group of nearby labelled objects, each traced in its
+    bounding box, from one read of the window covering the group."""
 
     path: str
 
-    def __call__(self, task: tuple[int, tuple[int, int, int, int]]) -> Any:
+    def __call__(self, task: list[tuple[int, tuple[int, int, int, int]]]) -> list[Any]:
         import rasterio
         from rasterio import features
         from rasterio.windows import Window
         from shapely.geometry import shape
         from shapely.ops import unary_union
 
-        lab_id, (r0, r1, c0, c1) = task
+        boxes = np.array([b for _i, b in task])
+        R0, C0 = int(boxes[:, 0].min()), int(boxes[:, 2].min())
         with rasterio.open(self.path) as src:
-            win = Window.from_slices((r0, r1), (c0, c1))
-            mask = src.read(1, window=win) == lab_id
-            tr = src.window_transform(win)
-        parts = [shape(g) for g, _v in features.shapes(mask.astype(np.uint8), mask=mask, transform=tr, connectivity=4)]
-        return parts[0] if len(parts) == 1 else unary_union(parts)
+            big = Window.from_slices((R0, int(boxes[:, 1].max())), (C0, int(boxes[:, 3].max())))
+            lab = src.read(1, window=big)
+            tr = src.window_transform(big)
+        out = []
+        for lab_id, (r0, r1, c0, c1) in task:
+            mask = lab[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] == lab_id
+            t = tr * tr.translation(c0 - C0, r0 - R0)
+            parts = [
+                shape(g) for g, _v in features.shapes(mask.astype(np.uint8), mask=mask, transform=t, connectivity=4)
+            ]
+            out.append(parts[0] if len(parts) == 1 else unary_union(parts))
+        return out
+
+
+def _groups(tasks: list[tuple[int, tuple[int, int, int, int]]], tile: int = 512) -> list[list[Any]]:
+    """Objects grouped by the tile holding their box's first corner (one read per group)."""
+    groups: dict[tuple[int, int], list[Any]] = {}
+    for t in tasks:
+        groups.setdefault((t[1][0] // tile, t[1][2] // tile), []).append(t)
+    return list(groups.values())
 
 
 def polygons_from_files(
@@ -161,8 +178,15 @@ def polygons_from_files(
     table = files.centre_table if kind == "centre" else files.cluster_table
     path = files.centres if kind == "centre" else files.clusters
     tasks = [(int(r.id), (int(r.row0), int(r.row1), int(r.col0), int(r.col1))) for r in table.itertuples()]
+    groups = _groups(tasks)
     with open_executor("threads" if scheduler in (None, "threads") else scheduler, workers) as ex:
-        geoms = list(ex.imap(_PolygonJob(os.fspath(path)), tasks))
+        traced = dict(
+            zip(
+                (i for g in groups for i, _b in g),
+                (geom for part in ex.imap(_PolygonJob(os.fspath(path)), groups) for geom in part),
+            )
+        )
+    geoms = [traced[i] for i, _b in tasks]
     tr = files.transform
     x, y = tr @ (table["pop_col"].to_numpy(), table["pop_row"].to_numpy())
     out = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geoms, crs=files.crs)

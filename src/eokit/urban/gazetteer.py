@@ -30,6 +30,7 @@ __all__ = ["ATTRIBUTION", "cities", "countries", "nearest", "to_unit_vectors", "
 log = logging.getLogger(__name__)
 
 ATTRIBUTION = "Place names: GeoNames (www.geonames.org), CC BY 4.0"
+SOURCE = "GeoNames (www.geonames.org), CC BY 4.0"
 
 
 @functools.lru_cache(maxsize=1)
@@ -129,12 +130,11 @@ def nearest(lat: np.ndarray, lon: np.ndarray, places: pd.DataFrame) -> tuple[np.
 
 
 def write_places(country: str, out: str | Path, *, min_population: int = 1000) -> pd.DataFrame:
-    """Write :func:`cities` of ``country`` as CSV (atomically), with the attribution as a comment line."""
+    """Write :func:`cities` of ``country`` as a plain CSV (atomically; any CSV reader reads it),
+    with the attribution in a last ``source`` column."""
     from eokit.io.atomic import atomic_path
 
-    df = cities(country, min_population=min_population)
+    df = cities(country, min_population=min_population).assign(source=SOURCE)
     with atomic_path(out) as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(f"# {ATTRIBUTION}\n")
-            df.to_csv(fh, index=False)
+        df.to_csv(tmp, index=False)
     return df

@@ -222,13 +222,16 @@ def label(
     """
     if getattr(mask, "ndim", None) != 2:
         raise InvalidInputError(f"mask must be 2-D, got shape {getattr(mask, 'shape', None)}")
+    bs: int | tuple[int, int]
     if block_shape is None:
         chunks = getattr(mask, "chunksize", None)
-        block_shape = tuple(int(c) for c in chunks) if chunks else 1024
+        bs = (int(chunks[0]), int(chunks[1])) if chunks else 1024
+    else:
+        bs = block_shape
     shape = (int(mask.shape[0]), int(mask.shape[1]))
     merger = _Merger(shape, connectivity)
     out = np.zeros(shape, dtype=np.int64)
-    for block in _blocks(shape, block_shape):
+    for block in _blocks(shape, bs):
         out[block.core] = merger.add_block(block, np.asarray(mask[block.core]).astype(bool))
     table, n = merger.lookup()
     dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64

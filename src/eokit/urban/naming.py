@@ -42,6 +42,7 @@ def name_clusters(
     places: pd.DataFrame | None = None,
     min_population: int = 1000,
     prefix: str = "",
+    labels: Any = None,
 ) -> Any:
     """Add ``name``, ``admin1``, ``country``, ``iso3``, ``name_source`` and ``name_distance_km``.
 
@@ -51,6 +52,9 @@ def name_clusters(
     places : a gazetteer table like :func:`eokit.urban.gazetteer.cities` returns (default: all places
         of at least ``min_population`` within the clusters' bounding box plus 2°).
     prefix : prefix of the new column names.
+    labels : optional label raster (path) whose cell values are the clusters' ``id``: places are
+        then matched to clusters by the cell they fall in (the polygons are unions of those cells),
+        which needs memory for the places only, not for the polygons' outlines.
     """
     import geopandas as gpd
 
@@ -65,8 +69,11 @@ def name_clusters(
         return out
     lat, lon = _centroids_lonlat(out)
     if places is None:
-        w, s, e, nn = out.to_crs(4326).total_bounds
-        w, s, e, nn = min(w, lon.min()), min(s, lat.min()), max(e, lon.max()), max(nn, lat.max())
+        if labels is None:
+            w, s, e, nn = out.to_crs(4326).total_bounds
+            w, s, e, nn = min(w, lon.min()), min(s, lat.min()), max(e, lon.max()), max(nn, lat.max())
+        else:
+            w, s, e, nn = _raster_bounds_lonlat(labels)
         places = cities(min_population=min_population, bbox=(w - 2, s - 2, e + 2, nn + 2))
         if len(places) == 0:
             places = cities(min_population=min_population)
@@ -76,8 +83,11 @@ def name_clusters(
         geometry=gpd.points_from_xy(places["lon"], places["lat"]),
         crs=4326,
     ).to_crs(out.crs)
-    poly = gpd.GeoDataFrame({"_cidx": np.arange(n)}, geometry=out.geometry.to_numpy(), crs=out.crs)
-    joined = gpd.sjoin(pts, poly, predicate="within", how="inner")
+    if labels is None:
+        poly = gpd.GeoDataFrame({"_cidx": np.arange(n)}, geometry=out.geometry.to_numpy(), crs=out.crs)
+        joined = gpd.sjoin(pts, poly, predicate="within", how="inner")
+    else:
+        joined = _places_in_labels(pts, labels, out["id"].to_numpy())
     chosen = np.full(n, -1, dtype=np.int64)
     if len(joined):
         best = joined.sort_values(["_pop", "_pidx"], ascending=[False, True]).drop_duplicates("_cidx")
@@ -96,6 +106,52 @@ def name_clusters(
     out[cols["name_distance_km"]] = dist
     log.info("named %d clusters (%d from a place inside, %d nearest)", n, int(inside.sum()), int((~inside).sum()))
     return out
+
+
+def _raster_bounds_lonlat(path: Any) -> tuple[float, float, float, float]:
+    from rasterio.warp import transform_bounds
+
+    from eokit.io.raster import open_raster
+
+    with open_raster(path) as ds:
+        w, s, e, n = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    return max(w, -180.0), max(s, -90.0), min(e, 180.0), min(n, 90.0)
+
+
+def _values_at(ds: Any, rows: np.ndarray, cols: np.ndarray, tile: int = 512) -> np.ndarray:
+    """Band-1 values at cells ``(rows, cols)``, reading each ``tile``-sized window holding points once."""
+    from rasterio.windows import Window
+
+    out = np.zeros(rows.size, dtype=np.int64)
+    keys = (rows // tile) * ((ds.width + tile - 1) // tile) + cols // tile
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    for group in np.split(order, bounds):
+        if group.size == 0:
+            continue
+        r0, c0 = int(rows[group[0]] // tile * tile), int(cols[group[0]] // tile * tile)
+        win = Window(c0, r0, min(tile, ds.width - c0), min(tile, ds.height - r0))
+        block = ds.read(1, window=win)
+        out[group] = block[rows[group] - r0, cols[group] - c0]
+    return out
+
+
+def _places_in_labels(pts: Any, path: Any, ids: np.ndarray) -> pd.DataFrame:
+    """``_pidx``, ``_pop``, ``_cidx`` of the places (in the raster's CRS) on a cell labelled with a cluster id."""
+    from eokit.io.raster import open_raster
+
+    with open_raster(path) as ds:
+        cols, rows = ~ds.transform * (pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy())
+        rows, cols = np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
+        ok = (rows >= 0) & (rows < ds.height) & (cols >= 0) & (cols < ds.width)
+        values = _values_at(ds, rows[ok], cols[ok])
+    position = {int(v): i for i, v in enumerate(ids)}
+    found = pts.iloc[np.flatnonzero(ok)]
+    cidx = np.array([position.get(int(v), -1) for v in values], dtype=np.int64)
+    keep = cidx >= 0
+    return pd.DataFrame(
+        {"_pidx": found["_pidx"].to_numpy()[keep], "_pop": found["_pop"].to_numpy()[keep], "_cidx": cidx[keep]}
+    )
 
 
 def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -131,9 +187,10 @@ def reverse_geocode_online(
     if wait > 0:
         time.sleep(wait)
     _last_call[0] = time.monotonic()
+    query: dict[str, Any] = {"lat": lat, "lon": lon, "format": "jsonv2", "zoom": 10}
     resp = requests.get(
         url,
-        params={"lat": lat, "lon": lon, "format": "jsonv2", "zoom": 10},
+        params=query,
         headers={"User-Agent": user_agent},
         timeout=timeout,
     )

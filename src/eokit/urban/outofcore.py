@@ -72,6 +72,7 @@ class DegurbaFiles:
     crs: Any
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     block_size: int = 0
+    peak_rss_mb: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,13 +177,15 @@ class _Run:
     n_invalid: int = 0
     n_invalid_total: int = 0
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    peaks: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time a stage into :attr:`timings` (seconds, wall clock)."""
+        """Time a stage into :attr:`timings` (seconds, wall clock) and note the peak RSS after it."""
         t0 = time.perf_counter()
         yield
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        self.peaks[name] = _peak_rss_mb()
 
     def blocks(self, halo: int = 0) -> list[Block]:
         return list(iter_blocks(self.shape, self.block, halo=halo))
@@ -232,6 +235,8 @@ class _Run:
             if mapping.any():
                 tasks.append((block, self.areas[block.core[0]], mapping))
         self.timings[f"{stage}_label"] = time.perf_counter() - t0
+        self.peaks[f"{stage}_label"] = _peak_rss_mb()
+        log.info("%s: %d provisional labels", stage, merger.next_label - 1)
         with self.stage(f"{stage}_write"):
             self._write_labels(target, job, tasks)
         log.info("%s: %d components, %d kept", stage, n_comp, n_keep)
@@ -247,6 +252,13 @@ class _Run:
         with RasterWriter(target, dict(self.profile, dtype="int32", nodata=0, SPARSE_OK=True)) as writer:
             for (block, _a, _m), lab in zip(tasks, self.ex.imap(job, tasks)):
                 writer.write(lab, window=block.window())
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -633,7 +645,13 @@ def degurba_files(
     log.info(
         "degree of urbanisation of %s: %d x %d cells, blocks of %d, budget %d MB", pop_path, *shape, block, budget >> 20
     )
+    import rasterio
+
+    from eokit.core.dispatch import gdal_options
+
+    # the writers in this thread use the same bounded GDAL block cache as the workers
     with (
+        rasterio.Env(**gdal_options(get_settings().gdal_env)),
         tempfile.TemporaryDirectory(prefix=".eokit-degurba-", dir=work) as tmp,
         open_executor(scheduler, n_workers) as ex,
     ):
@@ -667,4 +685,5 @@ def degurba_files(
         crs=profile["crs"],
         timings=run.timings,
         block_size=block,
+        peak_rss_mb=run.peaks,
     )

@@ -68,7 +68,9 @@ def _folium_map(clusters: Any, centres: Any, adm: Any, admin_id: str, admin_name
             tooltip=folium.GeoJsonTooltip(fields=[c for c in ("name", "population") if c in cols]),
         ).add_to(m)
     folium.LayerControl().add_to(m)
-    m.get_root().html.add_child(folium.Element(f"<div style='font-size:10px'>{html.escape(ATTRIBUTION)}</div>"))
+    m.get_root().html.add_child(  # type: ignore[attr-defined]
+        folium.Element(f"<div style='font-size:10px'>{html.escape(ATTRIBUTION)}</div>")
+    )
     write_folium_map(m, target)  # scripts and stylesheets beside the page, so it works offline
 
 
@@ -105,7 +107,7 @@ def _png_clusters(out: Path, clusters: Any, adm: Any, target: Path) -> None:
     plt.close(fig)
 
 
-def _png_ntl(out: Path, target: Path) -> None:
+def _png_ntl(path: Path, target: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,7 +116,6 @@ def _png_ntl(out: Path, target: Path) -> None:
     from eokit.io.atomic import atomic_path
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    path = out / "ntl_clusters.csv"
     if path.exists():
         df = pd.read_csv(path, index_col=0)
         sums = [c for c in df.columns if c.endswith("_SUM")]
@@ -145,9 +146,15 @@ def _png_ntl(out: Path, target: Path) -> None:
 
 
 def write_report(
-    out: Path, adm: Any, admin_id: str, admin_name: str | None, files: dict[str, Path], targets: dict[str, Path]
+    out: Path,
+    adm: Any,
+    admin_id: str,
+    admin_name: str | None,
+    files: dict[str, Path],
+    targets: dict[str, Path],
+    hazards: Any = None,
 ) -> None:
-    """Write the folium map, the PNGs and the Markdown + HTML report."""
+    """Write the folium map, the PNGs and the Markdown + HTML report (only of this run's files)."""
     import geopandas as gpd
 
     from eokit.io.atomic import atomic_path
@@ -156,7 +163,8 @@ def write_report(
     centres = gpd.read_file(out / "urban_centres.gpkg", engine="pyogrio")
     _folium_map(clusters, centres, adm, admin_id, admin_name, targets["map_html"])
     _png_clusters(out, clusters, adm, targets["clusters_png"])
-    _png_ntl(out, targets["ntl_png"])
+    if "ntl_png" in targets:
+        _png_ntl(files["ntl_clusters"], targets["ntl_png"])
     summary = json.loads((out / "urban_summary.json").read_text())
     dist = pd.read_csv(out / "district_summary.csv")
     total = summary["total_population"]
@@ -178,18 +186,20 @@ def write_report(
     label_col = admin_name if admin_name and admin_name in dist else dist.columns[0]
     for _, r in dist.iterrows():
         lines.append(f"| {r[label_col]} | {r.total_pop:,.0f} | {r.urban_pop:,.0f} | {r.centre_pop:,.0f} |")
+    if hazards is not None:
+        from eokit.urban.report_exposure import exposure_sections
+
+        lines += exposure_sections(out, adm, admin_id, files, targets, hazards)
     lines += ["", "## Files", ""]
     for key, p in sorted(files.items()):
         lines.append(f"- `{p.name}` ({key})")
     for key, p in targets.items():
         if key != "report_md" and key != "report_html":
             lines.append(f"- `{p.name}` ({key})")
+    lines += ["", "![clusters](clusters_map.png)", ""]
+    if "ntl_png" in targets:
+        lines += ["![night-lights](ntl_by_city.png)", ""]
     lines += [
-        "",
-        "![clusters](clusters_map.png)",
-        "",
-        "![night-lights](ntl_by_city.png)",
-        "",
         "Interactive map: [map.html](map.html)",
         "",
         f"_{ATTRIBUTION}._",

@@ -30,6 +30,7 @@ import numpy as np
 
 from eokit.errors import InvalidInputError
 from eokit.urban.degurba import DegurbaParams
+from eokit.urban.hazards import Hazards
 
 __all__ = ["ReviewResult", "clip_to_admin", "review"]
 
@@ -63,7 +64,11 @@ class _Steps:
     def __init__(self, out: Path, force: bool) -> None:
         self.out = out
         self.path = out / MANIFEST
-        self.data: dict[str, Any] = {} if force or not self.path.exists() else json.loads(self.path.read_text())
+        old: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        # every file a previous run wrote, whether or not its steps are reused
+        self.previous = {o for n, rec in old.items() if n != "_files" for o in rec.get("outputs", [])}
+        self.previous |= set(old.get("_files", [])) - {MANIFEST}
+        self.data: dict[str, Any] = {} if force else {k: v for k, v in old.items() if k != "_files"}
         self.ran: list[str] = []
         self.reused: list[str] = []
 
@@ -75,11 +80,31 @@ class _Steps:
             return
         func()
         self.data[name] = {"key": key, "outputs": [str(p.relative_to(self.out)) for p in outputs]}
+        self._save()
+        self.ran.append(name)
+
+    def _save(self) -> None:
         from eokit.io.atomic import atomic_path
 
         with atomic_path(self.path) as tmp:
             tmp.write_text(json.dumps(self.data, indent=1))
-        self.ran.append(name)
+
+    def finish(self) -> list[Path]:
+        """Forget steps not part of this run and delete the files only they wrote; return the deleted files."""
+        current = set(self.ran) | set(self.reused)
+        for name in [n for n in self.data if n not in current]:
+            del self.data[name]
+        keep = {o for rec in self.data.values() for o in rec.get("outputs", [])}
+        gone = []
+        for o in self.previous - keep:
+            p = self.out / o
+            if p.is_file():
+                p.unlink()
+                gone.append(p)
+                log.info("removed %s (an output of inputs no longer given)", p)
+        self.data["_files"] = sorted(keep | {MANIFEST})
+        self._save()
+        return gone
 
 
 def clip_to_admin(raster: str | os.PathLike[str], admin: Any, target: Path, *, pad: int = 1) -> Path:
@@ -108,6 +133,10 @@ def clip_to_admin(raster: str | os.PathLike[str], admin: Any, target: Path, *, p
     return target
 
 
+def clipped_ghsl_last(out: Path, ghsl: Sequence[str | os.PathLike[str]]) -> Path:
+    return out / "inputs" / f"ghsl_{Path(ghsl[-1]).stem}.tif"
+
+
 def review(
     population: str | os.PathLike[str],
     admin: str | os.PathLike[str],
@@ -126,11 +155,15 @@ def review(
     workers: int | None = None,
     scheduler: str | None = None,
     max_memory: int | str | None = None,
+    hazards: Hazards | None = None,
     progress: Callable[[str], Any] | None = None,
 ) -> ReviewResult:
     """Run the whole urbanisation review; see the module docstring for the steps and outputs.
 
-    ``progress(step_name)`` is called as each step starts.
+    ``hazards`` adds the exposure step (flood, climate variation, air quality; see
+    :mod:`eokit.urban.exposure`). ``progress(step_name)`` is called as each step starts.
+    A rerun into the same folder reuses unchanged steps and deletes the files of inputs
+    no longer given; ``review_manifest.json`` lists every file the review wrote.
     """
     from eokit.io.atomic import ensure_writable_dir
     from eokit.io.vector import read_vector
@@ -148,15 +181,22 @@ def review(
     steps = _Steps(out, force)
     files: dict[str, Path] = {}
     tell = progress or (lambda _name: None)
-    src = {
+    src: dict[str, Any] = {
         "population": Path(population),
         "admin": Path(admin),
         "ntl": [Path(p) for p in ntl],
         "ghsl": [Path(p) for p in ghsl],
         "friction": Path(friction) if friction else None,
     }
-    clip_key = _fingerprint(src["population"], src["admin"], *src["ntl"], *src["ghsl"], src["friction"], admin_id)
-    clipped = {
+    hz = hazards or Hazards()
+    series = hz.series()
+    clip_key = _fingerprint(
+        src["population"], src["admin"], *src["ntl"], *src["ghsl"], src["friction"], admin_id, *hz.paths()
+    )
+    clipped_hz = hz.clipped(out / "inputs", series)
+    if hz.built_up is None and ghsl:  # flood exposure of built-up: the latest built-up layer
+        clipped_hz = dataclasses.replace(clipped_hz, built_up=clipped_ghsl_last(out, ghsl))
+    clipped: dict[str, Any] = {
         "population": out / "inputs" / "population.tif",
         "ntl": [out / "inputs" / f"ntl_{Path(p).stem}.tif" for p in ntl],
         "ghsl": [out / "inputs" / f"ghsl_{Path(p).stem}.tif" for p in ghsl],
@@ -171,8 +211,10 @@ def review(
             clip_to_admin(a, adm, b)
         if friction:
             clip_to_admin(src["friction"], adm, clipped["friction"])
+        for a, b in zip(hz.paths(series), clipped_hz.paths()):
+            clip_to_admin(a, adm, b)
 
-    clip_outputs = [clipped["population"], *clipped["ntl"], *clipped["ghsl"]] + (
+    clip_outputs = [clipped["population"], *clipped["ntl"], *clipped["ghsl"], *clipped_hz.paths()] + (
         [clipped["friction"]] if friction else []
     )
     tell("clip")
@@ -225,14 +267,27 @@ def review(
         )
         files.update(tt_files)
 
-    report_key = _fingerprint(zonal_key, tt_key if friction else None, admin_name)
-    report_files = rs.report_outputs(out)
+    exp_key = _fingerprint(dist_key, hz.options(), *clipped_hz.paths())
+    if not hz.empty:
+        exp_files = rs.exposure_outputs(out, clipped_hz)
+        tell("exposure")
+        steps.run(
+            "exposure",
+            exp_key,
+            list(exp_files.values()),
+            lambda: rs.run_exposure(out, adm, admin_id, clipped_hz, clipped["population"]),
+        )
+        files.update(exp_files)
+
+    report_key = _fingerprint(zonal_key, tt_key if friction else None, exp_key if not hz.empty else None, admin_name)
+    report_files = rs.report_outputs(out, files)
     tell("report")
     steps.run(
         "report",
         report_key,
         list(report_files.values()),
-        lambda: rs.run_report(out, adm, admin_id, admin_name, files),
+        lambda: rs.run_report(out, adm, admin_id, admin_name, files, None if hz.empty else clipped_hz),
     )
     files.update(report_files)
+    steps.finish()
     return ReviewResult(out_dir=out, files=files, ran=steps.ran, reused=steps.reused)

@@ -198,6 +198,7 @@ class _OriginTask:
         with self._lock:
             if self._pool:
                 return self._pool.pop()
+        assert self.fpad is not None
         n = self.fpad.size
         return (
             np.full((n, 2), np.inf),
@@ -272,7 +273,7 @@ def od_matrix(
     symmetric = destinations is None
     perm = _outside_in(o, f.shape, dx, dy) if symmetric else np.arange(o.size)
     o = o[perm]
-    d = o if symmetric else _flat(destinations, f.shape)
+    d = o if destinations is None else _flat(destinations, f.shape)
     task = _OriginTask(f, dx, dy, d, float(max_cost), symmetric)
     minutes = np.full((o.size, d.size), np.nan)
     km = np.full((o.size, d.size), np.nan)
@@ -346,7 +347,7 @@ class _Batch:
 
 
 class _Indexed:
-    def __init__(self, func: Callable[[int], Any]) -> None:
+    def __init__(self, func: Callable[[Any], Any]) -> None:
         self.func = func
 
     def __call__(self, pair: tuple[int, int]) -> tuple[int, Any]:

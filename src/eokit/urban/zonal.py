@@ -21,6 +21,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,17 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
-from eokit.errors import InvalidInputError
+from eokit.errors import EokitWarning, InvalidInputError
 
-__all__ = ["DEFAULT_STATS", "ZoneIndex", "to_wide", "write_zonal_csv", "zonal_stats"]
+__all__ = [
+    "DEFAULT_STATS",
+    "ZoneIndex",
+    "ZonesOutsideRasterWarning",
+    "resolve_band",
+    "to_wide",
+    "write_zonal_csv",
+    "zonal_stats",
+]
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +199,7 @@ class ZoneIndex:
         transform: Affine,
         shape: tuple[int, int],
         all_touched: bool = False,
-        zone_ids: Sequence[Any] | None = None,
+        zone_ids: Sequence[Any] | np.ndarray | None = None,
         workers: int | None = None,
     ) -> ZoneIndex:
         """Zones from shapely geometries in the grid's CRS, each rasterised on its own window
@@ -325,13 +334,13 @@ class ZoneIndex:
         from eokit.urban._kernels import reduce_runs
 
         use_nd = nodata is not None and not np.isnan(nodata)
-        reduce_runs(
+        reduce_runs(  # type: ignore[call-arg]
             strip,
             int(r0),
             int(c0),
             runs,
             *acc,
-            float(nodata) if use_nd else 0.0,
+            float(nodata) if use_nd and nodata is not None else 0.0,
             use_nd,
             float(min_value) if min_value is not None else 0.0,
             min_value is not None,
@@ -374,7 +383,11 @@ class ZoneIndex:
         result: dict[str, np.ndarray] = {}
         if set(stats) <= _FAST:
             return self._fast_stats(data, values, nodata, stats, min_value)
-        v = self.gather(data) if values is None else values
+        if values is None:
+            assert data is not None
+            v = self.gather(data)
+        else:
+            v = values
         v = np.asarray(v)
         bad = np.isnan(v) if v.dtype.kind == "f" else np.zeros(v.shape, dtype=bool)
         if nodata is not None and not np.isnan(nodata):
@@ -492,7 +505,7 @@ def zonal_stats(
     all_touched: bool = False,
     id_col: str | None = None,
     names: Sequence[str] | None = None,
-    band: int = 1,
+    band: int | str = 1,
     block_rows: int | None = None,
     max_memory: int = 1 << 30,
     workers: int | None = None,
@@ -511,7 +524,7 @@ def zonal_stats(
     all_touched : rasterise every touched cell instead of cell centres.
     id_col : zone id column (default: the row position 0..n-1, or the label value).
     names : raster names in the table (default: file stems).
-    band : band to read (1-based).
+    band : band to read: a 1-based number, or a band description / ``name`` tag the rasters define.
     block_rows : rows per strip read (default: whole tile rows, about 8 MB per strip). count, sum,
         mean, min, max, range and nodata stream strip by strip into per-zone accumulators, reading
         only the rows and columns the zones cover, in parallel threads (memory: a few strips).
@@ -542,6 +555,7 @@ def zonal_stats(
     from eokit.config import get_settings
 
     n_threads = 1 if workers == 1 else max(2, workers or get_settings().n_workers)
+    band_of = {os.fspath(p): resolve_band(p, band) for p in paths}
     items = list(zip(paths, names))
     fast = set(_check_stats(stats)) <= _FAST
     with cf.ThreadPoolExecutor(n_threads) as pool:
@@ -557,7 +571,13 @@ def zonal_stats(
                     args = (grid, gdf, zones, label_zones, all_touched, id_col, path)
                     indices[key] = pool.submit(_index_for, *args) if n_threads > 1 else _Done(_index_for(*args))
 
+        warned: set[Any] = set()
+
         def finish(name: str, table: pd.DataFrame) -> pd.DataFrame:
+            key = keys[names.index(name)]
+            if key not in warned:
+                warned.add(key)
+                _warn_missing(indices[key].result(), name)
             if progress:
                 progress(1)
             return table
@@ -568,14 +588,26 @@ def zonal_stats(
             split = n_threads if len(items) < n_threads else 1
             jobs = [
                 [
-                    _submit(pool, n_threads, _strip_job, path, indices[key], k, split, band, block_rows, min_value)
+                    _submit(
+                        pool,
+                        n_threads,
+                        _strip_job,
+                        path,
+                        indices[key],
+                        k,
+                        split,
+                        band_of[os.fspath(path)],
+                        block_rows,
+                        min_value,
+                    )
                     for k in range(1 if split > 1 else 0, split)
                 ]
                 for path, key in zip(paths, keys)
             ]
             if split > 1:  # this thread takes the first share (its GDAL state is warm)
                 for (path, key), parts in zip(zip(paths, keys), jobs):
-                    parts.append(_Done(_strip_job(path, indices[key], 0, split, band, block_rows, min_value)))
+                    b = band_of[os.fspath(path)]
+                    parts.append(_Done(_strip_job(path, indices[key], 0, split, b, block_rows, min_value)))
             frames = []
             for (_path, name), key, parts in zip(items, keys, jobs):
                 idx = indices[key].result()
@@ -584,6 +616,7 @@ def zonal_stats(
 
             def one(item: tuple[Any, str]) -> pd.DataFrame:
                 path, name = item
+                band = band_of[os.fspath(path)]
                 with open_raster(path) as ds:
                     idx = indices[_grid_key(ds)].result()
                     if ds.height * ds.width * np.dtype(ds.dtypes[band - 1]).itemsize <= max_memory:
@@ -679,6 +712,51 @@ class _Grid:
     width: int
     transform: Affine
     crs: Any
+
+
+class ZonesOutsideRasterWarning(EokitWarning):
+    """Some zones cover no cell of a raster: their rows hold no values."""
+
+
+def _warn_missing(idx: ZoneIndex, raster: str) -> None:
+    """Warn, listing them, about zones with no cell on the raster's grid."""
+    present = np.zeros(idx.n_zones, dtype=bool)
+    present[idx.runs[:, 3]] = True
+    if present.all():
+        return
+    missing = np.asarray(idx.zone_ids)[~present]
+    shown = ", ".join(map(str, missing[:20].tolist())) + (" ..." if missing.size > 20 else "")
+    warnings.warn(
+        f"{missing.size} of {idx.n_zones} zones cover no cell of raster {raster} (no values for them): {shown}",
+        ZonesOutsideRasterWarning,
+        stacklevel=3,
+    )
+
+
+def resolve_band(path: Any, band: int | str) -> int:
+    """The 1-based index of ``band`` in the raster at ``path``: a number, or a band description or
+    ``name`` tag (case-insensitive); refused with ``param="band"`` when it names no band."""
+    from eokit.io.raster import open_raster
+
+    with open_raster(path) as ds:
+        if isinstance(band, (int, np.integer)) or str(band).strip().isdigit():
+            i = int(band)
+            if not 1 <= i <= ds.count:
+                raise InvalidInputError(
+                    f"band {i} does not exist (the raster has {ds.count})", path=os.fspath(path), param="band"
+                )
+            return i
+        want = str(band).strip().lower()
+        names = []
+        for i in range(1, ds.count + 1):
+            tags = ds.tags(i)
+            cands = [ds.descriptions[i - 1], tags.get("name"), tags.get("NAME"), tags.get("common_name")]
+            cands = [c for c in cands if c]
+            names.extend(cands)
+            if want in (c.lower() for c in cands):
+                return i
+        known = ", ".join(names) or "none (the bands have no descriptions)"
+        raise InvalidInputError(f"no band named {band!r} (names: {known})", path=os.fspath(path), param="band")
 
 
 def _grid_key(ds: Any) -> tuple[Any, ...]:
