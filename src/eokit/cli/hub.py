@@ -142,6 +142,9 @@ def search(**kw: object) -> None:
         if value:
             log.warning("%s is deprecated; use --%s", spelling, name.replace("_", "-"))
             kw[name] = (*kw[name], *value) if name == "query" else value  # type: ignore[misc]
+    ctx = click.get_current_context()
+    if not (ctx.find_root().obj or {}).get("verbosity", 0):
+        logging.getLogger("urllib3").setLevel(logging.ERROR)  # each retry is logged by urllib3; -v shows them
     as_json = kw.pop("as_json")
     fmt = str(kw.pop("fmt"))
     info = kw.pop("info")

@@ -104,7 +104,7 @@ def resolve_date(value: str | date | datetime | None, *, now: datetime | None = 
         if op == "/":
             fields = ["month", "day", "hour", "minute", "second", "microsecond"]
             keep = {"YEAR": 0, "MONTH": 1, "DAY": 2, "HOUR": 3, "MINUTE": 4, "SECOND": 5}[unit]
-            reset = {f: (1 if f in ("month", "day") else 0) for f in fields[keep:]}
+            reset: dict[str, Any] = {f: (1 if f in ("month", "day") else 0) for f in fields[keep:]}
             result = result.replace(**reset)
         else:
             delta = relativedelta(**{unit.lower() + "s": int(num) * (1 if op == "+" else -1)})

@@ -214,7 +214,9 @@ def parse_gml_footprint(gml: str | None) -> str | None:
         return None
     ns = "{http://www.opengis.net/gml}"
     root = ET.fromstring(gml)
-    text = root.find(f"{ns}outerBoundaryIs").find(f"{ns}LinearRing").findtext(f"{ns}coordinates")
+    text = root.findtext(f"{ns}outerBoundaryIs/{ns}LinearRing/{ns}coordinates")
+    if text is None:
+        return None
     pairs = (c.split(",")[::-1] for c in text.split(" "))
     return "POLYGON(({}))".format(",".join(" ".join(p) for p in pairs))
 
@@ -241,7 +243,7 @@ def parse_opensearch_entries(entries: list[dict[str, Any]] | dict[str, Any]) -> 
                 for link in items:
                     props["link_" + link["rel"] if "rel" in link else "link"] = link["href"]
                 continue
-            convert = _CONVERTERS.get(key, lambda x: x)
+            convert: Any = _CONVERTERS.get(key, lambda x: x)
             for item in items:
                 props[item["name"]] = convert(item["content"] if "content" in item else item["str"])
     return out

@@ -182,7 +182,8 @@ def _lists(obj: Any) -> Any:
     return obj
 
 
-def _classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Product:
+def classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Product:
+    """A classic ``(uuid, properties)`` search result -> :class:`Product`."""
     size = props.get("contentlength")
     checksums = {k: props[k] for k in ("md5", "blake3", "sha3-256") if props.get(k)}
     assets = {}
@@ -211,7 +212,29 @@ def _classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Produ
     )
 
 
-def _stac_to_product(item: Any) -> Product:
+def odata_to_product(info: dict[str, Any], provider: str) -> Product:
+    """A :meth:`~eokit.hub.SentinelAPI.get_product_odata` info -> :class:`Product` (one ``product`` asset)."""
+    checksums = {k: str(info[k]) for k in ("md5", "blake3", "sha3-256") if info.get(k)}
+    return Product(
+        id=info["id"],
+        title=info.get("title") or info["id"],
+        provider=provider,
+        geometry=_wkt_to_geojson(info.get("footprint")),
+        start=info.get("date"),
+        end=None,
+        online=bool(info.get("Online", True)),
+        size=info.get("size"),
+        properties=dict(info),
+        assets={
+            "product": Asset(
+                href=info["url"], title=info.get("title"), roles=("data",), size=info.get("size"), checksums=checksums
+            )
+        },
+    )
+
+
+def stac_to_product(item: Any) -> Product:
+    """A STAC item (dict or pystac.Item) -> :class:`Product`."""
     d = item.to_dict() if hasattr(item, "to_dict") else item
     props = d.get("properties", {})
     from eokit.hub.cdse import parse_cdse_time
