@@ -276,8 +276,12 @@ class SentinelAPI(DownloadsMixin):
     # -- conversions ----------------------------------------------------------------------------------------------
 
     @staticmethod
-    def to_geojson(products: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """A GeoJSON FeatureCollection of the products (dates as ISO strings)."""
+    def to_geojson(products: dict[str, dict[str, Any]]) -> Any:
+        """A :class:`geojson.FeatureCollection` of the products (dates as ISO strings), as the classic client.
+
+        It is a ``dict`` too (``json.dumps`` works); ``.errors()`` / ``.is_valid`` check it.
+        """
+        import geojson
         import shapely.geometry
         from shapely import wkt as shapely_wkt
 
@@ -291,8 +295,9 @@ class SentinelAPI(DownloadsMixin):
             for k, v in props.items():
                 if isinstance(v, date | datetime):
                     props[k] = v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            features.append({"type": "Feature", "id": i, "geometry": _tuples_to_lists(geometry), "properties": props})
-        return {"type": "FeatureCollection", "features": features}
+            shape = geojson.GeoJSON.to_instance(_tuples_to_lists(geometry)) if geometry else None
+            features.append(geojson.Feature(id=i, geometry=shape, properties=props))
+        return geojson.FeatureCollection(features)
 
     @staticmethod
     def to_dataframe(products: dict[str, dict[str, Any]]) -> Any:

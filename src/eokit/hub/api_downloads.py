@@ -109,8 +109,8 @@ class DownloadsMixin:
             return self._download_nodes(id, directory, engine, nodefilter)
         info_given = info is not None
         info = dict(info) if info is not None else self.get_product_odata(id)
-        filename = self._get_filename(info)
-        path = directory / filename
+        request = self._backend.download_request(info)
+        path = directory / str(request.filename)
         info["path"] = str(path)
         info["downloaded_bytes"] = 0
         fresh = info_given and "Online" in info
@@ -119,7 +119,7 @@ class DownloadsMixin:
                 raise LTAError(f"product {id} is offline on CDSE; try again later")
             self.trigger_offline_retrieval(id)
             raise LTATriggered(id)
-        result = engine.download(self._backend.download_request(info), directory)
+        result = engine.download(request, directory)
         info["downloaded_bytes"] = result.transferred
         info["path"] = str(result.path)
         return info

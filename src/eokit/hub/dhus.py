@@ -21,6 +21,7 @@ from eokit.hub.exceptions import (
     HubRateLimitError,
     InvalidKeyError,
     LTAError,
+    QueryEncodingError,
     QueryLengthError,
     QuerySyntaxError,
     SentinelAPIError,
@@ -105,8 +106,8 @@ class DhusBackend(ClassicProvider):
             url += f"&orderby={order_by}"
         try:
             q = query.encode("latin1")
-        except UnicodeEncodeError:
-            raise HubInputError("DHuS queries accept only Latin-1 characters; the query contains others") from None
+        except UnicodeEncodeError as exc:
+            raise QueryEncodingError(query, exc.start, exc.end) from None
         response = self.session.get(urljoin(self.api_url, url), params={"q": q}, timeout=self.timeout)
         check_response(response, query_string=query)
         try:

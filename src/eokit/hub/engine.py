@@ -322,6 +322,9 @@ class DownloadEngine:
                 result.status, result.size = "skipped", final.stat().st_size
                 return
             if state == "taken":
+                if owner == request.key:
+                    with self._host_guard:  # not ours after all: free the reservation for its owner
+                        self._names.pop(final, None)
                 name = self._next_name(names, final, what)
                 continue
             before = stat_or_none(final)
