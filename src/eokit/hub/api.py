@@ -1,10 +1,12 @@
 """``SentinelAPI``: the classic client's API, speaking CDSE by default and DHuS on request.
 
->>> from eokit.hub import SentinelAPI                      # doctest: +SKIP
->>> api = SentinelAPI("user", "password")                  # CDSE (the default)
->>> products = api.query(footprint, date=("NOW-7DAYS", "NOW"), platformname="Sentinel-2",
-...                      cloudcoverpercentage=(0, 30))
->>> api.download_all(products)
+Example (needs credentials or a reachable server)::
+
+    from eokit.hub import SentinelAPI
+    api = SentinelAPI("user", "password")                  # CDSE (the default)
+    products = api.query(footprint, date=("NOW-7DAYS", "NOW"), platformname="Sentinel-2",
+                         cloudcoverpercentage=(0, 30))
+    api.download_all(products)
 
 With ``api_url`` pointing at a DHuS instance (any URL other than the retired
 Copernicus hubs or a CDSE catalogue) it speaks DHuS exactly as before.

@@ -1,11 +1,13 @@
 """Provider-neutral search and download over ``cdse``, ``dhus`` and ``stac``.
 
->>> from eokit import hub                                   # doctest: +SKIP
->>> found = hub.search("stac", url="https://earth-search.aws.element84.com/v1",
-...                    collection="sentinel-2-l2a", area=(5.9, 45.8, 10.5, 47.8),
-...                    date=("2024-06-01", "2024-06-30"), limit=10)
->>> found.to_geodataframe(); found.to_stac()
->>> hub.download(found, "data/", assets=["red", "nir"])
+Example (needs credentials or a reachable server)::
+
+    from eokit import hub
+    found = hub.search("stac", url="https://earth-search.aws.element84.com/v1",
+                       collection="sentinel-2-l2a", area=(5.9, 45.8, 10.5, 47.8),
+                       date=("2024-06-01", "2024-06-30"), limit=10)
+    found.to_geodataframe(); found.to_stac()
+    hub.download(found, "data/", assets=["red", "nir"])
 
 Every result is a :class:`Product`; a :class:`ProductCollection` converts to
 GeoJSON, pandas, GeoPandas and a STAC ItemCollection.
