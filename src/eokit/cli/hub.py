@@ -126,7 +126,7 @@ def hub() -> None:
     show_default=True,
     help="Format of each printed result (Python format string over its properties, e.g. "
     "'{uuid} {title}' for every provider, '{uuid} {identifier} {size} {beginposition}' for CDSE and DHuS, "
-    "'{uuid} {datetime} {eo:cloud_cover}' for STAC; see --footprints - for the keys).",
+    "'{uuid} {datetime} {collection}' for STAC; see --footprints - for the keys).",
 )
 @click.option("--info", is_flag=True, help="Print the server's version / end-points / landing page and exit.")
 def search(**kw: object) -> None:
