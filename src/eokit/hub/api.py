@@ -108,7 +108,8 @@ class SentinelAPI(DownloadsMixin):
         self.dl_retry_delay: float = 10.0
         self.lta_retry_delay: float = 60.0
         self.lta_timeout: float | None = None
-        self.max_attempts_per_request = settings.http_retries + 1
+        # the classic client's setting, now what the session's urllib3 Retry allows (read-only)
+        self.max_attempts_per_request = (settings.http_retries if retries is None else retries) + 1
         host = (urlsplit(api_url).hostname or "") if api_url else ""
         if provider is None:
             retired = any(host == h for h in _RETIRED_HUBS)
