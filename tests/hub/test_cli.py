@@ -253,3 +253,28 @@ def test_deprecated_spellings_still_work(hub_env, tmp_path: Path, caplog) -> Non
     assert sorted(f.name for f in tmp_path.glob("*.zip")) == sorted(p.filename for p in wanted)
     help_text = _run(["--help"]).output
     assert "--path" not in help_text and "  -q" not in help_text and "  -o" not in help_text
+
+
+def test_fmt_help_examples_work_for_every_provider(hub_env) -> None:
+    """The --fmt examples in the help text format real results of CDSE, DHuS and STAC."""
+    import re
+
+    hub, _ = hub_env
+    help_text = " ".join(_run(["--help"]).output.split())
+    examples = re.findall(r"'(\{[^']+\})'", help_text)
+    assert len(examples) >= 3
+    by_provider = {
+        "cdse": ["-u", "user", "-p", "password", "--sentinel", "2"],
+        "dhus": ["--url", hub.dhus_url, "-u", "user", "-p", "password", "--sentinel", "2"],
+        "stac": ["--provider", "stac", "--url", hub.stac_url, "--collection", "sentinel-2"],
+    }
+    for provider, args in by_provider.items():
+        near = {e: help_text.split(e, 1)[1][:40] for e in examples}
+        usable = [e for e, after in near.items() if provider in after.lower() or "every provider" in after]
+        assert usable, provider
+        ids = {f["properties"].get("uuid", f["id"]) for f in json.loads(_run([*args, "--json"]).stdout)["features"]}
+        for fmt in usable:
+            r = _run([*args, "--fmt", fmt])
+            assert r.exit_code == 0, (provider, fmt, r.output)
+            lines = [ln for ln in r.stdout.splitlines() if "scenes found" not in ln]
+            assert {ln.split()[0] for ln in lines} == ids and all(len(ln.split()) >= 2 for ln in lines)

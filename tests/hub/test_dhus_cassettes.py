@@ -406,3 +406,42 @@ def test_check_files(cassettes: Path, tmp_path: Path) -> None:
         corrupt = _apis(server)[0].check_files(paths=[good, bad])
         assert server.misses == []
     assert list(corrupt) == [str(bad)]
+
+
+# -- behaviours of sentinelsat 1.2.1's own test suite ---------------------------------------------------------------
+
+
+def test_to_geojson_returns_geojson_objects(cassettes: Path) -> None:
+    import geojson
+
+    def scenario(api: Any) -> Any:
+        return api.to_geojson(api.query(GC, ("20151219", "20151228")))
+
+    fc = _run(cassettes, ["products_fixture"], scenario, compare=False)
+    assert isinstance(fc, geojson.FeatureCollection) and fc.is_valid and fc.errors() == []
+    assert all(isinstance(f, geojson.Feature) for f in fc["features"])
+
+
+def test_non_latin1_dhus_query_is_a_unicode_encode_error() -> None:
+    from eokit.hub.exceptions import HubInputError
+
+    api = SentinelAPI("user", "password", "http://127.0.0.1:9/dhus/", show_progressbars=False, retries=0)
+    with pytest.raises(UnicodeEncodeError) as err:  # before any request: the port is closed
+        api.query(raw="東京")
+    assert isinstance(err.value, HubInputError) and err.value.param == "query" and err.value.encoding == "latin-1"
+
+
+def test_empty_name_is_refused_before_any_request() -> None:
+    from click.testing import CliRunner
+
+    from eokit.cli.main import cli
+
+    r = CliRunner().invoke(
+        cli, ["hub", "search", "--url", "http://127.0.0.1:9/dhus/", "-u", "u", "-p", "p", "--name", ""]
+    )
+    assert r.exit_code != 0 and "cannot reach" not in r.output
+    from eokit.hub.tool import SearchOptions, run_search
+
+    with pytest.raises(ValueError) as err:
+        run_search(SearchOptions(url="http://127.0.0.1:9/dhus/", user="u", password="p", name=("",)))
+    assert err.value.param == "name"

@@ -157,3 +157,18 @@ def test_unreachable_server_is_one_line(provider: str, info: bool, monkeypatch) 
     lines = r.stderr.strip().splitlines()
     assert r.exit_code != 0 and len(lines) == 1 and lines[0].startswith("eokit: error:"), r.output
     assert "127.0.0.1:9" in lines[0]
+
+
+def test_a_timeout_stays_a_requests_timeout(waits) -> None:
+    """Scripts that catch ``requests.Timeout`` (as sentinelsat's tests do) still catch it."""
+    import time as time_
+
+    def silent(h: BaseHTTPRequestHandler) -> None:
+        time_.sleep(1.0)
+
+    with Server(silent) as srv:
+        api = SentinelAPI("user", "password", f"{srv.url}/dhus/", show_progressbars=False, timeout=0.2, retries=1)
+        with pytest.raises(requests.Timeout) as err:
+            api.query(platformname="Sentinel-2")
+    assert isinstance(err.value, HubConnectionError) and "127.0.0.1" in str(err.value)
+    assert len(srv.seen) == 2  # retried once

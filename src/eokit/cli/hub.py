@@ -126,7 +126,7 @@ def hub() -> None:
     show_default=True,
     help="Format of each printed result (Python format string over its properties, e.g. "
     "'{uuid} {title}' for every provider, '{uuid} {identifier} {size} {beginposition}' for CDSE and DHuS, "
-    "'{uuid} {datetime} {eo:cloud_cover}' for STAC; see --footprints - for the keys).",
+    "'{uuid} {datetime} {collection}' for STAC; see --footprints - for the keys).",
 )
 @click.option("--info", is_flag=True, help="Print the server's version / end-points / landing page and exit.")
 def search(**kw: object) -> None:
@@ -142,6 +142,9 @@ def search(**kw: object) -> None:
         if value:
             log.warning("%s is deprecated; use --%s", spelling, name.replace("_", "-"))
             kw[name] = (*kw[name], *value) if name == "query" else value  # type: ignore[misc]
+    ctx = click.get_current_context()
+    if not (ctx.find_root().obj or {}).get("verbosity", 0):
+        logging.getLogger("urllib3").setLevel(logging.ERROR)  # each retry is logged by urllib3; -v shows them
     as_json = kw.pop("as_json")
     fmt = str(kw.pop("fmt"))
     info = kw.pop("info")

@@ -1,10 +1,12 @@
 """``SentinelAPI``: the classic client's API, speaking CDSE by default and DHuS on request.
 
->>> from eokit.hub import SentinelAPI                      # doctest: +SKIP
->>> api = SentinelAPI("user", "password")                  # CDSE (the default)
->>> products = api.query(footprint, date=("NOW-7DAYS", "NOW"), platformname="Sentinel-2",
-...                      cloudcoverpercentage=(0, 30))
->>> api.download_all(products)
+Example (needs credentials or a reachable server)::
+
+    from eokit.hub import SentinelAPI
+    api = SentinelAPI("user", "password")                  # CDSE (the default)
+    products = api.query(footprint, date=("NOW-7DAYS", "NOW"), platformname="Sentinel-2",
+                         cloudcoverpercentage=(0, 30))
+    api.download_all(products)
 
 With ``api_url`` pointing at a DHuS instance (any URL other than the retired
 Copernicus hubs or a CDSE catalogue) it speaks DHuS exactly as before.
@@ -21,29 +23,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from eokit.config import get_settings
 from eokit.hub import dhus_query
 from eokit.hub.api_downloads import DownloadsMixin, QuicklookResult, ResultTuple
-from eokit.hub.auth import BearerAuth, TokenManager
-from eokit.hub.cdse import CdseBackend
 from eokit.hub.checksums import file_checksums
-from eokit.hub.dhus import DhusBackend
 from eokit.hub.engine import sanitize_filename
 from eokit.hub.exceptions import (
     HubInputError,
     InvalidChecksumError,
     SentinelAPIError,
 )
-from eokit.hub.http import HubSession
+from eokit.hub.providers import SearchQuery, open_provider
 
 __all__ = ["DEFAULT_API_URL", "QuicklookResult", "ResultTuple", "SentinelAPI"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"
-_CDSE_HOSTS = "*.dataspace.copernicus.eu"
 _RETIRED_HUBS = ("apihub.copernicus.eu", "scihub.copernicus.eu", "colhub.copernicus.eu")
 
 
@@ -58,14 +54,6 @@ def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), user, password
-
-
-def _netrc_credentials(url: str) -> tuple[str | None, str | None]:
-    try:
-        found = requests.utils.get_netrc_auth(url)
-    except Exception:
-        found = None
-    return found if found else (None, None)
 
 
 class SentinelAPI(DownloadsMixin):
@@ -120,7 +108,8 @@ class SentinelAPI(DownloadsMixin):
         self.dl_retry_delay: float = 10.0
         self.lta_retry_delay: float = 60.0
         self.lta_timeout: float | None = None
-        self.max_attempts_per_request = settings.http_retries + 1
+        # the classic client's setting, now what the session's urllib3 Retry allows (read-only)
+        self.max_attempts_per_request = (settings.http_retries if retries is None else retries) + 1
         host = (urlsplit(api_url).hostname or "") if api_url else ""
         if provider is None:
             retired = any(host == h for h in _RETIRED_HUBS)
@@ -132,31 +121,35 @@ class SentinelAPI(DownloadsMixin):
         if provider not in ("cdse", "dhus"):
             raise HubInputError(f"provider must be 'cdse' or 'dhus', got {provider!r}")
         self.provider = provider
-        trusted = trusted_hosts.split(",") if isinstance(trusted_hosts, str) else list(trusted_hosts)
-        self.session = HubSession(pool_size=32, trusted_hosts=trusted, retries=retries)
         if provider == "dhus":
             assert api_url is not None
-            self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-            if user and password:
-                self.session.auth = (user, password)
-            self._backend: Any = DhusBackend(self.api_url, self.session, timeout)
-            self._auth: Any = self.session.auth
-            self._user = user
+            api_url = api_url if api_url.endswith("/") else api_url + "/"
         else:
-            cat = catalogue_url or (api_url if api_url and host not in _RETIRED_HUBS else settings.cdse_catalogue_url)
-            ident = identity_url or settings.cdse_identity_url
-            dl = download_url or settings.cdse_download_url
-            self.api_url = cat.rstrip("/") + "/"
-            self.catalogue_url, self.identity_url, self.download_url = cat.rstrip("/"), ident, dl.rstrip("/")
-            for url in (cat, ident, dl, _CDSE_HOSTS):
-                self.session.trust(url)
-            self.session.mount_token_endpoint(ident)
-            if not (user and password):
-                user, password = _netrc_credentials(ident)
-            self._user = user
-            self.token_manager = TokenManager(ident, user, password, session=self.session, timeout=timeout or 60)
-            self._auth = BearerAuth(self.token_manager)
-            self._backend = CdseBackend(cat, dl, self.session, self._auth, timeout)
+            catalogue_url = catalogue_url or (api_url if api_url and host not in _RETIRED_HUBS else None)
+        backend: Any = open_provider(
+            provider,
+            url=api_url if provider == "dhus" else None,
+            user=user,
+            password=password,
+            timeout=timeout,
+            catalogue_url=catalogue_url,
+            identity_url=identity_url,
+            download_url=download_url,
+            trusted_hosts=trusted_hosts,
+            retries=retries,
+        )
+        # the classic client's attributes, all read from the one provider
+        self._backend: Any = backend
+        self.session = backend.session
+        self._auth: Any = backend.auth
+        self._user = user if provider == "dhus" else getattr(backend.token_manager, "username", user)
+        if provider == "dhus":
+            self.api_url = backend.api_url
+        else:
+            self.api_url = backend.catalogue_url + "/"
+            self.catalogue_url, self.download_url = backend.catalogue_url, backend.download_url_root
+            self.identity_url = backend.identity_url
+            self.token_manager = backend.token_manager
         self._last_query: str | None = None
 
     def __repr__(self) -> str:
@@ -243,18 +236,10 @@ class SentinelAPI(DownloadsMixin):
             raise HubInputError(f"offset must be a non-negative integer, got {offset!r}")
         if area is not None:
             _validate_area(area)
-        if self.provider == "dhus":
-            query = self.format_query(area, date, raw, area_relation, **keywords)
-            if query.strip() == "":
-                raise HubInputError("Empty query.")
-            if self.check_query_length(query) > 1.0:
-                log.warning("The query string is too long and will likely cause a bad DHuS response.")
-            self._last_query = query
-            products, count = self._backend.search(query, order_by, limit, offset)
-        else:
-            if area is None and date is None and not raw and not keywords:
-                raise HubInputError("Empty query.")
-            products, count = self._backend.search(area, date, raw, area_relation, keywords, order_by, limit, offset)
+        query = SearchQuery(area, date, raw, area_relation, keywords, order_by, limit, offset)
+        try:
+            products, count = self._backend.classic_search(query)
+        finally:
             self._last_query = self._backend.last_query
         log.info("Found %s products", f"{count:,}")
         return products
@@ -270,11 +255,10 @@ class SentinelAPI(DownloadsMixin):
         """Number of products matching a query (arguments as :meth:`query`)."""
         for kw in ("order_by", "limit", "offset"):
             keywords.pop(kw, None)
-        if self.provider == "dhus":
-            query = self.format_query(area, date, raw, area_relation, **keywords)
-            self._last_query = query
-            return self._backend.count(query)
-        return self._backend.count(area, date, raw, area_relation, keywords)
+        try:
+            return self._backend.classic_count(SearchQuery(area, date, raw, area_relation, keywords))
+        finally:
+            self._last_query = self._backend.last_query
 
     @staticmethod
     def check_query_length(query: str) -> float:
@@ -295,8 +279,12 @@ class SentinelAPI(DownloadsMixin):
     # -- conversions ----------------------------------------------------------------------------------------------
 
     @staticmethod
-    def to_geojson(products: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """A GeoJSON FeatureCollection of the products (dates as ISO strings)."""
+    def to_geojson(products: dict[str, dict[str, Any]]) -> Any:
+        """A :class:`geojson.FeatureCollection` of the products (dates as ISO strings), as the classic client.
+
+        It is a ``dict`` too (``json.dumps`` works); ``.errors()`` / ``.is_valid`` check it.
+        """
+        import geojson
         import shapely.geometry
         from shapely import wkt as shapely_wkt
 
@@ -310,8 +298,9 @@ class SentinelAPI(DownloadsMixin):
             for k, v in props.items():
                 if isinstance(v, date | datetime):
                     props[k] = v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            features.append({"type": "Feature", "id": i, "geometry": _tuples_to_lists(geometry), "properties": props})
-        return {"type": "FeatureCollection", "features": features}
+            shape = geojson.GeoJSON.to_instance(_tuples_to_lists(geometry)) if geometry else None
+            features.append(geojson.Feature(id=i, geometry=shape, properties=props))
+        return geojson.FeatureCollection(features)
 
     @staticmethod
     def to_dataframe(products: dict[str, dict[str, Any]]) -> Any:
@@ -395,7 +384,7 @@ class SentinelAPI(DownloadsMixin):
                 continue
             ok = False
             for info in candidates:
-                algos = [a for a in ("sha3-256", "md5", "blake3") if a in info]
+                algos: list[str] = [a for a in ("sha3-256", "md5", "blake3") if a in info]
                 if not algos:
                     raise InvalidChecksumError("No checksum information found in product information.")
                 if (

@@ -21,7 +21,6 @@ import requests
 from eokit.hub.dhus import check_response
 from eokit.hub.engine import DownloadEngine, DownloadRequest, sanitize_filename
 from eokit.hub.exceptions import (
-    InvalidChecksumError,
     LTAError,
     LTATriggered,
     SentinelAPIError,
@@ -51,6 +50,10 @@ class DownloadsMixin:
     _concurrent_dl_limit: int
     _auth: Any
     _backend: Any
+    get_product_odata: Callable[..., dict[str, Any]]
+    is_online: Callable[[str], bool]
+    trigger_offline_retrieval: Callable[[str], bool]
+    _get_filename: Callable[[dict[str, Any]], str]
 
     # -- downloads ------------------------------------------------------------------------------------------------
 
@@ -106,8 +109,8 @@ class DownloadsMixin:
             return self._download_nodes(id, directory, engine, nodefilter)
         info_given = info is not None
         info = dict(info) if info is not None else self.get_product_odata(id)
-        filename = self._get_filename(info)
-        path = directory / filename
+        request = self._backend.download_request(info)
+        path = directory / str(request.filename)
         info["path"] = str(path)
         info["downloaded_bytes"] = 0
         fresh = info_given and "Online" in info
@@ -116,18 +119,7 @@ class DownloadsMixin:
                 raise LTAError(f"product {id} is offline on CDSE; try again later")
             self.trigger_offline_retrieval(id)
             raise LTATriggered(id)
-        request = DownloadRequest(
-            url=info["url"],
-            key=id,
-            filename=filename,
-            size=info.get("size"),
-            checksums=self._backend.checksums(info),
-            title=info.get("title"),
-        )
-        try:
-            result = engine.download(request, directory)
-        except InvalidChecksumError:
-            raise
+        result = engine.download(request, directory)
         info["downloaded_bytes"] = result.transferred
         info["path"] = str(result.path)
         return info

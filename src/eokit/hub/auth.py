@@ -103,9 +103,15 @@ class TokenManager:
             self._access = None
             self._access_expiry = 0.0
 
-    def refresh(self) -> str:
-        """Force a new access token (refresh grant if possible)."""
+    def refresh(self, *, unless_replaced: str | None = None) -> str:
+        """Force a new access token (refresh grant if possible).
+
+        ``unless_replaced``: the token a server refused; when another thread already
+        replaced it, that newer token is returned instead of renewing again.
+        """
         with self._lock:
+            if unless_replaced is not None and self._access is not None and self._access != unless_replaced:
+                return self._access
             self.invalidate()
             return self._renew()
 
@@ -177,11 +183,7 @@ class BearerAuth(requests.auth.AuthBase):
 
     def refresh(self) -> None:
         """Renew after a 401 — unless another thread already replaced the refused token."""
-        with self.manager._lock:
-            refused = getattr(self._used, "token", None)
-            if refused is not None and self.manager._access is not None and self.manager._access != refused:
-                return
-            self.manager.refresh()
+        self.manager.refresh(unless_replaced=getattr(self._used, "token", None))
 
     def __repr__(self) -> str:
         return f"BearerAuth({self.manager!r})"

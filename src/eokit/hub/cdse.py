@@ -8,6 +8,7 @@ would pass the server's limit, paging continues by acquisition time (keyset).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections import OrderedDict
@@ -26,6 +27,7 @@ from eokit.hub.exceptions import (
     ServerError,
     UnauthorizedError,
 )
+from eokit.hub.providers import ClassicProvider, SearchQuery
 
 __all__ = ["CdseBackend", "cdse_product_to_classic", "format_size"]
 
@@ -160,10 +162,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, str(value) if not isinstance(value, datetime) else value.isoformat())
 
 
-class CdseBackend:
-    """Talks to the CDSE catalogue, identity and download endpoints."""
+class CdseBackend(ClassicProvider):
+    """The CDSE provider: OData catalogue, OIDC identity server, download host (see :mod:`eokit.hub.providers`)."""
 
-    kind = "cdse"
+    name = kind = "cdse"
     page_size = 1000
     max_skip = 10000
 
@@ -174,11 +176,15 @@ class CdseBackend:
         session: requests.Session,
         auth: Any,
         timeout: float | None,
+        *,
+        identity_url: str | None = None,
     ) -> None:
         self.catalogue_url = catalogue_url.rstrip("/")
         self.download_url_root = download_url.rstrip("/")
         self.session = session
         self.auth = auth
+        self.identity_url = identity_url
+        self.token_manager = getattr(auth, "manager", None)
         self.timeout = timeout
         self.last_query: str | None = None
 
@@ -221,18 +227,12 @@ class CdseBackend:
     def build(self, area: Any, date: Any, raw: Any, area_relation: str, keywords: dict[str, Any]) -> str:
         return build_filter(area, date, raw, area_relation, **keywords)
 
-    def search(
-        self,
-        area: Any,
-        date: Any,
-        raw: Any,
-        area_relation: str,
-        keywords: dict[str, Any],
-        order_by: str | None,
-        limit: int | None,
-        offset: int,
-        progress: Any = None,
-    ) -> tuple[OrderedDict[str, dict[str, Any]], int]:
+    def classic_search(self, query: SearchQuery, progress: Any = None) -> tuple[OrderedDict[str, dict[str, Any]], int]:
+        """``(OrderedDict(uuid -> classic properties), total)`` for a query."""
+        area, date, raw, area_relation = query.area, query.date, query.raw, query.area_relation
+        keywords, order_by, limit, offset = dict(query.keywords), query.order_by, query.limit, query.offset
+        if area is None and date is None and not raw and not keywords:
+            raise HubInputError("Empty query.")
         flt = self.build(area, date, raw, area_relation, keywords)
         self.last_query = flt
         order = parse_order_by(order_by)
@@ -262,7 +262,8 @@ class CdseBackend:
         if client_sort:
             items = list(out.items())
             for field, desc in reversed(order):
-                items.sort(key=lambda kv, f=field.lower(): _sort_key(kv[1].get(f)), reverse=desc)
+                name = field.lower()
+                items.sort(key=lambda kv: _sort_key(kv[1].get(name)), reverse=desc)
             out = OrderedDict(items)
         if want is None and (keep is not None or client_sort):
             items = list(out.items())[offset:]
@@ -322,11 +323,19 @@ class CdseBackend:
             skip += len(page)
         return products, total or 0
 
-    def count(self, area: Any, date: Any, raw: Any, area_relation: str, keywords: dict[str, Any]) -> int:
-        flt = self.build(area, date, raw, area_relation, keywords)
+    def classic_count(self, query: SearchQuery) -> int:
+        area, date, raw, area_relation, keywords = (
+            query.area,
+            query.date,
+            query.raw,
+            query.area_relation,
+            query.keywords,
+        )
+        flt = self.build(area, date, raw, area_relation, dict(keywords))
         self.last_query = flt
         if area_relation.lower() != "intersects" and area is not None:
-            return len(self.search(area, date, raw, area_relation, keywords, None, None, 0)[0])
+            whole = dataclasses.replace(query, order_by=None, limit=None, offset=0)
+            return len(self.classic_search(whole)[0])
         params = {"$filter": flt or None, "$top": 0, "$count": "true"}
         data = self._page({k: v for k, v in params.items() if v is not None})
         return int(data.get("@odata.count", 0))
@@ -371,9 +380,6 @@ class CdseBackend:
     def filename(self, info: dict[str, Any]) -> str:
         name = info.get("filename") or info["title"]
         return _strip_ext(name) + ".zip" if re.search(r"\.(SAFE|SEN3)$", name) or "." not in name else name
-
-    def checksums(self, info: dict[str, Any]) -> dict[str, str]:
-        return {k: info[k] for k in ("md5", "sha3-256", "blake3") if k in info}
 
     def trigger_offline_retrieval(self, uuid: str) -> bool:
         if self.is_online(uuid):

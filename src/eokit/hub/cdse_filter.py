@@ -104,7 +104,7 @@ def resolve_date(value: str | date | datetime | None, *, now: datetime | None = 
         if op == "/":
             fields = ["month", "day", "hour", "minute", "second", "microsecond"]
             keep = {"YEAR": 0, "MONTH": 1, "DAY": 2, "HOUR": 3, "MINUTE": 4, "SECOND": 5}[unit]
-            reset = {f: (1 if f in ("month", "day") else 0) for f in fields[keep:]}
+            reset: dict[str, Any] = {f: (1 if f in ("month", "day") else 0) for f in fields[keep:]}
             result = result.replace(**reset)
         else:
             delta = relativedelta(**{unit.lower() + "s": int(num) * (1 if op == "+" else -1)})
@@ -251,6 +251,11 @@ def normalise_area_wkt(area: str) -> str:
         raise HubInputError(f"area is not valid WKT ({exc})") from None
     if geom.geom_type == "GeometryCollection":
         geom = shapely.union_all(list(geom.geoms))
+    from eokit.hub.geo import antimeridian_parts
+
+    parts = antimeridian_parts(geom)
+    if parts is not None:  # split at ±180: each part within lon/lat bounds
+        geom = shapely.MultiPolygon(parts)
     minx, miny, maxx, maxy = geom.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         raise HubInputError("area coordinates are out of WGS84 lon/lat bounds")
@@ -286,8 +291,27 @@ def build_filter(
     if raw:
         clauses.append(f"({raw})")
     if area is not None:
-        clauses.append(f"OData.CSC.Intersects(area=geography'SRID=4326;{normalise_area_wkt(area)}')")
+        clauses.append(area_clause(area))
     return " and ".join(clauses)
+
+
+def area_clause(area: str) -> str:
+    """``OData.CSC.Intersects`` of the area; an area across the antimeridian is an ``or`` of its parts
+    (a geography polygon cannot span ±180)."""
+    import shapely
+    from shapely import wkt as shapely_wkt
+
+    from eokit.hub.geo import antimeridian_parts
+
+    wkt = normalise_area_wkt(area)
+    parts = antimeridian_parts(shapely_wkt.loads(wkt))
+    if parts is None:
+        return f"OData.CSC.Intersects(area=geography'SRID=4326;{wkt}')"
+    ors = " or ".join(
+        f"OData.CSC.Intersects(area=geography'SRID=4326;{shapely.to_wkt(p, rounding_precision=-1, trim=True)}')"
+        for p in parts
+    )
+    return f"({ors})"
 
 
 def area_predicate(area: str | None, area_relation: str) -> Callable[[str | None], bool] | None:

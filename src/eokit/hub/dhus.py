@@ -17,9 +17,11 @@ import requests
 
 from eokit.hub.dhus_query import format_order_by, parse_odata_product, parse_opensearch_entries
 from eokit.hub.exceptions import (
+    HubInputError,
     HubRateLimitError,
     InvalidKeyError,
     LTAError,
+    QueryEncodingError,
     QueryLengthError,
     QuerySyntaxError,
     SentinelAPIError,
@@ -27,6 +29,7 @@ from eokit.hub.exceptions import (
     UnauthorizedError,
 )
 from eokit.hub.http import content_disposition_filename
+from eokit.hub.providers import ClassicProvider, SearchQuery
 
 __all__ = ["DhusBackend", "check_response"]
 
@@ -79,15 +82,16 @@ def check_response(response: requests.Response, *, test_json: bool = True, query
     raise SentinelAPIError(msg, response)  # pragma: no cover - msg is always truthy here
 
 
-class DhusBackend:
-    """Talks to one DHuS instance rooted at ``api_url`` (ending in ``/``)."""
+class DhusBackend(ClassicProvider):
+    """The DHuS provider: one instance rooted at ``api_url`` (see :mod:`eokit.hub.providers`)."""
 
-    kind = "dhus"
+    name = kind = "dhus"
     page_size = 100
 
     def __init__(self, api_url: str, session: requests.Session, timeout: float | None) -> None:
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.session = session
+        self.auth = getattr(session, "auth", None)
         self.timeout = timeout
         self._online_attribute_used = True
         self.last_query: str | None = None
@@ -102,10 +106,8 @@ class DhusBackend:
             url += f"&orderby={order_by}"
         try:
             q = query.encode("latin1")
-        except UnicodeEncodeError:
-            from eokit.hub.exceptions import HubInputError
-
-            raise HubInputError("DHuS queries accept only Latin-1 characters; the query contains others") from None
+        except UnicodeEncodeError as exc:
+            raise QueryEncodingError(query, exc.start, exc.end) from None
         response = self.session.get(urljoin(self.api_url, url), params={"q": q}, timeout=self.timeout)
         check_response(response, query_string=query)
         try:
@@ -119,7 +121,28 @@ class DhusBackend:
         entries = feed.get("entry", [])
         return ([entries] if isinstance(entries, dict) else entries), total
 
-    def search(
+    @staticmethod
+    def query_string(query: SearchQuery) -> str:
+        """The OpenSearch query string (exactly as the classic client built it)."""
+        from eokit.hub.dhus_query import format_query
+
+        return format_query(query.area, query.date, query.raw, query.area_relation, **dict(query.keywords))
+
+    def classic_search(self, query: SearchQuery, progress: Any = None) -> tuple[OrderedDict[str, dict[str, Any]], int]:
+        """``(OrderedDict(uuid -> classic properties), total)`` for a query."""
+        from eokit.hub.dhus_query import check_query_length
+
+        text = self.query_string(query)
+        if text.strip() == "":
+            raise HubInputError("Empty query.")
+        if check_query_length(text) > 1.0:
+            log.warning("The query string is too long and will likely cause a bad DHuS response.")
+        return self.search_string(text, query.order_by, query.limit, query.offset, progress)
+
+    def classic_count(self, query: SearchQuery) -> int:
+        return self._subquery(self.query_string(query), None, 0, 0)[1]
+
+    def search_string(
         self, query: str, order_by: str | None, limit: int | None, offset: int, progress: Any = None
     ) -> tuple[OrderedDict[str, dict[str, Any]], int]:
         formatted = format_order_by(order_by)
@@ -131,9 +154,6 @@ class DhusBackend:
             if progress is not None:
                 progress(len(entries))
         return parse_opensearch_entries(entries), total
-
-    def count(self, query: str) -> int:
-        return self._subquery(query, None, 0, 0)[1]
 
     # -- products -------------------------------------------------------------------------------------------------
 
@@ -179,9 +199,6 @@ class DhusBackend:
         r = self.session.get(info["url"].replace("$value", "Attributes('Filename')/Value/$value"), timeout=self.timeout)
         check_response(r, test_json=False)
         return r.text.replace(".SAFE", ".zip").replace(".SEN3", ".zip")
-
-    def checksums(self, info: dict[str, Any]) -> dict[str, str]:
-        return {k: info[k] for k in ("md5", "sha3-256", "blake3") if k in info}
 
     def trigger_offline_retrieval(self, uuid: str) -> bool:
         r = self.session.get(self.odata_url(uuid, "/$value"), headers={"Range": "bytes=0-1"}, timeout=self.timeout)

@@ -160,8 +160,31 @@ def format_query(
     if raw:
         parts.append(raw)
     if area is not None:
-        parts.append(f'footprint:"{area_relation}({area})"')
+        pieces = _antimeridian_pieces(area)
+        if pieces is None:
+            parts.append(f'footprint:"{area_relation}({area})"')
+        else:  # Solr cannot take a polygon across ±180: one clause per part
+            parts.append("({})".format(" OR ".join(f'footprint:"{area_relation}({p})"' for p in pieces)))
     return " ".join(parts)
+
+
+def _antimeridian_pieces(area: str) -> list[str] | None:
+    """WKT parts of an area that crosses the antimeridian (None otherwise, or when it is not plain WKT)."""
+    if "(" not in area or area.strip().upper().startswith("ENVELOPE"):
+        return None
+    import shapely
+    from shapely import wkt as shapely_wkt
+
+    from eokit.hub.geo import antimeridian_parts
+
+    try:
+        geom = shapely_wkt.loads(area)
+    except (ValueError, shapely.errors.GEOSException):
+        return None
+    if geom.geom_type == "GeometryCollection":
+        geom = shapely.union_all(list(geom.geoms))
+    parts = antimeridian_parts(geom)
+    return None if parts is None else [shapely.to_wkt(p, rounding_precision=-1, trim=True) for p in parts]
 
 
 def format_order_by(order_by: str | None) -> str | None:
@@ -214,7 +237,9 @@ def parse_gml_footprint(gml: str | None) -> str | None:
         return None
     ns = "{http://www.opengis.net/gml}"
     root = ET.fromstring(gml)
-    text = root.find(f"{ns}outerBoundaryIs").find(f"{ns}LinearRing").findtext(f"{ns}coordinates")
+    text = root.findtext(f"{ns}outerBoundaryIs/{ns}LinearRing/{ns}coordinates")
+    if text is None:
+        return None
     pairs = (c.split(",")[::-1] for c in text.split(" "))
     return "POLYGON(({}))".format(",".join(" ".join(p) for p in pairs))
 
@@ -241,7 +266,7 @@ def parse_opensearch_entries(entries: list[dict[str, Any]] | dict[str, Any]) -> 
                 for link in items:
                     props["link_" + link["rel"] if "rel" in link else "link"] = link["href"]
                 continue
-            convert = _CONVERTERS.get(key, lambda x: x)
+            convert: Any = _CONVERTERS.get(key, lambda x: x)
             for item in items:
                 props[item["name"]] = convert(item["content"] if "content" in item else item["str"])
     return out

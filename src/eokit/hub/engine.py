@@ -65,7 +65,6 @@ from eokit.hub.files import (
 )
 from eokit.hub.http import HubSession, content_disposition_filename, parse_retry_after
 from eokit.hub.transfer import Restart, SpeedGuard, Stalled, chunks, content_range_start, digest_matches, total_size
-from eokit.io.atomic import ensure_writable_dir, safe_join
 
 __all__ = [
     "LEDGER_NAME",
@@ -300,6 +299,8 @@ class DownloadEngine:
         return result
 
     def _run(self, request: DownloadRequest, directory: Path, result: DownloadResult) -> None:
+        from eokit.io.atomic import ensure_writable_dir, safe_join  # eokit.io imports rasterio: not at import time
+
         root = ensure_writable_dir(directory)
         target_dir = root
         if request.subdir:
@@ -322,6 +323,9 @@ class DownloadEngine:
                 result.status, result.size = "skipped", final.stat().st_size
                 return
             if state == "taken":
+                if owner == request.key:
+                    with self._host_guard:  # not ours after all: free the reservation for its owner
+                        self._names.pop(final, None)
                 name = self._next_name(names, final, what)
                 continue
             before = stat_or_none(final)
@@ -497,9 +501,11 @@ class DownloadEngine:
             if result.transferred != received and offset != os.fstat(fd).st_size:
                 # an attempt that failed mid-body: every chunk it wrote was hashed, so go on from the file's end
                 offset, progressed = os.fstat(fd).st_size, True
-            if progressed:
+            if progressed:  # the body broke off after making progress: resume at once on a new connection
                 failures = 0
                 auth_refreshes = 0
+                log.info("resuming %s at byte %d (%s)", request.title or request.key, offset, last_error)
+                continue
             failures += 1
             if failures < self.max_attempts:
                 wait = self._backoff(failures, retry_after)

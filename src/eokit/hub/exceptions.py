@@ -22,6 +22,7 @@ __all__ = [
     "InvalidKeyError",
     "LTAError",
     "LTATriggered",
+    "QueryEncodingError",
     "QueryLengthError",
     "QuerySyntaxError",
     "SentinelAPIError",
@@ -93,6 +94,20 @@ class UnauthorizedError(SentinelAPIError, AuthenticationError):
 
     def __str__(self) -> str:
         return self.msg
+
+
+class QueryEncodingError(HubInputError, UnicodeEncodeError):
+    """A DHuS query with characters outside Latin-1 (what DHuS accepts); also a ``UnicodeEncodeError``."""
+
+    def __init__(self, query: str, start: int, end: int) -> None:
+        reason = "DHuS queries accept only Latin-1 characters"
+        UnicodeEncodeError.__init__(self, "latin-1", query, start, end, reason)
+        self.message = f"{reason}; the query has {query[start:end]!r} at {start}"
+        self.path = None
+        self.param = "query"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class HubRateLimitError(ServerError, RateLimitError):

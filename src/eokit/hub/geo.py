@@ -31,7 +31,7 @@ from typing import Any
 
 from eokit.hub.exceptions import HubInputError
 
-__all__ = ["geojson_to_wkt", "is_wkt", "placename_to_wkt", "read_geojson", "validate_lonlat"]
+__all__ = ["antimeridian_parts", "geojson_to_wkt", "is_wkt", "placename_to_wkt", "read_geojson", "validate_lonlat"]
 
 _URBAN_DENSITY_PER_KM2 = 2000.0
 _MIN_CITY_SIZE_KM = 4.0
@@ -255,3 +255,28 @@ def _envelope(bbox: list[float], info: dict[str, Any]) -> tuple[str, dict[str, A
     info["bbox"] = bbox
     min_x, min_y, max_x, max_y = bbox
     return f"ENVELOPE({min_x}, {max_x}, {max_y}, {min_y})", info
+
+
+def antimeridian_parts(geom: Any) -> list[Any] | None:
+    """The parts of a lon/lat search area that crosses the antimeridian, or None when it does not.
+
+    Crossing areas are the ones written with longitudes beyond ±180 (``170..190``),
+    which are split at ±180 with :func:`eokit.core.geometry.split_antimeridian`, and
+    (multi)polygons whose parts touch both +180 and -180 (already split, e.g. a
+    bbox with west > east). Each part lies within [-180, 180].
+    """
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from eokit.core.geometry import split_antimeridian
+
+    minx, _, maxx, _ = geom.bounds
+    if minx < -180 or maxx > 180:
+        if minx < -360 or maxx > 360 or maxx - minx > 360:
+            return None  # not an unwrapped lon/lat area: the caller reports the bounds
+        geom = split_antimeridian(geom)
+    if not isinstance(geom, MultiPolygon):
+        return None
+    parts = [p for p in geom.geoms if isinstance(p, Polygon)]
+    east = any(abs(p.bounds[2] - 180) < 1e-9 for p in parts)
+    west = any(abs(p.bounds[0] + 180) < 1e-9 for p in parts)
+    return parts if east and west and len(parts) > 1 else None

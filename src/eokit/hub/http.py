@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from urllib3.util import Retry
 
 from eokit import __version__
@@ -204,7 +205,7 @@ class HubSession(requests.Session):
             if isinstance(exc, HubConnectionError):
                 raise
             text = url.decode() if isinstance(url, bytes) else str(url)
-            raise HubConnectionError(f"cannot reach {redact_url(text)} ({_reason(exc)})") from exc
+            raise connection_error(exc, f"cannot reach {redact_url(text)} ({_reason(exc)})") from exc
 
     def __repr__(self) -> str:
         return f"HubSession(retries={self.retries}, trusted={sorted(self.trusted)!r})"
@@ -226,11 +227,33 @@ def stac_client(url: str, *, timeout: float | None = 60.0, retries: int | None =
     try:
         return Client.open(url, stac_io=io, timeout=timeout)
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise HubConnectionError(f"cannot reach the STAC API {redact_url(url)} ({_reason(exc)})") from exc
+        raise connection_error(exc, f"cannot reach the STAC API {redact_url(url)} ({_reason(exc)})") from exc
     except Exception as exc:  # pystac_client's APIError, a landing page that is not JSON, ...
         from eokit.hub.exceptions import ServerError
 
         raise ServerError(f"{redact_url(url)} is not a usable STAC API ({type(exc).__name__})") from exc
+
+
+_ERROR_CLASSES: dict[type, type] = {}
+
+
+def connection_error(exc: BaseException, message: str) -> HubConnectionError:
+    """A :class:`HubConnectionError` that is also an instance of ``exc``'s requests class
+    (``ReadTimeout``, ``SSLError``...), so code catching those keeps working."""
+    base = type(exc)
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)  # the MaxRetryError's last failure
+    if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+        base = requests.ReadTimeout  # what requests raises without retries
+    if not issubclass(base, requests.RequestException) or issubclass(base, HubConnectionError):
+        return HubConnectionError(message)
+    cls = _ERROR_CLASSES.get(base)
+    if cls is None:
+        try:
+            cls = type("HubConnectionError", (HubConnectionError, base), {"__module__": HubConnectionError.__module__})
+        except TypeError:
+            cls = HubConnectionError
+        _ERROR_CLASSES[base] = cls
+    return cls(message)
 
 
 def _reason(exc: BaseException) -> str:

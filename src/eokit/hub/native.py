@@ -1,11 +1,13 @@
 """Provider-neutral search and download over ``cdse``, ``dhus`` and ``stac``.
 
->>> from eokit import hub                                   # doctest: +SKIP
->>> found = hub.search("stac", url="https://earth-search.aws.element84.com/v1",
-...                    collection="sentinel-2-l2a", area=(5.9, 45.8, 10.5, 47.8),
-...                    date=("2024-06-01", "2024-06-30"), limit=10)
->>> found.to_geodataframe(); found.to_stac()
->>> hub.download(found, "data/", assets=["red", "nir"])
+Example (needs credentials or a reachable server)::
+
+    from eokit import hub
+    found = hub.search("stac", url="https://earth-search.aws.element84.com/v1",
+                       collection="sentinel-2-l2a", area=(5.9, 45.8, 10.5, 47.8),
+                       date=("2024-06-01", "2024-06-30"), limit=10)
+    found.to_geodataframe(); found.to_stac()
+    hub.download(found, "data/", assets=["red", "nir"])
 
 Every result is a :class:`Product`; a :class:`ProductCollection` converts to
 GeoJSON, pandas, GeoPandas and a STAC ItemCollection.
@@ -16,17 +18,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-
-from eokit.hub.engine import DownloadEngine, DownloadRequest, DownloadResult, ProgressReporter, sanitize_filename
+from eokit.hub.engine import DownloadEngine, DownloadResult, ProgressReporter
 from eokit.hub.exceptions import HubInputError
-from eokit.hub.products import Asset, Product, ProductCollection, _classic_to_product, _lists, _stac_to_product
+from eokit.hub.products import Asset, Product, ProductCollection
+from eokit.hub.providers import PROVIDERS, Provider, SearchQuery, open_provider
 
-__all__ = ["Asset", "Hub", "Product", "ProductCollection", "download", "search"]
+__all__ = ["PROVIDERS", "Asset", "Hub", "Product", "ProductCollection", "download", "search"]
 
-PROVIDERS = ("cdse", "dhus", "stac")
 _CONNECTION = (
     "url",
     "user",
@@ -50,25 +49,31 @@ def _area_to_wkt(area: Any) -> str | None:
 
         return geojson_to_wkt(area, decimals=6)
     if isinstance(area, Sequence) and len(area) == 4:
+        from eokit.core.geometry import bbox_geometry
         from eokit.hub.geo import validate_lonlat
 
         w, s, e, n = (float(v) for v in area)
         validate_lonlat(w, s)
         validate_lonlat(e, n)
-        if w >= e or s >= n:
+        if s >= n or w == e:
             raise HubInputError(
-                f"bbox {tuple(area)} must be (west, south, east, north) with west < east, south < north"
+                f"bbox {tuple(area)} must be (west, south, east, north) with south < north "
+                "(west > east: it crosses the antimeridian)",
+                param="area",
             )
-        return f"POLYGON(({w} {s},{e} {s},{e} {n},{w} {n},{w} {s}))"
+        return bbox_geometry((w, s, e, n)).wkt
     if hasattr(area, "__geo_interface__"):
         return _area_to_wkt(area.__geo_interface__)
     raise HubInputError(
-        f"area must be WKT, GeoJSON, a (west, south, east, north) bbox or a geometry; got {type(area).__name__}"
+        f"area must be WKT, GeoJSON, a (west, south, east, north) bbox or a geometry; got {type(area).__name__}",
+        param="area",
     )
 
 
 class Hub:
     """One provider connection: ``Hub("cdse", user=..., password=...)``, ``Hub("stac", url=...)``.
+
+    Everything goes through :attr:`backend`, a :class:`~eokit.hub.providers.Provider`.
 
     Parameters
     ----------
@@ -76,10 +81,14 @@ class Hub:
     url : str, optional
         DHuS root URL, STAC API root, or a CDSE catalogue URL (default: settings).
     user, password : str, optional
-        Credentials (``None``: environment / ``~/.netrc``).
+        Credentials (``None``: ``~/.netrc``).
     catalogue_url, identity_url, download_url : str, optional
         CDSE endpoints.
     timeout : float
+    trusted_hosts : str or iterable of str
+        Origins credentials may follow redirects to (see :class:`~eokit.hub.http.HubSession`).
+    retries : int, optional
+        Retries per request (default ``EOKIT_HTTP_RETRIES``).
     """
 
     def __init__(
@@ -96,36 +105,48 @@ class Hub:
         trusted_hosts: str | Iterable[str] = (),
         retries: int | None = None,
     ) -> None:
-        if provider not in PROVIDERS:
-            raise HubInputError(f"provider must be one of {', '.join(PROVIDERS)}; got {provider!r}")
         self.provider = provider
         self.url = url
         self.timeout = timeout
-        self.retries = retries
-        self.api: Any = None
-        if provider in ("cdse", "dhus"):
-            if provider == "dhus" and not url:
-                raise HubInputError("the dhus provider needs url= (the DHuS root, e.g. https://host/dhus/)")
-            from eokit.hub.api import SentinelAPI
-
-            self.api = SentinelAPI(
-                user,
-                password,
-                url,
-                show_progressbars=False,
-                timeout=timeout,
-                provider=provider,
-                catalogue_url=catalogue_url,
-                identity_url=identity_url,
-                download_url=download_url,
-                trusted_hosts=trusted_hosts,
-                retries=retries,
-            )
-        elif not url:
-            raise HubInputError("the stac provider needs url= (the STAC API root)")
+        self.backend: Provider = open_provider(
+            provider,
+            url=url,
+            user=user,
+            password=password,
+            timeout=timeout,
+            catalogue_url=catalogue_url,
+            identity_url=identity_url,
+            download_url=download_url,
+            trusted_hosts=trusted_hosts,
+            retries=retries,
+        )
 
     def __repr__(self) -> str:
-        return f"Hub({self.provider!r}, url={self.url!r})"
+        from eokit.hub.http import redact_url
+
+        return f"Hub({self.provider!r}, url={redact_url(self.url) or None!r})"
+
+    def _query(
+        self,
+        area: Any,
+        date: Any,
+        collection: str | None,
+        limit: int | None,
+        order_by: str | None,
+        area_relation: str,
+        keywords: dict[str, Any],
+    ) -> SearchQuery:
+        if collection and self.provider != "stac":
+            keywords["platformname"] = collection
+        return SearchQuery(
+            area=_area_to_wkt(area),
+            date=date,
+            area_relation=area_relation,
+            keywords=keywords,
+            order_by=order_by,
+            limit=limit,
+            collection=collection if self.provider == "stac" else None,
+        )
 
     def search(
         self,
@@ -139,51 +160,23 @@ class Hub:
         **keywords: Any,
     ) -> ProductCollection:
         """Search; ``collection`` is the platform (``Sentinel-2``) or the STAC collection id."""
-        wkt = _area_to_wkt(area)
-        if self.provider == "stac":
-            return self._search_stac(wkt, date, collection, limit, keywords)
-        if collection:
-            keywords["platformname"] = collection
-        found = self.api.query(wkt, date, area_relation=area_relation, order_by=order_by, limit=limit, **keywords)
-        return ProductCollection(_classic_to_product(pid, props, self.provider) for pid, props in found.items())
+        return self.backend.search(self._query(area, date, collection, limit, order_by, area_relation, keywords))
 
-    def _search_stac(
-        self, wkt: str | None, date_: Any, collection: str | None, limit: int | None, keywords: dict[str, Any]
-    ) -> ProductCollection:
-        from eokit.hub.cdse_filter import resolve_date
+    def count(
+        self,
+        *,
+        area: Any = None,
+        date: Any = None,
+        collection: str | None = None,
+        area_relation: str = "Intersects",
+        **keywords: Any,
+    ) -> int:
+        """How many products a search would find."""
+        return self.backend.count(self._query(area, date, collection, None, None, area_relation, keywords))
 
-        kwargs: dict[str, Any] = {}
-        if collection:
-            kwargs["collections"] = [collection]
-        if wkt:
-            from shapely import wkt as shapely_wkt
-
-            from eokit.hub.cdse_filter import normalise_area_wkt
-
-            kwargs["intersects"] = _lists(shapely_wkt.loads(normalise_area_wkt(wkt)).__geo_interface__)
-        if date_ is not None:
-            if isinstance(date_, str) and "/" in date_:
-                kwargs["datetime"] = date_
-            else:
-                start, end = (resolve_date(d) for d in date_)
-                fmt = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ") if d else ".."  # noqa: E731
-                kwargs["datetime"] = f"{fmt(start)}/{fmt(end)}"
-        if limit is not None:
-            kwargs["max_items"] = limit
-        if keywords:
-            kwargs["query"] = {k: {"eq": v} if not isinstance(v, dict) else v for k, v in keywords.items()}
-        from eokit.hub.http import HubConnectionError, redact_url, stac_client
-
-        client = stac_client(str(self.url), timeout=self.timeout, retries=self.retries)
-        try:
-            items = list(client.search(**kwargs).items_as_dicts())
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise HubConnectionError(f"cannot reach the STAC API {redact_url(self.url)}") from exc
-        except Exception as exc:
-            from eokit.hub.exceptions import ServerError
-
-            raise ServerError(f"STAC search at {redact_url(self.url)} failed: {type(exc).__name__}: {exc}") from None
-        return ProductCollection(_stac_to_product(i) for i in items)
+    def get(self, product_id: str) -> Product:
+        """One product by id."""
+        return self.backend.get(product_id)
 
     def download(
         self,
@@ -200,49 +193,13 @@ class Hub:
         """Download products (or, for STAC, the chosen ``assets``) into ``directory``.
 
         Returns one :class:`DownloadResult` per file; failures are in the results.
+        File names follow the rule of :mod:`eokit.hub.engine` (STAC assets: ``<item id>/<name>``).
         """
         items = [products] if isinstance(products, Product) else list(products)
-        requests_ = []
-        for p in items:
-            if p.provider in ("cdse", "dhus") and self.provider in ("cdse", "dhus"):
-                info = self.api.get_product_odata(p.id)
-                requests_.append(
-                    DownloadRequest(
-                        url=info["url"],
-                        key=p.id,
-                        filename=self.api._get_filename(info),
-                        size=info.get("size"),
-                        checksums=self.api._backend.checksums(info),
-                        title=p.title,
-                    )
-                )
-                continue
-            keys = (
-                list(assets)
-                if assets is not None
-                else [k for k, a in p.assets.items() if "data" in a.roles] or list(p.assets)
-            )
-            missing = [k for k in keys if k not in p.assets]
-            if missing:
-                raise HubInputError(
-                    f"product {p.id} has no asset {missing[0]!r}; it has {', '.join(p.assets)}", param="assets"
-                )
-            for key, name in asset_file_names(p, keys).items():
-                a = p.assets[key]
-                requests_.append(
-                    DownloadRequest(
-                        url=a.href,
-                        key=f"{p.id}/{key}",
-                        filename=name,
-                        size=a.size,
-                        checksums=a.checksums,
-                        title=f"{p.id} {key}",
-                        subdir=sanitize_filename(p.id, fallback="product"),
-                    )
-                )
+        requests_ = [r for p in items for r in self.backend.assets(p, assets)]
         engine = DownloadEngine(
-            session=self.api.session if self.api is not None else None,
-            auth=self.api._auth if self.api is not None else None,
+            session=self.backend.session,
+            auth=self.backend.auth,
             workers=workers,
             per_host=per_host,
             verify=checksum,
@@ -253,32 +210,12 @@ class Hub:
         return engine.download_all(requests_, directory)
 
 
-def asset_file_names(product: Product, keys: Iterable[str]) -> dict[str, str]:
-    """File names of a product's assets: the href's last path segment; ``<asset key>-<that>`` for
-    every asset whose segment another chosen asset of the product shares (``a/data.tif`` and
-    ``b/data.tif`` -> ``a-data.tif`` and ``b-data.tif``). All names pass :func:`sanitize_filename`.
-    """
-    from urllib.parse import unquote
-
-    base = {
-        k: sanitize_filename(unquote(urlsplit(product.assets[k].href).path.rstrip("/").rsplit("/", 1)[-1]), fallback=k)
-        for k in keys
-    }
-    counts: dict[str, int] = {}
-    for name in base.values():
-        counts[name.lower()] = counts.get(name.lower(), 0) + 1
-    return {
-        k: sanitize_filename(f"{k}-{name}", fallback=k) if counts[name.lower()] > 1 else name
-        for k, name in base.items()
-    }
-
-
 def search(provider: str = "cdse", **kwargs: Any) -> ProductCollection:
     """Search a provider: ``search("cdse", area=..., date=(..., ...), collection="Sentinel-2", limit=10)``.
 
     Connection arguments (``url``, ``user``, ``password``, ``catalogue_url``,
-    ``identity_url``, ``download_url``, ``timeout``) go to :class:`Hub`; the rest
-    to :meth:`Hub.search`.
+    ``identity_url``, ``download_url``, ``timeout``, ``trusted_hosts``, ``retries``) go to
+    :class:`Hub`; the rest to :meth:`Hub.search`.
     """
     conn = {k: kwargs.pop(k) for k in _CONNECTION if k in kwargs}
     return Hub(provider, **conn).search(**kwargs)
@@ -296,5 +233,5 @@ def download(
     provider = provider or (items[0].provider if items else "stac")
     conn = {k: kwargs.pop(k) for k in _CONNECTION if k in kwargs}
     if provider == "stac" and "url" not in conn:
-        conn["url"] = "about:stac"
+        conn["url"] = "about:stac"  # downloads need no API: the assets' hrefs are enough
     return Hub(provider, **conn).download(items, directory, **kwargs)

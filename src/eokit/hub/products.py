@@ -35,7 +35,8 @@ class Product:
     """A product found by any provider.
 
     ``assets`` holds the downloadable files: for CDSE/DHuS one ``product``
-    asset (the zip), for STAC the item's assets.
+    asset (the zip), for STAC the item's assets. ``stac`` keeps a STAC search
+    result exactly as the server sent it (:meth:`to_stac` returns it).
     """
 
     id: str
@@ -49,6 +50,16 @@ class Product:
     collection: str | None = None
     properties: dict[str, Any] = dataclasses.field(default_factory=dict)
     assets: dict[str, Asset] = dataclasses.field(default_factory=dict)
+    stac: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
+
+    def to_stac(self) -> dict[str, Any]:
+        """The STAC item as a dict: a STAC result unchanged (collection, ``stac_extensions``, assets with
+        their ``proj``/``raster``/``eo`` fields, bbox, datetime or interval); others built by :meth:`to_stac_item`."""
+        import copy
+
+        if self.stac is not None:
+            return copy.deepcopy(self.stac)
+        return dict(self.to_stac_item().to_dict(include_self_link=False))
 
     def to_feature(self) -> dict[str, Any]:
         """A GeoJSON Feature (dates as ISO strings)."""
@@ -67,9 +78,12 @@ class Product:
         return {"type": "Feature", "id": self.id, "geometry": self.geometry, "properties": props}
 
     def to_stac_item(self) -> Any:
-        """A :class:`pystac.Item` (assets keep ``file:checksum``/``file:size``)."""
+        """A :class:`pystac.Item` (assets keep ``file:checksum``/``file:size``); from the original item for STAC."""
         import pystac
         import shapely.geometry
+
+        if self.stac is not None:
+            return pystac.Item.from_dict(self.to_stac(), preserve_dict=True, migrate=False)
 
         geom = self.geometry
         bbox = list(shapely.geometry.shape(geom).bounds) if geom else None
@@ -150,10 +164,14 @@ class ProductCollection(Sequence[Product]):
         return gpd.GeoDataFrame(df, geometry=geoms, crs="EPSG:4326")
 
     def to_stac(self) -> Any:
-        """A :class:`pystac.ItemCollection`."""
+        """A :class:`pystac.ItemCollection` (STAC results from their original items)."""
         import pystac
 
         return pystac.ItemCollection([p.to_stac_item() for p in self])
+
+    def to_stac_dicts(self) -> list[dict[str, Any]]:
+        """Each product's :meth:`Product.to_stac` (STAC results exactly as the server sent them)."""
+        return [p.to_stac() for p in self]
 
 
 def _jsonable(value: Any) -> Any:
@@ -182,7 +200,8 @@ def _lists(obj: Any) -> Any:
     return obj
 
 
-def _classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Product:
+def classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Product:
+    """A classic ``(uuid, properties)`` search result -> :class:`Product`."""
     size = props.get("contentlength")
     checksums = {k: props[k] for k in ("md5", "blake3", "sha3-256") if props.get(k)}
     assets = {}
@@ -211,13 +230,35 @@ def _classic_to_product(pid: str, props: dict[str, Any], provider: str) -> Produ
     )
 
 
-def _stac_to_product(item: Any) -> Product:
-    d = item.to_dict() if hasattr(item, "to_dict") else item
-    props = d.get("properties", {})
-    from eokit.hub.cdse import parse_cdse_time
+def odata_to_product(info: dict[str, Any], provider: str) -> Product:
+    """A :meth:`~eokit.hub.SentinelAPI.get_product_odata` info -> :class:`Product` (one ``product`` asset)."""
+    checksums = {k: str(info[k]) for k in ("md5", "blake3", "sha3-256") if info.get(k)}
+    return Product(
+        id=info["id"],
+        title=info.get("title") or info["id"],
+        provider=provider,
+        geometry=_wkt_to_geojson(info.get("footprint")),
+        start=info.get("date"),
+        end=None,
+        online=bool(info.get("Online", True)),
+        size=info.get("size"),
+        properties=dict(info),
+        assets={
+            "product": Asset(
+                href=info["url"], title=info.get("title"), roles=("data",), size=info.get("size"), checksums=checksums
+            )
+        },
+    )
 
-    start = parse_cdse_time(props.get("start_datetime") or props.get("datetime"))
-    end = parse_cdse_time(props.get("end_datetime")) if props.get("end_datetime") else None
+
+def stac_to_product(item: Any) -> Product:
+    """A STAC item (dict or pystac.Item) -> :class:`Product`."""
+    import copy
+
+    d = copy.deepcopy(item.to_dict() if hasattr(item, "to_dict") else item)
+    props = d.get("properties", {})
+    start = _stac_time(props.get("start_datetime") or props.get("datetime"))
+    end = _stac_time(props.get("end_datetime")) if props.get("end_datetime") else None
     assets = {}
     for key, a in (d.get("assets") or {}).items():
         checksums = {}
@@ -247,4 +288,18 @@ def _stac_to_product(item: Any) -> Product:
         collection=d.get("collection"),
         properties=dict(props),
         assets=assets,
+        stac=d,
     )
+
+
+def _stac_time(value: Any) -> datetime | None:
+    """An RFC 3339 datetime or a date (``2024-06-01``) -> naive UTC datetime (None if absent/unreadable)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time())
+        dt = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        return None
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt

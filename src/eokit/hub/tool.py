@@ -149,6 +149,8 @@ def _keywords(opts: SearchOptions) -> dict[str, Any]:
             raise HubInputError("--cloud needs --sentinel 2 or 3 (cloud cover exists only for optical products)")
         kw["cloudcoverpercentage"] = (0, opts.cloud)
     if opts.name:
+        if any(not n.strip() for n in opts.name):
+            raise HubInputError("--name must not be empty", param="name")
         kw["identifier"] = set(opts.name)
     if opts.uuid:
         kw["uuid"] = {u for part in opts.uuid for u in part.split(",") if u}
@@ -199,6 +201,15 @@ def _api(opts: SearchOptions) -> Any:
         # the classic client's --gnss: that hub's GNSS end-point with its public guest account
         api = make(opts.user or "gnssguest", opts.password or "gnssguest", _gnss_url(api.api_url))
     return api
+
+
+def _netrc_has(url: str) -> bool:
+    import requests
+
+    try:
+        return bool(requests.utils.get_netrc_auth(url))
+    except Exception:  # an unreadable ~/.netrc holds no usable entry
+        return False
 
 
 def server_info(opts: SearchOptions) -> list[str]:
@@ -282,6 +293,13 @@ def _run_search(opts: SearchOptions) -> SearchRun:
     from eokit.hub.nodefilters import make_path_filter
 
     api = _api(opts)
+    no_user = opts.user is None and opts.password is None  # an empty -u "" is a choice, as in the classic CLI
+    if api.provider == "dhus" and not opts.gnss and no_user and not _netrc_has(api.api_url):
+        raise HubInputError(
+            "a DHuS needs credentials: -u/--user and -p/--password (or EOKIT_HUB_USER/EOKIT_HUB_PASSWORD, "
+            "DHUS_USER/DHUS_PASSWORD, ~/.netrc)",
+            param="user",
+        )
     kw = _keywords(opts)
     if opts.gnss and api.provider == "cdse" and "producttype" not in kw:
         kw["producttype"] = set(GNSS_PRODUCT_TYPES)  # CDSE keeps the orbit products in the main catalogue

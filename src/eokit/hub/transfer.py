@@ -74,7 +74,7 @@ def chunks(
     encoding = (response.headers.get("Content-Encoding") or "identity").lower()
     try:
         if encoding == "identity":
-            source: Iterable[bytes] = iter(lambda: raw.read1(size, decode_content=False), b"")
+            source: Iterable[bytes] = iter(lambda: raw.read1(size), b"")
         else:
             source = raw.stream(_ENCODED_CHUNK, decode_content=True)
         for chunk in source:

@@ -92,7 +92,7 @@ class ProductBodies:
                     hub.expire_tokens()
                 from eokit.testing.hub_server import _drop
 
-                _drop(self)
+                _drop(self)  # type: ignore[arg-type]  # mixed into a BaseHTTPRequestHandler
         finally:
             with hub.lock:
                 hub._active_downloads -= 1
@@ -112,7 +112,7 @@ class ProductBodies:
         pending = getattr(self, "_pending", None)
         if pending is None:
             return
-        self._pending = None
+        self._pending = None  # type: ignore[assignment]
         acked0, body, complete = pending
         acked1 = None if next_request and complete else _bytes_acked(self.connection)
         delivered = body if acked0 is None or acked1 is None else max(0, min(body, acked1 - acked0))
@@ -122,7 +122,7 @@ class ProductBodies:
 
     def finish(self) -> None:
         self._settle(next_request=False)
-        super().finish()
+        super().finish()  # type: ignore[misc]  # BaseHTTPRequestHandler's, after this mixin
 
     def _count(self, p: Any, n: int) -> None:
         with self.hub.lock:

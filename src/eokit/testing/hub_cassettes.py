@@ -110,7 +110,7 @@ class CassetteServer:
                 import gzip
 
                 data = gzip.decompress(data)
-            return data.replace(self.origin.encode(), self.base.encode())
+            return data.replace((self.origin or "").encode(), self.base.encode()) if self.origin else data
         name = None
         cd = headers.get("content-disposition", "")
         m = re.search(r'filename="?([^";]+)"?', cd)

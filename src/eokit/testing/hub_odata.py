@@ -48,13 +48,14 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+    out: list[tuple[str, str]] = []
+    pos = 0
     text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise ODataSyntaxError(f"unexpected text at {pos}: {text[pos : pos + 30]!r}")
-        kind = m.lastgroup
+        kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
@@ -288,10 +289,10 @@ def _solr_time(text: str) -> datetime | None:
 def compile_solr(query: str) -> Callable[[dict[str, Any]], bool]:
     """A DHuS OpenSearch query (as classic clients build it) -> predicate over flat property dicts."""
     query = query.strip()
-    footprint = None
-    m = re.search(r'footprint:"(\w+)\((.*)\)"\s*$', query)
+    footprints: list[tuple[str, str]] = []  # alternatives (an area split at the antimeridian is an OR of parts)
+    m = re.search(r'(\((?:\s*(?:OR\s+)?footprint:"\w+\(.*?\)")+\s*\)|footprint:"\w+\(.*\)")\s*$', query)
     if m:
-        footprint = (m.group(1).lower(), m.group(2))
+        footprints = [(f.group(1).lower(), f.group(2)) for f in re.finditer(r'footprint:"(\w+)\((.*?)\)"', m.group(1))]
         query = query[: m.start()].strip()
     groups: list[list[tuple[str, str]]] = []
     pos = 0
@@ -320,25 +321,26 @@ def compile_solr(query: str) -> Callable[[dict[str, Any]], bool]:
         for alternatives in groups:
             if not any(_solr_value_match(lower.get(k.lower()), v) for k, v in alternatives):
                 return False
-        if footprint is not None:
-            from shapely import wkt as shapely_wkt
-            from shapely.geometry import box
-
-            rel, wkt = footprint
-            em = re.match(r"ENVELOPE\(([^)]*)\)", wkt)
-            if em:
-                x0, x1, y1, y0 = (float(v) for v in em.group(1).split(","))
-                aoi = box(x0, y0, x1, y1)
-            else:
-                aoi = shapely_wkt.loads(wkt)
-            fp = shapely_wkt.loads(props["footprint"])
-            ok = {
-                "intersects": fp.intersects,
-                "contains": lambda g: fp.contains(g),
-                "iswithin": lambda g: g.contains(fp),
-            }[rel](aoi)
-            if not ok:
-                return False
-        return True
+        return not footprints or any(_footprint_match(props["footprint"], rel, wkt) for rel, wkt in footprints)
 
     return keep
+
+
+def _footprint_match(footprint: str, rel: str, wkt: str) -> bool:
+    from shapely import wkt as shapely_wkt
+    from shapely.geometry import box
+
+    em = re.match(r"ENVELOPE\(([^)]*)\)", wkt)
+    if em:
+        x0, x1, y1, y0 = (float(v) for v in em.group(1).split(","))
+        aoi = box(x0, y0, x1, y1)
+    else:
+        aoi = shapely_wkt.loads(wkt)
+    fp = shapely_wkt.loads(footprint)
+    return bool(
+        {
+            "intersects": fp.intersects,
+            "contains": lambda g: fp.contains(g),
+            "iswithin": lambda g: g.contains(fp),
+        }[rel](aoi)
+    )

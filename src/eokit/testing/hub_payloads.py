@@ -34,13 +34,16 @@ class HubPayloads:
     url: str
     products: dict[str, Any]
     stac_items: list[dict[str, Any]]
+    cdse_urls: Any  # properties of LocalHub
+    dhus_url: Any
+    stac_url: Any
     lock: Any
 
     def cdse_json(self, p: Any, expand: str = "") -> dict[str, Any]:
         if p.raw_json is not None:
-            rec = {k: v for k, v in p.raw_json.items() if k != "Attributes" or "Attributes" in expand}
-            rec["Online"] = p.online
-            return rec
+            raw = {k: v for k, v in p.raw_json.items() if k != "Attributes" or "Attributes" in expand}
+            raw["Online"] = p.online
+            return raw
         rec: dict[str, Any] = {
             "@odata.mediaContentType": "application/octet-stream",
             "Id": p.id,

@@ -138,12 +138,12 @@ class HubHandler(ProductBodies, StacRoutes, BaseHTTPRequestHandler):
                 "requests": len(hub.stats["requests"]),
                 "faults": len(hub.stats["faults"]),
             }
-        body = json.dumps(body).encode()
+        data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(data)
 
     # -- CDSE -----------------------------------------------------------------------------------------------------
 
@@ -335,8 +335,10 @@ class HubHandler(ProductBodies, StacRoutes, BaseHTTPRequestHandler):
         matched = [p for p in products if keep(hub.dhus_props(p))]
         for part in reversed([s for s in params.get("orderby", "").split(",") if s.strip()]):
             field, _, direction = part.strip().partition(" ")
+            name = field.lower()
             matched.sort(
-                key=lambda p, f=field.lower(): _sortable(hub.dhus_props(p).get(f)), reverse=direction == "desc"
+                key=lambda p: _sortable(hub.dhus_props(p).get(name)),
+                reverse=direction == "desc",
             )
         page = matched[start : start + rows]
         feed: dict[str, Any] = {

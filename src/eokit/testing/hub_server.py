@@ -113,7 +113,12 @@ class HubProduct:
     def _compute(self) -> None:
         from blake3 import blake3
 
-        hashers = {"md5": hashlib.md5(), "sha3-256": hashlib.sha3_256(), "sha256": hashlib.sha256(), "blake3": blake3()}
+        hashers: dict[str, Any] = {
+            "md5": hashlib.md5(),
+            "sha3-256": hashlib.sha3_256(),
+            "sha256": hashlib.sha256(),
+            "blake3": blake3(),
+        }
         size = 0
         for chunk in self.iter_bytes(0, None):
             size += len(chunk)
