@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
 
 from eokit.cli._options import progress_bar, scheduler_option, workers_option
+
+log = logging.getLogger(__name__)
 
 
 class _DefaultGroup(click.Group):
@@ -49,8 +52,24 @@ def resample() -> None:
     "--interp",
     default="linear",
     show_default=True,
-    type=click.Choice(["nearest", "linear", "cubic", "lanczos3"]),
-    help="Interpolation kernel.",
+    type=click.Choice(
+        ["nearest", "linear", "cubic", "lanczos3", "bspline3", "bspline5", "bspline7", "bspline9", "bspline11"]
+    ),
+    help="Interpolation kernel (B-splines use gridr's prefilter; see --epsilon).",
+)
+@click.option(
+    "--epsilon",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="B-splines: precision of the truncated prefilter (sets the source margin each tile reads).",
+)
+@click.option(
+    "--mask-influence-threshold",
+    type=float,
+    default=0.001,
+    show_default=True,
+    help="B-splines: invalid source pixels invalidate coefficients they weigh more than this in (1 = no spread).",
 )
 @click.option("--grid-col", type=click.Path(dir_okay=False), help="Column-coordinate grid (GRID then holds rows).")
 @click.option("--nodata", type=float, default=0.0, show_default=True, help="Value of invalid output pixels.")
@@ -63,8 +82,15 @@ def resample() -> None:
     "--src-mask-validity", nargs=2, type=int, metavar="VALID INVALID", help="Valid and invalid values of --src-mask."
 )
 @click.option("--window", nargs=4, type=int, metavar="R0 R1 C0 C1", help="Inclusive output window.")
-@click.option("--mask-src-nodata", is_flag=True, help="Treat the source's nodata (GDAL mask) as invalid.")
-@click.option("--bands", help="Source bands, e.g. 1,2,3 (default all).")
+@click.option(
+    "--src-nodata-valid",
+    is_flag=True,
+    help="Treat the source's nodata value (or alpha / internal mask) as data; by default it is invalid.",
+)
+@click.option(
+    "--mask-src-nodata", is_flag=True, hidden=True, help="Deprecated: the source's nodata is invalid by default."
+)
+@click.option("--bands", help="Source bands: 1-based numbers, comma-separated, e.g. 1,2,3 (default all).")
 @click.option(
     "--boundary",
     type=click.Choice(["constant", "edge", "reflect", "symmetric", "wrap"]),
@@ -79,6 +105,8 @@ def run(
     out: str,
     resolution: tuple[int, int],
     interp: str,
+    epsilon: float,
+    mask_influence_threshold: float,
     grid_col: str | None,
     nodata: float,
     dtype: str | None,
@@ -88,6 +116,7 @@ def run(
     src_mask: str | None,
     src_mask_validity: tuple[int, int] | None,
     window: tuple[int, int, int, int] | None,
+    src_nodata_valid: bool,
     mask_src_nodata: bool,
     bands: str | None,
     boundary: str | None,
@@ -98,6 +127,13 @@ def run(
     """Resample SRC through GRID into the tiled GeoTIFF OUT."""
     from eokit.resample.tool import output_shape, resample_file
 
+    if mask_src_nodata:
+        log.warning(
+            "--mask-src-nodata is deprecated: the source's nodata is invalid by default (see --src-nodata-valid)"
+        )
+    interp_kwargs = None
+    if interp.startswith("bspline"):
+        interp_kwargs = {"epsilon": epsilon, "mask_influence_threshold": mask_influence_threshold}
     shape = output_shape(grid, resolution)
     total = (window[1] - window[0] + 1) * (window[3] - window[2] + 1) if window else shape[0] * shape[1]
     kwargs: dict[str, Any] = dict(
@@ -113,7 +149,8 @@ def run(
         src_mask=src_mask,
         src_mask_validity=src_mask_validity or None,
         window=window or None,
-        mask_src_nodata=mask_src_nodata,
+        src_nodata_valid=src_nodata_valid,
+        interp_kwargs=interp_kwargs,
         boundary_condition=boundary,
         trust_padding=boundary is not None,
         max_memory=max_memory,
