@@ -226,3 +226,18 @@ def test_cli_errors_name_the_option_typed(synthetic, tmp_path):
                 d / "src.tif", d / "grid.tif", tmp_path / "e.tif", resolution=(0, 4) if not kw else (5, 4), **kw
             )
         assert exc.value.param == param
+
+
+def test_cli_says_when_it_compiles_kernels(synthetic, tmp_path, monkeypatch):
+    """The first run after an install (nothing in numba's cache) says so, with the kernels' progress."""
+    import eokit.resample.warmup as warmup
+
+    d, *_ = synthetic
+    args = ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "5", "4"]
+    monkeypatch.setattr(warmup, "kernels_cached", lambda interp: False)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "compiling kernels (first run only)" in res.output  # a tqdm bar over the run's kernels
+    monkeypatch.setattr(warmup, "kernels_cached", lambda interp: True)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0 and "compiling" not in res.output

@@ -33,6 +33,49 @@ def _bands(value: str | None) -> list[int] | None:
         raise click.BadParameter(f"expected a comma-separated list of band numbers, got {value!r}") from None
 
 
+def _compile_kernels(interp: str, src_dtype: str, work_dtype: str, interp_kwargs: dict[str, Any] | None) -> None:
+    """Compile (or load from numba's cache) the run's kernels first; on the first run after an install
+    (nothing cached) say so and show the kernels done so far."""
+    import threading
+
+    from tqdm.auto import tqdm
+
+    from eokit.resample.warmup import kernels_cached, warm_up_steps
+
+    steps = warm_up_steps(interp, src_dtype, work_dtype, interp_kwargs)
+    # nothing cached: say so at once; cached: only if loading is unusually slow (another specialisation)
+    delay = 3.0 if kernels_cached(interp) else 0.0
+    done = threading.Event()
+    state: dict[str, Any] = {"bar": None, "n": 0}
+    lock = threading.Lock()
+
+    def notice() -> None:
+        if done.wait(delay):
+            return
+        with lock:
+            state["bar"] = tqdm(
+                total=len(steps), initial=state["n"], desc="compiling kernels (first run only)", unit="kernel",
+                leave=False,
+            )  # fmt: skip
+        while not done.wait(0.5):
+            state["bar"].refresh()  # the elapsed time keeps moving while a kernel compiles
+
+    watcher = threading.Thread(target=notice, daemon=True)
+    watcher.start()
+    try:
+        for _, step in steps:
+            step()
+            with lock:
+                state["n"] += 1
+                if state["bar"] is not None:
+                    state["bar"].update(1)
+    finally:
+        done.set()
+        watcher.join()
+        if state["bar"] is not None:
+            state["bar"].close()
+
+
 @click.group(cls=_DefaultGroup)
 def resample() -> None:
     """Resample an image through a grid of source coordinates (gridr-compatible).
@@ -125,7 +168,7 @@ def run(
     scheduler: str | None,
 ) -> None:
     """Resample SRC through GRID into the tiled GeoTIFF OUT."""
-    from eokit.resample.tool import output_shape, resample_file
+    from eokit.resample.tool import output_shape, resample_file, run_dtypes
 
     if mask_src_nodata:
         log.warning(
@@ -157,6 +200,7 @@ def run(
         workers=workers or None,
         scheduler=scheduler,
     )
+    _compile_kernels(interp, *run_dtypes(src, _bands(bands), dtype), interp_kwargs)
     with progress_bar(total, "resample") as bar:
         path = resample_file(src, grid, out, progress=bar, **kwargs)
     click.echo(str(path))

@@ -42,7 +42,7 @@ from eokit.resample.tiles import (
     plan_tiles,
 )
 
-__all__ = ["output_shape", "resample_file"]
+__all__ = ["output_dtype", "output_shape", "resample_file", "run_dtypes"]
 
 log = logging.getLogger(__name__)
 _IN_PROCESS = (None, "threads")
@@ -57,6 +57,25 @@ def output_shape(grid: str | os.PathLike[str], resolution: Sequence[int]) -> tup
     with ds:
         _check_coverage((ds.height, ds.width), res, "resolution")
         return grid_full_resolution_shape((ds.height, ds.width), res)
+
+
+def output_dtype(src_dtype: Any, dtype: Any = None) -> np.dtype:
+    """The output dtype of :func:`resample_file`: ``dtype``, else float64 for a float64 source, else float32."""
+    if dtype:
+        return np.dtype(dtype)
+    return np.dtype("float64" if np.dtype(src_dtype) == np.float64 else "float32")
+
+
+def run_dtypes(src: str | os.PathLike[str], bands: Sequence[int] | None, dtype: Any = None) -> tuple[str, str]:
+    """(source dtype, work dtype) of a :func:`resample_file` run: the types its kernels are compiled for."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        ds = open_raster(src)
+    with ds:
+        b = bands[0] if bands else 1
+        sdt = ds.dtypes[b - 1] if 1 <= b <= ds.count else ds.dtypes[0]
+    odt = output_dtype(sdt, dtype)
+    return np.dtype(sdt).name, "float32" if odt == np.float32 else "float64"
 
 
 def _output_transform(grid_ds: Any, resolution: tuple[int, int], r0: int, c0: int) -> Affine | None:
@@ -219,8 +238,7 @@ def resample_file(
         r0, c0 = (0, 0) if win is None else (int(win[0, 0]), int(win[1, 0]))
         oh = full[0] if win is None else int(win[0, 1] - win[0, 0] + 1)
         ow = full[1] if win is None else int(win[1, 1] - win[1, 0] + 1)
-        src_dt = np.dtype(s.dtypes[band_list[0] - 1]) if 1 <= band_list[0] <= s.count else np.dtype("float32")
-        out_dtype = np.dtype(dtype) if dtype else np.dtype("float64" if src_dt == np.float64 else "float32")
+        out_dtype = output_dtype(s.dtypes[band_list[0] - 1], dtype)
         profile: dict[str, Any] = dict(
             width=max(ow, 1), height=max(oh, 1), count=len(band_list), dtype=out_dtype.name, nodata=nodata
         )
