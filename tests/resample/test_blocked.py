@@ -43,6 +43,25 @@ def test_numpy_equals_dask_with_chunks_smaller_than_the_kernel(case, interp, wha
     assert_numpy_dask_equal(resample, src[0], chunks=(3, 2))
 
 
+@pytest.mark.parametrize(
+    "interp,kw", [("bspline3", {"epsilon": 1e-6}), ("bspline5", {"epsilon": 1e-4, "mask_influence_threshold": 0.3})]
+)
+def test_bsplines_numpy_equal_dask_to_gridr_suite_tolerance(case, interp, kw):
+    """Chunks prefilter their own window: equal to the whole array to 1e-6, same validity."""
+    src, gr, gc, _ = case
+    mask = np.ones(src.shape[1:], np.uint8)
+    mask[12:14, 15] = 0
+    args = dict(nodata_out=-1.0, array_in_mask=mask, interp_kwargs=kw)
+    ref, ref_mask = array_grid_resampling(interp, src, gr, gc, RES, None, array_out_mask=True, **args)
+    da = pytest.importorskip("dask.array")
+    out, omask = grid_resampling_blocks(
+        interp, da.from_array(src, chunks=(2, 7, 7)), gr, gc, RES, chunks=(5, 6), **args
+    )
+    assert 0 < ref_mask.mean() < 1
+    np.testing.assert_array_equal(omask.compute(), ref_mask)
+    np.testing.assert_allclose(out.compute(), ref, rtol=0, atol=1e-6)
+
+
 def test_blocks_reject_bad_chunks(case):
     src, gr, gc, _ = case
     with pytest.raises(InvalidInputError, match="chunks"):

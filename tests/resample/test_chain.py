@@ -328,8 +328,30 @@ def test_chain_equals_core_for_random_tilings(files, strip, target, tile, interp
     np.testing.assert_array_equal(out, ref)
 
 
-def test_chain_refuses_bspline3_and_checks_interp_kwargs(files):
-    with pytest.raises(InvalidInputError, match="bspline3"):
-        run_chain(files, interp="bspline3")
-    with pytest.raises(InvalidInputError, match="interp_kwargs"):
+BSPLINE_CASES = [
+    ("bspline3", {"epsilon": 1e-6, "mask_influence_threshold": 0.001}, "reflect", True, True, 5),
+    ("bspline3", {"epsilon": 1e-2, "mask_influence_threshold": 0.1}, None, False, False, 2),
+    ("bspline5", {"epsilon": 1e-6, "mask_influence_threshold": 0.01}, "symmetric", True, False, 6),
+    ("bspline5", {"epsilon": 1e-4, "mask_influence_threshold": 1.0}, "reflect", False, True, 3),
+    ("bspline7", {"epsilon": 1e-6, "mask_influence_threshold": 0.001}, "wrap", True, False, 2),
+    ("bspline11", {"epsilon": 1e-3, "mask_influence_threshold": 1.0}, "symmetric", True, True, 4),
+]
+
+
+@pytest.mark.parametrize("case", range(len(BSPLINE_CASES)))
+def test_chain_bsplines_equal_the_whole_array(files, case):
+    """Tiles prefilter their own window (plus twice the prefilter margin): the whole-array result, to
+    the 1e-6 (decimal 6) gridr's suite uses, and the same validity."""
+    interp, kw, bc, trust, masks, tile = BSPLINE_CASES[case]
+    out, mask = run_chain(files, interp=interp, interp_kwargs=kw, boundary_condition=bc, trust_padding=trust,
+                          masks=masks, io_strip_size=tile, tile_shape=(tile, 2 * tile + 1))  # fmt: skip
+    ref, ref_mask = core(files, interp, masks=masks, interp_kwargs=kw, boundary_condition=bc, trust_padding=trust)
+    assert 0 < ref_mask.mean()
+    np.testing.assert_array_equal(mask, ref_mask)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+
+
+def test_chain_checks_interp_kwargs(files):
+    with pytest.raises(InvalidInputError) as exc:
         run_chain(files, interp="linear", interp_kwargs={"epsilon": 1e-6})
+    assert exc.value.param == "interp_kwargs"

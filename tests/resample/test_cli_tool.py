@@ -8,6 +8,7 @@ import rasterio
 from click.testing import CliRunner
 
 from eokit.cli.main import cli
+from eokit.errors import InvalidInputError
 from eokit.resample import array_grid_resampling, output_shape, resample_file
 from eokit.testing.resample_grids import distorted_grid, rotation_grid, write_grid
 
@@ -39,6 +40,7 @@ def synthetic(tmp_path_factory):
 def test_rgb_byte_through_a_rotation_grid(rgb, tmp_path):
     with rasterio.open(rgb) as ds:
         src = ds.read()
+        dmask = (ds.dataset_mask() != 0).astype(np.uint8)
         h, w = ds.shape
     res = (8, 8)
     gr, gc = rotation_grid((h, w), (70, 80), res, np.deg2rad(25.0))
@@ -53,7 +55,7 @@ def test_rgb_byte_through_a_rotation_grid(rgb, tmp_path):
     assert got.shape == (3, *output_shape(tmp_path / "grid.tif", res)) == (3, 553, 633)
     y, x, _ = full_res_coords(gr, gc, res)
     for b in range(3):
-        ref, ok = sample(src[b], y, x, "cubic")
+        ref, ok = sample(src[b], y, x, "cubic", dmask)  # the source's nodata (0) is invalid by default
         np.testing.assert_array_equal(mask, ok)
         np.testing.assert_allclose(got[b][ok], ref[ok].astype(np.float32), rtol=1e-6, atol=1e-3)
     assert 0.5 < mask.mean() < 1.0  # rotated corners fall outside the source
@@ -118,16 +120,18 @@ def test_cli_resample_and_shape(synthetic, tmp_path):
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--resolution", "0", "4"], "grid_resolution"),
-        (["--resolution", "5", "4", "--window", "0", "99", "0", "3"], "win"),
-        (["--resolution", "5", "4", "--bands", "7"], "array_src_bands"),
+        (["--resolution", "0", "4"], "resolution"),
+        (["--resolution", "5", "4", "--window", "0", "99", "0", "3"], "window"),
+        (["--resolution", "5", "4", "--bands", "7"], "bands"),
     ],
 )
 def test_cli_bad_input_is_one_line_error(synthetic, tmp_path, args, needle):
     d, *_ = synthetic
     res = CliRunner().invoke(cli, ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), *args])
     assert res.exit_code == 3
+    # the parameter the user set, never the gridr-level name behind it
     assert "eokit: error:" in res.output and needle in res.output
+    assert not any(w in res.output for w in ("grid_resolution", "win:", "array_src_bands"))
     assert not (tmp_path / "o.tif").exists()
 
 
@@ -154,8 +158,12 @@ def test_cli_single_band_grid_needs_grid_col(synthetic, tmp_path):
         np.testing.assert_array_equal(o.read(), ref)
 
 
-def test_cli_mask_src_nodata_on_rgb(rgb, tmp_path):
-    """RGB.byte.tif has nodata 0 around the image: with --mask-src-nodata no tap may touch it."""
+@pytest.mark.parametrize("flag", [None, "--mask-src-nodata", "--src-nodata-valid"])
+def test_cli_src_nodata_is_invalid_by_default_on_rgb(rgb, tmp_path, flag):
+    """RGB.byte.tif has nodata 0 around the image: no tap may touch it, unless --src-nodata-valid.
+
+    ``--mask-src-nodata`` (the old opt-in) is a deprecated no-op alias of the default.
+    """
     with rasterio.open(rgb) as ds:
         src = ds.read()
         dmask = ds.dataset_mask()
@@ -164,14 +172,72 @@ def test_cli_mask_src_nodata_on_rgb(rgb, tmp_path):
     gr, gc = rotation_grid((h, w), (40, 45), res, np.deg2rad(-10.0), scale=2.5)
     write_grid(tmp_path / "grid.tif", gr, gc)
     args = ["resample", str(rgb), str(tmp_path / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "6", "6"]
+    extra = [flag] if flag else []
     res_cli = CliRunner().invoke(
-        cli, [*args, "--interp", "linear", "--mask-src-nodata", "--mask-out", str(tmp_path / "m.tif"), "--bands", "1"]
+        cli, [*args, "--interp", "linear", *extra, "--mask-out", str(tmp_path / "m.tif"), "--bands", "1"]
     )
     assert res_cli.exit_code == 0, res_cli.output
     y, x, _ = full_res_coords(gr, gc, res)
-    ref, ok = sample(src[0], y, x, "linear", (dmask != 0).astype(np.uint8))
+    valid_data = flag == "--src-nodata-valid"
+    ref, ok = sample(src[0], y, x, "linear", None if valid_data else (dmask != 0).astype(np.uint8))
     with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "m.tif") as m:
         np.testing.assert_array_equal(m.read(1).astype(bool), ok)
         np.testing.assert_allclose(o.read(1)[ok], ref[ok], rtol=1e-6)
     _, inside = sample(src[0], y, x, "linear")
-    assert (inside & ~ok).any()  # the nodata border was really excluded
+    assert (inside & ~ok).any() != valid_data  # the nodata border was excluded, or kept as data
+
+
+@pytest.mark.parametrize("interp,eps", [("bspline3", "1e-6"), ("bspline5", "1e-4")])
+def test_cli_bsplines_equal_the_array_function(synthetic, tmp_path, interp, eps):
+    d, src, gr, gc = synthetic
+    out, mask = tmp_path / "b.tif", tmp_path / "bm.tif"
+    res = CliRunner().invoke(
+        cli,
+        ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(out), "--resolution", "5", "4", "--interp", interp,
+         "--epsilon", eps, "--boundary", "symmetric", "--mask-out", str(mask)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ref, ref_mask = array_grid_resampling(
+        interp, src, gr, gc, (5, 4), None, array_out_mask=True, boundary_condition="symmetric", trust_padding=True,
+        interp_kwargs={"epsilon": float(eps)},
+    )  # fmt: skip
+    with rasterio.open(out) as o, rasterio.open(mask) as m:
+        np.testing.assert_array_equal(m.read(1), ref_mask)
+        valid = ref_mask == 1
+        assert valid.mean() > 0.5
+        np.testing.assert_allclose(o.read()[:, valid], ref[:, valid].astype(np.float32), rtol=1e-6, atol=1e-4)
+
+
+def test_cli_errors_name_the_option_typed(synthetic, tmp_path):
+    d, _, _, _ = synthetic
+    base = ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "e.tif")]
+    for extra, param, wrong in (
+        (["--resolution", "0", "4"], "resolution", "grid_resolution"),
+        (["--resolution", "5", "4", "--interp", "bspline3", "--epsilon", "2"], "epsilon", "interp_kwargs"),
+    ):
+        res = CliRunner().invoke(cli, [*base, *extra])
+        assert res.exit_code != 0
+        # the library names the parameter the user set (the CLI shows it as the option typed)
+        assert param in res.output and wrong not in res.output, res.output
+        assert "Traceback" not in res.output
+        with pytest.raises(InvalidInputError) as exc:
+            kw = {"interp_kwargs": {"epsilon": 2.0}, "interp": "bspline3"} if param == "epsilon" else {}
+            resample_file(
+                d / "src.tif", d / "grid.tif", tmp_path / "e.tif", resolution=(0, 4) if not kw else (5, 4), **kw
+            )
+        assert exc.value.param == param
+
+
+def test_cli_says_when_it_compiles_kernels(synthetic, tmp_path, monkeypatch):
+    """The first run after an install (nothing in numba's cache) says so, with the kernels' progress."""
+    import eokit.resample.warmup as warmup
+
+    d, *_ = synthetic
+    args = ["resample", str(d / "src.tif"), str(d / "grid.tif"), str(tmp_path / "o.tif"), "--resolution", "5", "4"]
+    monkeypatch.setattr(warmup, "kernels_cached", lambda interp: False)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "compiling kernels (first run only)" in res.output  # a tqdm bar over the run's kernels
+    monkeypatch.setattr(warmup, "kernels_cached", lambda interp: True)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0 and "compiling" not in res.output

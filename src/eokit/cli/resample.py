@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
 
 from eokit.cli._options import progress_bar, scheduler_option, workers_option
+
+log = logging.getLogger(__name__)
 
 
 class _DefaultGroup(click.Group):
@@ -30,6 +33,49 @@ def _bands(value: str | None) -> list[int] | None:
         raise click.BadParameter(f"expected a comma-separated list of band numbers, got {value!r}") from None
 
 
+def _compile_kernels(interp: str, src_dtype: str, work_dtype: str, interp_kwargs: dict[str, Any] | None) -> None:
+    """Compile (or load from numba's cache) the run's kernels first; on the first run after an install
+    (nothing cached) say so and show the kernels done so far."""
+    import threading
+
+    from tqdm.auto import tqdm
+
+    from eokit.resample.warmup import kernels_cached, warm_up_steps
+
+    steps = warm_up_steps(interp, src_dtype, work_dtype, interp_kwargs)
+    # nothing cached: say so at once; cached: only if loading is unusually slow (another specialisation)
+    delay = 3.0 if kernels_cached(interp) else 0.0
+    done = threading.Event()
+    state: dict[str, Any] = {"bar": None, "n": 0}
+    lock = threading.Lock()
+
+    def notice() -> None:
+        if done.wait(delay):
+            return
+        with lock:
+            state["bar"] = tqdm(
+                total=len(steps), initial=state["n"], desc="compiling kernels (first run only)", unit="kernel",
+                leave=False,
+            )  # fmt: skip
+        while not done.wait(0.5):
+            state["bar"].refresh()  # the elapsed time keeps moving while a kernel compiles
+
+    watcher = threading.Thread(target=notice, daemon=True)
+    watcher.start()
+    try:
+        for _, step in steps:
+            step()
+            with lock:
+                state["n"] += 1
+                if state["bar"] is not None:
+                    state["bar"].update(1)
+    finally:
+        done.set()
+        watcher.join()
+        if state["bar"] is not None:
+            state["bar"].close()
+
+
 @click.group(cls=_DefaultGroup)
 def resample() -> None:
     """Resample an image through a grid of source coordinates (gridr-compatible).
@@ -49,8 +95,24 @@ def resample() -> None:
     "--interp",
     default="linear",
     show_default=True,
-    type=click.Choice(["nearest", "linear", "cubic", "lanczos3"]),
-    help="Interpolation kernel.",
+    type=click.Choice(
+        ["nearest", "linear", "cubic", "lanczos3", "bspline3", "bspline5", "bspline7", "bspline9", "bspline11"]
+    ),
+    help="Interpolation kernel (B-splines use gridr's prefilter; see --epsilon).",
+)
+@click.option(
+    "--epsilon",
+    type=float,
+    default=1e-6,
+    show_default=True,
+    help="B-splines: precision of the truncated prefilter (sets the source margin each tile reads).",
+)
+@click.option(
+    "--mask-influence-threshold",
+    type=float,
+    default=0.001,
+    show_default=True,
+    help="B-splines: invalid source pixels invalidate coefficients they weigh more than this in (1 = no spread).",
 )
 @click.option("--grid-col", type=click.Path(dir_okay=False), help="Column-coordinate grid (GRID then holds rows).")
 @click.option("--nodata", type=float, default=0.0, show_default=True, help="Value of invalid output pixels.")
@@ -63,8 +125,15 @@ def resample() -> None:
     "--src-mask-validity", nargs=2, type=int, metavar="VALID INVALID", help="Valid and invalid values of --src-mask."
 )
 @click.option("--window", nargs=4, type=int, metavar="R0 R1 C0 C1", help="Inclusive output window.")
-@click.option("--mask-src-nodata", is_flag=True, help="Treat the source's nodata (GDAL mask) as invalid.")
-@click.option("--bands", help="Source bands, e.g. 1,2,3 (default all).")
+@click.option(
+    "--src-nodata-valid",
+    is_flag=True,
+    help="Treat the source's nodata value (or alpha / internal mask) as data; by default it is invalid.",
+)
+@click.option(
+    "--mask-src-nodata", is_flag=True, hidden=True, help="Deprecated: the source's nodata is invalid by default."
+)
+@click.option("--bands", help="Source bands: 1-based numbers, comma-separated, e.g. 1,2,3 (default all).")
 @click.option(
     "--boundary",
     type=click.Choice(["constant", "edge", "reflect", "symmetric", "wrap"]),
@@ -79,6 +148,8 @@ def run(
     out: str,
     resolution: tuple[int, int],
     interp: str,
+    epsilon: float,
+    mask_influence_threshold: float,
     grid_col: str | None,
     nodata: float,
     dtype: str | None,
@@ -88,6 +159,7 @@ def run(
     src_mask: str | None,
     src_mask_validity: tuple[int, int] | None,
     window: tuple[int, int, int, int] | None,
+    src_nodata_valid: bool,
     mask_src_nodata: bool,
     bands: str | None,
     boundary: str | None,
@@ -96,8 +168,15 @@ def run(
     scheduler: str | None,
 ) -> None:
     """Resample SRC through GRID into the tiled GeoTIFF OUT."""
-    from eokit.resample.tool import output_shape, resample_file
+    from eokit.resample.tool import output_shape, resample_file, run_dtypes
 
+    if mask_src_nodata:
+        log.warning(
+            "--mask-src-nodata is deprecated: the source's nodata is invalid by default (see --src-nodata-valid)"
+        )
+    interp_kwargs = None
+    if interp.startswith("bspline"):
+        interp_kwargs = {"epsilon": epsilon, "mask_influence_threshold": mask_influence_threshold}
     shape = output_shape(grid, resolution)
     total = (window[1] - window[0] + 1) * (window[3] - window[2] + 1) if window else shape[0] * shape[1]
     kwargs: dict[str, Any] = dict(
@@ -113,13 +192,15 @@ def run(
         src_mask=src_mask,
         src_mask_validity=src_mask_validity or None,
         window=window or None,
-        mask_src_nodata=mask_src_nodata,
+        src_nodata_valid=src_nodata_valid,
+        interp_kwargs=interp_kwargs,
         boundary_condition=boundary,
         trust_padding=boundary is not None,
         max_memory=max_memory,
         workers=workers or None,
         scheduler=scheduler,
     )
+    _compile_kernels(interp, *run_dtypes(src, _bands(bands), dtype), interp_kwargs)
     with progress_bar(total, "resample") as bar:
         path = resample_file(src, grid, out, progress=bar, **kwargs)
     click.echo(str(path))

@@ -21,9 +21,10 @@ runs of such cells are copied without per-pixel checks.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 __all__ = [
     "BSPLINE_KINDS",
@@ -33,9 +34,35 @@ __all__ = [
     "KIND_LINEAR",
     "KIND_NEAREST",
     "MARGINS",
+    "Placement",
     "grid_node_validity",
     "resample_window",
 ]
+
+
+class Placement(NamedTuple):
+    """Where a kernel call reads and writes (the arguments every family's kernel shares).
+
+    The full-resolution window ``[row0, row0 + nrows) x [col0, col0 + ncols)``
+    at ``rr x rc`` output pixels per grid step; coordinates are shifted by
+    ``origin_row/origin_col``; ``src[:, 0, 0]`` is source pixel
+    ``(src_row_off, src_col_off)``; pixel ``(i, j)`` of the window goes to
+    ``out[:, out_row0 + i, out_col0 + j]``.
+    """
+
+    rr: int
+    rc: int
+    row0: int
+    col0: int
+    nrows: int
+    ncols: int
+    origin_row: float
+    origin_col: float
+    src_row_off: int
+    src_col_off: int
+    out_row0: int
+    out_col0: int
+
 
 KIND_NEAREST = 0
 KIND_LINEAR = 1
@@ -305,18 +332,8 @@ def _rows(
     grid_row: np.ndarray,
     grid_col: np.ndarray,
     node_valid: np.ndarray,
-    rr: int,
-    rc: int,
-    row0: int,
-    col0: int,
-    ncols: int,
-    origin_row: float,
-    origin_col: float,
-    src_row_off: int,
-    src_col_off: int,
+    p: Placement,
     out: np.ndarray,
-    out_row0: int,
-    out_col0: int,
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float,
@@ -330,7 +347,9 @@ def _rows(
     (a segment) share the node values, and the bilinear fractions m / rc come
     from a table (no division per pixel). These kernels are compute-bound:
     hoisting their checks out of the pixel loop was measured not to pay.
+    ``kind`` is a compile-time literal: only its branch is compiled.
     """
+    rr, rc, row0, col0, _, ncols, origin_row, origin_col, src_row_off, src_col_off, out_row0, out_col0 = p
     sh, sw = src.shape
     gnc = grid_row.shape[1]
     sv = np.empty(rc)
@@ -619,18 +638,8 @@ def _rows_nearest(
     grid_row: np.ndarray,
     grid_col: np.ndarray,
     node_valid: np.ndarray,
-    rr: int,
-    rc: int,
-    row0: int,
-    col0: int,
-    ncols: int,
-    origin_row: float,
-    origin_col: float,
-    src_row_off: int,
-    src_col_off: int,
+    p: Placement,
     out: np.ndarray,
-    out_row0: int,
-    out_col0: int,
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float,
@@ -649,6 +658,7 @@ def _rows_nearest(
     (t = 1 - s) and round with floor(y + 0.5), without fast-math, so they
     agree to the bit.
     """
+    rr, rc, row0, col0, _, ncols, origin_row, origin_col, src_row_off, src_col_off, out_row0, out_col0 = p
     nb, sh, sw = src.shape
     plane = sh * sw
     gnr, gnc = grid_row.shape
@@ -803,7 +813,6 @@ def _rows_nearest(
                             out_mask[_u(orow), _u(ocol)] = 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
 def resample_window(
     kind: int,
     src: np.ndarray,
@@ -812,54 +821,58 @@ def resample_window(
     grid_row: np.ndarray,
     grid_col: np.ndarray,
     node_valid: np.ndarray,
-    rr: int,
-    rc: int,
-    row0: int,
-    col0: int,
-    nrows: int,
-    ncols: int,
-    origin_row: float,
-    origin_col: float,
-    src_row_off: int,
-    src_col_off: int,
+    p: Placement,
     out: np.ndarray,
-    out_row0: int,
-    out_col0: int,
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float,
     nblocks: int,
 ) -> None:
-    """Resample the full-resolution window ``[row0, row0+nrows) x [col0, col0+ncols)``.
+    """Resample the window of ``p`` (see :class:`Placement`) with the kernel ``kind``.
 
     ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
-    uint8, non-zero valid (ignored unless ``use_src_mask``). Coordinates are
-    shifted by ``origin_row``/``origin_col`` before sampling; ``src[:, 0, 0]`` is
-    the source pixel ``(src_row_off, src_col_off)`` (integer, so a window read
-    gives bit-identical results). Results go to
-    ``out[:, out_row0 + i, out_col0 + j]`` (and ``out_mask`` when ``write_mask``).
-    Rows are split into ``nblocks`` blocks processed in parallel (prange).
+    uint8, non-zero valid (ignored unless ``use_src_mask``); ``out_mask`` is
+    written when ``write_mask``. Rows are split into ``nblocks`` blocks processed
+    in parallel (prange). Each interpolation family is its own compiled kernel
+    (nearest; linear, cubic, lanczos3, bspline3 and the higher B-splines by
+    literal ``kind``), so a run compiles only the family it uses.
     """
-    # the row kernel is compiled once, serially, which keeps the parfor (and its compile time) tiny
-    nblocks = max(1, min(nrows, nblocks))
-    # one band at a time on 2-D views: the per-band index arithmetic is what costs most in the hot loops
-    nb = src.shape[0]
+    nblocks = max(1, min(p.nrows, nblocks))
     if kind == KIND_NEAREST:
-        _nearest_window(
-            src, src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, nrows, ncols,
-            origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask, write_mask,
-            nodata, nblocks,
-        )  # fmt: skip
-        return
+        _nearest_window(src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask,
+                        nodata, nblocks)  # fmt: skip
+    else:
+        _interp_window(kind, src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask,
+                       write_mask, nodata, nblocks)  # fmt: skip
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _interp_window(
+    kind: int,
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    p: Placement,
+    out: np.ndarray,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    nblocks: int,
+) -> None:
+    """Row blocks in parallel, one band at a time on 2-D views (the per-band index arithmetic is
+    what costs most in the hot loops); ``kind`` literal, so one specialisation per kernel."""
+    kind = literally(kind)
+    nb = src.shape[0]
+    nrows = p.nrows
     for blk in prange(nblocks):
         first = blk * nrows // nblocks
         last = (blk + 1) * nrows // nblocks
         for band in range(nb):
-            _rows(
-                kind, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, rr, rc, row0, col0, ncols,
-                origin_row, origin_col, src_row_off, src_col_off, out[band], out_row0, out_col0, out_mask,
-                write_mask and band == 0, nodata, first, last,
-            )  # fmt: skip
+            _rows(kind, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out[band], out_mask,
+                  write_mask and band == 0, nodata, first, last)  # fmt: skip
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -870,25 +883,15 @@ def _nearest_window(
     grid_row: np.ndarray,
     grid_col: np.ndarray,
     node_valid: np.ndarray,
-    rr: int,
-    rc: int,
-    row0: int,
-    col0: int,
-    nrows: int,
-    ncols: int,
-    origin_row: float,
-    origin_col: float,
-    src_row_off: int,
-    src_col_off: int,
+    p: Placement,
     out: np.ndarray,
-    out_row0: int,
-    out_col0: int,
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float,
     nblocks: int,
 ) -> None:
     """:func:`resample_window` for nearest: sure cells first, then row blocks in parallel."""
+    rr, rc, row0, col0, nrows, ncols, origin_row, origin_col, src_row_off, src_col_off, _, _ = p
     _, sh, sw = src.shape
     gnr, gnc = grid_row.shape
     if use_src_mask:
@@ -912,8 +915,5 @@ def _nearest_window(
             src_col_off, gi0, jn0, blk * ncr // ncb, (blk + 1) * ncr // ncb, cell,
         )  # fmt: skip
     for blk in prange(nblocks):
-        _rows_nearest(
-            src, src_mask, use_src_mask, cell, grid_row, grid_col, node_valid, rr, rc, row0, col0, ncols,
-            origin_row, origin_col, src_row_off, src_col_off, out, out_row0, out_col0, out_mask, write_mask,
-            nodata, blk * nrows // nblocks, (blk + 1) * nrows // nblocks,
-        )  # fmt: skip
+        _rows_nearest(src, src_mask, use_src_mask, cell, grid_row, grid_col, node_valid, p, out, out_mask,
+                      write_mask, nodata, blk * nrows // nblocks, (blk + 1) * nrows // nblocks)  # fmt: skip

@@ -13,17 +13,20 @@ from typing import Any
 import numpy as np
 
 from eokit.errors import InvalidInputError, MissingDependencyError
-from eokit.resample import _kernels as K
+from eokit.resample.bspline import prefilter, prefilter_mask
 from eokit.resample.core import (
     _check_grids,
     _resolution,
     _window,
+    embed_window,
+    grid_bounds,
     grid_full_resolution_shape,
-    interp_kind,
     node_validity,
+    padded_extent,
     run,
     source_extent,
 )
+from eokit.resample.interp import Interpolator, get_interpolator
 
 __all__ = ["grid_resampling_blocks"]
 
@@ -52,6 +55,21 @@ def _block(
     return np.concatenate([out, omask[None].astype(dtype)], axis=0)
 
 
+def _bspline_block(
+    part: np.ndarray,
+    mpart: np.ndarray | None,
+    at: tuple[int, int],
+    shape: tuple[int, int],
+    itp: Interpolator,
+    *args: Any,
+) -> np.ndarray:
+    """A B-spline chunk: the source window (zeros, invalid, outside the source) prefiltered, then resampled."""
+    src, valid = embed_window(np.asarray(part), None if mpart is None else np.asarray(mpart), at, shape)
+    coef = prefilter(src, itp.order, itp.epsilon)
+    cmask = prefilter_mask(valid, itp.order, itp.epsilon, itp.mask_influence_threshold)
+    return _block(coef, cmask, *args)
+
+
 def grid_resampling_blocks(
     interp: str,
     array_in: Any,
@@ -67,24 +85,27 @@ def grid_resampling_blocks(
     grid_mask_valid_value: int = 1,
     grid_nodata: float | None = None,
     dtype: Any = np.float64,
+    interp_kwargs: dict[str, Any] | None = None,
 ) -> tuple[Any, Any]:
     """Lazy (dask) grid resampling: same conventions as :func:`array_grid_resampling`.
 
     ``array_in`` (rows, cols) or (bands, rows, cols) may be numpy or dask;
     returns dask arrays ``(values, mask)`` chunked by ``chunks`` output pixels,
     values shaped like gridr's (bands squeezed for a 2-D source).
+
+    Taps outside the source are invalid (``boundary_condition=None``). For
+    B-splines each chunk prefilters its own source window: its taps' extent
+    widened by twice the prefilter margin (clipped where the whole-array
+    computation's unreliable border lies), so chunks equal the whole-array
+    result to well within ``epsilon``.
     """
     try:
         import dask
         import dask.array as da
     except ImportError:
         raise MissingDependencyError("dask", extra="dask", purpose="block-wise resampling") from None
-    kind = interp_kind(interp)
-    if kind >= K.KIND_BSPLINE3:
-        raise InvalidInputError(
-            "interp: bspline3 prefilters the whole source (a global filter), so it does not run chunk by chunk; "
-            "use array_grid_resampling"
-        )
+    itp = get_interpolator(interp, **(interp_kwargs or {}))
+    kind = itp.kind
     src = array_in if array_in.ndim == 3 else array_in[None]
     if src.ndim != 3:
         raise InvalidInputError(f"array_in: expected 2-D or 3-D, got shape {array_in.shape}")
@@ -104,6 +125,10 @@ def grid_resampling_blocks(
     if min(ch) < 1:
         raise InvalidInputError(f"chunks: expected positive sizes, got {chunks!r}")
     nb, sh, sw = src.shape
+    if itp.is_bspline:
+        bounds = grid_bounds(gr, gc, nv, res, w)
+        whole = padded_extent(bounds, (sh, sw), itp.total_margins()[0])
+        margin = itp.tile_margin()
     rows = list(range(int(w[0, 0]), int(w[0, 1]) + 1, ch[0]))
     cols = list(range(int(w[1, 0]), int(w[1, 1]) + 1, ch[1]))
     blocks = []
@@ -120,11 +145,24 @@ def grid_resampling_blocks(
             else:
                 y0, x0 = max(ext[0], 0), max(ext[2], 0)
                 y1, x1 = min(ext[1], sh - 1) + 1, min(ext[3], sw - 1) + 1
-            part = src[:, y0:y1, x0:x1]
-            mpart = None if array_in_mask is None else array_in_mask[y0:y1, x0:x1]
-            task = dask.delayed(_block, pure=True)(
-                part, mpart, gr, gc, nv, kind, res, bwin, (y0, x0), float(nodata_out), out_dtype.name
-            )
+            args = (gr, gc, nv, kind, res, bwin)
+            if itp.is_bspline and ext is not None:
+                # the window the chunk's prefilter needs, inside what the whole array filters
+                lo_r, lo_c = max(ext[0] - margin, whole[0]), max(ext[2] - margin, whole[2])
+                hi_r, hi_c = min(ext[1] + margin, whole[1]), min(ext[3] + margin, whole[3])
+                y0, x0 = max(lo_r, 0), max(lo_c, 0)
+                y1, x1 = max(y0, min(hi_r, sh - 1) + 1), max(x0, min(hi_c, sw - 1) + 1)
+                part = src[:, y0:y1, x0:x1]
+                mpart = None if array_in_mask is None else array_in_mask[y0:y1, x0:x1]
+                shape = (hi_r - lo_r + 1, hi_c - lo_c + 1)
+                task = dask.delayed(_bspline_block, pure=True)(
+                    part, mpart, (y0 - lo_r, x0 - lo_c), shape, itp, *args, (lo_r, lo_c), float(nodata_out),
+                    out_dtype.name,
+                )  # fmt: skip
+            else:
+                part = src[:, y0:y1, x0:x1]
+                mpart = None if array_in_mask is None else array_in_mask[y0:y1, x0:x1]
+                task = dask.delayed(_block, pure=True)(part, mpart, *args, (y0, x0), float(nodata_out), out_dtype.name)
             shape = (nb + 1, r1 - r0 + 1, c1 - c0 + 1)
             line.append(da.from_delayed(task, shape=shape, dtype=out_dtype))
         blocks.append(line)

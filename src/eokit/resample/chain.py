@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import logging
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -25,6 +27,8 @@ from eokit.resample.core import (
     _resolution,
     _window,
     grid_full_resolution_shape,
+    node_validity,
+    padded_extent,
 )
 from eokit.resample.interp import get_interpolator
 from eokit.resample.tiles import (
@@ -97,11 +101,6 @@ def prepare_chain(
     """Validate the chain's datasets and options; return the tile spec and the output window."""
     itp = get_interpolator(interp, **(interp_kwargs or {}))
     kind = itp.kind
-    if itp.is_bspline:
-        raise InvalidInputError(
-            f"interp: {itp.name} prefilters the whole source (a global filter), so it is not streamed tile by tile; "
-            "use array_grid_resampling"
-        )
     geo_valid = geo_invalid = None
     if array_src_geometry_pair is not None:
         try:
@@ -201,8 +200,43 @@ def prepare_chain(
         nodata=float(nodata_out),
         work_dtype="float32" if out_dtype == np.float32 else "float64",
         out_dtype=out_dtype.name,
+        epsilon=itp.epsilon,
+        influence_threshold=itp.mask_influence_threshold,
     )
+    if itp.is_bspline:
+        bounds = _grid_bounds(spec, grid_ds, grid_col_ds, grid_mask_in_ds, window)
+        spec = dataclasses.replace(spec, bspline_extent=padded_extent(bounds, src_shape, itp.total_margins()[0]))
     return spec, window
+
+
+def _grid_bounds(
+    spec: ChainSpec, grid_ds: Any, grid_col_ds: Any, gmask_ds: Any, window: np.ndarray
+) -> tuple[float, float, float, float] | None:
+    """(row min, row max, col min, col max) of the valid grid nodes covering ``window``, read by strips."""
+    rr, rc = spec.resolution
+    nr, nc = spec.grid_shape
+    i0, i1 = int(window[0, 0]) // rr, min(-(-int(window[0, 1]) // rr), nr - 1)
+    j0, j1 = int(window[1, 0]) // rc, min(-(-int(window[1, 1]) // rc), nc - 1)
+    lo = [math.inf, math.inf]
+    hi = [-math.inf, -math.inf]
+    step = max(1, 4_000_000 // max(j1 - j0 + 1, 1))
+    for a in range(i0, i1 + 1, step):
+        b = min(a + step, i1 + 1)
+        gwin = Window(j0, a, j1 - j0 + 1, b - a)
+        gr = np.ascontiguousarray(grid_ds.read(spec.row_band, window=gwin), dtype=np.float64)
+        gc = np.ascontiguousarray(grid_col_ds.read(spec.col_band, window=gwin), dtype=np.float64)
+        gm = None if gmask_ds is None else gmask_ds.read(spec.grid_mask_band, window=gwin).view(np.uint8)
+        if spec.grid_shift is not None:
+            gr += spec.grid_shift[0]
+            gc += spec.grid_shift[1]
+        valid = node_validity(gr, gc, gm, spec.grid_mask_valid, None).astype(bool)
+        if valid.any():
+            for k, g in enumerate((gr, gc)):
+                lo[k] = min(lo[k], float(g[valid].min()))
+                hi[k] = max(hi[k], float(g[valid].max()))
+    if not math.isfinite(lo[0]):
+        return None
+    return lo[0], hi[0], lo[1], hi[1]
 
 
 def basic_grid_resampling_chain(

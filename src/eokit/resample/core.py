@@ -50,24 +50,25 @@ def _name_kind(interp: Any) -> int:
     return INTERPOLATORS[_name(interp)]
 
 
-def _resolution(grid_resolution: Sequence[int]) -> tuple[int, int]:
+def _resolution(grid_resolution: Sequence[int], name: str = "grid_resolution") -> tuple[int, int]:
+    """Two integers >= 1; errors name the parameter ``name`` (the tool's is ``resolution``)."""
     try:
         rr, rc = (int(v) for v in grid_resolution)
         ok = all(float(v) == int(v) for v in grid_resolution)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"expected two integers, got {grid_resolution!r}", param="grid_resolution") from None
+        raise InvalidInputError(f"expected two integers, got {grid_resolution!r}", param=name) from None
     if not ok or rr < 1 or rc < 1:
-        raise InvalidInputError(f"expected two integers >= 1, got {tuple(grid_resolution)!r}", param="grid_resolution")
+        raise InvalidInputError(f"expected two integers >= 1, got {tuple(grid_resolution)!r}", param=name)
     return rr, rc
 
 
-def _check_coverage(shape: tuple[int, ...], res: tuple[int, int]) -> None:
+def _check_coverage(shape: tuple[int, ...], res: tuple[int, int], name: str = "grid_resolution") -> None:
     """A resolution above 1 along an axis needs two grid nodes along it (gridr: InsufficientGridCoverage)."""
     for axis, n, r in (("rows", shape[0], res[0]), ("columns", shape[1], res[1])):
         if r > 1 and n < 2:
             raise InvalidInputError(
                 f"a resolution of {r} along {axis} needs at least two grid nodes along {axis}, the grid has {n}",
-                param="grid_resolution",
+                param=name,
             )
 
 
@@ -94,11 +95,12 @@ def _window(win: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
     try:
         w = np.asarray(win, dtype=np.int64).reshape(2, 2)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{name}: expected [[row0, row1], [col0, col1]], got {win!r}") from None
+        raise InvalidInputError(f"expected [[row0, row1], [col0, col1]], got {win!r}", param=name) from None
     if np.any(w[:, 0] < 0) or np.any(w[:, 1] < w[:, 0]) or w[0, 1] >= shape[0] or w[1, 1] >= shape[1]:
         raise InvalidInputError(
-            f"{name}: window {w.tolist()} is not inside [[0, {shape[0] - 1}], [0, {shape[1] - 1}]] "
-            "(inclusive bounds, start <= end)"
+            f"window {w.tolist()} is not inside [[0, {shape[0] - 1}], [0, {shape[1] - 1}]] "
+            "(inclusive bounds, start <= end)",
+            param=name,
         )
     return w
 
@@ -414,6 +416,46 @@ def array_grid_resampling(
     return _returns(ret, ret_mask)
 
 
+def grid_bounds(
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    resolution: tuple[int, int],
+    win: np.ndarray,
+) -> tuple[float, float, float, float] | None:
+    """(row min, row max, col min, col max) of the valid grid nodes covering ``win``; None when none is."""
+    rr, rc = resolution
+    nr, nc = grid_row.shape
+    i0, i1 = int(win[0, 0]) // rr, min(-(-int(win[0, 1]) // rr), nr - 1)
+    j0, j1 = int(win[1, 0]) // rc, min(-(-int(win[1, 1]) // rc), nc - 1)
+    sel = node_valid[i0 : i1 + 1, j0 : j1 + 1].astype(bool)
+    if not sel.any():
+        return None
+    ys = grid_row[i0 : i1 + 1, j0 : j1 + 1][sel]
+    xs = grid_col[i0 : i1 + 1, j0 : j1 + 1][sel]
+    return float(ys.min()), float(ys.max()), float(xs.min()), float(xs.max())
+
+
+def padded_extent(
+    bounds: tuple[float, float, float, float] | None, shape: tuple[int, int], margin: int
+) -> tuple[int, int, int, int]:
+    """Source extent (r0, r1, c0, c1, inclusive) gridr's standalone mode gives the source for grid ``bounds``.
+
+    The bounds, clipped to the source, widened by ``margin``; what passes the
+    source edges is padding. No padding at all when no node is valid or the
+    bounds miss the source along an axis.
+    """
+    whole = (0, shape[0] - 1, 0, shape[1] - 1)
+    if bounds is None:
+        return whole
+    out = []
+    for lo, hi, n in ((bounds[0], bounds[1], shape[0]), (bounds[2], bounds[3], shape[1])):
+        if (lo < 0 and hi < 0) or (lo > n - 1 and hi > n - 1):
+            return whole
+        out += [min(0, max(math.floor(lo), 0) - margin), max(n - 1, min(math.ceil(hi), n - 1) + margin)]
+    return (out[0], out[1], out[2], out[3])
+
+
 def gridr_pad(
     grid_row: np.ndarray,
     grid_col: np.ndarray,
@@ -423,29 +465,21 @@ def gridr_pad(
     shape: tuple[int, int],
     margin: int,
 ) -> tuple[int, int, int, int]:
-    """Padding (top, bottom, left, right) gridr gives the source in standalone mode.
+    """Padding (top, bottom, left, right) gridr gives the source in standalone mode (see :func:`padded_extent`)."""
+    r0, r1, c0, c1 = padded_extent(grid_bounds(grid_row, grid_col, node_valid, resolution, win), shape, margin)
+    return -r0, r1 - (shape[0] - 1), -c0, c1 - (shape[1] - 1)
 
-    The bounds of the valid nodes covering ``win``, clipped to the source,
-    widened by ``margin``; what falls outside the source is padded. Nothing
-    when no node is valid or the bounds miss the source along an axis.
-    """
-    rr, rc = resolution
-    nr, nc = grid_row.shape
-    i0, i1 = int(win[0, 0]) // rr, min(-(-int(win[0, 1]) // rr), nr - 1)
-    j0, j1 = int(win[1, 0]) // rc, min(-(-int(win[1, 1]) // rc), nc - 1)
-    sel = node_valid[i0 : i1 + 1, j0 : j1 + 1].astype(bool)
-    if not sel.any():
-        return (0, 0, 0, 0)
-    ys = grid_row[i0 : i1 + 1, j0 : j1 + 1][sel]
-    xs = grid_col[i0 : i1 + 1, j0 : j1 + 1][sel]
-    pads = []
-    for lo, hi, n in ((float(ys.min()), float(ys.max()), shape[0]), (float(xs.min()), float(xs.max()), shape[1])):
-        if (lo < 0 and hi < 0) or (lo > n - 1 and hi > n - 1):
-            return (0, 0, 0, 0)
-        a = max(math.floor(lo), 0) - margin
-        b = min(math.ceil(hi), n - 1) + margin
-        pads += [max(0, -a), max(0, b - (n - 1))]
-    return (pads[0], pads[1], pads[2], pads[3])
+
+def embed_window(
+    part: np.ndarray, mask: np.ndarray | None, at: tuple[int, int], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """float64 (bands, *shape) zeros with ``part`` at row/col ``at``, and its validity (0 outside ``part``)."""
+    src = np.zeros((part.shape[0], *shape), np.float64)
+    valid = np.zeros(shape, np.uint8)
+    inner = (slice(at[0], at[0] + part.shape[1]), slice(at[1], at[1] + part.shape[2]))
+    src[(slice(None), *inner)] = part
+    valid[inner] = 1 if mask is None else mask
+    return src, valid
 
 
 def bspline_coefficients(
@@ -555,29 +589,13 @@ def run(
     # dynamic scheduling of the row blocks: a thread slowed down by other load on its core
     # does not hold up the others (the chunk size is thread-local in numba)
     with numba.parallel_chunksize(1):
+        nrows = int(win[0, 1] - win[0, 0] + 1)
+        p = K.Placement(
+            int(resolution[0]), int(resolution[1]), int(win[0, 0]), int(win[1, 0]), nrows,
+            int(win[1, 1] - win[1, 0] + 1), float(origin[0]), float(origin[1]), int(src_offset[0]),
+            int(src_offset[1]), int(out_win[0, 0]), int(out_win[1, 0]),
+        )  # fmt: skip
         K.resample_window(
-            kind,
-            src,
-            _DUMMY_MASK if mask is None else mask,
-            mask is not None,
-            grid_row,
-            grid_col,
-            node_valid,
-            int(resolution[0]),
-            int(resolution[1]),
-            int(win[0, 0]),
-            int(win[1, 0]),
-            int(win[0, 1] - win[0, 0] + 1),
-            int(win[1, 1] - win[1, 0] + 1),
-            float(origin[0]),
-            float(origin[1]),
-            int(src_offset[0]),
-            int(src_offset[1]),
-            out,
-            int(out_win[0, 0]),
-            int(out_win[1, 0]),
-            out_mask,
-            write_mask,
-            nd,
-            max(8 * numba.get_num_threads(), -(-int(win[0, 1] - win[0, 0] + 1) // 64)),
-        )
+            kind, src, _DUMMY_MASK if mask is None else mask, mask is not None, grid_row, grid_col, node_valid, p,
+            out, out_mask, write_mask, nd, max(8 * numba.get_num_threads(), -(-nrows // 64)),
+        )  # fmt: skip

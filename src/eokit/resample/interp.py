@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from eokit.errors import InvalidInputError
 from eokit.resample import _kernels as K
-from eokit.resample.bspline import ORDERS, bspline_options, total_margin
+from eokit.resample.bspline import ORDERS, bspline_options, influence_radius, total_margin
 
 __all__ = ["INTERPOLATORS", "Interpolator", "get_interpolator"]
 
@@ -64,6 +65,18 @@ class Interpolator:
     def kernel_margin(self) -> int:
         """Source pixels a kernel reaches past the floor (before: margin - 1) or round position."""
         return K.MARGINS[self.kind]
+
+    def tile_margin(self) -> int:
+        """Source pixels a tile (or chunk) reads around its taps so that it equals the whole-array result.
+
+        The kernel's margin; for B-splines twice the prefilter margin (the truncated prefilter's error
+        at the tile's taps then decays far below the whole array's own, both within ``epsilon``), and
+        at least the reach of an invalid pixel's dilation.
+        """
+        if not self.is_bspline:
+            return self.kernel_margin()
+        reach = math.floor(influence_radius(self.order, self.mask_influence_threshold)) + self.kernel_margin()
+        return max(2 * total_margin(self.order, self.epsilon), reach)
 
     def total_margins(self) -> list[int]:
         """Source margin (top, bottom, left, right) needed around the taps: kernel, plus prefilter for B-splines."""

@@ -21,7 +21,9 @@ from rasterio.windows import Window
 
 from eokit.errors import InvalidInputError
 from eokit.resample import _kernels as K
-from eokit.resample.core import node_validity, run, source_extent
+from eokit.resample.bspline import prefilter, prefilter_mask
+from eokit.resample.core import embed_window, node_validity, run, source_extent
+from eokit.resample.interp import Interpolator
 
 __all__ = [
     "ChainSpec",
@@ -87,6 +89,22 @@ class ChainSpec:
     geometry_invalid: tuple[Any, ...] | None = None
     geometry_origin: tuple[float, float] = (0.0, 0.0)
     src_dataset_mask: bool = False
+    #: B-splines: prefilter precision, mask influence threshold, and the source extent (r0, r1, c0, c1,
+    #: inclusive, may pass the source edges) that the whole-window standalone computation would filter.
+    epsilon: float = 1e-6
+    influence_threshold: float = 0.001
+    bspline_extent: tuple[int, int, int, int] | None = None
+
+    @property
+    def order(self) -> int:
+        """B-spline order (0 for the other kernels)."""
+        return 2 * (self.kind - K.KIND_BSPLINE3) + 3 if self.kind >= K.KIND_BSPLINE3 else 0
+
+    def read_margin(self) -> int:
+        """Source pixels read around a tile's taps (see :meth:`Interpolator.tile_margin`)."""
+        if not self.order:
+            return K.MARGINS[self.kind]
+        return Interpolator(f"bspline{self.order}", self.epsilon, self.influence_threshold).tile_margin()
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,8 @@ class TileReader:
         if ext is None:
             return data
         h, w = spec.src_shape
+        if spec.bspline_extent is not None:
+            return self._read_bspline(data, ext)
         use_bc = spec.boundary_condition is not None and spec.trust_padding
         m = K.MARGINS[spec.kind] if use_bc else 0
         lo_r, hi_r = max(ext[0], -m), min(ext[1], h - 1 + m)
@@ -173,6 +193,44 @@ class TileReader:
             src = self.src_ds.read(list(spec.bands), window=win)
             mask = self._read_mask(win)
         data.update(src=np.ascontiguousarray(src), mask=mask, offset=(lo_r, lo_c))
+        return data
+
+    def _read_bspline(self, data: dict[str, Any], ext: tuple[int, int, int, int]) -> dict[str, Any]:
+        """B-spline coefficients and their validity around the tile's taps, as the whole window has them.
+
+        The window is the taps' extent widened by :meth:`ChainSpec.read_margin` and clipped to the
+        extent the whole-window computation filters (so the unreliable border falls where it does
+        there); outside the source it holds the boundary condition, valid only when trusted.
+        """
+        spec = self.spec
+        h, w = spec.src_shape
+        assert spec.bspline_extent is not None
+        er0, er1, ec0, ec1 = spec.bspline_extent
+        m = spec.read_margin()
+        lo_r, hi_r = max(ext[0] - m, er0), min(ext[1] + m, er1)
+        lo_c, hi_c = max(ext[2] - m, ec0), min(ext[3] + m, ec1)
+        if lo_r > hi_r or lo_c > hi_c:
+            return data
+        trusted = spec.boundary_condition is not None and spec.trust_padding
+        if spec.boundary_condition is not None:
+            # boundary condition values; the padding's validity is the trust in it
+            src, mask = self._read_padded(lo_r, hi_r, lo_c, hi_c)
+            valid = np.ones(src.shape[1:], np.uint8) if mask is None else mask
+        else:
+            # zeros outside the source (invalid below)
+            ir0, ir1, ic0, ic1 = max(lo_r, 0), min(hi_r, h - 1), max(lo_c, 0), min(hi_c, w - 1)
+            win = Window(ic0, ir0, max(0, ic1 - ic0 + 1), max(0, ir1 - ir0 + 1))
+            part = self.src_ds.read(list(spec.bands), window=win)
+            shape = (hi_r - lo_r + 1, hi_c - lo_c + 1)
+            src, valid = embed_window(part, self._read_mask(win), (ir0 - lo_r, ic0 - lo_c), shape)
+        if not trusted:
+            valid[: max(0, -lo_r)] = 0
+            valid[valid.shape[0] - max(0, hi_r - (h - 1)) :] = 0
+            valid[:, : max(0, -lo_c)] = 0
+            valid[:, valid.shape[1] - max(0, hi_c - (w - 1)) :] = 0
+        coef = prefilter(src, spec.order, spec.epsilon)
+        cmask = prefilter_mask(valid, spec.order, spec.epsilon, spec.influence_threshold)
+        data.update(src=coef, mask=cmask, offset=(lo_r, lo_c))
         return data
 
     def _read_mask(self, win: Window) -> np.ndarray | None:
@@ -357,7 +415,9 @@ def auto_tile_shape(
     nb = len(spec.bands)
     src_item = 8  # conservative: native items are at most 8 bytes
     work_item = np.dtype(spec.work_dtype).itemsize + np.dtype(spec.out_dtype).itemsize
-    pad = 2 * K.MARGINS[spec.kind] + 2
+    pad = 2 * spec.read_margin() + 2
+    if spec.order:
+        src_item += 9  # float64 coefficients and their mask beside the source
     H = int(window[0, 1] - window[0, 0] + 1)
     W = int(window[1, 1] - window[1, 0] + 1)
     nbuf = 2 if ncpu > 1 else 1  # a prefetched tile is in memory with the current one

@@ -26,7 +26,8 @@ from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
 from eokit.resample.chain import basic_grid_resampling_chain, prepare_chain
-from eokit.resample.core import _resolution, grid_full_resolution_shape, interp_kind
+from eokit.resample.core import _check_coverage, _resolution, _window, grid_full_resolution_shape
+from eokit.resample.interp import get_interpolator
 from eokit.resample.tiles import (
     ChainSpec,
     Tile,
@@ -41,7 +42,7 @@ from eokit.resample.tiles import (
     plan_tiles,
 )
 
-__all__ = ["output_shape", "resample_file"]
+__all__ = ["output_dtype", "output_shape", "resample_file", "run_dtypes"]
 
 log = logging.getLogger(__name__)
 _IN_PROCESS = (None, "threads")
@@ -49,11 +50,32 @@ _IN_PROCESS = (None, "threads")
 
 def output_shape(grid: str | os.PathLike[str], resolution: Sequence[int]) -> tuple[int, int]:
     """Full-resolution output shape of the grid raster at ``grid`` for ``resolution``."""
+    res = _resolution(resolution, "resolution")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         ds = open_raster(grid)
     with ds:
-        return grid_full_resolution_shape((ds.height, ds.width), resolution)
+        _check_coverage((ds.height, ds.width), res, "resolution")
+        return grid_full_resolution_shape((ds.height, ds.width), res)
+
+
+def output_dtype(src_dtype: Any, dtype: Any = None) -> np.dtype:
+    """The output dtype of :func:`resample_file`: ``dtype``, else float64 for a float64 source, else float32."""
+    if dtype:
+        return np.dtype(dtype)
+    return np.dtype("float64" if np.dtype(src_dtype) == np.float64 else "float32")
+
+
+def run_dtypes(src: str | os.PathLike[str], bands: Sequence[int] | None, dtype: Any = None) -> tuple[str, str]:
+    """(source dtype, work dtype) of a :func:`resample_file` run: the types its kernels are compiled for."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        ds = open_raster(src)
+    with ds:
+        b = bands[0] if bands else 1
+        sdt = ds.dtypes[b - 1] if 1 <= b <= ds.count else ds.dtypes[0]
+    odt = output_dtype(sdt, dtype)
+    return np.dtype(sdt).name, "float32" if odt == np.float32 else "float64"
 
 
 def _output_transform(grid_ds: Any, resolution: tuple[int, int], r0: int, c0: int) -> Affine | None:
@@ -90,6 +112,14 @@ def _open_worker(path: str) -> Any:
     return _open_cached(path, stamp)
 
 
+def _has_dataset_mask(ds: Any, bands: Sequence[int]) -> bool:
+    """Whether some of ``bands`` has a GDAL mask other than all-valid (nodata, alpha, internal mask)."""
+    from rasterio.enums import MaskFlags
+
+    flags = ds.mask_flag_enums
+    return any(MaskFlags.all_valid not in flags[b - 1] for b in bands if 1 <= b <= ds.count)
+
+
 def _remote_tile(args: tuple[ChainSpec, dict[str, str | None], Tile]) -> tuple[Tile, np.ndarray, np.ndarray]:
     """Worker task: open the inputs by path (cached per process), read and compute one tile."""
     spec, paths, tile = args
@@ -118,7 +148,8 @@ def resample_file(
     src_mask: str | os.PathLike[str] | None = None,
     src_mask_validity: Sequence[int] | None = None,
     window: Sequence[int] | None = None,
-    mask_src_nodata: bool = False,
+    src_nodata_valid: bool = False,
+    interp_kwargs: dict[str, Any] | None = None,
     boundary_condition: str | None = None,
     trust_padding: bool = False,
     max_memory: int | str | None = "512MB",
@@ -137,8 +168,9 @@ def resample_file(
     resolution : (int, int)
         Output pixels per grid step.
     interp : str
-        nearest, linear, cubic or lanczos3 (bspline3 needs the whole source
-        prefiltered: :func:`eokit.resample.array_grid_resampling` only).
+        nearest, linear, cubic, lanczos3, bspline3, bspline5, bspline7,
+        bspline9 or bspline11 (tiles prefilter their own source window, see
+        :meth:`eokit.resample.Interpolator.tile_margin`).
     bands : list of int, optional
         1-based source bands (default all).
     nodata : float
@@ -153,8 +185,11 @@ def resample_file(
         Source validity raster; pixels equal to the valid value are valid.
     window : (r0, r1, c0, c1), optional
         Inclusive full-resolution output window.
-    mask_src_nodata : bool
-        Also treat the source's nodata (its GDAL dataset mask) as invalid.
+    src_nodata_valid : bool
+        Treat the source's nodata value (its GDAL dataset mask: nodata, alpha
+        or internal mask) as data. By default those pixels are invalid.
+    interp_kwargs : dict, optional
+        B-spline options ``epsilon`` and ``mask_influence_threshold``.
     boundary_condition, trust_padding :
         As in :func:`eokit.resample.array_grid_resampling`.
     max_memory : int or str
@@ -171,8 +206,8 @@ def resample_file(
     Path
         ``out``.
     """
-    res = _resolution(resolution)
-    interp_kind(interp)
+    res = _resolution(resolution, "resolution")
+    get_interpolator(interp, **(interp_kwargs or {}))
     out = Path(out)
     settings = get_settings()
     nworkers = workers or settings.n_workers
@@ -191,17 +226,19 @@ def resample_file(
                 f"grid: expected 2 bands (row, column coordinates) or --grid-col, got {g.count} band(s)", path=grid
             )
         band_list = list(bands) if bands else list(range(1, s.count + 1))
+        if any(not 1 <= b <= s.count for b in band_list):
+            raise InvalidInputError(f"band(s) {band_list} not in 1..{s.count} of {src}", param="bands")
+        _check_coverage((g.height, g.width), res, "resolution")
         full = grid_full_resolution_shape((g.height, g.width), res)
         win = None
         if window is not None:
             if len(window) != 4:
-                raise InvalidInputError(f"window: expected R0 R1 C0 C1, got {window!r}")
-            win = np.array([[window[0], window[1]], [window[2], window[3]]])
+                raise InvalidInputError(f"expected R0 R1 C0 C1, got {window!r}", param="window")
+            win = _window([[window[0], window[1]], [window[2], window[3]]], "window", full)
         r0, c0 = (0, 0) if win is None else (int(win[0, 0]), int(win[1, 0]))
         oh = full[0] if win is None else int(win[0, 1] - win[0, 0] + 1)
         ow = full[1] if win is None else int(win[1, 1] - win[1, 0] + 1)
-        src_dt = np.dtype(s.dtypes[band_list[0] - 1]) if 1 <= band_list[0] <= s.count else np.dtype("float32")
-        out_dtype = np.dtype(dtype) if dtype else np.dtype("float64" if src_dt == np.float64 else "float32")
+        out_dtype = output_dtype(s.dtypes[band_list[0] - 1], dtype)
         profile: dict[str, Any] = dict(
             width=max(ow, 1), height=max(oh, 1), count=len(band_list), dtype=out_dtype.name, nodata=nodata
         )
@@ -220,7 +257,8 @@ def resample_file(
             grid_mask_in_ds=gm,
             grid_mask_in_unmasked_value=grid_mask_valid if gm is not None else None,
             grid_mask_in_band=1 if gm is not None else None,
-            src_dataset_mask=mask_src_nodata,
+            src_dataset_mask=not src_nodata_valid and _has_dataset_mask(s, band_list),
+            interp_kwargs=interp_kwargs,
         )
         writer = stack.enter_context(RasterWriter(out, profile))
         mwriter = stack.enter_context(RasterWriter(mask_out, mprofile)) if mask_out is not None else None
