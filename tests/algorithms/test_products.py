@@ -131,7 +131,7 @@ def test_s2_safe_brdf_per_band_view_angles_and_offset(shared_data, tmp_path):
     assert finite[:, 2:, 2:].all() and np.isnan(got[0, 0, 0]) and np.isnan(got[1, 1, 1])
     ratio = got[finite] / refl[finite]  # the c-factor: close to 1, never the 0.1 offset error
     assert np.all(np.abs(ratio - 1) < 0.1)
-    assert not list(tmp_path.glob(".eokit-angles-*"))
+    assert not list(tmp_path.glob(".eokit-work-*"))
 
 
 def test_cdse_stac_item_with_local_assets(shared_data, tmp_path):
@@ -234,7 +234,7 @@ def test_pansharpen_landsat_level1_bundle_uses_its_b8(tmp_path):
     tools.pansharpen_file(ms_p, pan_p, tmp_path / "ref.tif", method="brovey")
     got, want = _read(out)[0], _read(tmp_path / "ref.tif")[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
-    assert np.isfinite(got).mean() > 0.9 and not list(tmp_path.glob(".eokit-pan-*"))
+    assert np.isfinite(got).mean() > 0.9 and not list(tmp_path.glob(".eokit-work-*"))
 
 
 def _item(tmp_path, props, assets):
@@ -380,4 +380,4 @@ def test_l1c_bands_of_different_resolutions_are_averaged_onto_the_coarser_grid(s
         r = np.nanmean(x.reshape(6, 2, 8, 2).transpose(0, 2, 1, 3).reshape(6, 8, 4), axis=2)
     n = nir / 1e4
     np.testing.assert_allclose(got[0], (n - r) / (n + r), rtol=1e-5, equal_nan=True)
-    assert not list(tmp_path.glob(".eokit-bands-*"))
+    assert not list(tmp_path.glob(".eokit-work-*"))

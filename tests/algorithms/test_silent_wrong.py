@@ -136,7 +136,7 @@ def test_index_on_zipped_safe_and_old_baseline(s2_real, tmp_path):
     mtd = next(s2_real.glob("S2A_MSIL2A_20150826*/MTD_MSIL2A.xml"))
     safe = _safe(tmp_path / "d", mtd, {"B04": red, "B08": nir}, jp2=False)
     archive = shutil.make_archive(str(tmp_path / safe.name), "zip", safe.parent, safe.name)
-    out = tmp_path / "ndvi.tif"
+    out = tmp_path / "new" / "folder" / "ndvi.tif"  # the output's folder does not exist yet
     tools.index_file([archive], out, "NDVI", {})
     got, _ = _read(out)
     r, n = red / 1e4, nir / 1e4  # baseline 02.12: no offset

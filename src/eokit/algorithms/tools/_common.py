@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "PathLike",
     "Progress",
     "check_declared",
+    "product_workdir",
     "mask_of",
     "nodata_to_nan",
     "profile",
@@ -50,6 +52,21 @@ def run_blocks(*args: Any, **kw: Any) -> Path:
 
 # Memory a tool may plan to hold at once for one raster (per-row vectors, halo-padded blocks).
 MEMORY_BUDGET = 2 << 30
+
+
+@contextlib.contextmanager
+def product_workdir(target: PathLike) -> Iterator[str]:
+    """A temporary folder beside ``target`` (its parent created if needed), removed afterwards."""
+    import shutil
+    import tempfile
+
+    parent = Path(os.path.abspath(target)).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".eokit-work-", dir=parent)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_declared(prof: dict[str, Any], path: str, *, row_bytes: int = 0, halo: int = 0, cell_bytes: int = 16) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from eokit.algorithms import indices, landsat
 from eokit.algorithms.products import Band, is_product, open_product
-from eokit.algorithms.tools._common import PathLike, Progress, profile, run_blocks
+from eokit.algorithms.tools._common import PathLike, Progress, product_workdir, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 
@@ -139,9 +139,11 @@ def _stream_bands(
 ) -> Path:  # fmt: skip
     if not sources:
         raise InvalidInputError("no input rasters given", param="inputs")
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix=".eokit-bands-", dir=os.path.dirname(os.path.abspath(target))) as tmp:
+    if not any(is_product(s) for s in sources):  # plain rasters: nothing to resample, no temporary folder
+        chosen = resolve_bands(sources, refs)
+        return _run_bands(sources, target, chosen, op, count=count, scale=scale, offset=offset, scheduler=scheduler,
+                          workers=workers, progress=progress, halo=halo, dtype=dtype, nodata=nodata)  # fmt: skip
+    with product_workdir(target) as tmp:
         chosen = resolve_bands(sources, refs, workdir=tmp)
         return _run_bands(sources, target, chosen, op, count=count, scale=scale, offset=offset, scheduler=scheduler,
                           workers=workers, progress=progress, halo=halo, dtype=dtype, nodata=nodata)  # fmt: skip

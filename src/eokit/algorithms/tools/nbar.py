@@ -14,7 +14,7 @@ import numpy as np
 
 from eokit.algorithms import brdf, orbit, solar
 from eokit.algorithms.products import Band
-from eokit.algorithms.tools._common import PathLike, Progress, profile, run_blocks
+from eokit.algorithms.tools._common import PathLike, Progress, product_workdir, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
 
@@ -229,19 +229,13 @@ def _product_nbar(
     progress: Progress,
 ) -> Path:  # fmt: skip
     """NBAR of a product's bands: reflectance from its own factors, time and angles from its metadata."""
-    import shutil
-    import tempfile
-
     from eokit.algorithms.products import open_product
 
     prod = open_product(source)
-    tmp = tempfile.mkdtemp(prefix=".eokit-angles-", dir=os.path.dirname(os.path.abspath(target)))
-    try:
+    with product_workdir(target) as tmp:
         return _product_nbar_in(prod, source, target, refs, tmp, angles=angles, angle_scale=angle_scale, time=time,
                                 nadir_lonlat=nadir_lonlat, sun_zenith_out=sun_zenith_out, scheduler=scheduler,
                                 workers=workers, progress=progress)  # fmt: skip
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _product_nbar_in(

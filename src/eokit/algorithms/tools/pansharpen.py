@@ -43,19 +43,14 @@ def pansharpen_file(
     to physical values with the product's factors, and ``pan=None`` takes the
     product's panchromatic band (Landsat Level-1 ``B8``).
     """
-    import shutil
-    import tempfile
-
     from eokit.algorithms.products import is_product
+    from eokit.algorithms.tools._common import product_workdir
 
     if is_product(ms):
-        tmp = tempfile.mkdtemp(prefix=".eokit-pan-", dir=os.path.dirname(os.path.abspath(target)))
-        try:
+        with product_workdir(target) as tmp:
             ms_vrt, pan_vrt = _product_stacks(os.fspath(ms), pan, bands, Path(tmp))
             return pansharpen_file(ms_vrt, pan_vrt, target, method=method, window_m=window_m,
                                    resampling=resampling, block_size=block_size)  # fmt: skip
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     if pan is None:
         raise InvalidInputError("give the panchromatic raster (PAN)", param="pan")
     if bands and not all(isinstance(b, int) or str(b).isdigit() for b in bands):
