@@ -16,6 +16,8 @@ import importlib.util
 import os
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 import click
@@ -158,6 +160,15 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+def _join_worker_threads(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds in all for the non-daemon threads still running; True if they all ended."""
+    deadline = time.monotonic() + timeout
+    workers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in workers:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in workers)
+
+
 def main() -> None:
     """Console-script entry point (also ``python -m eokit``).
 
@@ -171,7 +182,10 @@ def main() -> None:
         cli.main(prog_name="eokit")
     except SystemExit as exc:
         if exc.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-            # worker threads of an interrupted computation must not keep the process alive
+            # worker threads get a moment to finish what they hold (a download writes the bytes it has
+            # received), but an interrupted computation must not keep the process alive
+            if _join_worker_threads(timeout=5.0):
+                raise  # all finished: a normal exit closes files and connections in order
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(int(exc.code))

@@ -17,10 +17,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from eokit.errors import EokitError
+
 __all__ = ["PostgresUnavailable", "local_postgres"]
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailable(EokitError, RuntimeError):
     """PostgreSQL or PostGIS is not installed here (tests skip with this reason)."""
 
 
