@@ -62,12 +62,12 @@ def test_distance_and_mask_cover_cli_real_data(tmp_path, rgb_byte):
     with rasterio.open(rgb_byte) as ds:
         a, t = ds.read(1), ds.transform
     np.testing.assert_allclose(got[0], distance_to_mask(a == 0, transform=t, radius=1500), rtol=1e-6)
-    res = _invoke("algo", "mask-cover", rgb_byte)
+    res = _invoke("algo", "mask-cover", rgb_byte, "--mask-from", "nodata")
     assert float(res.output) == pytest.approx(100 * (a == 0).mean(), abs=1e-4)
     with rasterio.open(rgb_byte) as ds:
         b = ds.bounds
     wkt = f"POLYGON(({b.left} {b.bottom}, {b.left + 50000} {b.bottom}, {b.left + 50000} {b.top}, {b.left} {b.top}, {b.left} {b.bottom}))"
-    res = _invoke("algo", "mask-cover", rgb_byte, "--geometry", wkt)
+    res = _invoke("algo", "mask-cover", rgb_byte, "--mask-from", "nodata", "--geometry", wkt)
     from shapely import from_wkt
 
     expected = mask_cover(a == 0, transform=t, geometry=from_wkt(wkt))
@@ -305,3 +305,27 @@ def test_renamed_options_keep_hidden_deprecated_aliases(tmp_path):
     np.testing.assert_allclose(_read(tmp_path / "a.tif")[0], (0.5 - 0.1) / 0.6, rtol=1e-6)
     help_text = _invoke("algo", "index", "--help").output
     assert "--var" in help_text and "--band" not in help_text
+
+
+def test_band_by_name_and_default_mask_agree(tmp_path) -> None:
+    """--band takes a band description as well as a number; distance and mask-cover read the same mask by default."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "mask.tif"
+    data = np.zeros((2, 20, 20), dtype="uint8")
+    data[1, 5:8, 5:8] = 1  # 9 of 400 pixels masked in the band named "clouds"
+    profile = dict(driver="GTiff", width=20, height=20, count=2, dtype="uint8", crs="EPSG:32631",
+                   transform=from_origin(500000, 4000000, 10, 10))  # fmt: skip
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(data)
+        ds.set_band_description(2, "clouds")
+    by_name = _invoke("algo", "mask-cover", str(path), "--band", "clouds")
+    by_number = _invoke("algo", "mask-cover", str(path), "--band", "2")
+    assert float(by_name.output) == float(by_number.output) == pytest.approx(100 * 9 / 400)
+    res = CliRunner().invoke(cli, ["algo", "mask-cover", str(path), "--band", "haze"])
+    assert res.exit_code == 3 and res.output.startswith("eokit: error: --band")
+    out = tmp_path / "d.tif"
+    _invoke("algo", "distance", str(path), "--band", "clouds", "--radius", "100", "--out", str(out))
+    with rasterio.open(out) as ds:
+        assert ds.read(1)[6, 6] == 0  # inside the mask: distance 0

@@ -40,7 +40,9 @@ def _deprecated(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         import logging
 
         logging.getLogger("eokit.cli").warning(
-            "%s is deprecated; use %s", param.opts[0], {"--band": "--var", "--out-dir": "--out"}.get(param.opts[0], "")
+            "%s is deprecated; use %s",
+            param.opts[0],
+            {"--band": "--var", "--out-dir": "--out", "--window": "--kernel-size"}.get(param.opts[0], ""),
         )
     return value
 
@@ -76,6 +78,10 @@ def algo() -> None:
     """
 
 
+# every algo command writes one GeoTIFF: --out x.png is refused before any work
+geotiff_out = out_option(help="Output GeoTIFF (.tif).", kind="file", extensions=(".tif", ".tiff"))
+
+
 @algo.command("indices")
 @click.option("--list", "list_", is_flag=True, help="List the catalogue (name, domain, bands, formula).")
 @click.option("--domain", default=None, help="Only indices of this application domain (vegetation, water...).")
@@ -100,7 +106,7 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
 @algo.command("index")
 @click.argument("name")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@out_option()
+@geotiff_out
 @_role_options
 @click.option("--var", "extra", multiple=True, metavar="SHORT=BAND",
               help="Bind any formula variable to a band, e.g. N2=B8A.")  # fmt: skip
@@ -133,9 +139,9 @@ def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ..
 
 @algo.command("distance")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@out_option()
+@geotiff_out
 @click.option("--radius", type=float, required=True, help="Cap, in --units.")
-@click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="1-based band of SOURCE.")
+@click.option("--band", default="1", show_default=True, help="Band of SOURCE: 1-based number or band name.")
 @click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True,
               help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--normalize", is_flag=True, help="Scale to 0..1.")
@@ -145,14 +151,15 @@ def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ..
 @click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
 @workers_option
 @scheduler_option
-def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str, normalize: bool, units: str,
+def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str, normalize: bool, units: str,
                  geometry: str | None, geometry_crs: str | None, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
     """Distance to the nearest masked pixel (metres, or pixels), capped at --radius."""
     from eokit.algorithms import tools
+    from eokit.io.raster import band_number
 
     geom, gcrs = tools.load_geometry(geometry) if geometry else (None, None)
     with progress_bar(_pixels(source), "distance") as bar:
-        tools.distance_to_mask_file(source, out, radius=radius, band=band, mask_from=mask_from, normalize=normalize,
+        tools.distance_to_mask_file(source, out, radius=radius, band=band_number(source, band), mask_from=mask_from, normalize=normalize,
                                     geometry=geom, geometry_crs=geometry_crs or gcrs, units=units, workers=workers,
                                     scheduler=scheduler, progress=bar)  # fmt: skip
     click.echo(out)
@@ -160,19 +167,20 @@ def distance_cmd(source: str, out: str, radius: float, band: int, mask_from: str
 
 @algo.command("mask-cover")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@click.option("--band", type=click.IntRange(min=1), default=1, show_default=True, help="1-based band of SOURCE.")
-@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nodata", show_default=True,
+@click.option("--band", default="1", show_default=True, help="Band of SOURCE: 1-based number or band name.")
+@click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True,
               help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT.")
 @click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
 @click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
-def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None, geometry_crs: str | None,
+def mask_cover_cmd(source: str, band: str, mask_from: str, geometry: str | None, geometry_crs: str | None,
                    all_touched: bool) -> None:  # fmt: skip
     """Print the percentage of masked pixels (inside --geometry)."""
     from eokit.algorithms import tools
+    from eokit.io.raster import band_number
 
     geom, gcrs = tools.load_geometry(geometry) if geometry else (None, None)
-    pct = tools.mask_cover_file(source, band=band, mask_from=mask_from, geometry=geom,
+    pct = tools.mask_cover_file(source, band=band_number(source, band), mask_from=mask_from, geometry=geom,
                                 geometry_crs=geometry_crs or gcrs, all_touched=all_touched)  # fmt: skip
     click.echo(f"{pct:.4f}")
 
@@ -180,27 +188,31 @@ def mask_cover_cmd(source: str, band: int, mask_from: str, geometry: str | None,
 @algo.command("pansharpen")
 @click.argument("ms", type=click.Path(exists=True))
 @click.argument("pan", type=click.Path(exists=True, dir_okay=False), required=False)
-@out_option()
+@geotiff_out
 @click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True,
               help="kernel, hsv or brovey.")  # fmt: skip
 @click.option("--bands", default=None,
               help="MS bands, comma-separated: 1-based numbers, or a product's band names (hsv: red,green,blue).")  # fmt: skip
-@click.option("--window", type=float, default=90.0, show_default=True, help="Kernel window in metres.")
+@click.option("--kernel-size", "window", type=float, default=90.0, show_default=True,
+              help="Kernel window of the kernel method, in metres.")  # fmt: skip
+@click.option("--window", "old_window", type=float, default=None, hidden=True, callback=_deprecated,
+              help="Deprecated: --kernel-size.")  # fmt: skip
 @click.option("--resampling", type=click.Choice(["nearest", "bilinear", "cubic", "average"]), default="bilinear",
               show_default=True, help="How MS is resampled onto the PAN grid.")  # fmt: skip
 def pansharpen_cmd(ms: str, pan: str | None, out: str, method: str, bands: str | None, window: float,
-                   resampling: str) -> None:  # fmt: skip
+                   old_window: float | None, resampling: str) -> None:  # fmt: skip
     """Pansharpen MS with PAN onto the pan grid (PAN may be omitted for a Landsat Level-1 product: its B8)."""
     from eokit.algorithms import tools
 
     sel: list[int | str] | None = [b.strip() for b in bands.split(",")] if bands else None
+    window = old_window if old_window is not None else window
     tools.pansharpen_file(ms, pan, out, method=method, bands=sel, window_m=window, resampling=resampling)
     click.echo(out)
 
 
 @algo.command("harmonize")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@out_option()
+@geotiff_out
 @_role_options
 @click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8", "s2_to_oli"]), default=None,
               help="l8_to_l7 / l7_to_l8 (Roy et al. 2016) or s2_to_oli (HLS, Claverie et al. 2018); default "
@@ -229,8 +241,8 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
 
 @algo.command("brdf")
 @click.argument("source", type=click.Path(exists=True))
-@out_option()
-@click.option("--bands", "band_names", required=True,
+@geotiff_out
+@click.option("--bands", required=True,
               help="Name of each layer of a raster (blue,green,red,nir,swir1,swir2), or the bands of a product "
               "(B02,B03,B04,B8A or red,nir...).")  # fmt: skip
 @click.option("--sensor", type=click.Choice(["landsat", "sentinel2"]), default="landsat", show_default=True,
@@ -251,7 +263,7 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
 @click.option("--sun-zenith-out", default="observed", show_default=True, help="observed, latitude, or degrees.")
 @workers_option
 @scheduler_option
-def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[str, ...] | None, angle_scale: float,
+def brdf_cmd(source: str, out: str, bands: str, sensor: str, angles: tuple[str, ...] | None, angle_scale: float,
              ang: str | None, sun_angles: tuple[str, ...] | None, time_: str | None,
              nadir: tuple[float, float] | None, sun_zenith_out: str, workers: int | None,
              scheduler: str | None) -> None:  # fmt: skip
@@ -264,7 +276,7 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
             szo = float(szo)
         except ValueError:
             raise click.BadParameter("observed, latitude or a number", param_hint="--sun-zenith-out") from None
-    names = [b.strip() for b in band_names.split(",")]
+    names = [b.strip() for b in bands.split(",")]
     from eokit.algorithms.products import is_product
 
     total = tools.band_pixels([source], {n: n for n in names}) if is_product(source) else _pixels(source)
@@ -278,7 +290,7 @@ def brdf_cmd(source: str, out: str, band_names: str, sensor: str, angles: tuple[
 
 @algo.command("rescale")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@out_option()
+@geotiff_out
 @click.option("--from", "from_", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True,
               help="Convention of SOURCE: TOA, SR or RAW.")  # fmt: skip
 @click.option("--to", "to", type=click.Choice(["TOA", "SR", "RAW"], case_sensitive=False), required=True,
@@ -296,7 +308,7 @@ def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: 
 
 @algo.command("scale")
 @click.argument("source", type=click.Path(exists=True))
-@out_option()
+@geotiff_out
 @click.option("--kind", type=click.Choice(["auto", "sr", "st", "toa", "radiance", "bt"]), default="auto",
               show_default=True, help="auto (from the band), sr (surface reflectance), st (surface temperature, K), "
               "toa (Level-1 TOA reflectance), radiance, bt (brightness temperature, K).")  # fmt: skip
@@ -329,7 +341,7 @@ def mtl_cmd(path: str) -> None:
 
 @algo.command("qa-mask")
 @click.argument("source", type=click.Path(exists=True))
-@out_option()
+@geotiff_out
 @click.option("--fill/--no-fill", default=True, show_default=True, help="Mask fill pixels.")
 @click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True, help="Mask dilated clouds.")
 @click.option("--cirrus/--no-cirrus", default=True, show_default=True, help="Mask cirrus.")
@@ -347,7 +359,7 @@ def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
 
 @algo.command("scl-mask")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@out_option()
+@geotiff_out
 @click.option(
     "--classes", default=None, help="Comma-separated SCL class names or codes (default: clouds, shadows, nodata)."
 )
@@ -364,7 +376,7 @@ def scl_mask_cmd(source: str, out: str, classes: str | None) -> None:
 
 @algo.command("slc-off")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@out_option()
+@geotiff_out
 @click.option("--date", required=True, help="Acquisition date (YYYY-MM-DD).")
 def slc_off_cmd(source: str, out: str, date: str) -> None:
     """Landsat 7 SLC-off stripes (all bands empty) become valid zeros."""
@@ -376,7 +388,7 @@ def slc_off_cmd(source: str, out: str, date: str) -> None:
 
 @algo.command("medoid")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@out_option()
+@geotiff_out
 @click.option("--bands", default=None, help="1-based bands the distances use, comma-separated (default: all).")
 @workers_option
 @scheduler_option

@@ -19,11 +19,12 @@ from rasterio.windows import Window
 from eokit.config import get_settings
 from eokit.core.blocks import Block, iter_blocks
 from eokit.core.dispatch import open_executor
-from eokit.errors import GridMismatchError, InputNotFoundError, OutputError, UnreadableInputError
+from eokit.errors import GridMismatchError, InputNotFoundError, InvalidInputError, OutputError, UnreadableInputError
 from eokit.io.atomic import atomic_path
 
 __all__ = [
     "RasterWriter",
+    "band_number",
     "open_raster",
     "process_raster_blocks",
     "read_raster",
@@ -61,6 +62,28 @@ def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) ->
         return rasterio.open(p, mode, **kwargs)
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableInputError(f"not a readable raster ({exc})", path=p) from None
+
+
+def band_number(path: str | os.PathLike[str], ref: str | int, *, param: str = "band") -> int:
+    """The 1-based number of band ``ref`` of a raster: a number, or a band description (case-insensitive).
+
+    Raises :class:`InvalidInputError` (``param`` names the option) when no band matches.
+    """
+    with open_raster(path) as ds:
+        count, names = ds.count, [d or "" for d in ds.descriptions]
+    text = str(ref).strip()
+    if text.isdigit():
+        number = int(text)
+        if not 1 <= number <= count:
+            raise InvalidInputError(f"band {number} out of range 1..{count} of {os.fspath(path)}", param=param)
+        return number
+    for i, name in enumerate(names, start=1):
+        if name.casefold() == text.casefold():
+            return i
+    known = ", ".join(repr(n) for n in names if n) or "none"
+    raise InvalidInputError(
+        f"no band of {os.fspath(path)} is named {text!r} (band names: {known}); give a 1-based number", param=param
+    )
 
 
 def read_raster(
