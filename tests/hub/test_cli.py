@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -209,7 +210,7 @@ def test_stac_provider(tmp_path: Path) -> None:
 
 def test_bad_options(hub_env) -> None:
     r = CliRunner().invoke(cli, ["hub", "search", "-c", "30", "--sentinel", "1"])
-    assert r.exit_code == 3 and "--cloud" in r.output
+    assert r.exit_code == 3 and "--max-cloud" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "-g", "{not json"])
     assert r.exit_code == 3 and "GeoJSON" in r.output
     r = CliRunner().invoke(cli, ["hub", "search", "-s", "yesterday"])
@@ -278,3 +279,46 @@ def test_fmt_help_examples_work_for_every_provider(hub_env) -> None:
             assert r.exit_code == 0, (provider, fmt, r.output)
             lines = [ln for ln in r.stdout.splitlines() if "scenes found" not in ln]
             assert {ln.split()[0] for ln in lines} == ids and all(len(ln.split()) >= 2 for ln in lines)
+
+
+def test_max_cloud_workers_and_geometry_crs(hub_env, monkeypatch) -> None:
+    """--max-cloud (old --cloud hidden), --workers 0 = one per core, a projected WKT area reaches the server in lon/lat."""
+    from eokit.hub import tool
+
+    seen: list[tool.SearchOptions] = []
+
+    def fake_run(opts: tool.SearchOptions) -> None:
+        seen.append(opts)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(tool, "run_search", fake_run)
+    wkt = "POLYGON((500000 5000000, 510000 5000000, 510000 5010000, 500000 5010000, 500000 5000000))"
+    r = CliRunner().invoke(
+        cli,
+        [
+            "hub",
+            "search",
+            "--sentinel",
+            "2",
+            "--cloud",
+            "40",
+            "--workers",
+            "0",
+            "-g",
+            wkt,
+            "--geometry-crs",
+            "EPSG:32633",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    opts = seen[0]
+    assert opts.cloud == 40 and opts.workers == (os.cpu_count() or 1)
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs("EPSG:32633", "EPSG:4326", always_xy=True)
+    import shapely
+
+    vertices = shapely.get_coordinates(shapely.from_wkt(tool._area(opts)))
+    for x, y in [(500000, 5000000), (510000, 5000000), (510000, 5010000), (500000, 5010000)]:
+        lon, lat = to_lonlat.transform(x, y)
+        assert min(abs(vertices[:, 0] - lon) + abs(vertices[:, 1] - lat)) < 2e-6  # each corner, to the WKT's 6 decimals

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -48,7 +49,12 @@ def hub() -> None:
 )
 @click.option("-s", "--start", default=None, help="Start date: YYYYMMDD, ISO time or an expression like NOW-1DAY.")
 @click.option("-e", "--end", default=None, help="End date.")
-@click.option("-g", "--geometry", default=None, help="Search area: GeoJSON file, GeoJSON string or WKT.")
+@click.option("-g", "--geometry", default=None, help="Search area: vector file, GeoJSON file or string, or WKT.")
+@click.option(
+    "--geometry-crs",
+    default=None,
+    help="CRS of a WKT --geometry (default EPSG:4326 lon/lat; GeoJSON is always lon/lat, files carry their own).",
+)
 @click.option("--location", default=None, help="Search area from a place name (offline gazetteer), e.g. 'Berlin'.")
 @click.option("--uuid", multiple=True, help="Product UUID(s); repeat or separate with commas.")
 @click.option("--name", multiple=True, help="Product name(s); wildcards allowed; repeatable.")
@@ -59,7 +65,8 @@ def hub() -> None:
 @click.option("--producttype", default=None, help="Product type, e.g. S2MSI2A or GRD.")
 @click.option(
     "-c",
-    "--cloud",
+    "--max-cloud",
+    "cloud",
     type=click.IntRange(0, 100),
     default=None,
     help="Maximum cloud cover in percent (needs --sentinel 2 or 3).",
@@ -112,7 +119,11 @@ def hub() -> None:
     help="Origin (https://host:port, host or *.domain) the credentials may follow redirects to; repeatable "
     "(also EOKIT_HUB_TRUSTED_HOSTS). Credentials never follow a redirect elsewhere or from https to http.",
 )
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel downloads (default 4).")
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=None, help="Parallel downloads (default 4; 0: one per CPU core)."
+)
+@click.option("--cloud", "cloud_alias", type=click.IntRange(0, 100), default=None, hidden=True,
+              help="Deprecated: --max-cloud.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the results as GeoJSON on stdout.")
 @click.option(
     "--gnss",
@@ -133,15 +144,18 @@ def search(**kw: object) -> None:
     """Search products and optionally download them (the classic sentinelsat options)."""
     from eokit.hub.tool import SearchOptions, format_products, run_search, server_info
 
-    for alias, name, spelling in (
-        ("order_by_alias", "order_by", "-o"),
-        ("query_alias", "query", "-q"),
-        ("path_alias", "out", "--path"),
+    for alias, name, spelling, new_spelling in (
+        ("order_by_alias", "order_by", "-o", "--order-by"),
+        ("query_alias", "query", "-q", "--query"),
+        ("path_alias", "out", "--path", "--out"),
+        ("cloud_alias", "cloud", "--cloud", "--max-cloud"),
     ):
         value = kw.pop(alias)
         if value:
-            log.warning("%s is deprecated; use --%s", spelling, name.replace("_", "-"))
+            log.warning("%s is deprecated; use %s", spelling, new_spelling)
             kw[name] = (*kw[name], *value) if name == "query" else value  # type: ignore[misc]
+    if kw.get("workers") == 0:
+        kw["workers"] = os.cpu_count() or 1
     ctx = click.get_current_context()
     if not (ctx.find_root().obj or {}).get("verbosity", 0):
         logging.getLogger("urllib3").setLevel(logging.ERROR)  # each retry is logged by urllib3; -v shows them

@@ -45,6 +45,7 @@ class SearchOptions:
     start: str | None = None
     end: str | None = None
     geometry: str | None = None
+    geometry_crs: str | None = None
     location: str | None = None
     uuid: tuple[str, ...] = ()
     name: tuple[str, ...] = ()
@@ -117,8 +118,26 @@ def _area(opts: SearchOptions) -> str | None:
         except json.JSONDecodeError:
             raise HubInputError("--geometry starts with '{' but is not valid GeoJSON") from None
     if is_wkt(g):
-        return g
+        return _wkt_to_lonlat(g, opts.geometry_crs) if opts.geometry_crs else g
     raise HubInputError("--geometry is neither a GeoJSON file, a GeoJSON string nor a WKT string")
+
+
+def _wkt_to_lonlat(wkt: str, crs: str) -> str:
+    """A WKT area in ``crs`` as lon/lat WKT (densified, split at the antimeridian)."""
+    import shapely
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    from eokit.core.geometry import to_lonlat
+
+    try:
+        src = CRS.from_user_input(crs)
+    except CRSError:
+        raise HubInputError(f"--geometry-crs: {crs!r} is not a CRS pyproj knows") from None
+    if src.equals(CRS.from_epsg(4326)):
+        return wkt
+    lonlat = to_lonlat(shapely.from_wkt(wkt), src)
+    return shapely.to_wkt(lonlat, rounding_precision=6, trim=True)
 
 
 def _vector_file_wkt(path: str) -> str:
@@ -146,7 +165,7 @@ def _keywords(opts: SearchOptions) -> dict[str, Any]:
         kw["producttype"] = opts.producttype
     if opts.cloud is not None:
         if opts.sentinel not in ("2", "3"):
-            raise HubInputError("--cloud needs --sentinel 2 or 3 (cloud cover exists only for optical products)")
+            raise HubInputError("--max-cloud needs --sentinel 2 or 3 (cloud cover exists only for optical products)")
         kw["cloudcoverpercentage"] = (0, opts.cloud)
     if opts.name:
         if any(not n.strip() for n in opts.name):
