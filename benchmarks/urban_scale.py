@@ -117,6 +117,7 @@ def build_global(path: Path, *, seed: int = 0, n_towns: int = 200_000) -> Path:
 def crop(src_path: Path, path: Path, window: tuple[int, int, int, int], oversample: int = 1) -> Path:
     """Copy rows r0:r1, cols c0:c1 (each cell split into ``oversample``² cells sharing its people)."""
     import rasterio
+    from affine import Affine
     from rasterio.windows import Window
 
     if path.exists():
@@ -126,7 +127,7 @@ def crop(src_path: Path, path: Path, window: tuple[int, int, int, int], oversamp
         win = Window.from_slices((r0, r1), (c0, c1))
         tr = src.window_transform(win)
         k = oversample
-        prof = dict(src.profile, width=(c1 - c0) * k, height=(r1 - r0) * k, transform=tr * tr.scale(1 / k))
+        prof = dict(src.profile, width=(c1 - c0) * k, height=(r1 - r0) * k, transform=tr @ Affine.scale(1 / k))
         tmp = path.with_suffix(".partial.tif")
         with rasterio.open(tmp, "w", **prof) as dst:
             for a in range(r0, r1, 512):
