@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+import rasterio
 from affine import Affine
 from shapely.geometry import box
 
@@ -74,3 +76,28 @@ def test_admin_errors(grid):
     dup = admin.assign(code=["A", "A"])
     with pytest.raises(InvalidInputError):
         admin_index(dup, id_col="code", transform=TR, crs=CRS, shape=pop.shape)
+
+
+def test_district_tables_from_files_equal_the_array_functions(tmp_path):
+    from eokit.testing.urban_synthetic import synthetic_country
+    from eokit.urban.clusters import read_population
+    from eokit.urban.districts import district_tables
+    from eokit.urban.outofcore import degurba_files
+
+    c = synthetic_country(tmp_path / "c", n_ntl=0, n_ghsl=0)
+    files = degurba_files(c.population, centres=tmp_path / "c.tif", clusters=tmp_path / "u.tif")
+    adm = gpd.read_file(c.admin)
+    summ, cent, cl, ce = district_tables(
+        c.population, adm, id_col=c.admin_id, centres=files.centres, clusters=files.clusters, block_rows=7
+    )
+    pop, meta = read_population(c.population)
+    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
+    with rasterio.open(files.centres) as a, rasterio.open(files.clusters) as b:
+        centres, clusters = a.read(1), b.read(1)
+    idx = admin_index(adm, id_col=c.admin_id, transform=meta["transform"], crs=meta["crs"], shape=pop.shape)
+    pd.testing.assert_frame_equal(summ, district_summary(idx, pop, centres=centres, clusters=clusters), rtol=1e-9)
+    want = weighted_centroids(idx, pop, transform=meta["transform"], crs=meta["crs"])
+    np.testing.assert_allclose(cent.geometry.x, want.geometry.x, rtol=1e-12)
+    np.testing.assert_allclose(cent.geometry.y, want.geometry.y, rtol=1e-12)
+    pd.testing.assert_frame_equal(cl, assign_clusters(idx, pop, clusters, int(clusters.max())), rtol=1e-9)
+    pd.testing.assert_frame_equal(ce, assign_clusters(idx, pop, centres, int(centres.max())), rtol=1e-9)

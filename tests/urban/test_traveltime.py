@@ -132,10 +132,15 @@ def test_travel_time_matrix_files(friction, tmp_path):
     np.testing.assert_allclose(df.to_numpy(), want, rtol=1e-6)
     assert (np.diag(pd.read_csv(tmp_path / "km.csv", index_col=0).to_numpy()) == 0).all()
     outside = gpd.GeoDataFrame({"name": ["far"]}, geometry=gpd.points_from_xy([0.0], [0.0]), crs=CRS)
-    with pytest.raises(InvalidInputError, match="outside"):
+    with pytest.raises(InvalidInputError) as exc:
         travel_time_matrix(fp, outside, id_col="name")
-    with pytest.raises(InvalidInputError):
+    assert exc.value.param == "origins"
+    with pytest.raises(InvalidInputError) as exc:
+        travel_time_matrix(fp, pts, id_col="name", destinations=outside)
+    assert exc.value.param == "destinations"
+    with pytest.raises(InvalidInputError) as exc:
         travel_time_matrix(fp, pts, id_col="nope")
+    assert exc.value.param == "id_col"
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from eokit.urban.degurba import DegurbaParams
@@ -102,19 +101,14 @@ def run_districts(pop_path: Path, adm: Any, admin_id: str, admin_name: str | Non
     import geopandas as gpd
 
     from eokit.io.atomic import atomic_path
-    from eokit.io.raster import read_raster
     from eokit.io.vector import write_vector
-    from eokit.urban.clusters import read_population
-    from eokit.urban.districts import admin_index, assign_clusters, district_summary, weighted_centroids
+    from eokit.urban.districts import district_tables
 
     f = district_outputs(out)
-    pop, meta = read_population(pop_path)
-    pop = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
-    centres, _ = read_raster(out / "urban_centres.tif", bands=1)
-    clusters, _ = read_raster(out / "urban_clusters.tif", bands=1)
-    idx = admin_index(adm, id_col=admin_id, transform=meta["transform"], crs=meta["crs"], shape=pop.shape)
-    summ = district_summary(idx, pop, centres=centres, clusters=clusters)
-    cent = weighted_centroids(idx, pop, transform=meta["transform"], crs=meta["crs"]).to_crs(4326)
+    summ, cent, cluster_admin, centre_admin = district_tables(
+        pop_path, adm, id_col=admin_id, centres=out / "urban_centres.tif", clusters=out / "urban_clusters.tif"
+    )
+    cent = cent.to_crs(4326)
     summ["centroid_lon"] = cent.geometry.x.to_numpy()
     summ["centroid_lat"] = cent.geometry.y.to_numpy()
     if admin_name:
@@ -124,12 +118,10 @@ def run_districts(pop_path: Path, adm: Any, admin_id: str, admin_name: str | Non
     if admin_name:
         cent[admin_name] = summ[admin_name].to_numpy()
     write_vector(gpd.GeoDataFrame(cent, geometry="geometry"), f["admin_centroids"], layer="admin_centroids")
-    for lab, key, vec in (
-        (clusters, "cluster_admin", "urban_clusters.gpkg"),
-        (centres, "centre_admin", "urban_centres.gpkg"),
+    for table, key, vec in (
+        (cluster_admin, "cluster_admin", "urban_clusters.gpkg"),
+        (centre_admin, "centre_admin", "urban_centres.gpkg"),
     ):
-        n = int(lab.max()) if lab.size else 0
-        table = assign_clusters(idx, pop, lab, n)
         names = gpd.read_file(out / vec, engine="pyogrio").set_index("id")["name"]
         table.insert(0, "name", names.reindex(table.index).to_numpy())
         with atomic_path(f[key]) as tmp:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affine import Affine
 
 from eokit.errors import InvalidInputError
 from eokit.urban.degurba import DegurbaParams, DegurbaResult
@@ -147,7 +148,7 @@ class _PolygonJob:
         out = []
         for lab_id, (r0, r1, c0, c1) in task:
             mask = lab[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] == lab_id
-            t = tr * tr.translation(c0 - C0, r0 - R0)
+            t = tr @ Affine.translation(c0 - C0, r0 - R0)
             parts = [
                 shape(g) for g, _v in features.shapes(mask.astype(np.uint8), mask=mask, transform=t, connectivity=4)
             ]

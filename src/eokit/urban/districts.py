@@ -19,7 +19,7 @@ import pandas as pd
 from eokit.errors import InvalidInputError
 from eokit.urban.zonal import ZoneIndex
 
-__all__ = ["admin_index", "assign_clusters", "district_summary", "weighted_centroids"]
+__all__ = ["admin_index", "assign_clusters", "district_summary", "district_tables", "weighted_centroids"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,12 @@ def district_summary(
     total = np.bincount(index.zone, weights=v, minlength=n)
     urban = np.bincount(index.zone, weights=v * inc, minlength=n)
     centre = np.bincount(index.zone, weights=v * inh, minlength=n)
+    return _summary_frame(total, urban, centre, index.zone_ids)
+
+
+def _summary_frame(total: np.ndarray, urban: np.ndarray, centre: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "total_pop": total,
                 "urban_pop": urban,
@@ -62,9 +66,8 @@ def district_summary(
                 "urban_share": np.where(total > 0, urban / total, np.nan),
                 "centre_share": np.where(total > 0, centre / total, np.nan),
             },
-            index=pd.Index(index.zone_ids, name="admin_id"),
+            index=pd.Index(ids, name="admin_id"),
         )
-    return out
 
 
 def assign_clusters(index: ZoneIndex, population: np.ndarray, labels: np.ndarray, n_clusters: int) -> pd.DataFrame:
@@ -121,3 +124,102 @@ def weighted_centroids(index: ZoneIndex, population: np.ndarray, *, transform: A
     geoms = gpd.points_from_xy(cx, cy)
     geoms[cnt == 0] = None
     return gpd.GeoDataFrame({"admin_id": index.zone_ids, "population": wsum}, geometry=geoms, crs=crs)
+
+
+def district_tables(
+    population: Any,
+    admin: Any,
+    *,
+    id_col: str,
+    centres: Any,
+    clusters: Any,
+    block_rows: int = 1024,
+) -> tuple[pd.DataFrame, Any, pd.DataFrame, pd.DataFrame]:
+    """:func:`district_summary`, :func:`weighted_centroids` and :func:`assign_clusters` (for the
+    clusters and the centres) from files, reading strips of ``block_rows`` rows: memory holds the
+    admin index (row runs), one strip and per-zone / per-object sums, never the grid.
+
+    Returns ``(summary, centroids, cluster_admin, centre_admin)``, equal to the array functions'.
+    """
+    import geopandas as gpd
+    from rasterio.windows import Window
+
+    from eokit.io.raster import open_raster
+    from eokit.urban._kernels import expand_runs
+
+    with open_raster(population) as pds, open_raster(centres) as cds, open_raster(clusters) as uds:
+        shape, tr, crs = (pds.height, pds.width), pds.transform, pds.crs
+        idx = admin_index(admin, id_col=id_col, transform=tr, crs=crs, shape=shape)
+        n = idx.n_zones
+        acc = {k: np.zeros(n) for k in ("total", "urban", "centre", "w", "wx", "wy", "x", "y", "cnt")}
+        pairs: dict[str, dict[tuple[int, int], float]] = {"U": {}, "C": {}}
+        totals: dict[str, dict[int, float]] = {"U": {}, "C": {}}
+        sruns, srow = idx.runs_by_row()
+        for r0 in range(0, shape[0], block_rows):
+            r1 = min(r0 + block_rows, shape[0])
+            win = Window(0, r0, shape[1], r1 - r0)
+            pop = pds.read(1, window=win).astype(np.float64)
+            bad = ~np.isfinite(pop) | (pop <= 0)
+            if pds.nodata is not None:
+                bad |= pop == pds.nodata
+            pop[bad] = 0.0
+            labs = {"C": cds.read(1, window=win), "U": uds.read(1, window=win)}
+            for key, lab in labs.items():  # every object's people, inside a unit or not
+                sel = lab > 0
+                ids, inv = np.unique(lab[sel], return_inverse=True)
+                for i, v in zip(ids.tolist(), np.bincount(inv, weights=pop[sel]).tolist()):
+                    totals[key][i] = totals[key].get(i, 0.0) + v
+            a, b = np.searchsorted(srow, [r0, r1])
+            if a == b:
+                continue
+            pix, zone = expand_runs(np.ascontiguousarray(sruns[a:b]), shape[1])
+            rr, cc = np.divmod(pix, shape[1])
+            v = pop[rr - r0, cc]
+            u = labs["U"][rr - r0, cc]
+            c = labs["C"][rr - r0, cc]
+            x, y = tr @ (cc + 0.5, rr + 0.5)
+            for name, w in (("total", v), ("urban", v * (u > 0)), ("centre", v * (c > 0)), ("w", v)):
+                acc[name] += np.bincount(zone, weights=w, minlength=n)
+            acc["wx"] += np.bincount(zone, weights=v * x, minlength=n)
+            acc["wy"] += np.bincount(zone, weights=v * y, minlength=n)
+            acc["x"] += np.bincount(zone, weights=x, minlength=n)
+            acc["y"] += np.bincount(zone, weights=y, minlength=n)
+            acc["cnt"] += np.bincount(zone, minlength=n)
+            for key, lab in (("U", u), ("C", c)):
+                sel = lab > 0
+                keys, inv = np.unique(lab[sel].astype(np.int64) * n + zone[sel], return_inverse=True)
+                for k, s in zip(keys.tolist(), np.bincount(inv, weights=v[sel]).tolist()):
+                    pk = divmod(k, n)
+                    pairs[key][pk] = pairs[key].get(pk, 0.0) + s
+    summary = _summary_frame(acc["total"], acc["urban"], acc["centre"], idx.zone_ids)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = np.where(acc["w"] > 0, acc["wx"] / acc["w"], acc["x"] / acc["cnt"])
+        cy = np.where(acc["w"] > 0, acc["wy"] / acc["w"], acc["y"] / acc["cnt"])
+    geoms = gpd.points_from_xy(cx, cy)
+    geoms[acc["cnt"] == 0] = None
+    cent = gpd.GeoDataFrame({"admin_id": idx.zone_ids, "population": acc["w"]}, geometry=geoms, crs=crs)
+    tables = []
+    for key in ("U", "C"):
+        n_obj = max(totals[key], default=0)
+        tables.append(_assign_from_pairs(pairs[key], totals[key], n_obj, idx.zone_ids))
+    return summary, cent, tables[0], tables[1]
+
+
+def _assign_from_pairs(
+    pairs: dict[tuple[int, int], float], totals: dict[int, float], n_obj: int, zone_ids: np.ndarray
+) -> pd.DataFrame:
+    """:func:`assign_clusters`' table from (object, zone) population sums."""
+    per = pd.DataFrame([(o, z, p) for (o, z), p in pairs.items()], columns=["cluster", "zone", "pop"]).astype(
+        {"cluster": np.int64, "zone": np.int64, "pop": np.float64}
+    )
+    per = per.sort_values(["cluster", "pop", "zone"], ascending=[True, False, True], kind="stable")
+    per["rank"] = per.groupby("cluster").cumcount()
+    out = pd.DataFrame(index=pd.Index(np.arange(1, n_obj + 1), name="id"))
+    for k, name in ((0, "admin1"), (1, "admin2")):
+        part = per[per["rank"] == k].set_index("cluster")
+        out[f"{name}_id"] = pd.Series(zone_ids[part["zone"].to_numpy()], index=part.index).reindex(out.index)
+        out[f"{name}_pop"] = part["pop"].reindex(out.index).fillna(0.0).astype(np.float64)
+    tot = pd.Series(totals, dtype=np.float64).reindex(out.index).fillna(0.0).to_numpy()
+    inside = per.groupby("cluster")["pop"].sum().reindex(out.index).fillna(0.0).to_numpy()
+    out["outside_pop"] = np.maximum(tot - inside, 0.0)
+    return out

@@ -85,7 +85,7 @@ def _png_clusters(out: Path, clusters: Any, adm: Any, target: Path) -> None:
     from eokit.io.raster import open_raster
 
     with open_raster(out / "degurba_level2.tif") as ds:
-        lv = ds.read(1)
+        lv = read_preview(ds, resampling="mode")
         b = ds.bounds
         crs = ds.crs
     codes = sorted(LEVEL2_NAMES)
@@ -105,6 +105,15 @@ def _png_clusters(out: Path, clusters: Any, adm: Any, target: Path) -> None:
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
+
+
+def read_preview(ds: Any, *, max_side: int = 2000, resampling: str = "mode", masked: bool = False) -> Any:
+    """Band 1 decimated so its longer side is at most ``max_side`` cells (maps of big grids stay small)."""
+    from rasterio.enums import Resampling
+
+    f = max(1, -(-max(ds.height, ds.width) // max_side))
+    shape = (max(1, ds.height // f), max(1, ds.width // f))
+    return ds.read(1, out_shape=shape, resampling=getattr(Resampling, resampling), masked=masked)
 
 
 def _png_ntl(path: Path, target: Path) -> None:

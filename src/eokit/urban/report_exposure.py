@@ -30,10 +30,11 @@ def _save(fig: Any, target: Path) -> None:
 
 def _raster_map(path: Path, adm: Any, target: Path, title: str, label: str, cmap: str) -> None:
     from eokit.io.raster import open_raster
+    from eokit.urban.report import read_preview
 
     plt = _plt()
     with open_raster(path) as ds:
-        data = ds.read(1, masked=True).astype(float).filled(np.nan)
+        data = read_preview(ds, resampling="average", masked=True).astype(float).filled(np.nan)
         b, crs = ds.bounds, ds.crs
     fig, ax = plt.subplots(figsize=(7, 6))
     im = ax.imshow(data, cmap=cmap, extent=(b.left, b.right, b.bottom, b.top))

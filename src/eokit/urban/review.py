@@ -107,11 +107,13 @@ class _Steps:
         return gone
 
 
-def clip_to_admin(raster: str | os.PathLike[str], admin: Any, target: Path, *, pad: int = 1) -> Path:
+def clip_to_admin(
+    raster: str | os.PathLike[str], admin: Any, target: Path, *, pad: int = 1, strip_rows: int = 1024
+) -> Path:
     """Copy the window of ``raster`` covering ``admin``'s extent (plus ``pad`` cells) to ``target``."""
     from rasterio.windows import Window, from_bounds
 
-    from eokit.io.raster import open_raster, write_raster
+    from eokit.io.raster import RasterWriter, open_raster
 
     with open_raster(raster) as ds:
         if ds.crs is None:
@@ -128,8 +130,20 @@ def clip_to_admin(raster: str | os.PathLike[str], admin: Any, target: Path, *, p
         if r1 <= r0 or c1 <= c0:
             raise InvalidInputError("does not overlap the admin area", path=os.fspath(raster))
         window = Window(c0, r0, c1 - c0, r1 - r0)
-        data = ds.read(1, window=window)
-        write_raster(target, data, transform=ds.window_transform(window), crs=ds.crs, nodata=ds.nodata)
+        profile = dict(
+            width=c1 - c0,
+            height=r1 - r0,
+            count=1,
+            dtype=ds.dtypes[0],
+            crs=ds.crs,
+            transform=ds.window_transform(window),
+            nodata=ds.nodata,
+        )
+        with RasterWriter(target, profile) as writer:  # strips of rows: the window need not fit in memory
+            for a in range(r0, r1, strip_rows):
+                b = min(a + strip_rows, r1)
+                data = ds.read(1, window=Window(c0, a, c1 - c0, b - a))
+                writer.write(data, window=((a - r0, b - r0), (0, c1 - c0)))
     return target
 
 

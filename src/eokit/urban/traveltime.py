@@ -354,7 +354,9 @@ class _Indexed:
         return pair[0], self.func(pair[1])
 
 
-def points_to_cells(points: Any, *, transform: Any, crs: Any, shape: tuple[int, int], id_col: str) -> np.ndarray:
+def points_to_cells(
+    points: Any, *, transform: Any, crs: Any, shape: tuple[int, int], id_col: str, param: str = "origins"
+) -> np.ndarray:
     """(row, col) of each point (reprojected to ``crs``); raises naming the points outside the grid."""
     if points.crs is None:
         raise InvalidInputError("points have no CRS")
@@ -366,7 +368,7 @@ def points_to_cells(points: Any, *, transform: Any, crs: Any, shape: tuple[int, 
     out = (rows < 0) | (rows >= shape[0]) | (cols < 0) | (cols >= shape[1])
     if out.any():
         ids = pts[id_col].to_numpy()[out][:10].tolist()
-        raise InvalidInputError(f"{int(out.sum())} points lie outside the friction grid: {id_col} {ids}")
+        raise InvalidInputError(f"{int(out.sum())} points lie outside the friction grid: {id_col} {ids}", param=param)
     return np.stack([rows, cols], axis=1)
 
 
@@ -405,9 +407,14 @@ def travel_time_matrix(
     dest = orig if destinations is None else destinations
     dest = read_vector(dest) if isinstance(dest, (str, os.PathLike)) else dest
     dcol = dest_id_col or id_col
-    for name, gdf, col in (("origins", orig, id_col), ("destinations", dest, dcol)):
+    for name, gdf, col, opt in (
+        ("origins", orig, id_col, "id_col"),
+        ("destinations", dest, dcol, "dest_id_col" if dest_id_col else "id_col"),
+    ):
         if col not in gdf.columns:
-            raise InvalidInputError(f"{name} have no column {col!r} (columns: {', '.join(map(str, gdf.columns))})")
+            raise InvalidInputError(
+                f"{name} have no column {col!r} (columns: {', '.join(map(str, gdf.columns))})", param=opt
+            )
     if not max_time > 0:
         raise InvalidInputError(f"must be > 0 minutes, got {max_time}", param="max_time")
     with open_raster(friction) as ds:
@@ -416,7 +423,7 @@ def travel_time_matrix(
         )
         transform, crs, shape = ds.transform, ds.crs, (ds.height, ds.width)
         oc = points_to_cells(orig, transform=transform, crs=crs, shape=shape, id_col=id_col)
-        dc = points_to_cells(dest, transform=transform, crs=crs, shape=shape, id_col=dcol)
+        dc = points_to_cells(dest, transform=transform, crs=crs, shape=shape, id_col=dcol, param="destinations")
         minutes, km, window = _windowed_od(
             ds,
             oc,
