@@ -164,7 +164,8 @@ def urban() -> None:
 
 @urban.command()
 @click.argument("population", type=click.Path(dir_okay=False))
-@click.option("--kind", type=click.Choice(["cluster", "centre"]), default="cluster", show_default=True)
+@click.option("--kind", type=click.Choice(["cluster", "centre"]), default="cluster", show_default=True,
+              help="Urban clusters (>= 300 people/km², >= 5,000 people) or urban centres (>= 1,500, >= 50,000).")  # fmt: skip
 @out_option(help="Output polygons (.gpkg or .geojson).")
 @click.option("--raster", "label_raster", type=click.Path(dir_okay=False), help="Also write the label raster here.")
 @METHOD
@@ -495,7 +496,8 @@ def exposure(
 
 @urban.command()
 @click.argument("country")
-@click.option("--min-population", type=int, default=1000, show_default=True)
+@click.option("--min-population", type=int, default=1000, show_default=True,
+              help="Leave out places with fewer people than this.")  # fmt: skip
 @out_option(help="Output CSV.")
 def places(country, min_population, out) -> None:
     """Populated places of COUNTRY (ISO2/ISO3) from the bundled GeoNames gazetteer (CC BY 4.0)."""
@@ -507,7 +509,8 @@ def places(country, min_population, out) -> None:
 @urban.command(name="label")
 @click.argument("raster", type=click.Path(dir_okay=False))
 @click.option("--min", "min_value", type=float, required=True, help="Cells with value >= this are foreground.")
-@click.option("--connectivity", type=click.Choice(["4", "8"]), default="8", show_default=True)
+@click.option("--connectivity", type=click.Choice(["4", "8"]), default="8", show_default=True,
+              help="Neighbours that join cells: 4 (edges) or 8 (edges and corners).")  # fmt: skip
 @click.option("--block-size", type=click.IntRange(min=16), help="Block side in pixels (default: from --max-memory).")
 @out_option(help="Output int32 label raster (.tif).")
 @executor_options
