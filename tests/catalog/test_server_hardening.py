@@ -196,3 +196,29 @@ def test_bad_base_url_is_refused(cat: Path, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as err:
         create_app(cat, db_path=tmp_path / "i.sqlite", base_url='http://x"/')
     assert err.value.param == "base_url"
+
+
+def test_worker_processes_build_their_app_from_the_environment(cat: Path, tmp_path: Path, monkeypatch) -> None:
+    """`eokit serve --workers N`: each worker process rebuilds the same hardened app from EOKIT_SERVE_OPTIONS."""
+    from fastapi.testclient import TestClient
+
+    from eokit.catalog.server import app_from_environment
+
+    options = {"backend": "embedded", "catalog_dir": str(cat), "db_path": str(tmp_path / "i.sqlite"),
+               "asset_roots": [], "base_url": "https://stac.example.org", "proxy_headers": False}  # fmt: skip
+    monkeypatch.setenv("EOKIT_SERVE_OPTIONS", json.dumps(options))
+    client = TestClient(app_from_environment())
+    page = client.get("/search", headers={"Host": "evil.example"}).json()
+    assert page["numberMatched"] == 2
+    assert all(ln["href"].startswith("https://stac.example.org/") for ln in page["links"])
+
+
+def test_serve_refuses_bad_backend_options(cat: Path) -> None:
+    from eokit.catalog.server import serve
+    from eokit.errors import InvalidInputError
+
+    for kwargs, param in [({"backend": "pgstac"}, "dsn"), ({"backend": "mongo"}, "backend"), ({}, "catalog_dir"),
+                          ({"workers": 0, "catalog_dir": cat}, "workers")]:  # fmt: skip
+        with pytest.raises(InvalidInputError) as err:
+            serve(**kwargs)
+        assert err.value.param == param

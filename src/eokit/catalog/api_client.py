@@ -82,9 +82,9 @@ def search_page(
     intersects = parse_intersects(params.get("intersects"))
     if bbox is not None and intersects is not None:
         raise StacApiError(400, "use either bbox or intersects, not both")
-    geometry, boxes = None, []
+    geometry, boxes, rectangular = None, [], False
     if bbox is not None:
-        geometry, boxes = bbox_geometry(bbox), [p.bounds for p in bbox_parts(bbox)]
+        geometry, boxes, rectangular = bbox_geometry(bbox), [p.bounds for p in bbox_parts(bbox)], True
     elif intersects is not None:
         geometry, boxes = intersects, query_boxes(intersects)
     start, end = parse_datetime_interval(params.get("datetime"))
@@ -115,6 +115,7 @@ def search_page(
     query = SearchQuery(
         geometry=geometry,
         boxes=boxes,
+        rectangular=rectangular,
         dt_start=start,
         dt_end=end,
         ids=parse_str_list(params.get("ids"), "ids"),

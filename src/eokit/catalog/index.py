@@ -46,14 +46,15 @@ CREATE TABLE collections (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE queryables (collection TEXT, name TEXT, type TEXT, PRIMARY KEY (collection, name));
 CREATE TABLE items (
   rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL,
-  dt_start REAL, dt_end REAL, geom BLOB, props TEXT, doc TEXT NOT NULL, UNIQUE (collection, id));
+  dt_start REAL, dt_end REAL, geom BLOB, gminx REAL, gminy REAL, gmaxx REAL, gmaxy REAL, props TEXT,
+  doc TEXT NOT NULL, UNIQUE (collection, id));
 CREATE INDEX items_dt ON items (dt_start);
 CREATE VIRTUAL TABLE items_rtree USING rtree(id, minx, maxx, miny, maxy);
 CREATE TABLE assets (
   collection TEXT, item TEXT, key TEXT, path TEXT, media_type TEXT,
   PRIMARY KEY (collection, item, key));
 """
-_INDEX_VERSION = "5"
+_INDEX_VERSION = "6"
 _MAX_QUERY_BOXES = 16  # a query geometry with more parts is prefiltered by its overall bounds
 
 
@@ -63,6 +64,7 @@ class SearchQuery:
 
     geometry: Any = None  # shapely geometry (a bbox becomes one or two boxes)
     boxes: Sequence[tuple[float, float, float, float]] = ()  # R*Tree prefilter boxes of ``geometry``
+    rectangular: bool = False  # ``geometry`` is exactly the union of ``boxes`` (a bbox search)
     dt_start: float | None = None
     dt_end: float | None = None
     ids: Sequence[str] | None = None
@@ -284,8 +286,18 @@ class CatalogIndex:
             con.execute("DELETE FROM items_rtree WHERE id >> 1 = ?", (old[0],))
             con.execute("DELETE FROM items WHERE rowid = ?", (old[0],))
         cur = con.execute(
-            "INSERT INTO items (id, collection, dt_start, dt_end, geom, props, doc) VALUES (?,?,?,?,?,?,?)",
-            (item["id"], collection, start, end, wkb, json.dumps(props), json.dumps(doc)),
+            "INSERT INTO items (id, collection, dt_start, dt_end, geom, gminx, gminy, gmaxx, gmaxy, props, doc)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                item["id"],
+                collection,
+                start,
+                end,
+                wkb,
+                *(geom.bounds if geom is not None else (None,) * 4),
+                json.dumps(props),
+                json.dumps(doc),
+            ),
         )
         rowid = int(cur.lastrowid or 0)
         con.executemany(
@@ -381,7 +393,12 @@ class CatalogIndex:
                     [*args, *oargs, q.limit, q.offset],
                 ).fetchall()
                 return [render(r[0], base) for r in rows], int(matched)
-            candidates = con.execute(f"SELECT rowid, geom FROM items{clause} ORDER BY {order}", [*args, *oargs])
+            inside, iargs = "0", []
+            if q.rectangular:  # footprints inside a query box intersect it: no exact test needed
+                inside = " OR ".join(["(gminx >= ? AND gmaxx <= ? AND gminy >= ? AND gmaxy <= ?)"] * len(q.boxes))
+                iargs = [v for b in q.boxes for v in (b[0], b[2], b[1], b[3])]
+            sql = f"SELECT rowid, CASE WHEN {inside} THEN NULL ELSE geom END, {inside} FROM items{clause} ORDER BY {order}"
+            candidates = con.execute(sql, [*iargs, *iargs, *args, *oargs])
             rowids = _exact_matches(q.geometry, candidates.fetchall())
             page = rowids[q.offset : q.offset + q.limit]
             docs = dict(con.execute(f"SELECT rowid, doc FROM items WHERE rowid IN ({','.join('?' * len(page))})", page))
@@ -401,7 +418,7 @@ class CatalogIndex:
         assert q.residual is not None
         rows = con.execute(f"SELECT rowid, geom, doc FROM items{clause} ORDER BY {order}", [*args, *oargs]).fetchall()
         if q.geometry is not None:
-            keep = set(_exact_matches(q.geometry, [(r[0], r[1]) for r in rows]))
+            keep = set(_exact_matches(q.geometry, [(r[0], r[1], 0) for r in rows]))
             rows = [r for r in rows if r[0] in keep]
         page, matched = [], 0
         for _, _, text in rows:
@@ -478,18 +495,19 @@ def _order_by(sortby: list[tuple[str, bool]]) -> tuple[str, list[str]]:
     return ", ".join(order), oargs
 
 
-def _exact_matches(query: Any, rows: list[tuple[int, bytes | None]]) -> list[int]:
-    """Row ids (in order) whose footprint intersects ``query``: one vectorised shapely test."""
+def _exact_matches(query: Any, rows: list[tuple[int, bytes | None, int]]) -> list[int]:
+    """Row ids (in order) whose footprint intersects ``query``: rows flagged as inside pass, the others
+    get one vectorised shapely test."""
     import numpy as np
     import shapely
 
-    rows = [r for r in rows if r[1] is not None]
-    if not rows:
-        return []
-    geoms = shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
-    shapely.prepare(query)
-    hit = shapely.intersects(query, geoms)
-    return [r[0] for r, ok in zip(rows, hit, strict=True) if ok]
+    test = [r for r in rows if not r[2] and r[1] is not None]
+    hits: set[int] = set()
+    if test:
+        geoms = shapely.from_wkb(np.array([r[1] for r in test], dtype=object))
+        shapely.prepare(query)
+        hits = {r[0] for r, ok in zip(test, shapely.intersects(query, geoms), strict=True) if ok}
+    return [r[0] for r in rows if r[2] or r[0] in hits]
 
 
 def query_boxes(geom: Any) -> list[tuple[float, float, float, float]]:
