@@ -95,6 +95,10 @@ class _Steps:
         for name in [n for n in self.data if n not in current]:
             del self.data[name]
         keep = {o for rec in self.data.values() for o in rec.get("outputs", [])}
+        if "map.html" in keep:  # the map's bundled scripts and stylesheets, written beside it
+            from eokit.io.webpage import ASSETS_DIR
+
+            keep |= {str(p.relative_to(self.out)) for p in (self.out / ASSETS_DIR).rglob("*") if p.is_file()}
         gone = []
         for o in self.previous - keep:
             p = self.out / o
