@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -14,8 +16,8 @@ import click
               help="PostgreSQL connection string for --backend pgstac (or EOKIT_PGSTAC_DSN).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes sharing the port (about one per core the server may use).")  # fmt: skip
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="Server processes sharing the port (0: one per CPU core).")  # fmt: skip
 @click.option("--asset-root", "asset_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra folder whose files may be served as assets (repeatable); nothing else outside "
                    "CATALOG_DIR is ever served.")  # fmt: skip
@@ -48,7 +50,7 @@ def serve(
         dsn=dsn,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
         asset_roots=asset_roots,
         db_path=db_path,
         base_url=base_url,
