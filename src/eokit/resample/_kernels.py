@@ -21,7 +21,7 @@ runs of such cells are copied without per-pixel checks.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import literally, njit, prange
@@ -238,7 +238,7 @@ def grid_node_validity(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _u(i: int) -> int:
+def _u(i: int) -> Any:
     """An index known to be >= 0 as unsigned: numba then skips its negative-index wraparound code."""
     return np.uint64(i)
 

@@ -189,7 +189,9 @@ def prepare_chain(
         grid_mask_band=grid_mask_in_band if grid_mask_in_ds is not None else None,
         grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
         src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
-        src_mask_pair=None if array_src_mask_validity_pair is None else tuple(array_src_mask_validity_pair),
+        src_mask_pair=None
+        if array_src_mask_validity_pair is None
+        else (int(array_src_mask_validity_pair[0]), int(array_src_mask_validity_pair[1])),
         geometry_valid=geo_valid,
         geometry_invalid=geo_invalid,
         geometry_origin=geo_origin,
@@ -363,7 +365,7 @@ def basic_grid_resampling_chain(
     out_dtype = np.dtype(spec.out_dtype)
     oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
     ncpu = max(1, int(ncpu or 1))
-    cache = contextlib.nullcontext()
+    cache: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if max_memory is not None:
         budget = parse_memory(max_memory)
         # the outputs' blocks wait in GDAL's block cache: bound it and give the tiles the rest
@@ -411,7 +413,7 @@ def _numba_threads(n: int) -> Iterator[None]:
     import numba
 
     old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     try:
         yield
     finally:
