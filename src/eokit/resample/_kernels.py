@@ -106,11 +106,22 @@ def _lanczos3(d: float) -> float:
     return 3.0 * math.sin(px) * math.sin(px / 3.0) / (px * px)
 
 
+# gridr rounds every interpolated coordinate to 1e-12, so an integer position reached through the grid's
+# bilinear weights with a rounding error still counts as integer (fewer taps, hence its validity).
+# Only that matters, so only near-integers are snapped: no per-pixel division.
+_SNAP = 5e-13
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _snap(v: float) -> float:
-    """A coordinate rounded to 1e-12, as gridr does: an integer position reached through the grid's
-    bilinear weights with a rounding error still counts as integer (fewer taps, same validity as gridr)."""
-    return math.floor(v * 1e12 + 0.5) / 1e12
+def _split(x: float) -> tuple[int, float]:
+    """(floor, fraction) of a coordinate, a fraction within 5e-13 of 0 or 1 snapped to an integer (gridr)."""
+    fl = math.floor(x)
+    f = x - fl
+    if f < _SNAP:
+        return fl, 0.0
+    if f > 1.0 - _SNAP:
+        return fl + 1, 0.0
+    return fl, f
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -120,8 +131,7 @@ def _cubic_taps(x: float) -> tuple[int, int, int, float, float, float, float]:
     At an integer coordinate only the centre tap has a non-zero weight; the
     four taps then all point at it (weights 0, 1, 0, 0) so reads stay in range.
     """
-    fl = math.floor(x)
-    f = x - fl
+    fl, f = _split(x)
     i = int(fl)
     if f == 0.0:
         return i, i, i, 0.0, 1.0, 0.0, 0.0
@@ -144,8 +154,7 @@ def _bspline3_taps(x: float) -> tuple[int, int, int, float, float, float, float]
 
     At an integer coordinate the fourth weight is 0 (three taps: 1/6, 4/6, 1/6).
     """
-    fl = math.floor(x)
-    f = x - fl
+    fl, f = _split(x)
     i = int(fl)
     if f == 0.0:
         return i - 1, i + 1, i - 1, 1.0 / 6.0, 4.0 / 6.0, 1.0 / 6.0, 0.0
@@ -169,8 +178,7 @@ def _bspline_taps(x: float, n: int, w: np.ndarray) -> tuple[int, int]:
     The uniform Cox-de Boor triangle (every denominator is the degree j).
     At an integer coordinate the last weight is 0 and ``last`` excludes it.
     """
-    fl = math.floor(x)
-    t = x - fl
+    fl, t = _split(x)
     w[0] = 1.0
     for j in range(1, n + 1):
         saved = 0.0
@@ -186,8 +194,7 @@ def _bspline_taps(x: float, n: int, w: np.ndarray) -> tuple[int, int]:
 @njit(cache=True, nogil=True, inline="always")
 def _lanczos_taps(x: float, w: np.ndarray) -> tuple[int, int, int]:
     """Lanczos-3 taps at ``x`` into ``w`` (6 normalised weights); (first, last, base)."""
-    fl = math.floor(x)
-    f = x - fl
+    fl, f = _split(x)
     i = int(fl)
     if f == 0.0:
         for k in range(6):
@@ -384,14 +391,12 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
-                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
-                        fy0 = math.floor(y)
-                        fx0 = math.floor(x)
-                        fy = y - fy0
-                        fx = x - fx0
+                        fy0, fy = _split(y)
+                        fx0, fx = _split(x)
                         y0 = fy0 - src_row_off
                         x0 = fx0 - src_col_off
                         # a zero-weight second tap is not needed (nor read)
@@ -427,8 +432,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
-                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _cubic_taps(y)
@@ -464,8 +469,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
-                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb, wy0, wy1, wy2, wy3 = _bspline3_taps(y)
@@ -500,8 +505,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
-                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         ylo, yhi = _bspline_taps(y, order, wy)
@@ -529,8 +534,8 @@ def _rows(
                     m = j - base
                     s = sv[m]
                     valid = v_a and (m == 0 or v_b)
-                    y = _snap((1.0 - s) * r_a + s * r_b + origin_row)
-                    x = _snap((1.0 - s) * c_a + s * c_b + origin_col)
+                    y = (1.0 - s) * r_a + s * r_b + origin_row
+                    x = (1.0 - s) * c_a + s * c_b + origin_col
                     ocol = j + dcol
                     if valid:
                         ylo, yhi, yb = _lanczos_taps(y, wy)

@@ -20,7 +20,7 @@ import numpy as np
 
 from eokit.errors import FallbackWarning, InvalidInputError
 from eokit.resample import _kernels as K
-from eokit.resample.bspline import prefilter, prefilter_mask
+from eokit.resample.bspline import influence_radius, prefilter, prefilter_mask
 from eokit.resample.interp import INTERPOLATORS, Interpolator, get_interpolator
 
 __all__ = [
@@ -522,9 +522,19 @@ def bspline_coefficients(
             vmask = _pad(vmask, pw, boundary_condition)
         else:
             vmask = _pad(vmask, pw, None, constant_values=1 if trusted else 0)
-    return trim_coefficients(
-        prefilter(src, n, eps), prefilter_mask(vmask, n, eps, itp.mask_influence_threshold), itp, (-top, -left)
-    )
+    coef = prefilter(src, n, eps)
+    if not real_invalid:
+        # the only invalid pixels are an untrusted padding frame: its dilation and the unreliable
+        # border leave a valid rectangle, so crop to it and need no mask at all
+        r = math.floor(influence_radius(n, itp.mask_influence_threshold) + 1e-12)
+        b = itp.total_margins()[0] - n // 2
+        cut = [max(b, w + r if w and not trusted else 0) for w in (top, bottom, left, right)]
+        h, wd = coef.shape[1], coef.shape[2]
+        if cut[0] + cut[1] >= h or cut[2] + cut[3] >= wd:
+            return coef[:, :1, :1], np.zeros((1, 1), np.uint8), (-top, -left)  # nothing valid
+        coef = np.ascontiguousarray(coef[:, cut[0] : h - cut[1], cut[2] : wd - cut[3]])
+        return coef, None, (cut[0] - top, cut[2] - left)
+    return trim_coefficients(coef, prefilter_mask(vmask, n, eps, itp.mask_influence_threshold), itp, (-top, -left))
 
 
 def trim_coefficients(
