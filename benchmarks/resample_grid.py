@@ -2,8 +2,9 @@
 
 Case: a 4000x4000 float32 source, a 400x400 float64 grid at resolution (10, 10)
 (about 16 Mpixel out), rotation + scale + mild distortion; nearest, linear and
-cubic with full validity semantics (output mask, bounds). gridr needs a float64
-source: its copy is made once, outside the timing (in gridr's favour).
+cubic, bspline3 and bspline5 (epsilon 1e-6, prefilter included in the timing on
+both sides) with full validity semantics (output mask, bounds). gridr needs a
+float64 source: its copy is made once, outside the timing (in gridr's favour).
 
 Chain: the same job file-to-file (tiled GeoTIFFs); gridr's chain with its
 defaults vs eokit's chain with ``max_memory``; then the output grown 4x
@@ -44,6 +45,9 @@ N = int(4000 * SCALE)
 G = int(400 * SCALE)
 RES = (10, 10)
 CHAIN_REPEAT = int(os.environ.get("EOKIT_BENCH_CHAIN_REPEAT", "3"))
+# gridr's B-splines with their options (eokit: the same truncated prefilter and validity)
+KW = {f"bspline{n}": {"epsilon": 1e-6, "mask_influence_threshold": 0.001} for n in (3, 5)}
+INTERPS = [i for i in os.environ.get("EOKIT_BENCH_INTERPS", "nearest,linear,cubic,bspline3,bspline5").split(",") if i]
 
 
 def source(n: int) -> np.ndarray:
@@ -95,12 +99,17 @@ def core_cases() -> None:
     def peer(interp: str):
         return gridr_ars(
             interp=interp, array_in=src64, grid_row=gr, grid_col=gc, grid_resolution=RES, array_out=None,
-            array_out_mask=True, nodata_out=0.0,
+            array_out_mask=True, nodata_out=0.0, interp_kwargs=KW.get(interp),
         )  # fmt: skip
 
-    for interp in ("nearest", "linear", "cubic"):
+    def ours(interp: str, dtype: type = np.float32):
+        return array_grid_resampling(
+            interp, src32, gr, gc, RES, None, array_out_mask=True, dtype=dtype, interp_kwargs=KW.get(interp)
+        )
+
+    for interp in INTERPS:
         ref, ref_mask = peer(interp)
-        out, mask = array_grid_resampling(interp, src32, gr, gc, RES, None, array_out_mask=True, dtype=np.float64)
+        out, mask = ours(interp, np.float64)
         valid = ref_mask == 1
         extra = {
             "out_mpix": round(out.size / 1e6, 1),
@@ -112,9 +121,7 @@ def core_cases() -> None:
         del ref, out
         compare(
             f"array_grid_resampling {interp} {N}x{N} f32 src, {G}x{G} grid res {RES}",
-            eokit=lambda i=interp: array_grid_resampling(
-                i, src32, gr, gc, RES, None, array_out_mask=True, dtype=np.float32
-            ),
+            eokit=lambda i=interp: ours(i),
             peer="gridr 0.7.0",
             peer_fn=lambda i=interp: peer(i),
             extra=extra,
@@ -123,17 +130,11 @@ def core_cases() -> None:
         # from the core count (and from other load on a shared machine)
         # CPU seconds of one thread (process_time), in this process: steadier than wall time when
         # other jobs share the machine
-        cpu_e = _cpu_seconds(
-            lambda i=interp: _one_thread(
-                lambda: array_grid_resampling(i, src32, gr, gc, RES, None, array_out_mask=True, dtype=np.float32)
-            )
-        )
+        cpu_e = _cpu_seconds(lambda i=interp: _one_thread(lambda: ours(i)))
         cpu_p = _cpu_seconds(lambda i=interp: peer(i))
         compare(
             f"array_grid_resampling {interp} single-thread",
-            eokit=lambda i=interp: _one_thread(
-                lambda: array_grid_resampling(i, src32, gr, gc, RES, None, array_out_mask=True, dtype=np.float32)
-            ),
+            eokit=lambda i=interp: _one_thread(lambda: ours(i)),
             peer="gridr 0.7.0",
             peer_fn=lambda i=interp: peer(i),
             extra={"eokit_cpu_s": round(cpu_e, 4), "peer_cpu_s": round(cpu_p, 4), "cpu_ratio": round(cpu_p / cpu_e, 2)},

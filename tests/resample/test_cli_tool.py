@@ -241,3 +241,26 @@ def test_cli_says_when_it_compiles_kernels(synthetic, tmp_path, monkeypatch):
     monkeypatch.setattr(warmup, "kernels_cached", lambda interp: True)
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0 and "compiling" not in res.output
+
+
+def test_resample_file_takes_frozen_options_or_their_fields(synthetic, tmp_path):
+    from eokit.resample import ResampleOptions
+
+    d, src, gr, gc = synthetic
+    opts = ResampleOptions.create("cubic", nodata=-3.0, max_memory="64KB")
+    a = resample_file(d / "src.tif", d / "grid.tif", tmp_path / "a.tif", resolution=(5, 4), options=opts)
+    b = resample_file(d / "src.tif", d / "grid.tif", tmp_path / "b.tif", resolution=(5, 4), interp="cubic",
+                      nodata=-3.0, max_memory="64KB")  # fmt: skip
+    ref, _ = array_grid_resampling("cubic", src, gr, gc, (5, 4), None, nodata_out=-3.0, dtype=np.float32)
+    with rasterio.open(a) as oa, rasterio.open(b) as ob:
+        np.testing.assert_array_equal(oa.read(), ref)
+        np.testing.assert_array_equal(ob.read(), ref)
+        assert oa.nodata == -3.0
+    with pytest.raises(InvalidInputError) as exc:
+        resample_file(d / "src.tif", d / "grid.tif", tmp_path / "c.tif", resolution=(5, 4), options=opts, nodata=1.0)
+    assert exc.value.param == "options"
+    with pytest.raises(InvalidInputError) as exc:
+        ResampleOptions.create("linear", boundary_condition="mirror")
+    assert exc.value.param == "boundary_condition"
+    with pytest.raises(AttributeError):
+        opts.nodata = 1.0  # type: ignore[misc]

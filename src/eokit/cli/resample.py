@@ -33,7 +33,7 @@ def _bands(value: str | None) -> list[int] | None:
         raise click.BadParameter(f"expected a comma-separated list of band numbers, got {value!r}") from None
 
 
-def _compile_kernels(interp: str, src_dtype: str, work_dtype: str, interp_kwargs: dict[str, Any] | None) -> None:
+def _compile_kernels(interp: Any, src_dtype: str, work_dtype: str, interp_kwargs: dict[str, Any] | None) -> None:
     """Compile (or load from numba's cache) the run's kernels first; on the first run after an install
     (nothing cached) say so and show the kernels done so far."""
     import threading
@@ -179,12 +179,24 @@ def run(
         interp_kwargs = {"epsilon": epsilon, "mask_influence_threshold": mask_influence_threshold}
     shape = output_shape(grid, resolution)
     total = (window[1] - window[0] + 1) * (window[3] - window[2] + 1) if window else shape[0] * shape[1]
+    from eokit.resample.options import ResampleOptions
+
+    options = ResampleOptions.create(
+        interp,
+        interp_kwargs,
+        nodata=nodata,
+        boundary_condition=boundary,
+        trust_padding=boundary is not None,
+        src_nodata_valid=src_nodata_valid,
+        max_memory=max_memory,
+        workers=workers or None,
+        scheduler=scheduler,
+    )
     kwargs: dict[str, Any] = dict(
         resolution=resolution,
-        interp=interp,
+        options=options,
         grid_col=grid_col,
         bands=_bands(bands),
-        nodata=nodata,
         dtype=dtype,
         mask_out=mask_out,
         grid_mask=grid_mask,
@@ -192,15 +204,8 @@ def run(
         src_mask=src_mask,
         src_mask_validity=src_mask_validity or None,
         window=window or None,
-        src_nodata_valid=src_nodata_valid,
-        interp_kwargs=interp_kwargs,
-        boundary_condition=boundary,
-        trust_padding=boundary is not None,
-        max_memory=max_memory,
-        workers=workers or None,
-        scheduler=scheduler,
     )
-    _compile_kernels(interp, *run_dtypes(src, _bands(bands), dtype), interp_kwargs)
+    _compile_kernels(options.interp, *run_dtypes(src, _bands(bands), dtype), None)
     with progress_bar(total, "resample") as bar:
         path = resample_file(src, grid, out, progress=bar, **kwargs)
     click.echo(str(path))

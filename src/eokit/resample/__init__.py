@@ -4,7 +4,9 @@
 * :func:`grid_full_resolution_shape` - output shape of a coarse grid;
 * :func:`grid_resampling_blocks` - the same, lazily with dask, chunk by chunk;
 * :func:`basic_grid_resampling_chain` - rasterio datasets, strip/tile streaming;
-* :func:`resample_file` - paths in, a tiled GeoTIFF out (what the CLI calls).
+* :func:`resample_file` - paths in, a tiled GeoTIFF out (what the CLI calls), with its
+  :class:`ResampleOptions`; it streams through :func:`eokit.resample.chain.stream_tiles`, the
+  core that gridr's ``basic_grid_resampling_chain`` signature adapts.
 """
 
 from eokit.resample.blocked import grid_resampling_blocks
@@ -16,12 +18,14 @@ from eokit.resample.core import (
     grid_full_resolution_shape,
 )
 from eokit.resample.interp import Interpolator, get_interpolator
+from eokit.resample.options import ResampleOptions
 from eokit.resample.tool import output_shape, resample_file
 
 __all__ = [
     "BOUNDARY_CONDITIONS",
     "INTERPOLATORS",
     "Interpolator",
+    "ResampleOptions",
     "array_grid_resampling",
     "basic_grid_resampling_chain",
     "get_interpolator",

@@ -25,6 +25,7 @@ from eokit.resample.core import (
     padded_extent,
     run,
     source_extent,
+    trim_coefficients,
 )
 from eokit.resample.interp import Interpolator, get_interpolator
 
@@ -65,9 +66,14 @@ def _bspline_block(
 ) -> np.ndarray:
     """A B-spline chunk: the source window (zeros, invalid, outside the source) prefiltered, then resampled."""
     src, valid = embed_window(np.asarray(part), None if mpart is None else np.asarray(mpart), at, shape)
-    coef = prefilter(src, itp.order, itp.epsilon)
-    cmask = prefilter_mask(valid, itp.order, itp.epsilon, itp.mask_influence_threshold)
-    return _block(coef, cmask, *args)
+    coef, cmask, (dr, dc) = trim_coefficients(
+        prefilter(src, itp.order, itp.epsilon),
+        prefilter_mask(valid, itp.order, itp.epsilon, itp.mask_influence_threshold),
+        itp,
+        (0, 0),
+    )
+    gr, gc, nv, kind, res, win, offset, nodata, dtype = args
+    return _block(coef, cmask, gr, gc, nv, kind, res, win, (offset[0] + dr, offset[1] + dc), nodata, dtype)
 
 
 def grid_resampling_blocks(
@@ -154,9 +160,9 @@ def grid_resampling_blocks(
                 y1, x1 = max(y0, min(hi_r, sh - 1) + 1), max(x0, min(hi_c, sw - 1) + 1)
                 part = src[:, y0:y1, x0:x1]
                 mpart = None if array_in_mask is None else array_in_mask[y0:y1, x0:x1]
-                shape = (hi_r - lo_r + 1, hi_c - lo_c + 1)
+                wshape = (hi_r - lo_r + 1, hi_c - lo_c + 1)
                 task = dask.delayed(_bspline_block, pure=True)(
-                    part, mpart, (y0 - lo_r, x0 - lo_c), shape, itp, *args, (lo_r, lo_c), float(nodata_out),
+                    part, mpart, (y0 - lo_r, x0 - lo_c), wshape, itp, *args, (lo_r, lo_c), float(nodata_out),
                     out_dtype.name,
                 )  # fmt: skip
             else:

@@ -46,7 +46,7 @@ from eokit.resample.tiles import (
     plan_tiles,
 )
 
-__all__ = ["basic_grid_resampling_chain", "prepare_chain"]
+__all__ = ["basic_grid_resampling_chain", "prepare_chain", "stream_tiles"]
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,9 @@ def prepare_chain(
         grid_mask_band=grid_mask_in_band if grid_mask_in_ds is not None else None,
         grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
         src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
-        src_mask_pair=None if array_src_mask_validity_pair is None else tuple(array_src_mask_validity_pair),
+        src_mask_pair=None
+        if array_src_mask_validity_pair is None
+        else (int(array_src_mask_validity_pair[0]), int(array_src_mask_validity_pair[1])),
         geometry_valid=geo_valid,
         geometry_invalid=geo_invalid,
         geometry_origin=geo_origin,
@@ -359,36 +361,62 @@ def basic_grid_resampling_chain(
         src_dataset_mask=src_dataset_mask,
     )
     grid_col_ds = grid_ds if grid_col_ds is None else grid_col_ds
-    rr = spec.resolution[0]
-    out_dtype = np.dtype(spec.out_dtype)
-    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
-    ncpu = max(1, int(ncpu or 1))
-    cache = contextlib.nullcontext()
-    if max_memory is not None:
-        budget = parse_memory(max_memory)
-        # the outputs' blocks wait in GDAL's block cache: bound it and give the tiles the rest
-        share = gdal_cache_share(budget, array_out_ds, mask_out_ds)
-        cache = bounded_gdal_cache(share)
-        th, tw = auto_tile_shape(spec, grid_ds, grid_col_ds, window, max(budget - share, budget // 4), ncpu)
-        th, tw = align_to_blocks(th, tw, *oshape, array_out_ds)
-        tiles = plan_tiles(window, strip_rows=th, tile_shape=(th, tw))
-    else:
+    tiling = None
+    if max_memory is None:
         strip = io_strip_size
         if strip and _io_mode(io_strip_size_target) == "input":
-            strip = strip * rr
-        tiles = plan_tiles(window, strip_rows=strip, tile_shape=tile_shape)
-    log.debug("%d tile(s) for a %d x %d output", len(tiles), *oshape)
+            strip = strip * spec.resolution[0]
+        tiling = (strip, tile_shape)
     reader = TileReader(spec, grid_ds, grid_col_ds, array_src_ds, array_src_mask_ds, grid_mask_in_ds)
+    stream_tiles(
+        spec, window, reader, array_out_ds, mask_out_ds, ncpu=max(1, int(ncpu or 1)), max_memory=max_memory,
+        tiling=tiling, progress=progress,
+    )  # fmt: skip
+    return 1
+
+
+def stream_tiles(
+    spec: ChainSpec,
+    window: np.ndarray,
+    reader: TileReader,
+    out_ds: Any,
+    mask_ds: Any = None,
+    *,
+    ncpu: int = 1,
+    max_memory: int | str | None = "512MB",
+    tiling: tuple[int | None, Sequence[int] | None] | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> None:
+    """eokit's streaming core: plan the tiles, read, compute and write them (reading ahead with ``ncpu > 1``).
+
+    Tiles are sized from ``max_memory`` (the working set, GDAL's block cache
+    bounded to a share of it), or given as ``tiling = (strip rows, tile shape)``.
+    """
+    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
+    cache: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if tiling is None:
+        budget = parse_memory(max_memory if max_memory is not None else "512MB")
+        # the outputs' blocks wait in GDAL's block cache: bound it and give the tiles the rest
+        share = gdal_cache_share(budget, out_ds, mask_ds)
+        cache = bounded_gdal_cache(share)
+        th, tw = auto_tile_shape(
+            spec, reader.grid_ds, reader.grid_col_ds, window, max(budget - share, budget // 4), ncpu
+        )
+        th, tw = align_to_blocks(th, tw, *oshape, out_ds)
+        tiles = plan_tiles(window, strip_rows=th, tile_shape=(th, tw))
+    else:
+        tiles = plan_tiles(window, strip_rows=tiling[0], tile_shape=tiling[1])
+    log.debug("%d tile(s) for a %d x %d output", len(tiles), *oshape)
+    out_dtype = np.dtype(spec.out_dtype)
     with _numba_threads(ncpu), cache:
         for tile, data in _prefetch(reader, tiles, ncpu > 1):
             out, omask = compute_tile(spec, data, tile)
             wout = Window(tile.out_col, tile.out_row, out.shape[2], out.shape[1])
-            array_out_ds.write(convert(out, out_dtype), window=wout)
-            if mask_out_ds is not None:
-                mask_out_ds.write(omask.astype(mask_out_ds.dtypes[0], copy=False), 1, window=wout)
+            out_ds.write(convert(out, out_dtype), window=wout)
+            if mask_ds is not None:
+                mask_ds.write(omask.astype(mask_ds.dtypes[0], copy=False), 1, window=wout)
             if progress is not None:
                 progress(out.shape[1] * out.shape[2])
-    return 1
 
 
 def _prefetch(reader: TileReader, tiles: list[Tile], overlap: bool) -> Iterator[tuple[Tile, dict[str, Any]]]:
@@ -411,7 +439,7 @@ def _numba_threads(n: int) -> Iterator[None]:
     import numba
 
     old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     try:
         yield
     finally:

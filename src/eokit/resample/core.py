@@ -13,14 +13,14 @@ import logging
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numba
 import numpy as np
 
 from eokit.errors import FallbackWarning, InvalidInputError
 from eokit.resample import _kernels as K
-from eokit.resample.bspline import prefilter, prefilter_mask
+from eokit.resample.bspline import influence_radius, prefilter, prefilter_mask
 from eokit.resample.interp import INTERPOLATORS, Interpolator, get_interpolator
 
 __all__ = [
@@ -120,7 +120,7 @@ def node_validity(
     gm = gm.astype(np.int64, copy=False)
     vv = 1 if grid_mask_valid_value is None else int(grid_mask_valid_value)
     use_nd = grid_nodata is not None
-    nd = float(grid_nodata) if use_nd else 0.0
+    nd = 0.0 if grid_nodata is None else float(grid_nodata)
     return K.grid_node_validity(grid_row, grid_col, gm, use_mask, vv, nd, use_nd)
 
 
@@ -194,11 +194,15 @@ def pad_source(
     src: np.ndarray, mask: np.ndarray | None, pad: Any, boundary_condition: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Pad a (bands, rows, cols) source and its mask by ``pad`` (numpy.pad widths) with a numpy.pad mode."""
-    mode = boundary_condition
     pw = np.broadcast_to(np.asarray(pad, dtype=np.int64), (2, 2)).tolist()
-    src_p = np.pad(src, ((0, 0), *pw), mode=mode)
-    mask_p = None if mask is None else np.pad(mask, pw, mode=mode)
+    src_p = _pad(src, ((0, 0), *pw), boundary_condition)
+    mask_p = None if mask is None else _pad(mask, pw, boundary_condition)
     return src_p, mask_p
+
+
+def _pad(a: np.ndarray, widths: Any, mode: str | None, **kw: Any) -> np.ndarray:
+    """numpy.pad with a boundary condition name (None: constant)."""
+    return np.asarray(np.pad(a, widths, mode=cast(Any, mode or "constant"), **kw))
 
 
 def array_grid_resampling(
@@ -493,7 +497,7 @@ def bspline_coefficients(
     win: np.ndarray,
     boundary_condition: str | None,
     trust_padding: bool,
-) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
     """Standalone B-spline preparation, as gridr: pad, prefilter, coefficient validity; the source offset.
 
     The source is padded where the prefilter margin around the grid's
@@ -513,16 +517,39 @@ def bspline_coefficients(
     vmask = mask if real_invalid and mask is not None else np.ones(src.shape[1:], np.uint8)
     if top or bottom or left or right:
         pw = ((top, bottom), (left, right))
-        if boundary_condition is None:
-            src = np.pad(src, ((0, 0), *pw))
-        else:
-            src = np.pad(src, ((0, 0), *pw), mode=boundary_condition)
+        src = _pad(src, ((0, 0), *pw), boundary_condition)
         if trusted and real_invalid:
-            vmask = np.pad(vmask, pw, mode=boundary_condition)
+            vmask = _pad(vmask, pw, boundary_condition)
         else:
-            vmask = np.pad(vmask, pw, constant_values=1 if trusted else 0)
+            vmask = _pad(vmask, pw, None, constant_values=1 if trusted else 0)
     coef = prefilter(src, n, eps)
-    return coef, prefilter_mask(vmask, n, eps, itp.mask_influence_threshold), (-top, -left)
+    if not real_invalid:
+        # the only invalid pixels are an untrusted padding frame: its dilation and the unreliable
+        # border leave a valid rectangle, so crop to it and need no mask at all
+        r = math.floor(influence_radius(n, itp.mask_influence_threshold) + 1e-12)
+        b = itp.total_margins()[0] - n // 2
+        cut = [max(b, w + r if w and not trusted else 0) for w in (top, bottom, left, right)]
+        h, wd = coef.shape[1], coef.shape[2]
+        if cut[0] + cut[1] >= h or cut[2] + cut[3] >= wd:
+            return coef[:, :1, :1], np.zeros((1, 1), np.uint8), (-top, -left)  # nothing valid
+        coef = np.ascontiguousarray(coef[:, cut[0] : h - cut[1], cut[2] : wd - cut[3]])
+        return coef, None, (cut[0] - top, cut[2] - left)
+    return trim_coefficients(coef, prefilter_mask(vmask, n, eps, itp.mask_influence_threshold), itp, (-top, -left))
+
+
+def trim_coefficients(
+    coef: np.ndarray, cmask: np.ndarray, itp: Interpolator, offset: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """Coefficients without their unreliable border (taps there fall outside: invalid, as masked).
+
+    Then a validity mask with nothing invalid left is dropped: the kernel skips the
+    per-tap mask reads. Returns (coefficients, mask or None, source offset).
+    """
+    b = itp.total_margins()[0] - itp.order // 2
+    coef = coef[:, b : coef.shape[1] - b, b : coef.shape[2] - b]
+    cmask = cmask[b : cmask.shape[0] - b, b : cmask.shape[1] - b]
+    keep = None if cmask.all() else np.ascontiguousarray(cmask)
+    return np.ascontiguousarray(coef), keep, (offset[0] + b, offset[1] + b)
 
 
 def _check_promise(

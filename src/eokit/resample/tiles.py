@@ -22,7 +22,7 @@ from rasterio.windows import Window
 from eokit.errors import InvalidInputError
 from eokit.resample import _kernels as K
 from eokit.resample.bspline import prefilter, prefilter_mask
-from eokit.resample.core import embed_window, node_validity, run, source_extent
+from eokit.resample.core import embed_window, node_validity, run, source_extent, trim_coefficients
 from eokit.resample.interp import Interpolator
 
 __all__ = [
@@ -155,7 +155,7 @@ class TileReader:
         self.src_mask_ds = src_mask_ds
         self.gmask_ds = gmask_ds
 
-    def read(self, tile: Tile) -> dict[str, Any] | None:
+    def read(self, tile: Tile) -> dict[str, Any]:
         spec = self.spec
         i0, i1, j0, j1 = _grid_node_window(spec, tile.win)
         gwin = Window(j0, i0, j1 - j0 + 1, i1 - i0 + 1)
@@ -228,9 +228,14 @@ class TileReader:
             valid[valid.shape[0] - max(0, hi_r - (h - 1)) :] = 0
             valid[:, : max(0, -lo_c)] = 0
             valid[:, valid.shape[1] - max(0, hi_c - (w - 1)) :] = 0
-        coef = prefilter(src, spec.order, spec.epsilon)
-        cmask = prefilter_mask(valid, spec.order, spec.epsilon, spec.influence_threshold)
-        data.update(src=coef, mask=cmask, offset=(lo_r, lo_c))
+        itp = Interpolator(f"bspline{spec.order}", spec.epsilon, spec.influence_threshold)
+        coef, cmask, offset = trim_coefficients(
+            prefilter(src, spec.order, spec.epsilon),
+            prefilter_mask(valid, spec.order, spec.epsilon, spec.influence_threshold),
+            itp,
+            (lo_r, lo_c),
+        )
+        data.update(src=coef, mask=cmask, offset=offset)
         return data
 
     def _read_mask(self, win: Window) -> np.ndarray | None:

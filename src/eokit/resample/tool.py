@@ -25,9 +25,9 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
-from eokit.resample.chain import basic_grid_resampling_chain, prepare_chain
+from eokit.resample.chain import prepare_chain, stream_tiles
 from eokit.resample.core import _check_coverage, _resolution, _window, grid_full_resolution_shape
-from eokit.resample.interp import get_interpolator
+from eokit.resample.options import ResampleOptions
 from eokit.resample.tiles import (
     ChainSpec,
     Tile,
@@ -45,7 +45,6 @@ from eokit.resample.tiles import (
 __all__ = ["output_dtype", "output_shape", "resample_file", "run_dtypes"]
 
 log = logging.getLogger(__name__)
-_IN_PROCESS = (None, "threads")
 
 
 def output_shape(grid: str | os.PathLike[str], resolution: Sequence[int]) -> tuple[int, int]:
@@ -135,12 +134,11 @@ def resample_file(
     out: str | os.PathLike[str],
     *,
     resolution: Sequence[int],
-    interp: str = "linear",
+    options: ResampleOptions | None = None,
     grid_col: str | os.PathLike[str] | None = None,
     row_band: int = 1,
     col_band: int | None = None,
     bands: Sequence[int] | None = None,
-    nodata: float = 0.0,
     dtype: str | None = None,
     mask_out: str | os.PathLike[str] | None = None,
     grid_mask: str | os.PathLike[str] | None = None,
@@ -148,14 +146,8 @@ def resample_file(
     src_mask: str | os.PathLike[str] | None = None,
     src_mask_validity: Sequence[int] | None = None,
     window: Sequence[int] | None = None,
-    src_nodata_valid: bool = False,
-    interp_kwargs: dict[str, Any] | None = None,
-    boundary_condition: str | None = None,
-    trust_padding: bool = False,
-    max_memory: int | str | None = "512MB",
-    workers: int | None = None,
-    scheduler: str | None = None,
     progress: Callable[[int], Any] | None = None,
+    **option_fields: Any,
 ) -> Path:
     """Resample ``src`` through the grid raster ``grid`` into a tiled GeoTIFF ``out`` (atomically).
 
@@ -167,6 +159,13 @@ def resample_file(
         output GeoTIFF.
     resolution : (int, int)
         Output pixels per grid step.
+    options : ResampleOptions, optional
+        How to resample (interpolator, nodata, boundary condition, source
+        nodata, memory, workers, scheduler); or give its fields as keywords
+        (``interp="cubic"``, ``interp_kwargs=...``, ``nodata=...``, ...).
+
+    The fields of :class:`ResampleOptions`, as keywords:
+
     interp : str
         nearest, linear, cubic, lanczos3, bspline3, bspline5, bspline7,
         bspline9 or bspline11 (tiles prefilter their own source window, see
@@ -206,11 +205,14 @@ def resample_file(
     Path
         ``out``.
     """
+    if options is not None and option_fields:
+        raise InvalidInputError(
+            f"give either options= or its fields as keywords, not both ({sorted(option_fields)})", param="options"
+        )
+    opts = options if options is not None else ResampleOptions.create(**option_fields)
     res = _resolution(resolution, "resolution")
-    get_interpolator(interp, **(interp_kwargs or {}))
     out = Path(out)
-    settings = get_settings()
-    nworkers = workers or settings.n_workers
+    nworkers = opts.workers or get_settings().n_workers
     with contextlib.ExitStack() as stack:
         # grid rasters and outputs of plain pixel grids carry no georeferencing
         stack.enter_context(warnings.catch_warnings())
@@ -240,7 +242,7 @@ def resample_file(
         ow = full[1] if win is None else int(win[1, 1] - win[1, 0] + 1)
         out_dtype = output_dtype(s.dtypes[band_list[0] - 1], dtype)
         profile: dict[str, Any] = dict(
-            width=max(ow, 1), height=max(oh, 1), count=len(band_list), dtype=out_dtype.name, nodata=nodata
+            width=max(ow, 1), height=max(oh, 1), count=len(band_list), dtype=out_dtype.name, nodata=opts.nodata
         )
         transform = _output_transform(g, res, r0, c0)
         if transform is not None:
@@ -248,8 +250,8 @@ def resample_file(
         mprofile = dict(profile, count=1, dtype="uint8", nodata=None)
         kwargs: dict[str, Any] = dict(
             grid_col_ds=gcol,
-            boundary_condition=boundary_condition,
-            trust_padding=trust_padding,
+            boundary_condition=opts.boundary_condition,
+            trust_padding=opts.trust_padding,
             win=win,
             array_src_mask_ds=sm,
             array_src_mask_band=1 if sm is not None else None,
@@ -257,33 +259,25 @@ def resample_file(
             grid_mask_in_ds=gm,
             grid_mask_in_unmasked_value=grid_mask_valid if gm is not None else None,
             grid_mask_in_band=1 if gm is not None else None,
-            src_dataset_mask=not src_nodata_valid and _has_dataset_mask(s, band_list),
-            interp_kwargs=interp_kwargs,
+            src_dataset_mask=not opts.src_nodata_valid and _has_dataset_mask(s, band_list),
+            interp_kwargs=opts.interp_kwargs,
         )
         writer = stack.enter_context(RasterWriter(out, profile))
         mwriter = stack.enter_context(RasterWriter(mask_out, mprofile)) if mask_out is not None else None
-        if scheduler in _IN_PROCESS:
-            basic_grid_resampling_chain(
-                g,
-                row_band,
-                cb,
-                res,
-                s,
-                band_list,
-                writer.dataset,
-                interp,
-                nodata,
-                mask_out_ds=None if mwriter is None else mwriter.dataset,
-                ncpu=1 if scheduler == "synchronous" else nworkers,
-                max_memory=max_memory,
-                io_strip_size=0,
-                tile_shape=None,
-                progress=progress,
-                **kwargs,
+        if opts.in_process:
+            # eokit's own streaming core (the gridr-compatible chain is an adapter over the same two steps)
+            mds = None if mwriter is None else mwriter.dataset
+            spec, owin = prepare_chain(
+                g, row_band, cb, res, s, band_list, writer.dataset, opts.interp, opts.nodata, mask_out_ds=mds, **kwargs
+            )
+            reader = TileReader(spec, g, gcol or g, s, sm, gm)
+            ncpu = 1 if opts.scheduler == "synchronous" else nworkers
+            stream_tiles(
+                spec, owin, reader, writer.dataset, mds, ncpu=ncpu, max_memory=opts.max_memory, progress=progress
             )
         else:
             _distributed(
-                g, s, writer, mwriter, res, interp, nodata, row_band, cb, band_list, kwargs,
+                g, s, writer, mwriter, res, opts.interp, opts.nodata, row_band, cb, band_list, kwargs,
                 paths={
                     "grid": _abs(grid),
                     "grid_col": _abs(grid_col),
@@ -291,8 +285,8 @@ def resample_file(
                     "src_mask": _abs(src_mask),
                     "grid_mask": _abs(grid_mask),
                 },
-                max_memory=max_memory,
-                scheduler=scheduler,
+                max_memory=opts.max_memory,
+                scheduler=opts.scheduler,
                 workers=nworkers,
                 progress=progress,
             )  # fmt: skip
@@ -305,7 +299,7 @@ def _distributed(
     writer: RasterWriter,
     mwriter: RasterWriter | None,
     res: tuple[int, int],
-    interp: str,
+    interp: Any,
     nodata: float,
     row_band: int,
     col_band: int,

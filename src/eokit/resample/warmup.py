@@ -27,7 +27,7 @@ def kernels_cached(interp: Any) -> bool | None:
     from eokit.resample import _kernels as K
 
     itp = get_interpolator(interp)
-    disp = K._nearest_window if itp.name == "nearest" else K._interp_window
+    disp: Any = K._nearest_window if itp.name == "nearest" else K._interp_window
     try:
         import os
 
