@@ -458,3 +458,20 @@ def test_aux_xml_sidecar_metadata_as_gdal_reads_it(tmp_path: Path) -> None:
     props = create_item(path).to_dict()["properties"]
     assert props["datetime"] == imagery["ACQUISITIONDATETIME"]
     assert props["eo:cloud_cover"] == float(imagery["CLOUDCOVER"])
+
+
+@pytest.mark.parametrize("name", ["laspy/autzen_trim.laz", "laspy/simple.copc.laz", "laspy/plane.laz"])
+def test_pointcloud_data_footprint_holds_every_point(name: str) -> None:
+    if _REAL is None:
+        pytest.skip("../shared/data/realworld is absent")
+    path = _REAL / name
+    item = _quiet_item(path, footprint="data")
+    las = laspy.read(path)
+    asset = next(iter(item["assets"].values()))
+    crs = CRS.from_user_input(asset["proj:code"] or asset["proj:wkt2"])
+    lon, lat = gdal_transform(crs.to_wkt(), "EPSG:4326", np.asarray(las.x).tolist(), np.asarray(las.y).tolist())
+    inside = _inside(item["geometry"], np.asarray(lon), np.asarray(lat), tol=1e-9)
+    assert inside.all(), f"{int((~inside).sum())} of {inside.size} points outside"
+    # and it stays near the header box (within the two-cell margin the help text states)
+    box_area = shape(_quiet_item(path)["geometry"]).area
+    assert shape(item["geometry"]).area <= box_area * 1.5

@@ -312,8 +312,11 @@ def occupancy_outline(
     import numpy as np
     import shapely
     from rasterio.features import shapes
+    from scipy import ndimage
     from shapely.geometry import box, shape
 
+    # close gaps of up to two cells (within the stated tolerance) so scattered cells trace as few polygons
+    grid = ndimage.binary_closing(np.pad(grid, 2), structure=np.ones((3, 3), bool), iterations=1)[2:-2, 2:-2] | grid
     polys = [shape(g) for g, val in shapes(grid.astype(np.uint8), mask=grid, transform=transform) if val == 1]
     outline = shapely.union_all(polys)
     cell = max(math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e))

@@ -93,7 +93,7 @@ def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | N
     try:
         footprint = densified_box([mins[0], mins[1], maxs[0], maxs[1]], wkt)
         if options.footprint == "data" and header.point_count > 0:
-            footprint = _traced_outline(path, [mins[0], mins[1], maxs[0], maxs[1]], wkt, options.max_decimated)
+            footprint = _traced_outline(path, [mins[0], mins[1], maxs[0], maxs[1]], count, wkt, options.max_decimated)
         elif options.footprint not in ("bbox", "data"):
             raise InvalidInputError(f"unknown footprint mode {options.footprint!r}: use 'bbox' or 'data'")
     except InvalidInputError as exc:
@@ -140,9 +140,9 @@ def read_pointcloud_asset(path: str | os.PathLike[str], options: ReadOptions | N
     )
 
 
-def _traced_outline(path: str, bounds: list[float], wkt: str, limit: int) -> Any:
-    """Lon/lat outline of every point: the occupied cells of a grid of at most ``limit`` x ``limit``
-    cells over the header's bounds (all points are binned, chunk by chunk), widened by one cell."""
+def _traced_outline(path: str, bounds: list[float], count: int, wkt: str, limit: int) -> Any:
+    """Lon/lat outline of every point: the occupied cells of a grid over the header's bounds (all points
+    binned, chunk by chunk; cells sized for about four points each, at most ``limit`` per side)."""
     import laspy
     import numpy as np
     from affine import Affine
@@ -151,7 +151,8 @@ def _traced_outline(path: str, bounds: list[float], wkt: str, limit: int) -> Any
     span = max(east - west, north - south)
     if not span > 0:
         return densified_box([west - 0.5, south - 0.5, east + 0.5, north + 0.5], wkt)
-    cell = span / limit
+    # about four points per occupied cell on average, and at most limit x limit cells
+    cell = span / min(limit, max(16, math.isqrt(max(1, count // 4))))
     gw, gh = max(1, math.ceil((east - west) / cell)), max(1, math.ceil((north - south) / cell))
     grid = np.zeros((gh, gw), dtype=bool)
     with laspy.open(path) as reader:
@@ -161,7 +162,11 @@ def _traced_outline(path: str, bounds: list[float], wkt: str, limit: int) -> Any
             grid[row, col] = True
     if not grid.any():
         raise InvalidInputError("the point cloud holds no point")
-    return occupancy_outline(grid, Affine(cell, 0.0, west, 0.0, -cell, north), (west, south, east, north), wkt)
+    # clipped half a cell beyond the header box, so the extreme points lie inside the outline, not on it
+    h = cell / 2
+    return occupancy_outline(
+        grid, Affine(cell, 0.0, west, 0.0, -cell, north), (west - h, south - h, east + h, north + h), wkt
+    )
 
 
 def _area_m2(mins: list[float], maxs: list[float], wkt: str, footprint: Any) -> float:

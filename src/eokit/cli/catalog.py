@@ -13,8 +13,9 @@ from eokit.cli._options import progress_bar, scheduler_option, workers_option
 FOOTPRINT_HELP = (
     "bbox: the file's bounds, edges followed to 1e-6 degrees. data: the outline of valid pixels (NaN counts as "
     "nodata for float bands without a nodata value) or of the points. It contains every valid pixel centre / "
-    "point; it may include data-free margins up to two cells wide, a cell being 1/1024 of the longer side "
-    "(one pixel for rasters up to 1024 pixels). Files with no valid pixel are skipped."
+    "point; it may include data-free margins and gaps up to two cells wide, a cell being 1/1024 of the longer "
+    "side (one pixel for rasters up to 1024 pixels; for point clouds, cells average four points). Files with no "
+    "valid pixel are skipped."
 )
 
 
