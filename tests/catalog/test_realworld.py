@@ -475,3 +475,20 @@ def test_pointcloud_data_footprint_holds_every_point(name: str) -> None:
     # and it stays near the header box (within the two-cell margin the help text states)
     box_area = shape(_quiet_item(path)["geometry"]).area
     assert shape(item["geometry"]).area <= box_area * 1.5
+
+
+def test_rpc_raster_located_like_gdal_warps_it(tmp_path: Path, samples: Path, stac_validator) -> None:
+    from rasterio.vrt import WarpedVRT
+
+    vrt = tmp_path / "RGB.byte.rpc.vrt"
+    shutil.copy(LOCAL / "RGB.byte.rpc.vrt", vrt)
+    os.symlink(samples / "rasterio/RGB.byte.tif", tmp_path / "RGB.byte.tif")
+    item = _quiet_item(vrt)
+    assert stac_validator(item) == []
+    asset = next(iter(item["assets"].values()))
+    assert asset["proj:code"] is None and "proj:transform" not in asset  # not projected: located by RPCs
+    with rasterio.open(vrt) as ds:
+        assert ds.rpcs is not None and ds.transform.is_identity
+        with WarpedVRT(ds, crs="EPSG:4326", rpc_height=ds.rpcs.height_off) as warped:  # GDAL's RPC warp
+            expected = list(warped.bounds)
+    assert item["bbox"] == pytest.approx(expected, abs=2e-3)
