@@ -111,11 +111,12 @@ def test_seed_layout_build(store: Path, tmp_path: Path, stac_validator) -> None:
     assert sorted(table.column("id").to_pylist()) == sorted(f["id"] for f in features)
 
 
-def test_cli_build_exit_code_counts_skipped(store: Path, tmp_path: Path) -> None:
+def test_cli_build_exits_1_when_files_were_skipped(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "stac"
     res = CliRunner().invoke(cli, ["catalog", "build", str(store), "--out", str(out), "--group-by", SEED_GROUP])
-    assert res.exit_code == 4, res.output
+    assert res.exit_code == 1, res.output  # the run failed partly: 4 files skipped, the catalog holds the rest
     assert "6 items" in res.output
+    assert len(json.loads((out / "errors.json").read_text())["skipped"]) == 4
     # a tree without any dates: items fall back to file times and errors.json says which
     bare = tmp_path / "bare"
     from eokit.testing.catalog_tree import write_small_geotiff as w
@@ -334,3 +335,17 @@ def test_a_file_that_hangs_is_skipped_and_the_build_completes(tmp_path: Path, mo
     assert [(Path(s.path).name, s.error) for s in result.skipped] == [("t2.tif", "TimeoutError")]
     errors = json.loads((tmp_path / "out" / "errors.json").read_text())
     assert [Path(e["path"]).name for e in errors["skipped"]] == ["t2.tif"]
+
+
+def test_cli_collection_provider_and_its_old_spelling(tmp_path: Path) -> None:
+    from eokit.testing.catalog_tree import write_small_geotiff
+
+    write_small_geotiff(tmp_path / "in" / "a.tif", x0=500000, y0=4400000)
+    spec = "OFO|producer,processor|https://example.org/"
+    for flag, out in (("--collection-provider", "new"), ("--provider", "old")):
+        args = ["catalog", "build", str(tmp_path / "in"), "--out", str(tmp_path / out), flag, spec]
+        CliRunner().invoke(cli, args)
+        collection = json.loads(next((tmp_path / out).rglob("collection.json")).read_text())
+        assert collection["providers"] == [
+            {"name": "OFO", "roles": ["producer", "processor"], "url": "https://example.org/"}
+        ]

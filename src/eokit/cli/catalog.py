@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import cast
 
 import click
 
 from eokit.cli._options import progress_bar, scheduler_option, workers_option
+
+log = logging.getLogger(__name__)
 
 FOOTPRINT_HELP = (
     "bbox: the file's bounds, edges followed to 1e-6 degrees. data: the outline of valid pixels (NaN counts as "
@@ -32,17 +35,24 @@ def catalog() -> None:
 @click.option("--metadata-key", default="id", show_default=True, help="Metadata column holding the item id.")
 @click.option("--metadata-geometry/--no-metadata-geometry", default=True, show_default=True,
               help="Let metadata geometries replace item footprints.")  # fmt: skip
-@click.option("--collection-id", default="collection", show_default=True)
+@click.option("--collection-id", default="collection", show_default=True, help="Id of the STAC Collection.")
 @click.option("--title", default=None, help="Collection title.")
-@click.option("--description", default="Geospatial assets catalogued by eokit.", show_default=True)
+@click.option("--description", default="Geospatial assets catalogued by eokit.", show_default=True,
+              help="Collection description (Markdown allowed).")  # fmt: skip
 @click.option("--license", "license_", default="other", show_default=True, help="SPDX id or 'other'.")
-@click.option("--provider", multiple=True, help="NAME[|ROLE,ROLE[|URL]], repeatable.")
+@click.option("--collection-provider", "provider", multiple=True, metavar="NAME[|ROLE,ROLE[|URL]]",
+              help="A provider of the collection (STAC 'providers'), repeatable.")  # fmt: skip
+@click.option("--provider", "old_provider", multiple=True, hidden=True,
+              help="Deprecated: --collection-provider (hub search's --provider is the protocol).")  # fmt: skip
 @click.option("--doi", default=None, help="Scientific extension sci:doi.")
 @click.option("--citation", default=None, help="Scientific extension sci:citation.")
 @click.option("--keyword", "keywords", multiple=True, help="Collection keyword, repeatable.")
-@click.option("--catalog-id", default="catalog", show_default=True)
+@click.option("--catalog-id", default="catalog", show_default=True, help="Id of the root STAC Catalog.")
 @click.option("--catalog-type", type=click.Choice(["self-contained", "relative-published", "absolute-published"]),
-              default="self-contained", show_default=True)  # fmt: skip
+              default="self-contained", show_default=True,
+              help="How links are written: self-contained (relative, no self links), relative-published "
+                   "(relative plus a self link at the root, needs --catalog-url) or absolute-published "
+                   "(absolute URLs, needs --catalog-url).")  # fmt: skip
 @click.option("--public-url", default=None, help="URL of ROOT: asset hrefs become PUBLIC_URL/<relative path>.")
 @click.option("--catalog-url", default=None, help="URL where the output folder will be published.")
 @click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True,
@@ -60,13 +70,16 @@ def catalog() -> None:
 def build(root: str, out: str, **kw: object) -> None:
     """Crawl ROOT into a STAC catalog in --out.
 
-    Exit status: 0 if every file was catalogued, else the number of skipped files
-    (capped at 125; see errors.json for the reasons).
+    Exit status: 0 if every file was catalogued; 1 if some were skipped (the
+    catalog holds the rest; errors.json has the reasons).
     """
     from eokit.catalog import CollectionInfo, ReadOptions, build_catalog
 
     providers = []
-    for spec in cast(tuple[str, ...], kw["provider"]):
+    old_specs = cast(tuple[str, ...], kw.pop("old_provider"))
+    if old_specs:
+        log.warning("--provider is deprecated; use --collection-provider")
+    for spec in (*cast(tuple[str, ...], kw["provider"]), *old_specs):
         name, _, rest = str(spec).partition("|")
         roles, _, url = rest.partition("|")
         p: dict[str, object] = {"name": name}
@@ -138,7 +151,7 @@ def build(root: str, out: str, **kw: object) -> None:
         if len(result.skipped) > len(shown):
             more = "more " if shown else ""
             click.echo(f"{len(result.skipped) - len(shown)} {more}skipped files: reasons in errors.json", err=True)
-        sys.exit(min(len(result.skipped), 125))
+        sys.exit(1)
 
 
 @catalog.command("validate")
