@@ -264,3 +264,43 @@ def test_resample_file_takes_frozen_options_or_their_fields(synthetic, tmp_path)
     assert exc.value.param == "boundary_condition"
     with pytest.raises(AttributeError):
         opts.nodata = 1.0  # type: ignore[misc]
+
+
+def test_cli_bands_by_name(synthetic, tmp_path) -> None:
+    """--bands takes band names (descriptions) as well as numbers, and both give the same output."""
+    import rasterio
+
+    d, *_ = synthetic
+    named = tmp_path / "named.tif"
+    with rasterio.open(d / "src.tif") as ds:
+        profile, data = ds.profile, ds.read()
+    with rasterio.open(named, "w", **profile) as ds:
+        ds.write(data)
+        for i in range(1, ds.count + 1):
+            ds.set_band_description(i, f"layer{i}")
+    last = str(profile["count"])
+    outs = []
+    for ref in (last, f"layer{last}"):
+        out = tmp_path / f"o{len(outs)}.tif"
+        res = CliRunner().invoke(
+            cli, ["resample", str(named), str(d / "grid.tif"), str(out), "--resolution", "5", "4", "--bands", ref]
+        )
+        assert res.exit_code == 0, res.output
+        with rasterio.open(out) as ds:
+            outs.append(ds.read())
+    np.testing.assert_array_equal(outs[0], outs[1])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "resample",
+            str(named),
+            str(d / "grid.tif"),
+            str(tmp_path / "x.tif"),
+            "--resolution",
+            "5",
+            "4",
+            "--bands",
+            "nope",
+        ],
+    )
+    assert res.exit_code == 3 and "--bands" in res.output

@@ -24,13 +24,13 @@ class _DefaultGroup(click.Group):
         formatter.write_usage(ctx.command_path, "SRC GRID OUT --resolution R C [OPTIONS] | shape ...")
 
 
-def _bands(value: str | None) -> list[int] | None:
+def _bands(src: str, value: str | None) -> list[int] | None:
+    """``--bands`` as 1-based numbers: each a number or a band name (description) of SRC."""
     if not value:
         return None
-    try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected a comma-separated list of band numbers, got {value!r}") from None
+    from eokit.io.raster import band_number
+
+    return [band_number(src, v, param="bands") for v in value.split(",") if v.strip()]
 
 
 def _compile_kernels(interp: Any, src_dtype: str, work_dtype: str, interp_kwargs: dict[str, Any] | None) -> None:
@@ -133,7 +133,7 @@ def resample() -> None:
 @click.option(
     "--mask-src-nodata", is_flag=True, hidden=True, help="Deprecated: the source's nodata is invalid by default."
 )
-@click.option("--bands", help="Source bands: 1-based numbers, comma-separated, e.g. 1,2,3 (default all).")
+@click.option("--bands", help="Source bands, comma-separated: 1-based numbers or band names, e.g. 1,2,3 (default all).")
 @click.option(
     "--boundary",
     type=click.Choice(["constant", "edge", "reflect", "symmetric", "wrap"]),
@@ -196,7 +196,7 @@ def run(
         resolution=resolution,
         options=options,
         grid_col=grid_col,
-        bands=_bands(bands),
+        bands=_bands(src, bands),
         dtype=dtype,
         mask_out=mask_out,
         grid_mask=grid_mask,
@@ -205,7 +205,7 @@ def run(
         src_mask_validity=src_mask_validity or None,
         window=window or None,
     )
-    _compile_kernels(options.interp, *run_dtypes(src, _bands(bands), dtype), None)
+    _compile_kernels(options.interp, *run_dtypes(src, kwargs["bands"], dtype), None)
     with progress_bar(total, "resample") as bar:
         path = resample_file(src, grid, out, progress=bar, **kwargs)
     click.echo(str(path))
