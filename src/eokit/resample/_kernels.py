@@ -69,8 +69,11 @@ KIND_LINEAR = 1
 KIND_CUBIC = 2
 KIND_LANCZOS3 = 3
 KIND_BSPLINE3 = 4
-#: Kernel code of the B-spline of each order (orders above 3 share one generic kernel: kind - 4 + 1 = order // 2).
-BSPLINE_KINDS = {3: KIND_BSPLINE3, 5: 5, 7: 6, 9: 7, 11: 8}
+#: Kernel code of the B-spline of each order (orders above 3 have a kernel of their own, specialised per order).
+KIND_BSPLINE5 = 5
+KIND_BSPLINE7 = 6
+KIND_BSPLINE9 = 7
+BSPLINE_KINDS = {3: KIND_BSPLINE3, 5: KIND_BSPLINE5, 7: KIND_BSPLINE7, 9: KIND_BSPLINE9, 11: 8}
 
 # Taps (before, after) the floor/round position that a kernel may touch, i.e.
 # the padding a boundary condition has to provide on each side.
@@ -334,6 +337,104 @@ def _separable4(src, r0, r1, r2, r3, c0, c1, c2, c3, wy0, wy1, wy2, wy3, wx0, wx
     return wy0 * s0 + wy1 * s1 + wy2 * s2 + wy3 * s3
 
 
+@njit(cache=True, nogil=True, inline="always", fastmath=_FASTMATH)
+def _segment_bspline(
+    n, src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv,
+    r_a, r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+):  # fmt: skip
+    """Pixels ``jstart..jend-1`` of one grid segment of an output row, B-spline of odd order ``n`` > 3.
+
+    Inlined into one small function per order with ``n`` a constant, so the weight triangle and the
+    ``(n + 1) x (n + 1)`` tap loops have fixed trip counts (unrolled). At an integer coordinate the
+    last tap has weight 0 and lies beyond the valid stencil: it re-reads the tap before it (0 x a
+    finite value adds nothing), as the cubic kernels do, so the loops keep their fixed length.
+    """
+    sh, sw = src.shape
+    for j in range(jstart, jend):
+        m = j - base
+        s = sv[m]
+        valid = v_a and (m == 0 or v_b)
+        y = (1.0 - s) * r_a + s * r_b + origin_row
+        x = (1.0 - s) * c_a + s * c_b + origin_col
+        ocol = j + dcol
+        if valid:
+            ylo, yhi = _bspline_taps(y, n, wy)
+            xlo, xhi = _bspline_taps(x, n, wx)
+            ylo -= src_row_off
+            yhi -= src_row_off
+            xlo -= src_col_off
+            xhi -= src_col_off
+            valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
+            if valid:
+                acc = 0.0
+                for a in range(n):
+                    srow = src[_u(ylo + a)]
+                    racc = 0.0
+                    for b in range(n):
+                        racc += wx[b] * srow[_u(xlo + b)]
+                    racc += wx[n] * srow[_u(xhi)]
+                    acc += wy[a] * racc
+                srow = src[_u(yhi)]
+                racc = 0.0
+                for b in range(n):
+                    racc += wx[b] * srow[_u(xlo + b)]
+                racc += wx[n] * srow[_u(xhi)]
+                acc += wy[n] * racc
+                out[_u(orow), _u(ocol)] = acc
+        if not valid:
+            out[orow, ocol] = nodata
+        if write_mask:
+            out_mask[orow, ocol] = 1 if valid else 0
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _segment_bspline5(
+    src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv, r_a,
+    r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+):  # fmt: skip
+    """:func:`_segment_bspline` for order 5."""
+    _segment_bspline(
+        5, src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv,
+        r_a, r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _segment_bspline7(
+    src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv, r_a,
+    r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+):  # fmt: skip
+    """:func:`_segment_bspline` for order 7."""
+    _segment_bspline(
+        7, src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv,
+        r_a, r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _segment_bspline9(
+    src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv, r_a,
+    r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+):  # fmt: skip
+    """:func:`_segment_bspline` for order 9."""
+    _segment_bspline(
+        9, src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv,
+        r_a, r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _segment_bspline11(
+    src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv, r_a,
+    r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+):  # fmt: skip
+    """:func:`_segment_bspline` for order 11."""
+    _segment_bspline(
+        11, src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, jstart, jend, base, sv,
+        r_a, r_b, c_a, c_b, v_a, v_b, origin_row, origin_col, src_row_off, src_col_off, wy, wx
+    )  # fmt: skip
+
+
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _rows(
     kind: int,
@@ -505,36 +606,6 @@ def _rows(
                         out[orow, ocol] = nodata
                     if write_mask:
                         out_mask[orow, ocol] = 1 if valid else 0
-            elif kind > KIND_BSPLINE3:
-                order = 2 * (kind - KIND_BSPLINE3) + 3
-                for j in range(jstart, jend):
-                    m = j - base
-                    s = sv[m]
-                    valid = v_a and (m == 0 or v_b)
-                    y = (1.0 - s) * r_a + s * r_b + origin_row
-                    x = (1.0 - s) * c_a + s * c_b + origin_col
-                    ocol = j + dcol
-                    if valid:
-                        ylo, yhi = _bspline_taps(y, order, wy)
-                        xlo, xhi = _bspline_taps(x, order, wx)
-                        ylo -= src_row_off
-                        yhi -= src_row_off
-                        xlo -= src_col_off
-                        xhi -= src_col_off
-                        valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
-                        if valid:
-                            acc = 0.0
-                            for a in range(yhi - ylo + 1):
-                                racc = 0.0
-                                srow = src[_u(ylo + a)]
-                                for b in range(xhi - xlo + 1):
-                                    racc += wx[b] * srow[_u(xlo + b)]
-                                acc += wy[a] * racc
-                            out[_u(orow), _u(ocol)] = acc
-                    if not valid:
-                        out[orow, ocol] = nodata
-                    if write_mask:
-                        out_mask[orow, ocol] = 1 if valid else 0
             else:
                 for j in range(jstart, jend):
                     m = j - base
@@ -567,6 +638,60 @@ def _rows(
                         out[orow, ocol] = nodata
                     if write_mask:
                         out_mask[orow, ocol] = 1 if valid else 0
+
+
+@njit(cache=True, nogil=True)
+def _rows_bspline(
+    kind: int,
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    p: Placement,
+    out: np.ndarray,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    first: int,
+    last: int,
+) -> None:
+    """:func:`_rows` for the B-splines of order 5 to 11: the same segments, each through the
+    segment loop compiled for its order (a kernel of its own, so that the other kernels'
+    first-run compilation does not include these four)."""
+    rr, rc, row0, col0, _, ncols, origin_row, origin_col, src_row_off, src_col_off, out_row0, out_col0 = p
+    gnc = grid_row.shape[1]
+    sv = np.empty(rc)
+    for m in range(rc):
+        sv[m] = m / rc
+    lr = np.empty(gnc)
+    lc = np.empty(gnc)
+    lv = np.zeros(gnc, np.bool_)
+    wy = np.empty(12)
+    wx = np.empty(12)
+    dcol = out_col0 - col0
+    cs = col0
+    ce = col0 + ncols
+    jn0 = cs // rc
+    jn1 = min((ce - 1) // rc, gnc - 1)
+    for ii in range(first, last):
+        _grid_line(grid_row, grid_col, node_valid, rr, row0 + ii, jn0, jn1, lr, lc, lv)
+        orow = out_row0 + ii
+        for k in range(jn0, jn1 + 1):
+            k1 = k + 1 if k + 1 < gnc else k
+            base = k * rc
+            args = (src, src_mask, use_src_mask, out, out_mask, write_mask, nodata, orow, dcol, max(cs, base),
+                    min(ce, base + rc), base, sv, lr[k], lr[k1], lc[k], lc[k1], lv[k], lv[k1], origin_row,
+                    origin_col, src_row_off, src_col_off, wy, wx)  # fmt: skip
+            if kind == KIND_BSPLINE5:
+                _segment_bspline5(*args)
+            elif kind == KIND_BSPLINE7:
+                _segment_bspline7(*args)
+            elif kind == KIND_BSPLINE9:
+                _segment_bspline9(*args)
+            else:
+                _segment_bspline11(*args)
 
 
 # Output columns per chunk in the nearest kernel: chunks are processed one after the other (all rows
@@ -851,6 +976,9 @@ def resample_window(
     if kind == KIND_NEAREST:
         _nearest_window(src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask,
                         nodata, nblocks)  # fmt: skip
+    elif kind > KIND_BSPLINE3:
+        _bspline_window(kind, src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask,
+                        write_mask, nodata, nblocks)  # fmt: skip
     else:
         _interp_window(kind, src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask,
                        write_mask, nodata, nblocks)  # fmt: skip
@@ -882,6 +1010,33 @@ def _interp_window(
         for band in range(nb):
             _rows(kind, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out[band], out_mask,
                   write_mask and band == 0, nodata, first, last)  # fmt: skip
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _bspline_window(
+    kind: int,
+    src: np.ndarray,
+    src_mask: np.ndarray,
+    use_src_mask: bool,
+    grid_row: np.ndarray,
+    grid_col: np.ndarray,
+    node_valid: np.ndarray,
+    p: Placement,
+    out: np.ndarray,
+    out_mask: np.ndarray,
+    write_mask: bool,
+    nodata: float,
+    nblocks: int,
+) -> None:
+    """:func:`_interp_window` for the B-splines of order 5 to 11 (:func:`_rows_bspline`)."""
+    nb = src.shape[0]
+    nrows = p.nrows
+    for blk in prange(nblocks):
+        first = blk * nrows // nblocks
+        last = (blk + 1) * nrows // nblocks
+        for band in range(nb):
+            _rows_bspline(kind, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out[band],
+                          out_mask, write_mask and band == 0, nodata, first, last)  # fmt: skip
 
 
 @njit(cache=True, nogil=True, parallel=True)

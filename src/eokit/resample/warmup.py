@@ -27,7 +27,11 @@ def kernels_cached(interp: Any) -> bool | None:
     from eokit.resample import _kernels as K
 
     itp = get_interpolator(interp)
-    disp: Any = K._nearest_window if itp.name == "nearest" else K._interp_window
+    disp: Any = K._interp_window
+    if itp.name == "nearest":
+        disp = K._nearest_window
+    elif itp.kind > K.KIND_BSPLINE3:
+        disp = K._bspline_window
     try:
         import os
 
