@@ -31,6 +31,8 @@ from eokit.catalog.index import CatalogIndex
 from eokit.errors import InvalidInputError, MissingDependencyError
 
 log = logging.getLogger(__name__)
+# stac-fastapi builds a default ApiSettings at import and warns that its title is unset; ours is set below
+logging.getLogger("stac_fastapi.types.config").setLevel(logging.ERROR)
 
 __all__ = ["create_app", "running_app", "running_server", "serve"]
 
