@@ -134,15 +134,21 @@ def test_s2_safe_brdf_per_band_view_angles_and_offset(shared_data, tmp_path):
     assert not list(tmp_path.glob(".eokit-work-*"))
 
 
-def test_cdse_stac_item_with_local_assets(shared_data, tmp_path):
+def cdse_item_with_assets(shared_data: Path, folder: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A real CDSE S2 L2A item in ``folder`` whose B04/B08 10 m hrefs point at synthetic GeoTIFFs beside it."""
     item = json.loads(next((shared_data / "cdse" / "stac").glob("S2A_MSIL2A_*.json")).read_text())
     red, nir = _s2_bands()
     t = Affine(10, 0, 500000, 0, -10, 6500000)
     for key, data in (("B04_10m", red), ("B08_10m", nir)):
-        write_test_raster(tmp_path / f"{key}.tif", data, crs="EPSG:32613", transform=t)
+        write_test_raster(folder / f"{key}.tif", data, crs="EPSG:32613", transform=t)
         item["assets"][key]["href"] = f"./{key}.tif"
-    path = tmp_path / "item.json"
+    path = folder / "item.json"
     path.write_text(json.dumps(item))
+    return path, red, nir
+
+
+def test_cdse_stac_item_with_local_assets(shared_data, tmp_path):
+    path, red, nir = cdse_item_with_assets(shared_data, tmp_path)
     out = tmp_path / "ndvi.tif"
     tools.index_file([path], out, "NDVI", {})
     r, n = red * 1e-4 - 0.1, nir * 1e-4 - 0.1  # raster:scale / raster:offset of the real item

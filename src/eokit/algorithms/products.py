@@ -11,8 +11,11 @@ with the conversion of each band's digital numbers to physical values
 - Landsat Collection 2: Level-2 ``SR_Bn`` reflectance, ``ST_Bn`` kelvin; Level-1 ``Bn``
   TOA reflectance with the sun-elevation correction or brightness temperature
   (:func:`eokit.algorithms.metadata.band_factors`), from ``MTL.txt``, ``.json`` or ``.xml``;
-- STAC items: ``raster:scale``/``raster:offset`` (STAC 1.1 ``bands`` or ``raster:bands``),
-  Sentinel-2 offsets from ``s2:processing_baseline``/``processing:version`` when absent.
+- STAC items (a local ``.json`` or an ``http(s)://`` URL): ``raster:scale``/``raster:offset``
+  (STAC 1.1 ``bands`` or ``raster:bands``), Sentinel-2 offsets from
+  ``s2:processing_baseline``/``processing:version`` when absent. An item URL is fetched
+  with a timeout and a 16 MiB cap; relative asset hrefs resolve against it and remote
+  assets are read in place through GDAL (``/vsicurl/``).
 
 Archives are read in place through GDAL (``/vsizip/``, ``/vsitar/``); member names
 are used only inside their archive. Bands are found by product id (``B04``, ``B8A``,
@@ -33,14 +36,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import numpy as np
 
-from eokit.errors import InputNotFoundError, InvalidInputError, UnreadableInputError
+from eokit.errors import InputNotFoundError, InvalidInputError, ProviderError, UnreadableInputError
 
 __all__ = ["Band", "Product", "is_product", "open_product", "write_vrt"]
 
 log = logging.getLogger(__name__)
+
+STAC_ITEM_MAX_BYTES = 16 * 2**20  # a STAC item URL's body is refused beyond this
+STAC_ITEM_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 
 S2_COMMON = {
     "B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge071", "B06": "rededge075",
@@ -263,7 +270,7 @@ def _matches(band: Band, ref: str, mission: str) -> bool:
 
 
 def is_product(path: str | os.PathLike[str]) -> bool:
-    """``True`` for a SAFE folder/zip, a Landsat bundle folder/tar or a STAC item JSON."""
+    """``True`` for a SAFE folder/zip, a Landsat bundle folder/tar or a STAC item JSON (file or URL)."""
     p = os.fspath(path)
     if os.path.isdir(p):
         return True
@@ -321,7 +328,10 @@ class _Tree:
 
 
 def open_product(path: str | os.PathLike[str]) -> Product:
-    """Read a Sentinel-2 SAFE (folder or zip), a Landsat Collection-2 bundle (folder or tar) or a STAC item."""
+    """Read a Sentinel-2 SAFE (folder or zip), a Landsat Collection-2 bundle (folder or tar) or a STAC item.
+
+    A STAC item is a local ``.json`` file or an ``http(s)://`` URL of one.
+    """
     p = os.fspath(path)
     if "://" not in p and not os.path.exists(p):
         raise InputNotFoundError("no such file or folder", path=p)
@@ -408,6 +418,10 @@ def _s2_offset_from_baseline(props: Mapping[str, Any]) -> float | None:
 
 
 def _stac_href(href: str, base: str) -> str:
+    if _is_url(base):  # a remote item names remote assets only, never files of this machine
+        href = urljoin(base, href)
+        if not href.lower().startswith(("http://", "https://", "s3://")):
+            raise UnreadableInputError(f"asset href {href[:60]!r} is not http(s) or s3", path=_redact(base))
     if href.startswith(("http://", "https://")):
         return f"/vsicurl/{href}"
     if href.startswith("s3://"):
@@ -419,15 +433,58 @@ def _stac_href(href: str, base: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), href))
 
 
-def _from_stac(path: str) -> Product:
-    if "://" in path:
-        raise InvalidInputError("a STAC item URL: download the item JSON first (hub download)", path=path)
+def _is_url(path: str) -> bool:
+    return path.lower().startswith(("http://", "https://"))
+
+
+def _redact(url: str) -> str:
+    from eokit.hub.http import redact_url
+
+    return redact_url(url)
+
+
+def _fetch_item(url: str) -> tuple[Any, str]:
+    """The JSON body of a STAC item URL and the URL it came from after redirects (refused beyond the cap)."""
+    import requests
+
+    shown = _redact(url)  # no user info or query (tokens) in messages
+    too_big = UnreadableInputError(f"STAC item larger than {STAC_ITEM_MAX_BYTES // 2**20} MiB", path=shown)
     try:
-        item = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableInputError(f"not a JSON file ({type(exc).__name__})", path=path) from None
+        with requests.get(url, timeout=STAC_ITEM_TIMEOUT, stream=True,
+                          headers={"Accept": "application/geo+json, application/json"}) as resp:  # fmt: skip
+            if resp.status_code >= 400:
+                raise ProviderError("cannot fetch the STAC item", status_code=resp.status_code, url=shown)
+            declared = resp.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > STAC_ITEM_MAX_BYTES:
+                raise too_big
+            body = bytearray()
+            for chunk in resp.iter_content(chunk_size=1 << 16):
+                body += chunk
+                if len(body) > STAC_ITEM_MAX_BYTES:
+                    raise too_big
+            final = resp.url
+    except requests.RequestException as exc:
+        raise ProviderError(f"cannot fetch the STAC item ({type(exc).__name__})", url=shown) from None
+    try:
+        return json.loads(bytes(body)), final
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UnreadableInputError("not a JSON document", path=shown) from None
+
+
+def _from_stac(path: str) -> Product:
+    base = shown = path
+    if _is_url(path):
+        item, base = _fetch_item(path)
+        shown = _redact(path)
+    elif "://" in path:
+        raise InvalidInputError("only http(s):// STAC item URLs are read: download the item JSON first", path=path)
+    else:
+        try:
+            item = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UnreadableInputError(f"not a JSON file ({type(exc).__name__})", path=path) from None
     if not isinstance(item, dict) or item.get("type") != "Feature" or not isinstance(item.get("assets"), dict):
-        raise UnreadableInputError("not a STAC item (no 'type': 'Feature' with assets)", path=path)
+        raise UnreadableInputError("not a STAC item (no 'type': 'Feature' with assets)", path=shown)
     props = item.get("properties") or {}
     platform = str(props.get("platform") or props.get("constellation") or "").lower().replace("-", "").replace("_", "")
     mission = "sentinel2" if platform.startswith("sentinel2") else platform if platform.startswith("landsat") else ""
@@ -450,15 +507,15 @@ def _from_stac(path: str) -> Product:
         quantity = "reflectance" if "reflectance" in roles or (common and mission) else "dn"
         if scale is None and mission == "sentinel2" and name in S2_COMMON and s2_offset is not None:
             scale, offset, quantity = 1e-4, s2_offset * 1e-4, "reflectance"
-        band = Band(name, _stac_href(str(asset["href"]), path), common, quantity if scale is not None else "dn",
+        band = Band(name, _stac_href(str(asset["href"]), base), common, quantity if scale is not None else "dn",
                     float(scale if scale is not None else 1.0), float(offset or 0.0),
                     None if nodata is None else float(nodata), resolution=None if res is None else float(res))  # fmt: skip
         bands.append(band)
     if not bands:
-        raise UnreadableInputError("STAC item has no raster data assets", path=path)
+        raise UnreadableInputError("STAC item has no raster data assets", path=shown)
     when = props.get("datetime") or props.get("start_datetime")
     try:
         time = dt.datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else None
     except ValueError:
-        raise UnreadableInputError(f"datetime {str(when)[:40]!r} is not ISO 8601", path=path) from None
+        raise UnreadableInputError(f"datetime {str(when)[:40]!r} is not ISO 8601", path=shown) from None
     return Product(path, mission or "unknown", level, time, tuple(bands), {"item": item})

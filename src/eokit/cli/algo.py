@@ -47,6 +47,18 @@ def _deprecated(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+class _InputOrUrl(click.Path):
+    """An existing file or folder, or an ``http(s)://`` URL (a STAC item)."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
+            return value
+        return super().convert(value, param, ctx)
+
+
 def _pixels(path: str) -> int | None:
     from eokit.algorithms.tools._common import profile
 
@@ -67,7 +79,8 @@ def algo() -> None:
     \b
     INPUTS are band rasters or one product: a Sentinel-2 SAFE (folder or .zip),
     a Landsat Collection-2 bundle (folder or .tar with its MTL.txt/json/xml) or a
-    STAC item (.json). A product's bands are converted to physical values with its
+    STAC item (.json file or http(s):// URL; remote assets are read in place).
+    A product's bands are converted to physical values with its
     own metadata (S2 offsets and quantification, Landsat MTL factors).
 
     \b
@@ -105,7 +118,7 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
 
 @algo.command("index")
 @click.argument("name")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("inputs", nargs=-1, required=True, type=_InputOrUrl())
 @geotiff_out
 @_role_options
 @click.option("--var", "extra", multiple=True, metavar="SHORT=BAND",
@@ -186,7 +199,7 @@ def mask_cover_cmd(source: str, band: str, mask_from: str, geometry: str | None,
 
 
 @algo.command("pansharpen")
-@click.argument("ms", type=click.Path(exists=True))
+@click.argument("ms", type=_InputOrUrl())
 @click.argument("pan", type=click.Path(exists=True, dir_okay=False), required=False)
 @geotiff_out
 @click.option("--method", type=click.Choice(["kernel", "hsv", "brovey"]), default="kernel", show_default=True,
@@ -211,7 +224,7 @@ def pansharpen_cmd(ms: str, pan: str | None, out: str, method: str, bands: str |
 
 
 @algo.command("harmonize")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("inputs", nargs=-1, required=True, type=_InputOrUrl())
 @geotiff_out
 @_role_options
 @click.option("--direction", type=click.Choice(["l8_to_l7", "l7_to_l8", "s2_to_oli"]), default=None,
@@ -240,7 +253,7 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
 
 
 @algo.command("brdf")
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=_InputOrUrl())
 @geotiff_out
 @click.option("--bands", required=True,
               help="Name of each layer of a raster (blue,green,red,nir,swir1,swir2), or the bands of a product "
@@ -307,7 +320,7 @@ def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: 
 
 
 @algo.command("scale")
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=_InputOrUrl())
 @geotiff_out
 @click.option("--kind", type=click.Choice(["auto", "sr", "st", "toa", "radiance", "bt"]), default="auto",
               show_default=True, help="auto (from the band), sr (surface reflectance), st (surface temperature, K), "
@@ -340,7 +353,7 @@ def mtl_cmd(path: str) -> None:
 
 
 @algo.command("qa-mask")
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=_InputOrUrl())
 @geotiff_out
 @click.option("--fill/--no-fill", default=True, show_default=True, help="Mask fill pixels.")
 @click.option("--dilated-cloud/--no-dilated-cloud", default=True, show_default=True, help="Mask dilated clouds.")
