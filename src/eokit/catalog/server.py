@@ -192,6 +192,8 @@ def create_app(
         codes = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 416: "RangeNotSatisfiable"}
         return error(exc.status_code, str(exc.detail), codes.get(exc.status_code, "Error"))
 
+    # Leaflet is the one copy eokit bundles for every page it writes (eokit/io/web); mounted before /static
+    app.mount("/static/leaflet", StaticFiles(directory=Path(__file__).parents[1] / "io" / "web" / "leaflet"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/map.html", include_in_schema=False)
