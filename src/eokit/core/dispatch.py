@@ -18,9 +18,11 @@ import concurrent.futures as cf
 import contextlib
 import functools
 import itertools
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError, MissingDependencyError
@@ -58,6 +60,39 @@ def _with_env(func: Callable[..., R], gdal_env: Mapping[str, str], *args: Any) -
     # rasterio.Env sets GDAL options thread-locally, so concurrent tasks do not race.
     with rasterio.Env(**gdal_options(gdal_env)):
         return func(*args)
+
+
+_last_trim = [0.0]
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return cast(Callable[[int], int], ctypes.CDLL("libc.so.6").malloc_trim)
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory(min_interval: float = 1.0) -> None:
+    """Hand memory that worker threads freed back to the OS, at most once per ``min_interval`` seconds.
+
+    glibc gives each thread its own heap and rarely returns freed pages, so a
+    long block-by-block run on threads grows its resident size by fragments of
+    blocks long gone (seen: 315 MB flat with one heap, +8 MB/s with one per
+    thread); ``malloc_trim`` returns them.
+    """
+    now = time.monotonic()
+    if now - _last_trim[0] < min_interval:
+        return
+    _last_trim[0] = now
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 class Executor:
@@ -100,6 +135,8 @@ class Executor:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
+                if self.kind == "threads":
+                    release_freed_memory()
                 for item in itertools.islice(iterator, len(done)):
                     pending.add(self._pool.submit(wrapped, item))
         finally:
@@ -130,6 +167,8 @@ class Executor:
         try:
             while queue:
                 yield queue.popleft().result()
+                if self.kind == "threads":
+                    release_freed_memory()
                 queue.extend(submit(x) for x in itertools.islice(iterator, 1))
         finally:
             for future in queue:

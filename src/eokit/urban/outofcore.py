@@ -647,11 +647,19 @@ def degurba_files(
     )
     import rasterio
 
+    from eokit.config import override
     from eokit.core.dispatch import gdal_options
 
+    # GDAL keeps written blocks in its cache (256 MB by default): a quarter of the budget at most
+    gdal_env = dict(get_settings().gdal_env)
+    cache_mb = (
+        int(str(gdal_env.get("GDAL_CACHEMAX", "256"))) if str(gdal_env.get("GDAL_CACHEMAX", "256")).isdigit() else 256
+    )
+    gdal_env["GDAL_CACHEMAX"] = str(max(8, min(cache_mb, budget // 4 >> 20)))
     # the writers in this thread use the same bounded GDAL block cache as the workers
     with (
-        rasterio.Env(**gdal_options(get_settings().gdal_env)),
+        override(gdal_env=gdal_env),
+        rasterio.Env(**gdal_options(gdal_env)),
         tempfile.TemporaryDirectory(prefix=".eokit-degurba-", dir=work) as tmp,
         open_executor(scheduler, n_workers) as ex,
     ):
