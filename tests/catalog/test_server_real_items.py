@@ -248,3 +248,14 @@ def test_bbox_and_spatial_filter_both_apply(client) -> None:
     text = f"S_INTERSECTS(geometry, POLYGON(({b.bounds[0]} -16.3, {b.bounds[2]} -16.3, {b.bounds[2]} -16, "
     text += f"{b.bounds[0]} -16, {b.bounds[0]} -16.3)))"
     assert _ids(client, bbox=list(a.bounds), filter=text) == want
+
+
+def test_item_whose_geometry_overhangs_its_bbox_is_found(client) -> None:
+    """stactools' LM05_L1GS_001001 declares bbox north 81.8697 but its geometry reaches 81.928: a box in between
+    finds it (the index prefilter must cover the geometry, not only the declared bbox)."""
+    item = next(it for it in ALL if it["id"] == "LM05_L1GS_001001_19850524_02_T2")
+    assert item["bbox"][3] < 81.9 < _footprint(item).bounds[3]
+    q = [5.9, 81.9, 6.3, 81.92]
+    expected = sorted(it["id"] for it in ALL if box(*q).intersects(_footprint(it)))
+    assert "LM05_L1GS_001001_19850524_02_T2" in expected
+    assert _ids(client, bbox=q) == expected

@@ -141,7 +141,21 @@ def _item_footprint(item: dict[str, Any]) -> tuple[Any, list[tuple[float, float,
     if not ok or not all(math.isfinite(v) for v in bbox):
         bbox = list(geometry_bbox(geom))
     boxes = [p.bounds for p in bbox_parts(bbox)]
-    return geom, boxes
+    return geom, _covering(boxes, geom)
+
+
+def _covering(boxes: list[tuple[float, float, float, float]], geom: Any) -> list[tuple[float, float, float, float]]:
+    """The item's bbox boxes grown to cover its geometry: a declared bbox may be smaller than the geometry
+    (real Landsat items from stactools are, by up to 0.06° near the pole), and the R*Tree only prefilters."""
+    polys = list(getattr(geom, "geoms", [geom]))
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        for p in polys:
+            px0, py0, px1, py1 = p.bounds
+            if len(boxes) == 1 or ((px0 + px1) / 2 >= 0) == ((x0 + x1) / 2 >= 0):  # the same side of ±180°
+                x0, y0, x1, y1 = min(x0, px0), min(y0, py0), max(x1, px1), max(y1, py1)
+        out.append((x0, y0, x1, y1))
+    return out
 
 
 class CatalogIndex:
