@@ -105,7 +105,7 @@ def test_special_and_huge_files_are_not_read(cat: Path, tmp_path: Path) -> None:
     index = CatalogIndex(cat, db_path=tmp_path / "i.sqlite", max_document_bytes=20_000)
     from eokit.catalog.index import SearchQuery
 
-    assert sorted(f["id"] for f in index.search(SearchQuery(limit=100), "http://x")[0]) == ["a", "b"]
+    assert sorted(json.loads(t)["id"] for t in index.search(SearchQuery(limit=100), "http://x")[0]) == ["a", "b"]
 
 
 def test_deeply_nested_item_is_skipped(cat: Path, tmp_path: Path) -> None:

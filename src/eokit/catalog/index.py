@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from eokit.catalog.index_docs import BASE, render, template_collection, template_item
+from eokit.catalog.index_docs import BASE, fill, render, template_collection, template_item
 from eokit.catalog.index_walk import CatalogWalker
 from eokit.core.geometry import bbox_parts, geometry_bbox, split_antimeridian
 from eokit.errors import EokitError, InputNotFoundError, OutputError
@@ -48,13 +48,13 @@ CREATE TABLE items (
   rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL,
   dt_start REAL, dt_end REAL, geom BLOB, gminx REAL, gminy REAL, gmaxx REAL, gmaxy REAL, props TEXT,
   doc TEXT NOT NULL, UNIQUE (collection, id));
-CREATE INDEX items_dt ON items (dt_start);
+CREATE INDEX items_dt ON items (dt_start, dt_end);
 CREATE VIRTUAL TABLE items_rtree USING rtree(id, minx, maxx, miny, maxy);
 CREATE TABLE assets (
   collection TEXT, item TEXT, key TEXT, path TEXT, media_type TEXT,
   PRIMARY KEY (collection, item, key));
 """
-_INDEX_VERSION = "6"
+_INDEX_VERSION = "7"
 _MAX_QUERY_BOXES = 16  # a query geometry with more parts is prefiltered by its overall bounds
 
 
@@ -268,6 +268,8 @@ class CatalogIndex:
                         [(coll["id"], k, v) for k, v in kinds.items() if v],
                     )
                 con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+                # the longest item interval bounds a datetime search to a narrow range of the dt index
+                con.execute("INSERT INTO meta SELECT 'max_duration', max(dt_end - dt_start) FROM items")
                 con.commit()
             os.replace(tmp, self.db_path)
             self._generation += 1
@@ -310,7 +312,7 @@ class CatalogIndex:
                 wkb,
                 *(geom.bounds if geom is not None else (None,) * 4),
                 json.dumps(props),
-                json.dumps(doc),
+                json.dumps(doc, separators=(",", ":")),  # served as stored: pages are spliced, not re-encoded
             ),
         )
         rowid = int(cur.lastrowid or 0)
@@ -347,6 +349,8 @@ class CatalogIndex:
                 con.close()
             con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
             con.execute("PRAGMA cache_size = -1024")
+            row = con.execute("SELECT value FROM meta WHERE key = 'max_duration'").fetchone()
+            local.max_duration = float(row[0]) if row and row[0] is not None else 0.0
             local.con, local.generation = con, self._generation
         yield con
 
@@ -371,8 +375,8 @@ class CatalogIndex:
             ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def search(self, q: SearchQuery, base: str) -> tuple[list[dict[str, Any]], int]:
-        """Items matching ``q`` (one page) and the number matched."""
+    def search(self, q: SearchQuery, base: str) -> tuple[list[str], int]:
+        """Items matching ``q`` (one page, as JSON texts with links under ``base``) and the number matched."""
         where: list[str] = []
         args: list[Any] = []
         if q.geometry is not None:
@@ -381,9 +385,11 @@ class CatalogIndex:
             where.append(f"rowid IN (SELECT id >> 1 FROM items_rtree WHERE {ors})")
             for b in boxes:
                 args += [b[2], b[0], b[3], b[1]]
-        if q.dt_start is not None:
-            where.append("dt_end >= ?")
-            args.append(q.dt_start)
+        with self.connect():
+            max_duration = self._local.max_duration
+        if q.dt_start is not None:  # dt_start >= ...: implied by dt_end >= start, and uses the index
+            where.append("dt_end >= ? AND dt_start >= ?")
+            args += [q.dt_start, q.dt_start - max_duration - 1.0]
         if q.dt_end is not None:
             where.append("dt_start <= ?")
             args.append(q.dt_end)
@@ -406,7 +412,7 @@ class CatalogIndex:
                     f"SELECT doc FROM items{clause} ORDER BY {order} LIMIT ? OFFSET ?",
                     [*args, *oargs, q.limit, q.offset],
                 ).fetchall()
-                return [render(r[0], base) for r in rows], int(matched)
+                return [fill(r[0], base) for r in rows], int(matched)
             inside, iargs = "0", []
             if q.rectangular:  # footprints inside a query box intersect it: no exact test needed
                 inside = " OR ".join(["(gminx >= ? AND gmaxx <= ? AND gminy >= ? AND gmaxy <= ?)"] * len(q.boxes))
@@ -416,7 +422,7 @@ class CatalogIndex:
             rowids = _exact_matches(q.geometry, candidates.fetchall())
             page = rowids[q.offset : q.offset + q.limit]
             docs = dict(con.execute(f"SELECT rowid, doc FROM items WHERE rowid IN ({','.join('?' * len(page))})", page))
-            return [render(docs[r], base) for r in page], len(rowids)
+            return [fill(docs[r], base) for r in page], len(rowids)
 
     def _search_residual(
         self,
@@ -427,7 +433,7 @@ class CatalogIndex:
         order: str,
         oargs: list[Any],
         base: str,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[str], int]:
         """Search with a predicate SQL cannot express: tested on each candidate's document."""
         assert q.residual is not None
         rows = con.execute(f"SELECT rowid, geom, doc FROM items{clause} ORDER BY {order}", [*args, *oargs]).fetchall()
@@ -443,7 +449,7 @@ class CatalogIndex:
                 ok = False
             if ok:
                 if q.offset <= matched < q.offset + q.limit:
-                    page.append(render(text, base))
+                    page.append(fill(text, base))
                 matched += 1
         return page, matched
 

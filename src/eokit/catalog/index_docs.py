@@ -11,15 +11,20 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["BASE", "collection_of_catalog", "render", "template_collection", "template_item"]
+__all__ = ["BASE", "collection_of_catalog", "fill", "render", "template_collection", "template_item"]
 
 BASE = "@@EOKIT_BASE@@"
 _LOCAL_RELS = {"self", "root", "parent", "collection", "item", "items", "child"}
 
 
+def fill(text: str, base: str) -> str:
+    """A stored document's JSON text with ``BASE`` replaced by ``base`` (a URL without quotes or backslashes)."""
+    return text.replace(BASE, base.rstrip("/"))
+
+
 def render(text: str, base: str) -> dict[str, Any]:
-    """A stored document with ``BASE`` replaced by ``base`` (a URL without quotes or backslashes)."""
-    doc: dict[str, Any] = json.loads(text.replace(BASE, base.rstrip("/")))
+    """A stored document with ``BASE`` replaced by ``base``, parsed."""
+    doc: dict[str, Any] = json.loads(fill(text, base))
     return doc
 
 
