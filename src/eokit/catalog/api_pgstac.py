@@ -48,15 +48,18 @@ def _conninfo(dsn: str) -> dict[str, str]:
 
 def _collections(catalog_dir: Path, max_bytes: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     walker = CatalogWalker(catalog_dir, max_bytes=max_bytes)
-    for coll, items in walker.collections():
+    for cid, items, collection in walker.collections():
         docs = []
         for item, _ in items:
             if isinstance(item.get("id"), str):
-                doc = dict(item, collection=coll["id"])
+                doc = dict(item, collection=cid)
                 doc["links"] = [ln for ln in item.get("links", []) if isinstance(ln, dict)
                                 and "://" in str(ln.get("href", ""))]  # fmt: skip
                 docs.append(doc)
-        coll = dict(coll)
+        found = collection()
+        if found is None:
+            continue
+        coll = dict(found)
         coll["links"] = [
             ln for ln in coll.get("links", []) if isinstance(ln, dict) and "://" in str(ln.get("href", ""))
         ]

@@ -253,19 +253,20 @@ class CatalogIndex:
             with contextlib.closing(sqlite3.connect(tmp)) as con:
                 con.executescript(_SCHEMA)
                 n = 0
-                for coll, items in walker.collections():
-                    con.execute(
-                        "INSERT OR REPLACE INTO collections VALUES (?, ?)",
-                        (coll["id"], json.dumps(template_collection(coll))),
-                    )
+                for cid, items, collection in walker.collections():
                     kinds: dict[str, str] = {}
-                    for item, base in items:
-                        n += self._insert_item(con, item, coll["id"], base)
+                    for item, base in items:  # read and inserted one at a time: memory stays flat
+                        n += self._insert_item(con, item, cid, base)
                         for name, value in (item.get("properties") or {}).items():
                             kinds.setdefault(str(name), _json_type(value))
+                    coll = collection()
+                    if coll is None:
+                        continue
+                    con.execute(
+                        "INSERT OR REPLACE INTO collections VALUES (?, ?)", (cid, json.dumps(template_collection(coll)))
+                    )
                     con.executemany(
-                        "INSERT OR REPLACE INTO queryables VALUES (?,?,?)",
-                        [(coll["id"], k, v) for k, v in kinds.items() if v],
+                        "INSERT OR REPLACE INTO queryables VALUES (?,?,?)", [(cid, k, v) for k, v in kinds.items() if v]
                     )
                 con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
                 # the longest item interval bounds a datetime search to a narrow range of the dt index

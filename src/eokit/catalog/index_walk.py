@@ -7,10 +7,11 @@ folder. Each document must be a regular file of bounded size holding depth-bound
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["CatalogWalker", "read_document"]
 
-Items = list[tuple[dict[str, Any], Path]]
+Items = Iterator[tuple[dict[str, Any], Path]]
 
 
 def read_document(path: Path, *, max_bytes: int) -> dict[str, Any]:
@@ -89,8 +90,11 @@ class CatalogWalker:
             return None
         return real
 
-    def collections(self) -> Iterator[tuple[dict[str, Any], Items]]:
-        """Yield ``(collection, [(item, item_folder)])``; a plain catalog linking items yields a stand-in collection."""
+    def collections(self) -> Iterator[tuple[str, Items, Callable[[], dict[str, Any] | None]]]:
+        """Yield ``(collection_id, items, collection)`` per collection: ``items`` yields ``(item, item_folder)``, read one at a
+        time (memory stays flat whatever the number of items); ``collection()``, called after ``items`` is
+        exhausted, gives the collection, or for a plain catalog linking items a stand-in collection whose
+        extent covers them (None when none of them could be read)."""
         start = self.catalog_dir / "catalog.json"
         if not start.exists():
             start = self.catalog_dir / "collection.json"
@@ -120,23 +124,39 @@ class CatalogWalker:
                 if isinstance(doc.get("links"), list)
                 else []
             )
-            items: Items = []
+            item_paths: list[Path] = []
             for ln in links:
                 if ln.get("rel") == "item" and (ip := self.local_path(path, ln.get("href"))) is not None:
-                    try:
-                        items.append((self.read(ip), ip.parent))
-                    except EokitError as exc:
-                        log.warning("skipping item %s: %s", ip, exc)
+                    item_paths.append(ip)
                 elif ln.get("rel") == "child" and (cp := self.local_path(path, ln.get("href"))) is not None:
                     stack.append((cp, None))
             if not isinstance(doc.get("id"), str):
                 continue
             if doc.get("type") == "Collection":
                 ids.add(doc["id"])
-                yield doc, items
-            elif items:
+                yield doc["id"], self._items(item_paths, None), functools.partial(dict, doc)
+            elif item_paths:
                 cid = doc["id"]
                 while cid in ids:
                     cid += "-items"
                 ids.add(cid)
-                yield collection_of_catalog(doc, cid, [it for it, _ in items]), items
+                seen_items: list[dict[str, Any]] = []  # what the stand-in's extent needs of each item
+
+                def stand_in(doc: dict[str, Any] = doc, cid: str = cid, got: list[dict[str, Any]] = seen_items) -> Any:
+                    return collection_of_catalog(doc, cid, got) if got else None
+
+                yield cid, self._items(item_paths, seen_items), stand_in
+
+    def _items(self, paths: list[Path], extent: list[dict[str, Any]] | None) -> Items:
+        for ip in paths:
+            try:
+                item = self.read(ip)
+            except EokitError as exc:
+                log.warning("skipping item %s: %s", ip, exc)
+                continue
+            if extent is not None:
+                props = item.get("properties")
+                props = props if isinstance(props, dict) else {}
+                times = {k: props[k] for k in ("datetime", "start_datetime", "end_datetime") if k in props}
+                extent.append({"bbox": item.get("bbox"), "properties": times})
+            yield item, ip.parent
