@@ -3,6 +3,7 @@ shapely filter over the item geometries; absolute-published and collection-less 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,46 @@ def test_item_whose_geometry_overhangs_its_bbox_is_found(client) -> None:
     expected = sorted(it["id"] for it in ALL if box(*q).intersects(_footprint(it)))
     assert "LM05_L1GS_001001_19850524_02_T2" in expected
     assert _ids(client, bbox=q) == expected
+
+
+def _when(item: dict[str, Any]) -> dt.datetime:
+    props = item["properties"]
+    return dt.datetime.fromisoformat((props.get("datetime") or props["start_datetime"]).replace("Z", "+00:00"))
+
+
+def expected_order(groups: dict[str, list[dict[str, Any]]], sortby: list[tuple[str, str]]) -> list[str]:
+    """The documented sort order, computed independently with Python's stable sort: the keys as given
+    (default datetime descending), a missing property after every value ascending and before every value
+    descending, ties by collection then id in the direction of the first key."""
+    keys = sortby or [("datetime", "desc")]
+    rows = [(cid, it) for cid, items in groups.items() for it in items]
+    names = [k for k, _ in keys]
+    keys = keys + [(k, keys[0][1]) for k in ("collection", "id") if k not in names]
+    for name, direction in reversed(keys):
+        desc = direction == "desc"
+        if name == "datetime":
+            rows.sort(key=lambda r: _when(r[1]), reverse=desc)
+        elif name in ("id", "collection"):
+            rows.sort(key=lambda r: r[1]["id"] if name == "id" else r[0], reverse=desc)
+        else:
+            rows.sort(key=lambda r: (name not in r[1]["properties"], r[1]["properties"].get(name, 0)), reverse=desc)
+    return [it["id"] for _, it in rows]
+
+
+# properties with ties and items lacking them, of numbers and of strings; datetime has ties too
+SORTS: list[list[tuple[str, str]]] = [
+    [],
+    [("datetime", "asc")],
+    *([(name, d)] for name in ("platform", "gsd", "eo:snow_cover", "mgrs:utm_zone", "landsat:wrs_path")
+      for d in ("asc", "desc")),
+    [("platform", "asc"), ("eo:cloud_cover", "desc")],
+    [("gsd", "desc"), ("id", "asc")],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("sortby", SORTS, ids=[",".join(f"{d[0]}{n}" for n, d in s) or "default" for s in SORTS])
+def test_sort_order_is_the_documented_one(client, sortby) -> None:
+    fields = [(n if n == "id" else f"properties.{n}", d) for n, d in sortby]
+    body = {"limit": 100, "sortby": [{"field": f, "direction": d} for f, d in fields]}
+    got = [f["id"] for f in client.post("/search", json=body).json()["features"]]
+    assert got == expected_order(ITEMS, sortby)

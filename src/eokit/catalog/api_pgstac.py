@@ -11,6 +11,7 @@ The DSN is a libpq connection string (``postgresql://user:password@host:5432/db`
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eokit.catalog.index import json_type
 from eokit.catalog.index_walk import CatalogWalker
 from eokit.errors import InputNotFoundError, InvalidInputError, MissingDependencyError, ProviderError
 
@@ -66,6 +68,19 @@ def _collections(catalog_dir: Path, max_bytes: int) -> Iterator[tuple[dict[str, 
         yield coll, docs
 
 
+def _queryables(groups: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> dict[str, dict[str, str]]:
+    """The item properties of one JSON type in every item that has them, with that type. pgstac reads a
+    property it has no queryable for as text (``10`` before ``9``)."""
+    kinds: dict[str, set[str]] = {}
+    for _, items in groups:
+        for item in items:
+            props = item.get("properties")
+            for name, value in props.items() if isinstance(props, dict) else ():
+                if kind := json_type(value):
+                    kinds.setdefault(str(name), set()).add(kind)
+    return {name: {"type": next(iter(k))} for name, k in sorted(kinds.items()) if len(k) == 1}
+
+
 def publish_pgstac(
     catalog_dir: str | os.PathLike[str],
     dsn: str,
@@ -99,6 +114,9 @@ def publish_pgstac(
             for _, items in groups:
                 if items:
                     loader.load_items(iter(items), Methods.upsert)
+            queryables = _queryables(groups)
+            if queryables:  # typed, so pgstac filters and sorts numbers as numbers, as the embedded index does
+                db.connect().execute("SELECT upsert_queryables(%s::jsonb)", [json.dumps({"properties": queryables})])
     except psycopg.Error as exc:  # the server's message, never the DSN (it may hold a password)
         raise ProviderError(f"pgstac: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
     n_items = sum(len(items) for _, items in groups)

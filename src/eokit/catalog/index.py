@@ -258,7 +258,7 @@ class CatalogIndex:
                     for item, base in items:  # read and inserted one at a time: memory stays flat
                         n += self._insert_item(con, item, cid, base)
                         for name, value in (item.get("properties") or {}).items():
-                            kinds.setdefault(str(name), _json_type(value))
+                            kinds.setdefault(str(name), json_type(value))
                     coll = collection()
                     if coll is None:
                         continue
@@ -486,7 +486,8 @@ class CatalogIndex:
             return sha
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a property value ("" for null)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -501,18 +502,27 @@ def _json_type(value: Any) -> str:
 
 
 def _order_by(sortby: list[tuple[str, bool]]) -> tuple[str, list[str]]:
-    order, oargs = [], []
+    """ORDER BY of a search, the order pgstac gives (the two backends page alike):
+
+    - the ``sortby`` keys as given, by default ``datetime`` descending;
+    - a property an item lacks (or holds null) sorts after every value ascending and before every value
+      descending (PostgreSQL's default: NULL as the largest value);
+    - ties broken by collection, then id, in the direction of the first key (those not already keys).
+    """
+    order, oargs, keys = [], [], set()
+    sortby = sortby or [("datetime", False)]
     for fld, asc in sortby:
-        direction = "ASC" if asc else "DESC"
-        if fld in ("properties.datetime", "datetime"):
-            order.append(f"dt_start {direction}")
+        name = fld.removeprefix("properties.")
+        if name == "datetime":
+            order.append(f"dt_start {'ASC' if asc else 'DESC'}")  # every item pgstac can hold has a datetime
         elif fld in ("id", "collection"):
-            order.append(f"{fld} {direction}")
+            order.append(f"{fld} {'ASC' if asc else 'DESC'}")
         else:
-            path = fld.removeprefix("properties.")
-            order.append(f"json_extract(props, ?) {direction}")
-            oargs.append("$." + ".".join(f'"{p}"' for p in path.split(".")))
-    order += ["dt_start DESC", "collection", "id"]
+            order.append(f"json_extract(props, ?) {'ASC NULLS LAST' if asc else 'DESC NULLS FIRST'}")
+            oargs.append("$." + ".".join(f'"{p}"' for p in name.split(".")))
+        keys.add(fld)
+    first = "ASC" if sortby[0][1] else "DESC"
+    order += [f"{key} {first}" for key in ("collection", "id") if key not in keys]
     return ", ".join(order), oargs
 
 

@@ -65,7 +65,9 @@ def local_postgres(*, user: str = "eokit") -> Iterator[str]:
             raise PostgresUnavailable(f"{Path(args[0]).name} failed: {(proc.stderr or proc.stdout)[-500:]}")
 
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync")
+        run(
+            str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
         try:
