@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,13 +172,46 @@ def _client_class() -> Any:
                 update["fields"] = None
             if update:
                 search_request = search_request.model_copy(update=update)
-            try:
+            with _client_errors_are_400():
                 result = await super()._search_base(search_request, request)
-            except asyncpg.exceptions.RaiseError as exc:  # pgstac refusing the query: the client's fault
-                raise InvalidQueryParameter(str(exc).splitlines()[0][:300]) from None
             if fields is not None:
                 result["features"] = [apply_fields(f, fields) for f in result.get("features", [])]
             return result
+
+        # GET parameters holding JSON (query, intersects) are decoded by stac-fastapi-pgstac, which lets
+        # a decoding error through as a 500, as it does pgstac refusing a query: both are the client's
+        async def get_search(self, *args: Any, **kwargs: Any) -> Any:
+            with _client_errors_are_400():
+                return await super().get_search(*args, **kwargs)
+
+        async def item_collection(self, *args: Any, **kwargs: Any) -> Any:
+            with _client_errors_are_400():
+                return await super().item_collection(*args, **kwargs)
+
+        async def all_collections(self, *args: Any, **kwargs: Any) -> Any:
+            with _client_errors_are_400():
+                return await super().all_collections(*args, **kwargs)
+
+    @contextmanager
+    def _client_errors_are_400() -> Iterator[None]:
+        """JSON that does not decode, pgstac refusing a query (RAISE), the type errors PostgreSQL finds in what
+        a filter compares (``filter=true`` on collections, a string compared with a number) and free text
+        that is no valid tsquery (``q=a(b``): 400s."""
+        import orjson
+
+        refused = (
+            asyncpg.exceptions.RaiseError,
+            asyncpg.exceptions.DataError,
+            asyncpg.exceptions.DatatypeMismatchError,
+            asyncpg.exceptions.UndefinedFunctionError,
+            asyncpg.exceptions.PostgresSyntaxError,
+        )
+        try:
+            yield
+        except orjson.JSONDecodeError as exc:
+            raise InvalidQueryParameter(f"a parameter is not valid JSON: {exc}") from None
+        except refused as exc:
+            raise InvalidQueryParameter(str(exc).splitlines()[0][:300]) from None
 
     return EokitPgstacClient
 
@@ -202,6 +235,7 @@ def create_pgstac_app(
         from stac_fastapi.pgstac.app import instantiate_api
         from stac_fastapi.pgstac.config import PostgresSettings, Settings
         from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
+        from starlette.exceptions import HTTPException
         from starlette.middleware import Middleware
         from starlette.middleware.cors import CORSMiddleware
     except ImportError:
@@ -259,5 +293,12 @@ def create_pgstac_app(
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]]
         return JSONResponse({"code": "BadRequest", "description": "; ".join(parts)[:2000]}, status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        """stac-fastapi-pgstac's own 400s (``{"detail": ...}``) with the STAC error body, as the embedded backend."""
+        codes = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed"}
+        body = {"code": codes.get(exc.status_code, "Error"), "description": str(exc.detail)[:2000]}
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     return app
