@@ -232,7 +232,7 @@ def _targets(runs: dict[str, list[dict]]) -> None:
         return next((r for r in runs.get(name, []) if r["clients"] == clients), None)
 
     for name in runs:
-        if name == "baseline":
+        if not name.startswith("embedded"):  # the targets are the default (embedded) backend's
             continue
         at200, at50 = level(name, 200), level(name, 50)
         if at200:
@@ -250,11 +250,13 @@ def _targets(runs: dict[str, list[dict]]) -> None:
             print(
                 f"target {name}: p99 {p99:.3f} s at 50 clients (< {TARGET_P99_50:.0f} s): {'met' if ok else 'NOT met'}"
             )
-        for clients in LEVELS:
-            mine, base = level(name, clients), level("baseline", clients)
-            if mine and base and base["req_per_s"]:
-                print(f"ratio {name}/baseline at {clients} clients: {mine['req_per_s'] / base['req_per_s']:.2f}x req/s, "
-                      f"p99 {mine['p99_s']:.3f} s vs {base['p99_s']:.3f} s")  # fmt: skip
+        for peer in ("baseline", "pgstac"):
+            for clients in LEVELS:
+                mine, other = level(name, clients), level(peer, clients)
+                if mine and other and other["req_per_s"]:
+                    print(f"ratio {name}/{peer} at {clients} clients: {mine['req_per_s'] / other['req_per_s']:.2f}x "
+                          f"req/s, p99 {mine['p99_s']:.3f} s vs {other['p99_s']:.3f} s, peak RSS "
+                          f"{mine['server_peak_rss_mb']:.0f} MB vs {other['server_peak_rss_mb']:.0f} MB")  # fmt: skip
 
 
 def main() -> None:
