@@ -11,6 +11,9 @@ import pytest
 
 from eokit.testing.hub_server import HubProduct
 
+# sentinelsat's own suite: run in a subprocess by test_sentinelsat_suite.py, never collected here
+collect_ignore = ["sentinelsat_suite"]
+
 
 @pytest.fixture(scope="session")
 def cassettes(shared_data: Path) -> Path:

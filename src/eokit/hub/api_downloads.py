@@ -86,7 +86,10 @@ class DownloadsMixin:
     ) -> dict[str, Any]:
         """Download one product; returns its info with ``path`` and ``downloaded_bytes``.
 
-        Complete files are skipped, ``.incomplete`` files resumed.
+        Complete files are skipped, ``.incomplete`` files resumed. As in the classic client,
+        one call is one verified attempt: a body cut short is resumed, but a file whose
+        checksum does not match is removed and :class:`InvalidChecksumError` raised
+        (:meth:`download_all` downloads it again, up to ``max_attempts`` times).
 
         Raises
         ------
@@ -96,7 +99,7 @@ class DownloadsMixin:
 
         progress = TqdmProgress(1, disable=not self.show_progressbars) if self.show_progressbars else None
         try:
-            engine = self._engine(checksum=checksum, progress=progress)
+            engine = self._engine(checksum=checksum, progress=progress, max_attempts=1)
             return self._download_product(id, Path(directory_path), engine, nodefilter=nodefilter)
         finally:
             if progress is not None:
