@@ -157,20 +157,21 @@ def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, wor
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids]
     with tempfile.TemporaryFile() as err:  # the interrupted client's expected KeyboardInterrupt traceback
-        proc = subprocess.Popen(cmd, env=env, stderr=err)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         while proc.poll() is None and hub.stats()["bytes_sent"] - s0["bytes_sent"] < total // 2:
             time.sleep(0.01)
         proc.send_signal(sig)
         proc.wait()
         err.seek(0)
         text = err.read().decode(errors="replace")
-    if text and "KeyboardInterrupt" not in text:
+    if "Traceback" in text and "KeyboardInterrupt" not in text:
         print(text, file=sys.stderr)  # anything but the interrupt itself is worth seeing
     s1 = _quiet_stats(hub)  # the server saw the hang-ups
     files = [f for f in target.iterdir() if f.is_file() and not f.name.startswith(".")]
     on_disk = sum(f.stat().st_size for f in files)
     partial = sum(1 for f in files if f.name.endswith(".incomplete"))
-    subprocess.run([sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids], env=env, check=True)
+    rerun = [sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids]
+    subprocess.run(rerun, env=env, check=True, stdout=subprocess.DEVNULL)
     s2 = _quiet_stats(hub)
     shutil.rmtree(target, ignore_errors=True)
     sent1, sent2 = s1["bytes_sent"] - s0["bytes_sent"], s2["bytes_sent"] - s1["bytes_sent"]

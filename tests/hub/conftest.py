@@ -56,3 +56,13 @@ def make_products(n: int, *, size: int = 40_000, seed: int = 0, **kw) -> list[Hu
 @pytest.fixture
 def products() -> list[HubProduct]:
     return make_products(8)
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The retry waits of hub requests, recorded instead of slept."""
+    from eokit.hub import http as hub_http
+
+    recorded: list[float] = []
+    monkeypatch.setattr(hub_http, "_sleep", recorded.append)
+    return recorded

@@ -14,24 +14,6 @@ import importlib as _importlib
 
 import eokit.hub as _hub
 from eokit.hub import *  # noqa: F403
-from eokit.hub import (  # noqa: F401
-    InvalidChecksumError,
-    InvalidKeyError,
-    LTAError,
-    LTATriggered,
-    QueryLengthError,
-    QuerySyntaxError,
-    SentinelAPIError,
-    ServerError,
-    UnauthorizedError,
-    all_nodes_filter,
-    format_query_date,
-    geojson_to_wkt,
-    make_path_filter,
-    make_size_filter,
-    placename_to_wkt,
-    read_geojson,
-)
 from eokit.hub.checksums import file_checksums as _file_checksums
 from eokit.hub.dhus import dhus_url_of as _dhus_url_of
 
