@@ -177,22 +177,41 @@ def _bspline3_taps(x: float) -> tuple[int, int, int, float, float, float, float]
     )
 
 
+def _bspline_polynomials(n: int) -> np.ndarray:
+    """``P[k, p]``: weight of tap ``base + k`` of the order-``n`` B-spline is ``sum_p P[k, p] t^p``, t in [0, 1).
+
+    Exact integer coefficients (from the truncated-power form of the B-spline), divided by ``n!``;
+    the sum of their magnitudes stays below 2.2 for every order, so Horner's rule is accurate to
+    a few ulps.
+    """
+    m = [[0] * (n + 1) for _ in range(n + 1)]
+    for k in range(n + 1):
+        for j in range(n - k + 1):
+            a = n - k - j
+            for p in range(n + 1):
+                m[k][p] += (-1) ** j * math.comb(n + 1, j) * math.comb(n, p) * a ** (n - p)
+    return np.array(m, np.float64) / math.factorial(n)
+
+
+# [order, tap, power]: the B-spline weight polynomials of every odd order up to 11
+_BSPLINE_POLY = np.zeros((12, 12, 12))
+for _n in (3, 5, 7, 9, 11):
+    _BSPLINE_POLY[_n, : _n + 1, : _n + 1] = _bspline_polynomials(_n)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _bspline_taps(x: float, n: int, w: np.ndarray) -> tuple[int, int]:
     """B-spline of odd order ``n`` at ``x``: ``n + 1`` weights into ``w`` for taps base .. base + n; (base, last).
 
-    The uniform Cox-de Boor triangle (every denominator is the degree j).
+    Each weight is a polynomial in the fraction (Horner's rule on :data:`_BSPLINE_POLY`).
     At an integer coordinate the last weight is 0 and ``last`` excludes it.
     """
     fl, t = _split(x)
-    w[0] = 1.0
-    for j in range(1, n + 1):
-        saved = 0.0
-        for r in range(j):
-            temp = w[r] / j
-            w[r] = saved + (r + 1 - t) * temp
-            saved = (t + j - r - 1) * temp
-        w[j] = saved
+    for k in range(n + 1):
+        acc = _BSPLINE_POLY[n, k, n]
+        for q in range(n - 1, -1, -1):
+            acc = acc * t + _BSPLINE_POLY[n, k, q]
+        w[k] = acc
     base = int(fl) - (n - 1) // 2
     return base, base + n if t != 0.0 else base + n - 1
 
@@ -367,19 +386,12 @@ def _segment_bspline(
             valid = _taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
             if valid:
                 acc = 0.0
-                for a in range(n):
-                    srow = src[_u(ylo + a)]
-                    racc = 0.0
+                for a in range(n + 1):
+                    r = _u(ylo + a) if a < n else _u(yhi)
+                    racc = wx[n] * src[r, _u(xhi)]
                     for b in range(n):
-                        racc += wx[b] * srow[_u(xlo + b)]
-                    racc += wx[n] * srow[_u(xhi)]
+                        racc += wx[b] * src[r, _u(xlo + b)]
                     acc += wy[a] * racc
-                srow = src[_u(yhi)]
-                racc = 0.0
-                for b in range(n):
-                    racc += wx[b] * srow[_u(xlo + b)]
-                racc += wx[n] * srow[_u(xhi)]
-                acc += wy[n] * racc
                 out[_u(orow), _u(ocol)] = acc
         if not valid:
             out[orow, ocol] = nodata
