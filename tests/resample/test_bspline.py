@@ -182,9 +182,9 @@ def test_prefilter_pads_as_numpy_pad(mode):
 @pytest.mark.parametrize("order", ORDERS)
 def test_bspline_weight_polynomials(order):
     """The kernels' weight polynomials are scipy's B-spline basis element at the tap distances."""
-    from eokit.resample._kernels import _bspline_polynomials
+    from eokit.resample._bspline_kernels import bspline_polynomials
 
-    poly = _bspline_polynomials(order)
+    poly = bspline_polynomials(order)
     for t in (0.0, 0.1, 0.37, 0.5, 0.999):
         w = np.array([np.polyval(row[::-1], t) for row in poly])
         d = t + (order - 1) / 2 - np.arange(order + 1)

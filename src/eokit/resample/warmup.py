@@ -26,12 +26,7 @@ def kernels_cached(interp: Any) -> bool | None:
     """
     from eokit.resample import _kernels as K
 
-    itp = get_interpolator(interp)
-    disp: Any = K._interp_window
-    if itp.name == "nearest":
-        disp = K._nearest_window
-    elif itp.kind > K.KIND_BSPLINE3:
-        disp = K._bspline_window
+    disp: Any = K.compiled_function(get_interpolator(interp).kind)
     try:
         import os
 
