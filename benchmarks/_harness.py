@@ -44,8 +44,11 @@ def _child(fn: Callable[[], Any], conn: Any) -> None:
         conn.close()
 
 
-def measure(fn: Callable[[], Any], *, repeat: int = 3) -> tuple[float, float]:
-    """Median seconds and peak MiB (above the starting RSS) of ``fn`` over ``repeat`` forked runs."""
+def measure(fn: Callable[[], Any], *, repeat: int = 3, after: Callable[[], Any] | None = None) -> tuple[float, float]:
+    """Median seconds and peak MiB (above the starting RSS) of ``fn`` over ``repeat`` forked runs.
+
+    ``after`` (optional) runs in this process after each run, untimed (e.g. removing its output).
+    """
     ctx = mp.get_context("fork")
     times, peaks = [], []
     for _ in range(repeat):
@@ -55,6 +58,8 @@ def measure(fn: Callable[[], Any], *, repeat: int = 3) -> tuple[float, float]:
         child.close()
         elapsed, peak, error = parent.recv()
         proc.join()
+        if after is not None:
+            after()
         if error:
             raise RuntimeError(f"benchmark run failed: {error}")
         times.append(elapsed)
@@ -71,19 +76,23 @@ def compare(
     repeat: int = 3,
     warmup: bool = True,
     extra: dict[str, Any] | None = None,
+    after: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """Time eokit and the peer on the same job; print and return one JSON record.
 
     ``warmup`` runs each callable once in this process first, so JIT
-    compilation and imports are not timed (children inherit them).
+    compilation and imports are not timed (children inherit them). ``after`` runs
+    untimed after every run (see :func:`measure`).
     """
     if warmup:
-        eokit()
-        if peer_fn is not None:
-            peer_fn()
-    eokit_s, eokit_mib = measure(eokit, repeat=repeat)
+        for fn in (eokit, peer_fn):
+            if fn is not None:
+                fn()
+                if after is not None:
+                    after()
+    eokit_s, eokit_mib = measure(eokit, repeat=repeat, after=after)
     if peer_fn is not None:
-        peer_s, peer_mib = measure(peer_fn, repeat=repeat)
+        peer_s, peer_mib = measure(peer_fn, repeat=repeat, after=after)
     else:
         peer_s, peer_mib = float("nan"), float("nan")
     record: dict[str, Any] = {

@@ -18,7 +18,8 @@ Scale with environment variables (defaults: the issue's 20 x 64 MiB)::
 
     EOKIT_BENCH_HUB_N=20 EOKIT_BENCH_HUB_MIB=64 EOKIT_BENCH_REPEAT=1 python benchmarks/hub_download.py
 
-and pick cases with ``EOKIT_BENCH_HUB_CASES=download,cdse,faulty,resume`` (default: all).
+and pick cases with ``EOKIT_BENCH_HUB_CASES=import,download,cdse,faulty,resume`` (default: all).
+The last line (``summary``) lists every figure next to its target, with the load average.
 """
 
 from __future__ import annotations
@@ -47,7 +48,15 @@ FAULTY_N = int(os.environ.get("EOKIT_BENCH_HUB_FAULTY_N", "12"))
 MIB = int(os.environ.get("EOKIT_BENCH_HUB_MIB", "64"))
 REPEAT = int(os.environ.get("EOKIT_BENCH_REPEAT", "1"))
 WORKERS = 4
-CASES = set(os.environ.get("EOKIT_BENCH_HUB_CASES", "download,cdse,faulty,resume").split(","))
+CASES = set(os.environ.get("EOKIT_BENCH_HUB_CASES", "import,download,cdse,faulty,resume").split(","))
+TARGETS = {  # issue 16: ratios (sentinelsat time / eokit time) to reach, and resume overheads not to exceed
+    "dhus": 1.2,
+    "cdse": 2.5,
+    "faulty": 10.0,
+    "resume-sigint": 0.0,
+    "resume-sigterm": 0.0,
+    "resume-sigkill": 1.0,
+}
 
 
 def _bench_dir() -> Path:
@@ -98,14 +107,21 @@ def _sentinelsat(url: str, ids: list[str], target: Path) -> None:
 
 
 def _fresh(work: Path, name: str):
-    def run(fn, url, ids):
-        target = Path(tempfile.mkdtemp(prefix=name, dir=work))
-        try:
-            fn(url, ids, target)
-        finally:
-            shutil.rmtree(target, ignore_errors=True)
+    """``run(fn, url, ids)`` downloads into a new folder; ``cleanup()`` removes them all.
 
-    return run
+    The harness calls ``cleanup`` after each timed run, outside the timing: deleting
+    1.3 GB of output (~0.2 s) is not part of either client's download.
+    """
+    runs = work / f"runs-{name}"
+
+    def run(fn, url, ids):
+        runs.mkdir(exist_ok=True)
+        fn(url, ids, Path(tempfile.mkdtemp(prefix=name, dir=runs)))
+
+    def cleanup():
+        shutil.rmtree(runs, ignore_errors=True)
+
+    return run, cleanup
 
 
 CLIENT = """
@@ -141,20 +157,21 @@ def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, wor
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids]
     with tempfile.TemporaryFile() as err:  # the interrupted client's expected KeyboardInterrupt traceback
-        proc = subprocess.Popen(cmd, env=env, stderr=err)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         while proc.poll() is None and hub.stats()["bytes_sent"] - s0["bytes_sent"] < total // 2:
             time.sleep(0.01)
         proc.send_signal(sig)
         proc.wait()
         err.seek(0)
         text = err.read().decode(errors="replace")
-    if text and "KeyboardInterrupt" not in text:
+    if "Traceback" in text and "KeyboardInterrupt" not in text:
         print(text, file=sys.stderr)  # anything but the interrupt itself is worth seeing
     s1 = _quiet_stats(hub)  # the server saw the hang-ups
     files = [f for f in target.iterdir() if f.is_file() and not f.name.startswith(".")]
     on_disk = sum(f.stat().st_size for f in files)
     partial = sum(1 for f in files if f.name.endswith(".incomplete"))
-    subprocess.run([sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids], env=env, check=True)
+    rerun = [sys.executable, "-c", CLIENT, kind, hub.dhus_url, str(target), *ids]
+    subprocess.run(rerun, env=env, check=True, stdout=subprocess.DEVNULL)
     s2 = _quiet_stats(hub)
     shutil.rmtree(target, ignore_errors=True)
     sent1, sent2 = s1["bytes_sent"] - s0["bytes_sent"], s2["bytes_sent"] - s1["bytes_sent"]
@@ -175,26 +192,27 @@ def _resume_overhead(kind: str, hub: HubProcess, ids: list[str], total: int, wor
     }
 
 
-def _faulty_case(work: Path, products: list[HubProduct]) -> None:
+def _faulty_case(work: Path, products: list[HubProduct]) -> dict:
     """Both clients with their default retry settings against a server that drops
     connections and answers 503 (Retry-After: 1) on every 4th download request."""
     faults = Faults(every=4, kinds=("drop", "503"), retry_after="1", burst=1)
     with HubProcess(products, faults=faults) as hub:
         ids = [p.id for p in products]
-        run = _fresh(work, "faulty")
-        compare(
+        run, cleanup = _fresh(work, "faulty")
+        return compare(
             f"dhus-faulty-server-{len(ids)}x{MIB}MiB-4conc",
             eokit=lambda: run(_eokit, hub.dhus_url, ids),
             peer=f"sentinelsat {sentinelsat.__version__}",
             peer_fn=lambda: run(_sentinelsat, hub.dhus_url, ids),
             repeat=1,
             warmup=False,
-            extra={"faults": "every 4th download request: dropped mid-body or 503"},
+            extra={"faults": "every 4th download request: dropped mid-body or 503", "target": TARGETS["faulty"]},
+            after=cleanup,
         )
 
 
-def _download_cases(hub: HubProcess, ids: list[str], total: int, work: Path) -> None:
-    run = _fresh(work, "dl")
+def _download_cases(hub: HubProcess, ids: list[str], total: int, work: Path) -> list[dict]:
+    run, cleanup = _fresh(work, "dl")
     record = compare(
         f"dhus-download-all-{N}x{MIB}MiB-{WORKERS}conc",
         eokit=lambda: run(_eokit, hub.dhus_url, ids),
@@ -202,68 +220,133 @@ def _download_cases(hub: HubProcess, ids: list[str], total: int, work: Path) -> 
         peer_fn=lambda: run(_sentinelsat, hub.dhus_url, ids),
         repeat=REPEAT,
         warmup=True,  # one untimed run each: the server's first transfers are slower for whoever goes first
-        extra={"total_mib": round(total / 2**20, 1)},
+        extra={"total_mib": round(total / 2**20, 1), "target": TARGETS["dhus"]},
+        after=cleanup,
     )
     if "cdse" not in CASES:
-        return
+        return [record]
     # the same products over CDSE, where eokit verifies with BLAKE3 (the classic client cannot speak CDSE)
-    cdse_s, cdse_mib = measure(lambda: run(_eokit_cdse, hub.cdse_urls, ids), repeat=REPEAT)
+    cdse_s, cdse_mib = measure(lambda: run(_eokit_cdse, hub.cdse_urls, ids), repeat=REPEAT, after=cleanup)
+    cdse = {
+        "case": f"cdse-blake3-download-all-{N}x{MIB}MiB-{WORKERS}conc",
+        "eokit_s": round(cdse_s, 4),
+        "peer": f"sentinelsat {sentinelsat.__version__} (DHuS, MD5)",
+        "peer_s": record["peer_s"],
+        "ratio": round(record["peer_s"] / cdse_s, 3),
+        "eokit_peak_mib": round(cdse_mib, 1),
+        "peer_peak_mib": record["peer_peak_mib"],
+        "target": TARGETS["cdse"],
+    }
+    print(json.dumps(cdse), flush=True)
+    return [record, cdse]
+
+
+def _resume_cases(hub: HubProcess, ids: list[str], total: int, work: Path) -> list[dict]:
+    records = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        mine = _resume_overhead("eokit", hub, ids, total, work, sig)
+        peer = _resume_overhead("sentinelsat", hub, ids, total, work, sig)
+        name = signal.Signals(sig).name.lower()
+        records.append(
+            {
+                "case": f"dhus-resume-after-{name}-{N}x{MIB}MiB",
+                "eokit_total_extra_pct": mine["total_extra_pct"],
+                "peer": f"sentinelsat {sentinelsat.__version__}",
+                "peer_total_extra_pct": peer["total_extra_pct"],
+                "eokit_total_extra_sent_pct": mine["total_extra_sent_pct"],
+                "peer_total_extra_sent_pct": peer["total_extra_sent_pct"],
+                "target_max_extra_pct": TARGETS[f"resume-{name}"],
+                "eokit": mine,
+                "sentinelsat": peer,
+            }
+        )
+        print(json.dumps(records[-1]), flush=True)
+    return records
+
+
+def _import_time() -> dict:
+    """Wall time of importing the classic client in a fresh interpreter, eokit vs sentinelsat.
+
+    Two forms, each the median of ``EOKIT_BENCH_IMPORT_REPEAT`` (default 11) fresh processes,
+    run alternately so load drifts hit both: ``import eokit.hub`` / ``import sentinelsat``
+    (the package) and ``from eokit.hub import SentinelAPI`` / ``from sentinelsat import
+    SentinelAPI`` (what a script needs before its first query).
+    """
+    import statistics
+
+    def once(statement: str) -> float:
+        code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return float(out.stdout)
+
+    repeat = int(os.environ.get("EOKIT_BENCH_IMPORT_REPEAT", "11"))
+    forms = {
+        "package": ("import eokit.hub", "import sentinelsat"),
+        "SentinelAPI": ("from eokit.hub import SentinelAPI", "from sentinelsat import SentinelAPI"),
+    }
+    record: dict = {"case": "import-time"}
+    for form, (mine, peer) in forms.items():
+        times: dict[str, list[float]] = {mine: [], peer: []}
+        for _ in range(repeat):
+            for statement in (mine, peer):
+                times[statement].append(once(statement))
+        eokit_s, peer_s = statistics.median(times[mine]), statistics.median(times[peer])
+        record[form] = {"eokit_s": round(eokit_s, 4), "peer_s": round(peer_s, 4), "ratio": round(peer_s / eokit_s, 3)}
+    record["target"] = "ratio >= 1 (eokit.hub no slower to import than sentinelsat)"
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def _summary(records: list[dict], load_before: tuple[float, float, float]) -> None:
+    """One last line: every figure next to its target, and the load average around the run."""
+    rows = []
+    for r in records:
+        if "ratio" in r and "target" in r:
+            rows.append(
+                {"case": r["case"], "ratio": r["ratio"], "target": r["target"], "met": r["ratio"] >= r["target"]}
+            )
+        elif "target_max_extra_pct" in r:
+            extra = r["eokit_total_extra_pct"]
+            rows.append(
+                {
+                    "case": r["case"],
+                    "eokit_total_extra_pct": extra,
+                    "target_max": r["target_max_extra_pct"],
+                    "met": extra <= r["target_max_extra_pct"],
+                }
+            )
+        elif r.get("case") == "import-time":
+            for form in ("package", "SentinelAPI"):
+                rows.append(
+                    {
+                        "case": f"import-time-{form}",
+                        "ratio": r[form]["ratio"],
+                        "target": 1.0,
+                        "met": r[form]["ratio"] >= 1.0,
+                    }
+                )
     print(
         json.dumps(
             {
-                "case": f"cdse-blake3-download-all-{N}x{MIB}MiB-{WORKERS}conc",
-                "eokit_s": round(cdse_s, 4),
-                "peer": f"sentinelsat {sentinelsat.__version__} (DHuS, MD5)",
-                "peer_s": record["peer_s"],
-                "ratio": round(record["peer_s"] / cdse_s, 3),
-                "eokit_peak_mib": round(cdse_mib, 1),
-                "peer_peak_mib": record["peer_peak_mib"],
+                "case": "summary",
+                "loadavg_before": [round(x, 2) for x in load_before],
+                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                "cpus": os.cpu_count(),
+                "results": rows,
             }
         ),
         flush=True,
     )
 
 
-def _resume_cases(hub: HubProcess, ids: list[str], total: int, work: Path) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        mine = _resume_overhead("eokit", hub, ids, total, work, sig)
-        peer = _resume_overhead("sentinelsat", hub, ids, total, work, sig)
-        print(
-            json.dumps(
-                {
-                    "case": f"dhus-resume-after-{signal.Signals(sig).name.lower()}-{N}x{MIB}MiB",
-                    "eokit_total_extra_pct": mine["total_extra_pct"],
-                    "peer": f"sentinelsat {sentinelsat.__version__}",
-                    "peer_total_extra_pct": peer["total_extra_pct"],
-                    "eokit_total_extra_sent_pct": mine["total_extra_sent_pct"],
-                    "peer_total_extra_sent_pct": peer["total_extra_sent_pct"],
-                    "eokit": mine,
-                    "sentinelsat": peer,
-                }
-            ),
-            flush=True,
-        )
-
-
-def _import_time() -> None:
-    """Wall time of ``import eokit.hub`` (and of ``import sentinelsat``) in a fresh interpreter, median of 5."""
-    import statistics
-
-    def once(module: str) -> float:
-        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        return float(out.stdout)
-
-    eokit_s = statistics.median(once("eokit.hub") for _ in range(5))
-    peer_s = statistics.median(once("sentinelsat") for _ in range(5))
-    print(json.dumps({"case": "import-time", "eokit.hub_s": round(eokit_s, 3), "sentinelsat_s": round(peer_s, 3)}))
-
-
 def main() -> None:
     import logging
 
     logging.getLogger("sentinelsat").setLevel(logging.CRITICAL)  # its retries log full tracebacks
-    _import_time()
+    load_before = os.getloadavg()
+    records = []
+    if "import" in CASES:
+        records.append(_import_time())
     work = _bench_dir()
     try:
         products = _make_products(work)
@@ -271,13 +354,14 @@ def main() -> None:
         ids = [p.id for p in products]
         with HubProcess(products) as hub:
             if CASES & {"download", "cdse"}:
-                _download_cases(hub, ids, total, work)
+                records += _download_cases(hub, ids, total, work)
             if "resume" in CASES:
-                _resume_cases(hub, ids, total, work)
+                records += _resume_cases(hub, ids, total, work)
         if "faulty" in CASES:
-            _faulty_case(work, products[:FAULTY_N])
+            records.append(_faulty_case(work, products[:FAULTY_N]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    _summary(records, load_before)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ import pytest
 
 from eokit.testing.hub_server import HubProduct
 
+# sentinelsat's own suite: run in a subprocess by test_sentinelsat_suite.py, never collected here
+collect_ignore = ["sentinelsat_suite"]
+
 
 @pytest.fixture(scope="session")
 def cassettes(shared_data: Path) -> Path:
@@ -53,3 +56,13 @@ def make_products(n: int, *, size: int = 40_000, seed: int = 0, **kw) -> list[Hu
 @pytest.fixture
 def products() -> list[HubProduct]:
     return make_products(8)
+
+
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The retry waits of hub requests, recorded instead of slept."""
+    from eokit.hub import http as hub_http
+
+    recorded: list[float] = []
+    monkeypatch.setattr(hub_http, "_sleep", recorded.append)
+    return recorded

@@ -306,3 +306,42 @@ def test_bad_hub_setting_is_a_config_error(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError):
         get_settings()
+
+
+def test_a_clean_stop_writes_the_bytes_already_received(tmp_path: Path) -> None:
+    """Stopped (Ctrl-C, SIGTERM in the CLI), a download first writes what the kernel already holds for
+    its connection, so the rerun does not fetch those bytes again; the rerun completes the file."""
+    (p,) = make_products(1, size=3_000_000)
+    data = b"".join(p.iter_bytes(0, None))
+    chunk = 16 * 1024
+
+    class StopAfterFirstChunk:
+        def __init__(self, engine: DownloadEngine) -> None:
+            self.engine, self.seen = engine, 0
+
+        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
+            pass
+
+        def update(self, key: str, n: int) -> None:
+            self.seen += n
+            if self.seen == n:  # the first chunk: let the server fill the socket buffer, then stop
+                time.sleep(0.3)
+                self.engine.stop()
+
+        def finish(self, key: str, ok: bool) -> None:
+            pass
+
+    with LocalHub([p]) as hub:
+        engine = DownloadEngine(chunk_size=chunk)
+        reporter = StopAfterFirstChunk(engine)
+        engine.progress = reporter
+        result = engine.download_all([_file_request(hub, p, filename=p.filename)], tmp_path)[0]
+        partial = tmp_path / (p.filename + ".incomplete")
+        assert result.status == "failed" and partial.exists()
+        kept = partial.stat().st_size
+        assert chunk < kept < len(data)  # more than the chunk it was reading: the received bytes were kept
+        assert partial.read_bytes() == data[:kept]
+        again = DownloadEngine().download(_file_request(hub, p, filename=p.filename), tmp_path)
+        assert hub.stats["requests"][-1]["range"] == f"bytes={kept}-"
+    assert again.transferred == len(data) - kept
+    assert (tmp_path / p.filename).read_bytes() == data

@@ -55,13 +55,6 @@ class Flaky:
         self.server.__exit__()
 
 
-@pytest.fixture
-def waits(monkeypatch) -> list[float]:
-    recorded: list[float] = []
-    monkeypatch.setattr(hub_http, "_sleep", recorded.append)
-    return recorded
-
-
 def test_dhus_search_count_metadata_quicklook_and_download_are_retried(tmp_path: Path, waits) -> None:
     products = make_products(2)
     with LocalHub(products) as hub, Flaky(hub.url, fails=2) as front:

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.interpolate import BSpline
 from scipy.ndimage import map_coordinates
 
 from eokit.errors import FallbackWarning, InvalidInputError
@@ -162,3 +163,30 @@ def test_check_boundaries_false_is_a_promise(case, interp):
     assert not ref_mask.all()
     np.testing.assert_array_equal(mask, ref_mask)
     np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("mode", [None, "constant", "edge", "reflect", "symmetric", "wrap"])
+def test_prefilter_pads_as_numpy_pad(mode):
+    """Padding inside the prefilter's load pass equals numpy.pad first (any dtype; large pads reflect again)."""
+    from eokit.resample.bspline import prefilter
+
+    rng = np.random.default_rng(7)
+    src = rng.integers(0, 200, size=(2, 40, 37)).astype(np.uint8)
+    pw = ((3, 45), (41, 2))  # wider than the source along both axes
+    padded = np.pad(src.astype(np.float64), ((0, 0), *pw), mode=mode or "constant")
+    got = prefilter(src, 5, 1e-6, pad=pw, mode=mode, crop=(30, 31, 32, 33))
+    ref = prefilter(padded, 5, 1e-6, crop=(30, 31, 32, 33))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_bspline_weight_polynomials(order):
+    """The kernels' weight polynomials are scipy's B-spline basis element at the tap distances."""
+    from eokit.resample._bspline_kernels import bspline_polynomials
+
+    poly = bspline_polynomials(order)
+    for t in (0.0, 0.1, 0.37, 0.5, 0.999):
+        w = np.array([np.polyval(row[::-1], t) for row in poly])
+        d = t + (order - 1) / 2 - np.arange(order + 1)
+        ref = BSpline.basis_element(np.arange(order + 2) - (order + 1) / 2, extrapolate=False)(d)
+        np.testing.assert_allclose(w, ref, rtol=0, atol=1e-13)

@@ -23,11 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from eokit.config import get_settings
 from eokit.hub import dhus_query
 from eokit.hub.api_downloads import DownloadsMixin, QuicklookResult, ResultTuple
-from eokit.hub.checksums import file_checksums
-from eokit.hub.engine import sanitize_filename
 from eokit.hub.exceptions import (
     HubInputError,
     InvalidChecksumError,
@@ -97,6 +94,8 @@ class SentinelAPI(DownloadsMixin):
         trusted_hosts: str | Iterable[str] = (),
         retries: int | None = None,
     ) -> None:
+        from eokit.config import get_settings  # read per instance (scoped overrides)
+
         settings = get_settings()
         if api_url:
             api_url, url_user, url_password = _split_userinfo(api_url)
@@ -337,6 +336,8 @@ class SentinelAPI(DownloadsMixin):
         return self._backend.trigger_offline_retrieval(uuid)
 
     def _get_filename(self, info: dict[str, Any]) -> str:
+        from eokit.hub.files import sanitize_filename
+
         return sanitize_filename(self._backend.filename(info), fallback=info["id"])
 
     # -- integrity ------------------------------------------------------------------------------------------------
@@ -376,6 +377,8 @@ class SentinelAPI(DownloadsMixin):
             infos[info["title"]].append(info)
             if info["title"] not in names_from_paths and dir_path is not None:
                 path_list.append(dir_path / self._get_filename(info))
+        from eokit.hub.checksums import file_checksums
+
         corrupt: dict[str, list[dict[str, Any]]] = {}
         for path in path_list:
             candidates = infos[path.stem]

@@ -14,12 +14,11 @@ import xml.etree.ElementTree as ET
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from eokit.hub.dhus import check_response
-from eokit.hub.engine import DownloadEngine, DownloadRequest, sanitize_filename
 from eokit.hub.exceptions import (
     LTAError,
     LTATriggered,
@@ -27,7 +26,10 @@ from eokit.hub.exceptions import (
     ServerError,
     UnauthorizedError,
 )
-from eokit.hub.progress import TqdmProgress
+
+if TYPE_CHECKING:  # the engine is imported when the first download starts
+    from eokit.hub.engine import DownloadEngine
+
 
 __all__ = ["DownloadsMixin", "QuicklookResult", "ResultTuple"]
 
@@ -60,6 +62,8 @@ class DownloadsMixin:
     def _engine(
         self, *, checksum: bool, workers: int = 1, progress: Any = None, max_attempts: int = 10
     ) -> DownloadEngine:
+        from eokit.hub.engine import DownloadEngine
+
         return DownloadEngine(
             session=self.session,
             auth=self._auth,
@@ -82,15 +86,20 @@ class DownloadsMixin:
     ) -> dict[str, Any]:
         """Download one product; returns its info with ``path`` and ``downloaded_bytes``.
 
-        Complete files are skipped, ``.incomplete`` files resumed.
+        Complete files are skipped, ``.incomplete`` files resumed. As in the classic client,
+        one call is one verified attempt: a body cut short is resumed, but a file whose
+        checksum does not match is removed and :class:`InvalidChecksumError` raised
+        (:meth:`download_all` downloads it again, up to ``max_attempts`` times).
 
         Raises
         ------
         InvalidChecksumError, LTATriggered, LTAError, InvalidKeyError, UnauthorizedError
         """
+        from eokit.hub.progress import TqdmProgress
+
         progress = TqdmProgress(1, disable=not self.show_progressbars) if self.show_progressbars else None
         try:
-            engine = self._engine(checksum=checksum, progress=progress)
+            engine = self._engine(checksum=checksum, progress=progress, max_attempts=1)
             return self._download_product(id, Path(directory_path), engine, nodefilter=nodefilter)
         finally:
             if progress is not None:
@@ -128,6 +137,8 @@ class DownloadsMixin:
         self, id: str, directory: Path, engine: DownloadEngine, nodefilter: Callable[..., bool]
     ) -> dict[str, Any]:
         info = self.get_product_odata(id)
+        from eokit.hub.files import sanitize_filename
+
         root = directory / sanitize_filename(info["product_root_dir"], fallback=id)
         info["node_path"] = "./" + info["product_root_dir"]
         manifest_path = root / info["manifest_name"]
@@ -140,6 +151,8 @@ class DownloadsMixin:
         info["nodes"].update(selected)
         for node_path, node in selected.items():
             rel = Path(node_path)
+            from eokit.hub.download_types import DownloadRequest
+
             req = DownloadRequest(
                 url=node["url"],
                 key=f"{id}/{node_path}",
@@ -219,6 +232,8 @@ class DownloadsMixin:
             for fut in [meta_pool.submit(fetch_info, pid) for pid in ids]:
                 fut.result()
         infos = {pid: infos[pid] for pid in ids if pid in infos}
+        from eokit.hub.progress import TqdmProgress
+
         progress = TqdmProgress(len(infos)) if self.show_progressbars else None
         engine = self._engine(checksum=checksum, workers=workers, progress=progress, max_attempts=max_attempts)
         stop = threading.Event()
@@ -327,6 +342,8 @@ class DownloadsMixin:
         """Download a product's quicklook as ``<title>.jpeg``; ``error`` is '' on success."""
         info = self.get_product_odata(id)
         url = info.get("quicklook_url") or (self._backend.quicklook_url(id) if self.provider == "cdse" else None)
+        from eokit.hub.files import sanitize_filename
+
         path = Path(directory_path) / f"{sanitize_filename(info['title'], fallback=id)}.jpeg"
         info.update({"path": str(path), "downloaded_bytes": 0, "error": ""})
         if url is None:

@@ -31,7 +31,7 @@ from eokit.hub.exceptions import (
 from eokit.hub.http import content_disposition_filename
 from eokit.hub.providers import ClassicProvider, SearchQuery
 
-__all__ = ["DhusBackend", "check_response"]
+__all__ = ["DhusBackend", "check_response", "dhus_url_of"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,13 @@ def _html_to_text(text: str) -> str:
     text = re.sub(r"(?is)<(script|style).*?</\1>", "", text)
     text = re.sub(r"(?s)<[^>]+>", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def dhus_url_of(api_url: str) -> str:
+    """The DHuS web end-point of an API hub, as the classic client maps it: ``.../apihub/`` ->
+    ``.../dhus/``, and the retired ``apihub.copernicus.eu`` -> ``scihub.copernicus.eu``."""
+    url = re.sub("apihub/$", "dhus/", api_url)
+    return url.replace("//apihub.copernicus.eu/", "//scihub.copernicus.eu/", 1)
 
 
 def check_response(response: requests.Response, *, test_json: bool = True, query_string: str | None = None) -> None:
@@ -91,6 +98,8 @@ class DhusBackend(ClassicProvider):
     def __init__(self, api_url: str, session: requests.Session, timeout: float | None) -> None:
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.session = session
+        if hasattr(session, "mount_search_endpoint"):
+            session.mount_search_endpoint(self.api_url + "search")
         self.auth = getattr(session, "auth", None)
         self.timeout = timeout
         self._online_attribute_used = True
@@ -235,7 +244,7 @@ class DhusBackend(ClassicProvider):
     def dhus_version(self) -> str:
         r = self.session.get(self.api_url + "api/stub/version", timeout=self.timeout)
         if r.status_code >= 400:
-            alt = re.sub("apihub/$", "dhus/", self.api_url)
-            r = self.session.get(alt + "api/stub/version", timeout=self.timeout)
+            log.info("%s has no version end-point (HTTP %s); asking its DHuS", self.api_url, r.status_code)
+            r = self.session.get(dhus_url_of(self.api_url) + "api/stub/version", timeout=self.timeout)
         check_response(r)
         return r.json()["value"]

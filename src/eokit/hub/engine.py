@@ -489,6 +489,9 @@ class DownloadEngine:
                 progressed = False
                 offset, hasher = truncate(fd), self._hasher(algorithms)
                 last_error = exc
+                if result.transferred == 0:  # every byte came from an earlier run's partial file: not an attempt
+                    log.warning("the partial file of %s left by an earlier run is corrupt; downloading it again", what)
+                    continue
                 log.warning("%s; downloading it again", exc)
             except Stalled as exc:
                 if deadline is not None and time.monotonic() > deadline:
@@ -614,8 +617,9 @@ class DownloadEngine:
         digests = hasher.hexdigests()
         bad = [a for a, v in expected.items() if not digest_matches(digests.get(a), v)]
         if bad:
-            raise InvalidChecksumError(
-                f"File corrupt: checksums do not match ({', '.join(bad)}) for {request.title or request.key}"
+            raise InvalidChecksumError(  # the classic client's words: scripts look for them
+                f"File corrupt: checksums do not match ({', '.join(bad)}): "
+                f"the downloaded file for '{request.title or request.key}' is corrupted"
             )
         result.checksums = digests
         result.verified = bool(expected)

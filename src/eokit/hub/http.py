@@ -169,6 +169,15 @@ class HubSession(requests.Session):
             url, requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry)
         )
 
+    def mount_search_endpoint(self, url: str) -> None:
+        """Requests under ``url`` are not retried on 500: a DHuS answers 500 for a query its search
+        backend rejects (too long, malformed), and the same query fails the same way again."""
+        retry = make_retry(self.retries, backoff=self.backoff)
+        retry.status_forcelist = RETRY_STATUS - {500}
+        self.mount(
+            url, requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry)
+        )
+
     def trust(self, entry: str | None) -> None:
         """Let credentials follow redirects to this origin (see the class docstring)."""
         if entry:

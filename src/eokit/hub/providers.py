@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import requests
 
-from eokit.hub.download_types import DownloadRequest
 from eokit.hub.exceptions import HubInputError
 from eokit.hub.http import HubSession
-from eokit.hub.products import Product, ProductCollection
+
+if TYPE_CHECKING:  # imported where used: the classic client needs neither to start
+    from eokit.hub.download_types import DownloadRequest
+    from eokit.hub.products import Product, ProductCollection
 
 __all__ = ["PROVIDERS", "Provider", "SearchQuery", "open_provider"]
 
@@ -155,7 +157,7 @@ class ClassicProvider:
         raise NotImplementedError  # pragma: no cover
 
     def search(self, query: SearchQuery) -> ProductCollection:
-        from eokit.hub.products import classic_to_product
+        from eokit.hub.products import ProductCollection, classic_to_product
 
         found, total = self.classic_search(query)
         return ProductCollection((classic_to_product(pid, p, self.name) for pid, p in found.items()), total=total)
@@ -170,6 +172,7 @@ class ClassicProvider:
 
     def download_request(self, info: dict[str, Any]) -> DownloadRequest:
         """The file of a product, from its :meth:`get_product_odata` info."""
+        from eokit.hub.download_types import DownloadRequest
         from eokit.hub.files import sanitize_filename
 
         return DownloadRequest(

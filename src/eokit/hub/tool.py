@@ -116,10 +116,15 @@ def _area(opts: SearchOptions) -> str | None:
         try:
             return geojson_to_wkt(json.loads(g))
         except json.JSONDecodeError:
-            raise HubInputError("--geometry starts with '{' but is not valid GeoJSON") from None
+            # sentinelsat's wording (scripts match it); eokit's CLI shows "--geometry: " before it
+            raise HubInputError(
+                "geometry string starts with '{' but is not a valid GeoJSON.", param="geometry"
+            ) from None
     if is_wkt(g):
         return _wkt_to_lonlat(g, opts.geometry_crs) if opts.geometry_crs else g
-    raise HubInputError("--geometry is neither a GeoJSON file, a GeoJSON string nor a WKT string")
+    raise HubInputError(
+        "neither a GeoJSON file with a valid path, a GeoJSON String nor a WKT string.", param="geometry"
+    )
 
 
 def _wkt_to_lonlat(wkt: str, crs: str) -> str:
@@ -192,8 +197,11 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _gnss_url(api_url: str) -> str:
-    """The DHuS GNSS end-point beside a DHuS end-point (``.../dhus/`` -> ``.../gnss/``)."""
-    base = api_url.rstrip("/")
+    """The DHuS GNSS end-point beside a DHuS end-point (``.../dhus/`` -> ``.../gnss/``; the retired
+    apihub -> ``https://scihub.copernicus.eu/gnss/``, as the classic client)."""
+    from eokit.hub.dhus import dhus_url_of
+
+    base = dhus_url_of(api_url if api_url.endswith("/") else api_url + "/").rstrip("/")
     head, _, last = base.rpartition("/")
     if last in ("dhus", "apihub", "gnss") and "://" in head + "/":
         return f"{head}/gnss/"

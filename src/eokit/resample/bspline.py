@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numba import njit, prange
@@ -37,6 +37,7 @@ __all__ = [
     "BSPLINE_OPTIONS",
     "ORDERS",
     "bspline_options",
+    "check_size",
     "domain_extension",
     "influence_radius",
     "poles",
@@ -150,106 +151,182 @@ def influence_radius(n: int, threshold: float) -> float:
     return math.log(threshold) / math.log(-poles(n)[0])
 
 
-@njit(cache=True, nogil=True)
-def _filter_cols(a: np.ndarray, alpha: float, start: int, count: int, n0: int) -> None:
-    """The truncated causal + anti-causal filter along axis 0 of ``a[start:start+count]``, all columns at once."""
-    nc = a.shape[1]
+@njit(cache=True, nogil=True, inline="always")
+def _filter_cols(a: np.ndarray, alpha: float, start: int, count: int, n0: int, c0: int, c1: int) -> None:
+    """The truncated causal + anti-causal filter along axis 0 of ``a[start:start+count, c0:c1]``.
+
+    The columns are independent recurrences run side by side (contiguous, vectorised inner loops).
+    """
     s = start + n0
     e = start + count - 1 - n0
-    right = np.zeros(nc)
+    right = np.zeros(c1 - c0)
     p = 1.0
     for i in range(1, n0 + 1):
         p *= alpha
-        for c in range(nc):
+        for c in range(c0, c1):
             a[s, c] += a[s - i, c] * p
-            right[c] += a[e + i, c] * p
+            right[c - c0] += a[e + i, c] * p
     for i in range(s + 1, e + 1):
-        for c in range(nc):
+        for c in range(c0, c1):
             a[i, c] += alpha * a[i - 1, c]
     g = alpha / (alpha * alpha - 1.0)
-    for c in range(nc):
-        a[e, c] = g * (a[e, c] + right[c])
+    for c in range(c0, c1):
+        a[e, c] = g * (a[e, c] + right[c - c0])
     for i in range(e - 1, s - 1, -1):
-        for c in range(nc):
+        for c in range(c0, c1):
             a[i, c] = alpha * (a[i + 1, c] - a[i, c])
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _filter_line(a: np.ndarray, alpha: float, start: int, count: int, n0: int) -> None:
-    """The truncated causal + anti-causal filter on ``a[start:start+count]`` (1-D)."""
+def _filter_rows(a: np.ndarray, alpha: float, start: int, count: int, n0: int, r0: int, r1: int) -> None:
+    """The same filter along axis 1 of ``a[r0:r1, start:start+count]``.
+
+    The rows' recurrences are interleaved (row index innermost), so several run at once instead of
+    waiting on one another's latency; their cache lines stay in L1 from one column to the next.
+    """
     s = start + n0
     e = start + count - 1 - n0
-    left = a[s]
-    right = 0.0
+    nr = r1 - r0
+    right = np.zeros(nr)
     p = 1.0
     for i in range(1, n0 + 1):
         p *= alpha
-        left += a[s - i] * p
-        right += a[e + i] * p
-    a[s] = left
+        for r in range(r0, r1):
+            a[r, s] += a[r, s - i] * p
+            right[r - r0] += a[r, e + i] * p
     for i in range(s + 1, e + 1):
-        left = a[i] + alpha * left
-        a[i] = left
-    right = alpha / (alpha * alpha - 1.0) * (left + right)
-    a[e] = right
+        for r in range(r0, r1):
+            a[r, i] += alpha * a[r, i - 1]
+    g = alpha / (alpha * alpha - 1.0)
+    for r in range(r0, r1):
+        a[r, e] = g * (a[r, e] + right[r - r0])
     for i in range(e - 1, s - 1, -1):
-        right = alpha * (right - a[i])
-        a[i] = right
+        for r in range(r0, r1):
+            a[r, i] = alpha * (a[r, i + 1] - a[r, i])
+
+
+# Columns per block of the axis-0 filter (a block's passes stay in L2) and rows per block of the
+# axis-1 filter (interleaved recurrences).
+_COL_BLOCK = 128
+_ROW_BLOCK = 16
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _load(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, c_lo: int, gain: float, data: np.ndarray) -> None:
+    """``data[i, j] = gain * src[rows[i], cols[j]]`` as float64, 0 where an index is -1 (one pass, any dtype).
+
+    The source's own columns (from ``c_lo`` on) are copied without the index table.
+    """
+    nr, nc = data.shape
+    c_hi = c_lo + src.shape[1]
+    for i in prange(nr):
+        r = rows[i]
+        if r < 0:
+            for j in range(nc):
+                data[i, j] = 0.0
+            continue
+        for j in range(c_lo):
+            data[i, j] = gain * src[r, cols[j]] if cols[j] >= 0 else 0.0
+        for j in range(c_lo, c_hi):
+            data[i, j] = gain * src[r, j - c_lo]
+        for j in range(c_hi, nc):
+            data[i, j] = gain * src[r, cols[j]] if cols[j] >= 0 else 0.0
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _prefilter(
-    data: np.ndarray, z: np.ndarray, trunc: np.ndarray, ext: np.ndarray, gain: float, col_blocks: int
+    data: np.ndarray, z: np.ndarray, trunc: np.ndarray, ext: np.ndarray, crop: np.ndarray, out: np.ndarray
 ) -> None:
-    """In place on float64 (bands, rows, cols): rows of every column, then columns of the inner rows."""
-    nb, nr, nc = data.shape
+    """The filter on float64 ``data`` (rows, cols), in place: along axis 0 for every column, then along
+    axis 1 for the rows kept; ``out`` receives ``data`` without ``crop`` (top, bottom, left, right)."""
+    nr, nc = data.shape
     nt = z.shape[0]
     l0 = ext[0]
-    inner = l0 - ext[nt]
-    for b in range(nb):
-        band = data[b]
-        # along axis 0, column blocks in parallel (contiguous rows inside each block)
-        for blk in prange(col_blocks):
-            c0 = blk * nc // col_blocks
-            c1 = (blk + 1) * nc // col_blocks
-            view = band[:, c0:c1]
-            for k in range(nt):
-                jump = l0 - ext[k]
-                _filter_cols(view, z[k], jump, nr - 2 * jump, trunc[k])
-        for r in prange(inner, nr - inner):
-            row = band[r]
-            for k in range(nt):
-                jump = l0 - ext[k]
-                _filter_line(row, z[k], jump, nc - 2 * jump, trunc[k])
-            for c in range(nc):
-                row[c] *= gain
-        for r in range(0, inner):
-            band[r] *= gain
-        for r in range(nr - inner, nr):
-            band[r] *= gain
+    ncb = (nc + _COL_BLOCK - 1) // _COL_BLOCK
+    for blk in prange(ncb):
+        c0 = blk * _COL_BLOCK
+        c1 = min(c0 + _COL_BLOCK, nc)
+        for k in range(nt):
+            jump = l0 - ext[k]
+            _filter_cols(data, z[k], jump, nr - 2 * jump, trunc[k], c0, c1)
+    # only the rows kept are filtered along axis 1 (a crop is at least the unreliable border)
+    ct = crop[0]
+    nrb = (nr - ct - crop[1] + _ROW_BLOCK - 1) // _ROW_BLOCK
+    cl = crop[2]
+    wo = out.shape[1]
+    for blk in prange(nrb):
+        r0 = ct + blk * _ROW_BLOCK
+        r1 = min(r0 + _ROW_BLOCK, nr - crop[1])
+        for k in range(nt):
+            jump = l0 - ext[k]
+            _filter_rows(data, z[k], jump, nc - 2 * jump, trunc[k], r0, r1)
+        # copied while the block is still in cache
+        for r in range(r0, r1):
+            for c in range(wo):
+                out[r - ct, c] = data[r, cl + c]
 
 
-def prefilter(src: np.ndarray, n: int, epsilon: float) -> np.ndarray:
-    """float64 B-spline coefficients of order ``n`` of a (bands, rows, cols) source (a new array).
+def _pad_index(n: int, widths: tuple[int, int], mode: str | None) -> np.ndarray:
+    """Index of the source position at every position of ``n`` positions padded by numpy.pad ``mode`` (-1: zero)."""
+    if mode in (None, "constant"):
+        return np.pad(np.arange(n), widths, mode="constant", constant_values=-1)
+    return np.pad(np.arange(n), widths, mode=cast(Any, mode))
 
-    The outer ``total_margin(n, epsilon) - n // 2`` rows and columns are not
-    reliable (see :func:`prefilter_mask`); the array must be larger than
-    twice ``total_margin``. The coefficients are scaled so that the
-    normalised B-spline weights apply (gridr scales its weights by n! instead).
-    """
-    ext = domain_extension(n, epsilon)
-    l0 = ext[0]
-    if src.shape[1] <= 2 * l0 or src.shape[2] <= 2 * l0:
+
+def check_size(shape: tuple[int, int], n: int, epsilon: float) -> None:
+    """Refuse a (padded) array too small to prefilter: it needs more than twice ``total_margin`` each way."""
+    l0 = total_margin(n, epsilon)
+    if shape[0] <= 2 * l0 or shape[1] <= 2 * l0:
         raise InvalidInputError(
-            f"a {src.shape[1]} x {src.shape[2]} array is too small to prefilter for bspline{n} "
+            f"a {shape[0]} x {shape[1]} array is too small to prefilter for bspline{n} "
             f"(needs more than {2 * l0} pixels each way at epsilon={epsilon:g})",
             param="array_in",
         )
-    data = np.array(src, dtype=np.float64, order="C", copy=True)
+
+
+def prefilter(
+    src: np.ndarray,
+    n: int,
+    epsilon: float,
+    *,
+    pad: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
+    mode: str | None = None,
+    crop: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """float64 B-spline coefficients of order ``n`` of a (bands, rows, cols) source, padded, then cropped.
+
+    The source (any numeric dtype) is padded by ``pad`` (numpy.pad widths along rows and columns)
+    with the numpy.pad ``mode`` (``None``: zeros), in the same pass that converts it to float64.
+    The outer ``total_margin(n, epsilon) - n // 2`` rows and columns of the padded array get no
+    reliable coefficient (see :func:`prefilter_mask`): they are cropped, or more with ``crop``
+    (top, bottom, left, right; each at least that border). The padded array must be larger than
+    twice ``total_margin``. The coefficients are scaled so that the normalised B-spline weights
+    apply (gridr scales its weights by n! instead).
+    """
+    ext = domain_extension(n, epsilon)
+    l0 = ext[0]
+    (top, bottom), (left, right) = pad
+    nr, nc = src.shape[1] + top + bottom, src.shape[2] + left + right
+    check_size((nr, nc), n, epsilon)
+    border = l0 - n // 2
+    cut = np.array((border,) * 4 if crop is None else crop, np.int64)
+    if cut.min() < border or cut[0] + cut[1] >= nr or cut[2] + cut[3] >= nc:
+        raise InvalidInputError(
+            f"crop {tuple(cut)} must be at least the border {border} and leave something", param="crop"
+        )
+    # index of the source row/column at every padded position (-1: a constant zero)
+    rows = _pad_index(src.shape[1], (top, bottom), mode)
+    cols = _pad_index(src.shape[2], (left, right), mode)
     z = np.array(poles(n), np.float64)
     trunc = np.array(truncation_index(n, epsilon), np.int64)
-    _prefilter(data, z, trunc, np.array(ext, np.int64), float(math.factorial(n)) ** 2, 8)
-    return data
+    ext_a = np.array(ext, np.int64)
+    gain = float(math.factorial(n)) ** 2
+    data = np.empty((nr, nc))
+    out = np.empty((src.shape[0], nr - cut[0] - cut[1], nc - cut[2] - cut[3]))
+    for band in range(src.shape[0]):
+        _load(src[band], rows, cols, left, gain, data)
+        _prefilter(data, z, trunc, ext_a, cut, out[band])
+    return out
 
 
 def prefilter_mask(mask: np.ndarray, n: int, epsilon: float, threshold: float) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from eokit.errors import FallbackWarning, InvalidInputError
 from eokit.resample import _kernels as K
-from eokit.resample.bspline import influence_radius, prefilter, prefilter_mask
+from eokit.resample.bspline import check_size, influence_radius, prefilter, prefilter_mask
 from eokit.resample.interp import INTERPOLATORS, Interpolator, get_interpolator
 
 __all__ = [
@@ -514,42 +514,42 @@ def bspline_coefficients(
     )
     real_invalid = mask is not None and not mask.all()
     trusted = boundary_condition is not None and trust_padding
-    vmask = mask if real_invalid and mask is not None else np.ones(src.shape[1:], np.uint8)
-    if top or bottom or left or right:
-        pw = ((top, bottom), (left, right))
-        src = _pad(src, ((0, 0), *pw), boundary_condition)
-        if trusted and real_invalid:
-            vmask = _pad(vmask, pw, boundary_condition)
-        else:
-            vmask = _pad(vmask, pw, None, constant_values=1 if trusted else 0)
-    coef = prefilter(src, n, eps)
+    pw = ((top, bottom), (left, right))
+    check_size((src.shape[1] + top + bottom, src.shape[2] + left + right), n, eps)
     if not real_invalid:
         # the only invalid pixels are an untrusted padding frame: its dilation and the unreliable
         # border leave a valid rectangle, so crop to it and need no mask at all
         r = math.floor(influence_radius(n, itp.mask_influence_threshold) + 1e-12)
         b = itp.total_margins()[0] - n // 2
         cut = [max(b, w + r if w and not trusted else 0) for w in (top, bottom, left, right)]
-        h, wd = coef.shape[1], coef.shape[2]
+        h, wd = src.shape[1] + top + bottom, src.shape[2] + left + right
         if cut[0] + cut[1] >= h or cut[2] + cut[3] >= wd:
-            return coef[:, :1, :1], np.zeros((1, 1), np.uint8), (-top, -left)  # nothing valid
-        coef = np.ascontiguousarray(coef[:, cut[0] : h - cut[1], cut[2] : wd - cut[3]])
+            return np.zeros((src.shape[0], 1, 1)), np.zeros((1, 1), np.uint8), (-top, -left)  # nothing valid
+        coef = prefilter(src, n, eps, pad=pw, mode=boundary_condition, crop=(cut[0], cut[1], cut[2], cut[3]))
         return coef, None, (cut[0] - top, cut[2] - left)
+    coef = prefilter(src, n, eps, pad=pw, mode=boundary_condition)
+    vmask = mask if mask is not None else np.ones(src.shape[1:], np.uint8)
+    if top or bottom or left or right:
+        if trusted:
+            vmask = _pad(vmask, pw, boundary_condition)
+        else:
+            vmask = _pad(vmask, pw, None, constant_values=0)
     return trim_coefficients(coef, prefilter_mask(vmask, n, eps, itp.mask_influence_threshold), itp, (-top, -left))
 
 
 def trim_coefficients(
     coef: np.ndarray, cmask: np.ndarray, itp: Interpolator, offset: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
-    """Coefficients without their unreliable border (taps there fall outside: invalid, as masked).
+    """The coefficients of :func:`~eokit.resample.bspline.prefilter` (its unreliable border cropped:
+    taps there fall outside, invalid as if masked) and their validity cropped alike.
 
     Then a validity mask with nothing invalid left is dropped: the kernel skips the
     per-tap mask reads. Returns (coefficients, mask or None, source offset).
     """
     b = itp.total_margins()[0] - itp.order // 2
-    coef = coef[:, b : coef.shape[1] - b, b : coef.shape[2] - b]
     cmask = cmask[b : cmask.shape[0] - b, b : cmask.shape[1] - b]
     keep = None if cmask.all() else np.ascontiguousarray(cmask)
-    return np.ascontiguousarray(coef), keep, (offset[0] + b, offset[1] + b)
+    return coef, keep, (offset[0] + b, offset[1] + b)
 
 
 def _check_promise(

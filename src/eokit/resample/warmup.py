@@ -26,12 +26,7 @@ def kernels_cached(interp: Any) -> bool | None:
     """
     from eokit.resample import _kernels as K
 
-    itp = get_interpolator(interp)
-    disp: Any = K._interp_window
-    if itp.name == "nearest":
-        disp = K._nearest_window
-    elif itp.kind > K.KIND_BSPLINE3:
-        disp = K._bspline_window
+    disp: Any = K.compiled_function(get_interpolator(interp).kind)
     try:
         import os
 
@@ -63,7 +58,9 @@ def warm_up_steps(
         mask = np.ones((n, n), np.uint8)
         if itp.is_bspline:
             data = prefilter(src, itp.order, itp.epsilon)
-            mask = prefilter_mask(mask, itp.order, itp.epsilon, itp.mask_influence_threshold)
+            cmask = prefilter_mask(mask, itp.order, itp.epsilon, itp.mask_influence_threshold)
+            b = itp.total_margins()[0] - itp.order // 2
+            mask = np.ascontiguousarray(cmask[b : n - b, b : n - b])
         out = np.empty((1, 2, 2), wdt)
         omask = np.empty((2, 2), np.uint8)
         for m in (mask, None):  # with and without a source mask: the same specialisation, both paths

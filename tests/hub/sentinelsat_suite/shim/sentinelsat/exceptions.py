@@ -1,0 +1,1 @@
+from eokit.hub.exceptions import *  # noqa: F403

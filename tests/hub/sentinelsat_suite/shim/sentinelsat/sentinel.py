@@ -1,0 +1,7 @@
+from eokit.hub.dhus_query import format_order_by as _format_order_by  # noqa: F401
+from eokit.hub.dhus_query import parse_odata_timestamp as _parse_odata_timestamp  # noqa: F401
+from eokit.hub.dhus_query import parse_opensearch_entries
+
+
+def _parse_opensearch_response(products):
+    return parse_opensearch_entries(products)
