@@ -9,11 +9,11 @@ EOKIT_BENCH_SERVE_LEVELS (default 4,50,200), EOKIT_BENCH_SERVE_PGSTAC=0 to skip 
 EOKIT_BENCH_SERVE_WORKERS=N (server processes of the embedded backend), EOKIT_BENCH_SERVE_MIX=nofilter
 (bbox/intersects/datetime only), EOKIT_BENCH_SERVE_BASELINE=SRC_DIR to also run an older eokit (the hand-written
 server: `git archive 70a56a0^ src | tar -x -C /tmp/oldsrv`, then /tmp/oldsrv/src) on the same catalog and load,
-as the "baseline" backend. The baseline answers no CQL2 filter and stops on antimeridian-crossing items, so with
+as the "baseline" backend. The baseline ignores CQL2 filters and stops on antimeridian-crossing items, so with
 a baseline the mix defaults to ``nofilter`` and the catalog is built without crossing items (for every backend
 of the run alike); EOKIT_BENCH_SERVE_CROSSING=1 keeps them.
 
-The client is aiohttp (one keep-alive connection per concurrent client): httpx's pool spent ~7 ms of CPU per
+The client is aiohttp (the ``bench`` extra; one keep-alive connection per concurrent client): httpx's pool spent ~7 ms of CPU per
 request at 200 connections, more than the server, on the same 2 cores.
 
 Targets (issue 13): >= 204 req/s at 200 clients (2x the hand-written server's 102 req/s), p99 < 1 s at 50

@@ -170,6 +170,29 @@ def test_publish_command(catalog: Path, dsn: str) -> None:
     assert bad.exit_code != 0 and "secret" not in bad.output
 
 
+def test_plain_catalog_publishes_the_embedded_stand_in(dsn: str, tmp_path: Path) -> None:
+    """Items linked from a Catalog with no Collection: pgstac gets the stand-in collection the embedded index
+    serves, extent computed from the items (loaded before its items are read, completed after)."""
+    items = [json.loads(p.read_text()) for p in sorted(DATA.glob("ls-*.json"))][:4]
+    cat = write_static_catalog(tmp_path / "plain", {"plain-landsat": items}, plain=True)
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("CREATE DATABASE plain")
+    target = dsn.rsplit("/", 1)[0] + "/plain"
+    assert publish_pgstac(cat, target).items == len(items) >= 2
+    with (
+        running_server(cat, db_path=tmp_path / "i.sqlite") as emb,
+        running_app(create_pgstac_app(target), lifespan="on") as pg,
+    ):
+        docs = [requests.get(f"{u}/collections/plain-landsat", timeout=30).json() for u in (emb, pg)]
+        assert docs[0]["extent"] == docs[1]["extent"]
+        west = min(it["bbox"][0] for it in items)
+        assert docs[1]["extent"]["spatial"]["bbox"][0][0] == pytest.approx(west)
+        n = [requests.get(f"{u}/search", timeout=30).json()["numberReturned"] for u in (emb, pg)]
+        assert n == [len(items), len(items)]
+
+
 PG_BAD = [
     # what schemathesis found answered with a 500 by stac-fastapi-pgstac (or with a non-STAC error body)
     ("/search", {"query": "not json"}),

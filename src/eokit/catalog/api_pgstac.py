@@ -48,37 +48,17 @@ def _conninfo(dsn: str) -> dict[str, str]:
         raise InvalidInputError("not a PostgreSQL connection string", param="dsn") from None
 
 
-def _collections(catalog_dir: Path, max_bytes: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    walker = CatalogWalker(catalog_dir, max_bytes=max_bytes)
-    for cid, items, collection in walker.collections():
-        docs = []
-        for item, _ in items:
-            if isinstance(item.get("id"), str):
-                doc = dict(item, collection=cid)
-                doc["links"] = [ln for ln in item.get("links", []) if isinstance(ln, dict)
-                                and "://" in str(ln.get("href", ""))]  # fmt: skip
-                docs.append(doc)
-        found = collection()
-        if found is None:
-            continue
-        coll = dict(found)
-        coll["links"] = [
-            ln for ln in coll.get("links", []) if isinstance(ln, dict) and "://" in str(ln.get("href", ""))
-        ]
-        yield coll, docs
+def _remote_links(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    links = doc.get("links")
+    return [ln for ln in (links if isinstance(links, list) else []) if isinstance(ln, dict)
+            and "://" in str(ln.get("href", ""))]  # fmt: skip
 
 
-def _queryables(groups: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> dict[str, dict[str, str]]:
-    """The item properties of one JSON type in every item that has them, with that type. pgstac reads a
-    property it has no queryable for as text (``10`` before ``9``)."""
-    kinds: dict[str, set[str]] = {}
-    for _, items in groups:
-        for item in items:
-            props = item.get("properties")
-            for name, value in props.items() if isinstance(props, dict) else ():
-                if kind := json_type(value):
-                    kinds.setdefault(str(name), set()).add(kind)
-    return {name: {"type": next(iter(k))} for name, k in sorted(kinds.items()) if len(k) == 1}
+def _provisional(cid: str) -> dict[str, Any]:
+    """A plain catalog's stand-in collection before its items are read (its extent comes from them)."""
+    return {"type": "Collection", "stac_version": "1.0.0", "id": cid, "description": f"Items of the catalog {cid}",
+            "license": "other", "links": [], "extent": {"spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
+                                                        "temporal": {"interval": [[None, None]]}}}  # fmt: skip
 
 
 def publish_pgstac(
@@ -91,7 +71,9 @@ def publish_pgstac(
 
     The pgstac schema is created or migrated first (``pypgstac migrate``); collections and items
     are upserted, so publishing again after the catalog changed updates the database. Links are
-    followed as the embedded server follows them (confined to the folder, size-limited).
+    followed as the embedded server follows them (confined to the folder, size-limited); items
+    are read and loaded a chunk at a time. The items' properties are then registered as typed
+    queryables: pgstac reads a property it has no queryable for as text (``10`` before ``9``).
     """
     try:
         from pypgstac.db import PgstacDB
@@ -103,25 +85,46 @@ def publish_pgstac(
     if not any((folder / n).is_file() for n in ("catalog.json", "collection.json")):
         raise InputNotFoundError("folder holds no catalog.json or collection.json", path=catalog_dir)
     _conninfo(dsn)
-    groups = list(_collections(folder, max_document_bytes))
     import psycopg
+
+    kinds: dict[str, set[str]] = {}
+    n_collections = n_items = 0
+
+    def records(cid: str, items: Iterator[tuple[dict[str, Any], Path]]) -> Iterator[dict[str, Any]]:
+        nonlocal n_items
+        for item, _ in items:
+            if not isinstance(item.get("id"), str):
+                continue
+            props = item.get("properties")
+            for name, value in props.items() if isinstance(props, dict) else ():
+                if kind := json_type(value):
+                    kinds.setdefault(str(name), set()).add(kind)
+            n_items += 1
+            yield dict(item, collection=cid, links=_remote_links(item))
 
     try:
         with PgstacDB(dsn=dsn) as db:
             Migrate(db).run_migration()
             loader = Loader(db)
-            loader.load_collections(iter([c for c, _ in groups]), Methods.upsert)
-            for _, items in groups:
-                if items:
-                    loader.load_items(iter(items), Methods.upsert)
-            queryables = _queryables(groups)
+            for cid, items, collection in CatalogWalker(folder, max_bytes=max_document_bytes).collections():
+                first = collection()  # None for a plain catalog's stand-in until its items are read
+                loader.load_collections(iter([dict(first or _provisional(cid), links=_remote_links(first or {}))]),
+                                        Methods.upsert)  # fmt: skip
+                loader.load_items(records(cid, items), Methods.upsert, chunksize=2000)
+                final = collection()
+                if final is None:  # none of its items could be read: the embedded index has no such collection
+                    db.connect().execute("SELECT delete_collection(%s)", [cid])
+                    continue
+                if first is None:
+                    loader.load_collections(iter([dict(final, links=_remote_links(final))]), Methods.upsert)
+                n_collections += 1
+            queryables = {name: {"type": next(iter(k))} for name, k in sorted(kinds.items()) if len(k) == 1}
             if queryables:  # typed, so pgstac filters and sorts numbers as numbers, as the embedded index does
                 db.connect().execute("SELECT upsert_queryables(%s::jsonb)", [json.dumps({"properties": queryables})])
     except psycopg.Error as exc:  # the server's message, never the DSN (it may hold a password)
         raise ProviderError(f"pgstac: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
-    n_items = sum(len(items) for _, items in groups)
-    log.info("published %d collections and %d items of %s to pgstac", len(groups), n_items, folder)
-    return PublishResult(collections=len(groups), items=n_items)
+    log.info("published %d collections and %d items of %s to pgstac", n_collections, n_items, folder)
+    return PublishResult(collections=n_collections, items=n_items)
 
 
 def _fields_of(search_request: Any) -> tuple[list[str] | None, list[str]] | None:
