@@ -348,3 +348,77 @@ def test_a_clean_stop_writes_the_bytes_already_received(tmp_path: Path) -> None:
         assert hub.stats["requests"][-1]["range"] == f"bytes={kept}-"
     assert again.transferred == len(data) - kept
     assert (tmp_path / p.filename).read_bytes() == data
+
+
+def test_a_clean_stop_over_https_keeps_what_arrived_and_never_waits(tmp_path: Path, monkeypatch) -> None:
+    """Over TLS the kernel counts encrypted bytes, possibly ending in a partial record: the drain must
+    only read what is already there (no wait for the rest of a record), and the rerun completes the file."""
+    import shutil
+    import ssl
+
+    from eokit.hub.http import HubSession
+
+    from .servers import Server
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # requests would prefer them to session.verify
+        monkeypatch.delenv(name, raising=False)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    data = hashlib.sha256(b"tls").digest() * (3_000_000 // 32)
+
+    def serve(h) -> None:
+        start = int((h.headers.get("Range") or "bytes=0-")[6:].rstrip("-"))
+        h.send_response(206 if start else 200)
+        h.send_header("Content-Length", str(len(data) - start))
+        if start:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        h.end_headers()
+        try:
+            if start == 0:  # 100 kB, then a pause: a drain that reads past what arrived would wait here
+                h.wfile.write(data[:100_000])
+                h.wfile.flush()
+                time.sleep(4)
+                start = 100_000
+            h.wfile.write(data[start:])
+        except OSError:
+            pass  # the client stopped
+
+    class StopAfterFirstChunk:
+        first = 0
+
+        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
+            pass
+
+        def update(self, key: str, n: int) -> None:
+            if not self.first:
+                self.first = n
+                time.sleep(0.3)  # the server fills the socket buffer meanwhile
+                engine.stop()
+
+        def finish(self, key: str, ok: bool) -> None:
+            pass
+
+    with Server(serve, tls=context) as srv:
+        request = DownloadRequest(url=f"{srv.url}/x.bin", key="x", filename="x.bin", size=len(data),
+                                  checksums={"sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        session = HubSession()
+        session.verify = str(cert)
+        reporter = StopAfterFirstChunk()
+        engine = DownloadEngine(session=session, chunk_size=16 * 1024, progress=reporter, timeout=30)
+        t0 = time.monotonic()
+        (result,) = engine.download_all([request], tmp_path)
+        assert time.monotonic() - t0 < 3  # the drain did not wait for the server's next bytes
+        kept = (tmp_path / "x.bin.incomplete").stat().st_size
+        assert result.status == "failed" and reporter.first < kept < len(data)
+        assert (tmp_path / "x.bin.incomplete").read_bytes() == data[:kept]
+        again = DownloadEngine(session=session).download(request, tmp_path)
+    assert again.transferred == len(data) - kept
+    assert (tmp_path / "x.bin").read_bytes() == data
