@@ -52,6 +52,16 @@ def test_download_is_one_verified_attempt_and_download_all_retries(tmp_path: Pat
         assert not failed and Path(done[p.id]["path"]).read_bytes() == p.data
 
 
+def test_download_resumes_a_body_cut_short_within_its_one_attempt(tmp_path: Path) -> None:
+    (p,) = make_products(1, size=400_000)
+    with LocalHub([p], faults=Faults(plan=[(p.id, "drop")])) as hub:
+        api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
+        info = api.download(p.id, tmp_path)
+        ranges = [r["range"] for r in hub.stats["requests"] if r.get("range")]
+    assert Path(info["path"]).read_bytes() == p.data
+    assert len(ranges) == 1 and info["downloaded_bytes"] == p.size  # resumed where it broke off, nothing twice
+
+
 def test_a_corrupt_full_size_partial_from_an_earlier_run_is_downloaded_again(tmp_path: Path) -> None:
     (p,) = make_products(1)
     (tmp_path / (p.filename + ".incomplete")).write_bytes(b"\0" * p.size)
