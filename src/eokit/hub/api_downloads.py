@@ -10,7 +10,6 @@ import logging
 import os
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -384,6 +383,8 @@ class DownloadsMixin:
 
 def _manifest_nodes(manifest: Path, info: dict[str, Any], backend: Any) -> dict[str, dict[str, Any]]:
     """The data objects listed in a SAFE/SEN3 manifest -> node infos."""
+    import xml.etree.ElementTree as ET
+
     try:
         doc = ET.parse(manifest)
     except ET.ParseError as exc:

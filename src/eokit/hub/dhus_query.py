@@ -8,7 +8,6 @@ exchanges in the tests).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -235,6 +234,8 @@ def parse_gml_footprint(gml: str | None) -> str | None:
     """A DHuS GML polygon (lat,lon pairs) -> ``POLYGON((lon lat,...))``."""
     if gml is None:
         return None
+    import xml.etree.ElementTree as ET  # only DHuS OData answers carry GML: not at import time
+
     ns = "{http://www.opengis.net/gml}"
     root = ET.fromstring(gml)
     text = root.findtext(f"{ns}outerBoundaryIs/{ns}LinearRing/{ns}coordinates")
