@@ -40,9 +40,6 @@ EXPECTED_TO_DIFFER: dict[str, str] = {
     "test_misc.py::test_checksumming_progressbars[sha3-256-openssl_sha3_256]": (
         f"the progress bar of _checksum_compare: {_PRIVATE}"
     ),
-    "test_opensearch.py::test_SentinelAPI_connection": f"_last_response: {_PRIVATE}",
-    "test_opensearch.py::test_small_query": f"_last_response: {_PRIVATE}",
-    "test_opensearch.py::test_date_arithmetic": f"_last_response: {_PRIVATE}",
     "test_opensearch.py::test_format_url": f"_format_url: {_PRIVATE}",
     "test_opensearch.py::test_format_url_custom_api_url": f"_format_url: {_PRIVATE}",
     "test_misc.py::test_response_to_dict": f"_load_query (in its fixture): {_PRIVATE}",
