@@ -43,7 +43,7 @@ def test_download_is_one_verified_attempt_and_download_all_retries(tmp_path: Pat
         api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
         with pytest.raises(InvalidChecksumError) as err:
             api.download(p.id, tmp_path)
-        assert "is corrupted" in str(err.value)  # the classic client's words
+        assert err.value.status_code is None  # a local verdict, not a server answer (wording: sentinelsat's suite)
         assert sorted(f.name for f in tmp_path.iterdir() if f.name != ".eokit-downloads.json") == []
     with LocalHub([p], faults=Faults(plan=[(p.id, "corrupt")])) as hub:
         api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
@@ -87,16 +87,16 @@ def test_a_dhus_search_rejected_with_500_is_not_retried_but_metadata_is(waits) -
 
 
 @pytest.mark.parametrize(
-    ("geometry", "problem"),
+    "geometry",
     [
-        ("POLYGO((-87.27 41.64,-81.56 37.857,-82.617 44.52,-87.2 41.64))", "neither a GeoJSON file with a valid path"),
-        ('{"type": "A bad JSON", "features" :[nothing], ([{ ', "starts with '{' but is not a valid GeoJSON"),
+        "POLYGO((-87.27 41.64,-81.56 37.857,-82.617 44.52,-87.2 41.64))",
+        '{"type": "A bad JSON", "features" :[nothing], ([{ ',
     ],
 )
-def test_bad_geometry_is_one_line_naming_the_option(geometry: str, problem: str) -> None:
-    r = CliRunner().invoke(
-        cli, ["hub", "search", "--url", "http://127.0.0.1:9/dhus/", "-u", "u", "-p", "p", "--geometry", geometry]
-    )
+def test_bad_geometry_is_one_line_naming_the_option(geometry: str) -> None:
+    """One ``eokit: error: --geometry: ...`` line (its wording, sentinelsat's, is checked by sentinelsat's suite)."""
+    args = ["hub", "search", "--url", "http://127.0.0.1:9/dhus/", "-u", "u", "-p", "p", "--geometry", geometry]
+    r = CliRunner().invoke(cli, args)
     assert r.exit_code != 0
     (line,) = [ln for ln in r.output.splitlines() if ln.startswith("eokit: error:")]
-    assert line.startswith("eokit: error: --geometry: ") and problem in line
+    assert line.startswith("eokit: error: --geometry: ")
