@@ -20,7 +20,7 @@ from eokit.hub import DownloadEngine, DownloadRequest, SentinelAPI, sanitize_fil
 from eokit.hub import http as hub_http
 from eokit.hub.auth import TokenManager
 from eokit.hub.engine import LEDGER_NAME
-from eokit.hub.exceptions import InvalidChecksumError, UnauthorizedError
+from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, UnauthorizedError
 from eokit.hub.http import HubSession, parse_retry_after
 from eokit.io.atomic import safe_join
 from eokit.testing.hub_server import Faults, HubProduct, LocalHub
@@ -290,8 +290,9 @@ def test_failed_download_leaves_no_empty_partial_file(tmp_path: Path) -> None:
     with LocalHub(make_products(1)) as hub:
         engine = DownloadEngine(max_attempts=1)
         request = DownloadRequest(url=f"{hub.url}/files/no-such-id/x.zip", key="no-such-id", filename="x.zip")
-        with pytest.raises(Exception, match="not found"):
+        with pytest.raises(InvalidKeyError) as err:  # the server answered 404
             engine.download(request, tmp_path)
+        assert err.value.status_code == 404
     assert [f.name for f in tmp_path.iterdir() if not f.name.startswith(".")] == []
 
 

@@ -118,7 +118,8 @@ def check_keywords(date_: Any, area: Any, keywords: dict[str, Any]) -> None:
             if k.lower() in {"beginposition", "footprint"} or list(map(str.lower, keywords)).count(k.lower()) > 1
         )
         raise HubInputError(
-            f"Query contains duplicate keywords {dupes}. Note that query keywords are case-insensitive."
+            f"Query contains duplicate keywords {dupes}. Note that query keywords are case-insensitive.",
+            param="query",
         )
 
 
