@@ -423,3 +423,56 @@ def test_a_clean_stop_over_https_keeps_what_arrived_and_never_waits(tmp_path: Pa
         again = DownloadEngine(session=session).download(request, tmp_path)
     assert again.transferred == len(data) - kept
     assert (tmp_path / "x.bin").read_bytes() == data
+
+
+def test_a_clean_stop_of_a_chunked_body_does_not_wait(tmp_path: Path) -> None:
+    """In a chunked body the kernel's byte count includes the chunk framing: the stop must not try to
+    read that many body bytes (it would wait for the server), and the rerun completes the file."""
+    from .servers import Server
+
+    data = hashlib.sha256(b"chunked").digest() * (300_000 // 32)
+
+    def serve(h) -> None:
+        start = int((h.headers.get("Range") or "bytes=0-")[6:].rstrip("-"))
+        h.send_response(206 if start else 200)
+        h.send_header("Transfer-Encoding", "chunked")
+        if start:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        h.end_headers()
+        try:
+            for pos in range(start, len(data), 4096):
+                piece = data[pos : pos + 4096]
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if start == 0 and pos == 40 * 4096:  # a pause: a drain counting framing as body would wait here
+                    h.wfile.flush()
+                    time.sleep(4)
+            h.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client stopped
+
+    class StopAfterFirstChunk:
+        first = 0
+
+        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
+            pass
+
+        def update(self, key: str, n: int) -> None:
+            if not self.first:
+                self.first = n
+                time.sleep(0.3)
+                engine.stop()
+
+        def finish(self, key: str, ok: bool) -> None:
+            pass
+
+    with Server(serve) as srv:
+        request = DownloadRequest(url=f"{srv.url}/c.bin", key="c", filename="c.bin", size=len(data),
+                                  checksums={"sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        engine = DownloadEngine(chunk_size=16 * 1024, progress=StopAfterFirstChunk(), timeout=30)
+        t0 = time.monotonic()
+        (result,) = engine.download_all([request], tmp_path)
+        assert time.monotonic() - t0 < 3 and result.status == "failed"
+        kept = (tmp_path / "c.bin.incomplete").stat().st_size
+        assert (tmp_path / "c.bin.incomplete").read_bytes() == data[:kept]
+        DownloadEngine().download(request, tmp_path)
+    assert (tmp_path / "c.bin").read_bytes() == data

@@ -83,7 +83,10 @@ def chunks(
                 guard.check(len(chunk))
             yield chunk
             if stop is not None and stop():
-                if encoding == "identity":
+                # a plain body only: in a compressed or chunked one the kernel's byte count says
+                # nothing about how many body bytes can be read without waiting
+                chunked = "chunked" in (response.headers.get("Transfer-Encoding") or "").lower()
+                if encoding == "identity" and not chunked:
                     yield from _already_received(raw)
                 return
     except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
