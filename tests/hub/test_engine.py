@@ -309,6 +309,27 @@ def test_bad_hub_setting_is_a_config_error(monkeypatch, name, value):
         get_settings()
 
 
+class _StopAfterFirstChunk:
+    """A progress reporter that stops its engine after the first chunk, once the server had 0.3 s to fill
+    the socket buffer (what Ctrl-C does, at a known moment)."""
+
+    def __init__(self) -> None:
+        self.engine: DownloadEngine | None = None
+        self.first = 0
+
+    def start(self, key: str, title: str, total: int | None, initial: int) -> None:
+        pass
+
+    def update(self, key: str, n: int) -> None:
+        if not self.first and self.engine is not None:
+            self.first = n
+            time.sleep(0.3)
+            self.engine.stop()
+
+    def finish(self, key: str, ok: bool) -> None:
+        pass
+
+
 def test_a_clean_stop_writes_the_bytes_already_received(tmp_path: Path) -> None:
     """Stopped (Ctrl-C, SIGTERM in the CLI), a download first writes what the kernel already holds for
     its connection, so the rerun does not fetch those bytes again; the rerun completes the file."""
@@ -316,27 +337,9 @@ def test_a_clean_stop_writes_the_bytes_already_received(tmp_path: Path) -> None:
     data = b"".join(p.iter_bytes(0, None))
     chunk = 16 * 1024
 
-    class StopAfterFirstChunk:
-        def __init__(self, engine: DownloadEngine) -> None:
-            self.engine, self.seen, self.first = engine, 0, 0
-
-        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
-            pass
-
-        def update(self, key: str, n: int) -> None:
-            self.seen += n
-            if self.seen == n:  # the first chunk: let the server fill the socket buffer, then stop
-                self.first = n
-                time.sleep(0.3)
-                self.engine.stop()
-
-        def finish(self, key: str, ok: bool) -> None:
-            pass
-
     with LocalHub([p]) as hub:
-        engine = DownloadEngine(chunk_size=chunk)
-        reporter = StopAfterFirstChunk(engine)
-        engine.progress = reporter
+        reporter = _StopAfterFirstChunk()
+        engine = reporter.engine = DownloadEngine(chunk_size=chunk, progress=reporter)
         result = engine.download_all([_file_request(hub, p, filename=p.filename)], tmp_path)[0]
         partial = tmp_path / (p.filename + ".incomplete")
         assert result.status == "failed" and partial.exists()
@@ -392,28 +395,13 @@ def test_a_clean_stop_over_https_keeps_what_arrived_and_never_waits(tmp_path: Pa
         except OSError:
             pass  # the client stopped
 
-    class StopAfterFirstChunk:
-        first = 0
-
-        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
-            pass
-
-        def update(self, key: str, n: int) -> None:
-            if not self.first:
-                self.first = n
-                time.sleep(0.3)  # the server fills the socket buffer meanwhile
-                engine.stop()
-
-        def finish(self, key: str, ok: bool) -> None:
-            pass
-
     with Server(serve, tls=context) as srv:
         request = DownloadRequest(url=f"{srv.url}/x.bin", key="x", filename="x.bin", size=len(data),
                                   checksums={"sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
         session = HubSession()
         session.verify = str(cert)
-        reporter = StopAfterFirstChunk()
-        engine = DownloadEngine(session=session, chunk_size=16 * 1024, progress=reporter, timeout=30)
+        reporter = _StopAfterFirstChunk()
+        engine = reporter.engine = DownloadEngine(session=session, chunk_size=16 * 1024, progress=reporter, timeout=30)
         t0 = time.monotonic()
         (result,) = engine.download_all([request], tmp_path)
         assert time.monotonic() - t0 < 3  # the drain did not wait for the server's next bytes
@@ -450,25 +438,11 @@ def test_a_clean_stop_of_a_chunked_body_does_not_wait(tmp_path: Path) -> None:
         except OSError:
             pass  # the client stopped
 
-    class StopAfterFirstChunk:
-        first = 0
-
-        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
-            pass
-
-        def update(self, key: str, n: int) -> None:
-            if not self.first:
-                self.first = n
-                time.sleep(0.3)
-                engine.stop()
-
-        def finish(self, key: str, ok: bool) -> None:
-            pass
-
     with Server(serve) as srv:
         request = DownloadRequest(url=f"{srv.url}/c.bin", key="c", filename="c.bin", size=len(data),
                                   checksums={"sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
-        engine = DownloadEngine(chunk_size=16 * 1024, progress=StopAfterFirstChunk(), timeout=30)
+        reporter = _StopAfterFirstChunk()
+        engine = reporter.engine = DownloadEngine(chunk_size=16 * 1024, progress=reporter, timeout=30)
         t0 = time.monotonic()
         (result,) = engine.download_all([request], tmp_path)
         assert time.monotonic() - t0 < 3 and result.status == "failed"
