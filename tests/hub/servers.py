@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,9 +11,10 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 
 
 class Server:
-    """A throw-away HTTP server on 127.0.0.1 whose GET/POST/HEAD answers come from ``handle``."""
+    """A throw-away HTTP server on 127.0.0.1 whose GET/POST/HEAD answers come from ``handle``
+    (HTTPS with ``tls``, a server-side :class:`ssl.SSLContext`)."""
 
-    def __init__(self, handle: Handler) -> None:
+    def __init__(self, handle: Handler, *, tls: ssl.SSLContext | None = None) -> None:
         self.seen: list[dict[str, str | None]] = []
         outer = self
 
@@ -37,7 +39,9 @@ class Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def __enter__(self) -> Server:

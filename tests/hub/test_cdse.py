@@ -166,12 +166,14 @@ def test_filter_translation_shapes() -> None:
     assert "eq 'VV&VH'" in f
     assert "startswith(Name,'S1A_IW')" in f and "contains(Name,'_1SDV_')" in f
     assert "OData.CSC.Intersects(area=geography'SRID=4326;POLYGON ((1 0, 1 1, 0 1, 0 0, 1 0))')" in f
-    with pytest.raises(HubInputError, match="unknown search keyword"):
+    with pytest.raises(HubInputError) as err:
         build_filter(nosuchkeyword=1)
+    assert err.value.param == "query"
     with pytest.raises(HubInputError):
         build_filter(date=("2024-13-45", None))
-    with pytest.raises(HubInputError, match="duplicate"):
+    with pytest.raises(HubInputError) as err:
         build_filter(date=("NOW-1DAY", "NOW"), beginPosition=("NOW-1DAY", "NOW"))
+    assert err.value.param == "query"
 
 
 @pytest.mark.parametrize(
@@ -239,16 +241,18 @@ def test_single_product_fixture_parses(shared_data: Path) -> None:
 def test_bad_query_input() -> None:
     with LocalHub(make_products(1)) as hub:
         api = _api(hub)
-        with pytest.raises(HubInputError, match="Empty query"):
+        with pytest.raises(HubInputError) as err:
             api.query()
+        assert err.value.param == "query"
         with pytest.raises(ValueError):
             api.query("POLYGON((0 0,1 1,0 1,0 0))", area_relation="Touches")
         with pytest.raises(HubInputError):
             api.query("not wkt at all", platformname="Sentinel-2")
         with pytest.raises(HubInputError):
             api.query(platformname="Sentinel-2", order_by="cloud cover")
-        with pytest.raises(HubInputError, match="out of"):
+        with pytest.raises(HubInputError) as err:
             api.query("POLYGON((0 0,200 0,200 1,0 0))")
+        assert err.value.param == "area"
 
 
 def test_cdse_partial_download_with_node_filter(tmp_path: Path) -> None:
@@ -284,7 +288,7 @@ def test_over_long_cdse_query_is_refused_client_side() -> None:
     wkt = "POLYGON((" + ",".join(f"{x:.6f} {y:.6f}" for x, y in [*ring, ring[0]]) + "))"
     with LocalHub(make_products(2)) as hub:
         api = _api(hub)
-        with pytest.raises(QueryLengthError, match="simplify"):
+        with pytest.raises(QueryLengthError):
             api.query(wkt, platformname="Sentinel-2")
         simplified = shapely.to_wkt(shapely_wkt.loads(wkt).simplify(0.05), rounding_precision=4)
         api.query(simplified, platformname="Sentinel-2")

@@ -43,13 +43,23 @@ def test_download_is_one_verified_attempt_and_download_all_retries(tmp_path: Pat
         api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
         with pytest.raises(InvalidChecksumError) as err:
             api.download(p.id, tmp_path)
-        assert "is corrupted" in str(err.value)  # the classic client's words
+        assert err.value.status_code is None  # a local verdict, not a server answer (wording: sentinelsat's suite)
         assert sorted(f.name for f in tmp_path.iterdir() if f.name != ".eokit-downloads.json") == []
     with LocalHub([p], faults=Faults(plan=[(p.id, "corrupt")])) as hub:
         api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
         api.dl_retry_delay = 0.0
         done, _, failed = api.download_all([p.id], tmp_path)
         assert not failed and Path(done[p.id]["path"]).read_bytes() == p.data
+
+
+def test_download_resumes_a_body_cut_short_within_its_one_attempt(tmp_path: Path) -> None:
+    (p,) = make_products(1, size=400_000)
+    with LocalHub([p], faults=Faults(plan=[(p.id, "drop")])) as hub:
+        api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
+        info = api.download(p.id, tmp_path)
+        ranges = [r["range"] for r in hub.stats["requests"] if r.get("range")]
+    assert Path(info["path"]).read_bytes() == p.data
+    assert len(ranges) == 1 and info["downloaded_bytes"] == p.size  # resumed where it broke off, nothing twice
 
 
 def test_a_corrupt_full_size_partial_from_an_earlier_run_is_downloaded_again(tmp_path: Path) -> None:
@@ -77,16 +87,16 @@ def test_a_dhus_search_rejected_with_500_is_not_retried_but_metadata_is(waits) -
 
 
 @pytest.mark.parametrize(
-    ("geometry", "problem"),
+    "geometry",
     [
-        ("POLYGO((-87.27 41.64,-81.56 37.857,-82.617 44.52,-87.2 41.64))", "neither a GeoJSON file with a valid path"),
-        ('{"type": "A bad JSON", "features" :[nothing], ([{ ', "starts with '{' but is not a valid GeoJSON"),
+        "POLYGO((-87.27 41.64,-81.56 37.857,-82.617 44.52,-87.2 41.64))",
+        '{"type": "A bad JSON", "features" :[nothing], ([{ ',
     ],
 )
-def test_bad_geometry_is_one_line_naming_the_option(geometry: str, problem: str) -> None:
-    r = CliRunner().invoke(
-        cli, ["hub", "search", "--url", "http://127.0.0.1:9/dhus/", "-u", "u", "-p", "p", "--geometry", geometry]
-    )
+def test_bad_geometry_is_one_line_naming_the_option(geometry: str) -> None:
+    """One ``eokit: error: --geometry: ...`` line (its wording, sentinelsat's, is checked by sentinelsat's suite)."""
+    args = ["hub", "search", "--url", "http://127.0.0.1:9/dhus/", "-u", "u", "-p", "p", "--geometry", geometry]
+    r = CliRunner().invoke(cli, args)
     assert r.exit_code != 0
     (line,) = [ln for ln in r.output.splitlines() if ln.startswith("eokit: error:")]
-    assert line.startswith("eokit: error: --geometry: ") and problem in line
+    assert line.startswith("eokit: error: --geometry: ")

@@ -20,7 +20,7 @@ from eokit.hub import DownloadEngine, DownloadRequest, SentinelAPI, sanitize_fil
 from eokit.hub import http as hub_http
 from eokit.hub.auth import TokenManager
 from eokit.hub.engine import LEDGER_NAME
-from eokit.hub.exceptions import InvalidChecksumError, UnauthorizedError
+from eokit.hub.exceptions import InvalidChecksumError, InvalidKeyError, UnauthorizedError
 from eokit.hub.http import HubSession, parse_retry_after
 from eokit.io.atomic import safe_join
 from eokit.testing.hub_server import Faults, HubProduct, LocalHub
@@ -290,8 +290,9 @@ def test_failed_download_leaves_no_empty_partial_file(tmp_path: Path) -> None:
     with LocalHub(make_products(1)) as hub:
         engine = DownloadEngine(max_attempts=1)
         request = DownloadRequest(url=f"{hub.url}/files/no-such-id/x.zip", key="no-such-id", filename="x.zip")
-        with pytest.raises(Exception, match="not found"):
+        with pytest.raises(InvalidKeyError) as err:  # the server answered 404
             engine.download(request, tmp_path)
+        assert err.value.status_code == 404
     assert [f.name for f in tmp_path.iterdir() if not f.name.startswith(".")] == []
 
 
@@ -308,6 +309,27 @@ def test_bad_hub_setting_is_a_config_error(monkeypatch, name, value):
         get_settings()
 
 
+class _StopAfterFirstChunk:
+    """A progress reporter that stops its engine after the first chunk, once the server had 0.3 s to fill
+    the socket buffer (what Ctrl-C does, at a known moment)."""
+
+    def __init__(self) -> None:
+        self.engine: DownloadEngine | None = None
+        self.first = 0
+
+    def start(self, key: str, title: str, total: int | None, initial: int) -> None:
+        pass
+
+    def update(self, key: str, n: int) -> None:
+        if not self.first and self.engine is not None:
+            self.first = n
+            time.sleep(0.3)
+            self.engine.stop()
+
+    def finish(self, key: str, ok: bool) -> None:
+        pass
+
+
 def test_a_clean_stop_writes_the_bytes_already_received(tmp_path: Path) -> None:
     """Stopped (Ctrl-C, SIGTERM in the CLI), a download first writes what the kernel already holds for
     its connection, so the rerun does not fetch those bytes again; the rerun completes the file."""
@@ -315,33 +337,116 @@ def test_a_clean_stop_writes_the_bytes_already_received(tmp_path: Path) -> None:
     data = b"".join(p.iter_bytes(0, None))
     chunk = 16 * 1024
 
-    class StopAfterFirstChunk:
-        def __init__(self, engine: DownloadEngine) -> None:
-            self.engine, self.seen = engine, 0
-
-        def start(self, key: str, title: str, total: int | None, initial: int) -> None:
-            pass
-
-        def update(self, key: str, n: int) -> None:
-            self.seen += n
-            if self.seen == n:  # the first chunk: let the server fill the socket buffer, then stop
-                time.sleep(0.3)
-                self.engine.stop()
-
-        def finish(self, key: str, ok: bool) -> None:
-            pass
-
     with LocalHub([p]) as hub:
-        engine = DownloadEngine(chunk_size=chunk)
-        reporter = StopAfterFirstChunk(engine)
-        engine.progress = reporter
+        reporter = _StopAfterFirstChunk()
+        engine = reporter.engine = DownloadEngine(chunk_size=chunk, progress=reporter)
         result = engine.download_all([_file_request(hub, p, filename=p.filename)], tmp_path)[0]
         partial = tmp_path / (p.filename + ".incomplete")
         assert result.status == "failed" and partial.exists()
         kept = partial.stat().st_size
-        assert chunk < kept < len(data)  # more than the chunk it was reading: the received bytes were kept
+        # beyond the chunk it was reading, the bytes already received were kept (the drain leaves a
+        # TLS record's worth, 17 KiB, in the kernel; the socket holds far more after 0.3 s on loopback)
+        assert reporter.first + chunk < kept < len(data)
         assert partial.read_bytes() == data[:kept]
         again = DownloadEngine().download(_file_request(hub, p, filename=p.filename), tmp_path)
         assert hub.stats["requests"][-1]["range"] == f"bytes={kept}-"
     assert again.transferred == len(data) - kept
     assert (tmp_path / p.filename).read_bytes() == data
+
+
+def test_a_clean_stop_over_https_keeps_what_arrived_and_never_waits(tmp_path: Path, monkeypatch) -> None:
+    """Over TLS the kernel counts encrypted bytes, possibly ending in a partial record: the drain must
+    only read what is already there (no wait for the rest of a record), and the rerun completes the file."""
+    import shutil
+    import ssl
+
+    from eokit.hub.http import HubSession
+
+    from .servers import Server
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # requests would prefer them to session.verify
+        monkeypatch.delenv(name, raising=False)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    data = hashlib.sha256(b"tls").digest() * (3_000_000 // 32)
+
+    def serve(h) -> None:
+        start = int((h.headers.get("Range") or "bytes=0-")[6:].rstrip("-"))
+        h.send_response(206 if start else 200)
+        h.send_header("Content-Length", str(len(data) - start))
+        if start:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        h.end_headers()
+        try:
+            if start == 0:  # 100 kB, then a pause: a drain that reads past what arrived would wait here
+                h.wfile.write(data[:100_000])
+                h.wfile.flush()
+                time.sleep(4)
+                start = 100_000
+            h.wfile.write(data[start:])
+        except OSError:
+            pass  # the client stopped
+
+    with Server(serve, tls=context) as srv:
+        request = DownloadRequest(url=f"{srv.url}/x.bin", key="x", filename="x.bin", size=len(data),
+                                  checksums={"sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        session = HubSession()
+        session.verify = str(cert)
+        reporter = _StopAfterFirstChunk()
+        engine = reporter.engine = DownloadEngine(session=session, chunk_size=16 * 1024, progress=reporter, timeout=30)
+        t0 = time.monotonic()
+        (result,) = engine.download_all([request], tmp_path)
+        assert time.monotonic() - t0 < 3  # the drain did not wait for the server's next bytes
+        kept = (tmp_path / "x.bin.incomplete").stat().st_size
+        assert result.status == "failed" and reporter.first < kept < len(data)
+        assert (tmp_path / "x.bin.incomplete").read_bytes() == data[:kept]
+        again = DownloadEngine(session=session).download(request, tmp_path)
+    assert again.transferred == len(data) - kept
+    assert (tmp_path / "x.bin").read_bytes() == data
+
+
+def test_a_clean_stop_of_a_chunked_body_does_not_wait(tmp_path: Path) -> None:
+    """In a chunked body the kernel's byte count includes the chunk framing: the stop must not try to
+    read that many body bytes (it would wait for the server), and the rerun completes the file."""
+    from .servers import Server
+
+    data = hashlib.sha256(b"chunked").digest() * (300_000 // 32)
+
+    def serve(h) -> None:
+        start = int((h.headers.get("Range") or "bytes=0-")[6:].rstrip("-"))
+        h.send_response(206 if start else 200)
+        h.send_header("Transfer-Encoding", "chunked")
+        if start:
+            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        h.end_headers()
+        try:
+            for pos in range(start, len(data), 4096):
+                piece = data[pos : pos + 4096]
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if start == 0 and pos == 40 * 4096:  # a pause: a drain counting framing as body would wait here
+                    h.wfile.flush()
+                    time.sleep(4)
+            h.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client stopped
+
+    with Server(serve) as srv:
+        request = DownloadRequest(url=f"{srv.url}/c.bin", key="c", filename="c.bin", size=len(data),
+                                  checksums={"sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        reporter = _StopAfterFirstChunk()
+        engine = reporter.engine = DownloadEngine(chunk_size=16 * 1024, progress=reporter, timeout=30)
+        t0 = time.monotonic()
+        (result,) = engine.download_all([request], tmp_path)
+        assert time.monotonic() - t0 < 3 and result.status == "failed"
+        kept = (tmp_path / "c.bin.incomplete").stat().st_size
+        assert (tmp_path / "c.bin.incomplete").read_bytes() == data[:kept]
+        DownloadEngine().download(request, tmp_path)
+    assert (tmp_path / "c.bin").read_bytes() == data

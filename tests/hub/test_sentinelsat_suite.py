@@ -8,7 +8,9 @@ The recorded responses are read from ``../shared/data/dhus-cassettes`` (the same
 cassettes sentinelsat ships), so the test skips when ``../shared`` is absent.
 
 The suite runs in a subprocess: the real sentinelsat is a reference for other hub
-tests in this process, and the suite must import the shim under the same name.
+tests in this process, and the suite must import the shim under the same name. The
+shim's ``vcr_gzip_replay`` plugin decodes gzip recordings at replay (vcrpy 9 with
+urllib3 2 would hand them over undecoded, failing five tests for sentinelsat too).
 Every test must pass except the ones in :data:`EXPECTED_TO_DIFFER`, each with why.
 """
 
@@ -26,10 +28,6 @@ import pytest
 SUITE = Path(__file__).parent / "sentinelsat_suite"
 
 _PRIVATE = "asserts on a private member of sentinelsat's client, which eokit does not have"
-_GZIP = (
-    "replays a gzip-encoded recording that vcrpy hands over undecoded with current urllib3; "
-    "fails the same way for sentinelsat 1.2.1 itself"
-)
 
 # test id -> why eokit's result differs. Nothing else may fail.
 EXPECTED_TO_DIFFER: dict[str, str] = {
@@ -40,9 +38,6 @@ EXPECTED_TO_DIFFER: dict[str, str] = {
     "test_misc.py::test_checksumming_progressbars[sha3-256-openssl_sha3_256]": (
         f"the progress bar of _checksum_compare: {_PRIVATE}"
     ),
-    "test_opensearch.py::test_SentinelAPI_connection": f"_last_response: {_PRIVATE}",
-    "test_opensearch.py::test_small_query": f"_last_response: {_PRIVATE}",
-    "test_opensearch.py::test_date_arithmetic": f"_last_response: {_PRIVATE}",
     "test_opensearch.py::test_format_url": f"_format_url: {_PRIVATE}",
     "test_opensearch.py::test_format_url_custom_api_url": f"_format_url: {_PRIVATE}",
     "test_misc.py::test_response_to_dict": f"_load_query (in its fixture): {_PRIVATE}",
@@ -52,12 +47,6 @@ EXPECTED_TO_DIFFER: dict[str, str] = {
         "apihub -> scihub fallback; eokit makes the same two requests and prints the same "
         "'DHuS version: 2.4.1' line (its log goes to stderr, through -v)"
     ),
-    # -- recordings sentinelsat itself cannot replay here
-    "test_opensearch.py::test_large_query": _GZIP,
-    "test_geographic.py::test_footprints_s2": _GZIP,
-    "test_misc.py::test_get_products_size": _GZIP,
-    "test_pandas.py::test_to_pandas": _GZIP,
-    "test_pandas.py::test_to_geopandas": _GZIP,
     # -- the online Nominatim gazetteer: eokit resolves place names offline (GeoNames), so the
     #    area differs from Nominatim's and so does the recorded search query
     "test_geographic.py::test_placename_to_wkt_valid": "asks the online Nominatim gazetteer (no recording)",
@@ -96,6 +85,10 @@ def test_sentinelsat_suite_against_eokit(cassettes: Path, tmp_path: Path) -> Non
     junit = tmp_path / "junit.xml"
     cmd = [sys.executable, "-m", "pytest", "tests", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:randomly"]
     cmd += ["-c", "tests/pytest.ini", "--rootdir", str(work), f"--junitxml={junit}", "--timeout=120", "-n", "0"]
+    cmd += ["--vcr-record=none"]  # replay only: nothing is ever written into ../shared (the sockets are off too)
+    # vcrpy 9 hands recorded gzip bodies to urllib3 2 undecoded (5 tests fail so for sentinelsat itself):
+    # the shim's plugin decodes them at replay, for whichever client is under test
+    cmd += ["-p", "vcr_gzip_replay"]
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert junit.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     outcomes = _outcomes(junit)

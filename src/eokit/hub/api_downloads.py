@@ -10,7 +10,6 @@ import logging
 import os
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -180,7 +179,9 @@ class DownloadsMixin:
         check_response(r, test_json=False)
         data = r.content
         if size is not None and len(data) != size:
-            raise SentinelAPIError("File corrupt: data length do not match")
+            err = SentinelAPIError("File corrupt: data length do not match")
+            err.path = str(path)  # the manifest it was going to be
+            raise err
         node["size"] = len(data)
         from eokit.io.atomic import atomic_path
 
@@ -384,10 +385,14 @@ class DownloadsMixin:
 
 def _manifest_nodes(manifest: Path, info: dict[str, Any], backend: Any) -> dict[str, dict[str, Any]]:
     """The data objects listed in a SAFE/SEN3 manifest -> node infos."""
+    import xml.etree.ElementTree as ET
+
     try:
         doc = ET.parse(manifest)
     except ET.ParseError as exc:
-        raise ServerError(f"the product manifest {manifest.name} is not valid XML ({exc})") from None
+        err = ServerError(f"the product manifest {manifest.name} is not valid XML ({exc})")
+        err.path = str(manifest)
+        raise err from None
     section = doc.find("dataObjectSection")
     if section is None:
         section = doc.find(".//dataObjectSection")

@@ -232,7 +232,7 @@ class CdseBackend(ClassicProvider):
         area, date, raw, area_relation = query.area, query.date, query.raw, query.area_relation
         keywords, order_by, limit, offset = dict(query.keywords), query.order_by, query.limit, query.offset
         if area is None and date is None and not raw and not keywords:
-            raise HubInputError("Empty query.")
+            raise HubInputError("Empty query.", param="query")
         flt = self.build(area, date, raw, area_relation, keywords)
         self.last_query = flt
         order = parse_order_by(order_by)

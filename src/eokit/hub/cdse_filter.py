@@ -230,7 +230,7 @@ def _clause(key: str, value: Any, now: datetime) -> str | None:
         name, vtype = ATTRIBUTES.get(k) or _DIRECT[k]
         return _attribute_clause(name, vtype, value) or None
     known = sorted(set(ATTRIBUTES) | set(_TIME_FIELDS) | _NAME_FIELDS | {"platformname", "uuid"})
-    raise HubInputError(f"unknown search keyword {key!r} for CDSE; known keywords: {', '.join(known)}")
+    raise HubInputError(f"unknown search keyword {key!r} for CDSE; known keywords: {', '.join(known)}", param="query")
 
 
 def normalise_area_wkt(area: str) -> str:
@@ -258,7 +258,7 @@ def normalise_area_wkt(area: str) -> str:
         geom = shapely.MultiPolygon(parts)
     minx, miny, maxx, maxy = geom.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise HubInputError("area coordinates are out of WGS84 lon/lat bounds")
+        raise HubInputError("area coordinates are out of WGS84 lon/lat bounds", param="area")
     return shapely.to_wkt(geom, rounding_precision=-1, trim=True)
 
 

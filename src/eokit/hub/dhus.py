@@ -143,7 +143,7 @@ class DhusBackend(ClassicProvider):
 
         text = self.query_string(query)
         if text.strip() == "":
-            raise HubInputError("Empty query.")
+            raise HubInputError("Empty query.", param="query")
         if check_query_length(text) > 1.0:
             log.warning("The query string is too long and will likely cause a bad DHuS response.")
         return self.search_string(text, query.order_by, query.limit, query.offset, progress)

@@ -8,7 +8,6 @@ exchanges in the tests).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -119,7 +118,8 @@ def check_keywords(date_: Any, area: Any, keywords: dict[str, Any]) -> None:
             if k.lower() in {"beginposition", "footprint"} or list(map(str.lower, keywords)).count(k.lower()) > 1
         )
         raise HubInputError(
-            f"Query contains duplicate keywords {dupes}. Note that query keywords are case-insensitive."
+            f"Query contains duplicate keywords {dupes}. Note that query keywords are case-insensitive.",
+            param="query",
         )
 
 
@@ -235,6 +235,8 @@ def parse_gml_footprint(gml: str | None) -> str | None:
     """A DHuS GML polygon (lat,lon pairs) -> ``POLYGON((lon lat,...))``."""
     if gml is None:
         return None
+    import xml.etree.ElementTree as ET  # only DHuS OData answers carry GML: not at import time
+
     ns = "{http://www.opengis.net/gml}"
     root = ET.fromstring(gml)
     text = root.findtext(f"{ns}outerBoundaryIs/{ns}LinearRing/{ns}coordinates")

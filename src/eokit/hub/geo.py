@@ -69,15 +69,17 @@ def _strip_coords(coords: Any, what: str) -> Any:
     return [coords[0], coords[1]]
 
 
-def validate_lonlat(lon: float, lat: float) -> None:
-    """Raise :class:`HubInputError` when a position is outside WGS84 bounds."""
+def validate_lonlat(lon: float, lat: float, *, param: str = "geojson_obj") -> None:
+    """Raise :class:`HubInputError` (for ``param``) when a position is outside WGS84 bounds."""
     if not -180 <= lon <= 180:
         raise HubInputError(
-            f"Longitude {lon} is out of bounds [-180, 180], check your JSON format or data (GeoJSON must be WGS84 lon/lat)"
+            f"Longitude {lon} is out of bounds [-180, 180], check your JSON format or data (GeoJSON must be WGS84 lon/lat)",
+            param=param,
         )
     if not -90 <= lat <= 90:
         raise HubInputError(
-            f"Latitude {lat} is out of bounds [-90, 90], check your JSON format or data (GeoJSON must be WGS84 lon/lat)"
+            f"Latitude {lat} is out of bounds [-90, 90], check your JSON format or data (GeoJSON must be WGS84 lon/lat)",
+            param=param,
         )
 
 
@@ -87,7 +89,9 @@ def _check_crs(obj: Mapping[str, Any]) -> None:
         return
     name = str((crs.get("properties") or {}).get("name", ""))
     if not re.search(r"(CRS84|EPSG:?:?4326|WGS ?84)$", name, re.I):
-        raise HubInputError(f"GeoJSON must use WGS84 longitude/latitude, but declares crs {name!r}")
+        raise HubInputError(
+            f"GeoJSON must use WGS84 longitude/latitude, but declares crs {name!r}", param="geojson_obj"
+        )
 
 
 _WKT_NAMES = {

@@ -53,8 +53,8 @@ def _area_to_wkt(area: Any) -> str | None:
         from eokit.hub.geo import validate_lonlat
 
         w, s, e, n = (float(v) for v in area)
-        validate_lonlat(w, s)
-        validate_lonlat(e, n)
+        validate_lonlat(w, s, param="area")
+        validate_lonlat(e, n, param="area")
         if s >= n or w == e:
             raise HubInputError(
                 f"bbox {tuple(area)} must be (west, south, east, north) with south < north "

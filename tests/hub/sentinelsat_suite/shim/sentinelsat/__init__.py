@@ -5,7 +5,8 @@ recordings were made against a DHuS (apihub), so the classic client is put in DH
 mode. Nothing here re-implements eokit behaviour; the few private helpers
 sentinelsat's tests call to *build or check their inputs* (``_get_download_url``,
 ``_checksum_compare``) are derived from public attributes and functions, and
-``_api2dhus_url`` is eokit's public :func:`eokit.hub.dhus.dhus_url_of`. Other private
+``_api2dhus_url`` is eokit's public :func:`eokit.hub.dhus.dhus_url_of`; ``_last_response``
+is kept with requests' response hook (``_last_query`` is eokit's own). Other private
 members are not provided (those tests are listed as expected to differ in
 ``test_sentinelsat_suite.py``).
 """
@@ -39,6 +40,13 @@ class SentinelAPI(_hub.SentinelAPI):
         # sentinelsat's suite patches its module-level wait instead; same effect: no real sleeping
         self.dl_retry_delay = 0.001
         self.lta_retry_delay = 0.001
+        # the suite looks at the last answer (``_last_response``) next to the query eokit records
+        # (``_last_query``): kept with requests' public response hook on the client's session
+        self._last_response = None
+        self.session.hooks["response"].append(self._keep_response)
+
+    def _keep_response(self, response, *args, **kwargs):
+        self._last_response = response
 
     def _get_download_url(self, uuid):
         """The OData ``$value`` URL of a product (the tests mock it); from the public ``api_url``."""
