@@ -16,9 +16,9 @@ import numpy as np
 from numba import njit
 
 from eokit.resample._cubic import separable4
-from eokit.resample._placement import FASTMATH, split, taps_valid, u
+from eokit.resample._placement import FASTMATH, split, taps_valid, u, window
 
-__all__ = ["PIXELS", "bspline_polynomials"]
+__all__ = ["WINDOWS", "bspline_polynomials"]
 
 
 def bspline_polynomials(n: int) -> np.ndarray:
@@ -170,5 +170,115 @@ def pixels_bspline11(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_
     _pixels(11, src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mask, write_mask, nodata, wy, wx)
 
 
-#: The pixels function of each B-spline order.
-PIXELS = {3: pixels_bspline3, 5: pixels_bspline5, 7: pixels_bspline7, 9: pixels_bspline9, 11: pixels_bspline11}
+@njit(cache=True, nogil=True, parallel=True)
+def window_bspline3(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+):
+    """The window of ``p``, B-spline of order 3 (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_bspline3,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        nblocks,
+    )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def window_bspline5(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+):
+    """The window of ``p``, B-spline of order 5 (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_bspline5,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        nblocks,
+    )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def window_bspline7(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+):
+    """The window of ``p``, B-spline of order 7 (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_bspline7,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        nblocks,
+    )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def window_bspline9(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+):
+    """The window of ``p``, B-spline of order 9 (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_bspline9,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        nblocks,
+    )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def window_bspline11(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+):
+    """The window of ``p``, B-spline of order 11 (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_bspline11,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        nblocks,
+    )
+
+
+#: The window function of each B-spline order.
+WINDOWS = {3: window_bspline3, 5: window_bspline5, 7: window_bspline7, 9: window_bspline9, 11: window_bspline11}

@@ -19,9 +19,9 @@ each output row it interpolates the grid to the row, then computes every
 pixel's source coordinates and validity into three row buffers (a short loop
 of its own), then calls the pixels function on them. Keeping the segment
 bookkeeping out of the interpolation loop leaves that loop few live values:
-cubic runs 20 % faster than with both in one loop. numba compiles
-:func:`window` once per pixels function, so a run compiles only the
-interpolator it uses.
+cubic runs 20 % faster than with both in one loop. Each family's window
+function (cached on disk by numba) calls :func:`window` with its pixels
+function, so a run compiles only the interpolator it uses.
 """
 
 from __future__ import annotations
@@ -216,7 +216,9 @@ def _coordinates(
             vs[q] = v_a and (m == 0 or v_b)
 
 
-@njit(cache=True, nogil=True)
+# Inlined (with :func:`window`) into each family's window function, so the pixels function is a
+# static call there: passed as a run-time value it would make that window uncacheable.
+@njit(nogil=True, inline="always")
 def _rows(
     pixels: Any,
     src: np.ndarray,
@@ -258,7 +260,7 @@ def _rows(
         pixels(src, src_mask, use_src_mask, off, ys, xs, vs, out[orow, c0:c1], mrow, write_mask, nodata, wy, wx)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True, inline="always")
 def window(
     pixels: Any,
     src: np.ndarray,
@@ -275,7 +277,12 @@ def window(
     nblocks: int,
 ) -> None:
     """The window of ``p`` through ``pixels``: row blocks in parallel, one band at a time on 2-D views
-    (the per-band index arithmetic is what costs most in the hot loops)."""
+    (the per-band index arithmetic is what costs most in the hot loops).
+
+    Inlined into each family's window function (``parallel=True``, cached on disk), which names its
+    pixels function: numba keys a function *argument* by its address, so a window compiled with one
+    as an argument would be compiled again in every process.
+    """
     nb = src.shape[0]
     nrows = p.nrows
     for blk in prange(nblocks):
