@@ -355,3 +355,33 @@ def test_chain_checks_interp_kwargs(files):
     with pytest.raises(InvalidInputError) as exc:
         run_chain(files, interp="linear", interp_kwargs={"epsilon": 1e-6})
     assert exc.value.param == "interp_kwargs"
+
+
+@pytest.mark.parametrize(
+    ("interp", "kw", "tile"), [("cubic", None, 5), ("bspline3", {"epsilon": 1e-4, "mask_influence_threshold": 1.0}, 6)]
+)
+def test_chain_constant_trusted_padding_with_invalid_pixels_equals_gridr(files, interp, kw, tile):
+    """Trusted ``constant`` padding of a source with invalid pixels is invalid, as gridr pads the mask
+    (0) with the same mode; tiles whose own mask is all valid follow the whole source's mask."""
+    gridr_core = pytest.importorskip("gridr.core.grid.grid_resampling")
+    smask = (files["smask"] == 7).astype(np.uint8)
+    assert not smask.all()
+    out, mask = run_chain(files, interp=interp, interp_kwargs=kw, boundary_condition="constant", trust_padding=True,
+                          masks=True, io_strip_size=tile, tile_shape=(tile, 2 * tile + 1))  # fmt: skip
+    common = dict(
+        grid_row=files["gr"], grid_col=files["gc"], grid_resolution=RES, array_out=None, array_out_mask=True,
+        nodata_out=-5.0, array_in_mask=smask, grid_mask=files["gmask"], grid_mask_valid_value=1,
+        boundary_condition="constant", trust_padding=True, interp_kwargs=kw,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refs = [
+            gridr_core.array_grid_resampling(interp=interp, array_in=files["src"][b].astype(np.float64), **common)
+            for b in range(2)
+        ]
+    ref_mask = refs[0][1]
+    # the grid reaches outside the source: without the padding's invalidity more pixels would be valid
+    assert 0.2 < ref_mask.mean() < 0.95
+    np.testing.assert_array_equal(mask, ref_mask)
+    for b in range(2):
+        np.testing.assert_allclose(out[b], refs[b][0], rtol=0, atol=1e-6)

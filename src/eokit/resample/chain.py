@@ -208,6 +208,10 @@ def prepare_chain(
     if itp.is_bspline:
         bounds = _grid_bounds(spec, grid_ds, grid_col_ds, grid_mask_in_ds, window)
         spec = dataclasses.replace(spec, bspline_extent=padded_extent(bounds, src_shape, itp.total_margins()[0]))
+    if spec.boundary_condition == "constant" and spec.trust_padding:
+        # the only case where the whole source's validity shows in a tile (see ChainSpec.src_has_invalid)
+        reader = TileReader(spec, grid_ds, grid_col_ds, array_src_ds, array_src_mask_ds, grid_mask_in_ds)
+        spec = dataclasses.replace(spec, src_has_invalid=reader.source_has_invalid())
     return spec, window
 
 
