@@ -385,3 +385,31 @@ def test_chain_constant_trusted_padding_with_invalid_pixels_equals_gridr(files, 
     np.testing.assert_array_equal(mask, ref_mask)
     for b in range(2):
         np.testing.assert_allclose(out[b], refs[b][0], rtol=0, atol=1e-6)
+
+
+def test_prepare_chain_is_an_adapter_over_eokit_options(files):
+    """gridr's long signature and eokit's (ChainInputs, ResampleOptions) give the same tile spec."""
+    from eokit.resample import ResampleOptions
+    from eokit.resample.chain import ChainInputs, prepare
+
+    d = files["dir"]
+    with contextlib.ExitStack() as st:
+        g, s, sm, gm = (
+            st.enter_context(rasterio.open(d / n)) for n in ("grid.tif", "src.tif", "smask.tif", "gmask.tif")
+        )
+        o = st.enter_context(
+            rasterio.open(d / "ad.tif", "w", driver="GTiff", height=29, width=40, count=2, dtype="float32")
+        )
+        a = prepare_chain(
+            g, 1, 2, RES, s, [1, 2], o, "bspline5", -1.0, interp_kwargs={"epsilon": 1e-4}, boundary_condition="constant",
+            trust_padding=True, array_src_mask_ds=sm, array_src_mask_validity_pair=(7, 0), grid_mask_in_ds=gm,
+            grid_mask_in_unmasked_value=1, win=[[2, 30], [1, 40]],
+        )  # fmt: skip
+        opts = ResampleOptions.create("bspline5", {"epsilon": 1e-4}, nodata=-1.0, boundary_condition="constant",
+                                      trust_padding=True)  # fmt: skip
+        inputs = ChainInputs(grid=g, src=s, bands=[1, 2], src_mask=sm, src_mask_validity=(7, 0), grid_mask=gm,
+                             grid_mask_valid=1)  # fmt: skip
+        b = prepare(inputs, RES, o, opts, window=[[2, 30], [1, 40]])
+    assert a[0] == b[0]
+    assert a[0].src_has_invalid and a[0].bspline_extent is not None and a[0].order == 5
+    np.testing.assert_array_equal(a[1], b[1])
