@@ -28,6 +28,7 @@ from fractions import Fraction
 from functools import cache
 from typing import Any, cast
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -323,9 +324,11 @@ def prefilter(
     gain = float(math.factorial(n)) ** 2
     data = np.empty((nr, nc))
     out = np.empty((src.shape[0], nr - cut[0] - cut[1], nc - cut[2] - cut[3]))
-    for band in range(src.shape[0]):
-        _load(src[band], rows, cols, left, gain, data)
-        _prefilter(data, z, trunc, ext_a, cut, out[band])
+    # dynamic scheduling: a thread slowed down by other load on its core does not hold up the others
+    with numba.parallel_chunksize(1):
+        for band in range(src.shape[0]):
+            _load(src[band], rows, cols, left, gain, data)
+            _prefilter(data, z, trunc, ext_a, cut, out[band])
     return out
 
 
