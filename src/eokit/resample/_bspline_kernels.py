@@ -146,10 +146,64 @@ def _pixels(n, src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mask, 
             out_mask[u(q)] = 1 if valid else 0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _bspline5_taps(x: float) -> tuple[int, int, float, float, float, float, float, float]:
+    """Quintic B-spline taps at ``x``: (base, last, 6 weights), the :data:`_POLY` rows of order 5 written
+    out so that the weights stay in registers; at an integer the last weight is 0 and ``last`` excludes it."""
+    fl, t = split(x)
+    s = 1.0 - t
+    t2 = t * t
+    s2 = s * s
+    c = 1.0 / 120.0
+    base = int(fl) - 2
+    return (
+        base,
+        base + 5 if t != 0.0 else base + 4,
+        c * s2 * s2 * s,
+        c * (26.0 + t * (-50.0 + t * (20.0 + t * (20.0 + t * (-20.0 + 5.0 * t))))),
+        c * (66.0 + t2 * (-60.0 + t2 * (30.0 - 10.0 * t))),
+        c * (26.0 + t * (50.0 + t * (20.0 + t * (-20.0 + t * (-20.0 + 10.0 * t))))),
+        c * (1.0 + t * (5.0 + t * (10.0 + t * (10.0 + t * (5.0 - 5.0 * t))))),
+        c * t2 * t2 * t,
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row6(src, r, x0, x5, w0, w1, w2, w3, w4, w5):
+    """Six taps of row ``r``: columns ``x0 .. x0 + 4`` and ``x5``."""
+    return (
+        w0 * src[r, u(x0)] + w1 * src[r, u(x0 + 1)] + w2 * src[r, u(x0 + 2)] + w3 * src[r, u(x0 + 3)]
+        + w4 * src[r, u(x0 + 4)] + w5 * src[r, u(x5)]
+    )  # fmt: skip
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def pixels_bspline5(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mask, write_mask, nodata, wy, wx):
-    """:func:`_pixels` of order 5."""
-    _pixels(5, src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mask, write_mask, nodata, wy, wx)
+    """One output row, quintic B-spline (6 x 6 taps, weights in registers)."""
+    sh, sw = src.shape
+    for q in range(ys.shape[0]):
+        valid = vs[q]
+        if valid:
+            ylo, yhi, a0, a1, a2, a3, a4, a5 = _bspline5_taps(ys[q])
+            xlo, xhi, b0, b1, b2, b3, b4, b5 = _bspline5_taps(xs[q])
+            ylo -= src_off[0]
+            yhi -= src_off[0]
+            xlo -= src_off[1]
+            xhi -= src_off[1]
+            valid = taps_valid(src_mask, use_src_mask, ylo, yhi, xlo, xhi, sh, sw)
+            if valid:
+                out[u(q)] = (
+                    a0 * _row6(src, u(ylo), xlo, xhi, b0, b1, b2, b3, b4, b5)
+                    + a1 * _row6(src, u(ylo + 1), xlo, xhi, b0, b1, b2, b3, b4, b5)
+                    + a2 * _row6(src, u(ylo + 2), xlo, xhi, b0, b1, b2, b3, b4, b5)
+                    + a3 * _row6(src, u(ylo + 3), xlo, xhi, b0, b1, b2, b3, b4, b5)
+                    + a4 * _row6(src, u(ylo + 4), xlo, xhi, b0, b1, b2, b3, b4, b5)
+                    + a5 * _row6(src, u(yhi), xlo, xhi, b0, b1, b2, b3, b4, b5)
+                )
+        if not valid:
+            out[u(q)] = nodata
+        if write_mask:
+            out_mask[u(q)] = 1 if valid else 0
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
