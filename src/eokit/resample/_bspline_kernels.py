@@ -3,9 +3,11 @@
 Pixels functions for :func:`eokit.resample._placement.window`; the
 coefficients come from :func:`eokit.resample.bspline.prefilter`. The weights
 are polynomials in the coordinate's fraction (Horner's rule, exact
-coefficients); order 3 has a fused 4 x 4 kernel, orders 5 to 11 a pixels
+coefficients); orders 3 and 5 have fused kernels with their weights written
+out (kept in registers: order 5 ran 10 % faster so), orders 7 to 11 a pixels
 function each with the order a compile-time constant, so their fixed-length
-loops unroll and only the order a run uses is compiled.
+loops unroll. Each order has its own window function: a run compiles only the
+order it uses.
 """
 
 from __future__ import annotations
