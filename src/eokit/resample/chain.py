@@ -61,7 +61,7 @@ DEFAULT_NCPU = 1
 def _band_list(bands: int | Sequence[int], count: int, name: str) -> tuple[int, ...]:
     b = (bands,) if isinstance(bands, int | np.integer) else tuple(int(v) for v in bands)
     if not b or any(v < 1 or v > count for v in b):
-        raise InvalidInputError(f"{name}: band(s) {b} not in 1..{count}")
+        raise InvalidInputError(f"band(s) {b} not in 1..{count}", param=name)
     return b
 
 
@@ -70,7 +70,7 @@ def _io_mode(value: Any) -> str:
     key = str(name).lower()
     if key in ("input", "1", "output", "2"):
         return "output" if key in ("output", "2") else "input"
-    raise InvalidInputError(f"io_strip_size_target: expected INPUT or OUTPUT, got {value!r}")
+    raise InvalidInputError(f"expected INPUT or OUTPUT, got {value!r}", param="io_strip_size_target")
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _geometry(pair: Any, origin: Sequence[float] | None) -> tuple[Any, Any, tupl
             gv, gi = pair
         except (TypeError, ValueError):
             raise InvalidInputError(
-                "array_src_geometry_pair: expected (valid geometries or None, invalid geometries or None)"
+                "expected (valid geometries or None, invalid geometries or None)", param="array_src_geometry_pair"
             ) from None
         geo_valid = geometry_polygons(gv, "array_src_geometry_pair")
         geo_invalid = geometry_polygons(gi, "array_src_geometry_pair")
@@ -124,7 +124,7 @@ def _geometry(pair: Any, origin: Sequence[float] | None) -> tuple[Any, Any, tupl
         try:
             geo_origin = (float(origin[0]), float(origin[1]))
         except (TypeError, ValueError, IndexError):
-            raise InvalidInputError(f"array_src_geometry_origin: expected (row, col), got {origin!r}") from None
+            raise InvalidInputError(f"expected (row, col), got {origin!r}", param="array_src_geometry_origin") from None
     return geo_valid, geo_invalid, geo_origin
 
 
@@ -136,25 +136,29 @@ def _check_grid(inputs: ChainInputs) -> tuple[Any, tuple[int, int]]:
         grid_col_ds = grid_ds
         if grid_ds.count < 2:
             raise InvalidInputError(
-                f"grid_ds: expected at least 2 bands (row and column coordinates), got {grid_ds.count}"
+                f"expected at least 2 bands (row and column coordinates), got {grid_ds.count}", param="grid_ds"
             )
         if inputs.row_band == inputs.col_band:
-            raise InvalidInputError("grid_row_coords_band/grid_col_coords_band: must differ in a single grid dataset")
+            raise InvalidInputError("must differ in a single grid dataset", param="grid_col_coords_band")
     elif (grid_col_ds.height, grid_col_ds.width) != gshape:
         raise InvalidInputError(
-            f"grid_col_ds: shape {(grid_col_ds.height, grid_col_ds.width)} differs from grid_ds {gshape}"
+            f"shape {(grid_col_ds.height, grid_col_ds.width)} differs from grid_ds {gshape}", param="grid_col_ds"
         )
     _band_list(inputs.row_band, grid_ds.count, "grid_row_coords_band")
     _band_list(inputs.col_band, grid_col_ds.count, "grid_col_coords_band")
     for ds, band in ((grid_ds, inputs.row_band), (grid_col_ds, inputs.col_band)):
         if np.dtype(ds.dtypes[band - 1]).kind != "f":
-            raise InvalidInputError(f"grid: band {band} must hold float coordinates, got {ds.dtypes[band - 1]}")
+            raise InvalidInputError(
+                f"band {band} must hold float coordinates, got {ds.dtypes[band - 1]}", param="grid_ds"
+            )
     if inputs.grid_mask is not None:
         gm = inputs.grid_mask
         if (gm.height, gm.width) != gshape:
-            raise InvalidInputError(f"grid_mask_in_ds: shape {(gm.height, gm.width)} differs from the grid {gshape}")
+            raise InvalidInputError(
+                f"shape {(gm.height, gm.width)} differs from the grid {gshape}", param="grid_mask_in_ds"
+            )
         if inputs.grid_mask_valid is None:
-            raise InvalidInputError("grid_mask_in_unmasked_value: required with grid_mask_in_ds")
+            raise InvalidInputError("required with grid_mask_in_ds", param="grid_mask_in_unmasked_value")
         _band_list(inputs.grid_mask_band or 1, gm.count, "grid_mask_in_band")
     return grid_col_ds, gshape
 
@@ -189,7 +193,7 @@ def prepare(
         sm = inputs.src_mask
         if (sm.height, sm.width) != src_shape:
             raise InvalidInputError(
-                f"array_src_mask_ds: shape {(sm.height, sm.width)} differs from the source {src_shape}"
+                f"shape {(sm.height, sm.width)} differs from the source {src_shape}", param="array_src_mask_ds"
             )
         src_mask_band = inputs.src_mask_band or 1
         _band_list(src_mask_band, sm.count, "array_src_mask_band")
@@ -198,13 +202,14 @@ def prepare(
     oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
     if (out_ds.height, out_ds.width) != oshape:
         raise InvalidInputError(
-            f"array_out_ds: shape {(out_ds.height, out_ds.width)} does not match the output window {oshape}"
+            f"shape {(out_ds.height, out_ds.width)} does not match the output window {oshape}", param="array_out_ds"
         )
     if out_ds.count != len(bands):
-        raise InvalidInputError(f"array_out_ds: has {out_ds.count} band(s), expected {len(bands)}")
+        raise InvalidInputError(f"has {out_ds.count} band(s), expected {len(bands)}", param="array_out_ds")
     if mask_out_ds is not None and (mask_out_ds.height, mask_out_ds.width) != oshape:
         raise InvalidInputError(
-            f"mask_out_ds: shape {(mask_out_ds.height, mask_out_ds.width)} does not match the output window {oshape}"
+            f"shape {(mask_out_ds.height, mask_out_ds.width)} does not match the output window {oshape}",
+            param="mask_out_ds",
         )
     out_dtype = np.dtype(out_ds.dtypes[0])
     pair = inputs.src_mask_validity
@@ -273,10 +278,10 @@ def prepare_chain(
     """:func:`prepare` with gridr's chain arguments (the adapter :func:`basic_grid_resampling_chain` uses)."""
     if boundary_condition is not None and boundary_condition not in BOUNDARY_CONDITIONS:
         raise InvalidInputError(
-            f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS}"
+            f"unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS}", param="boundary_condition"
         )
     if boundary_condition is not None and trust_padding is None:
-        raise InvalidInputError("trust_padding: must be True or False when boundary_condition is set")
+        raise InvalidInputError("must be True or False when boundary_condition is set", param="trust_padding")
     options = ResampleOptions.create(
         interp, interp_kwargs, nodata=float(nodata_out), boundary_condition=boundary_condition,
         trust_padding=bool(trust_padding),

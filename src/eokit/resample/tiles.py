@@ -54,13 +54,13 @@ def parse_memory(value: int | float | str) -> int:
         m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", str(value))
         unit = m.group(2).upper() if m else None
         if not m or unit not in _UNITS:
-            raise InvalidInputError(f"max_memory: cannot read {value!r}; use e.g. 512MB or 2GiB")
+            raise InvalidInputError(f"cannot read {value!r}; use e.g. 512MB or 2GiB", param="max_memory")
         try:
             n = float(m.group(1)) * _UNITS[unit]
         except ValueError:
-            raise InvalidInputError(f"max_memory: cannot read {value!r}; use e.g. 512MB or 2GiB") from None
+            raise InvalidInputError(f"cannot read {value!r}; use e.g. 512MB or 2GiB", param="max_memory") from None
     if not n > 0:
-        raise InvalidInputError(f"max_memory: must be positive, got {value!r}")
+        raise InvalidInputError(f"must be positive, got {value!r}", param="max_memory")
     return int(n)
 
 
@@ -308,7 +308,7 @@ def geometry_polygons(geometry: Any, name: str) -> tuple[Any, ...] | None:
             out.append(g)
         else:
             raise InvalidInputError(
-                f"{name}: expected shapely Polygon/MultiPolygon (or a list), got {type(g).__name__}"
+                f"expected shapely Polygon/MultiPolygon (or a list), got {type(g).__name__}", param=name
             )
     # gridr dilates by 1e-6 so that polygon corners on pixel centres are burnt in
     return tuple(p.buffer(1e-6) for p in out if not p.is_empty)
