@@ -104,7 +104,14 @@ class ChainInputs:
 
     def reader(self, spec: ChainSpec) -> TileReader:
         """The tile reader of a spec :func:`prepare` made from these inputs."""
-        return TileReader(spec, self.grid, self.grid_col or self.grid, self.src, self.src_mask, self.grid_mask)
+        return TileReader(
+            spec,
+            self.grid,
+            self.grid if self.grid_col is None else self.grid_col,
+            self.src,
+            self.src_mask,
+            self.grid_mask,
+        )
 
 
 def _geometry(pair: Any, origin: Sequence[float] | None) -> tuple[Any, Any, tuple[float, float]]:

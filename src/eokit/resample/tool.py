@@ -288,7 +288,7 @@ def _distributed(
 ) -> None:
     """Farm the tiles out to ``opts.scheduler``'s executor (workers open the inputs by ``paths``)."""
     g = inputs.grid
-    gcol = inputs.grid_col or g
+    gcol = g if inputs.grid_col is None else inputs.grid_col
     max_memory, scheduler = opts.max_memory, opts.scheduler
     budget = parse_memory(max_memory) if max_memory is not None else 512 * 10**6
     mds = None if mwriter is None else mwriter.dataset
