@@ -226,9 +226,9 @@ def pixels_bspline11(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_
     _pixels(11, src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mask, write_mask, nodata, wy, wx)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_bspline3(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, B-spline of order 3 (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -244,13 +244,14 @@ def window_bspline3(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_bspline5(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, B-spline of order 5 (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -266,13 +267,14 @@ def window_bspline5(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_bspline7(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, B-spline of order 7 (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -288,13 +290,14 @@ def window_bspline7(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_bspline9(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, B-spline of order 9 (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -310,13 +313,14 @@ def window_bspline9(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_bspline11(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, B-spline of order 11 (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -332,7 +336,8 @@ def window_bspline11(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )
 
 

@@ -140,9 +140,9 @@ def pixels_lanczos3(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_m
             out_mask[u(q)] = 1 if valid else 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_cubic(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, Keys cubic (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -158,13 +158,14 @@ def window_cubic(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_lanczos3(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, Lanczos-3 (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -180,5 +181,6 @@ def window_lanczos3(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )

@@ -25,8 +25,8 @@ import numpy as np
 from eokit.resample._bspline_kernels import WINDOWS as BSPLINE_WINDOWS
 from eokit.resample._cubic import window_cubic, window_lanczos3
 from eokit.resample._linear import window_linear
-from eokit.resample._nearest import nearest_window
-from eokit.resample._placement import Placement, grid_node_validity
+from eokit.resample._nearest import _rows_nearest, nearest_window
+from eokit.resample._placement import Placement, grid_node_validity, run_blocks
 
 __all__ = [
     "BSPLINE_KINDS",
@@ -57,7 +57,7 @@ MARGINS.update({kind: (n + 1) // 2 for n, kind in BSPLINE_KINDS.items()})
 
 # The window function of every kernel
 _WINDOWS: dict[int, Any] = {
-    KIND_NEAREST: nearest_window,
+    KIND_NEAREST: _rows_nearest,
     KIND_LINEAR: window_linear,
     KIND_CUBIC: window_cubic,
     KIND_LANCZOS3: window_lanczos3,
@@ -90,8 +90,10 @@ def resample_window(
     ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
     uint8, non-zero valid (ignored unless ``use_src_mask``); ``out_mask`` is
     written when ``write_mask``. Rows are split into ``nblocks`` blocks processed
-    in parallel (prange).
+    in parallel on ``numba.get_num_threads()`` threads.
     """
-    args = (src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata,
-            max(1, min(p.nrows, nblocks)))  # fmt: skip
-    _WINDOWS[kind](*args)
+    args = (src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata)
+    if kind == KIND_NEAREST:
+        nearest_window(*args, nblocks)
+    else:
+        run_blocks(_WINDOWS[kind], args, p.nrows, nblocks)

@@ -52,9 +52,9 @@ def pixels_linear(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mas
             out_mask[u(q)] = 1 if valid else 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def window_linear(
-    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
 ):
     """The window of ``p``, bilinear (arguments: ``WINDOW_SIGNATURE``)."""
     window(
@@ -70,5 +70,6 @@ def window_linear(
         out_mask,
         write_mask,
         nodata,
-        nblocks,
+        first,
+        last,
     )

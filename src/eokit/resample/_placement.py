@@ -14,7 +14,7 @@ Every interpolation family (:mod:`._nearest`, :mod:`._linear`, :mod:`._cubic`,
 :mod:`._bspline_kernels`) provides a *window* function with one signature,
 :data:`WINDOW_SIGNATURE`. The interpolating families do so by passing their
 *pixels* function (one signature too, :data:`PIXELS_SIGNATURE`) to
-:func:`window`, which runs row blocks in parallel (``prange``, no GIL); for
+:func:`window` (no GIL; :func:`run_blocks` runs row blocks on threads); for
 each output row it interpolates the grid to the row, then computes every
 pixel's source coordinates and validity into three row buffers (a short loop
 of its own), then calls the pixels function on them. Keeping the segment
@@ -26,11 +26,15 @@ function, so a run compiles only the interpolator it uses.
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = [
     "FASTMATH",
@@ -41,13 +45,14 @@ __all__ = [
     "grid_node_validity",
     "split",
     "taps_valid",
+    "run_blocks",
     "u",
     "window",
 ]
 
-#: The arguments of every family's window function.
+#: The arguments of every family's window function (it computes window rows ``first..last-1``).
 WINDOW_SIGNATURE = (
-    "src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks"
+    "src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last"
 )
 #: The arguments of every pixels function: one band's 2-D source (pixel ``(0, 0)`` is source pixel
 #: ``src_off``), its mask, the row's source coordinates ``ys``, ``xs`` and node validity ``vs``, the
@@ -274,20 +279,47 @@ def window(
     out_mask: np.ndarray,
     write_mask: bool,
     nodata: float,
-    nblocks: int,
+    first: int,
+    last: int,
 ) -> None:
-    """The window of ``p`` through ``pixels``: row blocks in parallel, one band at a time on 2-D views
+    """Rows ``first..last-1`` of the window of ``p`` through ``pixels``, one band at a time on 2-D views
     (the per-band index arithmetic is what costs most in the hot loops).
 
-    Inlined into each family's window function (``parallel=True``, cached on disk), which names its
-    pixels function: numba keys a function *argument* by its address, so a window compiled with one
-    as an argument would be compiled again in every process.
+    Inlined into each family's window function (cached on disk), which names its pixels function:
+    numba keys a function *argument* by its address, so a window compiled with one as an argument
+    would be compiled again in every process.
     """
-    nb = src.shape[0]
-    nrows = p.nrows
-    for blk in prange(nblocks):
-        first = blk * nrows // nblocks
-        last = (blk + 1) * nrows // nblocks
-        for band in range(nb):
-            _rows(pixels, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out[band], out_mask,
-                  write_mask and band == 0, nodata, first, last)  # fmt: skip
+    for band in range(src.shape[0]):
+        _rows(pixels, src[band], src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out[band], out_mask,
+              write_mask and band == 0, nodata, first, last)  # fmt: skip
+
+
+def run_blocks(fn: Callable[..., None], args: tuple[Any, ...], n: int, nblocks: int) -> None:
+    """``fn(*args, first, last)`` for ``nblocks`` blocks of ``range(n)``, on ``numba.get_num_threads()`` threads.
+
+    ``fn`` is a ``nogil`` numba function, so the blocks run in parallel; a thread takes the next
+    block when it finishes one (a thread slowed down by other load does not hold the others up).
+    Python threads rather than numba's ``prange``: compiling a parallel function costs about 1.3 s
+    more on the first run (the cubic window: 3.3 s vs 2.0 s), for the same speed.
+    """
+    nblocks = max(1, min(n, nblocks))
+    blocks = iter([(b * n // nblocks, (b + 1) * n // nblocks) for b in range(nblocks)])
+    nthreads = min(numba.get_num_threads(), nblocks)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                block = next(blocks, None)
+            if block is None:
+                return
+            fn(*args, *block)
+
+    if nthreads <= 1:
+        work()
+        return
+    with concurrent.futures.ThreadPoolExecutor(nthreads - 1, thread_name_prefix="eokit-resample") as pool:
+        futures = [pool.submit(work) for _ in range(nthreads - 1)]
+        work()
+        for f in futures:
+            f.result()

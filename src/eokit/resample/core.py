@@ -618,16 +618,14 @@ def run(
 ) -> None:
     """Call the kernel on validated, contiguous inputs (shared by the array API and the chain)."""
     nd = 0.0 if nodata is None else float(nodata)
-    # dynamic scheduling of the row blocks: a thread slowed down by other load on its core
-    # does not hold up the others (the chunk size is thread-local in numba)
-    with numba.parallel_chunksize(1):
-        nrows = int(win[0, 1] - win[0, 0] + 1)
-        p = K.Placement(
-            int(resolution[0]), int(resolution[1]), int(win[0, 0]), int(win[1, 0]), nrows,
-            int(win[1, 1] - win[1, 0] + 1), float(origin[0]), float(origin[1]), int(src_offset[0]),
-            int(src_offset[1]), int(out_win[0, 0]), int(out_win[1, 0]),
-        )  # fmt: skip
-        K.resample_window(
-            kind, src, _DUMMY_MASK if mask is None else mask, mask is not None, grid_row, grid_col, node_valid, p,
-            out, out_mask, write_mask, nd, max(8 * numba.get_num_threads(), -(-nrows // 64)),
-        )  # fmt: skip
+    # row blocks of about 64 rows, at least 8 per thread, handed out to the threads as they finish
+    nrows = int(win[0, 1] - win[0, 0] + 1)
+    p = K.Placement(
+        int(resolution[0]), int(resolution[1]), int(win[0, 0]), int(win[1, 0]), nrows,
+        int(win[1, 1] - win[1, 0] + 1), float(origin[0]), float(origin[1]), int(src_offset[0]),
+        int(src_offset[1]), int(out_win[0, 0]), int(out_win[1, 0]),
+    )  # fmt: skip
+    K.resample_window(
+        kind, src, _DUMMY_MASK if mask is None else mask, mask is not None, grid_row, grid_col, node_valid, p,
+        out, out_mask, write_mask, nd, max(8 * numba.get_num_threads(), -(-nrows // 64)),
+    )  # fmt: skip
