@@ -26,7 +26,7 @@ from eokit.resample._bspline_kernels import WINDOWS as BSPLINE_WINDOWS
 from eokit.resample._cubic import window_cubic, window_lanczos3
 from eokit.resample._linear import window_linear
 from eokit.resample._nearest import _rows_nearest, nearest_window
-from eokit.resample._placement import Placement, grid_node_validity, run_blocks
+from eokit.resample._placement import Placement, run_blocks
 
 __all__ = [
     "BSPLINE_KINDS",
@@ -38,7 +38,6 @@ __all__ = [
     "MARGINS",
     "Placement",
     "compiled_function",
-    "grid_node_validity",
     "resample_window",
 ]
 

@@ -42,7 +42,6 @@ __all__ = [
     "WINDOW_SIGNATURE",
     "Placement",
     "grid_line",
-    "grid_node_validity",
     "split",
     "taps_valid",
     "run_blocks",
@@ -112,32 +111,6 @@ def split(x: float) -> tuple[int, float]:
 def u(i: int) -> Any:
     """An index known to be >= 0 as unsigned: numba then skips its negative-index wraparound code."""
     return np.uint64(i)
-
-
-@njit(cache=True, nogil=True)
-def grid_node_validity(
-    grid_row: np.ndarray,
-    grid_col: np.ndarray,
-    grid_mask: np.ndarray,
-    use_grid_mask: bool,
-    grid_mask_valid_value: int,
-    grid_nodata: float,
-    use_grid_nodata: bool,
-) -> np.ndarray:
-    """uint8 validity of every coarse node: finite, not ``grid_nodata`` (either grid), mask valid."""
-    nr, nc = grid_row.shape
-    out = np.empty((nr, nc), np.uint8)
-    for i in range(nr):
-        for j in range(nc):
-            r = grid_row[i, j]
-            c = grid_col[i, j]
-            ok = math.isfinite(r) and math.isfinite(c)
-            if ok and use_grid_nodata and (r == grid_nodata or c == grid_nodata):
-                ok = False
-            if ok and use_grid_mask and grid_mask[i, j] != grid_mask_valid_value:
-                ok = False
-            out[i, j] = 1 if ok else 0
-    return out
 
 
 @njit(cache=True, nogil=True, inline="always")

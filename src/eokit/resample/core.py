@@ -112,16 +112,19 @@ def node_validity(
     grid_mask_valid_value: int | None,
     grid_nodata: float | None,
 ) -> np.ndarray:
-    """uint8 validity of the coarse grid nodes (mask, ``grid_nodata`` on both grids, NaN)."""
-    use_mask = grid_mask is not None
-    gm = np.ascontiguousarray(grid_mask) if use_mask else _DUMMY_MASK
-    if use_mask and gm.dtype.kind not in "biu":
-        raise InvalidInputError(f"expected an integer mask, got dtype {gm.dtype}", param="grid_mask")
-    gm = gm.astype(np.int64, copy=False)
-    vv = 1 if grid_mask_valid_value is None else int(grid_mask_valid_value)
-    use_nd = grid_nodata is not None
-    nd = 0.0 if grid_nodata is None else float(grid_nodata)
-    return K.grid_node_validity(grid_row, grid_col, gm, use_mask, vv, nd, use_nd)
+    """uint8 validity of the coarse grid nodes (mask, ``grid_nodata`` on both grids, NaN).
+
+    numpy, not numba: a grid has few nodes, and one kernel fewer to compile on the first run.
+    """
+    ok = np.isfinite(grid_row) & np.isfinite(grid_col)
+    if grid_nodata is not None:
+        ok &= (grid_row != grid_nodata) & (grid_col != grid_nodata)
+    if grid_mask is not None:
+        gm = np.asarray(grid_mask)
+        if gm.dtype.kind not in "biu":
+            raise InvalidInputError(f"expected an integer mask, got dtype {gm.dtype}", param="grid_mask")
+        ok &= gm.astype(np.int64, copy=False) == (1 if grid_mask_valid_value is None else int(grid_mask_valid_value))
+    return np.ascontiguousarray(ok, dtype=np.uint8)
 
 
 def source_extent(
