@@ -190,3 +190,16 @@ def test_bspline_weight_polynomials(order):
         d = t + (order - 1) / 2 - np.arange(order + 1)
         ref = BSpline.basis_element(np.arange(order + 2) - (order + 1) / 2, extrapolate=False)(d)
         np.testing.assert_allclose(w, ref, rtol=0, atol=1e-13)
+
+
+def test_quintic_weights_written_out_equal_scipy():
+    """The order-5 kernel's written-out weights (kept in registers) are scipy's basis element too."""
+    from eokit.resample._bspline_kernels import _bspline5_taps
+
+    element = BSpline.basis_element(np.arange(7) - 3.0, extrapolate=False)
+    for x in (7.0, 7.1, 7.37, 7.5, 7.999, -3.25):
+        base, last, *w = _bspline5_taps(x)
+        t = x - np.floor(x)
+        assert base == np.floor(x) - 2 and last == base + (5 if t else 4)
+        ref = np.nan_to_num(element(t + 2 - np.arange(6)))
+        np.testing.assert_allclose(w, ref, rtol=0, atol=1e-15)

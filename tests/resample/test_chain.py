@@ -196,8 +196,9 @@ def test_parse_memory():
     assert parse_memory("1.5GiB") == int(1.5 * 2**30)
     assert parse_memory(1000) == 1000
     for bad in ("lots", "-3MB", 0, "12XB"):
-        with pytest.raises(InvalidInputError, match="max_memory"):
+        with pytest.raises(InvalidInputError) as exc:
             parse_memory(bad)
+        assert exc.value.param == "max_memory"
 
 
 @pytest.mark.parametrize(
@@ -223,16 +224,18 @@ def test_chain_bad_input(files, kw, shape, count, name):
             return basic_grid_resampling_chain(**{**k, "grid_resolution": res})
 
         kw["fn"] = fn
-    with pytest.raises(InvalidInputError, match=name):
+    with pytest.raises(InvalidInputError) as exc:
         run_chain(files, shape=shape, count=count, **kw)
+    assert exc.value.param == name
 
 
 def test_single_band_grid_file_is_rejected(files):
     d = files["dir"]
     with rasterio.open(d / "row.tif") as g, rasterio.open(d / "src.tif") as s:
         with rasterio.open(d / "x.tif", "w", driver="GTiff", height=33, width=41, count=1, dtype="float32") as o:
-            with pytest.raises(InvalidInputError, match="grid_ds"):
+            with pytest.raises(InvalidInputError) as exc:
                 basic_grid_resampling_chain(g, 1, 2, RES, s, 1, o, "linear", 0)
+            assert exc.value.param == "grid_ds"
 
 
 gridr_chain = pytest.importorskip("gridr.chain.grid_resampling_chain")
@@ -355,3 +358,61 @@ def test_chain_checks_interp_kwargs(files):
     with pytest.raises(InvalidInputError) as exc:
         run_chain(files, interp="linear", interp_kwargs={"epsilon": 1e-6})
     assert exc.value.param == "interp_kwargs"
+
+
+@pytest.mark.parametrize(
+    ("interp", "kw", "tile"), [("cubic", None, 5), ("bspline3", {"epsilon": 1e-4, "mask_influence_threshold": 1.0}, 6)]
+)
+def test_chain_constant_trusted_padding_with_invalid_pixels_equals_gridr(files, interp, kw, tile):
+    """Trusted ``constant`` padding of a source with invalid pixels is invalid, as gridr pads the mask
+    (0) with the same mode; tiles whose own mask is all valid follow the whole source's mask."""
+    gridr_core = pytest.importorskip("gridr.core.grid.grid_resampling")
+    smask = (files["smask"] == 7).astype(np.uint8)
+    assert not smask.all()
+    out, mask = run_chain(files, interp=interp, interp_kwargs=kw, boundary_condition="constant", trust_padding=True,
+                          masks=True, io_strip_size=tile, tile_shape=(tile, 2 * tile + 1))  # fmt: skip
+    common = dict(
+        grid_row=files["gr"], grid_col=files["gc"], grid_resolution=RES, array_out=None, array_out_mask=True,
+        nodata_out=-5.0, array_in_mask=smask, grid_mask=files["gmask"], grid_mask_valid_value=1,
+        boundary_condition="constant", trust_padding=True, interp_kwargs=kw,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refs = [
+            gridr_core.array_grid_resampling(interp=interp, array_in=files["src"][b].astype(np.float64), **common)
+            for b in range(2)
+        ]
+    ref_mask = refs[0][1]
+    # the grid reaches outside the source: without the padding's invalidity more pixels would be valid
+    assert 0.2 < ref_mask.mean() < 0.95
+    np.testing.assert_array_equal(mask, ref_mask)
+    for b in range(2):
+        np.testing.assert_allclose(out[b], refs[b][0], rtol=0, atol=1e-6)
+
+
+def test_prepare_chain_is_an_adapter_over_eokit_options(files):
+    """gridr's long signature and eokit's (ChainInputs, ResampleOptions) give the same tile spec."""
+    from eokit.resample import ResampleOptions
+    from eokit.resample.chain import ChainInputs, prepare
+
+    d = files["dir"]
+    with contextlib.ExitStack() as st:
+        g, s, sm, gm = (
+            st.enter_context(rasterio.open(d / n)) for n in ("grid.tif", "src.tif", "smask.tif", "gmask.tif")
+        )
+        o = st.enter_context(
+            rasterio.open(d / "ad.tif", "w", driver="GTiff", height=29, width=40, count=2, dtype="float32")
+        )
+        a = prepare_chain(
+            g, 1, 2, RES, s, [1, 2], o, "bspline5", -1.0, interp_kwargs={"epsilon": 1e-4}, boundary_condition="constant",
+            trust_padding=True, array_src_mask_ds=sm, array_src_mask_validity_pair=(7, 0), grid_mask_in_ds=gm,
+            grid_mask_in_unmasked_value=1, win=[[2, 30], [1, 40]],
+        )  # fmt: skip
+        opts = ResampleOptions.create("bspline5", {"epsilon": 1e-4}, nodata=-1.0, boundary_condition="constant",
+                                      trust_padding=True)  # fmt: skip
+        inputs = ChainInputs(grid=g, src=s, bands=[1, 2], src_mask=sm, src_mask_validity=(7, 0), grid_mask=gm,
+                             grid_mask_valid=1)  # fmt: skip
+        b = prepare(inputs, RES, o, opts, window=[[2, 30], [1, 40]])
+    assert a[0] == b[0]
+    assert a[0].src_has_invalid and a[0].bspline_extent is not None and a[0].order == 5
+    np.testing.assert_array_equal(a[1], b[1])

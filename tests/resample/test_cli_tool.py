@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
@@ -304,3 +306,27 @@ def test_cli_bands_by_name(synthetic, tmp_path) -> None:
         ],
     )
     assert res.exit_code == 3 and "--bands" in res.output
+
+
+@pytest.mark.slow
+def test_kernels_load_from_numba_cache_in_a_new_process(tmp_path):
+    """A second process loads the kernel numba cached on disk instead of compiling it again (a kernel
+    taking a function as a run-time argument would be compiled in every process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from eokit.resample import array_grid_resampling\n"
+        "from eokit.resample import _kernels as K\n"
+        "rows, cols = np.meshgrid([1.0, 5.5], [1.0, 5.5], indexing='ij')\n"
+        "array_grid_resampling('linear', np.ones((8, 8)), rows, cols, (2, 2), None)\n"
+        "stats = K.compiled_function(K.KIND_LINEAR).stats\n"
+        "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True) for _ in "12"
+    ]
+    assert runs[0].stdout.split() == ["0", "1"], runs[0].stdout + runs[0].stderr  # compiled
+    assert runs[1].stdout.split() == ["1", "0"], runs[1].stdout + runs[1].stderr  # loaded

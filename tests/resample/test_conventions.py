@@ -20,8 +20,9 @@ def sample_cols(interp, cols, row=1.0, src=SRC, **kw):
 def test_full_resolution_shape():
     assert grid_full_resolution_shape((400, 400), (10, 10)) == (3991, 3991)
     assert grid_full_resolution_shape((1, 7), (3, 2)) == (1, 13)
-    with pytest.raises(InvalidInputError, match="grid_resolution"):
+    with pytest.raises(InvalidInputError) as exc:
         grid_full_resolution_shape((4, 4), (0, 1))
+    assert exc.value.param == "grid_resolution"
 
 
 def test_nearest_ties_round_up_and_bounds():

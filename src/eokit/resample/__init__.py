@@ -5,8 +5,10 @@
 * :func:`grid_resampling_blocks` - the same, lazily with dask, chunk by chunk;
 * :func:`basic_grid_resampling_chain` - rasterio datasets, strip/tile streaming;
 * :func:`resample_file` - paths in, a tiled GeoTIFF out (what the CLI calls), with its
-  :class:`ResampleOptions`; it streams through :func:`eokit.resample.chain.stream_tiles`, the
-  core that gridr's ``basic_grid_resampling_chain`` signature adapts.
+  :class:`ResampleOptions`. It prepares the run with :func:`eokit.resample.chain.prepare`
+  (:class:`~eokit.resample.chain.ChainInputs` + :class:`ResampleOptions`) and streams it through
+  :func:`eokit.resample.chain.stream_tiles`: the backbone that gridr's signatures
+  (``basic_grid_resampling_chain``, ``prepare_chain``) adapt.
 """
 
 from eokit.resample.blocked import grid_resampling_blocks

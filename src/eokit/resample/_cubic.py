@@ -10,9 +10,9 @@ import math
 import numpy as np
 from numba import njit
 
-from eokit.resample._placement import FASTMATH, taps_valid, u
+from eokit.resample._placement import FASTMATH, taps_valid, u, window
 
-__all__ = ["pixels_cubic", "pixels_lanczos3", "separable4"]
+__all__ = ["pixels_cubic", "pixels_lanczos3", "separable4", "window_cubic", "window_lanczos3"]
 
 _KEYS_A = -0.5
 # Lanczos-3 constants for tap k = 0..5 at distance f + m, m = 2 - k
@@ -138,3 +138,49 @@ def pixels_lanczos3(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_m
             out[u(q)] = nodata
         if write_mask:
             out_mask[u(q)] = 1 if valid else 0
+
+
+@njit(cache=True, nogil=True)
+def window_cubic(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
+):
+    """The window of ``p``, Keys cubic (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_cubic,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        first,
+        last,
+    )
+
+
+@njit(cache=True, nogil=True)
+def window_lanczos3(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
+):
+    """The window of ``p``, Lanczos-3 (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_lanczos3,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        first,
+        last,
+    )

@@ -9,9 +9,10 @@ One module per interpolation family, all with one signature
 * :mod:`eokit.resample._bspline_kernels`: B-splines of orders 3 to 11 (the
   prefilter is in :mod:`eokit.resample.bspline`).
 
-The interpolating families are pixels functions run by the shared parallel
-driver :func:`eokit.resample._placement.window`, which numba compiles
-once per pixels function: a run compiles only its own interpolator.
+Each kernel has a window function (all with one signature); the
+interpolating ones pass their pixels function to the shared parallel driver
+:func:`eokit.resample._placement.window`. A run compiles (or loads from
+numba's cache) only its own kernel's window.
 Kernels read the source in its native dtype and accumulate in float64.
 """
 
@@ -21,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from eokit.resample._bspline_kernels import PIXELS as BSPLINE_PIXELS
-from eokit.resample._cubic import pixels_cubic, pixels_lanczos3
-from eokit.resample._linear import pixels_linear
-from eokit.resample._nearest import nearest_window
-from eokit.resample._placement import Placement, grid_node_validity, window
+from eokit.resample._bspline_kernels import WINDOWS as BSPLINE_WINDOWS
+from eokit.resample._cubic import window_cubic, window_lanczos3
+from eokit.resample._linear import window_linear
+from eokit.resample._nearest import _rows_nearest, nearest_window
+from eokit.resample._placement import Placement, run_blocks
 
 __all__ = [
     "BSPLINE_KINDS",
@@ -37,7 +38,6 @@ __all__ = [
     "MARGINS",
     "Placement",
     "compiled_function",
-    "grid_node_validity",
     "resample_window",
 ]
 
@@ -54,14 +54,19 @@ BSPLINE_KINDS = {3: KIND_BSPLINE3, 5: 5, 7: 6, 9: 7, 11: 8}
 MARGINS = {KIND_NEAREST: 1, KIND_LINEAR: 1, KIND_CUBIC: 2, KIND_LANCZOS3: 3}
 MARGINS.update({kind: (n + 1) // 2 for n, kind in BSPLINE_KINDS.items()})
 
-# The pixels function of every interpolating kernel
-_PIXELS: dict[int, Any] = {KIND_LINEAR: pixels_linear, KIND_CUBIC: pixels_cubic, KIND_LANCZOS3: pixels_lanczos3}
-_PIXELS.update({kind: BSPLINE_PIXELS[n] for n, kind in BSPLINE_KINDS.items()})
+# The window function of every kernel
+_WINDOWS: dict[int, Any] = {
+    KIND_NEAREST: _rows_nearest,
+    KIND_LINEAR: window_linear,
+    KIND_CUBIC: window_cubic,
+    KIND_LANCZOS3: window_lanczos3,
+}
+_WINDOWS.update({kind: BSPLINE_WINDOWS[n] for n, kind in BSPLINE_KINDS.items()})
 
 
 def compiled_function(kind: int) -> Any:
     """The numba function whose compilation (or cached copy) is specific to the kernel ``kind``."""
-    return nearest_window if kind == KIND_NEAREST else _PIXELS[kind]
+    return _WINDOWS[kind]
 
 
 def resample_window(
@@ -84,11 +89,10 @@ def resample_window(
     ``src`` is (bands, rows, cols) in any numeric dtype; ``src_mask`` (rows, cols)
     uint8, non-zero valid (ignored unless ``use_src_mask``); ``out_mask`` is
     written when ``write_mask``. Rows are split into ``nblocks`` blocks processed
-    in parallel (prange).
+    in parallel on ``numba.get_num_threads()`` threads.
     """
-    args = (src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata,
-            max(1, min(p.nrows, nblocks)))  # fmt: skip
+    args = (src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata)
     if kind == KIND_NEAREST:
-        nearest_window(*args)
+        nearest_window(*args, nblocks)
     else:
-        window(_PIXELS[kind], *args)
+        run_blocks(_WINDOWS[kind], args, p.nrows, nblocks)

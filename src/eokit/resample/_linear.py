@@ -6,9 +6,9 @@ import math
 
 from numba import njit
 
-from eokit.resample._placement import FASTMATH, u
+from eokit.resample._placement import FASTMATH, u, window
 
-__all__ = ["pixels_linear"]
+__all__ = ["pixels_linear", "window_linear"]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -50,3 +50,26 @@ def pixels_linear(src, src_mask, use_src_mask, src_off, ys, xs, vs, out, out_mas
             out[u(q)] = nodata
         if write_mask:
             out_mask[u(q)] = 1 if valid else 0
+
+
+@njit(cache=True, nogil=True)
+def window_linear(
+    src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, first, last
+):
+    """The window of ``p``, bilinear (arguments: ``WINDOW_SIGNATURE``)."""
+    window(
+        pixels_linear,
+        src,
+        src_mask,
+        use_src_mask,
+        grid_row,
+        grid_col,
+        node_valid,
+        p,
+        out,
+        out_mask,
+        write_mask,
+        nodata,
+        first,
+        last,
+    )

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from eokit.resample._placement import Placement, u
+from eokit.resample._placement import Placement, run_blocks, u
 
 __all__ = ["nearest_window"]
 
@@ -24,7 +24,7 @@ _BLK = 16
 
 
 @njit(cache=True, nogil=True)
-def _mask_blocks(src_mask: np.ndarray, first: int, last: int, blk_ok: np.ndarray) -> None:
+def _mask_blocks(src_mask: np.ndarray, blk_ok: np.ndarray, first: int, last: int) -> None:
     """``blk_ok[a, b]`` = 1 when the ``_BLK`` x ``_BLK`` mask block (a, b) is all valid (block rows first..last-1)."""
     sh, sw = src_mask.shape
     for a in range(first, last):
@@ -56,9 +56,9 @@ def _nearest_cells(
     src_col_off: int,
     gi0: int,
     jn0: int,
+    cell: np.ndarray,
     first: int,
     last: int,
-    cell: np.ndarray,
 ) -> None:
     """``cell[a, b] = 1`` when every output pixel of grid cell (gi0 + a, jn0 + b) is surely valid.
 
@@ -291,20 +291,18 @@ def _rows_nearest(
                             out_mask[u(orow), u(ocol)] = 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
 def nearest_window(
     src, src_mask, use_src_mask, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata, nblocks
 ):
-    """Nearest neighbour for the window of ``p`` (arguments: ``WINDOW_SIGNATURE``): sure cells first, then row blocks in parallel."""
+    """Nearest neighbour for the window of ``p``, in ``nblocks`` blocks on threads (see
+    :func:`eokit.resample._placement.run_blocks`): the all-valid source mask blocks, then the sure
+    cells, then the rows."""
     rr, rc, row0, col0, nrows, ncols, origin_row, origin_col, src_row_off, src_col_off, _, _ = p
     _, sh, sw = src.shape
     gnr, gnc = grid_row.shape
     if use_src_mask:
         blk_ok = np.empty(((sh + _BLK - 1) // _BLK, (sw + _BLK - 1) // _BLK), np.uint8)
-        nbr = blk_ok.shape[0]
-        nmb = max(1, min(nbr, nblocks))
-        for blk in prange(nmb):
-            _mask_blocks(src_mask, blk * nbr // nmb, (blk + 1) * nbr // nmb, blk_ok)
+        run_blocks(_mask_blocks, (src_mask, blk_ok), blk_ok.shape[0], nblocks)
     else:
         blk_ok = np.zeros((1, 1), np.uint8)
     gi0 = row0 // rr
@@ -312,13 +310,8 @@ def nearest_window(
     jn0 = col0 // rc
     jn1 = min((col0 + ncols - 1) // rc, gnc - 1)
     cell = np.empty((gi1 - gi0 + 1, jn1 - jn0 + 1), np.uint8)
-    ncr = cell.shape[0]
-    ncb = max(1, min(ncr, nblocks))
-    for blk in prange(ncb):
-        _nearest_cells(
-            grid_row, grid_col, node_valid, use_src_mask, blk_ok, sh, sw, origin_row, origin_col, src_row_off,
-            src_col_off, gi0, jn0, blk * ncr // ncb, (blk + 1) * ncr // ncb, cell,
-        )  # fmt: skip
-    for blk in prange(nblocks):
-        _rows_nearest(src, src_mask, use_src_mask, cell, grid_row, grid_col, node_valid, p, out, out_mask,
-                      write_mask, nodata, blk * nrows // nblocks, (blk + 1) * nrows // nblocks)  # fmt: skip
+    args = (grid_row, grid_col, node_valid, use_src_mask, blk_ok, sh, sw, origin_row, origin_col, src_row_off,
+            src_col_off, gi0, jn0, cell)  # fmt: skip
+    run_blocks(_nearest_cells, args, cell.shape[0], nblocks)
+    args = (src, src_mask, use_src_mask, cell, grid_row, grid_col, node_valid, p, out, out_mask, write_mask, nodata)
+    run_blocks(_rows_nearest, args, nrows, nblocks)

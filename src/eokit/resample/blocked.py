@@ -114,22 +114,22 @@ def grid_resampling_blocks(
     kind = itp.kind
     src = array_in if array_in.ndim == 3 else array_in[None]
     if src.ndim != 3:
-        raise InvalidInputError(f"array_in: expected 2-D or 3-D, got shape {array_in.shape}")
+        raise InvalidInputError(f"expected 2-D or 3-D, got shape {array_in.shape}", param="array_in")
     gr, gc = _check_grids(grid_row, grid_col)
     res = _resolution(grid_resolution)
     full = grid_full_resolution_shape(gr.shape, res)
     w = _window(win, "win", full) if win is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
     if array_in_mask is not None and tuple(array_in_mask.shape) != tuple(src.shape[1:]):
-        raise InvalidInputError(f"array_in_mask: shape {array_in_mask.shape} does not match {src.shape[1:]}")
+        raise InvalidInputError(f"shape {array_in_mask.shape} does not match {src.shape[1:]}", param="array_in_mask")
     if grid_mask is not None and np.shape(grid_mask) != gr.shape:
-        raise InvalidInputError(f"grid_mask: shape {np.shape(grid_mask)} does not match the grids' {gr.shape}")
+        raise InvalidInputError(f"shape {np.shape(grid_mask)} does not match the grids' {gr.shape}", param="grid_mask")
     out_dtype = np.dtype(dtype)
     if out_dtype not in (np.float32, np.float64):
-        raise InvalidInputError(f"dtype: output must be float32 or float64, got {out_dtype}")
+        raise InvalidInputError(f"output must be float32 or float64, got {out_dtype}", param="dtype")
     nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
     ch = (chunks, chunks) if isinstance(chunks, int) else tuple(int(c) for c in chunks)
     if min(ch) < 1:
-        raise InvalidInputError(f"chunks: expected positive sizes, got {chunks!r}")
+        raise InvalidInputError(f"expected positive sizes, got {chunks!r}", param="chunks")
     nb, sh, sw = src.shape
     if itp.is_bspline:
         bounds = grid_bounds(gr, gc, nv, res, w)

@@ -29,9 +29,10 @@ from functools import cache
 from typing import Any, cast
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from eokit.errors import InvalidInputError
+from eokit.resample._placement import run_blocks
 
 __all__ = [
     "BSPLINE_OPTIONS",
@@ -211,15 +212,15 @@ _COL_BLOCK = 128
 _ROW_BLOCK = 16
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _load(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, c_lo: int, gain: float, data: np.ndarray) -> None:
-    """``data[i, j] = gain * src[rows[i], cols[j]]`` as float64, 0 where an index is -1 (one pass, any dtype).
-
-    The source's own columns (from ``c_lo`` on) are copied without the index table.
-    """
-    nr, nc = data.shape
+@njit(cache=True, nogil=True)
+def _load(
+    src: np.ndarray, rows: np.ndarray, cols: np.ndarray, c_lo: int, gain: float, data: np.ndarray, first: int, last: int
+) -> None:
+    """``data[i, j] = gain * src[rows[i], cols[j]]`` as float64 for rows ``first..last-1``, 0 where an index
+    is -1 (one pass, any dtype). The source's own columns (from ``c_lo`` on) are copied without the table."""
+    nc = data.shape[1]
     c_hi = c_lo + src.shape[1]
-    for i in prange(nr):
+    for i in range(first, last):
         r = rows[i]
         if r < 0:
             for j in range(nc):
@@ -233,36 +234,44 @@ def _load(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, c_lo: int, gain: 
             data[i, j] = gain * src[r, cols[j]] if cols[j] >= 0 else 0.0
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _prefilter(
-    data: np.ndarray, z: np.ndarray, trunc: np.ndarray, ext: np.ndarray, crop: np.ndarray, out: np.ndarray
-) -> None:
-    """The filter on float64 ``data`` (rows, cols), in place: along axis 0 for every column, then along
-    axis 1 for the rows kept; ``out`` receives ``data`` without ``crop`` (top, bottom, left, right)."""
+@njit(cache=True, nogil=True)
+def _filter_axis0(data: np.ndarray, z: np.ndarray, trunc: np.ndarray, ext: np.ndarray, first: int, last: int) -> None:
+    """The filter along axis 0 of ``data`` (rows, cols), in place, for column blocks ``first..last-1``."""
     nr, nc = data.shape
-    nt = z.shape[0]
     l0 = ext[0]
-    ncb = (nc + _COL_BLOCK - 1) // _COL_BLOCK
-    for blk in prange(ncb):
+    for blk in range(first, last):
         c0 = blk * _COL_BLOCK
         c1 = min(c0 + _COL_BLOCK, nc)
-        for k in range(nt):
+        for k in range(z.shape[0]):
             jump = l0 - ext[k]
             _filter_cols(data, z[k], jump, nr - 2 * jump, trunc[k], c0, c1)
-    # only the rows kept are filtered along axis 1 (a crop is at least the unreliable border)
-    ct = crop[0]
-    nrb = (nr - ct - crop[1] + _ROW_BLOCK - 1) // _ROW_BLOCK
-    cl = crop[2]
-    wo = out.shape[1]
-    for blk in prange(nrb):
+
+
+@njit(cache=True, nogil=True)
+def _filter_axis1(
+    data: np.ndarray,
+    z: np.ndarray,
+    trunc: np.ndarray,
+    ext: np.ndarray,
+    crop: np.ndarray,
+    out: np.ndarray,
+    first: int,
+    last: int,
+) -> None:
+    """The filter along axis 1 for the row blocks ``first..last-1`` of the rows kept (a crop is at least
+    the unreliable border), in place; ``out`` receives those rows without ``crop`` (top, bottom, left,
+    right), copied while they are still in cache."""
+    nr, nc = data.shape
+    l0 = ext[0]
+    ct, cl = crop[0], crop[2]
+    for blk in range(first, last):
         r0 = ct + blk * _ROW_BLOCK
         r1 = min(r0 + _ROW_BLOCK, nr - crop[1])
-        for k in range(nt):
+        for k in range(z.shape[0]):
             jump = l0 - ext[k]
             _filter_rows(data, z[k], jump, nc - 2 * jump, trunc[k], r0, r1)
-        # copied while the block is still in cache
         for r in range(r0, r1):
-            for c in range(wo):
+            for c in range(out.shape[1]):
                 out[r - ct, c] = data[r, cl + c]
 
 
@@ -323,9 +332,13 @@ def prefilter(
     gain = float(math.factorial(n)) ** 2
     data = np.empty((nr, nc))
     out = np.empty((src.shape[0], nr - cut[0] - cut[1], nc - cut[2] - cut[3]))
+    # on threads (nogil kernels), blocks handed out dynamically: see _placement.run_blocks
+    ncb = (nc + _COL_BLOCK - 1) // _COL_BLOCK
+    nrb = (nr - cut[0] - cut[1] + _ROW_BLOCK - 1) // _ROW_BLOCK
     for band in range(src.shape[0]):
-        _load(src[band], rows, cols, left, gain, data)
-        _prefilter(data, z, trunc, ext_a, cut, out[band])
+        run_blocks(_load, (src[band], rows, cols, left, gain, data), nr, 64)
+        run_blocks(_filter_axis0, (data, z, trunc, ext_a), ncb, ncb)
+        run_blocks(_filter_axis1, (data, z, trunc, ext_a, cut, out[band]), nrb, nrb)
     return out
 
 

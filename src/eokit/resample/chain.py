@@ -1,4 +1,6 @@
-"""Dataset API: gridr-compatible ``basic_grid_resampling_chain`` over rasterio datasets.
+"""Dataset API: :func:`prepare` (eokit's :class:`ChainInputs` and :class:`ResampleOptions`) and
+:func:`stream_tiles`, and gridr's ``basic_grid_resampling_chain`` / ``prepare_chain`` signatures as
+thin adapters over them.
 
 The output window is cut into strips and the strips into tiles; for each tile
 only the grid nodes and the source window its pixels can touch are read
@@ -16,6 +18,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +33,7 @@ from eokit.resample.core import (
     node_validity,
     padded_extent,
 )
-from eokit.resample.interp import get_interpolator
+from eokit.resample.options import ResampleOptions
 from eokit.resample.tiles import (
     ChainSpec,
     Tile,
@@ -46,7 +49,7 @@ from eokit.resample.tiles import (
     plan_tiles,
 )
 
-__all__ = ["basic_grid_resampling_chain", "prepare_chain", "stream_tiles"]
+__all__ = ["ChainInputs", "basic_grid_resampling_chain", "prepare", "prepare_chain", "stream_tiles"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ DEFAULT_NCPU = 1
 def _band_list(bands: int | Sequence[int], count: int, name: str) -> tuple[int, ...]:
     b = (bands,) if isinstance(bands, int | np.integer) else tuple(int(v) for v in bands)
     if not b or any(v < 1 or v > count for v in b):
-        raise InvalidInputError(f"{name}: band(s) {b} not in 1..{count}")
+        raise InvalidInputError(f"band(s) {b} not in 1..{count}", param=name)
     return b
 
 
@@ -67,7 +70,188 @@ def _io_mode(value: Any) -> str:
     key = str(name).lower()
     if key in ("input", "1", "output", "2"):
         return "output" if key in ("output", "2") else "input"
-    raise InvalidInputError(f"io_strip_size_target: expected INPUT or OUTPUT, got {value!r}")
+    raise InvalidInputError(f"expected INPUT or OUTPUT, got {value!r}", param="io_strip_size_target")
+
+
+@dataclass(frozen=True)
+class ChainInputs:
+    """The datasets a chain reads and the bands in them (eokit's form of gridr's chain arguments).
+
+    ``grid`` holds the row coordinates in ``row_band`` and, unless ``grid_col``
+    is given, the column coordinates in ``col_band``; ``src_mask`` pixels equal
+    to ``src_mask_validity[0]`` are valid (default: non-zero); ``grid_mask``
+    nodes equal to ``grid_mask_valid`` are valid; ``geometry`` is gridr's
+    (valid, invalid) polygon pair in source pixel coordinates shifted by
+    ``geometry_origin``; ``src_dataset_mask`` adds the source's GDAL dataset
+    mask (nodata, alpha, internal mask) to its validity.
+    """
+
+    grid: Any
+    src: Any
+    bands: int | Sequence[int]
+    row_band: int = 1
+    col_band: int = 2
+    grid_col: Any = None
+    src_mask: Any = None
+    src_mask_band: int | None = None
+    src_mask_validity: Sequence[int] | None = None
+    grid_mask: Any = None
+    grid_mask_valid: int | None = None
+    grid_mask_band: int | None = None
+    geometry: Any = None
+    geometry_origin: Sequence[float] | None = None
+    src_dataset_mask: bool = False
+
+    def reader(self, spec: ChainSpec) -> TileReader:
+        """The tile reader of a spec :func:`prepare` made from these inputs."""
+        return TileReader(
+            spec,
+            self.grid,
+            self.grid if self.grid_col is None else self.grid_col,
+            self.src,
+            self.src_mask,
+            self.grid_mask,
+        )
+
+
+def _geometry(pair: Any, origin: Sequence[float] | None) -> tuple[Any, Any, tuple[float, float]]:
+    """gridr's geometry pair and origin as (valid polygons, invalid polygons, origin)."""
+    geo_valid = geo_invalid = None
+    if pair is not None:
+        try:
+            gv, gi = pair
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                "expected (valid geometries or None, invalid geometries or None)", param="array_src_geometry_pair"
+            ) from None
+        geo_valid = geometry_polygons(gv, "array_src_geometry_pair")
+        geo_invalid = geometry_polygons(gi, "array_src_geometry_pair")
+    geo_origin = (0.0, 0.0)
+    if origin is not None:
+        try:
+            geo_origin = (float(origin[0]), float(origin[1]))
+        except (TypeError, ValueError, IndexError):
+            raise InvalidInputError(f"expected (row, col), got {origin!r}", param="array_src_geometry_origin") from None
+    return geo_valid, geo_invalid, geo_origin
+
+
+def _check_grid(inputs: ChainInputs) -> tuple[Any, tuple[int, int]]:
+    """The column-coordinate dataset and the grid shape, after checking the grid datasets and bands."""
+    grid_ds, grid_col_ds = inputs.grid, inputs.grid_col
+    gshape = (grid_ds.height, grid_ds.width)
+    if grid_col_ds is None:
+        grid_col_ds = grid_ds
+        if grid_ds.count < 2:
+            raise InvalidInputError(
+                f"expected at least 2 bands (row and column coordinates), got {grid_ds.count}", param="grid_ds"
+            )
+        if inputs.row_band == inputs.col_band:
+            raise InvalidInputError("must differ in a single grid dataset", param="grid_col_coords_band")
+    elif (grid_col_ds.height, grid_col_ds.width) != gshape:
+        raise InvalidInputError(
+            f"shape {(grid_col_ds.height, grid_col_ds.width)} differs from grid_ds {gshape}", param="grid_col_ds"
+        )
+    _band_list(inputs.row_band, grid_ds.count, "grid_row_coords_band")
+    _band_list(inputs.col_band, grid_col_ds.count, "grid_col_coords_band")
+    for ds, band in ((grid_ds, inputs.row_band), (grid_col_ds, inputs.col_band)):
+        if np.dtype(ds.dtypes[band - 1]).kind != "f":
+            raise InvalidInputError(
+                f"band {band} must hold float coordinates, got {ds.dtypes[band - 1]}", param="grid_ds"
+            )
+    if inputs.grid_mask is not None:
+        gm = inputs.grid_mask
+        if (gm.height, gm.width) != gshape:
+            raise InvalidInputError(
+                f"shape {(gm.height, gm.width)} differs from the grid {gshape}", param="grid_mask_in_ds"
+            )
+        if inputs.grid_mask_valid is None:
+            raise InvalidInputError("required with grid_mask_in_ds", param="grid_mask_in_unmasked_value")
+        _band_list(inputs.grid_mask_band or 1, gm.count, "grid_mask_in_band")
+    return grid_col_ds, gshape
+
+
+def prepare(
+    inputs: ChainInputs,
+    resolution: Sequence[int],
+    out_ds: Any,
+    options: ResampleOptions,
+    *,
+    mask_out_ds: Any = None,
+    window: Any = None,
+    grid_shift: Sequence[float] | None = None,
+) -> tuple[ChainSpec, np.ndarray]:
+    """Validate a chain's datasets against eokit's options; the tile spec and the output window.
+
+    ``window`` is the inclusive full-resolution window ``[[r0, r1], [c0, c1]]``
+    to compute (default: all); ``out_ds`` (and ``mask_out_ds``) must have its
+    shape. Only ``interp``, ``nodata``, ``boundary_condition`` and
+    ``trust_padding`` of ``options`` matter here; :func:`stream_tiles` runs
+    the tiles.
+    """
+    itp = options.interp
+    geo_valid, geo_invalid, geo_origin = _geometry(inputs.geometry, inputs.geometry_origin)
+    rr, rc = _resolution(resolution)
+    grid_col_ds, gshape = _check_grid(inputs)
+    src_ds = inputs.src
+    bands = _band_list(inputs.bands, src_ds.count, "array_src_bands")
+    src_shape = (src_ds.height, src_ds.width)
+    src_mask_band = None
+    if inputs.src_mask is not None:
+        sm = inputs.src_mask
+        if (sm.height, sm.width) != src_shape:
+            raise InvalidInputError(
+                f"shape {(sm.height, sm.width)} differs from the source {src_shape}", param="array_src_mask_ds"
+            )
+        src_mask_band = inputs.src_mask_band or 1
+        _band_list(src_mask_band, sm.count, "array_src_mask_band")
+    full = grid_full_resolution_shape(gshape, (rr, rc))
+    window = _window(window, "win", full) if window is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
+    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
+    if (out_ds.height, out_ds.width) != oshape:
+        raise InvalidInputError(
+            f"shape {(out_ds.height, out_ds.width)} does not match the output window {oshape}", param="array_out_ds"
+        )
+    if out_ds.count != len(bands):
+        raise InvalidInputError(f"has {out_ds.count} band(s), expected {len(bands)}", param="array_out_ds")
+    if mask_out_ds is not None and (mask_out_ds.height, mask_out_ds.width) != oshape:
+        raise InvalidInputError(
+            f"shape {(mask_out_ds.height, mask_out_ds.width)} does not match the output window {oshape}",
+            param="mask_out_ds",
+        )
+    out_dtype = np.dtype(out_ds.dtypes[0])
+    pair = inputs.src_mask_validity
+    spec = ChainSpec(
+        kind=itp.kind,
+        resolution=(rr, rc),
+        grid_shape=gshape,
+        src_shape=src_shape,
+        bands=bands,
+        row_band=int(inputs.row_band),
+        col_band=int(inputs.col_band),
+        grid_mask_band=(inputs.grid_mask_band or 1) if inputs.grid_mask is not None else None,
+        grid_mask_valid=int(inputs.grid_mask_valid or 1),
+        src_mask_band=src_mask_band,
+        src_mask_pair=None if pair is None else (int(pair[0]), int(pair[1])),
+        geometry_valid=geo_valid,
+        geometry_invalid=geo_invalid,
+        geometry_origin=geo_origin,
+        src_dataset_mask=bool(inputs.src_dataset_mask),
+        grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
+        boundary_condition=options.boundary_condition,
+        trust_padding=bool(options.trust_padding),
+        nodata=float(options.nodata),
+        work_dtype="float32" if out_dtype == np.float32 else "float64",
+        out_dtype=out_dtype.name,
+        epsilon=itp.epsilon,
+        influence_threshold=itp.mask_influence_threshold,
+    )
+    if itp.is_bspline:
+        bounds = _grid_bounds(spec, inputs.grid, grid_col_ds, inputs.grid_mask, window)
+        spec = dataclasses.replace(spec, bspline_extent=padded_extent(bounds, src_shape, itp.total_margins()[0]))
+    if spec.boundary_condition == "constant" and spec.trust_padding:
+        # the only case where the whole source's validity shows in a tile (see ChainSpec.src_has_invalid)
+        spec = dataclasses.replace(spec, src_has_invalid=inputs.reader(spec).source_has_invalid())
+    return spec, window
 
 
 def prepare_chain(
@@ -98,117 +282,27 @@ def prepare_chain(
     array_src_geometry_pair: Any = None,
     src_dataset_mask: bool = False,
 ) -> tuple[ChainSpec, np.ndarray]:
-    """Validate the chain's datasets and options; return the tile spec and the output window."""
-    itp = get_interpolator(interp, **(interp_kwargs or {}))
-    kind = itp.kind
-    geo_valid = geo_invalid = None
-    if array_src_geometry_pair is not None:
-        try:
-            gv, gi = array_src_geometry_pair
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                "array_src_geometry_pair: expected (valid geometries or None, invalid geometries or None)"
-            ) from None
-        geo_valid = geometry_polygons(gv, "array_src_geometry_pair")
-        geo_invalid = geometry_polygons(gi, "array_src_geometry_pair")
-    geo_origin = (0.0, 0.0)
-    if array_src_geometry_origin is not None:
-        try:
-            geo_origin = (float(array_src_geometry_origin[0]), float(array_src_geometry_origin[1]))
-        except (TypeError, ValueError, IndexError):
-            raise InvalidInputError(
-                f"array_src_geometry_origin: expected (row, col), got {array_src_geometry_origin!r}"
-            ) from None
-    rr, rc = _resolution(grid_resolution)
-    if boundary_condition is not None:
-        if boundary_condition not in BOUNDARY_CONDITIONS:
-            raise InvalidInputError(
-                f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS}"
-            )
-        if trust_padding is None:
-            raise InvalidInputError("trust_padding: must be True or False when boundary_condition is set")
-    gshape = (grid_ds.height, grid_ds.width)
-    if grid_col_ds is None:
-        grid_col_ds = grid_ds
-        if grid_ds.count < 2:
-            raise InvalidInputError(
-                f"grid_ds: expected at least 2 bands (row and column coordinates), got {grid_ds.count}"
-            )
-        if grid_row_coords_band == grid_col_coords_band:
-            raise InvalidInputError("grid_row_coords_band/grid_col_coords_band: must differ in a single grid dataset")
-    elif (grid_col_ds.height, grid_col_ds.width) != gshape:
+    """:func:`prepare` with gridr's chain arguments (the adapter :func:`basic_grid_resampling_chain` uses)."""
+    if boundary_condition is not None and boundary_condition not in BOUNDARY_CONDITIONS:
         raise InvalidInputError(
-            f"grid_col_ds: shape {(grid_col_ds.height, grid_col_ds.width)} differs from grid_ds {gshape}"
+            f"unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS}", param="boundary_condition"
         )
-    _band_list(grid_row_coords_band, grid_ds.count, "grid_row_coords_band")
-    _band_list(grid_col_coords_band, grid_col_ds.count, "grid_col_coords_band")
-    for ds, band in ((grid_ds, grid_row_coords_band), (grid_col_ds, grid_col_coords_band)):
-        if np.dtype(ds.dtypes[band - 1]).kind != "f":
-            raise InvalidInputError(f"grid: band {band} must hold float coordinates, got {ds.dtypes[band - 1]}")
-    bands = _band_list(array_src_bands, array_src_ds.count, "array_src_bands")
-    if grid_mask_in_ds is not None:
-        if (grid_mask_in_ds.height, grid_mask_in_ds.width) != gshape:
-            raise InvalidInputError(
-                f"grid_mask_in_ds: shape {(grid_mask_in_ds.height, grid_mask_in_ds.width)} differs from the grid {gshape}"
-            )
-        if grid_mask_in_unmasked_value is None:
-            raise InvalidInputError("grid_mask_in_unmasked_value: required with grid_mask_in_ds")
-        grid_mask_in_band = grid_mask_in_band or 1
-        _band_list(grid_mask_in_band, grid_mask_in_ds.count, "grid_mask_in_band")
-    src_shape = (array_src_ds.height, array_src_ds.width)
-    if array_src_mask_ds is not None:
-        if (array_src_mask_ds.height, array_src_mask_ds.width) != src_shape:
-            raise InvalidInputError(
-                f"array_src_mask_ds: shape {(array_src_mask_ds.height, array_src_mask_ds.width)} "
-                f"differs from the source {src_shape}"
-            )
-        array_src_mask_band = array_src_mask_band or 1
-        _band_list(array_src_mask_band, array_src_mask_ds.count, "array_src_mask_band")
-    full = grid_full_resolution_shape(gshape, (rr, rc))
-    window = _window(win, "win", full) if win is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
-    oshape = (int(window[0, 1] - window[0, 0] + 1), int(window[1, 1] - window[1, 0] + 1))
-    if (array_out_ds.height, array_out_ds.width) != oshape:
-        raise InvalidInputError(
-            f"array_out_ds: shape {(array_out_ds.height, array_out_ds.width)} does not match the output window {oshape}"
-        )
-    if array_out_ds.count != len(bands):
-        raise InvalidInputError(f"array_out_ds: has {array_out_ds.count} band(s), expected {len(bands)}")
-    if mask_out_ds is not None and (mask_out_ds.height, mask_out_ds.width) != oshape:
-        raise InvalidInputError(
-            f"mask_out_ds: shape {(mask_out_ds.height, mask_out_ds.width)} does not match the output window {oshape}"
-        )
-    out_dtype = np.dtype(array_out_ds.dtypes[0])
-    spec = ChainSpec(
-        kind=kind,
-        resolution=(rr, rc),
-        grid_shape=gshape,
-        src_shape=src_shape,
-        bands=bands,
-        row_band=int(grid_row_coords_band),
-        col_band=int(grid_col_coords_band),
-        grid_mask_band=grid_mask_in_band if grid_mask_in_ds is not None else None,
-        grid_mask_valid=int(grid_mask_in_unmasked_value or 1),
-        src_mask_band=array_src_mask_band if array_src_mask_ds is not None else None,
-        src_mask_pair=None
-        if array_src_mask_validity_pair is None
-        else (int(array_src_mask_validity_pair[0]), int(array_src_mask_validity_pair[1])),
-        geometry_valid=geo_valid,
-        geometry_invalid=geo_invalid,
-        geometry_origin=geo_origin,
-        src_dataset_mask=bool(src_dataset_mask),
-        grid_shift=None if grid_shift is None else (float(grid_shift[0]), float(grid_shift[1])),
-        boundary_condition=boundary_condition,
+    if boundary_condition is not None and trust_padding is None:
+        raise InvalidInputError("must be True or False when boundary_condition is set", param="trust_padding")
+    options = ResampleOptions.create(
+        interp, interp_kwargs, nodata=float(nodata_out), boundary_condition=boundary_condition,
         trust_padding=bool(trust_padding),
-        nodata=float(nodata_out),
-        work_dtype="float32" if out_dtype == np.float32 else "float64",
-        out_dtype=out_dtype.name,
-        epsilon=itp.epsilon,
-        influence_threshold=itp.mask_influence_threshold,
-    )
-    if itp.is_bspline:
-        bounds = _grid_bounds(spec, grid_ds, grid_col_ds, grid_mask_in_ds, window)
-        spec = dataclasses.replace(spec, bspline_extent=padded_extent(bounds, src_shape, itp.total_margins()[0]))
-    return spec, window
+    )  # fmt: skip
+    inputs = ChainInputs(
+        grid=grid_ds, src=array_src_ds, bands=array_src_bands, row_band=grid_row_coords_band,
+        col_band=grid_col_coords_band, grid_col=grid_col_ds, src_mask=array_src_mask_ds,
+        src_mask_band=array_src_mask_band, src_mask_validity=array_src_mask_validity_pair, grid_mask=grid_mask_in_ds,
+        grid_mask_valid=grid_mask_in_unmasked_value, grid_mask_band=grid_mask_in_band,
+        geometry=array_src_geometry_pair, geometry_origin=array_src_geometry_origin,
+        src_dataset_mask=src_dataset_mask,
+    )  # fmt: skip
+    return prepare(inputs, grid_resolution, array_out_ds, options, mask_out_ds=mask_out_ds, window=win,
+                   grid_shift=grid_shift)  # fmt: skip
 
 
 def _grid_bounds(

@@ -84,9 +84,9 @@ def grid_full_resolution_shape(shape: Sequence[int], resolution: Sequence[int]) 
     try:
         nr, nc = (int(v) for v in shape)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"shape: expected (rows, cols), got {shape!r}") from None
+        raise InvalidInputError(f"expected (rows, cols), got {shape!r}", param="shape") from None
     if nr < 1 or nc < 1:
-        raise InvalidInputError(f"shape: grid must have at least one row and column, got {tuple(shape)!r}")
+        raise InvalidInputError(f"grid must have at least one row and column, got {tuple(shape)!r}", param="shape")
     return (nr - 1) * rr + 1, (nc - 1) * rc + 1
 
 
@@ -112,16 +112,19 @@ def node_validity(
     grid_mask_valid_value: int | None,
     grid_nodata: float | None,
 ) -> np.ndarray:
-    """uint8 validity of the coarse grid nodes (mask, ``grid_nodata`` on both grids, NaN)."""
-    use_mask = grid_mask is not None
-    gm = np.ascontiguousarray(grid_mask) if use_mask else _DUMMY_MASK
-    if use_mask and gm.dtype.kind not in "biu":
-        raise InvalidInputError(f"grid_mask: expected an integer mask, got dtype {gm.dtype}")
-    gm = gm.astype(np.int64, copy=False)
-    vv = 1 if grid_mask_valid_value is None else int(grid_mask_valid_value)
-    use_nd = grid_nodata is not None
-    nd = 0.0 if grid_nodata is None else float(grid_nodata)
-    return K.grid_node_validity(grid_row, grid_col, gm, use_mask, vv, nd, use_nd)
+    """uint8 validity of the coarse grid nodes (mask, ``grid_nodata`` on both grids, NaN).
+
+    numpy, not numba: a grid has few nodes, and one kernel fewer to compile on the first run.
+    """
+    ok = np.isfinite(grid_row) & np.isfinite(grid_col)
+    if grid_nodata is not None:
+        ok &= (grid_row != grid_nodata) & (grid_col != grid_nodata)
+    if grid_mask is not None:
+        gm = np.asarray(grid_mask)
+        if gm.dtype.kind not in "biu":
+            raise InvalidInputError(f"expected an integer mask, got dtype {gm.dtype}", param="grid_mask")
+        ok &= gm.astype(np.int64, copy=False) == (1 if grid_mask_valid_value is None else int(grid_mask_valid_value))
+    return np.ascontiguousarray(ok, dtype=np.uint8)
 
 
 def source_extent(
@@ -167,11 +170,11 @@ def source_extent(
 def _as_mask(mask: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
     m = np.asarray(mask)
     if m.shape != shape:
-        raise InvalidInputError(f"{name}: shape {m.shape} does not match the expected {shape}")
+        raise InvalidInputError(f"shape {m.shape} does not match the expected {shape}", param=name)
     if m.dtype == np.bool_:
         return np.ascontiguousarray(m.view(np.uint8))
     if m.dtype != np.uint8:
-        raise InvalidInputError(f"{name}: expected a uint8 validity mask (1 valid, 0 invalid), got {m.dtype}")
+        raise InvalidInputError(f"expected a uint8 validity mask (1 valid, 0 invalid), got {m.dtype}", param=name)
     return np.ascontiguousarray(m)
 
 
@@ -180,10 +183,10 @@ def _check_grids(grid_row: Any, grid_col: Any) -> tuple[np.ndarray, np.ndarray]:
     gc = np.asarray(grid_col)
     if gr.ndim != 2 or gc.ndim != 2 or gr.shape != gc.shape or gr.size == 0:
         raise InvalidInputError(
-            f"grid_row/grid_col: expected two non-empty 2-D arrays of the same shape, got {gr.shape} and {gc.shape}"
+            f"expected two non-empty 2-D arrays of the same shape, got {gr.shape} and {gc.shape}", param="grid_row"
         )
     if gr.dtype.kind not in "fiu" or gc.dtype.kind not in "fiu":
-        raise InvalidInputError(f"grid_row/grid_col: expected numeric grids, got {gr.dtype} and {gc.dtype}")
+        raise InvalidInputError(f"expected numeric grids, got {gr.dtype} and {gc.dtype}", param="grid_col")
     return (
         np.ascontiguousarray(gr, dtype=np.float64),
         np.ascontiguousarray(gc, dtype=np.float64),
@@ -323,9 +326,11 @@ def array_grid_resampling(
     if src.ndim == 2:
         src = src[None]
     if src.ndim != 3 or src.shape[1] < 1 or src.shape[2] < 1:
-        raise InvalidInputError(f"array_in: expected a (rows, cols) or (bands, rows, cols) array, got {src.shape}")
+        raise InvalidInputError(
+            f"expected a (rows, cols) or (bands, rows, cols) array, got {src.shape}", param="array_in"
+        )
     if src.dtype.kind not in "fiu":
-        raise InvalidInputError(f"array_in: expected a numeric array, got dtype {src.dtype}")
+        raise InvalidInputError(f"expected a numeric array, got dtype {src.dtype}", param="array_in")
     src = np.ascontiguousarray(src)
     gr, gc = _check_grids(grid_row, grid_col)
     rr, rc = _resolution(grid_resolution)
@@ -334,7 +339,7 @@ def array_grid_resampling(
     w = _window(win, "win", full) if win is not None else np.array([[0, full[0] - 1], [0, full[1] - 1]])
     h, wd = int(w[0, 1] - w[0, 0] + 1), int(w[1, 1] - w[1, 0] + 1)
     if grid_mask is not None and np.shape(grid_mask) != gr.shape:
-        raise InvalidInputError(f"grid_mask: shape {np.shape(grid_mask)} does not match the grids' {gr.shape}")
+        raise InvalidInputError(f"shape {np.shape(grid_mask)} does not match the grids' {gr.shape}", param="grid_mask")
     mask = None if array_in_mask is None else _as_mask(array_in_mask, "array_in_mask", src.shape[1:])
     if array_in_mask_safe_win is not None:
         _window(array_in_mask_safe_win, "array_in_mask_safe_win", src.shape[1:])
@@ -344,17 +349,19 @@ def array_grid_resampling(
     if array_out is None:
         out_dtype = np.dtype(np.float64 if dtype is None else dtype)
         if out_dtype not in (np.float32, np.float64):
-            raise InvalidInputError(f"dtype: output must be float32 or float64, got {out_dtype}")
+            raise InvalidInputError(f"output must be float32 or float64, got {out_dtype}", param="dtype")
         out = np.empty((nb, h, wd), out_dtype)
         ret = out
         ow = np.array([[0, h - 1], [0, wd - 1]])
     else:
         out = array_out if array_out.ndim == 3 else array_out.reshape((1, *array_out.shape))
         if array_out.ndim not in (2, 3) or out.shape[0] != nb:
-            raise InvalidInputError(f"array_out: expected {nb} band(s) of 2-D output, got shape {array_out.shape}")
+            raise InvalidInputError(
+                f"expected {nb} band(s) of 2-D output, got shape {array_out.shape}", param="array_out"
+            )
         if out.dtype not in (np.float32, np.float64) or not out.flags.c_contiguous or not out.flags.writeable:
             raise InvalidInputError(
-                f"array_out: expected a writeable C-contiguous float32/float64 array, got {out.dtype}"
+                f"expected a writeable C-contiguous float32/float64 array, got {out.dtype}", param="array_out"
             )
         if array_out_win is None:
             ow = np.array([[0, h - 1], [0, wd - 1]])
@@ -366,8 +373,8 @@ def array_grid_resampling(
             or (ow[1, 1] >= out.shape[2])
         ):
             raise InvalidInputError(
-                f"array_out/array_out_win: a {h}x{wd} output region does not fit at {ow.tolist()} "
-                f"in array_out of shape {out.shape[1:]}"
+                f"a {h}x{wd} output region does not fit at {ow.tolist()} in array_out of shape {out.shape[1:]}",
+                param="array_out_win",
             )
 
     ret_mask = None
@@ -376,11 +383,11 @@ def array_grid_resampling(
     if isinstance(array_out_mask, np.ndarray):
         if array_out_mask.dtype != np.uint8 or array_out_mask.shape != out.shape[1:]:
             raise InvalidInputError(
-                f"array_out_mask: expected uint8 of shape {out.shape[1:]}, got {array_out_mask.dtype} "
-                f"{array_out_mask.shape}"
+                f"expected uint8 of shape {out.shape[1:]}, got {array_out_mask.dtype} {array_out_mask.shape}",
+                param="array_out_mask",
             )
         if not array_out_mask.flags.c_contiguous:
-            raise InvalidInputError("array_out_mask: expected a C-contiguous array")
+            raise InvalidInputError("expected a C-contiguous array", param="array_out_mask")
         omask, write_mask = array_out_mask, True
     elif array_out_mask is True:
         omask = np.zeros(out.shape[1:], np.uint8)
@@ -388,10 +395,11 @@ def array_grid_resampling(
 
     origin = (0.0, 0.0) if array_in_origin is None else tuple(float(v) for v in array_in_origin)
     if len(origin) != 2:
-        raise InvalidInputError(f"array_in_origin: expected (row, col), got {array_in_origin!r}")
+        raise InvalidInputError(f"expected (row, col), got {array_in_origin!r}", param="array_in_origin")
     if boundary_condition is not None and boundary_condition not in BOUNDARY_CONDITIONS:
         raise InvalidInputError(
-            f"boundary_condition: unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS} or None"
+            f"unknown mode {boundary_condition!r}; expected one of {BOUNDARY_CONDITIONS} or None",
+            param="boundary_condition",
         )
     nv = node_validity(gr, gc, grid_mask, grid_mask_valid_value, grid_nodata)
     offset = (0, 0)
@@ -405,7 +413,7 @@ def array_grid_resampling(
         )
     elif standalone:
         if origin != (0.0, 0.0):
-            raise InvalidInputError("array_in_origin: shifting the origin is not available in standalone mode")
+            raise InvalidInputError("shifting the origin is not available in standalone mode", param="array_in_origin")
         if boundary_condition is not None and trust_padding:
             # extend the source where the kernel margin around the grid's bounds leaves it, as gridr does
             # (not at all along an axis where the whole grid misses the source)
@@ -613,16 +621,14 @@ def run(
 ) -> None:
     """Call the kernel on validated, contiguous inputs (shared by the array API and the chain)."""
     nd = 0.0 if nodata is None else float(nodata)
-    # dynamic scheduling of the row blocks: a thread slowed down by other load on its core
-    # does not hold up the others (the chunk size is thread-local in numba)
-    with numba.parallel_chunksize(1):
-        nrows = int(win[0, 1] - win[0, 0] + 1)
-        p = K.Placement(
-            int(resolution[0]), int(resolution[1]), int(win[0, 0]), int(win[1, 0]), nrows,
-            int(win[1, 1] - win[1, 0] + 1), float(origin[0]), float(origin[1]), int(src_offset[0]),
-            int(src_offset[1]), int(out_win[0, 0]), int(out_win[1, 0]),
-        )  # fmt: skip
-        K.resample_window(
-            kind, src, _DUMMY_MASK if mask is None else mask, mask is not None, grid_row, grid_col, node_valid, p,
-            out, out_mask, write_mask, nd, max(8 * numba.get_num_threads(), -(-nrows // 64)),
-        )  # fmt: skip
+    # row blocks of about 64 rows, at least 8 per thread, handed out to the threads as they finish
+    nrows = int(win[0, 1] - win[0, 0] + 1)
+    p = K.Placement(
+        int(resolution[0]), int(resolution[1]), int(win[0, 0]), int(win[1, 0]), nrows,
+        int(win[1, 1] - win[1, 0] + 1), float(origin[0]), float(origin[1]), int(src_offset[0]),
+        int(src_offset[1]), int(out_win[0, 0]), int(out_win[1, 0]),
+    )  # fmt: skip
+    K.resample_window(
+        kind, src, _DUMMY_MASK if mask is None else mask, mask is not None, grid_row, grid_col, node_valid, p,
+        out, out_mask, write_mask, nd, max(8 * numba.get_num_threads(), -(-nrows // 64)),
+    )  # fmt: skip

@@ -54,13 +54,13 @@ def parse_memory(value: int | float | str) -> int:
         m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", str(value))
         unit = m.group(2).upper() if m else None
         if not m or unit not in _UNITS:
-            raise InvalidInputError(f"max_memory: cannot read {value!r}; use e.g. 512MB or 2GiB")
+            raise InvalidInputError(f"cannot read {value!r}; use e.g. 512MB or 2GiB", param="max_memory")
         try:
             n = float(m.group(1)) * _UNITS[unit]
         except ValueError:
-            raise InvalidInputError(f"max_memory: cannot read {value!r}; use e.g. 512MB or 2GiB") from None
+            raise InvalidInputError(f"cannot read {value!r}; use e.g. 512MB or 2GiB", param="max_memory") from None
     if not n > 0:
-        raise InvalidInputError(f"max_memory: must be positive, got {value!r}")
+        raise InvalidInputError(f"must be positive, got {value!r}", param="max_memory")
     return int(n)
 
 
@@ -94,6 +94,10 @@ class ChainSpec:
     epsilon: float = 1e-6
     influence_threshold: float = 0.001
     bspline_extent: tuple[int, int, int, int] | None = None
+    #: Whether the source's validity (mask, dataset mask, geometries) has an invalid pixel anywhere: then
+    #: trusted ``constant`` padding is invalid, as gridr pads the mask (0) with the data's mode (an all-valid
+    #: mask is no mask). Only looked up for that case (:func:`source_has_invalid`).
+    src_has_invalid: bool = False
 
     @property
     def order(self) -> int:
@@ -273,9 +277,20 @@ class TileReader:
         src[:, rsel[:, None], csel[None, :]] = block[:, rsrc, csrc]
         mask = None
         if mblock is not None:
-            mask = np.ones((ir.size, ic.size), np.uint8)  # constant padding is trusted
+            # trusted constant padding: valid, unless the source has invalid pixels (see ChainSpec)
+            mask = np.full((ir.size, ic.size), 0 if self.spec.src_has_invalid else 1, np.uint8)
             mask[rsel[:, None], csel[None, :]] = mblock[rsrc, csrc]
         return src, mask
+
+    def source_has_invalid(self) -> bool:
+        """Whether any source pixel is invalid (mask file, dataset mask, geometries), read by strips."""
+        h, w = self.spec.src_shape
+        step = max(1, 16_000_000 // max(w, 1))
+        for r in range(0, h, step):
+            valid = self._read_mask(Window(0, r, w, min(step, h - r)))
+            if valid is not None and not valid.all():
+                return True
+        return False
 
 
 def geometry_polygons(geometry: Any, name: str) -> tuple[Any, ...] | None:
@@ -293,7 +308,7 @@ def geometry_polygons(geometry: Any, name: str) -> tuple[Any, ...] | None:
             out.append(g)
         else:
             raise InvalidInputError(
-                f"{name}: expected shapely Polygon/MultiPolygon (or a list), got {type(g).__name__}"
+                f"expected shapely Polygon/MultiPolygon (or a list), got {type(g).__name__}", param=name
             )
     # gridr dilates by 1e-6 so that polygon corners on pixel centres are burnt in
     return tuple(p.buffer(1e-6) for p in out if not p.is_empty)

@@ -1,7 +1,10 @@
 """Tool layer: paths in, a tiled GeoTIFF out (what ``eokit resample`` calls).
 
-In-process runs go through :func:`basic_grid_resampling_chain` (kernel threads
-plus read-ahead); ``scheduler="processes"``, ``"local"`` (Dask LocalCluster) or
+Every run is prepared by :func:`eokit.resample.chain.prepare` from the
+files' :class:`~eokit.resample.chain.ChainInputs` and the run's
+:class:`ResampleOptions`; in-process runs then stream through
+:func:`eokit.resample.chain.stream_tiles` (kernel threads plus read-ahead);
+``scheduler="processes"``, ``"local"`` (Dask LocalCluster) or
 ``"tcp://host:port"`` (Dask distributed) send output tiles to workers, each of
 which opens the files by path and reads only what its tile needs.
 """
@@ -25,7 +28,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
-from eokit.resample.chain import prepare_chain, stream_tiles
+from eokit.resample.chain import ChainInputs, prepare, stream_tiles
 from eokit.resample.core import _check_coverage, _resolution, _window, grid_full_resolution_shape
 from eokit.resample.options import ResampleOptions
 from eokit.resample.tiles import (
@@ -248,76 +251,45 @@ def resample_file(
         if transform is not None:
             profile.update(transform=transform, crs=g.crs)
         mprofile = dict(profile, count=1, dtype="uint8", nodata=None)
-        kwargs: dict[str, Any] = dict(
-            grid_col_ds=gcol,
-            boundary_condition=opts.boundary_condition,
-            trust_padding=opts.trust_padding,
-            win=win,
-            array_src_mask_ds=sm,
-            array_src_mask_band=1 if sm is not None else None,
-            array_src_mask_validity_pair=tuple(src_mask_validity) if src_mask_validity else None,
-            grid_mask_in_ds=gm,
-            grid_mask_in_unmasked_value=grid_mask_valid if gm is not None else None,
-            grid_mask_in_band=1 if gm is not None else None,
+        inputs = ChainInputs(
+            grid=g, src=s, bands=band_list, row_band=row_band, col_band=cb, grid_col=gcol, src_mask=sm,
+            src_mask_validity=tuple(src_mask_validity) if src_mask_validity else None, grid_mask=gm,
+            grid_mask_valid=grid_mask_valid if gm is not None else None,
             src_dataset_mask=not opts.src_nodata_valid and _has_dataset_mask(s, band_list),
-            interp_kwargs=opts.interp_kwargs,
-        )
+        )  # fmt: skip
         writer = stack.enter_context(RasterWriter(out, profile))
         mwriter = stack.enter_context(RasterWriter(mask_out, mprofile)) if mask_out is not None else None
+        mds = None if mwriter is None else mwriter.dataset
+        spec, owin = prepare(inputs, res, writer.dataset, opts, mask_out_ds=mds, window=win)
         if opts.in_process:
             # eokit's own streaming core (the gridr-compatible chain is an adapter over the same two steps)
-            mds = None if mwriter is None else mwriter.dataset
-            spec, owin = prepare_chain(
-                g, row_band, cb, res, s, band_list, writer.dataset, opts.interp, opts.nodata, mask_out_ds=mds, **kwargs
-            )
-            reader = TileReader(spec, g, gcol or g, s, sm, gm)
             ncpu = 1 if opts.scheduler == "synchronous" else nworkers
             stream_tiles(
-                spec, owin, reader, writer.dataset, mds, ncpu=ncpu, max_memory=opts.max_memory, progress=progress
-            )
-        else:
-            _distributed(
-                g, s, writer, mwriter, res, opts.interp, opts.nodata, row_band, cb, band_list, kwargs,
-                paths={
-                    "grid": _abs(grid),
-                    "grid_col": _abs(grid_col),
-                    "src": _abs(src),
-                    "src_mask": _abs(src_mask),
-                    "grid_mask": _abs(grid_mask),
-                },
-                max_memory=opts.max_memory,
-                scheduler=opts.scheduler,
-                workers=nworkers,
+                spec, owin, inputs.reader(spec), writer.dataset, mds, ncpu=ncpu, max_memory=opts.max_memory,
                 progress=progress,
             )  # fmt: skip
+        else:
+            paths = {"grid": _abs(grid), "grid_col": _abs(grid_col), "src": _abs(src), "src_mask": _abs(src_mask),
+                     "grid_mask": _abs(grid_mask)}  # fmt: skip
+            _distributed(spec, owin, inputs, writer, mwriter, paths, opts, nworkers, progress)
     return out
 
 
 def _distributed(
-    g: Any,
-    s: Any,
+    spec: ChainSpec,
+    window: np.ndarray,
+    inputs: ChainInputs,
     writer: RasterWriter,
     mwriter: RasterWriter | None,
-    res: tuple[int, int],
-    interp: Any,
-    nodata: float,
-    row_band: int,
-    col_band: int,
-    bands: list[int],
-    kwargs: dict[str, Any],
-    *,
     paths: dict[str, str | None],
-    max_memory: int | str | None,
-    scheduler: str | None,
+    opts: ResampleOptions,
     workers: int,
     progress: Callable[[int], Any] | None,
 ) -> None:
-    """Validate like the chain, then farm the tiles out to an executor."""
-    spec, window = prepare_chain(
-        g, row_band, col_band, res, s, bands, writer.dataset, interp, nodata,
-        mask_out_ds=None if mwriter is None else mwriter.dataset, **kwargs,
-    )  # fmt: skip
-    gcol = kwargs["grid_col_ds"] or g
+    """Farm the tiles out to ``opts.scheduler``'s executor (workers open the inputs by ``paths``)."""
+    g = inputs.grid
+    gcol = g if inputs.grid_col is None else inputs.grid_col
+    max_memory, scheduler = opts.max_memory, opts.scheduler
     budget = parse_memory(max_memory) if max_memory is not None else 512 * 10**6
     mds = None if mwriter is None else mwriter.dataset
     share = gdal_cache_share(budget, writer.dataset, mds)

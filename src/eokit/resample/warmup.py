@@ -49,9 +49,6 @@ def warm_up_steps(
     gr, gc = (np.ascontiguousarray(a, dtype=np.float64) for a in np.meshgrid([2.0, 3.5], [2.0, 3.5], indexing="ij"))
     win = np.array([[0, 1], [0, 1]])
 
-    def validity() -> None:
-        node_validity(gr, gc, None, 1, None)
-
     def kernel() -> None:
         nv = node_validity(gr, gc, None, 1, None)
         data: np.ndarray = src
@@ -69,7 +66,7 @@ def warm_up_steps(
     def coefficients() -> None:
         prefilter(src, itp.order, itp.epsilon)
 
-    steps = [("grid validity", validity)]
+    steps: list[tuple[str, Callable[[], None]]] = []
     if itp.is_bspline:
         steps.append(("B-spline prefilter", coefficients))
     steps.append((f"{itp.name} kernel", kernel))
