@@ -397,7 +397,7 @@ def test_a_clean_stop_over_https_keeps_what_arrived_and_never_waits(tmp_path: Pa
             if start == 0:  # 100 kB, then a pause: a drain that reads past what arrived would wait here
                 h.wfile.write(data[:100_000])
                 h.wfile.flush()
-                time.sleep(4)
+                time.sleep(10)
                 start = 100_000
             h.wfile.write(data[start:])
         except OSError:
@@ -412,7 +412,7 @@ def test_a_clean_stop_over_https_keeps_what_arrived_and_never_waits(tmp_path: Pa
         engine = reporter.engine = DownloadEngine(session=session, chunk_size=16 * 1024, progress=reporter, timeout=30)
         t0 = time.monotonic()
         (result,) = engine.download_all([request], tmp_path)
-        assert time.monotonic() - t0 < 3  # the drain did not wait for the server's next bytes
+        assert time.monotonic() - t0 < 6  # the drain did not wait for the server's next bytes
         kept = (tmp_path / "x.bin.incomplete").stat().st_size
         assert result.status == "failed" and reporter.first < kept < len(data)
         assert (tmp_path / "x.bin.incomplete").read_bytes() == data[:kept]
@@ -441,7 +441,7 @@ def test_a_clean_stop_of_a_chunked_body_does_not_wait(tmp_path: Path) -> None:
                 h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 if start == 0 and pos == 40 * 4096:  # a pause: a drain counting framing as body would wait here
                     h.wfile.flush()
-                    time.sleep(4)
+                    time.sleep(10)
             h.wfile.write(b"0\r\n\r\n")
         except OSError:
             pass  # the client stopped
@@ -453,7 +453,7 @@ def test_a_clean_stop_of_a_chunked_body_does_not_wait(tmp_path: Path) -> None:
         engine = reporter.engine = DownloadEngine(chunk_size=16 * 1024, progress=reporter, timeout=30)
         t0 = time.monotonic()
         (result,) = engine.download_all([request], tmp_path)
-        assert time.monotonic() - t0 < 3 and result.status == "failed"
+        assert time.monotonic() - t0 < 6 and result.status == "failed"
         kept = (tmp_path / "c.bin.incomplete").stat().st_size
         assert (tmp_path / "c.bin.incomplete").read_bytes() == data[:kept]
         DownloadEngine().download(request, tmp_path)
