@@ -306,7 +306,10 @@ def test_output_inside_root_is_not_crawled(tmp_path: Path) -> None:
     assert self_link["href"] == "https://example.org/store/stac/catalog.json"
 
 
-def test_a_file_that_hangs_is_skipped_and_the_build_completes(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("scheduler", ["threads", "synchronous"])
+def test_a_file_that_hangs_is_skipped_and_the_build_completes(tmp_path: Path, monkeypatch, scheduler) -> None:
+    """Every scheduler bounds a file's read: threads abandon the stuck reader; the others (synchronous here,
+    processes and Dask in their workers) read on a reader thread of the calling worker and replace it."""
     import threading
 
     import eokit.catalog.item as item_module
@@ -327,7 +330,7 @@ def test_a_file_that_hangs_is_skipped_and_the_build_completes(tmp_path: Path, mo
         start = time.monotonic()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FallbackWarning)
-            result = build_catalog(root, tmp_path / "out", file_timeout=1.0, scheduler="threads", workers=2)
+            result = build_catalog(root, tmp_path / "out", file_timeout=1.0, scheduler=scheduler, workers=2)
         assert time.monotonic() - start < 30
     finally:
         release.set()

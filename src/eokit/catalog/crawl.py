@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,9 +178,10 @@ def read_files(
 ) -> Iterator[tuple[str, AssetRecord | None, Skipped | None]]:
     """Read files concurrently (threads by default; processes or Dask via ``scheduler``).
 
-    With threads, a file whose reading takes longer than ``file_timeout`` seconds is reported
-    as skipped and abandoned (its daemon thread is replaced), so one pathological file cannot
-    stall a crawl of thousands; header sanity checks keep known hostile files from getting there.
+    A file whose reading takes longer than ``file_timeout`` seconds is reported as skipped and
+    abandoned (its daemon reader thread is replaced; in worker processes and Dask workers the read
+    runs on such a thread of the worker), so one pathological file cannot stall a crawl of
+    thousands; header sanity checks keep known hostile files from getting there.
     """
     from eokit.config import get_settings
     from eokit.core import open_executor
@@ -194,9 +196,48 @@ def read_files(
         for path, record, reason, kind in _threaded(tasks, n, env, file_timeout):
             yield _outcome(path, record, reason, kind, progress)
         return
+    bounded = [(p, options, env, file_timeout) for p in paths]
     with open_executor(scheduler, workers) as ex:
-        for path, record, reason, kind in ex.imap_unordered(_read_task, tasks, max_pending=4 * max(ex.workers, 1)):
+        pending = 4 * max(ex.workers, 1)
+        for path, record, reason, kind in ex.imap_unordered(_read_task_bounded, bounded, max_pending=pending):
+            if kind == "TimeoutError":
+                log.warning("%s: reading took longer than %g s; skipped", path, file_timeout)
             yield _outcome(path, record, reason, kind, progress)
+
+
+_readers = threading.local()  # the reader thread of each worker (process or Dask thread) calling in
+
+
+def _read_task_bounded(args: tuple[str, ReadOptions, dict[str, str], float | None]) -> tuple[str, Any, str, str]:
+    """``_read_task`` in a worker process or Dask worker, abandoned after ``timeout`` seconds.
+
+    The read runs on one long-lived daemon thread per calling worker (its GDAL options entered
+    once); a read still running at the timeout is left to that thread, which the next file
+    replaces, as the threads scheduler does.
+    """
+    import queue
+
+    path, options, env, timeout = args
+    reader: tuple[queue.SimpleQueue[Any], queue.SimpleQueue[Any]] | None = getattr(_readers, "reader", None)
+    if reader is None:
+        tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+        def run() -> None:
+            from eokit.core.dispatch import enter_gdal_env
+
+            enter_gdal_env(env)
+            while True:
+                results.put(_read_task(tasks.get()))
+
+        threading.Thread(target=run, name="eokit-catalog-reader", daemon=True).start()
+        reader = _readers.reader = (tasks, results)
+    reader[0].put((path, options))
+    try:
+        return reader[1].get(timeout=timeout)
+    except queue.Empty:
+        _readers.reader = None  # stuck: the next file gets a new reader
+        return path, None, f"reading took longer than {timeout:g} s (abandoned)", "TimeoutError"
 
 
 def _threaded(
@@ -205,7 +246,6 @@ def _threaded(
     """Run ``_read_task`` on daemon threads (one GDAL environment per thread: small files are the hot
     path); yield results as they come, and a timeout outcome for any file running past ``timeout``."""
     import queue
-    import threading
     import time
 
     from eokit.core.dispatch import enter_gdal_env

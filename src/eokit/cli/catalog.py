@@ -64,7 +64,8 @@ def catalog() -> None:
 @click.option("--default-crs", default=None, help="CRS for files that carry none (else they are skipped).")
 @click.option("--incremental", is_flag=True, help="Reuse items of files unchanged since the last build.")
 @click.option("--file-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
-              help="Seconds one file may take to read before it is skipped (recorded in errors.json).")  # fmt: skip
+              help="Seconds one file may take to read before it is skipped (recorded in errors.json), with every "
+                   "--scheduler: a stuck reader thread is abandoned and replaced.")  # fmt: skip
 @scheduler_option
 @workers_option
 def build(root: str, out: str, **kw: object) -> None:
