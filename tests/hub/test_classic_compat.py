@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from eokit.cli.main import cli
 from eokit.hub import SentinelAPI
 from eokit.hub.dhus import dhus_url_of
-from eokit.hub.exceptions import InvalidChecksumError, ServerError
+from eokit.hub.exceptions import InvalidChecksumError, ServerError, UnauthorizedError
+from eokit.hub.files import LEDGER_NAME
 from eokit.hub.tool import _gnss_url
 from eokit.testing.hub_server import Faults, LocalHub
 
@@ -44,7 +45,7 @@ def test_download_is_one_verified_attempt_and_download_all_retries(tmp_path: Pat
         with pytest.raises(InvalidChecksumError) as err:
             api.download(p.id, tmp_path)
         assert err.value.status_code is None  # a local verdict, not a server answer (wording: sentinelsat's suite)
-        assert sorted(f.name for f in tmp_path.iterdir() if f.name != ".eokit-downloads.json") == []
+        assert sorted(f.name for f in tmp_path.iterdir() if f.name != LEDGER_NAME) == []
     with LocalHub([p], faults=Faults(plan=[(p.id, "corrupt")])) as hub:
         api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
         api.dl_retry_delay = 0.0
@@ -100,3 +101,30 @@ def test_bad_geometry_is_one_line_naming_the_option(geometry: str) -> None:
     assert r.exit_code != 0
     (line,) = [ln for ln in r.output.splitlines() if ln.startswith("eokit: error:")]
     assert line.startswith("eokit: error: --geometry: ")
+
+
+def test_download_all_asks_for_each_products_metadata_right_before_downloading_it(tmp_path: Path) -> None:
+    # the first bytes arrive after one metadata request, not after one per product
+    products = make_products(4, size=50_000)
+    with LocalHub(products) as hub:
+        api = SentinelAPI("user", "password", hub.dhus_url, show_progressbars=False)
+        done, _, failed = api.download_all([p.id for p in products] + ["no-such-product"], tmp_path, n_concurrent_dl=1)
+        kinds = [  # the HEAD asks for the file name, as sentinelsat does
+            "value" if r["path"].endswith("/$value") else "meta"
+            for r in hub.stats["requests"]
+            if "/odata/v1/Products(" in r["path"] and r["method"] == "GET"
+        ]
+    assert sorted(done) == sorted(p.id for p in products) and list(failed) == ["no-such-product"]
+    assert kinds[:4] == ["meta", "value", "meta", "value"]
+    for p in products:
+        assert Path(done[p.id]["path"]).read_bytes() == p.data
+
+
+def test_download_all_with_refused_credentials_raises_before_any_download(tmp_path: Path) -> None:
+    products = make_products(3)
+    with LocalHub(products) as hub:
+        api = SentinelAPI("user", "wrong", hub.dhus_url, show_progressbars=False)
+        with pytest.raises(UnauthorizedError):
+            api.download_all([p.id for p in products], tmp_path, n_concurrent_dl=2)
+        assert not [r for r in hub.stats["requests"] if r["path"].endswith("/$value")]
+    assert [f.name for f in tmp_path.iterdir()] == []

@@ -35,6 +35,18 @@ DOWNLOAD_SCRIPT = textwrap.dedent(
 )
 
 
+def _ledger_files(folder: Path) -> dict[str, dict]:
+    """The ledger read independently of :class:`Ledger`: JSON Lines, the last line of a path wins."""
+    files: dict[str, dict] = {}
+    for line in (folder / LEDGER_NAME).read_text().splitlines():
+        item = json.loads(line)
+        if "entry" in item:
+            files[item["path"]] = item["entry"]
+        else:
+            files.pop(item["path"], None)
+    return files
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
@@ -63,11 +75,11 @@ def test_two_processes_downloading_into_one_folder(tmp_path: Path) -> None:
         # every product crossed the network once: the second downloader waited for the first one's claim
         assert {pid: hub.stats["bytes_by_product"][pid] for pid in ids} == {p.id: p.size for p in products}
     assert "being downloaded by another process" in "".join(outputs)
-    ledger = json.loads((tmp_path / LEDGER_NAME).read_text())
-    assert sorted(ledger["files"]) == sorted(p.filename for p in products)
+    ledger = _ledger_files(tmp_path)
+    assert sorted(ledger) == sorted(p.filename for p in products)
     for p in products:
         assert hashlib.md5((tmp_path / p.filename).read_bytes()).hexdigest() == p.checksums["md5"]
-        assert ledger["files"][p.filename]["checksums"]["md5"] == p.checksums["md5"]
+        assert ledger[p.filename]["checksums"]["md5"] == p.checksums["md5"]
     assert not list(tmp_path.glob("*.incomplete")) and not list(tmp_path.glob("*.tmp"))
 
 
@@ -89,7 +101,7 @@ def test_ledger_updates_from_concurrent_processes_are_all_kept(tmp_path: Path) -
         subprocess.Popen([sys.executable, "-c", LEDGER_SCRIPT, str(tmp_path), f"p{k}"], env=_env()) for k in range(3)
     ]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
-    files = json.loads((tmp_path / LEDGER_NAME).read_text())["files"]
+    files = _ledger_files(tmp_path)
     assert len(files) == 120 and files["p2-39.zip"] == {"key": "p2", "size": 39}
     assert Ledger(tmp_path).get("p0-0.zip") == {"key": "p0", "size": 0}
     assert not list(tmp_path.glob("*.tmp"))

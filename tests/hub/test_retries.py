@@ -165,3 +165,23 @@ def test_a_timeout_stays_a_requests_timeout(waits) -> None:
             api.query(platformname="Sentinel-2")
     assert isinstance(err.value, HubConnectionError) and "127.0.0.1" in str(err.value)
     assert len(srv.seen) == 2  # retried once
+
+
+def test_proxy_variables_are_honoured_as_requests_does_and_read_once_per_origin(monkeypatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with (
+        Server(lambda h: reply(h, b"proxy " + h.path.encode())) as proxy,
+        Server(lambda h: reply(h, b"direct " + h.path.encode())) as direct,
+    ):
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+        urls = ["http://hub.invalid/a", f"{direct.url}/b", "http://hub.invalid/c"]
+        expected = [requests.Session().get(u, timeout=10).text for u in urls]  # the peer: requests itself
+        assert expected == ["proxy http://hub.invalid/a", "direct /b", "proxy http://hub.invalid/c"]
+        calls = []
+        real = requests.utils.get_environ_proxies
+        monkeypatch.setattr(requests.utils, "get_environ_proxies", lambda *a, **k: calls.append(a) or real(*a, **k))
+        session = hub_http.HubSession(retries=0)
+        assert [session.get(u, timeout=10).text for u in urls * 2] == expected * 2
+        assert len(calls) == 2  # once per origin

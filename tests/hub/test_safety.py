@@ -233,10 +233,10 @@ def test_failed_list_is_written_in_place_on_a_full_disk(tmp_path: Path, monkeypa
 def test_a_full_disk_at_the_ledger_write_keeps_the_verified_product(tmp_path: Path, monkeypatch) -> None:
     (p,) = make_products(1)
 
-    def full(self: Ledger, data: dict) -> None:
+    def full(self: Ledger, item: dict) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Ledger, "_store", full)
+    monkeypatch.setattr(Ledger, "_append_line", full)
     with LocalHub([p]) as hub:
         request = DownloadRequest(
             url=f"{hub.url}/files/{p.id}/{p.filename}", key=p.id, filename=p.filename, checksums=p.checksums

@@ -215,34 +215,41 @@ class DownloadsMixin:
         failed: dict[str, Any] = {}
         if not ids:
             return ResultTuple(downloaded, triggered, failed)
-        infos: dict[str, dict[str, Any]] = {}
-
-        def fetch_info(pid: str) -> None:
-            try:
-                infos[pid] = self.get_product_odata(pid)
-            except UnauthorizedError:
-                raise
-            except SentinelAPIError as exc:
-                if fail_fast:
-                    raise
-                log.error("Getting product info for %s failed, can't download: %s", pid, exc)
-                failed[pid] = {"exception": exc}
-
-        # metadata requests in parallel too (the classic client made them one by one)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(ids)))) as meta_pool:
-            for fut in [meta_pool.submit(fetch_info, pid) for pid in ids]:
-                fut.result()
-        infos = {pid: infos[pid] for pid in ids if pid in infos}
         from eokit.hub.progress import TqdmProgress
 
-        progress = TqdmProgress(len(infos)) if self.show_progressbars else None
+        progress = TqdmProgress(len(ids)) if self.show_progressbars else None
         engine = self._engine(checksum=checksum, workers=workers, progress=progress, max_attempts=max_attempts)
         stop = threading.Event()
         lock = threading.Lock()
         first_error: list[BaseException] = []
 
+        def give_up(exc: BaseException) -> None:
+            """Stop every download: ``exc`` is raised by ``download_all``."""
+            with lock:
+                first_error.append(exc)
+            stop.set()
+            engine.stop()
+
         def run(pid: str) -> None:
-            info = infos[pid]
+            # each worker asks for its product's metadata right before downloading it, so the first
+            # bytes arrive after one metadata request instead of after all of them
+            if stop.is_set():
+                raise concurrent.futures.CancelledError()
+            try:
+                info = self.get_product_odata(pid)
+            except UnauthorizedError as exc:  # the account, not the product: nothing else can succeed
+                give_up(exc)
+                raise
+            except SentinelAPIError as exc:
+                log.error("Getting product info for %s failed, can't download: %s", pid, exc)
+                with lock:
+                    failed[pid] = {"exception": exc}
+                if progress is not None:
+                    progress.finish(pid, False)
+                if fail_fast:
+                    give_up(exc)
+                    raise
+                return
             try:
                 if not info.get("Online", True):
                     path = directory / self._get_filename(info)
@@ -272,20 +279,17 @@ class DownloadsMixin:
                         failed[pid] = info
                 log.error("%s failed: %s", pid, exc)
                 if fail_fast:
-                    with lock:
-                        first_error.append(exc)
-                    stop.set()
-                    engine.stop()
+                    give_up(exc)
                     raise
 
         pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(1, min(workers, len(infos) or 1)), thread_name_prefix="eokit-product"
+            max_workers=max(1, min(workers, len(ids))), thread_name_prefix="eokit-product"
         )
         try:
-            futures = [pool.submit(run, pid) for pid in infos]
+            futures = [pool.submit(run, pid) for pid in ids]
             for fut in concurrent.futures.as_completed(futures):
                 exc = fut.exception()
-                if exc is not None and fail_fast:
+                if exc is not None and not isinstance(exc, concurrent.futures.CancelledError):
                     raise first_error[0] if first_error else exc
         except BaseException:
             stop.set()

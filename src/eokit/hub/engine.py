@@ -12,7 +12,7 @@
 * the final name appears only by an atomic rename of a verified file;
 * server-supplied file names are sanitised (no traversal, no reserved suffixes,
   at most 240 bytes);
-* a ledger (``.eokit-downloads.json``) in the target folder records verified
+* a ledger (``.eokit-downloads.jsonl``) in the target folder records verified
   files with the key (product id, or ``product/asset``) they belong to, so a
   rerun skips them without re-reading and resumes partial ones.
 

@@ -3,9 +3,10 @@
 Several downloaders (threads of one engine, or separate processes) may write
 into the same folder:
 
-* the ledger (``.eokit-downloads.json``) is rewritten atomically (temp file +
-  rename) under an exclusive ``flock`` on ``.eokit-downloads.json.lock``, so
-  concurrent updates never lose each other's entries or leave a torn file;
+* the ledger (``.eokit-downloads.jsonl``) gets one line per verified file,
+  appended under an exclusive ``flock`` on ``.eokit-downloads.jsonl.lock``, so
+  concurrent updates never lose each other's entries; rewrites (compaction) go
+  through a temp file and a rename;
 * a ``<name>.incomplete`` file is *claimed* with an exclusive ``flock`` while it
   is being written; a second downloader of the same product waits for the claim
   (with a log message) and then finds the product complete, or resumes what the
@@ -45,7 +46,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LEDGER_NAME = ".eokit-downloads.json"
+LEDGER_NAME = ".eokit-downloads.jsonl"
+_OLD_LEDGER_NAME = ".eokit-downloads.json"
+_OLD_LEDGER_MAX = 256 << 20
+"""An old ledger bigger than this is not read (it cannot be one eokit wrote for a folder)."""
+_LEDGER_BLOCK = 1 << 20
+_LEDGER_SLACK = 64
+"""Superseded lines tolerated beyond the live ones before the ledger is rewritten."""
 MAX_NAME_BYTES = 240
 """Longest file name (UTF-8 bytes) eokit gives a download: room for ``~NN`` and ``.incomplete`` within 255."""
 RESERVED_SUFFIXES = (".incomplete", ".lock", ".tmp")
@@ -108,20 +115,46 @@ def candidate_names(name: str) -> Iterator[str]:
         yield f"{stem}~{i}{'.' + ext if ext else ''}"
 
 
+class _LedgerView:
+    """What one process has read of a ledger file: its entries, and where reading stopped."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self, inode: tuple[int, int] | None = None) -> None:
+        self.inode = inode
+        self.offset = 0
+        self.lines = 0
+        self.files: dict[str, dict[str, Any]] = {}
+
+
 class Ledger:
-    """The record of verified downloads in one folder (thread- and process-safe, atomic rewrites)."""
+    """The record of verified downloads in one folder (thread- and process-safe).
+
+    JSON Lines: recording a file appends one line ``{"path": ..., "entry": {...}}``
+    (forgetting it, ``{"path": ...}``) under an exclusive ``flock``, so the thousandth
+    download costs what the first did; each process keeps the entries it has read and
+    reads only the lines added since. A line torn by a crash is skipped. When
+    superseded lines outnumber the live ones the file is rewritten (temp file +
+    rename). A folder with the single-document ledger of earlier versions
+    (``.eokit-downloads.json``, eokit 0.1.0) is converted on first use.
+    """
 
     _locks: dict[str, threading.Lock] = {}
+    _views: dict[str, _LedgerView] = {}
     _locks_guard = threading.Lock()
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / LEDGER_NAME
         self.lock_path = directory / (LEDGER_NAME + ".lock")
+        key = os.path.realpath(self.path)
         with Ledger._locks_guard:
-            self._lock = Ledger._locks.setdefault(str(self.path.resolve()), threading.Lock())
+            self._lock = Ledger._locks.setdefault(key, threading.Lock())
+            self._view = Ledger._views.setdefault(key, _LedgerView())
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        """The thread lock, then the folder's ``flock`` (other processes)."""
         with self._lock:
             if fcntl is None:  # pragma: no cover
                 yield
@@ -133,39 +166,127 @@ class Ledger:
             finally:
                 os.close(fd)  # releases the flock
 
-    def _load(self) -> dict[str, Any]:
+    def _refresh(self) -> dict[str, dict[str, Any]]:
+        """Apply the lines added since the last look (all of them after a rewrite). Needs ``_lock``."""
+        view = self._view
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else {"files": {}}
-        except (OSError, ValueError):
-            return {"files": {}}
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            if view.inode is not None:  # removed: start over
+                view.reset()
+            return view.files
+        try:
+            st = os.fstat(fd)
+            if view.inode != (st.st_dev, st.st_ino) or st.st_size < view.offset:  # new or rewritten
+                view.reset((st.st_dev, st.st_ino))
+            carry = b""
+            while view.offset + len(carry) < st.st_size:
+                block = os.pread(fd, _LEDGER_BLOCK, view.offset + len(carry))
+                if not block:
+                    break
+                data = carry + block
+                cut = data.rfind(b"\n") + 1
+                for line in data[:cut].splitlines():
+                    self._apply(line)
+                view.offset += cut
+                carry = data[cut:]
+                if len(carry) > _LEDGER_BLOCK:  # no line is that long: skip the garbage
+                    view.offset += len(carry)
+                    carry = b""
+        finally:
+            os.close(fd)
+        return view.files
 
-    def _store(self, data: dict[str, Any]) -> None:
-        data["version"] = 1
+    def _apply(self, line: bytes) -> None:
+        try:
+            item = json.loads(line)
+            path = item["path"]
+        except (ValueError, TypeError, KeyError):
+            return  # torn by a crash, or not ours
+        if not isinstance(path, str):
+            return
+        self._view.lines += 1
+        entry = item.get("entry")
+        if isinstance(entry, dict):
+            self._view.files[path] = entry
+        else:
+            self._view.files.pop(path, None)
+
+    def _append_line(self, item: dict[str, Any]) -> None:
+        """Append one line (after a newline if a crash left the last line unfinished). Needs ``_locked``."""
+        line = json.dumps(item, sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\n"
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
+            write_all(fd, line)
+        finally:
+            os.close(fd)
+
+    def _rewrite(self, files: dict[str, dict[str, Any]]) -> None:
+        """Replace the file by one line per live entry. Needs ``_locked``."""
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            text = "".join(
+                json.dumps({"path": p, "entry": e}, sort_keys=True, separators=(",", ":")) + "\n"
+                for p, e in files.items()
+            )
+            tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, self.path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
-    def get(self, relpath: str) -> dict[str, Any] | None:
-        """The entry of ``relpath`` (a rename is atomic, so reading needs no lock)."""
+    def _migrate(self) -> None:
+        """Convert the single-document ledger of eokit 0.1.0. Needs ``_locked``."""
+        old = self.path.with_name(_OLD_LEDGER_NAME)
+        if self.path.exists() or not old.is_file() or old.stat().st_size > _OLD_LEDGER_MAX:
+            return
+        try:
+            data = json.loads(old.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        files = data.get("files") if isinstance(data, dict) else None
+        if isinstance(files, dict):
+            self._rewrite({p: e for p, e in files.items() if isinstance(p, str) and isinstance(e, dict)})
+        old.unlink(missing_ok=True)
+
+    def _maybe_migrate(self) -> None:
+        if self._view.inode is None and not self.path.exists() and self.path.with_name(_OLD_LEDGER_NAME).is_file():
+            with self._locked():
+                self._migrate()
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Every recorded file: ``{relative path: entry}``."""
+        self._maybe_migrate()
         with self._lock:
-            return self._load()["files"].get(relpath)
+            return {p: dict(e) for p, e in self._refresh().items()}
+
+    def get(self, relpath: str) -> dict[str, Any] | None:
+        """The entry of ``relpath`` (lines are appended whole, so reading needs no ``flock``)."""
+        self._maybe_migrate()
+        with self._lock:
+            found = self._refresh().get(relpath)
+        return dict(found) if found is not None else None
 
     def record(self, relpath: str, entry: dict[str, Any]) -> None:
-        with self._locked():
-            data = self._load()
-            data["files"][relpath] = entry
-            self._store(data)
+        self._change(relpath, entry)
 
     def forget(self, relpath: str) -> None:
+        with self._lock:
+            if relpath not in self._refresh():
+                return
+        self._change(relpath, None)
+
+    def _change(self, relpath: str, entry: dict[str, Any] | None) -> None:
         with self._locked():
-            data = self._load()
-            if data["files"].pop(relpath, None) is not None:
-                self._store(data)
+            self._migrate()
+            self._append_line({"path": relpath, "entry": entry} if entry is not None else {"path": relpath})
+            files = self._refresh()
+            if self._view.lines > 2 * len(files) + _LEDGER_SLACK:
+                self._rewrite(files)
+                self._refresh()
 
 
 @contextlib.contextmanager
