@@ -16,7 +16,6 @@ import multiprocessing as mp
 import os
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -77,8 +76,9 @@ def compare(
     warmup: bool = True,
     extra: dict[str, Any] | None = None,
     after: Callable[[], Any] | None = None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
-    """Time eokit and the peer on the same job; print and return one JSON record.
+    """Time eokit and the peer on the same job; print (unless ``quiet``) and return one JSON record.
 
     ``warmup`` runs each callable once in this process first, so JIT
     compilation and imports are not timed (children inherit them). ``after`` runs
@@ -106,6 +106,6 @@ def compare(
     }
     if extra:
         record.update(extra)
-    print(json.dumps(record), flush=True)
-    sys.stdout.flush()
+    if not quiet:
+        print(json.dumps(record), flush=True)
     return record
