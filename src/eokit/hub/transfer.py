@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
@@ -96,28 +98,50 @@ def chunks(
 
 _TLS_RECORD = 17 * 1024
 """Over TLS the kernel counts encrypted bytes: one record is left unread so the drain never waits."""
+_SETTLE_LOOKS, _SETTLE_STEP = 25, 0.002
+"""How often and how far apart a stopping download looks at its receive queue before taking it."""
 
 
 def _already_received(raw: urllib3.response.BaseHTTPResponse, rounds: int = 4) -> Iterable[bytes]:
     """On a clean stop, the body bytes the kernel already holds for this connection (``FIONREAD``
     on the response's public ``fileno()``): written rather than fetched again by the rerun.
 
-    Bytes still arriving meanwhile are taken too, for at most ``rounds`` looks. Over TLS the
-    kernel's count includes record overhead and may end in a partial record, so one record
-    and 1/256 (overhead) are left there: every read is served from data already received.
+    Reading stops first, until the kernel's count holds still (at most ~50 ms: the server has
+    filled the receive window, or paused); then the socket is shut for reading, so taking
+    those bytes does not invite more (Linux announces no reopened window after ``SHUT_RD``),
+    and a byte the client's TCP acknowledged is not dropped at the close. The connection is
+    closed after a stop, never reused. Over TLS the kernel's count includes record overhead
+    and may end in a partial record, so one record and 1/256 (overhead) are left there:
+    every read is served from data already received.
     """
     try:
         import fcntl
         import termios
     except ImportError:  # not POSIX
         return
+
+    def queued() -> int:
+        return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+
     tls = isinstance(getattr(raw, "connection", None), urllib3.connection.HTTPSConnection)
+    try:
+        fd = raw.fileno()
+        last = queued()
+        for _ in range(_SETTLE_LOOKS):
+            time.sleep(_SETTLE_STEP)
+            now, last = last, queued()
+            if now == last:
+                break
+        with socket.socket(fileno=os.dup(fd)) as other:  # a second handle: closing it keeps the connection
+            other.shutdown(socket.SHUT_RD)
+    except (AttributeError, OSError, ValueError):  # no socket (closed, mocked, not a plain one)
+        return
     for _ in range(rounds):
         try:
-            queued = struct.unpack("i", fcntl.ioctl(raw.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-        except (AttributeError, OSError, ValueError):  # no socket (closed, mocked, not a plain one)
+            count = queued()
+        except OSError:
             return
-        waiting = queued - _TLS_RECORD - queued // 256 if tls else queued
+        waiting = count - _TLS_RECORD - count // 256 if tls else count
         if waiting <= 0:
             return
         while waiting > 0:
