@@ -342,3 +342,46 @@ def test_random_queries_match_brute_force(shared_hub, cloud, types, direction, d
         return not (end is not None and p.start > end)
 
     assert sorted(found) == sorted(p.id for p in _PRODUCTS if keep(p))
+
+
+def test_hub_download_starts_before_every_products_metadata_is_in(tmp_path: Path) -> None:
+    # Hub.download asks for each product's metadata as the downloads go: the first file does not wait
+    # for the metadata of all the others (here each takes 0.15 s after the first)
+    import hashlib
+    import threading
+    import time
+
+    from eokit.hub import Hub
+
+    products = make_products(4, size=200_000)
+    with LocalHub(products) as local:
+        hub = Hub("cdse", user="user", password="password", **local.cdse_urls)
+        found = [hub.get(p.id) for p in products]
+        real_assets, metadata_done, started = hub.backend.assets, [], []
+
+        def slow_assets(product, keys=None):
+            if metadata_done:
+                time.sleep(0.15)
+            requests_ = real_assets(product, keys)
+            metadata_done.append(time.monotonic())
+            return requests_
+
+        class Reporter:
+            lock = threading.Lock()
+
+            def start(self, key, title, total, initial):
+                with self.lock:
+                    started.append(time.monotonic())
+
+            def update(self, key, n):
+                pass
+
+            def finish(self, key, ok):
+                pass
+
+        hub.backend.assets = slow_assets  # type: ignore[method-assign]
+        results = hub.download(found, tmp_path, workers=2, progress=Reporter())
+    assert [r.ok for r in results] == [True] * 4 and len(metadata_done) == 4
+    assert min(started) < max(metadata_done) - 0.2
+    for p, r in zip(products, results, strict=True):
+        assert hashlib.md5(r.path.read_bytes()).hexdigest() == p.checksums["md5"]

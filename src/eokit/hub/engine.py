@@ -196,20 +196,28 @@ class DownloadEngine:
     ) -> list[DownloadResult]:
         """Fetch many files in parallel; failures are reported in the results (or raised with ``fail_fast``).
 
+        ``requests_`` is consumed as the downloads run: a generator that asks a server for each
+        product's metadata lets the first files start after one such request.
         Interrupted (``KeyboardInterrupt``; the CLI turns SIGTERM into one), running
         downloads write what they have received, keep their ``.incomplete`` files for
         a later resume, and stop.
         """
-        items = list(requests_)
         directory = Path(directory)
         results: dict[int, DownloadResult] = {}
-        if not items:
-            return []
-        pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(self.workers, len(items)), thread_name_prefix="eokit-dl"
-        )
+        futures: dict[concurrent.futures.Future[DownloadResult], int] = {}
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="eokit-dl")
+
+        def stop_on_failure(fut: concurrent.futures.Future[DownloadResult]) -> None:
+            if self.fail_fast and not fut.cancelled() and fut.exception() is None and fut.result().error is not None:
+                self._stop.set()
+
         try:
-            futures = {pool.submit(self._download_one, item, directory): i for i, item in enumerate(items)}
+            for i, item in enumerate(requests_):
+                if self._stop.is_set():
+                    break
+                fut = pool.submit(self._download_one, item, directory)
+                futures[fut] = i
+                fut.add_done_callback(stop_on_failure)
             for fut in concurrent.futures.as_completed(futures):
                 res = fut.result()
                 results[futures[fut]] = res
@@ -222,7 +230,7 @@ class DownloadEngine:
             raise
         finally:
             pool.shutdown(wait=True)
-        return [results[i] for i in range(len(items))]
+        return [results[i] for i in range(len(futures))]
 
     # -- internals ----------------------------------------------------------------------------------------------
 

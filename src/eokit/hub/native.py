@@ -19,10 +19,10 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from eokit.hub.engine import DownloadEngine, DownloadResult, ProgressReporter
+from eokit.hub.engine import DownloadEngine, DownloadRequest, DownloadResult, ProgressReporter
 from eokit.hub.exceptions import HubInputError
 from eokit.hub.products import Asset, Product, ProductCollection
-from eokit.hub.providers import PROVIDERS, Provider, SearchQuery, open_provider
+from eokit.hub.providers import PROVIDERS, ClassicProvider, Provider, SearchQuery, open_provider
 
 __all__ = ["PROVIDERS", "Asset", "Hub", "Product", "ProductCollection", "download", "search"]
 
@@ -196,7 +196,13 @@ class Hub:
         File names follow the rule of :mod:`eokit.hub.engine` (STAC assets: ``<item id>/<name>``).
         """
         items = [products] if isinstance(products, Product) else list(products)
-        requests_ = [r for p in items for r in self.backend.assets(p, assets)]
+        requests_: Iterable[DownloadRequest]
+        if isinstance(self.backend, ClassicProvider):
+            # each product's metadata (checksums, size, name) is asked for as the downloads go,
+            # so the first file starts after one request rather than one per product
+            requests_ = (r for p in items for r in self.backend.assets(p, assets))
+        else:  # STAC: the items hold everything; a wrong asset key is refused before any download
+            requests_ = [r for p in items for r in self.backend.assets(p, assets)]
         engine = DownloadEngine(
             session=self.backend.session,
             auth=self.backend.auth,
