@@ -52,6 +52,10 @@ class Settings:
     """Bytes per second below which a hub download attempt counts as stalled (0: never)."""
     hub_low_speed_time: float = 60.0
     """Seconds a hub download may stay below ``hub_low_speed_limit`` before the attempt is cut and resumed."""
+    hub_max_results: int = 50_000
+    """Most products a hub search pages through when no limit is given (0: no cap). A search that
+    matches more is refused (give a limit or narrow it), so a server that never stops paging, or a
+    query matching millions of products, cannot run without end or fill memory."""
     cdse_catalogue_url: str = "https://catalogue.dataspace.copernicus.eu/odata/v1"
     cdse_identity_url: str = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
     cdse_download_url: str = "https://download.dataspace.copernicus.eu/odata/v1"
@@ -75,6 +79,8 @@ class Settings:
             )
         if self.http_retries < 0:
             raise ConfigError(f"http_retries must be >= 0, got {self.http_retries}")
+        if self.hub_max_results < 0:
+            raise ConfigError(f"hub_max_results must be >= 0, got {self.hub_max_results}")
 
     @property
     def n_workers(self) -> int:

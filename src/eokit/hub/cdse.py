@@ -27,7 +27,7 @@ from eokit.hub.exceptions import (
     ServerError,
     UnauthorizedError,
 )
-from eokit.hub.providers import ClassicProvider, SearchQuery
+from eokit.hub.providers import ClassicProvider, SearchQuery, check_result_count
 
 __all__ = ["CdseBackend", "cdse_product_to_classic", "format_size"]
 
@@ -311,11 +311,15 @@ class CdseBackend(ClassicProvider):
             data = self._page(params)
             if total is None:
                 total = int(data.get("@odata.count", 0))
+                if limit is None:
+                    check_result_count(total - skip, self.catalogue_url)
             page = data.get("value", [])
             fresh = [p for p in page if p["Id"] not in seen]
             for p in fresh:
                 seen.add(p["Id"])
             products += fresh
+            if limit is None:  # a server that keeps paging beyond the count it gave
+                check_result_count(len(products), self.catalogue_url)
             if progress is not None:
                 progress(len(products))
             if len(page) < top or not fresh:

@@ -28,8 +28,8 @@ from eokit.hub.exceptions import (
     ServerError,
     UnauthorizedError,
 )
-from eokit.hub.http import content_disposition_filename
-from eokit.hub.providers import ClassicProvider, SearchQuery
+from eokit.hub.http import content_disposition_filename, redact_url
+from eokit.hub.providers import ClassicProvider, SearchQuery, check_result_count
 
 __all__ = ["DhusBackend", "check_response", "dhus_url_of"]
 
@@ -156,10 +156,15 @@ class DhusBackend(ClassicProvider):
     ) -> tuple[OrderedDict[str, dict[str, Any]], int]:
         formatted = format_order_by(order_by)
         entries, total = self._subquery(query, formatted, limit, offset)
+        if limit is None:
+            check_result_count(total - offset, redact_url(self.api_url))
         max_offset = total if limit is None else min(total, offset + limit)
         for new_offset in range(offset + self.page_size, max_offset, self.page_size):
             new_limit = None if limit is None else limit - new_offset + offset
-            entries += self._subquery(query, formatted, new_limit, new_offset)[0]
+            page = self._subquery(query, formatted, new_limit, new_offset)[0]
+            if not page:  # the server has no more, whatever total it declared
+                break
+            entries += page
             if progress is not None:
                 progress(len(entries))
         return parse_opensearch_entries(entries), total

@@ -72,6 +72,19 @@ class Provider(Protocol):
     def checksums(self, product: Product) -> dict[str, dict[str, str]]: ...
 
 
+def check_result_count(count: int | None, where: str) -> None:
+    """Refuse a search without a limit once ``count`` (declared or fetched) passes ``hub_max_results``."""
+    from eokit.config import get_settings
+
+    cap = get_settings().hub_max_results
+    if cap and count is not None and count > cap:
+        raise HubInputError(
+            f"{count} products match at {where}, more than the {cap} eokit pages through without a limit: give "
+            "a limit (CLI: --limit) or narrow the search, or raise the cap (EOKIT_HUB_MAX_RESULTS, 0: none)",
+            param="limit",
+        )
+
+
 def _netrc_credentials(url: str) -> tuple[str | None, str | None]:
     import requests
 

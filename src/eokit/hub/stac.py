@@ -13,12 +13,13 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from eokit.config import get_settings
 from eokit.hub.download_types import DownloadRequest
 from eokit.hub.exceptions import HubConnectionError, HubInputError, InvalidKeyError, ServerError
 from eokit.hub.files import sanitize_filename
 from eokit.hub.http import redact_url, stac_client
 from eokit.hub.products import Product, ProductCollection, stac_to_product
-from eokit.hub.providers import SearchQuery
+from eokit.hub.providers import SearchQuery, check_result_count
 
 __all__ = ["StacProvider", "asset_file_names", "stac_search_parameters"]
 
@@ -133,8 +134,14 @@ class StacProvider:
             raise ServerError(f"STAC search at {redact_url(self.url)} failed: {type(exc).__name__}: {exc}") from None
 
     def search(self, query: SearchQuery) -> ProductCollection:
-        search = self._search(stac_search_parameters(query))
-        items = self._run(lambda: list(search.items_as_dicts()))
+        kwargs = stac_search_parameters(query)
+        cap = get_settings().hub_max_results
+        if query.limit is None and cap:
+            kwargs["max_items"] = cap + 1  # one more than allowed: enough to know it is too many
+        search = self._search(kwargs)
+        items = self._run(lambda: self._items(search, kwargs.get("max_items")))
+        if query.limit is None:
+            check_result_count(len(items), redact_url(self.url))
         total = self._run(search.matched) if query.limit is None else None
         return ProductCollection((stac_to_product(i) for i in items), total=total)
 
@@ -144,8 +151,33 @@ class StacProvider:
         search = self._search(kwargs)
         matched = self._run(search.matched)
         if matched is None:  # the API does not report it: count the pages
-            return self._run(lambda: sum(1 for _ in search.items_as_dicts()))
+            cap = get_settings().hub_max_results
+            if cap:
+                kwargs["max_items"] = cap + 1
+                search = self._search(kwargs)
+            found = len(self._run(lambda: self._items(search, kwargs.get("max_items"))))
+            check_result_count(found, redact_url(self.url))
+            return found
         return int(matched)
+
+    def _items(self, search: Any, limit: int | None) -> list[dict[str, Any]]:
+        """The items of every page (at most ``limit``); a page holding only items already seen ends the
+        paging with an error (its ``next`` link goes round in a circle: pystac-client would follow it for ever)."""
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for page in search.pages_as_dicts():
+            features = page.get("features") or []
+            fresh = [f for f in features if not isinstance(f.get("id"), str) or f["id"] not in seen]
+            if features and not fresh:
+                raise ServerError(
+                    f"the STAC API {redact_url(self.url)} answered the same page again (item "
+                    f"{features[0].get('id')!r}): its 'next' links go round in a circle; paging stopped"
+                )
+            seen.update(f["id"] for f in fresh if isinstance(f.get("id"), str))
+            items += fresh
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
+        return items
 
     def get(self, product_id: str) -> Product:
         found = self._run(lambda: list(self._search({"ids": [product_id], "max_items": 1}).items_as_dicts()))
