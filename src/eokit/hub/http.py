@@ -11,6 +11,10 @@
   credentials) follows a redirect only to the same scheme, host and port as the
   request it was sent with, or to an origin listed in ``trusted_hosts``; it never
   follows a redirect from ``https`` to ``http``.
+* **Answer size** — an answer read whole (search pages, metadata, tokens, manifests,
+  quicklooks; not the streamed downloads) may hold at most :data:`MAX_ANSWER_BYTES`
+  (64 MiB) once decoded: more is refused by the declared ``Content-Length``, or when the
+  count passes it (a chunked or compressed body), with a :class:`~eokit.hub.ServerError`.
 * **Environment** — proxies (``HTTPS_PROXY``, ``NO_PROXY``...) and ``REQUESTS_CA_BUNDLE``
   are read once per origin and session, not on every request as requests does
   (a scan of ``os.environ`` each time: ~0.1-0.4 ms, a few times per product).
@@ -39,7 +43,9 @@ from eokit import __version__
 from eokit.hub.exceptions import HubConnectionError
 
 __all__ = [
+    "MAX_ANSWER_BYTES",
     "USER_AGENT",
+    "BoundedAdapter",
     "HubRetry",
     "HubSession",
     "content_disposition_filename",
@@ -50,6 +56,8 @@ __all__ = [
 ]
 
 USER_AGENT = f"eokit/{__version__}"
+MAX_ANSWER_BYTES = 64 << 20
+"""Largest answer a hub request reads whole (decoded): search pages and metadata are far smaller."""
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 300.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -123,6 +131,61 @@ def _parse_trusted(entry: str) -> tuple[str, str, int | None]:
     return scheme, host, port
 
 
+class _BoundedBody:
+    """``response.raw`` of an answer read whole: counts the decoded bytes and stops past ``limit``."""
+
+    def __init__(self, raw: Any, limit: int, url: str) -> None:
+        self._raw, self._limit, self._url, self._count = raw, limit, url, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def _counted(self, chunk: bytes) -> bytes:
+        self._count += len(chunk)
+        if self._count > self._limit:
+            self._raw.close()
+            raise _too_large(self._url, self._limit)
+        return chunk
+
+    def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Any:
+        for chunk in self._raw.stream(amt, decode_content=decode_content):
+            yield self._counted(chunk)
+
+    def read(self, amt: int | None = None, *args: Any, **kwargs: Any) -> bytes:
+        return self._counted(self._raw.read(min(amt or self._limit + 1, self._limit + 1), *args, **kwargs))
+
+
+def _too_large(url: str, limit: int) -> Exception:
+    from eokit.hub.exceptions import ServerError
+
+    return ServerError(f"{redact_url(url)} answered with more than {limit >> 20} MiB: not read")
+
+
+class BoundedAdapter(requests.adapters.HTTPAdapter):
+    """An ``HTTPAdapter`` whose answers read whole stop at :data:`MAX_ANSWER_BYTES` (streamed ones are the caller's)."""
+
+    max_answer_bytes = MAX_ANSWER_BYTES
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        response = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        if stream or request.method == "HEAD":  # a HEAD's Content-Length is the GET body's
+            return response
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_answer_bytes:
+            response.close()
+            raise _too_large(request.url or "", self.max_answer_bytes)
+        response.raw = _BoundedBody(response.raw, self.max_answer_bytes, request.url or "")
+        return response
+
+
 class HubSession(requests.Session):
     """A :class:`requests.Session` with urllib3 retries and credentials scoped to their origin.
 
@@ -159,7 +222,7 @@ class HubSession(requests.Session):
             self.trust(entry)
         self.headers["User-Agent"] = USER_AGENT
         self._pool_size = pool_size
-        adapter = requests.adapters.HTTPAdapter(
+        adapter = BoundedAdapter(
             pool_connections=pool_size, pool_maxsize=pool_size, max_retries=make_retry(self.retries, backoff=backoff)
         )
         self.mount("http://", adapter)
@@ -190,18 +253,14 @@ class HubSession(requests.Session):
         retry = make_retry(self.retries, backoff=self.backoff, methods=("POST",))
         retry.status_forcelist = frozenset({429, 503})
         retry.read = 0  # the request reached the server: it may have issued (and rotated) a token
-        self.mount(
-            url, requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry)
-        )
+        self.mount(url, BoundedAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry))
 
     def mount_search_endpoint(self, url: str) -> None:
         """Requests under ``url`` are not retried on 500: a DHuS answers 500 for a query its search
         backend rejects (too long, malformed), and the same query fails the same way again."""
         retry = make_retry(self.retries, backoff=self.backoff)
         retry.status_forcelist = RETRY_STATUS - {500}
-        self.mount(
-            url, requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry)
-        )
+        self.mount(url, BoundedAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=retry))
 
     def trust(self, entry: str | None) -> None:
         """Let credentials follow redirects to this origin (see the class docstring)."""
@@ -256,7 +315,10 @@ def stac_client(url: str, *, timeout: float | None = 60.0, retries: int | None =
     from eokit.config import get_settings
 
     n = get_settings().http_retries if retries is None else retries
-    io = StacApiIO(timeout=timeout, max_retries=make_retry(n, methods=(*Retry.DEFAULT_ALLOWED_METHODS, "POST")))
+    retry = make_retry(n, methods=(*Retry.DEFAULT_ALLOWED_METHODS, "POST"))
+    io = StacApiIO(timeout=timeout, max_retries=retry)
+    for prefix in ("http://", "https://"):
+        io.session.mount(prefix, BoundedAdapter(max_retries=retry))
     io.session.headers["User-Agent"] = USER_AGENT
     try:
         return Client.open(url, stac_io=io, timeout=timeout)
