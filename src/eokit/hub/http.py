@@ -7,10 +7,12 @@
   most ``retries`` times (``EOKIT_HTTP_RETRIES``). Token requests (``POST``)
   are retried only where the server cannot have acted on them: a connection
   that never reached it, or a 429/503 answer.
-* **Credential scoping** — an ``Authorization`` header (bearer token or basic
-  credentials) follows a redirect only to the same scheme, host and port as the
-  request it was sent with, or to an origin listed in ``trusted_hosts``; it never
-  follows a redirect from ``https`` to ``http``.
+* **Credential scoping** — the provider's credentials (bearer token or basic
+  credentials, wrapped in :class:`ScopedAuth`) are only sent to the origins the
+  session trusts: the provider's own endpoints and ``trusted_hosts``. A product or
+  asset URL a server names on another host is fetched without them. An
+  ``Authorization`` header follows a redirect only to the same scheme, host and port
+  as the request it was sent with, or to a trusted origin; never from ``https`` to ``http``.
 * **Answer size** — an answer read whole (search pages, metadata, tokens, manifests,
   quicklooks; not the streamed downloads) may hold at most :data:`MAX_ANSWER_BYTES`
   (64 MiB) once decoded: more is refused by the declared ``Content-Length``, or when the
@@ -26,6 +28,7 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import random
 import re
@@ -44,6 +47,7 @@ from eokit.hub.exceptions import HubConnectionError
 
 __all__ = [
     "MAX_ANSWER_BYTES",
+    "ScopedAuth",
     "USER_AGENT",
     "BoundedAdapter",
     "HubRetry",
@@ -54,6 +58,8 @@ __all__ = [
     "redact_url",
     "stac_client",
 ]
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"eokit/{__version__}"
 MAX_ANSWER_BYTES = 64 << 20
@@ -272,8 +278,11 @@ class HubSession(requests.Session):
         src, dst = _origin(from_url), _origin(to_url)
         if src[0] == "https" and dst[0] != "https":
             return False
-        if src == dst:
-            return True
+        return src == dst or self.is_trusted(to_url)
+
+    def is_trusted(self, url: str) -> bool:
+        """Whether ``url``'s origin is one the credentials were given for (see :meth:`trust`)."""
+        dst = _origin(url)
         for scheme, host, port in self.trusted:
             if scheme != dst[0] or port != dst[2]:
                 continue
@@ -302,6 +311,40 @@ class HubSession(requests.Session):
 
     def __repr__(self) -> str:
         return f"HubSession(retries={self.retries}, trusted={sorted(self.trusted)!r})"
+
+
+class ScopedAuth(requests.auth.AuthBase):
+    """``inner`` (basic credentials, a bearer token) applied only where ``session`` trusts the origin.
+
+    A request elsewhere — a download URL a server's metadata or a catalog's asset names on another
+    host — goes without credentials (logged once per origin; ``trusted_hosts`` adds an origin).
+    Other attributes (``refresh``, ``manager``) are the inner auth's.
+    """
+
+    def __init__(self, inner: Any, session: HubSession) -> None:
+        self.inner = requests.auth.HTTPBasicAuth(*inner) if isinstance(inner, tuple) else inner
+        self.session = session
+        self._warned: set[tuple[str, str, int | None]] = set()
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        url = r.url or ""
+        if self.session.is_trusted(url):
+            return self.inner(r)
+        origin = _origin(url)
+        if origin not in self._warned:
+            self._warned.add(origin)
+            log.warning(
+                "not sending your credentials to %s: not an origin they were given for "
+                "(add it with trusted_hosts= / --trusted-host if it should get them)",
+                redact_url(f"{origin[0]}://{origin[1]}:{origin[2]}"),
+            )
+        return r
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"ScopedAuth({type(self.inner).__name__})"  # never the credentials
 
 
 def stac_client(url: str, *, timeout: float | None = 60.0, retries: int | None = None) -> Any:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import requests
 
 from eokit.hub.exceptions import HubInputError
-from eokit.hub.http import HubSession
+from eokit.hub.http import HubSession, ScopedAuth
 
 if TYPE_CHECKING:  # imported where used: the classic client needs neither to start
     from eokit.hub.download_types import DownloadRequest
@@ -125,15 +125,18 @@ def open_provider(
 
         if not url:
             raise HubInputError("the dhus provider needs url= (the DHuS root, e.g. https://host/dhus/)", param="url")
+        session.trust(url)  # the credentials go to the hub, not to hosts its answers name
         if user and password:
-            session.auth = (user, password)
+            session.auth = ScopedAuth((user, password), session)
         return DhusBackend(url, session, timeout)
     if name == "stac":
         from eokit.hub.stac import StacProvider
 
         if not url:
             raise HubInputError("the stac provider needs url= (the STAC API root)", param="url")
-        return StacProvider(url, session, timeout, auth=(user, password) if user and password else None)
+        session.trust(url)  # asset hosts get the credentials only when listed in trusted_hosts
+        auth = ScopedAuth((user, password), session) if user and password else None
+        return StacProvider(url, session, timeout, auth=auth)
     from eokit.hub.auth import BearerAuth, TokenManager
     from eokit.hub.cdse import CdseBackend
 
@@ -147,7 +150,7 @@ def open_provider(
     if not (user and password):
         user, password = _netrc_credentials(ident)
     manager = TokenManager(ident, user, password, session=session, timeout=timeout or 60)
-    return CdseBackend(cat, dl, session, BearerAuth(manager), timeout, identity_url=ident)
+    return CdseBackend(cat, dl, session, ScopedAuth(BearerAuth(manager), session), timeout, identity_url=ident)
 
 
 class ClassicProvider:
