@@ -116,8 +116,9 @@ def hub() -> None:
     "--trusted-host",
     "trusted_hosts",
     multiple=True,
-    help="Origin (https://host:port, host or *.domain) the credentials may follow redirects to; repeatable "
-    "(also EOKIT_HUB_TRUSTED_HOSTS). Credentials never follow a redirect elsewhere or from https to http.",
+    help="Origin (https://host:port, host or *.domain) that may receive the credentials besides the hub's own "
+    "(a download host its answers name, a redirect target); repeatable (also EOKIT_HUB_TRUSTED_HOSTS). Other "
+    "hosts are fetched without them; never a redirect from https to http.",
 )
 @click.option(
     "--workers", type=click.IntRange(min=0), default=None, help="Parallel downloads (default 4; 0: one per CPU core)."
