@@ -180,14 +180,17 @@ def _which_option(filename: str | None, ctx: click.Context | None) -> tuple[str,
         return "", ""
     shown = final_name(filename)
     target = os.path.abspath(shown)
-    best = ""
-    for label, value in _path_values(ctx):
-        v = os.path.abspath(value)
+    values = [(label, os.path.abspath(value)) for label, value in _path_values(ctx)]
+    for label, v in values:
         if v == target:
             return label, shown
-        if not best and (target.startswith(v.rstrip(os.sep) + os.sep) or os.path.dirname(v) == os.path.dirname(target)):
-            best = label
-    return best, shown
+    for label, v in values:  # the file at fault is a folder on the way to the option's file (a file as a folder)
+        if v.startswith(target.rstrip(os.sep) + os.sep):
+            return label, shown
+    for label, v in values:
+        if target.startswith(v.rstrip(os.sep) + os.sep) or os.path.dirname(v) == os.path.dirname(target):
+            return label, shown
+    return "", shown
 
 
 def _what(option: str, path: str) -> str:
@@ -351,6 +354,9 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
         )
     if module == "pyproj":
         return Failure(f"invalid or unsupported coordinate reference system ({text})", EXIT_INPUT, option)
+    if module == "pandas" and type(exc).__name__ in ("EmptyDataError", "ParserError"):
+        option, value = (option, value) if option else _in_frames(exc, ctx)
+        return Failure(f"not a readable table ({text})", EXIT_INPUT if option else EXIT_RUNTIME, _what(option, value))
     if module == "numexpr" or (module == "builtins" and isinstance(exc, SyntaxError)):
         return Failure(f"invalid expression ({text})", EXIT_INPUT, option)
     return None

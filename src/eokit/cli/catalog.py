@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import cast
 
 import click
 
-from eokit.cli._options import progress_bar, scheduler_option, workers_option
+from eokit.cli._options import checked_output, progress_bar, scheduler_option, workers_option
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,10 @@ def build(root: str, out: str, **kw: object) -> None:
     catalog holds the rest; errors.json has the reasons).
     """
     from eokit.catalog import CollectionInfo, ReadOptions, build_catalog
+    from eokit.errors import InvalidInputError
 
+    if not any(files for _, _, files in os.walk(root)):
+        raise InvalidInputError("no file to catalogue in this folder", path=root, param="root")
     providers = []
     old_specs = cast(tuple[str, ...], kw.pop("old_provider"))
     if old_specs:
@@ -188,7 +192,12 @@ def validate(path: str, schemas: str | None, as_json: bool) -> None:
               help="Add file:checksum (multihash).")  # fmt: skip
 @click.option("--default-crs", default=None, help="CRS for files that carry none (else they are refused).")
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False), default=None, help="Write the item here (default stdout)."
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=checked_output("file", (".json",)),
+    help="Write the item here (.json; default stdout).",
 )
 def item(paths: tuple[str, ...], item_id: str | None, footprint: str, statistics: bool, checksum: str | None,
          default_crs: str | None, out: str | None) -> None:  # fmt: skip
