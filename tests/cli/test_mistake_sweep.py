@@ -123,12 +123,40 @@ EXTRA: list[tuple[str, str, list[str], list[str]]] = [
 INPUT_KINDS = {"destinations": "points", "origins": "points", "admin": "zones", "mtl": "mtl", "ang": "mtl",
                "climate_index": "csv", "metadata": "csv"}  # fmt: skip
 
+# Wrong values of text options with one meaning across commands (README option table), tried on every
+# command that has the option.
+TEXT_MISTAKES: dict[str, list[str]] = {
+    "--band": ["99", "nope"],
+    "--bands": ["99", "nope"],
+    "--scheduler": ["nonsense"],
+    "--max-memory": ["lots", "-1GB", "0"],
+    "--time": ["yesterday", "2020-06-01T25:00:00"],
+    "--date": ["2020-13-45"],
+    "--geometry": ["POLYGON((0 0, 1 1))", "{not json"],
+    "--geometry-crs": ["EPSG:99999999"],
+    "--default-crs": ["EPSG:99999999"],
+    "--var": ["N"],
+    "--param": ["L"],
+    "--stats": ["sum,bogus"],
+    "--group-by": ["regex:("],
+    "--depth-classes": ["deep"],
+    "--baseline": ["1991"],
+    "--classes": ["clouds,nope"],
+    "--sun-zenith-out": ["high"],
+}
+
 # Mistakes that are none for one command: (command, case id) -> why.
 NOT_MISTAKES: dict[tuple[str, str], str] = {
     ("catalog item", "PATHS-wrong-kind"): "a GeoJSON is a vector asset: catalog item describes vector files too",
     ("urban zonal", "ZONES-wrong-kind"): "ZONES may be a label raster (the grid mismatch is reported on RASTERS)",
     ("serve", "--asset-root-empty-folder"): "an empty asset folder is a valid (empty) set of assets to serve",
     ("hub search", "--footprints-out-missing-folder"): "created by design once a search succeeds; no server here",
+}
+
+# Bugs outside the CLI engineer's files, each expected to fail until its owner fixes it (then remove it here).
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("hub search", "--geometry=POLYGON((0 0, 1 1))"): "hub (lead): an invalid WKT area is refused without naming "
+    "--geometry (the hub raises InvalidInputError without param='geometry')",
 }
 
 # Numeric values that are meaningful (the "mistake" is a documented value), by option, or (command, option).
@@ -325,6 +353,13 @@ def _cases() -> list[Case]:
             stripped = _without_option(base, label, p.nargs)
             for v in _numbers(command, p):
                 cases.append(Case(command, [*stripped, label, *[v] * p.nargs], [label], id=f"{label}={v}"))
+        # text options with one meaning everywhere
+        for p in cmd.params:
+            if isinstance(p, click.Option) and not p.hidden and _label(p) in TEXT_MISTAKES:
+                label = _label(p)
+                stripped = _without_option(base, label, p.nargs)
+                for v in TEXT_MISTAKES[label]:
+                    cases.append(Case(command, [*stripped, label, v], [label], id=f"{label}={v}"))
         # required arguments and options left out
         positional = [p for p in cmd.params if isinstance(p, click.Argument) and p.required]
         if positional:
@@ -500,6 +535,8 @@ def _param(case: Case) -> object:
     marks = []
     if case.skip:
         marks.append(pytest.mark.skip(reason=case.skip))
+    if (case.command, case.id) in KNOWN_BUGS:
+        marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case.command, case.id]))
     return pytest.param(case, id=f"{case.command}: {case.id}", marks=marks)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_WORKERS",
     "UNKNOWN_TOTAL",
     "Real",
+    "check_crs",
     "check_nodata",
     "check_output_path",
     "checked_output",
@@ -231,6 +232,32 @@ def deprecated_alias(old: str, dest: str, new: str) -> Callable[[F], F]:
     return decorate
 
 
+def check_crs(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: the value must be a coordinate reference system pyproj knows (EPSG:4326, WKT, PROJ)."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown"
+        raise click.BadParameter(f"{value}: not a coordinate reference system ({detail})", ctx, param) from None
+    return value
+
+
+_SCHEDULERS = ("threads", "processes", "synchronous", "local")
+
+
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or ctx.resilient_parsing or value in _SCHEDULERS or "://" in value:
+        return value
+    raise click.BadParameter(
+        f"unknown scheduler {value!r}: use {', '.join(_SCHEDULERS)} or tcp://HOST:PORT", ctx, param
+    )
+
+
 def workers_option(f: F) -> F:
     """``--workers N`` (0 = one per core)."""
     return click.option(
@@ -247,6 +274,7 @@ def scheduler_option(f: F) -> F:
         "--scheduler",
         default=None,
         metavar="NAME",
+        callback=_scheduler,
         help="Where block work runs: threads (default), processes, synchronous, local (a Dask "
         "LocalCluster) or tcp://HOST:PORT (a running Dask scheduler).",
     )(f)

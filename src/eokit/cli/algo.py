@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from eokit.cli._options import Real, check_nodata, out_option, progress_bar, scheduler_option, workers_option
+from eokit.cli._options import Real, check_crs, check_nodata, out_option, progress_bar, scheduler_option, workers_option
 
 ROLE_OPTIONS = (
     "aerosol",
@@ -196,7 +196,7 @@ def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ..
 @click.option("--units", type=click.Choice(["metres", "pixels"]), default="metres", show_default=True,
               help="Unit of --radius and of the output; metres need a CRS.")  # fmt: skip
 @click.option("--geometry", default=None, callback=_geometry, help="Vector file, GeoJSON or WKT to compute inside.")
-@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
+@click.option("--geometry-crs", default=None, callback=check_crs, help="CRS of a WKT geometry (default: the raster's).")
 @workers_option
 @scheduler_option
 def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str, normalize: bool, units: str,
@@ -219,7 +219,7 @@ def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str
 @click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True,
               help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--geometry", default=None, callback=_geometry, help="Vector file, GeoJSON or WKT.")
-@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
+@click.option("--geometry-crs", default=None, callback=check_crs, help="CRS of a WKT geometry (default: the raster's).")
 @click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
 def mask_cover_cmd(source: str, band: str, mask_from: str, geometry: str | None, geometry_crs: str | None,
                    all_touched: bool) -> None:  # fmt: skip
@@ -449,7 +449,10 @@ def medoid_cmd(
     """Per-pixel medoid of aligned images (the one with the smallest summed Euclidean distance to the rest)."""
     from eokit.algorithms import tools
 
-    sel = [int(b) - 1 for b in bands.split(",")] if bands else None
+    try:
+        sel = [int(b) - 1 for b in bands.split(",")] if bands else None
+    except ValueError:
+        raise click.BadParameter(f"{bands!r}: 1-based band numbers, comma-separated", param_hint="--bands") from None
     tools.medoid_file(list(inputs), out, bands=sel, workers=workers, scheduler=scheduler)
     click.echo(out)
 

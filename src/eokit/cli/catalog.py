@@ -10,7 +10,7 @@ from typing import cast
 
 import click
 
-from eokit.cli._options import checked_output, progress_bar, scheduler_option, workers_option
+from eokit.cli._options import check_crs, checked_output, progress_bar, scheduler_option, workers_option
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ def catalog() -> None:
 @click.option("--histogram/--no-histogram", default=False, help="Band histograms from overviews.")
 @click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None,
               help="Add file:checksum (multihash).")  # fmt: skip
-@click.option("--default-crs", default=None, help="CRS for files that carry none (else they are skipped).")
+@click.option("--default-crs", default=None, callback=check_crs,
+              help="CRS for files that carry none (else they are skipped).")  # fmt: skip
 @click.option("--incremental", is_flag=True, help="Reuse items of files unchanged since the last build.")
 @click.option("--file-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
               help="Seconds one file may take to read before it is skipped (recorded in errors.json), with every "
@@ -190,7 +191,8 @@ def validate(path: str, schemas: str | None, as_json: bool) -> None:
 @click.option("--statistics/--no-statistics", default=False, help="Band statistics from overviews.")
 @click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None,
               help="Add file:checksum (multihash).")  # fmt: skip
-@click.option("--default-crs", default=None, help="CRS for files that carry none (else they are refused).")
+@click.option("--default-crs", default=None, callback=check_crs,
+              help="CRS for files that carry none (else they are refused).")  # fmt: skip
 @click.option(
     "--out",
     "-o",

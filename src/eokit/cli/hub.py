@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import click
 
-from eokit.cli._options import MAX_WORKERS, Real, checked_output
+from eokit.cli._options import MAX_WORKERS, Real, check_crs, checked_output
 
 log = logging.getLogger("eokit.cli.hub")
 
@@ -60,6 +60,7 @@ def _footprints(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--geometry-crs",
     default=None,
+    callback=check_crs,
     help="CRS of a WKT --geometry (default EPSG:4326 lon/lat; GeoJSON is always lon/lat, files carry their own).",
 )
 @click.option("--location", default=None, help="Search area from a place name (offline gazetteer), e.g. 'Berlin'.")

@@ -20,12 +20,22 @@ METHOD = click.option(
 )
 
 
+def _max_memory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Checked when the command line is read, before any output is written."""
+    if value is not None and not ctx.resilient_parsing:
+        from eokit.urban.memory import resolve_max_memory
+
+        resolve_max_memory(value)
+    return value
+
+
 def max_memory_option(f):
     """``--max-memory SIZE`` (the same meaning on every command that processes rasters)."""
     return click.option(
         "--max-memory",
         metavar="SIZE",
         default=None,
+        callback=_max_memory,
         help="Memory budget, e.g. 4GB or 512MB (default: half the RAM). Blocks and per-object windows "
         "are sized to stay within it; work that cannot is refused.",
     )(f)
