@@ -201,7 +201,7 @@ def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ..
 @scheduler_option
 def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str, normalize: bool, units: str,
                  geometry: str | None, geometry_crs: str | None, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
-    """Distance to the nearest masked pixel (metres, or pixels), capped at --radius."""
+    """Distance from each pixel of SOURCE to the nearest masked pixel (metres, or pixels), capped at --radius."""
     from eokit.algorithms import tools
     from eokit.io.raster import band_number
 
@@ -223,7 +223,7 @@ def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str
 @click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
 def mask_cover_cmd(source: str, band: str, mask_from: str, geometry: str | None, geometry_crs: str | None,
                    all_touched: bool) -> None:  # fmt: skip
-    """Print the percentage of masked pixels (inside --geometry)."""
+    """Print the percentage of masked pixels of SOURCE (inside --geometry)."""
     from eokit.algorithms import tools
     from eokit.io.raster import band_number
 
@@ -275,7 +275,7 @@ def pansharpen_cmd(ms: str, pan: str | None, out: str, method: str, bands: str |
 @scheduler_option
 def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, method: str, platform: str | None,
                   scale: float, workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
-    """Harmonise reflectance: Landsat 8 <-> 7 (Roy et al. 2016) or Sentinel-2 -> OLI (HLS).
+    """Harmonise the reflectance of INPUTS: Landsat 8 <-> 7 (Roy et al. 2016) or Sentinel-2 -> OLI (HLS).
 
     One output layer per band option, in the order red, nir... as given.
     """
@@ -317,7 +317,7 @@ def brdf_cmd(source: str, out: str, bands: str, sensor: str, angles: tuple[str, 
              ang: str | None, sun_angles: tuple[str, ...] | None, time_: str | None,
              nadir: tuple[float, float] | None, sun_zenith_out: str, workers: int | None,
              scheduler: str | None) -> None:  # fmt: skip
-    """NBAR: correct reflectance to nadir view with the c-factor method."""
+    """NBAR: correct the reflectance of SOURCE (a raster or a product) to nadir view with the c-factor method."""
     from eokit.algorithms import tools
 
     szo: Any = None if sun_zenith_out == "observed" else sun_zenith_out
@@ -350,7 +350,7 @@ def brdf_cmd(source: str, out: str, bands: str, sensor: str, angles: tuple[str, 
 @click.option("--max-raw", type=click.IntRange(1, 65535), default=255, show_default=True,
               help="255 (Landsat 4-7) or 65535 (8/9).")  # fmt: skip
 def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: int) -> None:
-    """Rescale Collection 1 data between TOA, SR and RAW conventions."""
+    """Rescale SOURCE (Collection 1 data) between TOA, SR and RAW conventions."""
     from eokit.algorithms import tools
 
     tools.rescale_file(source, out, source_level=from_, target_level=to, kind=kind, max_raw=max_raw)
@@ -384,7 +384,7 @@ def scale_cmd(source: str, out: str, kind: str, mtl: str | None, band: str | Non
 @algo.command("mtl")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def mtl_cmd(path: str) -> None:
-    """Print a Landsat MTL's key facts (spacecraft, time, scale factors) as JSON."""
+    """Print the key facts of the Landsat MTL file PATH (spacecraft, time, scale factors) as JSON."""
     from eokit.algorithms import metadata
 
     click.echo(json.dumps(metadata.summary(path), indent=2))
@@ -401,7 +401,7 @@ def mtl_cmd(path: str) -> None:
 @click.option("--snow/--no-snow", default=False, show_default=True, help="Mask snow.")
 @click.option("--water/--no-water", default=False, show_default=True, help="Mask water.")
 def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
-    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band (or a bundle's / STAC item's)."""
+    """uint8 mask (1 = masked) from SOURCE: a Landsat Collection 2 QA_PIXEL band, or a bundle or STAC item."""
     from eokit.algorithms import tools
 
     tools.qa_mask_file(source, out, flags=flags)
@@ -415,7 +415,7 @@ def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
     "--classes", default=None, help="Comma-separated SCL class names or codes (default: clouds, shadows, nodata)."
 )
 def scl_mask_cmd(source: str, out: str, classes: str | None) -> None:
-    """uint8 mask (1 = masked) from a Sentinel-2 SCL band."""
+    """uint8 mask (1 = masked) from SOURCE, a Sentinel-2 SCL band."""
     from eokit.algorithms import landsat, tools
 
     chosen = (
@@ -430,7 +430,7 @@ def scl_mask_cmd(source: str, out: str, classes: str | None) -> None:
 @geotiff_out
 @click.option("--date", required=True, help="Acquisition date (YYYY-MM-DD).")
 def slc_off_cmd(source: str, out: str, date: str) -> None:
-    """Landsat 7 SLC-off stripes (all bands empty) become valid zeros."""
+    """Landsat 7 SLC-off stripes of SOURCE (all bands empty) become valid zeros."""
     from eokit.algorithms import tools
 
     tools.unmask_slc_off_file(source, out, date=date)
@@ -446,7 +446,7 @@ def slc_off_cmd(source: str, out: str, date: str) -> None:
 def medoid_cmd(
     inputs: tuple[str, ...], out: str, bands: str | None, workers: int | None, scheduler: str | None
 ) -> None:
-    """Per-pixel medoid of aligned images (the one with the smallest summed Euclidean distance to the rest)."""
+    """Per-pixel medoid of the aligned images INPUTS (the one with the smallest summed distance to the rest)."""
     from eokit.algorithms import tools
 
     try:
@@ -466,7 +466,7 @@ def medoid_cmd(
 @click.option("--out-dir", "out_dir", default=None, type=click.Path(file_okay=False), hidden=True,
               callback=_deprecated, help="Deprecated: --out.")  # fmt: skip
 def s2_angles_cmd(metadata: str, band: str, like: str, out: str | None, out_dir: str | None) -> None:
-    """Sun/view angle rasters (degrees) from a Sentinel-2 MTD_TL.xml, on the grid of --like.
+    """Sun/view angle rasters (degrees) from METADATA, a Sentinel-2 MTD_TL.xml, on the grid of --like.
 
     Feed them to `eokit algo brdf --sensor sentinel2 --angles SZA SAA VZA VAA --angle-scale 1`.
     """

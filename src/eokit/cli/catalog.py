@@ -167,7 +167,7 @@ def build(root: str, out: str, **kw: object) -> None:
                    "default $EOKIT_STAC_SCHEMAS or a shared/data/stac-schemas beside the working folder.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(path: str, schemas: str | None, as_json: bool) -> None:
-    """Validate a catalog folder, catalog/collection/item JSON or index.geojson against the STAC schemas, offline."""
+    """Validate PATH (a catalog folder, catalog/collection/item JSON or index.geojson) against the STAC schemas, offline."""
     from eokit.catalog.validate import validate_catalog
 
     report = validate_catalog(path, schema_dir=schemas)

@@ -275,7 +275,7 @@ def clusters(
 @METHOD
 @executor_options
 def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:
-    """Degree-of-urbanisation grid classes (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
+    """Degree-of-urbanisation grid classes of a POPULATION raster (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
 
     Works block by block within --max-memory, so global grids need not fit in memory.
     """
