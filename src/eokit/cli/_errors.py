@@ -342,7 +342,7 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
         option, value = (option, value) if option else _in_frames(exc, ctx)
         code = EXIT_INPUT if option else EXIT_RUNTIME
         return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
-    if module in ("requests", "urllib3", "http"):
+    if module in ("requests", "urllib3", "http", "urllib"):
         url = getattr(getattr(exc, "request", None), "url", None) or getattr(exc, "url", None)
         reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)  # urllib3 wraps the OS error several times
         detail = reason.group(1).strip() if reason else re.sub(r"\?\S*|//[^/@\s]+@", "", text)  # no tokens
@@ -405,6 +405,12 @@ def report(exc: BaseException, *, verbose: bool, ctx: click.Context | None = Non
     if isinstance(exc, no_args) and isinstance(exc, click.UsageError) and exc.ctx is not None:
         click.echo(exc.ctx.get_help())  # `eokit` or `eokit algo` alone: the help, as click shows it
         return EXIT_USAGE
+    if isinstance(exc, BrokenPipeError):  # `eokit ... | head`: the reader has what it wanted; no message
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        except (OSError, ValueError):
+            pass
+        return EXIT_RUNTIME
     failure = describe(exc, ctx)
     if verbose and not isinstance(exc, KeyboardInterrupt | Terminated | click.UsageError):
         traceback.print_exception(exc, file=sys.stderr)

@@ -108,7 +108,7 @@ def hazard_options(f):
             ),
             click.option(
                 "--climate-index",
-                type=click.Path(dir_okay=False),
+                type=click.Path(exists=True, dir_okay=False),
                 help="CSV with columns variable,date,path listing climate rasters.",
             ),
             click.option(
