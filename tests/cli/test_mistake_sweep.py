@@ -117,6 +117,16 @@ TEXT_FILE_INPUTS = {"geometry": "zones"}
 EXTRA: list[tuple[str, str, list[str], list[str]]] = [
     ("algo indices", "unknown-index", ["--show", "NOPE"], ["--show", "NOPE"]),
     ("algo indices", "unknown-domain", ["--list", "--domain", "nope"], ["--domain"]),
+    (
+        "catalog publish",
+        "unreachable-db",
+        ["{catalog}", "--pgstac", f"postgresql://eokit@127.0.0.1:{CLOSED_PORT}/db"],
+        [f"port {CLOSED_PORT}"],
+    ),
+    ("catalog build", "public-url-not-url", ["{tree}", "--out", "{out_dir}", "--public-url", "data"], ["--public-url"]),
+    ("catalog build", "catalog-url-not-url", ["{tree}", "--out", "{out_dir}", "--catalog-url", "x"], ["--catalog-url"]),
+    ("serve", "base-url-not-url", ["{catalog}", "--port", "0", "--base-url", "notaurl"], ["--base-url"]),
+    ("serve", "dsn-not-dsn", ["--backend", "pgstac", "--dsn", "notadsn", "--port", "0"], ["--dsn"]),
 ]
 
 # What an optional input option reads, by its name (default: a raster; a folder for folder options).
@@ -585,7 +595,7 @@ def test_mistake_is_one_line_naming_it(case: Case, inputs, tmp_path, monkeypatch
         assert not left, f"left behind: {left}: {shown}"
         return
     assert not calls, f"accepted, work started: {shown}"
-    expected = {case.code, _errors.EXIT_REMOTE} if "url" in case.id else {case.code}  # a URL may be read remotely
+    expected = {case.code, _errors.EXIT_REMOTE} if "unreachable" in case.id else {case.code}  # a server is asked
     assert result.exit_code in expected, shown
     lines = [line for line in result.output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("eokit: error: ")]

@@ -23,6 +23,20 @@ FOOTPRINT_HELP = (
 )
 
 
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A URL with a scheme and a host (https://example.org/stac, s3://bucket/prefix), not a relative path."""
+    from urllib.parse import urlsplit
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    parts = urlsplit(value)
+    if not (parts.scheme and parts.netloc):
+        raise click.BadParameter(
+            f"{value!r} is not a URL (scheme://host/path, e.g. https://example.org/data)", ctx, param
+        )
+    return value
+
+
 @click.group("catalog")
 def catalog() -> None:
     """Crawl geospatial files into STAC, validate STAC documents."""
@@ -54,8 +68,10 @@ def catalog() -> None:
               help="How links are written: self-contained (relative, no self links), relative-published "
                    "(relative plus a self link at the root, needs --catalog-url) or absolute-published "
                    "(absolute URLs, needs --catalog-url).")  # fmt: skip
-@click.option("--public-url", default=None, help="URL of ROOT: asset hrefs become PUBLIC_URL/<relative path>.")
-@click.option("--catalog-url", default=None, help="URL where the output folder will be published.")
+@click.option(
+    "--public-url", default=None, callback=_url, help="URL of ROOT: asset hrefs become PUBLIC_URL/<relative path>."
+)
+@click.option("--catalog-url", default=None, callback=_url, help="URL where the output folder will be published.")
 @click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True,
               help=FOOTPRINT_HELP)  # fmt: skip
 @click.option("--statistics/--no-statistics", default=False, help="Band statistics from overviews.")

@@ -43,8 +43,14 @@ def serve(
     proxy_headers: bool,
 ) -> None:
     """Serve CATALOG_DIR (built by `eokit catalog build`, or any static STAC catalog) as a STAC API."""
+    from eokit.catalog.api_http import check_base_url
+    from eokit.catalog.api_pgstac import _conninfo
     from eokit.catalog.server import serve as run
 
+    if base_url:  # checked before the banner, so a wrong value is the only line shown
+        check_base_url(base_url)
+    if backend == "pgstac" and dsn:
+        _conninfo(dsn)
     click.echo(f"STAC API on http://{host}:{port}/ (map: /map.html, API docs: /api.html); Ctrl+C stops", err=True)
     run(
         catalog_dir,
