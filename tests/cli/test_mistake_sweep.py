@@ -161,6 +161,11 @@ NOT_MISTAKES: dict[tuple[str, str], str] = {
     ("urban zonal", "ZONES-wrong-kind"): "ZONES may be a label raster (the grid mismatch is reported on RASTERS)",
     ("algo pansharpen", "MS-unreachable-url"): "a URL is read as a STAC item, which needs --bands: the line names "
     "that first problem",
+    ("catalog item", "PATHS-point-cloud"): "a LAS point cloud is an asset catalog item describes",
+    ("urban zonal", "ZONES-stac-item"): "a STAC item is a GeoJSON Feature: valid polygon zones",
+    ("algo mask-cover", "--geometry-stac-item"): "a STAC item is a GeoJSON Feature: a valid geometry (no overlap is "
+    "reported on SOURCE)",
+    ("hub search", "--geometry-stac-item"): "a STAC item is a GeoJSON Feature: a valid search area",
     ("serve", "--asset-root-empty-folder"): "an empty asset folder is a valid (empty) set of assets to serve",
     ("hub search", "--footprints-out-missing-folder"): "created by design once a search succeeds; no server here",
 }
@@ -293,13 +298,17 @@ _WRONG_KIND = {**dict.fromkeys(RASTERS, "geojson"), **dict.fromkeys(VECTORS, "ti
 _WRONG_KIND["csv"] = "geojson"
 
 
-def _input_mistakes(kind: str) -> list[tuple[str, str]]:
+def _input_mistakes(kind: str, product: bool = False) -> list[tuple[str, str]]:
     if kind in FOLDERS:
         return [("missing", "missing_dir"), ("file-for-folder", "raster"), ("empty-folder", "empty_dir")]
     out = [("missing", "missing"), ("folder", "empty_dir"), ("empty", "empty"), ("garbage", "garbage")]
     out.append(("unreachable-url", "url"))
     out.append(("text", "text"))
     out.append(("wrong-kind", _WRONG_KIND.get(kind, "geojson")))
+    if kind in RASTERS | VECTORS:  # a point cloud, and a STAC item, where a raster or a vector file is expected
+        out += [("point-cloud", "las")]
+        if not product:  # commands that read products take STAC items by design
+            out.append(("stac-item", "stac_item"))
     return out
 
 
@@ -330,7 +339,8 @@ def _cases() -> list[Case]:
             for kind in _PLACEHOLDER.findall(a):
                 owner = _owner(cmd, base, i)
                 label = _label(owner) if owner is not None else ""
-                mistakes = _output_mistakes(kind) if kind.startswith("out_") else _input_mistakes(kind)
+                product = owner is not None and type(owner.type).__name__ == "_InputOrUrl"  # a product or a URL
+                mistakes = _output_mistakes(kind) if kind.startswith("out_") else _input_mistakes(kind, product)
                 for mid, fixture in mistakes:
                     args = [*base[:i], a.replace("{" + kind + "}", "{!" + fixture + ":" + kind + "}"), *base[i + 1 :]]
                     blame = [label, *(blame_out if kind.startswith("out_") else [])]
@@ -471,6 +481,9 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     gpd.GeoDataFrame({"k": [1]}, geometry=[box(10, 50, 11, 51)], crs=4326).to_file(wrong / "area.geojson")
     f["geojson"] = wrong / "area.geojson"
     f["tif"] = _write_raster(wrong / "image.tif", np.ones((4, 4), "uint8"))
+    from eokit.testing.catalog_tree import write_small_laz
+
+    f["las"] = write_small_laz(wrong / "points.las", x0=500000, y0=4000000, n=20, crs=UTM)
     return f
 
 

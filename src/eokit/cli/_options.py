@@ -24,6 +24,7 @@ __all__ = [
     "UNKNOWN_TOTAL",
     "Real",
     "check_crs",
+    "check_inputs",
     "check_nodata",
     "check_output_path",
     "checked_output",
@@ -230,6 +231,36 @@ def deprecated_alias(old: str, dest: str, new: str) -> Callable[[F], F]:
         return f
 
     return decorate
+
+
+def check_inputs(rasters: dict[str, Any], vectors: dict[str, Any] | None = None) -> None:
+    """Open every input (``{param: path or paths}``) before any output is written, so that a missing or
+    wrong file is refused with its option named and leaves nothing behind."""
+    import pyogrio
+
+    from eokit.errors import EokitError, InputNotFoundError, UnreadableInputError
+    from eokit.io.raster import open_raster
+
+    def each(value: Any) -> list[str]:
+        values = value if isinstance(value, list | tuple) else [value]
+        return [str(v) for v in values if v]
+
+    for param, value in rasters.items():
+        for path in each(value):
+            try:
+                with open_raster(path):
+                    pass
+            except EokitError as exc:
+                exc.param = param
+                raise
+    for param, value in (vectors or {}).items():
+        for path in each(value):
+            if not os.path.exists(path):
+                raise InputNotFoundError("no such file", path=path, param=param)
+            try:
+                pyogrio.read_info(path)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+                raise UnreadableInputError(f"not a readable vector file ({exc})", path=path, param=param) from None
 
 
 def check_crs(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from eokit.cli._options import Real, check_nodata, checked_output, progress_bar, scheduler_option, workers_option
+from eokit.cli._options import (
+    Real,
+    check_inputs,
+    check_nodata,
+    checked_output,
+    progress_bar,
+    scheduler_option,
+    workers_option,
+)
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +194,7 @@ def run(
             "--mask-src-nodata is deprecated: the source's nodata is invalid by default (see --src-nodata-valid)"
         )
     check_nodata(nodata, dtype or "float32")
+    check_inputs({"src": src, "grid": grid, "grid_col": grid_col, "grid_mask": grid_mask, "src_mask": src_mask})
     interp_kwargs = None
     if interp.startswith("bspline"):
         interp_kwargs = {"epsilon": epsilon, "mask_influence_threshold": mask_influence_threshold}
@@ -230,5 +239,6 @@ def shape(grid: str, resolution: tuple[int, int]) -> None:
     """Print the full-resolution output shape (rows cols) of GRID."""
     from eokit.resample.tool import output_shape
 
+    check_inputs({"grid": grid})
     rows, cols = output_shape(grid, resolution)
     click.echo(f"{rows} {cols}")

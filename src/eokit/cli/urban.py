@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
-from eokit.cli._options import Real, checked_output, out_option, progress_bar, scheduler_option, workers_option
+from eokit.cli._options import (
+    Real,
+    check_inputs,
+    checked_output,
+    out_option,
+    progress_bar,
+    scheduler_option,
+    workers_option,
+)
 
 TIFF = (".tif", ".tiff")
 
@@ -153,16 +160,8 @@ def _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline,
 
 
 def _check_inputs(rasters: dict[str, Any], vectors: dict[str, Any] | None = None, hazards: Any = None) -> None:
-    """Open every input (``{param: path or paths}``) before any output is written, so that a missing or
-    wrong file is refused with its option named and leaves nothing behind."""
-    import pyogrio
-
-    from eokit.errors import EokitError, InputNotFoundError, UnreadableInputError
-    from eokit.io.raster import open_raster
-
-    def each(value: Any) -> list[str]:
-        values = value if isinstance(value, list | tuple) else [value]
-        return [str(v) for v in values if v]
+    """:func:`~eokit.cli._options.check_inputs`, with the hazard rasters (and climate series) of ``hazards``."""
+    from eokit.errors import EokitError
 
     if hazards is not None:
         rasters = {**rasters, "flood": list(hazards.flood.values()), "air": list(hazards.air.values())}
@@ -172,22 +171,7 @@ def _check_inputs(rasters: dict[str, Any], vectors: dict[str, Any] | None = None
             exc.param = exc.param or "climate_index"
             raise
         rasters["climate_index" if hazards.climate_index else "climate"] = list(series["path"])
-    for param, value in rasters.items():
-        for path in each(value):
-            try:
-                with open_raster(path):
-                    pass
-            except EokitError as exc:
-                exc.param = param
-                raise
-    for param, value in (vectors or {}).items():
-        for path in each(value):
-            if not os.path.exists(path):
-                raise InputNotFoundError("no such file", path=path, param=param)
-            try:
-                pyogrio.read_info(path)
-            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-                raise UnreadableInputError(f"not a readable vector file ({exc})", path=path, param=param) from None
+    check_inputs(rasters, vectors)
 
 
 def _params(**kw: float | None) -> Any:
@@ -472,6 +456,14 @@ def review(
     """
     hazards = _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air)
     _check_inputs({"population": population, "ntl": ntl, "ghsl": ghsl, "friction": friction}, {"admin": admin}, hazards)
+    import pyogrio
+
+    from eokit.errors import InvalidInputError
+
+    fields = [str(f) for f in pyogrio.read_info(admin)["fields"]]
+    for column, param in ((admin_id, "admin_id"), (admin_name, "admin_name")):
+        if column and column not in fields:
+            raise InvalidInputError(f"{admin} has no column {column!r} (columns: {', '.join(fields)})", param=param)
     from eokit.urban.review import review as run_review
 
     steps = ["clip", "urban", "districts", "zonal", "traveltime", "exposure", "report"]
@@ -601,6 +593,7 @@ def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, worke
     from eokit.urban.labels import label_raster, threshold_predicate
     from eokit.urban.memory import block_side, resolve_max_memory
 
+    check_inputs({"raster": raster})
     block = block_size or block_side(resolve_max_memory(max_memory), workers or get_settings().n_workers)
     with progress_bar(_cells(raster), "label") as bar:
         n = label_raster(
