@@ -110,8 +110,8 @@ INPUT_KINDS = {"destinations": "points", "origins": "points", "admin": "zones", 
 # Wrong values of text options with one meaning across commands (README option table), tried on every
 # command that has the option.
 TEXT_MISTAKES: dict[str, list[str]] = {
-    "--band": ["99", "nope"],
-    "--bands": ["99", "nope"],
+    "--band": ["99", "nope", "0", "-1"],
+    "--bands": ["99", "nope", "0", "1,,2"],
     "--scheduler": ["nonsense"],
     "--max-memory": ["lots", "-1GB", "0"],
     "--time": ["yesterday", "2020-06-01T25:00:00"],

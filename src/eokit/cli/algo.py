@@ -452,7 +452,9 @@ def medoid_cmd(
     try:
         sel = [int(b) - 1 for b in bands.split(",")] if bands else None
     except ValueError:
-        raise click.BadParameter(f"{bands!r}: 1-based band numbers, comma-separated", param_hint="--bands") from None
+        sel = [-1]
+    if sel is not None and min(sel) < 0:  # band 0 would silently be the last band
+        raise click.BadParameter(f"{bands!r}: 1-based band numbers, comma-separated", param_hint="--bands")
     tools.medoid_file(list(inputs), out, bands=sel, workers=workers, scheduler=scheduler)
     click.echo(out)
 
