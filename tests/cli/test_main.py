@@ -63,3 +63,19 @@ def test_log_levels(flags, expected):
         assert logging.getLogger("eokit").level == expected
     finally:
         cli.commands.pop("_noop", None)
+
+
+def test_output_piped_into_head_ends_quietly():
+    """`eokit algo indices --list | head -1`: the reader closing the pipe is no error to report."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eokit", "algo", "indices", "--list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # the first line, as `head -1` reads it
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert err == "", err

@@ -166,3 +166,34 @@ def test_the_rules_catch_what_the_issue_reported():
 
     problems = _table_rules("x old", old)
     assert len(problems) == 5, problems
+
+
+def _groups(cmd: click.Command, path: tuple[str, ...], ctx: click.Context) -> Iterator[tuple[str, click.Command]]:
+    yield " ".join(path), cmd
+    if isinstance(cmd, click.Group):
+        for name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
+                yield from _groups(sub, (*path, name), ctx)
+
+
+@pytest.mark.parametrize("command", sorted(n for n, _ in _groups(cli, (), click.Context(cli))))
+def test_help_of_every_command_documents_it(command):
+    """``--help`` works, says what the command does, names its arguments and shows every option with its help."""
+    from click.testing import CliRunner
+
+    cmd = dict(_groups(cli, (), click.Context(cli)))[command]
+    result = CliRunner().invoke(cli, [*command.split(), "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (cmd.help or "").strip(), f"{command or 'eokit'} has no description"
+    for p in cmd.params:
+        if isinstance(p, click.Argument):
+            name = (p.metavar or p.name or "").upper()
+            assert name in (cmd.help or ""), f"{command}: argument {name} is not explained in the help text"
+        elif isinstance(p, click.Option) and not p.hidden:
+            assert p.opts[0] in text, f"{command}: {p.opts[0]} is missing from --help"
+            first_words = " ".join((p.help or "").split()[:3])
+            assert first_words and first_words in text, f"{command}: {p.opts[0]} has no help text in --help"
+            if isinstance(p.type, click.Choice):
+                assert all(str(c) in text for c in p.type.choices), f"{command}: {p.opts[0]} does not list its choices"

@@ -170,7 +170,7 @@ def _select(image: Any, bands: Sequence[int] | None) -> Any:
     if bands is not None:
         bad = [b for b in bands if not -arr.shape[0] <= b < arr.shape[0]]
         if bad:
-            raise InvalidInputError(f"bands {bad} out of range for an image with {arr.shape[0]} bands")
+            raise InvalidInputError(f"bands {bad} out of range for an image with {arr.shape[0]} bands", param="bands")
         arr = arr[list(bands)]
     return arr.astype(np.float64) if arr.dtype.kind != "f" else arr
 

@@ -60,7 +60,7 @@ def _as_date(value: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise InvalidInputError(f"acquisition date {value!r} is not an ISO date") from None
+        raise InvalidInputError(f"acquisition date {value!r} is not an ISO date", param="date") from None
 
 
 def _norm_sensor(sensor: str) -> str:
@@ -310,12 +310,12 @@ def scl_mask(scl: Any, *, classes: Iterable[str | int] = SCL_DEFAULT) -> Any:
     for c in classes:
         if isinstance(c, (int, np.integer)):
             if not 0 <= int(c) <= 11:
-                raise InvalidInputError(f"SCL class {c} outside 0..11")
+                raise InvalidInputError(f"SCL class {c} outside 0..11", param="classes")
             codes.append(int(c))
         elif c in SCL_CLASSES:
             codes.append(SCL_CLASSES[c])
         else:
-            raise InvalidInputError(f"unknown SCL class {c!r}; expected one of {sorted(SCL_CLASSES)}")
+            raise InvalidInputError(f"unknown SCL class {c!r}; expected one of {sorted(SCL_CLASSES)}", param="classes")
     arr = as_array(scl)
     mask = arr == codes[0] if codes else arr != arr
     for code in codes[1:]:

@@ -69,7 +69,9 @@ def _band_key(band: str) -> str:
     if len(b) == 2 and b[0] == "B" and b[1].isdigit():
         b = f"B0{b[1]}"
     if b not in S2_BAND_IDS:
-        raise InvalidInputError(f"unknown Sentinel-2 band {band!r}; expected one of {sorted(S2_BAND_IDS)}")
+        raise InvalidInputError(
+            f"unknown Sentinel-2 band {band!r}; expected one of {sorted(S2_BAND_IDS)}", param="band"
+        )
     return b
 
 

@@ -87,6 +87,11 @@ def publish_pgstac(
     _conninfo(dsn)
     import psycopg
 
+    try:  # the loader's pool retries an unreachable server for minutes: ask once, quickly, first
+        psycopg.connect(dsn, connect_timeout=10).close()
+    except psycopg.OperationalError as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__  # libpq never echoes the password
+        raise ProviderError(f"cannot connect to the pgstac database ({detail})") from None
     kinds: dict[str, set[str]] = {}
     n_collections = n_items = 0
 

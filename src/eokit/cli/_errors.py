@@ -180,14 +180,17 @@ def _which_option(filename: str | None, ctx: click.Context | None) -> tuple[str,
         return "", ""
     shown = final_name(filename)
     target = os.path.abspath(shown)
-    best = ""
-    for label, value in _path_values(ctx):
-        v = os.path.abspath(value)
+    values = [(label, os.path.abspath(value)) for label, value in _path_values(ctx)]
+    for label, v in values:
         if v == target:
             return label, shown
-        if not best and (target.startswith(v.rstrip(os.sep) + os.sep) or os.path.dirname(v) == os.path.dirname(target)):
-            best = label
-    return best, shown
+    for label, v in values:  # the file at fault is a folder on the way to the option's file (a file as a folder)
+        if v.startswith(target.rstrip(os.sep) + os.sep):
+            return label, shown
+    for label, v in values:
+        if target.startswith(v.rstrip(os.sep) + os.sep) or os.path.dirname(v) == os.path.dirname(target):
+            return label, shown
+    return "", shown
 
 
 def _what(option: str, path: str) -> str:
@@ -339,7 +342,7 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
         option, value = (option, value) if option else _in_frames(exc, ctx)
         code = EXIT_INPUT if option else EXIT_RUNTIME
         return Failure(f"cannot read the point cloud ({text})", code, _what(option, value) or "LAS/LAZ input")
-    if module in ("requests", "urllib3", "http"):
+    if module in ("requests", "urllib3", "http", "urllib"):
         url = getattr(getattr(exc, "request", None), "url", None) or getattr(exc, "url", None)
         reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)  # urllib3 wraps the OS error several times
         detail = reason.group(1).strip() if reason else re.sub(r"\?\S*|//[^/@\s]+@", "", text)  # no tokens
@@ -351,6 +354,9 @@ def _library(exc: BaseException, ctx: click.Context | None) -> Failure | None:
         )
     if module == "pyproj":
         return Failure(f"invalid or unsupported coordinate reference system ({text})", EXIT_INPUT, option)
+    if module == "pandas" and type(exc).__name__ in ("EmptyDataError", "ParserError"):
+        option, value = (option, value) if option else _in_frames(exc, ctx)
+        return Failure(f"not a readable table ({text})", EXIT_INPUT if option else EXIT_RUNTIME, _what(option, value))
     if module == "numexpr" or (module == "builtins" and isinstance(exc, SyntaxError)):
         return Failure(f"invalid expression ({text})", EXIT_INPUT, option)
     return None
@@ -399,6 +405,12 @@ def report(exc: BaseException, *, verbose: bool, ctx: click.Context | None = Non
     if isinstance(exc, no_args) and isinstance(exc, click.UsageError) and exc.ctx is not None:
         click.echo(exc.ctx.get_help())  # `eokit` or `eokit algo` alone: the help, as click shows it
         return EXIT_USAGE
+    if isinstance(exc, BrokenPipeError):  # `eokit ... | head`: the reader has what it wanted; no message
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        except (OSError, ValueError):
+            pass
+        return EXIT_RUNTIME
     failure = describe(exc, ctx)
     if verbose and not isinstance(exc, KeyboardInterrupt | Terminated | click.UsageError):
         traceback.print_exception(exc, file=sys.stderr)

@@ -7,6 +7,7 @@ existing folder, and its extension must be one the command writes.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -19,8 +20,14 @@ import click
 F = Callable[..., Any]
 
 __all__ = [
+    "MAX_WORKERS",
     "UNKNOWN_TOTAL",
+    "Real",
+    "check_crs",
+    "check_inputs",
+    "check_nodata",
     "check_output_path",
+    "checked_output",
     "deprecated_alias",
     "out_option",
     "progress_bar",
@@ -30,6 +37,64 @@ __all__ = [
 
 #: Pass as ``progress_bar(total=UNKNOWN_TOTAL, ...)`` when the amount of work cannot be known in advance.
 UNKNOWN_TOTAL = None
+
+#: More workers than this is a typo (``--workers 10000000``), not a machine.
+MAX_WORKERS = 1024
+
+
+class Real(click.FloatRange):
+    """A float option that refuses NaN, and infinity unless ``allow_inf``; optionally within a range.
+
+    click's ``FLOAT`` and ``FloatRange`` accept ``nan`` (every comparison with it
+    is false), so ``--radius nan`` would reach the library.
+
+    >>> Real(min=0, min_open=True).convert("2.5", None, None)
+    2.5
+    >>> Real(min=0, min_open=True).convert("nan", None, None)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 'nan' is not a finite number
+    """
+
+    def __init__(
+        self,
+        min: float | None = None,
+        max: float | None = None,
+        *,
+        min_open: bool = False,
+        max_open: bool = False,
+        allow_inf: bool = False,
+    ) -> None:
+        super().__init__(min, max, min_open=min_open, max_open=max_open, clamp=False)
+        self.allow_inf = allow_inf
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if math.isnan(number) or (math.isinf(number) and not self.allow_inf):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def check_nodata(value: float | None, dtype: str, *, param: str = "nodata") -> None:
+    """Refuse a nodata value the output's ``dtype`` cannot hold (``--nodata 1e308`` for float32).
+
+    >>> check_nodata(float("nan"), "float32")
+    >>> check_nodata(1e308, "float32")
+    Traceback (most recent call last):
+    ...
+    eokit.errors.InvalidInputError: nodata: 1e+308 does not fit the float32 output (-3.40282e+38..3.40282e+38)
+    """
+    import numpy as np
+
+    from eokit.errors import InvalidInputError
+
+    if value is None or math.isnan(value) or math.isinf(value):
+        return
+    info = np.finfo(dtype) if np.dtype(dtype).kind == "f" else np.iinfo(dtype)
+    if not (float(info.min) <= value <= float(info.max)):
+        raise InvalidInputError(
+            f"{value:g} does not fit the {dtype} output ({float(info.min):g}..{float(info.max):g})", param=param
+        )
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -74,6 +139,23 @@ def check_output_path(
     return None
 
 
+def checked_output(
+    kind: Literal["file", "folder", "any"] = "file", extensions: Sequence[str] = ()
+) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that checks an output path other than ``--out`` (``--level1``, ``--mask-out``, OUT)
+    as :func:`out_option` checks ``--out``: before any work starts."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None or ctx.resilient_parsing:
+            return value
+        problem = check_output_path(value, kind=kind, extensions=extensions)
+        if problem:
+            raise click.BadParameter(f"{value}: {problem}", ctx=ctx, param=param)
+        return value
+
+    return callback
+
+
 def out_option(
     required: bool = True,
     help: str = "Output file or folder.",
@@ -101,12 +183,9 @@ def out_option(
             value = ctx.params.get("out")  # given through a deprecated alias (eager, so already parsed)
         if value is None and required and not ctx.resilient_parsing:
             raise click.MissingParameter(ctx=ctx, param=param)
-        if value is None or ctx.resilient_parsing:
-            return value
-        problem = check_output_path(value, kind=kind, extensions=extensions)
-        if problem:
-            raise click.BadParameter(f"{value}: {problem}", ctx=ctx, param=param)
-        return value
+        return check(ctx, param, value)
+
+    check = checked_output(kind, extensions)
 
     def decorate(f: F) -> F:
         for old in deprecated:
@@ -154,11 +233,67 @@ def deprecated_alias(old: str, dest: str, new: str) -> Callable[[F], F]:
     return decorate
 
 
+def check_inputs(rasters: dict[str, Any], vectors: dict[str, Any] | None = None) -> None:
+    """Open every input (``{param: path or paths}``) before any output is written, so that a missing or
+    wrong file is refused with its option named and leaves nothing behind."""
+    import pyogrio
+
+    from eokit.errors import EokitError, InputNotFoundError, UnreadableInputError
+    from eokit.io.raster import open_raster
+
+    def each(value: Any) -> list[str]:
+        values = value if isinstance(value, list | tuple) else [value]
+        return [str(v) for v in values if v]
+
+    for param, value in rasters.items():
+        for path in each(value):
+            try:
+                with open_raster(path):
+                    pass
+            except EokitError as exc:
+                exc.param = param
+                raise
+    for param, value in (vectors or {}).items():
+        for path in each(value):
+            if not os.path.exists(path):
+                raise InputNotFoundError("no such file", path=path, param=param)
+            try:
+                pyogrio.read_info(path)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+                raise UnreadableInputError(f"not a readable vector file ({exc})", path=path, param=param) from None
+
+
+def check_crs(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: the value must be a coordinate reference system pyproj knows (EPSG:4326, WKT, PROJ)."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown"
+        raise click.BadParameter(f"{value}: not a coordinate reference system ({detail})", ctx, param) from None
+    return value
+
+
+_SCHEDULERS = ("threads", "processes", "synchronous", "local")
+
+
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or ctx.resilient_parsing or value in _SCHEDULERS or "://" in value:
+        return value
+    raise click.BadParameter(
+        f"unknown scheduler {value!r}: use {', '.join(_SCHEDULERS)} or tcp://HOST:PORT", ctx, param
+    )
+
+
 def workers_option(f: F) -> F:
     """``--workers N`` (0 = one per core)."""
     return click.option(
         "--workers",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=0, max=MAX_WORKERS),
         default=None,
         help="Parallel workers (default and 0: one per CPU core).",
     )(f)
@@ -170,6 +305,7 @@ def scheduler_option(f: F) -> F:
         "--scheduler",
         default=None,
         metavar="NAME",
+        callback=_scheduler,
         help="Where block work runs: threads (default), processes, synchronous, local (a Dask "
         "LocalCluster) or tcp://HOST:PORT (a running Dask scheduler).",
     )(f)

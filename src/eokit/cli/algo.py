@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from eokit.cli._options import out_option, progress_bar, scheduler_option, workers_option
+from eokit.cli._options import Real, check_crs, check_nodata, out_option, progress_bar, scheduler_option, workers_option
 
 ROLE_OPTIONS = (
     "aerosol",
@@ -56,7 +56,32 @@ class _InputOrUrl(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
             return value
-        return super().convert(value, param, ctx)
+        path = super().convert(value, param, ctx)
+        import os
+
+        if os.path.isdir(path) and not any(os.scandir(path)):
+            self.fail(f"{value}: empty folder (a product folder or a raster file is expected)", param, ctx)
+        return path
+
+
+def _geometry(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--geometry`` that names a file (it has a folder or a file extension) must exist."""
+    import os
+
+    from eokit.cli._errors import _looks_like_path
+
+    text = (value or "").strip()
+    if not text or text.startswith(("{", "[")) or ("(" in text and text.split("(")[0].strip().isalpha()):
+        return value  # GeoJSON or WKT text
+    if _looks_like_path(text) and not os.path.exists(text):
+        raise click.BadParameter(f"{value}: no such file (a vector file, GeoJSON or WKT is expected)", ctx, param)
+    return value
+
+
+def _nadir(ctx: click.Context, param: click.Parameter, value: tuple[float, float] | None) -> Any:
+    if value and not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+        raise click.BadParameter(f"{value[0]:g} {value[1]:g} is not LON (-180..180) LAT (-90..90)", ctx, param)
+    return value
 
 
 def _pixels(path: str) -> int | None:
@@ -107,7 +132,13 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
     if show:
         click.echo(json.dumps(indices.index_info(show), indent=2))
         return
-    for row in indices.list_indices(domain):
+    rows = indices.list_indices(domain)
+    if domain and not rows:
+        from eokit.errors import InvalidInputError
+
+        known = sorted({r["application_domain"] for r in indices.list_indices(None)})
+        raise InvalidInputError(f"no index of domain {domain!r}; domains: {', '.join(known)}", param="domain")
+    for row in rows:
         if as_json:
             click.echo(json.dumps(row))
         else:
@@ -126,11 +157,14 @@ def indices_cmd(list_: bool, domain: str | None, show: str | None, as_json: bool
 @click.option("--band", "old_extra", multiple=True, hidden=True, callback=_deprecated, help="Deprecated: --var.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Constant, e.g. L=0.5.")
 @click.option("--sensor", default=None, help="Band names of landsat5/7/8/9 or sentinel2 for plain band rasters.")
-@click.option("--scale", type=float, default=1.0, show_default=True,
-              help="Multiply digital numbers of plain rasters first (products carry their own).")  # fmt: skip
-@click.option("--offset", type=float, default=0.0, show_default=True, help="Then add this.")
+@click.option("--scale", type=Real(min=0, min_open=True), default=1.0, show_default=True,
+              help="Multiply digital numbers of plain rasters first (> 0; products carry their own).")  # fmt: skip
+@click.option("--offset", type=Real(), default=0.0, show_default=True, help="Then add this.")
 @click.option(
-    "--nodata", type=float, default=None, help="Output nodata value where the index is undefined (default NaN)."
+    "--nodata",
+    type=Real(allow_inf=True),
+    default=None,
+    help="Output nodata value where the index is undefined (default NaN; must fit float32).",
 )
 @workers_option
 @scheduler_option
@@ -140,6 +174,7 @@ def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ..
     """Compute spectral index NAME (NDVI, EVI...) from INPUTS into --out."""
     from eokit.algorithms import tools
 
+    check_nodata(nodata, "float32")
     pairs = {**_pairs(old_extra, "--band"), **_pairs(extra, "--var")}
     bands = tools.index_band_refs(name, {k: v for k, v in roles.items() if v}, pairs, sensor)
     total = tools.index_pixels(list(inputs), name, bands)
@@ -153,20 +188,20 @@ def index_cmd(name: str, inputs: tuple[str, ...], out: str, extra: tuple[str, ..
 @algo.command("distance")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @geotiff_out
-@click.option("--radius", type=float, required=True, help="Cap, in --units.")
+@click.option("--radius", type=Real(min=0, min_open=True, max=1e12), required=True, help="Cap, in --units (> 0).")
 @click.option("--band", default="1", show_default=True, help="Band of SOURCE: 1-based number or band name.")
 @click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True,
               help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
 @click.option("--normalize", is_flag=True, help="Scale to 0..1.")
 @click.option("--units", type=click.Choice(["metres", "pixels"]), default="metres", show_default=True,
               help="Unit of --radius and of the output; metres need a CRS.")  # fmt: skip
-@click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT to compute inside.")
-@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
+@click.option("--geometry", default=None, callback=_geometry, help="Vector file, GeoJSON or WKT to compute inside.")
+@click.option("--geometry-crs", default=None, callback=check_crs, help="CRS of a WKT geometry (default: the raster's).")
 @workers_option
 @scheduler_option
 def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str, normalize: bool, units: str,
                  geometry: str | None, geometry_crs: str | None, workers: int | None, scheduler: str | None) -> None:  # fmt: skip
-    """Distance to the nearest masked pixel (metres, or pixels), capped at --radius."""
+    """Distance from each pixel of SOURCE to the nearest masked pixel (metres, or pixels), capped at --radius."""
     from eokit.algorithms import tools
     from eokit.io.raster import band_number
 
@@ -183,12 +218,12 @@ def distance_cmd(source: str, out: str, radius: float, band: str, mask_from: str
 @click.option("--band", default="1", show_default=True, help="Band of SOURCE: 1-based number or band name.")
 @click.option("--mask-from", type=click.Choice(["nonzero", "zero", "nodata"]), default="nonzero", show_default=True,
               help="Which pixels are the mask: nonzero, zero or nodata.")  # fmt: skip
-@click.option("--geometry", default=None, help="Vector file, GeoJSON or WKT.")
-@click.option("--geometry-crs", default=None, help="CRS of a WKT geometry (default: the raster's).")
+@click.option("--geometry", default=None, callback=_geometry, help="Vector file, GeoJSON or WKT.")
+@click.option("--geometry-crs", default=None, callback=check_crs, help="CRS of a WKT geometry (default: the raster's).")
 @click.option("--all-touched", is_flag=True, help="Count every pixel the geometry touches.")
 def mask_cover_cmd(source: str, band: str, mask_from: str, geometry: str | None, geometry_crs: str | None,
                    all_touched: bool) -> None:  # fmt: skip
-    """Print the percentage of masked pixels (inside --geometry)."""
+    """Print the percentage of masked pixels of SOURCE (inside --geometry)."""
     from eokit.algorithms import tools
     from eokit.io.raster import band_number
 
@@ -206,9 +241,9 @@ def mask_cover_cmd(source: str, band: str, mask_from: str, geometry: str | None,
               help="kernel, hsv or brovey.")  # fmt: skip
 @click.option("--bands", default=None,
               help="MS bands, comma-separated: 1-based numbers, or a product's band names (hsv: red,green,blue).")  # fmt: skip
-@click.option("--kernel-size", "window", type=float, default=90.0, show_default=True,
-              help="Kernel window of the kernel method, in metres.")  # fmt: skip
-@click.option("--window", "old_window", type=float, default=None, hidden=True, callback=_deprecated,
+@click.option("--kernel-size", "window", type=Real(min=0, min_open=True), default=90.0, show_default=True,
+              help="Kernel window of the kernel method, in metres (> 0).")  # fmt: skip
+@click.option("--window", "old_window", type=Real(min=0, min_open=True), default=None, hidden=True, callback=_deprecated,
               help="Deprecated: --kernel-size.")  # fmt: skip
 @click.option("--resampling", type=click.Choice(["nearest", "bilinear", "cubic", "average"]), default="bilinear",
               show_default=True, help="How MS is resampled onto the PAN grid.")  # fmt: skip
@@ -234,12 +269,13 @@ def pansharpen_cmd(ms: str, pan: str | None, out: str, method: str, bands: str |
               help="Regression of the Landsat 8/7 coefficients.")  # fmt: skip
 @click.option("--platform", type=click.Choice(["sentinel2a", "sentinel2b"]), default=None,
               help="Sentinel-2 unit for s2_to_oli (default: from the product).")  # fmt: skip
-@click.option("--scale", type=float, default=1.0, show_default=True, help="1 for 0..1 data, 10000 for 0..10000.")
+@click.option("--scale", type=Real(min=0, min_open=True), default=1.0, show_default=True,
+              help="1 for 0..1 data, 10000 for 0..10000 (> 0).")  # fmt: skip
 @workers_option
 @scheduler_option
 def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, method: str, platform: str | None,
                   scale: float, workers: int | None, scheduler: str | None, **roles: Any) -> None:  # fmt: skip
-    """Harmonise reflectance: Landsat 8 <-> 7 (Roy et al. 2016) or Sentinel-2 -> OLI (HLS).
+    """Harmonise the reflectance of INPUTS: Landsat 8 <-> 7 (Roy et al. 2016) or Sentinel-2 -> OLI (HLS).
 
     One output layer per band option, in the order red, nir... as given.
     """
@@ -262,7 +298,8 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
               help="BRDF coefficients and orbit of a plain raster (products name their own).")  # fmt: skip
 @click.option("--angles", nargs=4, type=click.Path(exists=True), default=None,
               help="Sun zenith, sun azimuth, view zenith, view azimuth rasters (same grid).")  # fmt: skip
-@click.option("--angle-scale", type=float, default=100.0, show_default=True, help="Angle rasters' units per degree.")
+@click.option("--angle-scale", type=Real(min=0, min_open=True), default=100.0, show_default=True,
+              help="Angle rasters' units per degree (> 0).")  # fmt: skip
 @click.option(
     "--ang", type=click.Path(exists=True), default=None, help="Landsat *_ANG.txt (per-pixel time, view angles)."
 )
@@ -271,7 +308,7 @@ def harmonize_cmd(inputs: tuple[str, ...], out: str, direction: str | None, meth
 @click.option("--time", "time_", default=None,
               help="Acquisition time (ISO 8601 with time of day, UTC) when no angles are given; view from the "
               "scene geometry. Products: from their metadata.")  # fmt: skip
-@click.option("--nadir", nargs=2, type=float, default=None, metavar="LON LAT",
+@click.option("--nadir", nargs=2, type=Real(), default=None, metavar="LON LAT", callback=_nadir,
               help="A point on the nadir track for the scene geometry (default: the raster's centre).")  # fmt: skip
 @click.option("--sun-zenith-out", default="observed", show_default=True, help="observed, latitude, or degrees.")
 @workers_option
@@ -280,7 +317,7 @@ def brdf_cmd(source: str, out: str, bands: str, sensor: str, angles: tuple[str, 
              ang: str | None, sun_angles: tuple[str, ...] | None, time_: str | None,
              nadir: tuple[float, float] | None, sun_zenith_out: str, workers: int | None,
              scheduler: str | None) -> None:  # fmt: skip
-    """NBAR: correct reflectance to nadir view with the c-factor method."""
+    """NBAR: correct the reflectance of SOURCE (a raster or a product) to nadir view with the c-factor method."""
     from eokit.algorithms import tools
 
     szo: Any = None if sun_zenith_out == "observed" else sun_zenith_out
@@ -310,9 +347,10 @@ def brdf_cmd(source: str, out: str, bands: str, sensor: str, angles: tuple[str, 
               help="Convention to write: TOA, SR or RAW.")  # fmt: skip
 @click.option("--kind", type=click.Choice(["optical", "thermal"]), default="optical", show_default=True,
               help="optical or thermal bands.")  # fmt: skip
-@click.option("--max-raw", type=int, default=255, show_default=True, help="255 (Landsat 4-7) or 65535 (8/9).")
+@click.option("--max-raw", type=click.IntRange(1, 65535), default=255, show_default=True,
+              help="255 (Landsat 4-7) or 65535 (8/9).")  # fmt: skip
 def rescale_cmd(source: str, out: str, from_: str, to: str, kind: str, max_raw: int) -> None:
-    """Rescale Collection 1 data between TOA, SR and RAW conventions."""
+    """Rescale SOURCE (Collection 1 data) between TOA, SR and RAW conventions."""
     from eokit.algorithms import tools
 
     tools.rescale_file(source, out, source_level=from_, target_level=to, kind=kind, max_raw=max_raw)
@@ -346,7 +384,7 @@ def scale_cmd(source: str, out: str, kind: str, mtl: str | None, band: str | Non
 @algo.command("mtl")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def mtl_cmd(path: str) -> None:
-    """Print a Landsat MTL's key facts (spacecraft, time, scale factors) as JSON."""
+    """Print the key facts of the Landsat MTL file PATH (spacecraft, time, scale factors) as JSON."""
     from eokit.algorithms import metadata
 
     click.echo(json.dumps(metadata.summary(path), indent=2))
@@ -363,7 +401,7 @@ def mtl_cmd(path: str) -> None:
 @click.option("--snow/--no-snow", default=False, show_default=True, help="Mask snow.")
 @click.option("--water/--no-water", default=False, show_default=True, help="Mask water.")
 def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
-    """uint8 mask (1 = masked) from a Landsat Collection 2 QA_PIXEL band (or a bundle's / STAC item's)."""
+    """uint8 mask (1 = masked) from SOURCE: a Landsat Collection 2 QA_PIXEL band, or a bundle or STAC item."""
     from eokit.algorithms import tools
 
     tools.qa_mask_file(source, out, flags=flags)
@@ -377,7 +415,7 @@ def qa_mask_cmd(source: str, out: str, **flags: bool) -> None:
     "--classes", default=None, help="Comma-separated SCL class names or codes (default: clouds, shadows, nodata)."
 )
 def scl_mask_cmd(source: str, out: str, classes: str | None) -> None:
-    """uint8 mask (1 = masked) from a Sentinel-2 SCL band."""
+    """uint8 mask (1 = masked) from SOURCE, a Sentinel-2 SCL band."""
     from eokit.algorithms import landsat, tools
 
     chosen = (
@@ -392,7 +430,7 @@ def scl_mask_cmd(source: str, out: str, classes: str | None) -> None:
 @geotiff_out
 @click.option("--date", required=True, help="Acquisition date (YYYY-MM-DD).")
 def slc_off_cmd(source: str, out: str, date: str) -> None:
-    """Landsat 7 SLC-off stripes (all bands empty) become valid zeros."""
+    """Landsat 7 SLC-off stripes of SOURCE (all bands empty) become valid zeros."""
     from eokit.algorithms import tools
 
     tools.unmask_slc_off_file(source, out, date=date)
@@ -408,10 +446,15 @@ def slc_off_cmd(source: str, out: str, date: str) -> None:
 def medoid_cmd(
     inputs: tuple[str, ...], out: str, bands: str | None, workers: int | None, scheduler: str | None
 ) -> None:
-    """Per-pixel medoid of aligned images (the one with the smallest summed Euclidean distance to the rest)."""
+    """Per-pixel medoid of the aligned images INPUTS (the one with the smallest summed distance to the rest)."""
     from eokit.algorithms import tools
 
-    sel = [int(b) - 1 for b in bands.split(",")] if bands else None
+    try:
+        sel = [int(b) - 1 for b in bands.split(",")] if bands else None
+    except ValueError:
+        sel = [-1]
+    if sel is not None and min(sel) < 0:  # band 0 would silently be the last band
+        raise click.BadParameter(f"{bands!r}: 1-based band numbers, comma-separated", param_hint="--bands")
     tools.medoid_file(list(inputs), out, bands=sel, workers=workers, scheduler=scheduler)
     click.echo(out)
 
@@ -425,7 +468,7 @@ def medoid_cmd(
 @click.option("--out-dir", "out_dir", default=None, type=click.Path(file_okay=False), hidden=True,
               callback=_deprecated, help="Deprecated: --out.")  # fmt: skip
 def s2_angles_cmd(metadata: str, band: str, like: str, out: str | None, out_dir: str | None) -> None:
-    """Sun/view angle rasters (degrees) from a Sentinel-2 MTD_TL.xml, on the grid of --like.
+    """Sun/view angle rasters (degrees) from METADATA, a Sentinel-2 MTD_TL.xml, on the grid of --like.
 
     Feed them to `eokit algo brdf --sensor sentinel2 --angles SZA SAA VZA VAA --angle-scale 1`.
     """

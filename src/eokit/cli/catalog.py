@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import cast
 
 import click
 
-from eokit.cli._options import progress_bar, scheduler_option, workers_option
+from eokit.cli._options import check_crs, checked_output, progress_bar, scheduler_option, workers_option
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,20 @@ FOOTPRINT_HELP = (
     "side (one pixel for rasters up to 1024 pixels; for point clouds, cells average four points). Files with no "
     "valid pixel are skipped."
 )
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A URL with a scheme and a host (https://example.org/stac, s3://bucket/prefix), not a relative path."""
+    from urllib.parse import urlsplit
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    parts = urlsplit(value)
+    if not (parts.scheme and parts.netloc):
+        raise click.BadParameter(
+            f"{value!r} is not a URL (scheme://host/path, e.g. https://example.org/data)", ctx, param
+        )
+    return value
 
 
 @click.group("catalog")
@@ -53,15 +68,18 @@ def catalog() -> None:
               help="How links are written: self-contained (relative, no self links), relative-published "
                    "(relative plus a self link at the root, needs --catalog-url) or absolute-published "
                    "(absolute URLs, needs --catalog-url).")  # fmt: skip
-@click.option("--public-url", default=None, help="URL of ROOT: asset hrefs become PUBLIC_URL/<relative path>.")
-@click.option("--catalog-url", default=None, help="URL where the output folder will be published.")
+@click.option(
+    "--public-url", default=None, callback=_url, help="URL of ROOT: asset hrefs become PUBLIC_URL/<relative path>."
+)
+@click.option("--catalog-url", default=None, callback=_url, help="URL where the output folder will be published.")
 @click.option("--footprint", type=click.Choice(["bbox", "data"]), default="bbox", show_default=True,
               help=FOOTPRINT_HELP)  # fmt: skip
 @click.option("--statistics/--no-statistics", default=False, help="Band statistics from overviews.")
 @click.option("--histogram/--no-histogram", default=False, help="Band histograms from overviews.")
 @click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None,
               help="Add file:checksum (multihash).")  # fmt: skip
-@click.option("--default-crs", default=None, help="CRS for files that carry none (else they are skipped).")
+@click.option("--default-crs", default=None, callback=check_crs,
+              help="CRS for files that carry none (else they are skipped).")  # fmt: skip
 @click.option("--incremental", is_flag=True, help="Reuse items of files unchanged since the last build.")
 @click.option("--file-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
               help="Seconds one file may take to read before it is skipped (recorded in errors.json), with every "
@@ -75,7 +93,10 @@ def build(root: str, out: str, **kw: object) -> None:
     catalog holds the rest; errors.json has the reasons).
     """
     from eokit.catalog import CollectionInfo, ReadOptions, build_catalog
+    from eokit.errors import InvalidInputError
 
+    if not any(files for _, _, files in os.walk(root)):
+        raise InvalidInputError("no file to catalogue in this folder", path=root, param="root")
     providers = []
     old_specs = cast(tuple[str, ...], kw.pop("old_provider"))
     if old_specs:
@@ -162,7 +183,7 @@ def build(root: str, out: str, **kw: object) -> None:
                    "default $EOKIT_STAC_SCHEMAS or a shared/data/stac-schemas beside the working folder.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(path: str, schemas: str | None, as_json: bool) -> None:
-    """Validate a catalog folder, catalog/collection/item JSON or index.geojson against the STAC schemas, offline."""
+    """Validate PATH (a catalog folder, catalog/collection/item JSON or index.geojson) against the STAC schemas, offline."""
     from eokit.catalog.validate import validate_catalog
 
     report = validate_catalog(path, schema_dir=schemas)
@@ -186,9 +207,15 @@ def validate(path: str, schemas: str | None, as_json: bool) -> None:
 @click.option("--statistics/--no-statistics", default=False, help="Band statistics from overviews.")
 @click.option("--checksum", type=click.Choice(["sha2-256", "sha2-512", "blake3", "md5"]), default=None,
               help="Add file:checksum (multihash).")  # fmt: skip
-@click.option("--default-crs", default=None, help="CRS for files that carry none (else they are refused).")
+@click.option("--default-crs", default=None, callback=check_crs,
+              help="CRS for files that carry none (else they are refused).")  # fmt: skip
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False), default=None, help="Write the item here (default stdout)."
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=checked_output("file", (".json",)),
+    help="Write the item here (.json; default stdout).",
 )
 def item(paths: tuple[str, ...], item_id: str | None, footprint: str, statistics: bool, checksum: str | None,
          default_crs: str | None, out: str | None) -> None:  # fmt: skip

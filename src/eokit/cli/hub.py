@@ -12,12 +12,19 @@ from collections.abc import Iterator
 
 import click
 
+from eokit.cli._options import MAX_WORKERS, Real, check_crs, checked_output
+
 log = logging.getLogger("eokit.cli.hub")
 
 
 @click.group("hub")
 def hub() -> None:
     """Search and download satellite products (CDSE, DHuS, STAC)."""
+
+
+def _footprints(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--footprints FILE`` is checked before the search; ``-`` is stdout."""
+    return value if value == "-" else checked_output("file", (".geojson", ".json"))(ctx, param, value)
 
 
 @hub.command("search")
@@ -53,6 +60,7 @@ def hub() -> None:
 @click.option(
     "--geometry-crs",
     default=None,
+    callback=check_crs,
     help="CRS of a WKT --geometry (default EPSG:4326 lon/lat; GeoJSON is always lon/lat, files carry their own).",
 )
 @click.option("--location", default=None, help="Search area from a place name (offline gazetteer), e.g. 'Berlin'.")
@@ -81,7 +89,8 @@ def hub() -> None:
 @click.option("--query", multiple=True, help="Extra keyword=value; repeat; repeated keywords are OR-ed.")
 @click.option("-q", "query_alias", multiple=True, hidden=True, help="Deprecated alias of --query.")
 @click.option("--collection", default=None, help="STAC collection id (with --provider stac).")
-@click.option("--footprints", default=None, help="Write a GeoJSON of the results to this file ('-' for stdout).")
+@click.option("--footprints", default=None, callback=_footprints,
+              help="Write a GeoJSON of the results to this file (.geojson or .json; '-' for stdout).")  # fmt: skip
 @click.option("-d", "--download", is_flag=True, help="Download all results.")
 @click.option(
     "--out", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder the downloads go to."
@@ -91,17 +100,18 @@ def hub() -> None:
 @click.option("--include-pattern", default=None, help="Only download files inside products matching this glob.")
 @click.option("--exclude-pattern", default=None, help="Do not download files inside products matching this glob.")
 @click.option("--quicklook", is_flag=True, help="Download the quicklooks of the results.")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for a server response.")
+@click.option("--timeout", type=Real(min=0, max=86400, min_open=True), default=60.0, show_default=True,
+              help="Seconds to wait for a server response (up to a day).")  # fmt: skip
 @click.option(
     "--retries",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 100),
     default=None,
     help="Retries of a request after a transient failure (connection, 429, 5xx), with backoff honouring "
     "Retry-After (default: EOKIT_HTTP_RETRIES, 5).",
 )
 @click.option(
     "--deadline",
-    type=click.FloatRange(min=0),
+    type=Real(min=0, allow_inf=True),
     default=None,
     help="Seconds one file may take to download in total, 0 for none (default: EOKIT_HUB_FILE_DEADLINE, 86400).",
 )
@@ -121,7 +131,10 @@ def hub() -> None:
     "hosts are fetched without them; never a redirect from https to http.",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=0), default=None, help="Parallel downloads (default 4; 0: one per CPU core)."
+    "--workers",
+    type=click.IntRange(0, MAX_WORKERS),
+    default=None,
+    help="Parallel downloads (default 4; 0: one per CPU core).",
 )
 @click.option("--cloud", "cloud_alias", type=click.IntRange(0, 100), default=None, hidden=True,
               help="Deprecated: --max-cloud.")  # fmt: skip

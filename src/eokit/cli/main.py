@@ -64,6 +64,7 @@ class LazyGroup(click.Group):
             return None
         command: click.Command = getattr(importlib.import_module(target[0]), target[1])
         _check_port_before_listening(command)
+        _check_out_is_no_input(command)
         return command
 
     def make_context(
@@ -99,6 +100,36 @@ def _check_port_before_listening(command: click.Command) -> None:
         return callback(*args, **kwargs)
 
     checked._eokit_port_checked = True  # type: ignore[attr-defined]
+    command.callback = checked
+
+
+def _check_out_is_no_input(command: click.Command) -> None:
+    """Every command refuses ``--out`` (or OUT) naming one of its own input files, before it starts:
+    the atomic rename at the end would replace the input with the result."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _check_out_is_no_input(sub)
+        return
+    callback = command.callback
+    if callback is None or "out" not in {p.name for p in command.params}:
+        return
+    if getattr(callback, "_eokit_out_checked", False):
+        return
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        out = kwargs.get("out")
+        if isinstance(out, str) and os.path.isfile(out):
+            for name, value in kwargs.items():
+                values = value if isinstance(value, list | tuple) else [value]
+                for v in values:
+                    if name != "out" and isinstance(v, str) and os.path.isfile(v) and os.path.samefile(v, out):
+                        raise InvalidInputError(
+                            f"{out} is also an input of this command; write the result to another file", param="out"
+                        )
+        return callback(*args, **kwargs)
+
+    checked._eokit_out_checked = True  # type: ignore[attr-defined]
     command.callback = checked
 
 

@@ -7,9 +7,21 @@ from typing import Any
 
 import click
 
-from eokit.cli._options import progress_bar, scheduler_option, workers_option
+from eokit.cli._options import (
+    Real,
+    check_inputs,
+    check_nodata,
+    checked_output,
+    progress_bar,
+    scheduler_option,
+    workers_option,
+)
 
 log = logging.getLogger(__name__)
+
+TIFF = (".tif", ".tiff")
+#: Mask values are raster values: an integer no raster type holds is a typo.
+MASK_VALUE = click.IntRange(-(2**63), 2**64 - 1)
 
 
 class _DefaultGroup(click.Group):
@@ -89,7 +101,7 @@ def resample() -> None:
 @resample.command("run")
 @click.argument("src", type=click.Path(dir_okay=False))
 @click.argument("grid", type=click.Path(dir_okay=False))
-@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False), callback=checked_output("file", TIFF))
 @click.option("--resolution", nargs=2, type=int, required=True, metavar="R C", help="Output pixels per grid step.")
 @click.option(
     "--interp",
@@ -102,29 +114,36 @@ def resample() -> None:
 )
 @click.option(
     "--epsilon",
-    type=float,
+    type=Real(min=0, max=1, min_open=True, max_open=True),
     default=1e-6,
     show_default=True,
-    help="B-splines: precision of the truncated prefilter (sets the source margin each tile reads).",
+    help="B-splines: precision of the truncated prefilter, 0 < EPSILON < 1 (sets the source margin each tile reads).",
 )
 @click.option(
     "--mask-influence-threshold",
-    type=float,
+    type=Real(min=0, max=1),
     default=0.001,
     show_default=True,
-    help="B-splines: invalid source pixels invalidate coefficients they weigh more than this in (1 = no spread).",
+    help="B-splines: invalid source pixels invalidate coefficients they weigh more than this in, 0..1 (1 = no spread).",
 )
 @click.option("--grid-col", type=click.Path(dir_okay=False), help="Column-coordinate grid (GRID then holds rows).")
-@click.option("--nodata", type=float, default=0.0, show_default=True, help="Value of invalid output pixels.")
+@click.option("--nodata", type=Real(allow_inf=True), default=0.0, show_default=True,
+              help="Value of invalid output pixels (must fit --dtype).")  # fmt: skip
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Output dtype (default float32).")
-@click.option("--mask-out", type=click.Path(dir_okay=False), help="Also write the output validity mask (1 valid).")
+@click.option("--mask-out", type=click.Path(dir_okay=False), callback=checked_output("file", TIFF),
+              help="Also write the output validity mask (1 valid; .tif).")  # fmt: skip
 @click.option("--grid-mask", type=click.Path(dir_okay=False), help="Grid node validity raster.")
-@click.option("--grid-mask-valid", type=int, default=1, show_default=True, help="Valid value of --grid-mask.")
+@click.option("--grid-mask-valid", type=MASK_VALUE, default=1, show_default=True, help="Valid value of --grid-mask.")
 @click.option("--src-mask", type=click.Path(dir_okay=False), help="Source validity raster.")
 @click.option(
-    "--src-mask-validity", nargs=2, type=int, metavar="VALID INVALID", help="Valid and invalid values of --src-mask."
+    "--src-mask-validity",
+    nargs=2,
+    type=MASK_VALUE,
+    metavar="VALID INVALID",
+    help="Valid and invalid values of --src-mask.",
 )
-@click.option("--window", nargs=4, type=int, metavar="R0 R1 C0 C1", help="Inclusive output window.")
+@click.option("--window", nargs=4, type=click.IntRange(0, 2**31 - 1), metavar="R0 R1 C0 C1",
+              help="Inclusive output window.")  # fmt: skip
 @click.option(
     "--src-nodata-valid",
     is_flag=True,
@@ -174,6 +193,8 @@ def run(
         log.warning(
             "--mask-src-nodata is deprecated: the source's nodata is invalid by default (see --src-nodata-valid)"
         )
+    check_nodata(nodata, dtype or "float32")
+    check_inputs({"src": src, "grid": grid, "grid_col": grid_col, "grid_mask": grid_mask, "src_mask": src_mask})
     interp_kwargs = None
     if interp.startswith("bspline"):
         interp_kwargs = {"epsilon": epsilon, "mask_influence_threshold": mask_influence_threshold}
@@ -218,5 +239,6 @@ def shape(grid: str, resolution: tuple[int, int]) -> None:
     """Print the full-resolution output shape (rows cols) of GRID."""
     from eokit.resample.tool import output_shape
 
+    check_inputs({"grid": grid})
     rows, cols = output_shape(grid, resolution)
     click.echo(f"{rows} {cols}")

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from eokit.cli._options import checked_output
+
 
 @click.command("serve")
 @click.argument("catalog_dir", required=False, type=click.Path(exists=True, file_okay=False))
@@ -21,7 +23,7 @@ import click
 @click.option("--asset-root", "asset_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Extra folder whose files may be served as assets (repeatable); nothing else outside "
                    "CATALOG_DIR is ever served.")  # fmt: skip
-@click.option("--index", "db_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--index", "db_path", type=click.Path(dir_okay=False), default=None, callback=checked_output("file"),
               help="Where to keep the SQLite index (default: a private folder in ~/.cache/eokit).")  # fmt: skip
 @click.option("--base-url", default=None, metavar="URL",
               help="Public URL of the API (e.g. https://example.org/stac); links start with it. "
@@ -41,8 +43,14 @@ def serve(
     proxy_headers: bool,
 ) -> None:
     """Serve CATALOG_DIR (built by `eokit catalog build`, or any static STAC catalog) as a STAC API."""
+    from eokit.catalog.api_http import check_base_url
+    from eokit.catalog.api_pgstac import _conninfo
     from eokit.catalog.server import serve as run
 
+    if base_url:  # checked before the banner, so a wrong value is the only line shown
+        check_base_url(base_url)
+    if backend == "pgstac" and dsn:
+        _conninfo(dsn)
     click.echo(f"STAC API on http://{host}:{port}/ (map: /map.html, API docs: /api.html); Ctrl+C stops", err=True)
     run(
         catalog_dir,

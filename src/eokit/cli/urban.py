@@ -6,7 +6,17 @@ from typing import Any
 
 import click
 
-from eokit.cli._options import out_option, progress_bar, scheduler_option, workers_option
+from eokit.cli._options import (
+    Real,
+    check_inputs,
+    checked_output,
+    out_option,
+    progress_bar,
+    scheduler_option,
+    workers_option,
+)
+
+TIFF = (".tif", ".tiff")
 
 METHOD = click.option(
     "--method",
@@ -17,12 +27,22 @@ METHOD = click.option(
 )
 
 
+def _max_memory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Checked when the command line is read, before any output is written."""
+    if value is not None and not ctx.resilient_parsing:
+        from eokit.urban.memory import resolve_max_memory
+
+        resolve_max_memory(value)
+    return value
+
+
 def max_memory_option(f):
     """``--max-memory SIZE`` (the same meaning on every command that processes rasters)."""
     return click.option(
         "--max-memory",
         metavar="SIZE",
         default=None,
+        callback=_max_memory,
         help="Memory budget, e.g. 4GB or 512MB (default: half the RAM). Blocks and per-object windows "
         "are sized to stay within it; work that cannot is refused.",
     )(f)
@@ -95,7 +115,7 @@ def hazard_options(f):
             ),
             click.option(
                 "--climate-index",
-                type=click.Path(dir_okay=False),
+                type=click.Path(exists=True, dir_okay=False),
                 help="CSV with columns variable,date,path listing climate rasters.",
             ),
             click.option(
@@ -139,6 +159,21 @@ def _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline,
     )
 
 
+def _check_inputs(rasters: dict[str, Any], vectors: dict[str, Any] | None = None, hazards: Any = None) -> None:
+    """:func:`~eokit.cli._options.check_inputs`, with the hazard rasters (and climate series) of ``hazards``."""
+    from eokit.errors import EokitError
+
+    if hazards is not None:
+        rasters = {**rasters, "flood": list(hazards.flood.values()), "air": list(hazards.air.values())}
+        try:
+            series = hazards.series()
+        except EokitError as exc:
+            exc.param = exc.param or "climate_index"
+            raise
+        rasters["climate_index" if hazards.climate_index else "climate"] = list(series["path"])
+    check_inputs(rasters, vectors)
+
+
 def _params(**kw: float | None) -> Any:
     from eokit.urban.degurba import DegurbaParams
 
@@ -166,14 +201,27 @@ def urban() -> None:
 @click.argument("population", type=click.Path(dir_okay=False))
 @click.option("--kind", type=click.Choice(["cluster", "centre"]), default="cluster", show_default=True,
               help="Urban clusters (>= 300 people/km², >= 5,000 people) or urban centres (>= 1,500, >= 50,000).")  # fmt: skip
-@out_option(help="Output polygons (.gpkg or .geojson).")
-@click.option("--raster", "label_raster", type=click.Path(dir_okay=False), help="Also write the label raster here.")
+@out_option(help="Output polygons (.gpkg or .geojson).", kind="file", extensions=(".gpkg", ".geojson"))
+@click.option("--raster", "label_raster", type=click.Path(dir_okay=False), callback=checked_output("file", TIFF),
+              help="Also write the label raster here (.tif).")  # fmt: skip
 @METHOD
 @click.option("--no-names", is_flag=True, help="Skip naming from the offline gazetteer.")
-@click.option("--centre-density", type=float, help="Urban-centre density threshold (people/km², default 1500).")
-@click.option("--cluster-density", type=float, help="Urban-cluster density threshold (people/km², default 300).")
-@click.option("--centre-min-pop", type=float, help="Minimum urban-centre population (default 50000).")
-@click.option("--cluster-min-pop", type=float, help="Minimum urban-cluster population (default 5000).")
+@click.option(
+    "--centre-density",
+    type=Real(min=0, min_open=True),
+    help="Urban-centre density threshold (people/km², default 1500).",
+)
+@click.option(
+    "--cluster-density",
+    type=Real(min=0, min_open=True),
+    help="Urban-cluster density threshold (people/km², default 300).",
+)
+@click.option(
+    "--centre-min-pop", type=Real(min=0, min_open=True), help="Minimum urban-centre population (default 50000)."
+)
+@click.option(
+    "--cluster-min-pop", type=Real(min=0, min_open=True), help="Minimum urban-cluster population (default 5000)."
+)
 @executor_options
 def clusters(
     population, kind, out, label_raster, method, no_names, scheduler, workers, max_memory, **thresholds
@@ -203,14 +251,15 @@ def clusters(
 
 @urban.command()
 @click.argument("population", type=click.Path(dir_okay=False))
-@out_option(help="Output level-2 class raster (.tif).")
-@click.option("--level1", type=click.Path(dir_okay=False), help="Also write the level-1 raster here.")
+@out_option(help="Output level-2 class raster (.tif).", kind="file", extensions=TIFF)
+@click.option("--level1", type=click.Path(dir_okay=False), callback=checked_output("file", TIFF),
+              help="Also write the level-1 raster here (.tif).")  # fmt: skip
 @click.option("--built-up", type=click.Path(dir_okay=False), help="Built-up share raster (0..1) on the same grid.")
 @click.option("--land", type=click.Path(dir_okay=False), help="Land share raster (0..1) on the same grid.")
 @METHOD
 @executor_options
 def classify(population, out, level1, built_up, land, method, scheduler, workers, max_memory) -> None:
-    """Degree-of-urbanisation grid classes (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
+    """Degree-of-urbanisation grid classes of a POPULATION raster (level 2: 30, 23, 22, 21, 13, 12, 11, 10).
 
     Works block by block within --max-memory, so global grids need not fit in memory.
     """
@@ -245,10 +294,10 @@ def classify(population, out, level1, built_up, land, method, scheduler, workers
     "--band", default="1", show_default=True, help="Band to read: a 1-based number or a band name/description."
 )
 @click.option("--id-col", help="Zone id column (default: row position).")
-@click.option("--min-value", type=float, help="Ignore values below this.")
+@click.option("--min-value", type=Real(allow_inf=True), help="Ignore values below this.")
 @click.option("--all-touched", is_flag=True, help="Count every touched cell, not only cell centres.")
 @click.option("--tidy", is_flag=True, help="Write the tidy table (zone, raster, stat, value) instead of the wide one.")
-@out_option(help="Output CSV.")
+@out_option(help="Output CSV.", kind="file", extensions=(".csv",))
 @executor_options
 def zonal(
     zones, rasters, stats, band, id_col, min_value, all_touched, tidy, out, scheduler, workers, max_memory
@@ -306,12 +355,14 @@ def _threads_only(scheduler: str | None) -> None:
 )
 @click.option(
     "--max-time",
-    type=float,
+    type=Real(min=0, min_open=True, allow_inf=True),
     default=float("inf"),
-    help="Stop searching beyond this many minutes (> 0); also bounds the friction window read.",
+    help="Stop searching beyond this many minutes (> 0; default: no limit); also bounds the friction window read.",
 )
-@out_option(help="Output CSV of minutes (origins as rows, destinations as columns).")
-@click.option("--distance-out", type=click.Path(dir_okay=False), help="Also write route lengths in km here.")
+@out_option(help="Output CSV of minutes (origins as rows, destinations as columns).", kind="file",
+            extensions=(".csv",))  # fmt: skip
+@click.option("--distance-out", type=click.Path(dir_okay=False), callback=checked_output("file", (".csv",)),
+              help="Also write route lengths in km here (.csv).")  # fmt: skip
 @executor_options
 def traveltime(
     friction,
@@ -372,7 +423,7 @@ def traveltime(
 @hazard_options
 @METHOD
 @click.option("--force", is_flag=True, help="Rerun every step even when its outputs are up to date.")
-@out_option(help="Output folder.")
+@out_option(help="Output folder.", kind="folder")
 @executor_options
 def review(
     population,
@@ -404,6 +455,15 @@ def review(
     air-quality tables per cluster, centre and district, and a report section for each.
     """
     hazards = _hazards(flood, depth_classes, flood_rule, climate, climate_index, baseline, air)
+    _check_inputs({"population": population, "ntl": ntl, "ghsl": ghsl, "friction": friction}, {"admin": admin}, hazards)
+    import pyogrio
+
+    from eokit.errors import InvalidInputError
+
+    fields = [str(f) for f in pyogrio.read_info(admin)["fields"]]
+    for column, param in ((admin_id, "admin_id"), (admin_name, "admin_name")):
+        if column and column not in fields:
+            raise InvalidInputError(f"{admin} has no column {column!r} (columns: {', '.join(fields)})", param=param)
     from eokit.urban.review import review as run_review
 
     steps = ["clip", "urban", "districts", "zonal", "traveltime", "exposure", "report"]
@@ -448,7 +508,9 @@ def review(
     type=click.Path(dir_okay=False),
     help="Built-up raster (an amount per cell, e.g. m²) for flood exposure of built-up area.",
 )
-@out_option(help="Output folder (flood_exposure.csv, climate_summary.csv, climate_series.csv, air_quality.csv).")
+@out_option(
+    help="Output folder (flood_exposure.csv, climate_summary.csv, climate_series.csv, air_quality.csv).", kind="folder"
+)
 @executor_options
 def exposure(
     population,
@@ -490,29 +552,40 @@ def exposure(
         if not raster and name not in ids:
             raise InvalidInputError(f"polygon zones {name!r} need --zones-id {name}=COLUMN", param="zones_id")
         zones.append(Zones(name, path, None if raster else ids[name]))
+    _check_inputs(
+        {"population": population, "built_up": built_up, "zones": [z.source for z in zones if z.id_col is None]},
+        {"zones": [z.source for z in zones if z.id_col is not None]},
+        hz,
+    )
     files = write_exposure(population, out, hz, zones, block_size=block_side(resolve_max_memory(max_memory), 1))
     click.echo(f"exposure -> {', '.join(str(p) for p in files.values())}", err=True)
 
 
 @urban.command()
 @click.argument("country")
-@click.option("--min-population", type=int, default=1000, show_default=True,
+@click.option("--min-population", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Leave out places with fewer people than this.")  # fmt: skip
-@out_option(help="Output CSV.")
+@out_option(help="Output CSV.", kind="file", extensions=(".csv",))
 def places(country, min_population, out) -> None:
     """Populated places of COUNTRY (ISO2/ISO3) from the bundled GeoNames gazetteer (CC BY 4.0)."""
-    from eokit.urban.gazetteer import write_places
+    from eokit.errors import InvalidInputError
+    from eokit.urban.gazetteer import cities, write_places
 
+    if cities(country, min_population=min_population).empty:  # never an empty table with exit 0
+        raise InvalidInputError(
+            f"the gazetteer has no place in {country} with {min_population} people or more", param="min_population"
+        )
     write_places(country, out, min_population=min_population)
 
 
 @urban.command(name="label")
 @click.argument("raster", type=click.Path(dir_okay=False))
-@click.option("--min", "min_value", type=float, required=True, help="Cells with value >= this are foreground.")
+@click.option("--min", "min_value", type=Real(allow_inf=True), required=True,
+              help="Cells with value >= this are foreground.")  # fmt: skip
 @click.option("--connectivity", type=click.Choice(["4", "8"]), default="8", show_default=True,
               help="Neighbours that join cells: 4 (edges) or 8 (edges and corners).")  # fmt: skip
 @click.option("--block-size", type=click.IntRange(min=16), help="Block side in pixels (default: from --max-memory).")
-@out_option(help="Output int32 label raster (.tif).")
+@out_option(help="Output int32 label raster (.tif).", kind="file", extensions=TIFF)
 @executor_options
 def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, workers, max_memory) -> None:
     """Connected components of RASTER >= --min, block by block (rasters larger than memory)."""
@@ -520,6 +593,7 @@ def label_cmd(raster, min_value, connectivity, block_size, out, scheduler, worke
     from eokit.urban.labels import label_raster, threshold_predicate
     from eokit.urban.memory import block_side, resolve_max_memory
 
+    check_inputs({"raster": raster})
     block = block_size or block_side(resolve_max_memory(max_memory), workers or get_settings().n_workers)
     with progress_bar(_cells(raster), "label") as bar:
         n = label_raster(

@@ -59,9 +59,13 @@ def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) ->
     if "://" not in p and not p.startswith("/vsi") and not os.path.exists(p):
         raise InputNotFoundError("no such file", path=p)
     try:
-        return rasterio.open(p, mode, **kwargs)
+        ds = rasterio.open(p, mode, **kwargs)
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableInputError(f"not a readable raster ({exc})", path=p) from None
+    if mode == "r" and not (ds.count and ds.width and ds.height):  # e.g. GDAL's STACIT driver on a STAC item
+        ds.close()
+        raise UnreadableInputError(f"not a raster: GDAL's {ds.driver} driver finds no pixels in it", path=p)
+    return ds
 
 
 def band_number(path: str | os.PathLike[str], ref: str | int, *, param: str = "band") -> int:

@@ -134,14 +134,16 @@ def _check_stats(stats: Sequence[str]) -> list[str]:
             try:
                 q = float(s.split("_", 1)[1])
             except ValueError:
-                raise InvalidInputError(f"bad percentile statistic {s!r}") from None
+                raise InvalidInputError(f"bad percentile statistic {s!r}", param="stats") from None
             if not 0 <= q <= 100:
-                raise InvalidInputError(f"percentile must be within 0..100, got {s!r}")
+                raise InvalidInputError(f"percentile must be within 0..100, got {s!r}", param="stats")
             out.append(s)
         else:
-            raise InvalidInputError(f"unknown statistic {s!r}; use {', '.join(sorted(_SIMPLE))} or percentile_Q")
+            raise InvalidInputError(
+                f"unknown statistic {s!r}; use {', '.join(sorted(_SIMPLE))} or percentile_Q", param="stats"
+            )
     if not out:
-        raise InvalidInputError("no statistic requested")
+        raise InvalidInputError("no statistic requested", param="stats")
     return out
 
 

@@ -80,6 +80,7 @@ def check_declared(prof: dict[str, Any], path: str, *, row_bytes: int = 0, halo:
     settings = get_settings()
     h, w = int(prof["height"]), int(prof["width"])
     need = h * row_bytes
+    halo = min(halo, max(h, w))  # a reach beyond the raster reads nothing more (windows are clipped to it)
     if halo:
         side = min(settings.block_size + 2 * halo, h + 2 * halo)
         wide = min(settings.block_size + 2 * halo, w + 2 * halo)

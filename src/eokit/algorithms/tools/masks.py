@@ -184,14 +184,14 @@ def load_geometry(value: str) -> tuple[Any, Any]:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"geometry is not valid GeoJSON: {exc}") from None
+            raise InvalidInputError(f"not valid GeoJSON: {exc}", param="geometry") from None
         if obj.get("type") == "FeatureCollection":
             return shapely.union_all([shape(f["geometry"]) for f in obj["features"]]), "EPSG:4326"
         return shape(obj.get("geometry", obj)), "EPSG:4326"
     try:
         return shapely.from_wkt(text), None
     except shapely.errors.GEOSException:
-        raise InvalidInputError(f"geometry {value[:40]!r} is neither a file, GeoJSON nor WKT") from None
+        raise InvalidInputError(f"{value[:40]!r} is neither a file, GeoJSON nor WKT", param="geometry") from None
 
 
 def _medoid_block(

@@ -153,7 +153,9 @@ def nbar_file(
                              sun_zenith_out=sun_zenith_out, scheduler=scheduler, workers=workers, progress=progress)  # fmt: skip
     prof = profile(source)
     if len(names) != prof["count"]:
-        raise InvalidInputError(f"{len(names)} band names given for {prof['count']} bands", path=os.fspath(source))
+        raise InvalidInputError(
+            f"{len(names)} band names given for {prof['count']} bands of {os.fspath(source)}", param="bands"
+        )
     for n in names:
         brdf._coefficients(n, sensor)
     layers = [(0, Band(n, os.fspath(source), nodata=prof["nodata"], index=k + 1)) for k, n in enumerate(names)]

@@ -71,7 +71,7 @@ def pansharpen_file(
         _check_pair(mds, pds, os.fspath(ms), os.fspath(pan))
         sel = [int(b) for b in bands] if bands else list(range(1, mds.count + 1))
         if any(not 1 <= b <= mds.count for b in sel):
-            raise InvalidInputError(f"bands {sel} out of range 1..{mds.count}", path=os.fspath(ms))
+            raise InvalidInputError(f"bands {sel} out of range 1..{mds.count} of {os.fspath(ms)}", param="bands")
         px = abs(pds.transform.a) if pds.crs.is_projected else None
         if method == "kernel" and px is None:
             from eokit.core.crs import pixel_sizes_m
