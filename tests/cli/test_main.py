@@ -77,5 +77,7 @@ def test_output_piped_into_head_ends_quietly():
     assert proc.stdout.readline()  # the first line, as `head -1` reads it
     proc.stdout.close()
     err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 1
+    # 1 when a write met the closed pipe; 0 when the whole listing (24 kB, within the pipe's buffer)
+    # was written before the reader closed it (a race on a loaded machine): no message either way
+    assert proc.wait(timeout=60) in (0, 1)
     assert err == "", err
