@@ -101,6 +101,8 @@ EXTRA: list[tuple[str, str, list[str], list[str]]] = [
     ("catalog build", "catalog-url-not-url", ["{tree}", "--out", "{out_dir}", "--catalog-url", "x"], ["--catalog-url"]),
     ("serve", "base-url-not-url", ["{catalog}", "--port", "0", "--base-url", "notaurl"], ["--base-url"]),
     ("serve", "dsn-not-dsn", ["--backend", "pgstac", "--dsn", "notadsn", "--port", "0"], ["--dsn"]),
+    ("hub search", "url-not-url", ["--url", "notaurl", "-u", "u", "-p", "p"], ["--url"]),
+    ("hub search", "url-not-http", ["--url", "ftp://host/dhus/", "-u", "u", "-p", "p"], ["--url"]),
 ]
 
 # What an optional input option reads, by its name (default: a raster; a folder for folder options).
@@ -145,10 +147,7 @@ NOT_MISTAKES: dict[tuple[str, str], str] = {
 }
 
 # Bugs outside the CLI engineer's files, each expected to fail until its owner fixes it (then remove it here).
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("hub search", "--geometry=POLYGON((0 0, 1 1))"): "hub (lead): an invalid WKT area is refused without naming "
-    "--geometry (the hub raises InvalidInputError without param='geometry')",
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 # Numeric values that are meaningful (the "mistake" is a documented value), by option, or (command, option).
 ACCEPTED: dict[str | tuple[str, str], set[str]] = {

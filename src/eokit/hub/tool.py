@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -101,13 +102,27 @@ class SearchRun:
 
 
 def _area(opts: SearchOptions) -> str | None:
-    from eokit.hub.geo import geojson_to_wkt, is_wkt, placename_to_wkt, read_geojson
-
     if opts.location is not None:
+        from eokit.hub.geo import placename_to_wkt
+
         return placename_to_wkt(opts.location)[0]
-    g = opts.geometry
-    if g is None:
+    if opts.geometry is None:
         return None
+    wkt = _geometry_wkt(opts)
+    import shapely
+    from shapely import wkt as shapely_wkt
+
+    try:  # an unclosed ring, too few points...: the user's --geometry, not the server's problem
+        shapely_wkt.loads(wkt)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise HubInputError(f"not a valid area ({exc})", param="geometry") from None
+    return wkt
+
+
+def _geometry_wkt(opts: SearchOptions) -> str:
+    from eokit.hub.geo import geojson_to_wkt, is_wkt, read_geojson
+
+    g = str(opts.geometry)
     if os.path.exists(g):
         if Path(g).suffix.lower() in (".shp", ".gpkg", ".fgb", ".gml", ".kml"):
             return _vector_file_wkt(g)
@@ -311,6 +326,8 @@ def run_search(opts: SearchOptions) -> SearchRun:
 
 
 def _run_search(opts: SearchOptions) -> SearchRun:
+    if opts.url is not None and not re.match(r"^https?://[^/?#\s]+", opts.url):
+        raise HubInputError(f"{opts.url!r} is not an http(s) URL of a hub or STAC API", param="url")
     if opts.include_pattern and opts.exclude_pattern:
         raise HubInputError("--include-pattern and --exclude-pattern cannot be used together")
     if opts.provider == "stac":
