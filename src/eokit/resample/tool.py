@@ -220,11 +220,17 @@ def resample_file(
         # grid rasters and outputs of plain pixel grids carry no georeferencing
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        g = stack.enter_context(open_raster(grid))
-        gcol = stack.enter_context(open_raster(grid_col)) if grid_col is not None else None
-        s = stack.enter_context(open_raster(src))
-        sm = stack.enter_context(open_raster(src_mask)) if src_mask is not None else None
-        gm = stack.enter_context(open_raster(grid_mask)) if grid_mask is not None else None
+        # a file whose native tiles or strips cannot be decoded within the working-set budget is refused here
+        budget = opts.max_memory if opts.max_memory is not None else 512 * 10**6
+
+        def opened(path: str | os.PathLike[str]) -> Any:
+            return stack.enter_context(open_raster(path, max_memory=budget))
+
+        g = opened(grid)
+        gcol = opened(grid_col) if grid_col is not None else None
+        s = opened(src)
+        sm = opened(src_mask) if src_mask is not None else None
+        gm = opened(grid_mask) if grid_mask is not None else None
         cb = col_band if col_band is not None else (1 if gcol is not None else 2)
         if gcol is None and g.count < 2:
             raise InvalidInputError(

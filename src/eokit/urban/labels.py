@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from eokit.core.blocks import Block, iter_blocks
-from eokit.errors import InvalidInputError
+from eokit.errors import InvalidInputError, OutputError
 from eokit.urban._kernels import uf_flatten, uf_union_pairs
 
 __all__ = ["label", "label_raster", "structure_for", "threshold_predicate"]
@@ -276,9 +276,16 @@ def label_raster(
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            with rasterio.open(
-                tmp, "w", driver="GTiff", dtype="int64", tiled=True, blockxsize=256, blockysize=256, **profile
-            ) as prov:
+            # compressed and sparse (background tiles are not written): the size on disk follows the objects,
+            # not the declared grid (uncompressed int64 tiles of a 200,000² grid would need 320 GB)
+            try:
+                prov_ds = rasterio.open(
+                    tmp, "w", driver="GTiff", dtype="int64", tiled=True, blockxsize=256, blockysize=256,
+                    compress="zstd", zstd_level=1, SPARSE_OK=True, BIGTIFF="YES", **profile,
+                )  # fmt: skip
+            except rasterio.errors.RasterioIOError as exc:
+                raise OutputError(f"cannot create the provisional label raster ({exc})", path=target) from None
+            with prov_ds as prov:
                 job = _BlockJob(os.fspath(source), band, predicate, shape, connectivity)
                 for block, (lab, nb, first) in zip(blocks, _ordered(job, blocks, scheduler, n_workers)):
                     glob = merger.add_labelled(block, lab, nb, first)

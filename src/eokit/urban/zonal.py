@@ -547,7 +547,14 @@ def zonal_stats(
         isinstance(zones, (str, os.PathLike)) and Path(zones).suffix.lower() in {".tif", ".tiff", ".vrt"}
     )
     if label_zones and not isinstance(zones, np.ndarray):
-        with open_raster(zones) as ds:
+        from eokit.io.limits import check_in_memory, memory_budget
+
+        budget = max_memory if max_memory > 0 else memory_budget()  # 0 only asks for strips
+        with open_raster(zones, max_memory=budget) as ds:
+            # the label raster is held whole, with the int64 cell indices its zone index sorts
+            nbytes = np.dtype(ds.dtypes[0]).itemsize + 16
+            check_in_memory(zones, shape=(ds.height, ds.width), bytes_per_pixel=nbytes, budget=budget,
+                            what="a label raster of zones, held whole,")  # fmt: skip
             zones = ds.read(1)
     gdf = None if label_zones else _zones_frame(zones, id_col)
     import concurrent.futures as cf
