@@ -28,6 +28,7 @@ __all__ = [
     "band_number",
     "open_raster",
     "process_raster_blocks",
+    "raster_env",
     "read_raster",
     "require_same_grid",
     "write_raster",
@@ -48,6 +49,17 @@ def announce_total(progress: Progress | None, total: int) -> None:
     """
     if progress is not None and hasattr(progress, "total") and not progress.total:
         progress.total = total
+
+
+def raster_env() -> rasterio.Env:
+    """The GDAL options of the settings (``EOKIT_GDAL_ENV``: block cache size, threads) for reads in this thread.
+
+    Block work applies them on its workers; a tool reading in the calling thread enters
+    this, or GDAL's block cache grows to its own default (5% of the machine's memory).
+    """
+    from eokit.core.dispatch import gdal_options
+
+    return rasterio.Env(**gdal_options(get_settings().gdal_env))
 
 
 def open_raster(

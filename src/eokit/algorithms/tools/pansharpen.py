@@ -67,7 +67,9 @@ def pansharpen_file(
         rs = Resampling[resampling]
     except KeyError:
         raise InvalidInputError(f"unknown resampling {resampling!r}") from None
-    with open_raster(pan) as pds, open_raster(ms) as mds:
+    from eokit.io.raster import raster_env
+
+    with raster_env(), open_raster(pan) as pds, open_raster(ms) as mds:
         _check_pair(mds, pds, os.fspath(ms), os.fspath(pan))
         sel = [int(b) for b in bands] if bands else list(range(1, mds.count + 1))
         if any(not 1 <= b <= mds.count for b in sel):
