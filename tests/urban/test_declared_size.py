@@ -48,3 +48,22 @@ def test_zonal_refuses_a_label_zone_raster_beyond_the_budget_before_reading(tmp_
     v2 = write_declared_raster(tmp_path / "v2.tif", width=100, height=100, transform=KM)
     table = zonal_stats(small, v2, stats=["sum"], max_memory=10**6)  # 100² fits: computed (no zone: label 0)
     assert len(table) == 0 or np.isfinite(table["value"]).all()
+
+
+def test_zonal_median_reads_the_zones_columns_not_the_declared_width(tmp_path):
+    import tracemalloc
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    # 2,048 x 20,000 float32 declared; one zone of 10 x 10 cells at the left edge
+    raster = write_declared_raster(tmp_path / "wide.tif", width=20_000, height=2048, transform=KM, block=(256, 256))
+    zones = gpd.GeoDataFrame({"id": [1]}, geometry=[box(500000, 4990000, 510000, 5000000)], crs="EPSG:32633")
+    tracemalloc.start()
+    try:
+        table = zonal_stats(zones, raster, stats=["median"], max_memory=10**6, workers=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert table["value"].tolist() == [0.0]  # an unwritten GeoTIFF reads as zeros
+    assert peak < 48 * 2**20  # ~17 MB whatever the width; full-width strips of 1,024 rows: 95 MB

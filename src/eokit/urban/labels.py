@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ class _BlockJob:
         return lab.astype(np.int32), n, first
 
 
-def _ordered(func: Callable[[Any], Any], items: list[Any], scheduler: str, workers: int) -> Iterator[Any]:
+def _ordered(func: Callable[[Any], Any], items: Iterable[Any], scheduler: str, workers: int) -> Iterator[Any]:
     """``map(func, items)`` in order, at most ``2 * workers`` tasks ahead, on any eokit scheduler."""
     from eokit.core import open_executor
 
@@ -271,7 +271,6 @@ def label_raster(
         shape = (src.height, src.width)
         profile = dict(width=src.width, height=src.height, count=1, crs=src.crs, transform=src.transform, nodata=0)
         merger = _Merger(shape, connectivity)
-        blocks = list(_blocks(shape, block_shape))
         fd, tmp_name = tempfile.mkstemp(suffix=".provisional.tif", dir=ensure_writable_dir(Path(target).parent))
         os.close(fd)
         tmp = Path(tmp_name)
@@ -287,14 +286,17 @@ def label_raster(
                 raise OutputError(f"cannot create the provisional label raster ({exc})", path=target) from None
             with prov_ds as prov:
                 job = _BlockJob(os.fspath(source), band, predicate, shape, connectivity)
-                for block, (lab, nb, first) in zip(blocks, _ordered(job, blocks, scheduler, n_workers)):
+                # blocks made as they are used, twice: a list of them would grow with the declared grid
+                blocks = _blocks(shape, block_shape)
+                for block, (lab, nb, first) in zip(blocks, _ordered(job, _blocks(shape, block_shape), scheduler,
+                                                                   n_workers)):  # fmt: skip
                     glob = merger.add_labelled(block, lab, nb, first)
                     prov.write(glob, 1, window=rasterio.windows.Window.from_slices(*block.window()))
                     if progress:
                         progress(block.height * block.width)
             table, n = merger.lookup()
             with rasterio.open(tmp) as prov, RasterWriter(target, dict(profile, dtype="int32")) as writer:
-                for block in blocks:
+                for block in _blocks(shape, block_shape):
                     lab = prov.read(1, window=rasterio.windows.Window.from_slices(*block.window()))
                     writer.write(table[lab].astype(np.int32), window=block.window())
         finally:

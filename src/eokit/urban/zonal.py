@@ -289,13 +289,16 @@ class ZoneIndex:
         return np.asarray(data).ravel()[self.pixels]
 
     def gather_blocks(self, read_window: Callable[[int, int, int, int], np.ndarray], block_rows: int) -> np.ndarray:
-        """Values for every entry, reading only row strips of ``block_rows`` rows that hold entries."""
+        """Values for every entry, reading only row strips of ``block_rows`` rows that hold entries.
+
+        Each strip is read over the columns its entries span, not the raster's whole width.
+        """
         rows, cols = self.shape
         pixels = self.pixels
         out = np.empty(pixels.size, dtype=np.float64)
         if pixels.size == 0:
             return out
-        row_of = pixels // cols
+        row_of, col_of = np.divmod(pixels, cols)
         order = np.argsort(row_of, kind="stable")
         srow = row_of[order]
         for r0 in range(0, rows, block_rows):
@@ -304,8 +307,10 @@ class ZoneIndex:
             if a == b:
                 continue
             sel = order[a:b]
-            strip = read_window(r0, r1, 0, cols)
-            out[sel] = strip.ravel()[pixels[sel] - r0 * cols]
+            c = col_of[sel]
+            c0 = int(c.min())
+            strip = read_window(r0, r1, c0, int(c.max()) + 1)
+            out[sel] = strip[row_of[sel] - r0, c - c0]
         return out
 
     def new_accumulators(self) -> tuple[np.ndarray, ...]:
@@ -635,7 +640,10 @@ def zonal_stats(
 
                             return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
 
-                        vals = idx.gather_blocks(read, block_rows or 1024)
+                        # strips of at most 1024 rows, fewer when the raster is so wide they would pass the budget
+                        row_bytes = ds.width * np.dtype(ds.dtypes[band - 1]).itemsize
+                        rows = block_rows or int(min(1024, max(1, max_memory // max(1, 2 * row_bytes))))
+                        vals = idx.gather_blocks(read, rows)
                         table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
                 return finish(name, table)
 
