@@ -67,3 +67,24 @@ def test_cli_names_the_file_whose_strip_is_beyond_the_budget(tmp_path):
     assert res.exit_code == 3, res.output
     assert len(lines) == 1 and lines[0].startswith("eokit: error:") and "strip.tif" in lines[0]
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_pansharpen_reads_under_the_settings_gdal_cache(tmp_path, monkeypatch):
+    # GDAL's default block cache is 5% of the machine's memory: a PAN declaring 200,000^2 pixels filled it (~2 GB)
+    from rasterio.env import get_gdal_config
+
+    from eokit.algorithms.tools import pansharpen as module
+
+    seen = []
+    real = module.run_pansharpen
+
+    def spy(*args, **kwargs):
+        seen.append(get_gdal_config("GDAL_CACHEMAX"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "run_pansharpen", spy)
+    ms = write_declared_raster(tmp_path / "ms.tif", width=16, height=16, count=3, transform=T20, block=(16, 16))
+    pan = write_declared_raster(tmp_path / "pan.tif", width=32, height=32, transform=T10, block=(16, 16))
+    with override(gdal_env={"GDAL_CACHEMAX": "48"}):
+        tools.pansharpen_file(ms, pan, tmp_path / "o.tif", method="brovey")
+    assert seen and set(seen) == {48}

@@ -92,3 +92,12 @@ def test_small_strip_files_keep_square_blocks(tmp_path):
     seen = []
     process_raster_blocks(src, tmp_path / "o.tif", _record(seen), block_size=16, scheduler="synchronous")
     assert {s[1:] for _, s in seen} == {(16, 16)}
+
+
+def test_raster_env_applies_the_settings_gdal_options():
+    from rasterio.env import get_gdal_config
+
+    from eokit.io.raster import raster_env
+
+    with override(gdal_env={"GDAL_CACHEMAX": "48"}), raster_env():
+        assert get_gdal_config("GDAL_CACHEMAX") == 48

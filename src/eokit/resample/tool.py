@@ -28,6 +28,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
+from eokit.io.raster import raster_env
 from eokit.resample.chain import ChainInputs, prepare, stream_tiles
 from eokit.resample.core import _check_coverage, _resolution, _window, grid_full_resolution_shape
 from eokit.resample.options import ResampleOptions
@@ -220,6 +221,7 @@ def resample_file(
         # grid rasters and outputs of plain pixel grids carry no georeferencing
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        stack.enter_context(raster_env())  # the settings' GDAL cache, not GDAL's default 5% of the machine
         # a file whose native tiles or strips cannot be decoded within the working-set budget is refused here
         budget = opts.max_memory if opts.max_memory is not None else 512 * 10**6
 
