@@ -88,3 +88,31 @@ def test_pansharpen_reads_under_the_settings_gdal_cache(tmp_path, monkeypatch):
     with override(gdal_env={"GDAL_CACHEMAX": "48"}):
         tools.pansharpen_file(ms, pan, tmp_path / "o.tif", method="brovey")
     assert seen and set(seen) == {48}
+
+
+def test_index_reads_only_the_bands_its_formula_uses(tmp_path, monkeypatch):
+    import rasterio
+
+    from eokit.algorithms.tools import bands as module
+
+    path = write_declared_raster(tmp_path / "stack.tif", width=32, height=32, count=300, dtype="uint16",
+                                 block=(16, 16))  # fmt: skip
+    red = np.full((32, 32), 1000, np.uint16)
+    nir = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32) + 2000
+    with rasterio.open(path, "r+") as ds:
+        ds.write(red, 3)
+        ds.write(nir, 7)
+    shapes = []
+    real = module._bands_func
+
+    def spy(*arrays, **kwargs):
+        shapes.extend(a.shape[0] for a in arrays)
+        return real(*arrays, **kwargs)
+
+    monkeypatch.setattr(module, "_bands_func", spy)
+    tools.index_file([path], tmp_path / "ndvi.tif", "NDVI", {"red": "3", "nir": "7"})
+    assert shapes and set(shapes) == {2}  # all 300 bands were read for every block
+    with rasterio.open(tmp_path / "ndvi.tif") as ds:
+        got = ds.read(1)
+    n, r = nir.astype(np.float64), red.astype(np.float64)
+    np.testing.assert_allclose(got, (n - r) / (n + r), rtol=1e-6)
