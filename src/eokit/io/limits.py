@@ -126,11 +126,11 @@ def check_native_blocks(ds: Any, path: str | os.PathLike[str], *, budget: int, r
     need = one * max(1, readers)
     if need > budget:
         (bh, bw) = ds.block_shapes[0]
+        many = f"; {readers} readers at once need {format_size(need)}" if readers > 1 else ""
         raise InvalidInputError(
-            f"the file stores its pixels in blocks of {bh} x {bw} (GDAL decodes a whole block to read any pixel: "
-            f"{format_size(one)} per block{f', {format_size(need)} for {readers} readers' if readers > 1 else ''}), "
-            "more than the memory "
-            f"budget of {format_size(budget)}; rewrite it tiled (gdal_translate -co TILED=YES) or {RAISE_HINT}",
+            f"stored in blocks of {bh} x {bw} pixels: GDAL decodes a whole block ({format_size(one)}) to read any "
+            f"pixel{many}, more than the memory budget of {format_size(budget)}; rewrite it tiled (gdal_translate "
+            f"-co TILED=YES), {'lower --workers, ' if readers > 1 else ''}or {RAISE_HINT}",
             path=path,
         )
 
