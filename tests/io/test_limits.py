@@ -101,3 +101,19 @@ def test_raster_env_applies_the_settings_gdal_options():
 
     with override(gdal_env={"GDAL_CACHEMAX": "48"}), raster_env():
         assert get_gdal_config("GDAL_CACHEMAX") == 48
+
+
+def test_vrt_over_a_strip_beyond_the_budget_is_refused(tmp_path):
+    # the VRT's own blocks are 128 x 128; reading any of them decodes the source's one 144 MB strip
+    write_declared_raster(tmp_path / "strip.tif", width=6000, height=6000, block=None)
+    vrt = tmp_path / "over.vrt"
+    vrt.write_text(
+        '<VRTDataset rasterXSize="6000" rasterYSize="6000"><VRTRasterBand dataType="Float32" band="1">'
+        '<SimpleSource><SourceFilename relativeToVRT="1">strip.tif</SourceFilename><SourceBand>1</SourceBand>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    with override(max_memory="64MB"), pytest.raises(InvalidInputError) as exc:
+        open_raster(vrt)
+    assert exc.value.path == str(vrt)
+    with override(max_memory="1GB"), open_raster(vrt) as ds:
+        assert ds.block_shapes[0] == (128, 128)

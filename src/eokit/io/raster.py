@@ -83,11 +83,32 @@ def open_raster(
         raise UnreadableInputError(f"not a readable raster ({exc})", path=p) from None
     if mode == "r":
         try:
-            check_native_blocks(ds, p, budget=memory_budget(max_memory))
+            budget = memory_budget(max_memory)
+            check_native_blocks(ds, p, budget=budget)
+            if ds.driver == "VRT":
+                _check_vrt_sources(ds, p, budget)
         except BaseException:
             ds.close()
             raise
     return ds
+
+
+def _check_vrt_sources(ds: Any, path: str, budget: int, depth: int = 0) -> None:
+    """Check the native blocks of a VRT's source files: its own blocks are small, a read decodes theirs."""
+    for source in ds.files[1:]:
+        if source.lower().endswith((".ovr", ".aux.xml", ".msk")):
+            continue
+        try:
+            src = rasterio.open(source)
+        except rasterio.errors.RasterioIOError:
+            continue  # GDAL reports a missing source when the pixels are read
+        with src:
+            try:
+                check_native_blocks(src, source, budget=budget)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"its source {source}: {exc.message}", path=path) from None
+            if src.driver == "VRT" and depth < 4:
+                _check_vrt_sources(src, path, budget, depth + 1)
 
 
 def band_number(path: str | os.PathLike[str], ref: str | int, *, param: str = "band") -> int:
