@@ -62,6 +62,9 @@ class Settings:
     compress: str = "zstd"
     """Compression of GeoTIFFs eokit writes: ``zstd`` (level 1: fast, GDAL >= 2.3 reads it), ``deflate``
     (the most widely readable), ``lzw`` or ``none``."""
+    max_memory: str = ""
+    """Memory budget of raster work when a command has no ``--max-memory`` (e.g. ``4GB``; empty: half
+    the machine's memory); a raster that declares more than it allows is refused before reading."""
     gdal_env: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(_DEFAULT_GDAL_ENV))
     """GDAL configuration options applied around raster I/O and carried to workers."""
 
@@ -77,6 +80,13 @@ class Settings:
                 "hub_file_deadline and hub_low_speed_limit must be >= 0 and hub_low_speed_time > 0; got "
                 f"{self.hub_file_deadline}, {self.hub_low_speed_limit}, {self.hub_low_speed_time}"
             )
+        if self.max_memory:
+            from eokit.io.limits import parse_size
+
+            try:
+                parse_size(self.max_memory)
+            except ValueError:
+                raise ConfigError(f"max_memory must be a size such as 4GB, got {self.max_memory!r}") from None
         if self.http_retries < 0:
             raise ConfigError(f"http_retries must be >= 0, got {self.http_retries}")
         if self.hub_max_results < 0:

@@ -234,6 +234,10 @@ def _fill_nearest(a: np.ndarray) -> np.ndarray:
     return a[tuple(idx)]
 
 
+#: Peak bytes per pixel of :func:`write_angle_rasters` (float64 grids held at once while warping an azimuth).
+ANGLE_BYTES_PER_PIXEL = 48
+
+
 def write_angle_rasters(
     path: str | os.PathLike[str],
     band: str,
@@ -249,10 +253,14 @@ def write_angle_rasters(
     from rasterio.warp import Resampling, reproject
 
     from eokit.io import ensure_writable_dir, open_raster, write_raster
+    from eokit.io.limits import check_in_memory, memory_budget
 
-    ang = read_angles(path, band, text=text)
     with open_raster(like) as ds:
         shape, transform, crs = (ds.height, ds.width), ds.transform, ds.crs
+    # whole float64 grids: two warped components, their arctan2 and degrees, and the float32 copy written
+    check_in_memory(like, shape=shape, bytes_per_pixel=ANGLE_BYTES_PER_PIXEL, budget=memory_budget(),
+                    what="the angle rasters on the grid of --like")  # fmt: skip
+    ang = read_angles(path, band, text=text)
 
     def warp(grid: np.ndarray) -> np.ndarray:
         out = np.full(shape, np.nan, dtype=np.float64)

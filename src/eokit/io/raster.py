@@ -21,12 +21,14 @@ from eokit.core.blocks import Block, iter_blocks
 from eokit.core.dispatch import open_executor
 from eokit.errors import GridMismatchError, InputNotFoundError, InvalidInputError, OutputError, UnreadableInputError
 from eokit.io.atomic import atomic_path
+from eokit.io.limits import block_side_for, check_in_memory, check_native_blocks, memory_budget
 
 __all__ = [
     "RasterWriter",
     "band_number",
     "open_raster",
     "process_raster_blocks",
+    "raster_env",
     "read_raster",
     "require_same_grid",
     "write_raster",
@@ -49,11 +51,28 @@ def announce_total(progress: Progress | None, total: int) -> None:
         progress.total = total
 
 
-def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> rasterio.DatasetReader:
+def raster_env() -> rasterio.Env:
+    """The GDAL options of the settings (``EOKIT_GDAL_ENV``: block cache size, threads) for reads in this thread.
+
+    Block work applies them on its workers; a tool reading in the calling thread enters
+    this, or GDAL's block cache grows to its own default (5% of the machine's memory).
+    """
+    from eokit.core.dispatch import gdal_options
+
+    return rasterio.Env(**gdal_options(get_settings().gdal_env))
+
+
+def open_raster(
+    path: str | os.PathLike[str], mode: str = "r", *, max_memory: int | str | None = None, **kwargs: Any
+) -> rasterio.DatasetReader:
     """Open a raster for reading, with a clear eokit error when it cannot be.
 
     Raises :class:`InputNotFoundError` for a missing path and
-    :class:`UnreadableInputError` for anything GDAL cannot decode.
+    :class:`UnreadableInputError` for anything GDAL cannot decode. A raster whose
+    *declared* native block (tile or strip; GDAL decodes a whole one to read any of its
+    pixels) is larger than the memory budget (``max_memory``, default
+    :func:`eokit.io.limits.memory_budget`) is refused with :class:`InvalidInputError`
+    before any pixel is read.
     """
     p = os.fspath(path)
     if "://" not in p and not p.startswith("/vsi") and not os.path.exists(p):
@@ -65,7 +84,34 @@ def open_raster(path: str | os.PathLike[str], mode: str = "r", **kwargs: Any) ->
     if mode == "r" and not (ds.count and ds.width and ds.height):  # e.g. GDAL's STACIT driver on a STAC item
         ds.close()
         raise UnreadableInputError(f"not a raster: GDAL's {ds.driver} driver finds no pixels in it", path=p)
+    if mode == "r":
+        try:
+            budget = memory_budget(max_memory)
+            check_native_blocks(ds, p, budget=budget)
+            if ds.driver == "VRT":
+                _check_vrt_sources(ds, p, budget)
+        except BaseException:
+            ds.close()
+            raise
     return ds
+
+
+def _check_vrt_sources(ds: Any, path: str, budget: int, depth: int = 0) -> None:
+    """Check the native blocks of a VRT's source files: its own blocks are small, a read decodes theirs."""
+    for source in ds.files[1:]:
+        if source.lower().endswith((".ovr", ".aux.xml", ".msk")):
+            continue
+        try:
+            src = rasterio.open(source)
+        except rasterio.errors.RasterioIOError:
+            continue  # GDAL reports a missing source when the pixels are read
+        with src:
+            try:
+                check_native_blocks(src, source, budget=budget)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"its source {source}: {exc.message}", path=path) from None
+            if src.driver == "VRT" and depth < 4:
+                _check_vrt_sources(src, path, budget, depth + 1)
 
 
 def band_number(path: str | os.PathLike[str], ref: str | int, *, param: str = "band") -> int:
@@ -236,6 +282,33 @@ def write_raster(
     return Path(path)
 
 
+#: Copies of a block's input a block function may hold at once (the read, float conversions, temporaries).
+WORKING_COPIES = 4
+
+
+def _block_shape(size: int, width: int, strip_rows: int) -> tuple[int, int]:
+    """Square blocks of ``size``; for a raster stored in strips (``strip_rows`` > 0) wider than 4 blocks, whole strips.
+
+    GDAL decodes a whole strip to read any part of it, and every block task opens the file
+    anew, so square blocks across a wide strip would decode each strip ``width / size`` times
+    (a 4,000,000-pixel-wide file in 1-row strips: ~4,000 times). Full-width blocks of about
+    ``size`` x ``size`` pixels, a whole number of strips, decode each strip once.
+
+    >>> _block_shape(1024, 5000, 0), _block_shape(1024, 4_000_000, 1), _block_shape(1024, 8192, 16)
+    ((1024, 1024), (1, 4000000), (128, 8192))
+    """
+    if not strip_rows or width <= 4 * size:  # decoding a strip up to 4 times costs less than losing square blocks
+        return size, size
+    rows = max(strip_rows, (size * size // width) // strip_rows * strip_rows)
+    return rows, width
+
+
+def _pixel_bytes(ds: Any, bands: Sequence[int] | None) -> int:
+    """Bytes per pixel of the bands of ``ds`` a block read returns (all bands when ``bands`` is None)."""
+    chosen = [ds.dtypes[b - 1] for b in bands if 1 <= b <= ds.count] if bands else list(ds.dtypes)
+    return sum(np.dtype(d).itemsize for d in chosen)
+
+
 @dataclasses.dataclass(frozen=True)
 class _BlockTask:
     paths: tuple[str, ...]
@@ -282,24 +355,46 @@ def process_raster_blocks(
     ``func(*arrays, block=Block)`` receives one ``(bands, rows, cols)`` array per
     source covering the block's read window (core plus ``halo``) and returns a
     2-D or 3-D array of the same spatial shape; only its core is kept. Memory is
-    bounded by the block size times the number of workers. ``progress`` is
-    called with the number of pixels finished after each block.
+    bounded by the block size times the number of workers: the block size is lowered
+    for rasters with many or wide bands so the blocks in flight fit the memory budget
+    (:func:`eokit.io.limits.memory_budget`), and a raster whose native tiles or strips
+    cannot be decoded within it (one strip of the whole image) is refused before any
+    read. A raster stored in strips is worked in whole strips. ``progress`` is called
+    with the number of pixels finished after each block.
     """
     paths = [os.fspath(sources)] if isinstance(sources, (str, os.PathLike)) else [os.fspath(p) for p in sources]
+    settings = get_settings()
+    n_workers = 1 if scheduler == "synchronous" else (workers or settings.n_workers)
+    budget = memory_budget()
     datasets = [open_raster(p) for p in paths]
     try:
         require_same_grid(*datasets, names=paths)
         ref = datasets[0]
         profile = dict(ref.profile)
         height, width = ref.height, ref.width
+        for ds, p in zip(datasets, paths, strict=True):
+            check_native_blocks(ds, p, budget=budget, readers=n_workers)
+        read_bytes = sum(_pixel_bytes(ds, bands) for ds in datasets)
+        (bh, bw) = ref.block_shapes[0]
+        strip_rows = bh if bw >= width else 0  # stored in strips: blocks are whole strips
     finally:
         for ds in datasets:
             ds.close()
     profile.update(count=count or profile["count"], dtype=np.dtype(dtype or profile["dtype"]).name, nodata=nodata)
-    size = block_size or get_settings().block_size
+    # a block's inputs, the function's working copies (as float32/64) and its output, for every block in flight
+    per_pixel = WORKING_COPIES * read_bytes + profile["count"] * np.dtype(profile["dtype"]).itemsize
+    in_flight = 2 * max(1, n_workers) + 1  # the executor's pending tasks and the block being written
+    preferred = block_size or settings.block_size
+    # 0 when not even a 16 x 16 block fits: the check below then refuses, naming the sizes
+    size = block_side_for(per_pixel, budget=budget, in_flight=in_flight, preferred=preferred) or 16
+    shape = _block_shape(size, width, strip_rows)
+    check_in_memory(
+        paths[0], shape=(min(shape[0], height) + 2 * halo, min(shape[1], width) + 2 * halo),
+        bytes_per_pixel=per_pixel * in_flight, budget=budget, what=f"{in_flight} blocks in flight with halos",
+    )  # fmt: skip
     tasks: Iterator[_BlockTask] = (
         _BlockTask(tuple(paths), tuple(bands) if bands else None, b, func)
-        for b in iter_blocks((height, width), size, halo=halo)
+        for b in iter_blocks((height, width), shape, halo=halo)
     )
     announce_total(progress, height * width)
     with RasterWriter(target, profile, cog=cog) as writer, open_executor(scheduler, workers) as ex:

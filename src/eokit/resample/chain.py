@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -513,19 +513,25 @@ def stream_tiles(
                 progress(out.shape[1] * out.shape[2])
 
 
-def _prefetch(reader: TileReader, tiles: list[Tile], overlap: bool) -> Iterator[tuple[Tile, dict[str, Any]]]:
+def _prefetch(reader: TileReader, tiles: Iterable[Tile], overlap: bool) -> Iterator[tuple[Tile, dict[str, Any]]]:
     """Yield (tile, data); with ``overlap`` the next tile is read on a thread meanwhile."""
-    if not overlap or len(tiles) < 2:
+    if not overlap:
         for tile in tiles:
             yield tile, reader.read(tile)
         return
+    it = iter(tiles)
+    current = next(it, None)
+    if current is None:
+        return
     with cf.ThreadPoolExecutor(1, thread_name_prefix="eokit-resample-read") as pool:
-        fut = pool.submit(reader.read, tiles[0])
-        for k, tile in enumerate(tiles):
+        fut = pool.submit(reader.read, current)
+        while current is not None:
             data = fut.result()
-            if k + 1 < len(tiles):
-                fut = pool.submit(reader.read, tiles[k + 1])
-            yield tile, data
+            following = next(it, None)
+            if following is not None:
+                fut = pool.submit(reader.read, following)
+            yield current, data
+            current = following
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from eokit.errors import InvalidInputError
+from eokit.io.limits import parse_size
 from eokit.resample import _kernels as K
 from eokit.resample.bspline import prefilter, prefilter_mask
 from eokit.resample.core import embed_window, node_validity, run, source_extent, trim_coefficients
@@ -37,31 +37,16 @@ __all__ = [
     "convert",
     "geometry_polygons",
     "parse_memory",
+    "TilePlan",
     "plan_tiles",
 ]
 
 log = logging.getLogger(__name__)
 
-_UNITS = {"": 1, "B": 1, "K": 1e3, "KB": 1e3, "M": 1e6, "MB": 1e6, "G": 1e9, "GB": 1e9}
-_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "T": 1e12, "TB": 1e12, "TIB": 2**40})
-
 
 def parse_memory(value: int | float | str) -> int:
-    """Bytes in ``512MB``, ``1.5GiB``, ``100e6`` or a number."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        n = float(value)
-    else:
-        m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([A-Za-z]*)\s*", str(value))
-        unit = m.group(2).upper() if m else None
-        if not m or unit not in _UNITS:
-            raise InvalidInputError(f"cannot read {value!r}; use e.g. 512MB or 2GiB", param="max_memory")
-        try:
-            n = float(m.group(1)) * _UNITS[unit]
-        except ValueError:
-            raise InvalidInputError(f"cannot read {value!r}; use e.g. 512MB or 2GiB", param="max_memory") from None
-    if not n > 0:
-        raise InvalidInputError(f"must be positive, got {value!r}", param="max_memory")
-    return int(n)
+    """Bytes in ``512MB``, ``1.5GiB``, ``100e6`` or a number (:func:`eokit.io.limits.parse_size`)."""
+    return parse_size(value)
 
 
 @dataclass(frozen=True)
@@ -379,27 +364,50 @@ def convert(buf: np.ndarray, dtype: Any) -> np.ndarray:
     return buf.astype(dt)
 
 
+class TilePlan:
+    """The tiles of an output window, made one at a time as they are iterated (``len`` is known up front).
+
+    A grid may declare an output of millions of rows and columns: a list of its tiles
+    would grow with the declared size, the plan stays a few numbers.
+    """
+
+    def __init__(self, origin: tuple[int, int], shape: tuple[int, int], strip: int, tile: tuple[int, int]) -> None:
+        self.origin, self.shape, self.strip, self.tile = origin, shape, strip, tile
+
+    def __len__(self) -> int:
+        (H, W), sh, (th, tw) = self.shape, self.strip, self.tile
+        full, rest = divmod(H, sh)
+        return (full * -(-sh // th) + -(-rest // th)) * -(-W // tw)
+
+    def __iter__(self) -> Iterator[Tile]:
+        (r0, c0), (H, W), sh, (th, tw) = self.origin, self.shape, self.strip, self.tile
+        for s0 in range(0, H, sh):
+            s1 = min(s0 + sh, H)
+            for t0 in range(s0, s1, th):
+                t1 = min(t0 + th, s1)
+                for u0 in range(0, W, tw):
+                    u1 = min(u0 + tw, W)
+                    yield Tile((r0 + t0, r0 + t1 - 1, c0 + u0, c0 + u1 - 1), t0, u0)
+
+
 def plan_tiles(
     window: np.ndarray,
     *,
     strip_rows: int | None,
     tile_shape: Sequence[int] | None,
-) -> list[Tile]:
-    """Cut an inclusive full-resolution window into strips of ``strip_rows`` and tiles of ``tile_shape``."""
+) -> TilePlan:
+    """Cut an inclusive full-resolution window into strips of ``strip_rows`` and tiles of ``tile_shape``.
+
+    >>> plan = plan_tiles(np.array([[0, 9], [0, 4]]), strip_rows=4, tile_shape=(3, 5))
+    >>> len(plan), [t.win for t in plan][:3]
+    (5, [(0, 2, 0, 4), (3, 3, 0, 4), (4, 6, 0, 4)])
+    """
     r0, r1 = int(window[0, 0]), int(window[0, 1])
     c0, c1 = int(window[1, 0]), int(window[1, 1])
     H, W = r1 - r0 + 1, c1 - c0 + 1
     sh = H if not strip_rows else max(1, int(strip_rows))
     th, tw = (sh, W) if tile_shape is None else (max(1, int(tile_shape[0])), max(1, int(tile_shape[1])))
-    tiles = []
-    for s0 in range(0, H, sh):
-        s1 = min(s0 + sh, H)
-        for t0 in range(s0, s1, th):
-            t1 = min(t0 + th, s1)
-            for u0 in range(0, W, tw):
-                u1 = min(u0 + tw, W)
-                tiles.append(Tile((r0 + t0, r0 + t1 - 1, c0 + u0, c0 + u1 - 1), t0, u0))
-    return tiles
+    return TilePlan((r0, c0), (H, W), sh, (th, tw))
 
 
 def auto_tile_shape(

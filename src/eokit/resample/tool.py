@@ -28,6 +28,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from eokit.config import get_settings
 from eokit.errors import InvalidInputError
 from eokit.io import RasterWriter, open_raster
+from eokit.io.raster import raster_env
 from eokit.resample.chain import ChainInputs, prepare, stream_tiles
 from eokit.resample.core import _check_coverage, _resolution, _window, grid_full_resolution_shape
 from eokit.resample.options import ResampleOptions
@@ -220,11 +221,18 @@ def resample_file(
         # grid rasters and outputs of plain pixel grids carry no georeferencing
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        g = stack.enter_context(open_raster(grid))
-        gcol = stack.enter_context(open_raster(grid_col)) if grid_col is not None else None
-        s = stack.enter_context(open_raster(src))
-        sm = stack.enter_context(open_raster(src_mask)) if src_mask is not None else None
-        gm = stack.enter_context(open_raster(grid_mask)) if grid_mask is not None else None
+        stack.enter_context(raster_env())  # the settings' GDAL cache, not GDAL's default 5% of the machine
+        # a file whose native tiles or strips cannot be decoded within the working-set budget is refused here
+        budget = opts.max_memory if opts.max_memory is not None else 512 * 10**6
+
+        def opened(path: str | os.PathLike[str]) -> Any:
+            return stack.enter_context(open_raster(path, max_memory=budget))
+
+        g = opened(grid)
+        gcol = opened(grid_col) if grid_col is not None else None
+        s = opened(src)
+        sm = opened(src_mask) if src_mask is not None else None
+        gm = opened(grid_mask) if grid_mask is not None else None
         cb = col_band if col_band is not None else (1 if gcol is not None else 2)
         if gcol is None and g.count < 2:
             raise InvalidInputError(

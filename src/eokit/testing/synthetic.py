@@ -75,3 +75,39 @@ def write_test_raster(
     with rasterio.open(path, "w", **profile) as ds:
         ds.write(arr)
     return Path(path)
+
+
+def write_declared_raster(
+    path: str | os.PathLike[str],
+    *,
+    width: int,
+    height: int,
+    count: int = 1,
+    dtype: str = "float32",
+    block: tuple[int, int] | None = (512, 512),
+    crs: Any = "EPSG:32633",
+    transform: Affine | None = None,
+    nodata: float | None = None,
+) -> Path:
+    """A GeoTIFF *declaring* ``height`` x ``width`` x ``count`` pixels with no pixel written (a few KB).
+
+    ``block`` is the native ``(rows, cols)`` of a tile; None stores the image in strips of
+    ``rows_per_strip`` = the whole height (one strip), ``(rows, width)`` gives strips of ``rows``.
+    Hostile input for memory bounds: what the header declares, not what the file holds.
+    """
+    import rasterio
+
+    layout: dict[str, Any]
+    if block is None:
+        layout = {"blockysize": height}
+    elif block[1] >= width:
+        layout = {"blockysize": block[0]}
+    else:
+        layout = {"tiled": True, "blockysize": block[0], "blockxsize": block[1]}
+    with rasterio.open(
+        path, "w", driver="GTiff", width=width, height=height, count=count, dtype=dtype, crs=crs,
+        transform=transform or Affine(10.0, 0, 500000.0, 0, -10.0, 5000000.0), nodata=nodata,
+        compress="deflate", SPARSE_OK=True, BIGTIFF="IF_SAFER", **layout,
+    ):  # fmt: skip
+        pass
+    return Path(path)

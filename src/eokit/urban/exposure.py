@@ -25,12 +25,13 @@ Zones are label rasters on the population grid (cluster / centre ids) or polygon
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -268,6 +269,24 @@ def _finish(parts: list[pd.DataFrame], zones: Sequence[Zones], crs: Any) -> pd.D
     return res[["zones", "zone", *[c for c in res.columns if c not in ("zones", "zone")]]]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _in_raster_env(func: F) -> F:
+    """Run ``func`` under the settings' GDAL options (its reads are in this thread; GDAL's default cache is
+    5% of the machine's memory: a flood run over a 200,000^2 grid grew to ~2 GB RSS)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from eokit.io.raster import raster_env
+
+        with raster_env():
+            return func(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@_in_raster_env
 def flood_exposure(
     population: str | os.PathLike[str],
     floods: Mapping[str, str | os.PathLike[str]],
@@ -365,6 +384,7 @@ def _crs(path: str | os.PathLike[str]) -> Any:
         return ds.crs
 
 
+@_in_raster_env
 def air_quality(
     population: str | os.PathLike[str],
     pm25: str | os.PathLike[str],
@@ -458,6 +478,7 @@ def climate_series(
     return pd.DataFrame(rows).sort_values(["variable", "date"], ignore_index=True)
 
 
+@_in_raster_env
 def climate_variation(
     population: str | os.PathLike[str],
     series: pd.DataFrame,

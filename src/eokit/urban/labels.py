@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from eokit.core.blocks import Block, iter_blocks
-from eokit.errors import InvalidInputError
+from eokit.errors import InvalidInputError, OutputError
 from eokit.urban._kernels import uf_flatten, uf_union_pairs
 
 __all__ = ["label", "label_raster", "structure_for", "threshold_predicate"]
@@ -76,7 +76,7 @@ class _BlockJob:
         return lab.astype(np.int32), n, first
 
 
-def _ordered(func: Callable[[Any], Any], items: list[Any], scheduler: str, workers: int) -> Iterator[Any]:
+def _ordered(func: Callable[[Any], Any], items: Iterable[Any], scheduler: str, workers: int) -> Iterator[Any]:
     """``map(func, items)`` in order, at most ``2 * workers`` tasks ahead, on any eokit scheduler."""
     from eokit.core import open_executor
 
@@ -271,23 +271,32 @@ def label_raster(
         shape = (src.height, src.width)
         profile = dict(width=src.width, height=src.height, count=1, crs=src.crs, transform=src.transform, nodata=0)
         merger = _Merger(shape, connectivity)
-        blocks = list(_blocks(shape, block_shape))
         fd, tmp_name = tempfile.mkstemp(suffix=".provisional.tif", dir=ensure_writable_dir(Path(target).parent))
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            with rasterio.open(
-                tmp, "w", driver="GTiff", dtype="int64", tiled=True, blockxsize=256, blockysize=256, **profile
-            ) as prov:
+            # compressed and sparse (background tiles are not written): the size on disk follows the objects,
+            # not the declared grid (uncompressed int64 tiles of a 200,000² grid would need 320 GB)
+            try:
+                prov_ds = rasterio.open(
+                    tmp, "w", driver="GTiff", dtype="int64", tiled=True, blockxsize=256, blockysize=256,
+                    compress="zstd", zstd_level=1, SPARSE_OK=True, BIGTIFF="YES", **profile,
+                )  # fmt: skip
+            except rasterio.errors.RasterioIOError as exc:
+                raise OutputError(f"cannot create the provisional label raster ({exc})", path=target) from None
+            with prov_ds as prov:
                 job = _BlockJob(os.fspath(source), band, predicate, shape, connectivity)
-                for block, (lab, nb, first) in zip(blocks, _ordered(job, blocks, scheduler, n_workers)):
+                # blocks made as they are used, twice: a list of them would grow with the declared grid
+                blocks = _blocks(shape, block_shape)
+                for block, (lab, nb, first) in zip(blocks, _ordered(job, _blocks(shape, block_shape), scheduler,
+                                                                   n_workers)):  # fmt: skip
                     glob = merger.add_labelled(block, lab, nb, first)
                     prov.write(glob, 1, window=rasterio.windows.Window.from_slices(*block.window()))
                     if progress:
                         progress(block.height * block.width)
             table, n = merger.lookup()
             with rasterio.open(tmp) as prov, RasterWriter(target, dict(profile, dtype="int32")) as writer:
-                for block in blocks:
+                for block in _blocks(shape, block_shape):
                     lab = prov.read(1, window=rasterio.windows.Window.from_slices(*block.window()))
                     writer.write(table[lab].astype(np.int32), window=block.window())
         finally:

@@ -619,14 +619,14 @@ def degurba_files(
     from eokit.io.raster import open_raster, require_same_grid
 
     pop_path = os.fspath(population)
-    with open_raster(pop_path) as ds:
+    with open_raster(pop_path, max_memory=resolve_max_memory(max_memory)) as ds:
         require_crs(ds.crs.to_wkt() if ds.crs else None, path=pop_path, purpose="population density (people per km²)")
         shape = (ds.height, ds.width)
         profile = dict(width=ds.width, height=ds.height, count=1, crs=ds.crs, transform=ds.transform)
         nodata = ds.nodata
         for extra in (built_up, land):
             if extra is not None:
-                with open_raster(extra) as other:
+                with open_raster(extra, max_memory=resolve_max_memory(max_memory)) as other:
                     require_same_grid(ds, other, names=[pop_path, os.fspath(extra)])
     budget = resolve_max_memory(max_memory)
     from eokit.config import get_settings

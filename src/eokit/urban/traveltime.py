@@ -417,7 +417,7 @@ def travel_time_matrix(
             )
     if not max_time > 0:
         raise InvalidInputError(f"must be > 0 minutes, got {max_time}", param="max_time")
-    with open_raster(friction) as ds:
+    with open_raster(friction, max_memory=resolve_max_memory(max_memory)) as ds:
         require_crs(
             ds.crs.to_wkt() if ds.crs else None, path=os.fspath(friction), purpose="travel time (cell sizes in metres)"
         )

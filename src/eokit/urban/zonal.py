@@ -291,13 +291,16 @@ class ZoneIndex:
         return np.asarray(data).ravel()[self.pixels]
 
     def gather_blocks(self, read_window: Callable[[int, int, int, int], np.ndarray], block_rows: int) -> np.ndarray:
-        """Values for every entry, reading only row strips of ``block_rows`` rows that hold entries."""
+        """Values for every entry, reading only row strips of ``block_rows`` rows that hold entries.
+
+        Each strip is read over the columns its entries span, not the raster's whole width.
+        """
         rows, cols = self.shape
         pixels = self.pixels
         out = np.empty(pixels.size, dtype=np.float64)
         if pixels.size == 0:
             return out
-        row_of = pixels // cols
+        row_of, col_of = np.divmod(pixels, cols)
         order = np.argsort(row_of, kind="stable")
         srow = row_of[order]
         for r0 in range(0, rows, block_rows):
@@ -306,8 +309,10 @@ class ZoneIndex:
             if a == b:
                 continue
             sel = order[a:b]
-            strip = read_window(r0, r1, 0, cols)
-            out[sel] = strip.ravel()[pixels[sel] - r0 * cols]
+            c = col_of[sel]
+            c0 = int(c.min())
+            strip = read_window(r0, r1, c0, int(c.max()) + 1)
+            out[sel] = strip[row_of[sel] - r0, c - c0]
         return out
 
     def new_accumulators(self) -> tuple[np.ndarray, ...]:
@@ -549,7 +554,14 @@ def zonal_stats(
         isinstance(zones, (str, os.PathLike)) and Path(zones).suffix.lower() in {".tif", ".tiff", ".vrt"}
     )
     if label_zones and not isinstance(zones, np.ndarray):
-        with open_raster(zones) as ds:
+        from eokit.io.limits import check_in_memory, memory_budget
+
+        budget = max_memory if max_memory > 0 else memory_budget()  # 0 only asks for strips
+        with open_raster(zones, max_memory=budget) as ds:
+            # the label raster is held whole, with the int64 cell indices its zone index sorts
+            nbytes = np.dtype(ds.dtypes[0]).itemsize + 16
+            check_in_memory(zones, shape=(ds.height, ds.width), bytes_per_pixel=nbytes, budget=budget,
+                            what="a label raster of zones, held whole,")  # fmt: skip
             zones = ds.read(1)
     gdf = None if label_zones else _zones_frame(zones, id_col)
     import concurrent.futures as cf
@@ -630,7 +642,10 @@ def zonal_stats(
 
                             return ds.read(band, window=Window.from_slices((r0, r1), (c0, c1)))
 
-                        vals = idx.gather_blocks(read, block_rows or 1024)
+                        # strips of at most 1024 rows, fewer when the raster is so wide they would pass the budget
+                        row_bytes = ds.width * np.dtype(ds.dtypes[band - 1]).itemsize
+                        rows = block_rows or int(min(1024, max(1, max_memory // max(1, 2 * row_bytes))))
+                        vals = idx.gather_blocks(read, rows)
                         table = idx.stats(values=vals, nodata=ds.nodata, stats=stats, min_value=min_value)
                 return finish(name, table)
 

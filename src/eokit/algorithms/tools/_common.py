@@ -50,10 +50,6 @@ def run_blocks(*args: Any, **kw: Any) -> Path:
         return process_raster_blocks(*args, **kw)
 
 
-# Memory a tool may plan to hold at once for one raster (per-row vectors, halo-padded blocks).
-MEMORY_BUDGET = 2 << 30
-
-
 @contextlib.contextmanager
 def product_workdir(target: PathLike) -> Iterator[str]:
     """A temporary folder beside ``target`` (its parent created if needed), removed afterwards."""
@@ -70,25 +66,26 @@ def product_workdir(target: PathLike) -> Iterator[str]:
 
 
 def check_declared(prof: dict[str, Any], path: str, *, row_bytes: int = 0, halo: int = 0, cell_bytes: int = 16) -> None:
-    """Refuse a raster whose *declared* size needs more than :data:`MEMORY_BUDGET` before allocating.
+    """Refuse a raster whose *declared* size needs more than the memory budget before allocating.
 
     ``row_bytes`` per row of the raster (per-row metric vectors); ``halo`` pixels around
-    each block of the configured block size (``cell_bytes`` per pixel, all workers).
+    each block of the configured block size (``cell_bytes`` per pixel, all workers). The
+    budget is :func:`eokit.io.limits.memory_budget` (``EOKIT_MAX_MEMORY``).
     """
     from eokit.config import get_settings
+    from eokit.io.limits import check_in_memory, memory_budget
 
     settings = get_settings()
+    budget = memory_budget()
     h, w = int(prof["height"]), int(prof["width"])
-    need = h * row_bytes
+    check_in_memory(path, shape=(h,), bytes_per_pixel=row_bytes, budget=budget, what="per-row metrics")
     halo = min(halo, max(h, w))  # a reach beyond the raster reads nothing more (windows are clipped to it)
     if halo:
         side = min(settings.block_size + 2 * halo, h + 2 * halo)
         wide = min(settings.block_size + 2 * halo, w + 2 * halo)
-        need = max(need, side * wide * cell_bytes * settings.n_workers)
-    if need > MEMORY_BUDGET:
-        raise InvalidInputError(
-            f"raster declares {h} x {w} pixels; processing it needs {need / 2**30:.1f} GiB at once "
-            f"(limit {MEMORY_BUDGET / 2**30:.0f} GiB)", path=path,
+        check_in_memory(
+            path, shape=(side, wide), bytes_per_pixel=cell_bytes * settings.n_workers, budget=budget,
+            what=f"{settings.n_workers} halo-padded block(s) (halo {halo})",
         )  # fmt: skip
 
 

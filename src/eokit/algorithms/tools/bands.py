@@ -18,6 +18,7 @@ from eokit.algorithms.products import Band, is_product, open_product
 from eokit.algorithms.tools._common import PathLike, Progress, product_workdir, profile, run_blocks
 from eokit.core.blocks import Block
 from eokit.errors import InvalidInputError
+from eokit.io import open_raster
 
 __all__ = ["band_pixels", "harmonize_file", "index_band_refs", "index_file", "index_pixels", "resolve_bands"]
 
@@ -169,13 +170,33 @@ def _run_bands(
             )
         chosen = {k: replace(b, scale=scale, offset=offset) for k, b in chosen.items()}
     hrefs = list(dict.fromkeys(b.href for b in chosen.values()))
+    read, chosen = _bands_to_read(hrefs, chosen)
     where = {role: (hrefs.index(b.href), b) for role, b in chosen.items()}
     log.info("bands: %s", {role: f"{b.name} ({b.quantity})" for role, b in chosen.items()})
     func = functools.partial(_bands_func, where=where, op=op)
     return run_blocks(
-        hrefs, target, func, count=count, dtype=dtype, nodata=nodata, halo=halo,
+        hrefs, target, func, count=count, dtype=dtype, nodata=nodata, halo=halo, bands=read,
         scheduler=scheduler, workers=workers, progress=progress,
     )  # fmt: skip
+
+
+def _bands_to_read(hrefs: list[str], chosen: dict[str, Band]) -> tuple[list[int] | None, dict[str, Band]]:
+    """Only the bands the formula uses (renumbered in the order read), when every input holds them all.
+
+    A file may declare thousands of bands: reading all of them for every block to use two
+    made an index of a 65,535-band file time out without a pixel written.
+    """
+    used = sorted({b.index for b in chosen.values()})
+    if used == [1]:
+        return used, chosen  # every raster has a band 1: nothing to open
+    counts = []
+    for h in hrefs:
+        with open_raster(h) as ds:
+            counts.append(ds.count)
+    if used == list(range(1, min(counts) + 1)) or max(used) > min(counts):
+        return None, chosen  # all bands anyway, or an input lacks some: read every band of each
+    position = {b: i + 1 for i, b in enumerate(used)}
+    return used, {role: replace(b, index=position[b.index]) for role, b in chosen.items()}
 
 
 def index_file(

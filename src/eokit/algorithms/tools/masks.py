@@ -144,9 +144,10 @@ def mask_cover_file(
     from rasterio.windows import Window
 
     from eokit.core.blocks import iter_blocks
+    from eokit.io.raster import raster_env  # GDAL's cache as set, not its default share of the machine
 
     masked = total = 0
-    with open_raster(source) as ds:
+    with raster_env(), open_raster(source) as ds:  # refuses native blocks beyond the memory budget
         geom = None
         if geometry is not None:
             geom = to_raster_crs(geometry, geometry_crs if geometry_crs is not None else ds.crs, ds.crs)

@@ -67,7 +67,9 @@ def pansharpen_file(
         rs = Resampling[resampling]
     except KeyError:
         raise InvalidInputError(f"unknown resampling {resampling!r}") from None
-    with open_raster(pan) as pds, open_raster(ms) as mds:
+    from eokit.io.raster import raster_env
+
+    with raster_env(), open_raster(pan) as pds, open_raster(ms) as mds:
         _check_pair(mds, pds, os.fspath(ms), os.fspath(pan))
         sel = [int(b) for b in bands] if bands else list(range(1, mds.count + 1))
         if any(not 1 <= b <= mds.count for b in sel):
@@ -79,6 +81,7 @@ def pansharpen_file(
             px = float(np.mean(pixel_sizes_m(pds.transform, pds.crs, pds.height)[0]))
         k = kernel_size(float(px or 0.0), window_m) if method == "kernel" else 1
         halo = k // 2
+        block_size = _block_side(mds, pds, os.fspath(ms), os.fspath(pan), len(sel), halo, block_size)
         profile = dict(pds.profile, count=len(sel), dtype="float32", nodata=float("nan"))
         # Without a source nodata, the warper's own alpha band marks the pixels the MS covers:
         # an MS nodata (or NaN) of None must never decide which pixels are empty.
@@ -100,6 +103,29 @@ def pansharpen_file(
                 r, c = b.inner
                 writer.write(np.ascontiguousarray(out[:, r, c]), window=b.window())
     return Path(target)
+
+
+#: float32 copies of the MS bands one pansharpening block holds (warped read, intensity, ratios, output).
+_MS_COPIES = 6
+
+
+def _block_side(mds: Any, pds: Any, ms: str, pan: str, n_bands: int, halo: int, preferred: int) -> int:
+    """Block side so one halo-padded block of ``n_bands`` MS bands fits the memory budget (refused if none does).
+
+    Checked on the *declared* sizes before any pixel is read: the native blocks of both files
+    (GDAL decodes whole tiles or strips) and the MS bands warped onto the pan grid.
+    """
+    from eokit.io.limits import block_side_for, check_in_memory, check_native_blocks, memory_budget
+
+    budget = memory_budget()
+    check_native_blocks(pds, pan, budget=budget)
+    check_native_blocks(mds, ms, budget=budget)
+    per_pixel = _MS_COPIES * 4 * n_bands + 3 * 4  # MS copies, pan as float32 and its smoothed copies
+    side = block_side_for(per_pixel, budget=budget // 2, in_flight=1, preferred=preferred) or 16
+    rows, cols = min(side, pds.height) + 2 * halo, min(side, pds.width) + 2 * halo
+    check_in_memory(ms, shape=(n_bands, rows, cols), bytes_per_pixel=per_pixel / n_bands, budget=budget // 2,
+                    what=f"one pansharpening block (halo {halo})")  # fmt: skip
+    return side
 
 
 def _product_stacks(ms: str, pan: PathLike | None, bands: Sequence[int | str] | None, tmp: Path) -> tuple[str, str]:
