@@ -110,6 +110,20 @@ def test_same_name_without_size_or_checksum_is_never_skipped_nor_overwritten(tmp
         assert (tmp_path / "mine.zip").read_bytes() == b"my own file" and third.path.name == "mine~2.zip"
 
 
+def test_a_rerun_keeps_its_file_while_another_product_tries_that_name(tmp_path: Path) -> None:
+    # the race of a rerun with two products of one name: "two" holds this run's reservation of S2A.zip
+    # (it is about to find it is one's) when "one" looks: "one" must still find its verified file
+    with Server(lambda h: reply(h, h.path.encode() * 10)) as srv:
+        reqs = [DownloadRequest(url=f"{srv.url}/{k}", key=k, filename="S2A.zip") for k in ("one", "two")]
+        first = DownloadEngine(workers=1).download_all(reqs, tmp_path)
+        assert [r.path.name for r in first] == ["S2A.zip", "S2A~2.zip"]
+        n = len(srv.seen)
+        engine = DownloadEngine()
+        engine._names[(tmp_path / "S2A.zip").resolve()] = "two"  # forces the interleaving
+        again = engine.download(reqs[0], tmp_path)
+        assert again.status == "skipped" and again.path.name == "S2A.zip" and len(srv.seen) == n
+
+
 def test_server_names_are_sanitised_bounded_and_decoded(tmp_path: Path) -> None:
     long_name = "é" * 240 + ".zip"  # 484 bytes in UTF-8
     names = {

@@ -326,7 +326,16 @@ class DownloadEngine:
             result.path = final
             with self._host_guard:
                 owner = self._names.setdefault(final, request.key)
-            state = "taken" if owner != request.key else self._state(final, rel, request, expected, ledger, result)
+            if owner == request.key:
+                state = self._state(final, rel, request, expected, ledger, result)
+            elif (ledger.get(rel) or {}).get("key") == request.key:
+                # another key of this run is trying the name the ledger gives us (it will move on):
+                # ours if the file is still our verified one
+                state = (
+                    "complete" if self._state(final, rel, request, expected, ledger, result) == "complete" else "taken"
+                )
+            else:
+                state = "taken"
             if state == "complete":
                 result.status, result.size = "skipped", final.stat().st_size
                 return
