@@ -304,36 +304,27 @@ def _download_cases(hub: HubProcess, ids: list[str], total: int, work: Path, fs:
     t = {name: statistics.median(values) for name, values in times.items()}
     where = {"fs": fs, "fs_type": _fs_type(work), "total_mib": round(total / 2**20, 1)}
     peer = f"sentinelsat {sentinelsat.__version__}"
-    record = {
-        "case": f"dhus-download-all-{N}x{MIB}MiB-{WORKERS}conc-{fs}",
-        **where,
-        "eokit_s": round(t["eokit"], 4),
-        "peer": peer,
-        "peer_s": round(t["sentinelsat"], 4),
-        "ratio": round(t["sentinelsat"] / t["eokit"], 3),
-        "eokit_peak_mib": round(peaks["eokit"], 1),
-        "peer_peak_mib": round(peaks["sentinelsat"], 1),
-        **_bare_fields(t["sentinelsat"], t["eokit"], t["bare-md5"]),
-        "target": TARGETS["dhus"],
-    }
-    print(json.dumps(record), flush=True)
-    if "cdse" not in CASES:
-        return [record]
-    # the same products over CDSE, where eokit verifies with BLAKE3 (the classic client cannot speak CDSE)
-    cdse = {
-        "case": f"cdse-blake3-download-all-{N}x{MIB}MiB-{WORKERS}conc-{fs}",
-        **where,
-        "eokit_s": round(t["eokit-cdse"], 4),
-        "peer": f"{peer} (DHuS, MD5)",
-        "peer_s": round(t["sentinelsat"], 4),
-        "ratio": round(t["sentinelsat"] / t["eokit-cdse"], 3),
-        "eokit_peak_mib": round(peaks["eokit-cdse"], 1),
-        "peer_peak_mib": round(peaks["sentinelsat"], 1),
-        **_bare_fields(t["sentinelsat"], t["eokit-cdse"], t["bare-blake3"]),
-        "target": TARGETS["cdse"],
-    }
-    print(json.dumps(cdse), flush=True)
-    return [record, cdse]
+
+    def line(case: str, client: str, bare: str, peer_label: str, target: float) -> dict:
+        record = {
+            "case": f"{case}-download-all-{N}x{MIB}MiB-{WORKERS}conc-{fs}",
+            **where,
+            "eokit_s": round(t[client], 4),
+            "peer": peer_label,
+            "peer_s": round(t["sentinelsat"], 4),
+            "ratio": round(t["sentinelsat"] / t[client], 3),
+            "eokit_peak_mib": round(peaks[client], 1),
+            "peer_peak_mib": round(peaks["sentinelsat"], 1),
+            **_bare_fields(t["sentinelsat"], t[client], t[bare]),
+            "target": target,
+        }
+        print(json.dumps(record), flush=True)
+        return record
+
+    records = [line("dhus", "eokit", "bare-md5", peer, TARGETS["dhus"])]
+    if "cdse" in CASES:  # the same products over CDSE, where eokit verifies with BLAKE3 (sentinelsat has no CDSE)
+        records.append(line("cdse-blake3", "eokit-cdse", "bare-blake3", f"{peer} (DHuS, MD5)", TARGETS["cdse"]))
+    return records
 
 
 def _small_case() -> dict:
