@@ -106,10 +106,11 @@ def _already_received(raw: urllib3.response.BaseHTTPResponse, rounds: int = 4) -
     """On a clean stop, the body bytes the kernel already holds for this connection (``FIONREAD``
     on the response's public ``fileno()``): written rather than fetched again by the rerun.
 
-    Reading stops first, until the kernel's count holds still (at most ~50 ms: the server has
-    filled the receive window, or paused); then the socket is shut for reading, so taking
-    those bytes does not invite more (Linux announces no reopened window after ``SHUT_RD``),
-    and a byte the client's TCP acknowledged is not dropped at the close. The connection is
+    Reading stops first and the socket's receive buffer is set to its minimum, so the server
+    may only fill the window it was already given (Linux never withdraws one); once the
+    kernel's count holds still (at most ~50 ms) the socket is shut for reading (no reopened
+    window is announced after ``SHUT_RD``) and what is queued is taken: a byte the client's
+    TCP acknowledged is not dropped at the close, but for at most a minimal buffer's worth. The connection is
     closed after a stop, never reused. Over TLS the kernel's count includes record overhead
     and may end in a partial record, so one record and 1/256 (overhead) are left there:
     every read is served from data already received.
@@ -126,13 +127,15 @@ def _already_received(raw: urllib3.response.BaseHTTPResponse, rounds: int = 4) -
     tls = isinstance(getattr(raw, "connection", None), urllib3.connection.HTTPSConnection)
     try:
         fd = raw.fileno()
-        last = queued()
-        for _ in range(_SETTLE_LOOKS):
-            time.sleep(_SETTLE_STEP)
-            now, last = last, queued()
-            if now == last:
-                break
         with socket.socket(fileno=os.dup(fd)) as other:  # a second handle: closing it keeps the connection
+            # the smallest receive buffer: the window the server was given is all it may still send
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+            last = queued()
+            for _ in range(_SETTLE_LOOKS):
+                time.sleep(_SETTLE_STEP)
+                now, last = last, queued()
+                if now == last:
+                    break
             other.shutdown(socket.SHUT_RD)
     except (AttributeError, OSError, ValueError):  # no socket (closed, mocked, not a plain one)
         return
